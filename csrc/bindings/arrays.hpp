@@ -1,0 +1,60 @@
+// Argument checks shared by every binding: the only place that turns a Python object into a typed,
+// C-contiguous numpy array, with errors that name the argument, the expected shape and the fix.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace mctrt::bindings {
+
+namespace py = pybind11;
+
+inline std::string describe(const py::handle& obj) {
+  if (!py::isinstance<py::array>(obj)) return "a " + std::string(py::str(py::type::handle_of(obj).attr("__name__")));
+  const auto arr = py::reinterpret_borrow<py::array>(obj);
+  std::string shape = "(";
+  for (py::ssize_t d = 0; d < arr.ndim(); ++d) shape += (d ? ", " : "") + std::to_string(arr.shape(d));
+  if (arr.ndim() == 1) shape += ",";
+  return std::string(py::str(arr.dtype())) + " array of shape " + shape + ")";
+}
+
+inline bool shape_matches(const py::array& arr, std::initializer_list<py::ssize_t> shape) {
+  if (arr.ndim() != py::ssize_t(shape.size())) return false;
+  py::ssize_t d = 0;
+  for (const py::ssize_t want : shape) {
+    if (want >= 0 && arr.shape(d) != want) return false;
+    ++d;
+  }
+  return true;
+}
+
+// `obj` must be a numpy array of dtype T and the given shape (-1 = any length); `expected` spells the
+// shape for the message, e.g. "(N, 4)". Returns a C-contiguous array (a copy only if obj is strided).
+template <typename T>
+py::array_t<T, py::array::c_style> require_array(const py::handle& obj, const char* name,
+                                                 std::initializer_list<py::ssize_t> shape, const char* expected) {
+  const std::string want = std::string(py::str(py::dtype::of<T>()));
+  const bool ok = py::isinstance<py::array>(obj) &&
+                  py::reinterpret_borrow<py::array>(obj).dtype().equal(py::dtype::of<T>()) &&
+                  shape_matches(py::reinterpret_borrow<py::array>(obj), shape);
+  if (!ok) {
+    throw py::value_error(std::string(name) + " must be a " + want + " numpy array of shape " + expected + "; got " +
+                          describe(obj) + ". Convert with np.ascontiguousarray(" + name + ", dtype=np." + want + ")");
+  }
+  return py::array_t<T, py::array::c_style>::ensure(obj);
+}
+
+// A new C-contiguous array of `shape` holding a copy of `src`.
+template <typename T>
+py::array_t<T> copy_to_array(const T* src, std::initializer_list<py::ssize_t> shape) {
+  py::array_t<T> out{std::vector<py::ssize_t>(shape)};
+  if (out.size() > 0) std::memcpy(out.mutable_data(), src, std::size_t(out.size()) * sizeof(T));
+  return out;
+}
+
+}  // namespace mctrt::bindings

@@ -1,0 +1,119 @@
+// ByteTrack (Zhang et al., ECCV 2022) for one camera: every detection box counts, the low-score ones
+// only to keep existing tracks alive through occlusion.
+//
+// Per frame: split detections by score; associate high-score ones with confirmed and lost tracks
+// (Kalman-predicted) by IoU; associate low-score ones with the tracked tracks still unmatched;
+// match one-frame-old tentative tracks with the high-score leftovers; start tentative tracks from
+// confident leftovers; drop lost tracks whose buffer ran out; drop one of each tracked/lost pair that
+// overlap almost entirely. It follows the official code's order and lists exactly, with the
+// deliberate differences documented in python/mctrt/config.py (ByteTrackConfig).
+//
+// IDs start at 1 per tracker instance and are given when a track is confirmed. The tracker owns
+// every buffer it uses; after warm-up an update allocates nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "mctrt/kalman_filter.hpp"
+#include "mctrt/lapjv.hpp"
+
+namespace mctrt {
+
+// Mirrors mctrt.config.ByteTrackConfig field for field (names, defaults; a test checks both).
+struct ByteTrackConfig {
+  double track_thresh = 0.6;              // high/low split: score > track_thresh is high
+  double low_thresh = 0.1;                // scores at or below are ignored
+  double new_track_thresh = 0.7;          // a new track needs score >= this
+  double match_thresh = 0.9;              // first association: max cost 1 - IoU * score
+  double second_match_thresh = 0.5;       // low-score association: max cost 1 - IoU
+  double unconfirmed_match_thresh = 0.7;  // tentative tracks: max cost 1 - IoU * score
+  double duplicate_iou = 0.85;            // a tracked and a lost track overlapping more are duplicates
+  bool fuse_score = true;                 // multiply IoU by the detection score in the cost
+  int track_buffer = 30;                  // frames a lost track is kept, at 30 fps
+  double frame_rate = 30.0;               // of the video; scales track_buffer
+
+  // Throws std::invalid_argument naming the first field out of range and its valid range.
+  void validate() const;
+  // track_buffer converted to frames of this video, as the official code does (truncated).
+  int max_frames_lost() const { return int(frame_rate / 30.0 * track_buffer); }
+};
+
+// The tracker's output for one frame, struct of arrays with M rows.
+struct TrackList {
+  std::vector<float> xyxy;               // (M, 4): the box of the detection matched this frame
+  std::vector<std::int64_t> track_id;    // (M,)
+  std::vector<float> score;              // (M,)
+  std::vector<std::int64_t> det_index;   // (M,): row in this frame's input, -1 for a predicted box
+  std::size_t size() const { return track_id.size(); }
+};
+
+class ByteTracker {
+ public:
+  explicit ByteTracker(const ByteTrackConfig& config = ByteTrackConfig());
+
+  // xyxy (n, 4), scores (n,). Validates everything before changing any state (std::invalid_argument
+  // on a non-finite value or an inverted box); boxes with zero width or height are ignored.
+  // Returns the confirmed tracks matched in this frame; the reference stays valid until the next call.
+  const TrackList& update(const float* xyxy, const float* scores, std::size_t n);
+
+  void reset();
+  const ByteTrackConfig& config() const { return config_; }
+  std::int64_t frame_id() const { return frame_id_; }
+  std::size_t num_tracked() const { return tracked_.size(); }
+  std::size_t num_lost() const { return lost_.size(); }
+
+ private:
+  enum class State : std::uint8_t { kTracked, kLost, kRemoved };
+  using Slot = std::uint32_t;
+
+  struct Track {
+    KalmanState kalman;
+    float det_xyxy[4];
+    float score = 0.f;
+    std::int64_t det_index = -1;
+    std::int64_t track_id = 0;  // 0 until confirmed
+    std::int64_t frame_id = 0;  // last frame it was matched
+    std::int64_t start_frame = 0;
+    State state = State::kTracked;
+    bool is_activated = false;
+  };
+
+  void match(const std::vector<Slot>& tracks, const std::vector<std::size_t>& dets, bool fuse, double limit);
+  void absorb(Track& track, std::size_t det);
+  void confirm(Track& track);
+  Slot new_slot();
+  void track_boxes(const std::vector<Slot>& tracks);
+  void remove_duplicates();
+  void write_output();
+
+  ByteTrackConfig config_;
+  int max_frames_lost_;
+  KalmanFilter kalman_;
+  LapSolver lap_;
+  std::int64_t frame_id_ = 0;
+  std::int64_t next_id_ = 1;
+
+  std::vector<Track> pool_;  // every track lives in a slot; the lists below hold slots
+  std::vector<Slot> free_slots_;
+  std::vector<Slot> tracked_;
+  std::vector<Slot> lost_;
+
+  // This frame's input, valid during update().
+  const float* xyxy_ = nullptr;
+  const float* scores_ = nullptr;
+
+  // Scratch, reused every frame.
+  std::vector<std::size_t> high_, low_, leftover_;
+  std::vector<Slot> unconfirmed_, pool_slots_, remaining_, activated_, refound_, newly_lost_, removed_;
+  std::vector<Slot> next_tracked_, next_lost_;
+  std::vector<std::uint32_t> listed_epoch_;
+  std::uint32_t epoch_ = 0;
+  std::vector<double> boxes_a_, boxes_b_, cost_;
+  std::vector<std::int64_t> row_to_col_, col_to_row_;
+  std::vector<std::uint8_t> drop_a_, drop_b_;
+  TrackList output_;
+};
+
+}  // namespace mctrt

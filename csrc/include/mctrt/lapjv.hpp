@@ -1,0 +1,59 @@
+// Linear assignment on dense rectangular cost matrices (Jonker & Volgenant, 1987).
+//
+// Minimises the total cost of a matching between rows and columns. Without a cost limit the
+// matching has min(rows, cols) pairs and its total equals scipy's linear_sum_assignment. With a
+// finite cost limit L, any row or column may stay unmatched at a price of L / 2, so a pair is
+// matched only when that is cheaper than leaving both ends unmatched (what lap.lapjv solves with
+// extend_cost=True, cost_limit=L); pairs costing L or more are never matched.
+//
+// The solver works on rows <= cols (a taller matrix is transposed first). The unmatched option is
+// one virtual column of cost L with unlimited capacity rather than L extra columns, which keeps a
+// limited n x m problem at n x (m + 1) instead of lap's (n + m) x (n + m).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace mctrt {
+
+class LapSolver {
+ public:
+  static constexpr double kNoLimit = std::numeric_limits<double>::infinity();
+
+  // cost: (n_rows, n_cols) row-major, finite except that +inf is allowed with a finite limit.
+  // Writes row_to_col (n_rows) and col_to_row (n_cols), -1 for unmatched. Returns the total cost of
+  // the matched pairs. Throws std::invalid_argument on NaN, -inf, or +inf without a limit.
+  template <typename T>
+  double solve(const T* cost, std::size_t n_rows, std::size_t n_cols, double cost_limit, std::int64_t* row_to_col,
+               std::int64_t* col_to_row);
+
+ private:
+  template <typename T>
+  void solve_wide(const T* cost, std::size_t n, std::size_t m, double limit, bool square_init);
+  template <typename T>
+  void column_reduction(const T* cost, std::size_t n);
+  template <typename T>
+  void augmenting_row_reduction(const T* cost, std::size_t n, std::size_t m, double limit);
+  template <typename T>
+  void augment(const T* cost, std::size_t n, std::size_t m, double limit, std::size_t free_row);
+
+  // Scratch reused across calls, so a tracker solving every frame does not allocate.
+  std::vector<double> transposed_;
+  std::vector<double> v_;              // column duals
+  std::vector<double> dist_;           // shortest-path distances to columns
+  std::vector<std::int64_t> x_;        // row -> column (kSink for the unmatched option, -1 free)
+  std::vector<std::int64_t> y_;        // column -> row
+  std::vector<std::int64_t> pred_;     // row that reached each column
+  std::vector<std::int64_t> cols_;     // columns ordered: scanned | to scan | not reached
+  std::vector<std::int64_t> free_rows_;
+  std::vector<int> times_matched_;
+};
+
+// One-off convenience wrapper around LapSolver::solve.
+template <typename T>
+double lapjv(const T* cost, std::size_t n_rows, std::size_t n_cols, double cost_limit, std::int64_t* row_to_col,
+             std::int64_t* col_to_row);
+
+}  // namespace mctrt

@@ -1,0 +1,287 @@
+// ByteTracker::update, step by step in the order of the official BYTETracker.update.
+#include "mctrt/byte_tracker.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "mctrt/boxes.hpp"
+
+namespace mctrt {
+namespace {
+
+void require(bool ok, const char* field, const std::string& range, double value) {
+  if (!ok)
+    throw std::invalid_argument(std::string(field) + " must be " + range + "; got " + std::to_string(value));
+}
+
+}  // namespace
+
+void ByteTrackConfig::validate() const {
+  require(track_thresh >= 0 && track_thresh <= 1, "track_thresh", "in [0, 1]", track_thresh);
+  require(low_thresh >= 0 && low_thresh <= track_thresh, "low_thresh", "in [0, track_thresh]", low_thresh);
+  require(new_track_thresh >= 0 && new_track_thresh <= 1, "new_track_thresh", "in [0, 1]", new_track_thresh);
+  require(match_thresh >= 0 && match_thresh <= 1, "match_thresh", "in [0, 1]", match_thresh);
+  require(second_match_thresh >= 0 && second_match_thresh <= 1, "second_match_thresh", "in [0, 1]",
+          second_match_thresh);
+  require(unconfirmed_match_thresh >= 0 && unconfirmed_match_thresh <= 1, "unconfirmed_match_thresh", "in [0, 1]",
+          unconfirmed_match_thresh);
+  require(duplicate_iou >= 0 && duplicate_iou <= 1, "duplicate_iou", "in [0, 1]", duplicate_iou);
+  require(track_buffer >= 0, "track_buffer", ">= 0", track_buffer);
+  require(frame_rate > 0 && std::isfinite(frame_rate), "frame_rate", "a positive number of frames per second",
+          frame_rate);
+}
+
+ByteTracker::ByteTracker(const ByteTrackConfig& config) : config_(config) {
+  config_.validate();
+  max_frames_lost_ = config_.max_frames_lost();
+}
+
+void ByteTracker::reset() {
+  pool_.clear();
+  free_slots_.clear();
+  tracked_.clear();
+  lost_.clear();
+  frame_id_ = 0;
+  next_id_ = 1;
+}
+
+ByteTracker::Slot ByteTracker::new_slot() {
+  if (!free_slots_.empty()) {
+    const Slot s = free_slots_.back();
+    free_slots_.pop_back();
+    pool_[s] = Track();
+    return s;
+  }
+  pool_.emplace_back();
+  return Slot(pool_.size() - 1);
+}
+
+void ByteTracker::confirm(Track& t) {
+  t.is_activated = true;
+  if (t.track_id == 0) t.track_id = next_id_++;
+}
+
+void ByteTracker::absorb(Track& t, std::size_t det) {
+  const float* box = xyxy_ + 4 * det;
+  kalman_.update(t.kalman, xyxy_to_xyah(box));
+  for (int k = 0; k < 4; ++k) t.det_xyxy[k] = box[k];
+  t.state = State::kTracked;
+  t.score = scores_[det];
+  t.det_index = std::int64_t(det);
+  t.frame_id = frame_id_;
+  confirm(t);
+}
+
+void ByteTracker::track_boxes(const std::vector<Slot>& tracks) {
+  boxes_a_.resize(4 * tracks.size());
+  for (std::size_t r = 0; r < tracks.size(); ++r) {
+    const auto box = xyah_to_xyxy(pool_[tracks[r]].kalman.mean.data());
+    for (int k = 0; k < 4; ++k) boxes_a_[4 * r + k] = box[k];
+  }
+}
+
+void ByteTracker::match(const std::vector<Slot>& tracks, const std::vector<std::size_t>& dets, bool fuse,
+                        double limit) {
+  const std::size_t n = tracks.size(), m = dets.size();
+  track_boxes(tracks);
+  boxes_b_.resize(4 * m);
+  for (std::size_t c = 0; c < m; ++c)
+    for (int k = 0; k < 4; ++k) boxes_b_[4 * c + k] = double(xyxy_[4 * dets[c] + k]);
+  cost_.resize(n * m);
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t c = 0; c < m; ++c) {
+      double similarity = iou_pair(&boxes_a_[4 * r], &boxes_b_[4 * c]);
+      if (fuse) similarity *= double(scores_[dets[c]]);
+      cost_[r * m + c] = 1.0 - similarity;
+    }
+  row_to_col_.resize(n);
+  col_to_row_.resize(m);
+  lap_.solve(cost_.data(), n, m, limit, row_to_col_.data(), col_to_row_.data());
+}
+
+const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std::size_t n) {
+  check_xyxy(xyxy, n, "xyxy");
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(scores[i]))
+      throw std::invalid_argument("scores[" + std::to_string(i) + "] is not finite; scores must be numbers");
+  xyxy_ = xyxy;
+  scores_ = scores;
+  ++frame_id_;
+
+  // Split detections by score; boxes without area cannot be tracked (no aspect ratio).
+  high_.clear();
+  low_.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* b = xyxy + 4 * i;
+    if (!(b[2] > b[0] && b[3] > b[1])) continue;
+    if (scores[i] > config_.track_thresh)
+      high_.push_back(i);
+    else if (scores[i] > config_.low_thresh)
+      low_.push_back(i);
+  }
+
+  unconfirmed_.clear();
+  pool_slots_.clear();
+  for (const Slot s : tracked_) (pool_[s].is_activated ? pool_slots_ : unconfirmed_).push_back(s);
+  pool_slots_.insert(pool_slots_.end(), lost_.begin(), lost_.end());  // the two lists never share a track
+  for (const Slot s : pool_slots_) {
+    Track& t = pool_[s];
+    if (t.state != State::kTracked) t.kalman.mean[7] = 0.0;  // a lost track's height stops changing
+    kalman_.predict(t.kalman);
+  }
+  activated_.clear();
+  refound_.clear();
+  newly_lost_.clear();
+  removed_.clear();
+
+  // First association: high-score detections with confirmed and lost tracks.
+  match(pool_slots_, high_, config_.fuse_score, config_.match_thresh);
+  remaining_.clear();
+  leftover_.clear();
+  for (std::size_t r = 0; r < pool_slots_.size(); ++r) {
+    Track& t = pool_[pool_slots_[r]];
+    const std::int64_t c = row_to_col_[r];
+    if (c < 0) {
+      if (t.state == State::kTracked) remaining_.push_back(pool_slots_[r]);
+      continue;
+    }
+    (t.state == State::kTracked ? activated_ : refound_).push_back(pool_slots_[r]);
+    absorb(t, high_[std::size_t(c)]);
+  }
+  for (std::size_t c = 0; c < high_.size(); ++c)
+    if (col_to_row_[c] < 0) leftover_.push_back(high_[c]);
+
+  // Second association: low-score detections keep the still-unmatched tracked tracks alive.
+  match(remaining_, low_, false, config_.second_match_thresh);
+  for (std::size_t r = 0; r < remaining_.size(); ++r) {
+    Track& t = pool_[remaining_[r]];
+    const std::int64_t c = row_to_col_[r];
+    if (c >= 0) {
+      absorb(t, low_[std::size_t(c)]);
+      activated_.push_back(remaining_[r]);
+    } else {
+      t.state = State::kLost;
+      newly_lost_.push_back(remaining_[r]);
+    }
+  }
+
+  // Tentative tracks (started last frame) against the high-score leftovers; unmatched ones go.
+  match(unconfirmed_, leftover_, config_.fuse_score, config_.unconfirmed_match_thresh);
+  for (std::size_t r = 0; r < unconfirmed_.size(); ++r) {
+    Track& t = pool_[unconfirmed_[r]];
+    const std::int64_t c = row_to_col_[r];
+    if (c >= 0) {
+      absorb(t, leftover_[std::size_t(c)]);
+      activated_.push_back(unconfirmed_[r]);
+    } else {
+      t.state = State::kRemoved;
+      removed_.push_back(unconfirmed_[r]);
+    }
+  }
+
+  // New tentative tracks from confident leftovers (confirmed at once only on the first frame).
+  for (std::size_t c = 0; c < leftover_.size(); ++c) {
+    if (col_to_row_[c] >= 0) continue;
+    const std::size_t det = leftover_[c];
+    if (scores[det] < config_.new_track_thresh) continue;
+    const Slot s = new_slot();
+    Track& t = pool_[s];
+    t.kalman = kalman_.initiate(xyxy_to_xyah(xyxy + 4 * det));
+    for (int k = 0; k < 4; ++k) t.det_xyxy[k] = xyxy[4 * det + k];
+    t.score = scores[det];
+    t.det_index = std::int64_t(det);
+    t.frame_id = t.start_frame = frame_id_;
+    if (frame_id_ == 1) confirm(t);
+    activated_.push_back(s);
+  }
+
+  for (const Slot s : lost_) {
+    Track& t = pool_[s];
+    if (t.state == State::kLost && frame_id_ - t.frame_id > max_frames_lost_) {
+      t.state = State::kRemoved;
+      removed_.push_back(s);
+    }
+  }
+
+  // tracked = still-tracked + activated + refound (each once); lost = old lost still lost + newly lost.
+  ++epoch_;
+  listed_epoch_.resize(pool_.size(), 0);
+  next_tracked_.clear();
+  auto add_tracked = [&](Slot s) {
+    if (listed_epoch_[s] == epoch_) return;
+    listed_epoch_[s] = epoch_;
+    next_tracked_.push_back(s);
+  };
+  for (const Slot s : tracked_)
+    if (pool_[s].state == State::kTracked) add_tracked(s);
+  for (const Slot s : activated_) add_tracked(s);
+  for (const Slot s : refound_) add_tracked(s);
+  next_lost_.clear();
+  for (const Slot s : lost_)
+    if (pool_[s].state == State::kLost) next_lost_.push_back(s);
+  next_lost_.insert(next_lost_.end(), newly_lost_.begin(), newly_lost_.end());
+  tracked_.swap(next_tracked_);
+  lost_.swap(next_lost_);
+  for (const Slot s : removed_) free_slots_.push_back(s);
+
+  remove_duplicates();
+  write_output();
+  xyxy_ = scores_ = nullptr;
+  return output_;
+}
+
+void ByteTracker::remove_duplicates() {
+  const std::size_t n = tracked_.size(), m = lost_.size();
+  if (n == 0 || m == 0) return;
+  track_boxes(lost_);
+  boxes_b_.swap(boxes_a_);
+  track_boxes(tracked_);
+  drop_a_.assign(n, 0);
+  drop_b_.assign(m, 0);
+  bool any = false;
+  for (std::size_t p = 0; p < n; ++p)
+    for (std::size_t q = 0; q < m; ++q) {
+      if (!(iou_pair(&boxes_a_[4 * p], &boxes_b_[4 * q]) > config_.duplicate_iou)) continue;
+      const Track& a = pool_[tracked_[p]];
+      const Track& b = pool_[lost_[q]];
+      // Keep the one with the longer history.
+      if (a.frame_id - a.start_frame > b.frame_id - b.start_frame)
+        drop_b_[q] = 1;
+      else
+        drop_a_[p] = 1;
+      any = true;
+    }
+  if (!any) return;
+  auto compact = [&](std::vector<Slot>& list, const std::vector<std::uint8_t>& drop) {
+    std::size_t kept = 0;
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      if (drop[k]) {
+        pool_[list[k]].state = State::kRemoved;
+        free_slots_.push_back(list[k]);
+      } else {
+        list[kept++] = list[k];
+      }
+    }
+    list.resize(kept);
+  };
+  compact(tracked_, drop_a_);
+  compact(lost_, drop_b_);
+}
+
+void ByteTracker::write_output() {
+  output_.xyxy.clear();
+  output_.track_id.clear();
+  output_.score.clear();
+  output_.det_index.clear();
+  for (const Slot s : tracked_) {
+    const Track& t = pool_[s];
+    if (!t.is_activated) continue;
+    output_.xyxy.insert(output_.xyxy.end(), t.det_xyxy, t.det_xyxy + 4);
+    output_.track_id.push_back(t.track_id);
+    output_.score.push_back(t.score);
+    output_.det_index.push_back(t.frame_id == frame_id_ ? t.det_index : -1);
+  }
+}
+
+}  // namespace mctrt

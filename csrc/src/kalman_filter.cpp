@@ -1,0 +1,154 @@
+// Kalman filter arithmetic, written out for the block structure of the model instead of generic
+// 8x8 products: F = [I I; 0 I] and H = [I 0] (4x4 blocks), so predict is a few additions and the
+// update needs only a 4x4 Cholesky solve.
+#include "mctrt/kalman_filter.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace mctrt {
+namespace {
+
+constexpr int kDim = 8;
+constexpr int kObs = 4;
+
+inline double& at(std::array<double, 64>& p, int r, int c) { return p[r * kDim + c]; }
+inline double at(const std::array<double, 64>& p, int r, int c) { return p[r * kDim + c]; }
+
+// In-place lower Cholesky factor of an n x n SPD matrix (row-major, n <= 4). Returns false if the
+// matrix is not positive definite (a degenerate state, e.g. a zero-height box).
+bool cholesky(double* a, int n) {
+  for (int j = 0; j < n; ++j) {
+    double d = a[j * n + j];
+    for (int k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
+    if (!(d > 0)) return false;
+    d = std::sqrt(d);
+    a[j * n + j] = d;
+    for (int i = j + 1; i < n; ++i) {
+      double s = a[i * n + j];
+      for (int k = 0; k < j; ++k) s -= a[i * n + k] * a[j * n + k];
+      a[i * n + j] = s / d;
+    }
+  }
+  return true;
+}
+
+// Solves L L' x = b in place for x (L from cholesky, n <= 4).
+void cholesky_solve(const double* l, int n, double* b) {
+  for (int i = 0; i < n; ++i) {
+    double s = b[i];
+    for (int k = 0; k < i; ++k) s -= l[i * n + k] * b[k];
+    b[i] = s / l[i * n + i];
+  }
+  for (int i = n - 1; i >= 0; --i) {
+    double s = b[i];
+    for (int k = i + 1; k < n; ++k) s -= l[k * n + i] * b[k];
+    b[i] = s / l[i * n + i];
+  }
+}
+
+}  // namespace
+
+KalmanState KalmanFilter::initiate(const std::array<double, 4>& xyah) const {
+  KalmanState s;
+  for (int i = 0; i < kObs; ++i) s.mean[i] = xyah[i];
+  const double h = xyah[3];
+  const double std_pos = 2 * kStdWeightPosition * h;
+  const double std_vel = 10 * kStdWeightVelocity * h;
+  const double std[kDim] = {std_pos, std_pos, 1e-2, std_pos, std_vel, std_vel, 1e-5, std_vel};
+  for (int i = 0; i < kDim; ++i) at(s.covariance, i, i) = std[i] * std[i];
+  return s;
+}
+
+void KalmanFilter::predict(KalmanState& s) const {
+  const double h = s.mean[3];
+  const double std_pos = kStdWeightPosition * h;
+  const double std_vel = kStdWeightVelocity * h;
+  const double noise[kDim] = {std_pos, std_pos, 1e-2, std_pos, std_vel, std_vel, 1e-5, std_vel};
+
+  for (int i = 0; i < kObs; ++i) s.mean[i] += s.mean[i + kObs];
+
+  // P = [A B; B' D] -> F P F' = [A + B + B' + D, B + D; B' + D, D]
+  std::array<double, 64>& p = s.covariance;
+  for (int r = 0; r < kObs; ++r) {
+    for (int c = 0; c < kObs; ++c) {
+      const double a = at(p, r, c), b = at(p, r, c + kObs), bt = at(p, r + kObs, c), d = at(p, r + kObs, c + kObs);
+      at(p, r, c) = a + b + bt + d;
+      at(p, r, c + kObs) = b + d;
+      at(p, r + kObs, c) = bt + d;
+    }
+  }
+  for (int i = 0; i < kDim; ++i) at(p, i, i) += noise[i] * noise[i];
+}
+
+void KalmanFilter::multi_predict(KalmanState* states, std::size_t n) const {
+  for (std::size_t k = 0; k < n; ++k) predict(states[k]);
+}
+
+void KalmanFilter::project(const KalmanState& s, std::array<double, 4>& mean, std::array<double, 16>& cov) const {
+  const double std_pos = kStdWeightPosition * s.mean[3];
+  const double noise[kObs] = {std_pos, std_pos, 1e-1, std_pos};
+  for (int r = 0; r < kObs; ++r) {
+    mean[r] = s.mean[r];
+    for (int c = 0; c < kObs; ++c) cov[r * kObs + c] = at(s.covariance, r, c);
+    cov[r * kObs + r] += noise[r] * noise[r];
+  }
+}
+
+void KalmanFilter::update(KalmanState& s, const std::array<double, 4>& xyah) const {
+  std::array<double, 4> projected;
+  std::array<double, 16> chol;
+  project(s, projected, chol);
+  if (!cholesky(chol.data(), kObs))
+    throw std::invalid_argument("Kalman update: innovation covariance is not positive definite (degenerate box?)");
+
+  // Gain K = P H' S^-1, computed as its transpose: K' = S^-1 (H P), one solve per state column.
+  std::array<double, kObs * kDim> gain_t;  // K' (4 x 8)
+  for (int c = 0; c < kDim; ++c) {
+    double col[kObs];
+    for (int r = 0; r < kObs; ++r) col[r] = at(s.covariance, r, c);
+    cholesky_solve(chol.data(), kObs, col);
+    for (int r = 0; r < kObs; ++r) gain_t[r * kDim + c] = col[r];
+  }
+
+  double innovation[kObs];
+  for (int r = 0; r < kObs; ++r) innovation[r] = xyah[r] - projected[r];
+  for (int i = 0; i < kDim; ++i)
+    for (int r = 0; r < kObs; ++r) s.mean[i] += gain_t[r * kDim + i] * innovation[r];
+
+  // P -= K S K' = K (H P), since K S = P H'. H P is the first four rows of P, taken before the update.
+  std::array<double, kObs * kDim> hp;
+  for (int r = 0; r < kObs; ++r)
+    for (int c = 0; c < kDim; ++c) hp[r * kDim + c] = at(s.covariance, r, c);
+  for (int i = 0; i < kDim; ++i)
+    for (int j = 0; j < kDim; ++j) {
+      double acc = 0.0;
+      for (int r = 0; r < kObs; ++r) acc += gain_t[r * kDim + i] * hp[r * kDim + j];
+      at(s.covariance, i, j) -= acc;
+    }
+}
+
+double KalmanFilter::gating_distance(const KalmanState& s, const std::array<double, 4>& xyah,
+                                     bool only_position) const {
+  std::array<double, 4> mean;
+  std::array<double, 16> cov;
+  project(s, mean, cov);
+  const int n = only_position ? 2 : kObs;
+  double l[16];
+  for (int r = 0; r < n; ++r)
+    for (int c = 0; c < n; ++c) l[r * n + c] = cov[r * kObs + c];
+  if (!cholesky(l, n))
+    throw std::invalid_argument("Kalman gating: innovation covariance is not positive definite (degenerate box?)");
+  // d' S^-1 d = |L^-1 d|^2 (forward substitution only).
+  double z[kObs];
+  double sq = 0.0;
+  for (int i = 0; i < n; ++i) {
+    double v = xyah[i] - mean[i];
+    for (int k = 0; k < i; ++k) v -= l[i * n + k] * z[k];
+    z[i] = v / l[i * n + i];
+    sq += z[i] * z[i];
+  }
+  return sq;
+}
+
+}  // namespace mctrt

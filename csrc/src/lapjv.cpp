@@ -1,0 +1,309 @@
+// Jonker-Volgenant linear assignment: initialisation by column reduction (square problems), then
+// augmenting row reduction (an auction-like pass that settles most rows cheaply), then one
+// Dijkstra shortest augmenting path per row still free.
+//
+// Invariant that makes it optimal: every matched row sits on a column of minimum reduced cost
+// c[i][j] - v[j]. For a rectangular problem the column duals v start at 0 and only decrease, and a
+// column never becomes free again once matched, so free columns keep v = 0 as optimality requires.
+// The "unmatched" option of a cost-limited problem is a virtual sink column with cost L, v = 0 and
+// unlimited capacity: it is always free, so a search that reaches it ends there.
+#include "mctrt/lapjv.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace mctrt {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr std::int64_t kFree = -1;
+constexpr std::int64_t kSink = -2;
+
+template <typename T>
+void check_costs(const T* cost, std::size_t count, std::size_t n_cols, bool limited) {
+  for (std::size_t k = 0; k < count; ++k) {
+    const double c = double(cost[k]);
+    if (std::isnan(c) || c == -kInf || (c == kInf && !limited)) {
+      const std::string where = "cost[" + std::to_string(k / n_cols) + ", " + std::to_string(k % n_cols) + "]";
+      if (std::isnan(c)) throw std::invalid_argument(where + " is NaN; every cost must be a number");
+      if (c == -kInf) throw std::invalid_argument(where + " is -inf; costs must be finite");
+      throw std::invalid_argument(where +
+                                  " is +inf; to forbid a pair, pass a finite cost_limit (pairs at or above it "
+                                  "stay unmatched) or use a large finite cost");
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+double LapSolver::solve(const T* cost, std::size_t n_rows, std::size_t n_cols, double cost_limit,
+                        std::int64_t* row_to_col, std::int64_t* col_to_row) {
+  if (std::isnan(cost_limit)) throw std::invalid_argument("cost_limit is NaN; pass a number or inf");
+  const bool limited = std::isfinite(cost_limit);
+  check_costs(cost, n_rows * n_cols, n_cols, limited);
+  std::fill(row_to_col, row_to_col + n_rows, kFree);
+  std::fill(col_to_row, col_to_row + n_cols, kFree);
+  if (n_rows == 0 || n_cols == 0) return 0.0;
+
+  // Solve with rows <= cols; a tall matrix is solved transposed.
+  const bool transposed = n_rows > n_cols;
+  const std::size_t n = transposed ? n_cols : n_rows;
+  const std::size_t m = transposed ? n_rows : n_cols;
+  const bool square_init = (n == m) && !limited;
+  if (transposed) {
+    transposed_.resize(n * m);
+    for (std::size_t r = 0; r < n_rows; ++r)
+      for (std::size_t c = 0; c < n_cols; ++c) transposed_[c * m + r] = double(cost[r * n_cols + c]);
+    solve_wide(transposed_.data(), n, m, cost_limit, square_init);
+  } else {
+    solve_wide(cost, n, m, cost_limit, square_init);
+  }
+
+  double total = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t j = x_[i];
+    if (j < 0) continue;
+    const std::size_t row = transposed ? std::size_t(j) : i;
+    const std::size_t col = transposed ? i : std::size_t(j);
+    const double c = double(cost[row * n_cols + col]);
+    if (limited && c >= cost_limit) continue;  // a tie with "unmatched": leave it unmatched
+    row_to_col[row] = std::int64_t(col);
+    col_to_row[col] = std::int64_t(row);
+    total += c;
+  }
+  return total;
+}
+
+template <typename T>
+void LapSolver::solve_wide(const T* cost, std::size_t n, std::size_t m, double limit, bool square_init) {
+  v_.assign(m, 0.0);
+  x_.assign(n, kFree);
+  y_.assign(m, kFree);
+  dist_.resize(m);
+  pred_.resize(m);
+  cols_.resize(m);
+
+  if (square_init) {
+    column_reduction(cost, n);
+  } else {
+    free_rows_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) free_rows_[i] = std::int64_t(i);
+  }
+  // Two passes, as Jonker and Volgenant recommend: later passes rarely pay for themselves.
+  for (int pass = 0; pass < 2 && !free_rows_.empty(); ++pass) augmenting_row_reduction(cost, n, m, limit);
+  for (const std::int64_t f : free_rows_) augment(cost, n, m, limit, std::size_t(f));
+}
+
+template <typename T>
+void LapSolver::column_reduction(const T* cost, std::size_t n) {
+  times_matched_.assign(n, 0);
+  // Each column goes to its cheapest row; a row keeps the first column it wins.
+  for (std::size_t jj = n; jj-- > 0;) {
+    std::size_t imin = 0;
+    double cmin = double(cost[jj]);
+    for (std::size_t i = 1; i < n; ++i) {
+      const double c = double(cost[i * n + jj]);
+      if (c < cmin) {
+        cmin = c;
+        imin = i;
+      }
+    }
+    v_[jj] = cmin;
+    if (times_matched_[imin]++ == 0) {
+      x_[imin] = std::int64_t(jj);
+      y_[jj] = std::int64_t(imin);
+    }
+  }
+  // Reduction transfer: a row matched once lowers its column's dual by its margin over the next
+  // best column, which keeps that column its minimum while making it less attractive to others.
+  free_rows_.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (times_matched_[i] == 0) {
+      free_rows_.push_back(std::int64_t(i));
+    } else if (times_matched_[i] == 1) {
+      const std::size_t j1 = std::size_t(x_[i]);
+      double margin = kInf;
+      for (std::size_t j = 0; j < n; ++j)
+        if (j != j1) margin = std::min(margin, double(cost[i * n + j]) - v_[j]);
+      if (margin < kInf) v_[j1] -= margin;
+    }
+  }
+}
+
+template <typename T>
+void LapSolver::augmenting_row_reduction(const T* cost, std::size_t n, std::size_t m, double limit) {
+  (void)n;
+  const bool has_sink = std::isfinite(limit);
+  const std::size_t to_process = free_rows_.size();
+  std::size_t k = 0;
+  std::size_t still_free = 0;
+  while (k < to_process) {
+    const std::int64_t i = free_rows_[k++];
+    const T* row = cost + std::size_t(i) * m;
+    // Best and second-best reduced cost of this row (the sink counts as a column with v = 0).
+    double u1 = double(row[0]) - v_[0];
+    double u2 = kInf;
+    std::int64_t j1 = 0;
+    std::int64_t j2 = kFree;
+    auto offer = [&](double h, std::int64_t j) {
+      if (h < u2) {
+        if (h >= u1) {
+          u2 = h;
+          j2 = j;
+        } else {
+          u2 = u1;
+          j2 = j1;
+          u1 = h;
+          j1 = j;
+        }
+      }
+    };
+    for (std::size_t j = 1; j < m; ++j) offer(double(row[j]) - v_[j], std::int64_t(j));
+    if (has_sink) offer(limit, kSink);
+
+    std::int64_t owner = j1 >= 0 ? y_[j1] : kFree;
+    const bool strictly_best = u1 < u2;
+    if (strictly_best) {
+      // Take j1 and raise its price until it is only as good as the runner-up.
+      if (j1 >= 0 && u2 < kInf) v_[j1] -= u2 - u1;
+    } else if (owner >= 0) {
+      // A tie with a taken column: take the runner-up instead and avoid a bidding war.
+      j1 = j2;
+      owner = j1 >= 0 ? y_[j1] : kFree;
+    }
+    x_[i] = j1;
+    if (j1 >= 0) y_[j1] = i;
+    if (owner >= 0) {
+      x_[owner] = kFree;
+      if (strictly_best)
+        free_rows_[--k] = owner;  // the displaced row bids again at once
+      else
+        free_rows_[still_free++] = owner;  // ... or in the next pass
+    }
+  }
+  free_rows_.resize(still_free);
+}
+
+template <typename T>
+void LapSolver::augment(const T* cost, std::size_t n, std::size_t m, double limit, std::size_t free_row) {
+  (void)n;
+  const bool has_sink = std::isfinite(limit);
+  const T* frow = cost + free_row * m;
+  for (std::size_t j = 0; j < m; ++j) {
+    cols_[j] = std::int64_t(j);
+    dist_[j] = double(frow[j]) - v_[j];
+    pred_[j] = std::int64_t(free_row);
+  }
+  double sink_dist = has_sink ? limit : kInf;
+  std::int64_t sink_pred = std::int64_t(free_row);
+
+  // cols_[0, low) scanned, [low, up) at the current minimum distance, [up, m) not yet settled.
+  std::size_t low = 0;
+  std::size_t up = 0;
+  double min_dist = 0.0;
+  std::int64_t end = kFree;
+  while (end == kFree) {
+    if (low == up) {
+      // Settle the next distance level: gather every column at the new minimum.
+      min_dist = kInf;
+      for (std::size_t k = up; k < m; ++k) {
+        const std::int64_t j = cols_[k];
+        const double h = dist_[j];
+        if (h <= min_dist && h < kInf) {
+          if (h < min_dist) {
+            up = low;
+            min_dist = h;
+          }
+          cols_[k] = cols_[up];
+          cols_[up++] = j;
+        }
+      }
+      if (sink_dist < min_dist) {
+        end = kSink;
+        break;
+      }
+      for (std::size_t k = low; k < up; ++k) {
+        if (y_[cols_[k]] == kFree) {
+          end = cols_[k];
+          break;
+        }
+      }
+      if (end != kFree) break;
+      if (sink_dist == min_dist) {
+        end = kSink;
+        break;
+      }
+      // Unreachable with finite costs, or with a finite limit (the sink is always reachable).
+      if (low == up) throw std::logic_error("lapjv: no augmenting path; the problem is infeasible");
+    }
+    // Scan one settled column: relax distances through the row that holds it.
+    const std::int64_t j1 = cols_[low++];
+    const std::int64_t i = y_[j1];
+    const T* row = cost + std::size_t(i) * m;
+    const double u1 = double(row[j1]) - v_[j1] - min_dist;
+    for (std::size_t k = up; k < m; ++k) {
+      const std::int64_t j = cols_[k];
+      const double h = double(row[j]) - v_[j] - u1;
+      if (h < dist_[j]) {
+        dist_[j] = h;
+        pred_[j] = i;
+        if (h == min_dist) {
+          if (y_[j] == kFree) {
+            end = j;
+            break;
+          }
+          cols_[k] = cols_[up];
+          cols_[up++] = j;
+        }
+      }
+    }
+    if (end == kFree && has_sink) {
+      const double h = limit - u1;
+      if (h < sink_dist) {
+        sink_dist = h;
+        sink_pred = i;
+        if (h == min_dist) end = kSink;
+      }
+    }
+  }
+
+  // Scanned columns were reached below the final distance: lower their duals by the difference.
+  for (std::size_t k = 0; k < low; ++k) {
+    const std::int64_t j = cols_[k];
+    v_[j] += dist_[j] - min_dist;
+  }
+  // Flip the path back to the free row.
+  std::int64_t j;
+  std::int64_t i;
+  if (end == kSink) {
+    i = sink_pred;
+    j = x_[i];
+    x_[i] = kSink;
+  } else {
+    j = end;
+    i = kFree;
+  }
+  while (i != std::int64_t(free_row)) {
+    i = pred_[j];
+    y_[j] = i;
+    std::swap(x_[i], j);
+  }
+}
+
+template <typename T>
+double lapjv(const T* cost, std::size_t n_rows, std::size_t n_cols, double cost_limit, std::int64_t* row_to_col,
+             std::int64_t* col_to_row) {
+  LapSolver solver;
+  return solver.solve(cost, n_rows, n_cols, cost_limit, row_to_col, col_to_row);
+}
+
+template double LapSolver::solve<float>(const float*, std::size_t, std::size_t, double, std::int64_t*, std::int64_t*);
+template double LapSolver::solve<double>(const double*, std::size_t, std::size_t, double, std::int64_t*,
+                                         std::int64_t*);
+template double lapjv<float>(const float*, std::size_t, std::size_t, double, std::int64_t*, std::int64_t*);
+template double lapjv<double>(const double*, std::size_t, std::size_t, double, std::int64_t*, std::int64_t*);
+
+}  // namespace mctrt

@@ -1,0 +1,23 @@
+"""mctrt's exceptions, defined once. The C++ extension raises these too (translated in its bindings).
+
+Every message names the input at fault and how to fix it. Bad argument shapes and dtypes raise
+plain ValueError; classes below that are also ValueErrors can be caught either way.
+"""
+
+from __future__ import annotations
+
+
+class MctrtError(Exception):
+    """Base class of every error mctrt raises on purpose."""
+
+
+class ConfigError(MctrtError, ValueError):
+    """A configuration key is unknown or its value is out of range."""
+
+
+class DataError(MctrtError, ValueError):
+    """A data file (detections, ground truth, tracking results) is missing or malformed."""
+
+
+class CudaError(MctrtError):
+    """A CUDA call failed, or CUDA was needed and this build or machine has none."""
