@@ -109,15 +109,17 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
   scores_ = scores;
   ++frame_id_;
 
-  // Split detections by score; boxes without area cannot be tracked (no aspect ratio).
+  // Split detections by score; boxes without area cannot be tracked (no aspect ratio). Scores are
+  // float32, so thresholds are compared in float32: a score of 0.1f is at a threshold of 0.1.
+  const float track_thresh = float(config_.track_thresh), low_thresh = float(config_.low_thresh);
   high_.clear();
   low_.clear();
   for (std::size_t i = 0; i < n; ++i) {
     const float* b = xyxy + 4 * i;
     if (!(b[2] > b[0] && b[3] > b[1])) continue;
-    if (scores[i] > config_.track_thresh)
+    if (scores[i] > track_thresh)
       high_.push_back(i);
-    else if (scores[i] > config_.low_thresh)
+    else if (scores[i] > low_thresh)
       low_.push_back(i);
   }
 
@@ -184,7 +186,7 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
   for (std::size_t c = 0; c < leftover_.size(); ++c) {
     if (col_to_row_[c] >= 0) continue;
     const std::size_t det = leftover_[c];
-    if (scores[det] < config_.new_track_thresh) continue;
+    if (scores[det] < float(config_.new_track_thresh)) continue;
     const Slot s = new_slot();
     Track& t = pool_[s];
     t.kalman = kalman_.initiate(xyxy_to_xyah(xyxy + 4 * det));

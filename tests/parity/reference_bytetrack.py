@@ -136,6 +136,8 @@ class ReferenceByteTracker:
         self.lost: list[Track] = []
         self._next_key = 1
         self._next_id = 1
+        # How often each rarer rule fired, so parity tests can show they exercised it.
+        self.events = {"refound": 0, "tentative_dropped": 0, "lost_expired": 0, "duplicates": 0}
 
     def _confirm(self, track: Track) -> None:
         track.is_activated = True
@@ -166,9 +168,10 @@ class ReferenceByteTracker:
         newly_lost: list[Track] = []
         removed: list[Track] = []
 
+        # Scores are float32; thresholds are compared in float32 too.
         valid = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
-        high = valid & (scores > self.track_thresh)
-        low = valid & (scores > self.low_thresh) & ~high
+        high = valid & (scores > np.float32(self.track_thresh))
+        low = valid & (scores > np.float32(self.low_thresh)) & ~high
         dets = [Detection(xyxy[i].astype(np.float64), float(scores[i]), int(i)) for i in np.flatnonzero(high)]
         dets_low = [Detection(xyxy[i].astype(np.float64), float(scores[i]), int(i)) for i in np.flatnonzero(low)]
 
@@ -209,11 +212,12 @@ class ReferenceByteTracker:
         for it in u_unconfirmed:
             unconfirmed[it].state = REMOVED
             removed.append(unconfirmed[it])
+            self.events["tentative_dropped"] += 1
 
         # New tracks from confident leftovers.
         for idet in u_det:
             det = dets[idet]
-            if det.score < self.new_track_thresh:
+            if det.score < np.float32(self.new_track_thresh):
                 continue
             mean, cov = kf.initiate(xyxy_to_xyah(det.xyxy))
             track = Track(mean, cov, det.score, det.index, det.xyxy, self.frame_id, self.frame_id, key=self._next_key)
@@ -226,6 +230,7 @@ class ReferenceByteTracker:
             if self.frame_id - t.frame_id > self.max_time_lost:
                 t.state = REMOVED
                 removed.append(t)
+                self.events["lost_expired"] += 1
 
         self.tracked = [t for t in self.tracked if t.state == TRACKED]
         self.tracked = joint(self.tracked, activated)
@@ -233,6 +238,7 @@ class ReferenceByteTracker:
         self.lost = sub(self.lost, self.tracked)
         self.lost.extend(newly_lost)
         self.lost = sub(self.lost, removed)
+        self.events["refound"] += len(refound)
         self.tracked, self.lost = self._remove_duplicates(self.tracked, self.lost)
 
         out = [t for t in self.tracked if t.is_activated]
@@ -254,6 +260,7 @@ class ReferenceByteTracker:
                 drop_lost.add(q)
             else:
                 drop_tracked.add(p)
+        self.events["duplicates"] += len(drop_tracked) + len(drop_lost)
         return (
             [t for i, t in enumerate(tracked) if i not in drop_tracked],
             [t for i, t in enumerate(lost) if i not in drop_lost],

@@ -1,0 +1,175 @@
+"""python -m mctrt.eval: MOTA, IDF1, HOTA and ID switches of tracking results against ground truth.
+
+    python -m mctrt.eval --gt GT.txt --pred PRED.txt          # one camera
+    python -m mctrt.eval --gt GT_DIR --pred PRED_DIR          # several cameras, scored as one
+
+The metrics are computed by roboflow `trackers` (its eval module reproduces TrackEval). With folders,
+GT_DIR holds <camera>/gt/gt.txt and PRED_DIR holds <camera>.txt; all cameras are concatenated in time
+into one sequence, so a person earns identity credit only by keeping one ID across cameras.
+
+Ground truth is read in either MOTChallenge layout: MOT16/17/20 (9 columns: ...,consider,class,
+visibility; pedestrians scored, distractor classes ignored, as TrackEval does) or MOT15 (10 columns:
+...,flag,x,y,z world coordinates; rows with flag 0 are left out, as TrackEval does for MOT15).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mctrt.errors import DataError, MctrtError
+from mctrt.io.mot import read_mot
+
+GT_FORMATS = ("auto", "mot15", "mot17")
+MOT17_COLUMNS = 9
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Scores of one sequence (or of several cameras scored as one). Ratios are in [0, 1]."""
+
+    name: str
+    mota: float
+    idf1: float
+    hota: float
+    id_switches: int
+    motp: float
+    false_positives: int
+    false_negatives: int
+    gt_boxes: int
+    gt_ids: int
+    pred_ids: int
+
+
+def load_ground_truth(path: str | Path, gt_format: str = "auto") -> np.ndarray:
+    """Ground-truth rows in the MOT17 layout (frame,id,left,top,w,h,consider,class,visibility)."""
+    if gt_format not in GT_FORMATS:
+        raise DataError(f"gt_format must be one of {', '.join(GT_FORMATS)}; got {gt_format!r}")
+    rows = read_mot(path, what="ground-truth file")
+    if gt_format == "auto":
+        gt_format = "mot17" if rows.shape[1] == MOT17_COLUMNS else "mot15"
+    if gt_format == "mot17":
+        if rows.shape[1] < MOT17_COLUMNS:
+            raise DataError(f"ground-truth file {path} has {rows.shape[1]} columns; MOT17 ground truth has 9")
+        return rows[:, :MOT17_COLUMNS]
+    # MOT15: column 7 is a consider flag (when present); there are no classes, everyone is a pedestrian.
+    if rows.shape[1] > 6:
+        rows = rows[rows[:, 6] != 0]
+    out = np.ones((len(rows), MOT17_COLUMNS))
+    out[:, :6] = rows[:, :6]
+    return out
+
+
+def _run_trackers_eval(gt_rows: np.ndarray, pred_rows: np.ndarray, name: str) -> EvalResult:
+    try:
+        from trackers.eval import evaluate_mot_sequence
+    except ImportError as exc:
+        raise MctrtError(
+            f"python -m mctrt.eval needs roboflow trackers ({exc}); install it with: pip install 'mctrt[eval]'"
+        ) from None
+    if len(gt_rows) == 0:
+        raise DataError(f"{name}: the ground truth has no boxes to score")
+    if len(pred_rows) == 0:
+        # trackers refuses an empty file; a row with ID -1 is an unconfirmed box, which it drops.
+        pred_rows = np.array([[1, -1, 0, 0, 1, 1, 0, -1, -1, -1]], dtype=np.float64)
+    with tempfile.TemporaryDirectory(prefix="mctrt-eval-") as tmp:
+        gt_file, pred_file = Path(tmp) / "gt.txt", Path(tmp) / "pred.txt"
+        np.savetxt(gt_file, gt_rows, delimiter=",", fmt="%.6g")
+        np.savetxt(pred_file, pred_rows, delimiter=",", fmt="%.6g")
+        result = evaluate_mot_sequence(gt_file, pred_file, metrics=["CLEAR", "HOTA", "Identity"])
+    clear, identity, hota = result.CLEAR, result.Identity, result.HOTA
+    return EvalResult(
+        name=name,
+        mota=float(clear.MOTA),
+        idf1=float(identity.IDF1),
+        hota=float(hota.HOTA),
+        id_switches=int(clear.IDSW),
+        motp=float(clear.MOTP),
+        false_positives=int(clear.CLR_FP),
+        false_negatives=int(clear.CLR_FN),
+        gt_boxes=int(clear.CLR_TP + clear.CLR_FN),
+        gt_ids=len(np.unique(gt_rows[(gt_rows[:, 6] != 0) & (gt_rows[:, 7] == 1), 1])),
+        pred_ids=len(np.unique(pred_rows[pred_rows[:, 1] >= 0, 1])),
+    )
+
+
+def evaluate_sequence(gt_path: str | Path, pred_path: str | Path, gt_format: str = "auto") -> EvalResult:
+    """Score one camera's results file against its ground-truth file."""
+    gt_rows = load_ground_truth(gt_path, gt_format)
+    pred_rows = read_mot(pred_path, what="results file")
+    return _run_trackers_eval(gt_rows, pred_rows, Path(pred_path).stem)
+
+
+def evaluate_cameras(
+    gt_dir: str | Path, pred_dir: str | Path, gt_format: str = "auto"
+) -> tuple[EvalResult, list[EvalResult]]:
+    """Score cameras as one sequence (IDs shared across cameras), and each camera alone.
+
+    Returns (combined, per_camera). Raises DataError when a camera's results file is missing.
+    """
+    gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
+    cameras = sorted(p.parent.parent.name for p in gt_dir.glob("*/gt/gt.txt"))
+    if not cameras:
+        raise DataError(f"no cameras in {gt_dir}: expected {gt_dir}/<camera>/gt/gt.txt")
+    missing = [c for c in cameras if not (pred_dir / f"{c}.txt").is_file()]
+    if missing:
+        raise DataError(
+            f"no results for camera(s) {', '.join(missing)}: expected "
+            + ", ".join(str(pred_dir / f"{c}.txt") for c in missing)
+        )
+    combined_gt, combined_pred, per_camera = [], [], []
+    offset = 0
+    for camera in cameras:
+        gt_rows = load_ground_truth(gt_dir / camera / "gt" / "gt.txt", gt_format)
+        pred_rows = read_mot(pred_dir / f"{camera}.txt", what="results file")
+        per_camera.append(_run_trackers_eval(gt_rows, pred_rows, camera))
+        # Shift this camera after the previous ones so that all play as one long sequence.
+        last = max([int(r[:, 0].max()) for r in (gt_rows, pred_rows) if len(r)], default=0)
+        combined_gt.append(gt_rows + np.r_[offset, np.zeros(gt_rows.shape[1] - 1)])
+        combined_pred.append(pred_rows + np.r_[offset, np.zeros(pred_rows.shape[1] - 1)])
+        offset += last
+    width = max(r.shape[1] for r in combined_pred)
+    combined_pred = [np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=-1) for r in combined_pred]
+    combined = _run_trackers_eval(np.concatenate(combined_gt), np.concatenate(combined_pred), "all cameras")
+    return combined, per_camera
+
+
+def format_table(results: list[EvalResult]) -> str:
+    header = f"{'sequence':<16} {'MOTA':>7} {'IDF1':>7} {'HOTA':>7} {'IDSW':>5} {'FP':>6} {'FN':>6} {'GT IDs':>6} {'IDs':>5}"
+    lines = [header, "-" * len(header)]
+    for r in results:
+        lines.append(
+            f"{r.name:<16} {r.mota:7.3f} {r.idf1:7.3f} {r.hota:7.3f} {r.id_switches:5d} "
+            f"{r.false_positives:6d} {r.false_negatives:6d} {r.gt_ids:6d} {r.pred_ids:5d}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mctrt.eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--gt", required=True, help="ground-truth file, or a folder of <camera>/gt/gt.txt")
+    parser.add_argument("--pred", required=True, help="results file, or a folder of <camera>.txt")
+    parser.add_argument("--gt-format", choices=GT_FORMATS, default="auto", help="ground-truth layout (default: by column count)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    try:
+        if Path(args.gt).is_dir():
+            combined, per_camera = evaluate_cameras(args.gt, args.pred, args.gt_format)
+            results = [*per_camera, combined]
+        else:
+            results = [evaluate_sequence(args.gt, args.pred, args.gt_format)]
+    except MctrtError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps([asdict(r) for r in results], indent=2) if args.json else format_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

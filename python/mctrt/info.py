@@ -1,0 +1,77 @@
+"""python -m mctrt.info: what this build of mctrt contains and what this machine offers, with the
+reason for every "no". Nothing here fails: each probe reports instead of raising.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import platform
+import sys
+
+import mctrt
+from mctrt import _native
+
+
+def _probe_tensorrt() -> tuple[bool, str]:
+    if importlib.util.find_spec("tensorrt") is None:
+        return False, "the tensorrt Python package is not installed (pip install tensorrt-cu12)"
+    try:
+        trt = importlib.import_module("tensorrt")
+    except Exception as exc:  # a broken TensorRT install raises anything
+        return False, f"tensorrt is installed but fails to import: {exc}"
+    return True, f"TensorRT {trt.__version__}"
+
+
+def _probe_onnxruntime() -> tuple[bool, str]:
+    if importlib.util.find_spec("onnxruntime") is None:
+        return False, "onnxruntime is not installed (pip install onnxruntime, or onnxruntime-gpu for CUDA)"
+    try:
+        ort = importlib.import_module("onnxruntime")
+        return True, f"onnxruntime {ort.__version__}, providers: {', '.join(ort.get_available_providers())}"
+    except Exception as exc:
+        return False, f"onnxruntime is installed but fails to import: {exc}"
+
+
+def collect() -> dict:
+    """Everything `python -m mctrt.info` prints, as a dict."""
+    cuda = _native.cuda_status()
+    trt_ok, trt_detail = _probe_tensorrt()
+    ort_ok, ort_detail = _probe_onnxruntime()
+    build = dict(_native.core.build_info())
+    if _native.cuda is not None:
+        build["cuda"] = dict(_native.cuda.build_info())
+    return {
+        "version": mctrt.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "build": build,
+        "cuda_module": {"available": cuda.compiled, "detail": "compiled" if cuda.compiled else cuda.reason},
+        "gpu": {
+            "available": cuda.usable,
+            "detail": ", ".join(f"{d['name']} (sm_{d['compute_capability'].replace('.', '')})" for d in cuda.devices)
+            or cuda.reason,
+            "driver_version": cuda.driver_version,
+        },
+        "tensorrt": {"available": trt_ok, "detail": trt_detail},
+        "onnxruntime": {"available": ort_ok, "detail": ort_detail},
+    }
+
+
+def main() -> int:
+    info = collect()
+    build = info["build"]
+    print(f"mctrt {info['version']} (Python {info['python']}, {info['platform']})")
+    print(f"build:        _core {build['build_type']}, {build['compiler']}")
+    if "cuda" in build:
+        cuda_build = build["cuda"]
+        version = cuda_build["cuda_runtime_version"]
+        print(f"              _cuda CUDA {version // 1000}.{version % 1000 // 10}, architectures {cuda_build['architectures']}")
+    for key, label in (("cuda_module", "CUDA kernels"), ("gpu", "GPU"), ("tensorrt", "TensorRT"), ("onnxruntime", "ONNX Runtime")):
+        entry = info[key]
+        print(f"{label + ':':<13} {'yes' if entry['available'] else 'no'} - {entry['detail']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

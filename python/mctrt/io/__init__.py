@@ -1,0 +1,1 @@
+"""Inputs and outputs: frame sources and result files."""

@@ -1,0 +1,82 @@
+"""Shared fixtures: the assets folder (MCTRT_ASSETS), real detections, and skips for missing hardware.
+
+Tests import the installed mctrt, never the source tree.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mctrt import _native
+from mctrt.io.mot import iter_detection_frames, read_mot
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    cuda = _native.cuda_status()
+    for item in items:
+        if "gpu" in item.keywords and not cuda.usable:
+            item.add_marker(pytest.mark.skip(reason=f"needs a GPU: {cuda.reason}"))
+        if "tensorrt" in item.keywords:
+            try:
+                import tensorrt  # noqa: F401
+            except ImportError:
+                item.add_marker(pytest.mark.skip(reason="needs TensorRT: the tensorrt package is not installed"))
+
+
+@pytest.fixture(scope="session")
+def assets() -> Path:
+    """The shared models and footage (../shared in CI), or a skip naming the setting."""
+    root = os.environ.get("MCTRT_ASSETS")
+    if not root:
+        pytest.skip("MCTRT_ASSETS is not set: point it at the shared models and footage (e.g. ../shared)")
+    path = Path(root)
+    if not (path / "data").is_dir():
+        pytest.fail(f"MCTRT_ASSETS={root} has no data/ folder; it should point at the shared assets")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pets09_detections(assets: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """PETS09-S2L1 YOLOv8n detections, one (xyxy float32, scores float32) per frame, 795 frames."""
+    rows = read_mot(assets / "data/pets09_s2l1/det/yolov8n_640.txt")
+    return [(xyxy, scores) for _, xyxy, scores in iter_detection_frames(rows)]
+
+
+def _synthetic_scene(seed: int, frames: int = 120, people: int = 12, size: float = 640.0):
+    """Walking people with detector noise, dropouts, low-score frames, false positives, and the odd
+    double detection of one person (an NMS miss, which is what makes duplicate tracks).
+
+    Yields (xyxy float32, scores float32) per frame; deterministic for a seed.
+    """
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform(50, size - 100, (people, 2))
+    vel = rng.normal(0, 3, (people, 2))
+    wh = np.c_[rng.uniform(20, 45, people), rng.uniform(60, 130, people)]
+    for _ in range(frames):
+        pos += vel
+        vel += rng.normal(0, 0.3, vel.shape)
+        bounce = (pos < 0) | (pos > size - 50)
+        vel[bounce] *= -1
+        visible = rng.random(people) > 0.1
+        boxes = np.c_[pos, pos + wh][visible] + rng.normal(0, 1.5, (visible.sum(), 4))
+        scores = np.where(rng.random(visible.sum()) < 0.2, rng.uniform(0.15, 0.6, visible.sum()),
+                          rng.uniform(0.6, 0.95, visible.sum()))
+        doubled = rng.random(len(boxes)) < 0.05
+        boxes = np.r_[boxes, boxes[doubled] + rng.normal(0, 3, (doubled.sum(), 4))]
+        scores = np.r_[scores, rng.uniform(0.7, 0.9, doubled.sum())]
+        clutter = rng.integers(0, 3)
+        fp = rng.uniform(0, size - 60, (clutter, 2))
+        boxes = np.r_[boxes, np.c_[fp, fp + rng.uniform(15, 60, (clutter, 2))]]
+        scores = np.r_[scores, rng.uniform(0.05, 0.75, clutter)]
+        order = rng.permutation(len(boxes))
+        yield boxes[order].astype(np.float32), scores[order].astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def synthetic_scene():
+    """A function (seed, frames=120, people=12, size=640) -> list of per-frame (xyxy, scores)."""
+    return lambda seed, **kw: list(_synthetic_scene(seed, **kw))

@@ -1,0 +1,227 @@
+"""ByteTracker behaviour on small hand-made scenes: confirmation, IDs, the lost buffer, bad input,
+threads. Frame-by-frame equality with the reference implementation is in tests/parity.
+"""
+
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from mctrt import ByteTrackConfig, ByteTracker, Tracks
+
+
+def frame(*people, score=0.9):
+    """Detections for one frame: each person is an xyxy tuple, or (xyxy, score)."""
+    boxes, scores = [], []
+    for p in people:
+        xyxy, s = (p, score) if len(p) == 4 else p
+        boxes.append(xyxy)
+        scores.append(s)
+    return np.array(boxes, np.float32).reshape(-1, 4), np.array(scores, np.float32)
+
+
+A = (100, 100, 140, 200)
+B = (400, 100, 440, 200)
+EMPTY = frame()
+
+
+def ids(tracks: Tracks) -> list[int]:
+    return tracks.track_id.tolist()
+
+
+def test_ids_start_at_one_in_every_tracker():
+    first, second = ByteTracker(), ByteTracker()
+    assert ids(first.update(*frame(A))) == [1]
+    first.update(*frame(A, B))
+    assert ids(first.update(*frame(A, B))) == [1, 2]
+    assert ids(second.update(*frame(B))) == [1]
+
+
+def test_first_frame_confirms_at_once_later_tracks_on_their_second_frame():
+    tracker = ByteTracker()
+    assert ids(tracker.update(*frame(A))) == [1]
+    assert ids(tracker.update(*frame(A, B))) == [1]  # B is tentative
+    assert ids(tracker.update(*frame(A, B))) == [1, 2]
+
+
+def test_tentative_track_not_matched_on_its_second_frame_is_dropped():
+    tracker = ByteTracker()
+    tracker.update(*frame(A))
+    tracker.update(*frame(A, B))
+    tracker.update(*frame(A))  # B missed once while tentative: gone
+    assert ids(tracker.update(*frame(A, B))) == [1]
+    assert ids(tracker.update(*frame(A, B))) == [1, 2]
+
+
+def test_low_score_detection_extends_a_track_but_never_starts_one():
+    tracker = ByteTracker()
+    tracker.update(*frame(A))
+    tracks = tracker.update(*frame((A, 0.3)))
+    assert ids(tracks) == [1]
+    assert tracks.score.tolist() == pytest.approx([0.3])
+    for _ in range(5):
+        assert ids(tracker.update(*frame((A, 0.3), (B, 0.3)))) == [1]
+
+
+def test_score_between_track_and_new_track_thresholds_starts_nothing():
+    config = ByteTrackConfig()
+    between = (config.track_thresh + config.new_track_thresh) / 2
+    tracker = ByteTracker(config)
+    for _ in range(5):
+        assert len(tracker.update(*frame((B, between)))) == 0
+
+
+def test_scores_at_or_below_low_thresh_are_ignored():
+    tracker = ByteTracker()
+    tracker.update(*frame(A))
+    assert len(tracker.update(*frame((A, ByteTrackConfig().low_thresh)))) == 0
+    assert tracker.num_lost == 1
+
+
+@pytest.mark.parametrize(("gap", "same_id"), [(1, True), (10, True), (11, False), (20, False)])
+def test_lost_track_keeps_its_id_only_within_the_buffer(gap, same_id):
+    # 10 fps: track_buffer 30 (at 30 fps) keeps a lost track for 10 frames after it was last seen.
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10))
+    for _ in range(5):
+        tracker.update(*frame(A))
+    for _ in range(gap):
+        assert len(tracker.update(*EMPTY)) == 0
+    assert tracker.num_lost == (1 if gap <= 10 else 0)
+    back = tracker.update(*frame(A))
+    if same_id:
+        assert ids(back) == [1]
+    else:
+        assert ids(back) == []  # a new, tentative track
+        assert ids(tracker.update(*frame(A))) == [2]
+
+
+def test_double_detection_of_one_person_leaves_one_track_with_the_older_id():
+    # A detector firing twice on one person for two frames starts a second track (ID 2). When the
+    # double stops, ID 2 goes unmatched and would be kept as lost on top of ID 1: the duplicate rule
+    # drops it at once instead, so only ID 1 remains anywhere.
+    a_shifted = (102, 101, 142, 201)
+    tracker = ByteTracker()
+    for _ in range(5):
+        tracker.update(*frame(A))
+    tracker.update(*frame(A, a_shifted))
+    assert ids(tracker.update(*frame(A, a_shifted))) == [1, 2]
+    assert ids(tracker.update(*frame(A))) == [1]
+    assert (tracker.num_tracked, tracker.num_lost) == (1, 0)
+
+
+def test_returned_box_and_index_are_the_matched_detection():
+    tracker = ByteTracker()
+    tracker.update(*frame(A, B))
+    xyxy, scores = frame((B, 0.8), (A, 0.95))
+    tracks = tracker.update(xyxy, scores)
+    for row in range(len(tracks)):
+        d = tracks.det_index[row]
+        np.testing.assert_array_equal(tracks.xyxy[row], xyxy[d])
+        assert tracks.score[row] == scores[d]
+    assert sorted(zip(tracks.det_index.tolist(), ids(tracks))) == [(0, 2), (1, 1)]
+
+
+def test_boxes_without_area_are_ignored():
+    tracker = ByteTracker()
+    assert ids(tracker.update(*frame(A, (300, 100, 300, 200), (500, 100, 540, 100)))) == [1]
+    assert tracker.num_tracked == 1
+
+
+def test_empty_frame_returns_typed_empty_arrays_and_marks_tracks_lost():
+    tracker = ByteTracker()
+    tracker.update(*frame(A))
+    tracks = tracker.update(*EMPTY)
+    assert len(tracks) == 0
+    assert tracks.xyxy.shape == (0, 4) and tracks.xyxy.dtype == np.float32
+    assert tracks.track_id.dtype == np.int64 and tracks.det_index.dtype == np.int64
+    assert tracker.num_tracked == 0 and tracker.num_lost == 1
+
+
+@pytest.mark.parametrize(
+    ("xyxy", "scores", "message"),
+    [
+        (np.zeros((2, 4), np.float64), np.zeros(2, np.float32), r"xyxy must be a float32 numpy array of shape \(N, 4\)"),
+        (np.zeros((2, 5), np.float32), np.zeros(2, np.float32), r"got float32 array of shape \(2, 5\)"),
+        (np.zeros((2, 4), np.float32), np.zeros(3, np.float32), "scores has 3 entries but xyxy has 2 boxes"),
+        (np.zeros((2, 4), np.float32), np.zeros((2, 1), np.float32), r"scores must be a float32 numpy array of shape \(N,\)"),
+        (np.array([[0, 0, 1, np.nan]], np.float32), np.ones(1, np.float32), r"xyxy\[0\] has a non-finite coordinate"),
+        (np.array([[0, 0, 1, 1], [5, 5, 1, 9]], np.float32), np.ones(2, np.float32), r"xyxy\[1\] = .* is inverted"),
+        (np.array([[0, 0, 1, 1]], np.float32), np.array([np.inf], np.float32), r"scores\[0\] is not finite"),
+        ("boxes", np.ones(1, np.float32), "xyxy must be a float32 numpy array.*got a str"),
+    ],
+)
+def test_bad_input_raises_value_error_and_leaves_the_tracker_unchanged(xyxy, scores, message):
+    tracker = ByteTracker()
+    tracker.update(*frame(A))
+    with pytest.raises(ValueError, match=message):
+        tracker.update(xyxy, scores)
+    assert tracker.frame_id == 1
+    assert ids(tracker.update(*frame(A))) == [1]
+
+
+def test_reset_forgets_tracks_and_restarts_ids():
+    tracker = ByteTracker()
+    tracker.update(*frame(A))
+    tracker.update(*frame(A, B))
+    tracker.update(*frame(A, B))
+    tracker.reset()
+    assert tracker.frame_id == 0 and tracker.num_tracked == 0
+    assert ids(tracker.update(*frame(B))) == [1]
+
+
+def crowd(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n non-overlapping boxes on a grid."""
+    k = int(np.ceil(np.sqrt(n)))
+    grid = np.stack(np.meshgrid(np.arange(k), np.arange(k)), axis=-1).reshape(-1, 2)[:n] * 50.0
+    return np.c_[grid, grid + 40].astype(np.float32), np.full(n, 0.9, np.float32)
+
+
+def test_update_releases_the_gil():
+    # With a huge switch interval the interpreter never preempts the main thread, so the counter
+    # thread can only run while update() has released the GIL. It sleeps between increments so that
+    # it hands the GIL straight back when update() returns.
+    xyxy, scores = crowd(1500)
+    tracker = ByteTracker()
+    tracker.update(xyxy, scores)
+    counter = [0]
+    started, stop = threading.Event(), threading.Event()
+
+    def spin():
+        started.set()
+        while not stop.is_set():
+            counter[0] += 1
+            time.sleep(0.0002)
+
+    old_interval = sys.getswitchinterval()
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    started.wait()
+    sys.setswitchinterval(1000.0)
+    try:
+        before = counter[0]
+        for _ in range(3):
+            tracker.update(xyxy + 1.0, scores)
+        during = counter[0] - before
+    finally:
+        sys.setswitchinterval(old_interval)
+        stop.set()
+        thread.join()
+    assert during > 0
+
+
+def test_concurrent_updates_on_one_tracker_are_serialised(synthetic_scene):
+    frames = synthetic_scene(seed=3, frames=100)
+    tracker = ByteTracker()
+
+    def run():
+        for xyxy, scores in frames:
+            tracker.update(xyxy, scores)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert tracker.frame_id == 4 * len(frames)
