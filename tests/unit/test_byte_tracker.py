@@ -97,18 +97,19 @@ def test_lost_track_keeps_its_id_only_within_the_buffer(gap, same_id):
         assert ids(tracker.update(*frame(A))) == [2]
 
 
-def test_double_detection_of_one_person_leaves_one_track_with_the_older_id():
+@pytest.mark.parametrize(("duplicate_iou", "lost_after"), [(0.85, 0), (1.0, 1)])
+def test_double_detection_of_one_person_leaves_one_track_with_the_older_id(duplicate_iou, lost_after):
     # A detector firing twice on one person for two frames starts a second track (ID 2). When the
-    # double stops, ID 2 goes unmatched and would be kept as lost on top of ID 1: the duplicate rule
-    # drops it at once instead, so only ID 1 remains anywhere.
+    # double stops, ID 2 goes unmatched and would be kept as lost on top of ID 1; the duplicate rule
+    # drops it at once (duplicate_iou = 1.0 switches the rule off, and ID 2 lingers as lost).
     a_shifted = (102, 101, 142, 201)
-    tracker = ByteTracker()
+    tracker = ByteTracker(ByteTrackConfig(duplicate_iou=duplicate_iou))
     for _ in range(5):
         tracker.update(*frame(A))
     tracker.update(*frame(A, a_shifted))
     assert ids(tracker.update(*frame(A, a_shifted))) == [1, 2]
     assert ids(tracker.update(*frame(A))) == [1]
-    assert (tracker.num_tracked, tracker.num_lost) == (1, 0)
+    assert (tracker.num_tracked, tracker.num_lost) == (1, lost_after)
 
 
 def test_returned_box_and_index_are_the_matched_detection():
