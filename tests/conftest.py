@@ -18,9 +18,9 @@ from mctrt.io.mot import iter_detection_frames, read_mot
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     cuda = _native.cuda_status()
     for item in items:
-        if "gpu" in item.keywords and not cuda.usable:
+        if item.get_closest_marker("gpu") and not cuda.usable:
             item.add_marker(pytest.mark.skip(reason=f"needs a GPU: {cuda.reason}"))
-        if "tensorrt" in item.keywords:
+        if item.get_closest_marker("tensorrt"):
             try:
                 import tensorrt  # noqa: F401
             except ImportError:

@@ -1,0 +1,154 @@
+"""python -m mctrt.eval: single sequences, several cameras scored as one, and its errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mctrt import ByteTrackConfig
+from mctrt.errors import DataError
+from mctrt.eval import evaluate_cameras, evaluate_sequence, load_ground_truth
+from mctrt.io.mot import read_mot, write_mot
+from mctrt.tracking.offline import track_detections
+
+
+def walking_gt(ids=(1, 2), frames=20) -> np.ndarray:
+    """MOT17 ground truth: people walking right, 40 px apart vertically."""
+    rows = [[f, i, 10 + 5 * f, 40 * i, 30, 80, 1, 1, 1.0] for f in range(1, frames + 1) for i in ids]
+    return np.array(rows, dtype=np.float64)
+
+
+def as_results(gt: np.ndarray) -> np.ndarray:
+    out = np.full((len(gt), 10), -1.0)
+    out[:, :6] = gt[:, :6]
+    out[:, 6] = 1.0
+    return out
+
+
+def test_perfect_results_score_one(tmp_path):
+    gt = walking_gt()
+    np.savetxt(tmp_path / "gt.txt", gt, delimiter=",")
+    write_mot(tmp_path / "pred.txt", as_results(gt))
+    r = evaluate_sequence(tmp_path / "gt.txt", tmp_path / "pred.txt")
+    assert (r.mota, r.idf1, r.id_switches, r.false_positives, r.false_negatives) == (1.0, 1.0, 0, 0, 0)
+    assert r.hota == pytest.approx(1.0)
+
+
+def test_an_id_swap_costs_two_switches_and_identity(tmp_path):
+    gt = walking_gt()
+    pred = as_results(gt)
+    late = pred[:, 0] > 10
+    pred[late, 1] = 3 - pred[late, 1]  # people 1 and 2 swap IDs from frame 11
+    np.savetxt(tmp_path / "gt.txt", gt, delimiter=",")
+    write_mot(tmp_path / "pred.txt", pred)
+    r = evaluate_sequence(tmp_path / "gt.txt", tmp_path / "pred.txt")
+    assert r.id_switches == 2
+    assert r.idf1 == pytest.approx(0.5)
+    assert r.mota == pytest.approx(1 - 2 / len(gt))
+
+
+def test_empty_results_miss_everything(tmp_path):
+    gt = walking_gt()
+    np.savetxt(tmp_path / "gt.txt", gt, delimiter=",")
+    (tmp_path / "pred.txt").write_text("")
+    r = evaluate_sequence(tmp_path / "gt.txt", tmp_path / "pred.txt")
+    assert r.false_negatives == len(gt) and r.idf1 == 0.0 and r.pred_ids == 0
+
+
+def test_mot15_ground_truth_leaves_out_flag_zero_rows(assets):
+    path = assets / "data/pets09_s2l1/gt/gt.txt"
+    raw = read_mot(path)
+    gt = load_ground_truth(path)
+    assert len(gt) == (raw[:, 6] != 0).sum() == 4476
+    assert (gt[:, 6:9] == 1).all()
+
+
+def test_ground_truth_scored_against_itself_is_perfect(assets, tmp_path):
+    path = assets / "data/pets09_s2l1/gt/gt.txt"
+    write_mot(tmp_path / "pred.txt", as_results(load_ground_truth(path)))
+    r = evaluate_sequence(path, tmp_path / "pred.txt")
+    assert (r.mota, r.idf1, r.gt_boxes, r.gt_ids) == (1.0, 1.0, 4476, 19)
+
+
+def split_cameras(assets):
+    root = assets / "data/pets09_split2"
+    return root, sorted(p.name for p in root.iterdir() if (p / "gt/gt.txt").is_file())
+
+
+def test_cameras_scored_as_one_sequence_need_one_id_per_person(assets, tmp_path):
+    root, cameras = split_cameras(assets)
+    assert cameras == ["east", "west"]
+    for k, camera in enumerate(cameras):
+        results = as_results(load_ground_truth(root / camera / "gt/gt.txt"))
+        write_mot(tmp_path / "same" / f"{camera}.txt", results)
+        results[:, 1] += 1000 * k  # the same people under other IDs in the second camera
+        write_mot(tmp_path / "renamed" / f"{camera}.txt", results)
+    same, _ = evaluate_cameras(root, tmp_path / "same")
+    renamed, per_camera = evaluate_cameras(root, tmp_path / "renamed")
+    assert same.idf1 == 1.0
+    assert [c.idf1 for c in per_camera] == [1.0, 1.0]  # each camera alone is still perfect ...
+    assert renamed.idf1 < 0.8  # ... but across cameras the identities are split
+
+
+def test_per_camera_tracking_without_association_loses_cross_camera_identity(assets, tmp_path):
+    root, cameras = split_cameras(assets)
+    for camera in cameras:
+        det_rows = read_mot(root / camera / "det/yolov8n_640.txt")
+        write_mot(tmp_path / f"{camera}.txt", track_detections(det_rows, ByteTrackConfig(frame_rate=10)))
+    combined, per_camera = evaluate_cameras(root, tmp_path)
+    print(f"\npets09_split2, per-camera ByteTrack, no association: IDF1 all cameras {combined.idf1:.3f}, "
+          + ", ".join(f"{c.name} {c.idf1:.3f}" for c in per_camera))
+    assert combined.idf1 < min(c.idf1 for c in per_camera)
+
+
+def test_missing_camera_results_name_the_expected_file(assets, tmp_path):
+    root, _ = split_cameras(assets)
+    write_mot(tmp_path / "west.txt", np.empty((0, 10)))
+    with pytest.raises(DataError, match=f"no results for camera\\(s\\) east: expected {tmp_path / 'east.txt'}"):
+        evaluate_cameras(root, tmp_path)
+
+
+def test_folder_without_cameras_is_rejected(tmp_path):
+    with pytest.raises(DataError, match="expected .*/<camera>/gt/gt.txt"):
+        evaluate_cameras(tmp_path, tmp_path)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_tracks_then_scores_pets09(assets, tmp_path):
+    data = assets / "data/pets09_s2l1"
+    track = run_cli("mctrt.tracking", "--det", str(data / "det/yolov8n_640.txt"), "--frame-rate", "10",
+                    "--output", str(tmp_path / "pets09.txt"))
+    assert track.returncode == 0, track.stderr
+    assert "795 frames" in track.stdout
+    score = run_cli("mctrt.eval", "--gt", str(data / "gt/gt.txt"), "--pred", str(tmp_path / "pets09.txt"))
+    assert score.returncode == 0, score.stderr
+    header, _, row = score.stdout.strip().splitlines()
+    assert header.split()[:5] == ["sequence", "MOTA", "IDF1", "HOTA", "IDSW"]
+    assert float(row.split()[1]) > 0.75
+
+
+def test_cli_scores_camera_folders(assets, tmp_path):
+    root, cameras = split_cameras(assets)
+    for camera in cameras:
+        write_mot(tmp_path / f"{camera}.txt", as_results(load_ground_truth(root / camera / "gt/gt.txt")))
+    result = run_cli("mctrt.eval", "--gt", str(root), "--pred", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert '"name": "all cameras"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("mctrt.eval", "--gt", "/nonexistent/gt.txt", "--pred", "x.txt"), "ground-truth file /nonexistent/gt.txt does not exist"),
+        (("mctrt.tracking", "--det", "/nonexistent/det.txt", "--output", "o.txt"), "detection file /nonexistent/det.txt does not exist"),
+        (("mctrt.tracking", "--det", "d.txt", "--output", "o.txt", "--track-thresh", "3"), "ByteTrackConfig.track_thresh must be in"),
+    ],
+)
+def test_cli_errors_name_the_input_and_exit_2(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
