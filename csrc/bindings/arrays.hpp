@@ -38,11 +38,11 @@ inline bool shape_matches(const py::array& arr, std::initializer_list<py::ssize_
 template <typename T>
 py::array_t<T, py::array::c_style> require_array(const py::handle& obj, const char* name,
                                                  std::initializer_list<py::ssize_t> shape, const char* expected) {
-  const std::string want = std::string(py::str(py::dtype::of<T>()));
   const bool ok = py::isinstance<py::array>(obj) &&
                   py::reinterpret_borrow<py::array>(obj).dtype().equal(py::dtype::of<T>()) &&
                   shape_matches(py::reinterpret_borrow<py::array>(obj), shape);
-  if (!ok) {
+  if (!ok) {  // the message is built only here: formatting a dtype costs more than a small solve
+    const std::string want = std::string(py::str(py::dtype::of<T>()));
     throw py::value_error(std::string(name) + " must be a " + want + " numpy array of shape " + expected + "; got " +
                           describe(obj) + ". Convert with np.ascontiguousarray(" + name + ", dtype=np." + want + ")");
   }

@@ -18,11 +18,15 @@ namespace mctrt {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr std::int64_t kFree = -1;
-constexpr std::int64_t kSink = -2;
+
 
 template <typename T>
 void check_costs(const T* cost, std::size_t count, std::size_t n_cols, bool limited) {
+  // Fast path: one branch-free pass (x - x is 0 for finite x, NaN for inf and NaN), which the
+  // compiler vectorises; only a matrix that fails it is searched for the culprit.
+  bool all_finite = true;
+  for (std::size_t k = 0; k < count; ++k) all_finite &= (cost[k] - cost[k]) == T(0);
+  if (all_finite) return;
   for (std::size_t k = 0; k < count; ++k) {
     const double c = double(cost[k]);
     if (std::isnan(c) || c == -kInf || (c == kInf && !limited)) {
@@ -44,8 +48,10 @@ double LapSolver::solve(const T* cost, std::size_t n_rows, std::size_t n_cols, d
   if (std::isnan(cost_limit)) throw std::invalid_argument("cost_limit is NaN; pass a number or inf");
   const bool limited = std::isfinite(cost_limit);
   check_costs(cost, n_rows * n_cols, n_cols, limited);
-  std::fill(row_to_col, row_to_col + n_rows, kFree);
-  std::fill(col_to_row, col_to_row + n_cols, kFree);
+  if (std::max(n_rows, n_cols) >= std::size_t(std::numeric_limits<Index>::max()))
+    throw std::invalid_argument("cost has more rows or columns than lapjv supports (2^31 - 1)");
+  std::fill(row_to_col, row_to_col + n_rows, std::int64_t(kFree));
+  std::fill(col_to_row, col_to_row + n_cols, std::int64_t(kFree));
   if (n_rows == 0 || n_cols == 0) return 0.0;
 
   // Solve with rows <= cols; a tall matrix is solved transposed.
@@ -64,7 +70,7 @@ double LapSolver::solve(const T* cost, std::size_t n_rows, std::size_t n_cols, d
 
   double total = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
-    const std::int64_t j = x_[i];
+    const Index j = x_[i];
     if (j < 0) continue;
     const std::size_t row = transposed ? std::size_t(j) : i;
     const std::size_t col = transposed ? i : std::size_t(j);
@@ -90,31 +96,37 @@ void LapSolver::solve_wide(const T* cost, std::size_t n, std::size_t m, double l
     column_reduction(cost, n);
   } else {
     free_rows_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) free_rows_[i] = std::int64_t(i);
+    for (std::size_t i = 0; i < n; ++i) free_rows_[i] = Index(i);
   }
   // Two passes, as Jonker and Volgenant recommend: later passes rarely pay for themselves.
   for (int pass = 0; pass < 2 && !free_rows_.empty(); ++pass) augmenting_row_reduction(cost, n, m, limit);
-  for (const std::int64_t f : free_rows_) augment(cost, n, m, limit, std::size_t(f));
+  for (const Index f : free_rows_) augment(cost, n, m, limit, std::size_t(f));
 }
 
 template <typename T>
 void LapSolver::column_reduction(const T* cost, std::size_t n) {
-  times_matched_.assign(n, 0);
-  // Each column goes to its cheapest row; a row keeps the first column it wins.
-  for (std::size_t jj = n; jj-- > 0;) {
-    std::size_t imin = 0;
-    double cmin = double(cost[jj]);
-    for (std::size_t i = 1; i < n; ++i) {
-      const double c = double(cost[i * n + jj]);
-      if (c < cmin) {
-        cmin = c;
-        imin = i;
-      }
+  // Each column's cheapest row, found walking the matrix row by row (column walks thrash the cache).
+  // Branch-free selects, so the loop vectorises.
+  double* const v = v_.data();
+  Index* const y = y_.data();
+  std::fill(v, v + n, kInf);
+  for (std::size_t i = 0; i < n; ++i) {
+    const T* row = cost + i * n;
+    for (std::size_t j = 0; j < n; ++j) {
+      const double c = double(row[j]);
+      const bool lower = c < v[j];
+      v[j] = lower ? c : v[j];
+      y[j] = lower ? Index(i) : y[j];
     }
-    v_[jj] = cmin;
-    if (times_matched_[imin]++ == 0) {
-      x_[imin] = std::int64_t(jj);
-      y_[jj] = std::int64_t(imin);
+  }
+  // A row keeps the last column (scanning down) it is cheapest for; its other columns stay free.
+  times_matched_.assign(n, 0);
+  for (std::size_t jj = n; jj-- > 0;) {
+    const Index i = y_[jj];
+    if (times_matched_[std::size_t(i)]++ == 0) {
+      x_[std::size_t(i)] = Index(jj);
+    } else {
+      y_[jj] = kFree;
     }
   }
   // Reduction transfer: a row matched once lowers its column's dual by its margin over the next
@@ -122,66 +134,81 @@ void LapSolver::column_reduction(const T* cost, std::size_t n) {
   free_rows_.clear();
   for (std::size_t i = 0; i < n; ++i) {
     if (times_matched_[i] == 0) {
-      free_rows_.push_back(std::int64_t(i));
+      free_rows_.push_back(Index(i));
     } else if (times_matched_[i] == 1) {
       const std::size_t j1 = std::size_t(x_[i]);
-      double margin = kInf;
-      for (std::size_t j = 0; j < n; ++j)
-        if (j != j1) margin = std::min(margin, double(cost[i * n + j]) - v_[j]);
-      if (margin < kInf) v_[j1] -= margin;
+      const T* row = cost + i * n;
+      double margin = kInf;  // min over j != j1, as two plain min-reductions around j1
+      for (std::size_t j = 0; j < j1; ++j) margin = std::min(margin, double(row[j]) - v[j]);
+      for (std::size_t j = j1 + 1; j < n; ++j) margin = std::min(margin, double(row[j]) - v[j]);
+      if (margin < kInf) v[j1] -= margin;
     }
   }
 }
 
 template <typename T>
 void LapSolver::augmenting_row_reduction(const T* cost, std::size_t n, std::size_t m, double limit) {
-  (void)n;
   const bool has_sink = std::isfinite(limit);
   const std::size_t to_process = free_rows_.size();
+  // Immediate re-bids are capped: with nearly equal costs two rows can outbid each other by tiny
+  // amounts for a long time. Past the cap, displaced rows wait for the next pass (or augmentation).
+  std::size_t rebids_left = n + m;
   std::size_t k = 0;
   std::size_t still_free = 0;
   while (k < to_process) {
-    const std::int64_t i = free_rows_[k++];
+    const Index i = free_rows_[k++];
     const T* row = cost + std::size_t(i) * m;
     // Best and second-best reduced cost of this row (the sink counts as a column with v = 0).
     double u1 = double(row[0]) - v_[0];
     double u2 = kInf;
-    std::int64_t j1 = 0;
-    std::int64_t j2 = kFree;
-    auto offer = [&](double h, std::int64_t j) {
+    Index j1 = 0;
+    Index j2 = kFree;
+    for (std::size_t j = 1; j < m; ++j) {
+      const double h = double(row[j]) - v_[j];
       if (h < u2) {
         if (h >= u1) {
           u2 = h;
-          j2 = j;
+          j2 = Index(j);
         } else {
           u2 = u1;
           j2 = j1;
           u1 = h;
-          j1 = j;
+          j1 = Index(j);
         }
       }
-    };
-    for (std::size_t j = 1; j < m; ++j) offer(double(row[j]) - v_[j], std::int64_t(j));
-    if (has_sink) offer(limit, kSink);
+    }
+    if (has_sink && limit < u2) {
+      if (limit >= u1) {
+        u2 = limit;
+        j2 = kSink;
+      } else {
+        u2 = u1;
+        j2 = j1;
+        u1 = limit;
+        j1 = kSink;
+      }
+    }
 
-    std::int64_t owner = j1 >= 0 ? y_[j1] : kFree;
+    Index owner = j1 >= 0 ? y_[std::size_t(j1)] : kFree;
     const bool strictly_best = u1 < u2;
     if (strictly_best) {
       // Take j1 and raise its price until it is only as good as the runner-up.
-      if (j1 >= 0 && u2 < kInf) v_[j1] -= u2 - u1;
+      if (j1 >= 0 && u2 < kInf) v_[std::size_t(j1)] -= u2 - u1;
     } else if (owner >= 0) {
       // A tie with a taken column: take the runner-up instead and avoid a bidding war.
       j1 = j2;
-      owner = j1 >= 0 ? y_[j1] : kFree;
+      owner = j1 >= 0 ? y_[std::size_t(j1)] : kFree;
     }
-    x_[i] = j1;
-    if (j1 >= 0) y_[j1] = i;
+    x_[std::size_t(i)] = j1;
+    if (j1 >= 0) y_[std::size_t(j1)] = i;
     if (owner >= 0) {
-      x_[owner] = kFree;
-      if (strictly_best)
+      x_[std::size_t(owner)] = kFree;
+      if (strictly_best && rebids_left > 0) {
+        --rebids_left;
         free_rows_[--k] = owner;  // the displaced row bids again at once
-      else
+      } else {
         free_rows_[still_free++] = owner;  // ... or in the next pass
+      }
     }
   }
   free_rows_.resize(still_free);
@@ -191,34 +218,39 @@ template <typename T>
 void LapSolver::augment(const T* cost, std::size_t n, std::size_t m, double limit, std::size_t free_row) {
   (void)n;
   const bool has_sink = std::isfinite(limit);
+  double* const dist = dist_.data();
+  double* const v = v_.data();
+  Index* const cols = cols_.data();
+  Index* const pred = pred_.data();
+  const Index* const y = y_.data();
   const T* frow = cost + free_row * m;
   for (std::size_t j = 0; j < m; ++j) {
-    cols_[j] = std::int64_t(j);
-    dist_[j] = double(frow[j]) - v_[j];
-    pred_[j] = std::int64_t(free_row);
+    cols[j] = Index(j);
+    dist[j] = double(frow[j]) - v[j];
+    pred[j] = Index(free_row);
   }
   double sink_dist = has_sink ? limit : kInf;
-  std::int64_t sink_pred = std::int64_t(free_row);
+  Index sink_pred = Index(free_row);
 
-  // cols_[0, low) scanned, [low, up) at the current minimum distance, [up, m) not yet settled.
+  // cols[0, low) scanned, [low, up) at the current minimum distance, [up, m) not yet settled.
   std::size_t low = 0;
   std::size_t up = 0;
   double min_dist = 0.0;
-  std::int64_t end = kFree;
+  Index end = kFree;
   while (end == kFree) {
     if (low == up) {
       // Settle the next distance level: gather every column at the new minimum.
       min_dist = kInf;
       for (std::size_t k = up; k < m; ++k) {
-        const std::int64_t j = cols_[k];
-        const double h = dist_[j];
+        const Index j = cols[k];
+        const double h = dist[j];
         if (h <= min_dist && h < kInf) {
           if (h < min_dist) {
             up = low;
             min_dist = h;
           }
-          cols_[k] = cols_[up];
-          cols_[up++] = j;
+          cols[k] = cols[up];
+          cols[up++] = j;
         }
       }
       if (sink_dist < min_dist) {
@@ -226,8 +258,8 @@ void LapSolver::augment(const T* cost, std::size_t n, std::size_t m, double limi
         break;
       }
       for (std::size_t k = low; k < up; ++k) {
-        if (y_[cols_[k]] == kFree) {
-          end = cols_[k];
+        if (y[cols[k]] == kFree) {
+          end = cols[k];
           break;
         }
       }
@@ -240,23 +272,23 @@ void LapSolver::augment(const T* cost, std::size_t n, std::size_t m, double limi
       if (low == up) throw std::logic_error("lapjv: no augmenting path; the problem is infeasible");
     }
     // Scan one settled column: relax distances through the row that holds it.
-    const std::int64_t j1 = cols_[low++];
-    const std::int64_t i = y_[j1];
+    const Index j1 = cols[low++];
+    const Index i = y[j1];
     const T* row = cost + std::size_t(i) * m;
-    const double u1 = double(row[j1]) - v_[j1] - min_dist;
+    const double u1 = double(row[j1]) - v[j1] - min_dist;
     for (std::size_t k = up; k < m; ++k) {
-      const std::int64_t j = cols_[k];
-      const double h = double(row[j]) - v_[j] - u1;
-      if (h < dist_[j]) {
-        dist_[j] = h;
-        pred_[j] = i;
+      const Index j = cols[k];
+      const double h = double(row[j]) - v[j] - u1;
+      if (h < dist[j]) {
+        dist[j] = h;
+        pred[j] = i;
         if (h == min_dist) {
-          if (y_[j] == kFree) {
+          if (y[j] == kFree) {
             end = j;
             break;
           }
-          cols_[k] = cols_[up];
-          cols_[up++] = j;
+          cols[k] = cols[up];
+          cols[up++] = j;
         }
       }
     }
@@ -272,24 +304,24 @@ void LapSolver::augment(const T* cost, std::size_t n, std::size_t m, double limi
 
   // Scanned columns were reached below the final distance: lower their duals by the difference.
   for (std::size_t k = 0; k < low; ++k) {
-    const std::int64_t j = cols_[k];
-    v_[j] += dist_[j] - min_dist;
+    const Index j = cols[k];
+    v[j] += dist[j] - min_dist;
   }
   // Flip the path back to the free row.
-  std::int64_t j;
-  std::int64_t i;
+  Index j;
+  Index i;
   if (end == kSink) {
     i = sink_pred;
-    j = x_[i];
-    x_[i] = kSink;
+    j = x_[std::size_t(i)];
+    x_[std::size_t(i)] = kSink;
   } else {
     j = end;
     i = kFree;
   }
-  while (i != std::int64_t(free_row)) {
-    i = pred_[j];
-    y_[j] = i;
-    std::swap(x_[i], j);
+  while (i != Index(free_row)) {
+    i = pred[j];
+    y_[std::size_t(j)] = i;
+    std::swap(x_[std::size_t(i)], j);
   }
 }
 

@@ -1,0 +1,104 @@
+"""What every benchmark shares: a description of the machine, timing, a table, and the results file.
+
+Benchmarks compare mctrt with peers side by side in one run on one machine; ratios are what count,
+since absolute times on a shared machine drift.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+import mctrt
+from mctrt import _native
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def machine() -> dict:
+    cuda = _native.cuda_status()
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "gpu": ", ".join(d["name"] for d in cuda.devices) or f"none ({cuda.reason})",
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "mctrt": mctrt.__version__,
+        "git_commit": git_commit(),
+    }
+
+
+def device_name() -> str:
+    """A short name for the results file: the GPU if there is one, else 'cpu'."""
+    cuda = _native.cuda_status()
+    name = cuda.devices[0]["name"] if cuda.devices else "cpu"
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+def best_time(fn: Callable[[], object], repeat: int = 5, min_seconds: float = 0.2) -> float:
+    """Seconds per call of fn: the best of `repeat` runs, each looping long enough to time reliably."""
+    loops = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds / repeat or loops >= 1 << 20:
+            break
+        loops *= 2
+    best = elapsed / loops
+    for _ in range(repeat - 1):
+        start = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        best = min(best, (time.perf_counter() - start) / loops)
+    return best
+
+
+def print_table(title: str, columns: list[str], rows: list[list]) -> None:
+    cells = [[str(c) for c in columns]] + [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row] for row in rows]
+    widths = [max(len(r[k]) for r in cells) for k in range(len(columns))]
+    print(f"\n{title}")
+    for k, row in enumerate(cells):
+        print("  ".join(v.rjust(w) if k and j else v.ljust(w) for j, (v, w) in enumerate(zip(row, widths))))
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def save(benchmark: str, payload: dict) -> Path:
+    """Write benchmarks/results/<benchmark>_<device>.json with the machine's description."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{benchmark}_{device_name()}.json"
+    record = {"benchmark": benchmark, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "device": device_name(), "machine": machine(), **payload}
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"\nsaved {path.relative_to(RESULTS_DIR.parent.parent)}")
+    return path
