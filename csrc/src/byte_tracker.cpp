@@ -88,16 +88,16 @@ void ByteTracker::match(const std::vector<Slot>& tracks, const std::vector<std::
   boxes_b_.resize(4 * m);
   for (std::size_t c = 0; c < m; ++c)
     for (int k = 0; k < 4; ++k) boxes_b_[4 * c + k] = double(xyxy_[4 * dets[c] + k]);
-  cost_.resize(n * m);
-  for (std::size_t r = 0; r < n; ++r)
-    for (std::size_t c = 0; c < m; ++c) {
-      double similarity = iou_pair(&boxes_a_[4 * r], &boxes_b_[4 * c]);
-      if (fuse) similarity *= double(scores_[dets[c]]);
-      cost_[r * m + c] = 1.0 - similarity;
-    }
+  // Cost = 1 - IoU (x score). Pairs that do not overlap cost 1, at or above every valid threshold,
+  // so only overlapping pairs are candidates, and the assignment splits into small independent parts.
+  entries_.clear();
+  for (const OverlapPair& p : overlaps_.find(boxes_a_.data(), n, boxes_b_.data(), m)) {
+    const double similarity = fuse ? p.iou * double(scores_[dets[p.b]]) : p.iou;
+    entries_.push_back({p.a, p.b, 1.0 - similarity});
+  }
   row_to_col_.resize(n);
   col_to_row_.resize(m);
-  lap_.solve(cost_.data(), n, m, limit, row_to_col_.data(), col_to_row_.data());
+  lap_.solve_sparse(n, m, entries_, limit, row_to_col_.data(), col_to_row_.data());
 }
 
 const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std::size_t n) {
@@ -242,18 +242,17 @@ void ByteTracker::remove_duplicates() {
   drop_a_.assign(n, 0);
   drop_b_.assign(m, 0);
   bool any = false;
-  for (std::size_t p = 0; p < n; ++p)
-    for (std::size_t q = 0; q < m; ++q) {
-      if (!(iou_pair(&boxes_a_[4 * p], &boxes_b_[4 * q]) > config_.duplicate_iou)) continue;
-      const Track& a = pool_[tracked_[p]];
-      const Track& b = pool_[lost_[q]];
-      // Keep the one with the longer history.
-      if (a.frame_id - a.start_frame > b.frame_id - b.start_frame)
-        drop_b_[q] = 1;
-      else
-        drop_a_[p] = 1;
-      any = true;
-    }
+  for (const OverlapPair& pair : overlaps_.find(boxes_a_.data(), n, boxes_b_.data(), m)) {
+    if (!(pair.iou > config_.duplicate_iou)) continue;
+    const Track& a = pool_[tracked_[pair.a]];
+    const Track& b = pool_[lost_[pair.b]];
+    // Keep the one with the longer history.
+    if (a.frame_id - a.start_frame > b.frame_id - b.start_frame)
+      drop_b_[pair.b] = 1;
+    else
+      drop_a_[pair.a] = 1;
+    any = true;
+  }
   if (!any) return;
   auto compact = [&](std::vector<Slot>& list, const std::vector<std::uint8_t>& drop) {
     std::size_t kept = 0;

@@ -33,18 +33,29 @@ bool cholesky(double* a, int n) {
   return true;
 }
 
-// Solves L L' x = b in place for x (L from cholesky, n <= 4).
-void cholesky_solve(const double* l, int n, double* b) {
-  for (int i = 0; i < n; ++i) {
-    double s = b[i];
-    for (int k = 0; k < i; ++k) s -= l[i * n + k] * b[k];
-    b[i] = s / l[i * n + i];
+// Inverse of a 4x4 SPD matrix through its Cholesky factor: S^-1 = L^-T L^-1, with four square
+// roots and four divisions (divisions are slow; the rest are multiply-adds).
+bool spd_inverse4(const double* s, double* s_inv) {
+  double l[16];
+  for (int k = 0; k < 16; ++k) l[k] = s[k];
+  if (!cholesky(l, 4)) return false;
+  double li[16] = {};  // L^-1, lower triangular
+  for (int i = 0; i < 4; ++i) {
+    const double inv_d = 1.0 / l[i * 4 + i];
+    li[i * 4 + i] = inv_d;
+    for (int j = 0; j < i; ++j) {
+      double acc = 0.0;
+      for (int k = j; k < i; ++k) acc += l[i * 4 + k] * li[k * 4 + j];
+      li[i * 4 + j] = -inv_d * acc;
+    }
   }
-  for (int i = n - 1; i >= 0; --i) {
-    double s = b[i];
-    for (int k = i + 1; k < n; ++k) s -= l[k * n + i] * b[k];
-    b[i] = s / l[i * n + i];
-  }
+  for (int i = 0; i < 4; ++i)
+    for (int j = i; j < 4; ++j) {
+      double acc = 0.0;
+      for (int k = j; k < 4; ++k) acc += li[k * 4 + i] * li[k * 4 + j];
+      s_inv[i * 4 + j] = s_inv[j * 4 + i] = acc;
+    }
+  return true;
 }
 
 }  // namespace
@@ -97,34 +108,32 @@ void KalmanFilter::project(const KalmanState& s, std::array<double, 4>& mean, st
 
 void KalmanFilter::update(KalmanState& s, const std::array<double, 4>& xyah) const {
   std::array<double, 4> projected;
-  std::array<double, 16> chol;
-  project(s, projected, chol);
-  if (!cholesky(chol.data(), kObs))
+  std::array<double, 16> innovation_cov;
+  project(s, projected, innovation_cov);
+  double s_inv[kObs * kObs];
+  if (!spd_inverse4(innovation_cov.data(), s_inv))
     throw std::invalid_argument("Kalman update: innovation covariance is not positive definite (degenerate box?)");
-
-  // Gain K = P H' S^-1, computed as its transpose: K' = S^-1 (H P), one solve per state column.
-  std::array<double, kObs * kDim> gain_t;  // K' (4 x 8)
-  for (int c = 0; c < kDim; ++c) {
-    double col[kObs];
-    for (int r = 0; r < kObs; ++r) col[r] = at(s.covariance, r, c);
-    cholesky_solve(chol.data(), kObs, col);
-    for (int r = 0; r < kObs; ++r) gain_t[r * kDim + c] = col[r];
-  }
+  // Gain K = P H' S^-1 (8 x 4); P H' is the first four columns of P. Innermost loops run along
+  // rows so that they vectorise.
+  double gain[kDim * kObs] = {};
+  for (int i = 0; i < kDim; ++i)
+    for (int r = 0; r < kObs; ++r) {
+      const double p = at(s.covariance, i, r);
+      for (int c = 0; c < kObs; ++c) gain[i * kObs + c] += p * s_inv[r * kObs + c];
+    }
 
   double innovation[kObs];
   for (int r = 0; r < kObs; ++r) innovation[r] = xyah[r] - projected[r];
   for (int i = 0; i < kDim; ++i)
-    for (int r = 0; r < kObs; ++r) s.mean[i] += gain_t[r * kDim + i] * innovation[r];
+    for (int r = 0; r < kObs; ++r) s.mean[i] += gain[i * kObs + r] * innovation[r];
 
-  // P -= K S K' = K (H P), since K S = P H'. H P is the first four rows of P, taken before the update.
-  std::array<double, kObs * kDim> hp;
-  for (int r = 0; r < kObs; ++r)
-    for (int c = 0; c < kDim; ++c) hp[r * kDim + c] = at(s.covariance, r, c);
+  // P -= K S K' = K (H P), since K S = P H'. H P is the first four rows of P, read before writing.
+  double hp[kObs * kDim];
+  for (int k = 0; k < kObs * kDim; ++k) hp[k] = s.covariance[k];
   for (int i = 0; i < kDim; ++i)
-    for (int j = 0; j < kDim; ++j) {
-      double acc = 0.0;
-      for (int r = 0; r < kObs; ++r) acc += gain_t[r * kDim + i] * hp[r * kDim + j];
-      at(s.covariance, i, j) -= acc;
+    for (int r = 0; r < kObs; ++r) {
+      const double g = gain[i * kObs + r];
+      for (int j = 0; j < kDim; ++j) at(s.covariance, i, j) -= g * hp[r * kDim + j];
     }
 }
 

@@ -325,6 +325,124 @@ void LapSolver::augment(const T* cost, std::size_t n, std::size_t m, double limi
   }
 }
 
+namespace {
+
+// Union-find root with path halving.
+std::int32_t find_root(std::vector<std::int32_t>& parent, std::int32_t x) {
+  while (parent[std::size_t(x)] != x) {
+    parent[std::size_t(x)] = parent[std::size_t(parent[std::size_t(x)])];
+    x = parent[std::size_t(x)];
+  }
+  return x;
+}
+
+}  // namespace
+
+double LapSolver::solve_sparse(std::size_t n_rows, std::size_t n_cols, const std::vector<LapEntry>& entries,
+                               double cost_limit, std::int64_t* row_to_col, std::int64_t* col_to_row) {
+  if (!std::isfinite(cost_limit)) throw std::invalid_argument("solve_sparse needs a finite cost_limit");
+  if (n_rows + n_cols >= std::size_t(std::numeric_limits<Index>::max()))
+    throw std::invalid_argument("solve_sparse: too many rows and columns (2^31 - 1)");
+  std::fill(row_to_col, row_to_col + n_rows, std::int64_t(kFree));
+  std::fill(col_to_row, col_to_row + n_cols, std::int64_t(kFree));
+  for (const LapEntry& e : entries) {
+    if (e.row >= n_rows || e.col >= n_cols)
+      throw std::invalid_argument("solve_sparse: entry (" + std::to_string(e.row) + ", " + std::to_string(e.col) +
+                                  ") is outside the " + std::to_string(n_rows) + " x " + std::to_string(n_cols) +
+                                  " problem");
+    if (std::isnan(e.cost)) throw std::invalid_argument("solve_sparse: an entry's cost is NaN");
+  }
+
+  // Nodes: rows 0..n_rows-1, then columns. Edges: entries below the limit.
+  const std::size_t nodes = n_rows + n_cols;
+  parent_.resize(nodes);
+  for (std::size_t k = 0; k < nodes; ++k) parent_[k] = Index(k);
+  for (const LapEntry& e : entries) {
+    if (!(e.cost < cost_limit)) continue;
+    const Index a = find_root(parent_, Index(e.row)), b = find_root(parent_, Index(n_rows + e.col));
+    if (a != b) parent_[std::size_t(std::max(a, b))] = std::min(a, b);
+  }
+  // Number the components; node_component_ is -1 for nodes in no edge.
+  root_component_.assign(nodes, kFree);
+  node_component_.assign(nodes, kFree);
+  Index count = 0;
+  for (const LapEntry& e : entries) {
+    if (!(e.cost < cost_limit)) continue;
+    for (const std::size_t node : {std::size_t(e.row), n_rows + e.col}) {
+      if (node_component_[node] != kFree) continue;
+      Index& c = root_component_[std::size_t(find_root(parent_, Index(node)))];
+      if (c == kFree) c = count++;
+      node_component_[node] = c;
+    }
+  }
+  if (count == 0) return 0.0;
+
+  // Each node's index inside its component's matrix (ascending, as in the full matrix), and the
+  // nodes of every component listed rows first: counting sorts.
+  component_rows_.assign(std::size_t(count), 0);
+  component_cols_.assign(std::size_t(count), 0);
+  local_.assign(nodes, kFree);
+  for (std::size_t node = 0; node < nodes; ++node) {
+    const Index c = node_component_[node];
+    if (c == kFree) continue;
+    local_[node] = node < n_rows ? component_rows_[std::size_t(c)]++ : component_cols_[std::size_t(c)]++;
+  }
+  start_.assign(std::size_t(count) + 1, 0);
+  for (std::size_t c = 0; c < std::size_t(count); ++c)
+    start_[c + 1] = start_[c] + component_rows_[c] + component_cols_[c];
+  members_.resize(std::size_t(start_.back()));
+  for (std::size_t node = 0; node < nodes; ++node) {
+    const Index c = node_component_[node];
+    if (c == kFree) continue;
+    const Index offset = node < n_rows ? 0 : component_rows_[std::size_t(c)];
+    members_[std::size_t(start_[std::size_t(c)] + offset + local_[node])] = Index(node);
+  }
+  entry_start_.assign(std::size_t(count) + 1, 0);
+  for (const LapEntry& e : entries)
+    if (e.cost < cost_limit) ++entry_start_[std::size_t(node_component_[e.row]) + 1];
+  for (std::size_t c = 0; c < std::size_t(count); ++c) entry_start_[c + 1] += entry_start_[c];
+  entry_order_.resize(std::size_t(entry_start_.back()));
+  fill_.assign(entry_start_.begin(), entry_start_.end() - 1);
+  for (std::size_t k = 0; k < entries.size(); ++k)
+    if (entries[k].cost < cost_limit) entry_order_[std::size_t(fill_[std::size_t(node_component_[entries[k].row])]++)] = Index(k);
+
+  // Solve each component on its own dense matrix; pairs it does not list cost +inf (never matched).
+  double total = 0.0;
+  for (std::size_t c = 0; c < std::size_t(count); ++c) {
+    const std::size_t rows = std::size_t(component_rows_[c]), cols = std::size_t(component_cols_[c]);
+    const Index* row_ids = members_.data() + start_[c];
+    const Index* col_ids = row_ids + rows;
+    if (rows == 1 || cols == 1) {
+      // A star (one row or one column): the cheapest of its entries is the optimum.
+      const LapEntry* best = nullptr;
+      for (Index k = entry_start_[c]; k < entry_start_[c + 1]; ++k) {
+        const LapEntry& e = entries[std::size_t(entry_order_[std::size_t(k)])];
+        if (best == nullptr || e.cost < best->cost) best = &e;
+      }
+      row_to_col[best->row] = best->col;
+      col_to_row[best->col] = best->row;
+      total += best->cost;
+      continue;
+    }
+    sub_cost_.assign(rows * cols, kInf);
+    for (Index k = entry_start_[c]; k < entry_start_[c + 1]; ++k) {
+      const LapEntry& e = entries[std::size_t(entry_order_[std::size_t(k)])];
+      double& slot = sub_cost_[std::size_t(local_[e.row]) * cols + std::size_t(local_[n_rows + e.col])];
+      slot = std::min(slot, e.cost);
+    }
+    sub_row_to_col_.resize(rows);
+    sub_col_to_row_.resize(cols);
+    total += solve(sub_cost_.data(), rows, cols, cost_limit, sub_row_to_col_.data(), sub_col_to_row_.data());
+    for (std::size_t r = 0; r < rows; ++r) {
+      if (sub_row_to_col_[r] < 0) continue;
+      const std::int64_t col = std::int64_t(col_ids[sub_row_to_col_[r]]) - std::int64_t(n_rows);
+      row_to_col[row_ids[r]] = col;
+      col_to_row[col] = row_ids[r];
+    }
+  }
+  return total;
+}
+
 template <typename T>
 double lapjv(const T* cost, std::size_t n_rows, std::size_t n_cols, double cost_limit, std::int64_t* row_to_col,
              std::int64_t* col_to_row) {

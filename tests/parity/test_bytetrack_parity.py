@@ -38,12 +38,15 @@ CONFIGS = {
 }
 
 
+SCENES = {"15 people": {"people": 15}, "60 people, crowded": {"people": 60, "frames": 60}}
+
+
 def test_synthetic_scenes_track_identically(synthetic_scene):
     events = Counter()
     for name, config in CONFIGS.items():
-        for seed in range(5):
+        for seed, scene in enumerate(list(SCENES.values()) * 3):
             try:
-                events += assert_same_run(synthetic_scene(seed, frames=150, people=15), config)
+                events += assert_same_run(synthetic_scene(seed, **{"frames": 150, **scene}), config)
             except AssertionError as exc:
                 raise AssertionError(f"config {name!r}, scene seed {seed}: {exc}") from None
     # The scenes are busy enough to exercise every rule, not just the common path.

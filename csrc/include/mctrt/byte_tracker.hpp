@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mctrt/iou.hpp"
 #include "mctrt/kalman_filter.hpp"
 #include "mctrt/lapjv.hpp"
 
@@ -92,6 +93,7 @@ class ByteTracker {
   int max_frames_lost_;
   KalmanFilter kalman_;
   LapSolver lap_;
+  OverlapFinder overlaps_;
   std::int64_t frame_id_ = 0;
   std::int64_t next_id_ = 1;
 
@@ -110,7 +112,8 @@ class ByteTracker {
   std::vector<Slot> next_tracked_, next_lost_;
   std::vector<std::uint32_t> listed_epoch_;
   std::uint32_t epoch_ = 0;
-  std::vector<double> boxes_a_, boxes_b_, cost_;
+  std::vector<double> boxes_a_, boxes_b_;
+  std::vector<LapEntry> entries_;
   std::vector<std::int64_t> row_to_col_, col_to_row_;
   std::vector<std::uint8_t> drop_a_, drop_b_;
   TrackList output_;

@@ -18,6 +18,13 @@
 
 namespace mctrt {
 
+// One candidate pair of a sparse assignment problem.
+struct LapEntry {
+  std::uint32_t row;
+  std::uint32_t col;
+  double cost;
+};
+
 class LapSolver {
  public:
   static constexpr double kNoLimit = std::numeric_limits<double>::infinity();
@@ -28,6 +35,13 @@ class LapSolver {
   template <typename T>
   double solve(const T* cost, std::size_t n_rows, std::size_t n_cols, double cost_limit, std::int64_t* row_to_col,
                std::int64_t* col_to_row);
+
+  // The same problem when only `entries` can ever be matched: every pair not listed costs at least
+  // cost_limit (which must be finite). Pairs linked by entries below the limit form connected
+  // components that do not interact, so each is solved on its own small dense matrix; a crowd
+  // becomes many tiny problems instead of one big one. Duplicate (row, col) entries keep the cheaper.
+  double solve_sparse(std::size_t n_rows, std::size_t n_cols, const std::vector<LapEntry>& entries, double cost_limit,
+                      std::int64_t* row_to_col, std::int64_t* col_to_row);
 
  private:
   template <typename T>
@@ -54,6 +68,18 @@ class LapSolver {
   std::vector<Index> cols_;      // columns ordered: scanned | to scan | not reached
   std::vector<Index> free_rows_;
   std::vector<int> times_matched_;
+
+  // solve_sparse's scratch. Nodes are rows then columns; a component is a set of linked nodes.
+  std::vector<Index> parent_;          // union-find
+  std::vector<Index> root_component_;  // root node -> component number
+  std::vector<Index> node_component_;  // node -> component number, kFree if in no entry
+  std::vector<Index> component_rows_, component_cols_;
+  std::vector<Index> local_;           // node -> index in its component's matrix
+  std::vector<Index> start_;           // component -> offset of its nodes in members_
+  std::vector<Index> members_;         // nodes by component, rows first, ascending
+  std::vector<Index> entry_start_, entry_order_, fill_;  // entries grouped by component
+  std::vector<double> sub_cost_;
+  std::vector<std::int64_t> sub_row_to_col_, sub_col_to_row_;
 };
 
 // One-off convenience wrapper around LapSolver::solve.
