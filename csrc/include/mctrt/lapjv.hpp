@@ -49,7 +49,7 @@ class LapSolver {
   template <typename T>
   void column_reduction(const T* cost, std::size_t n);
   template <typename T>
-  void augmenting_row_reduction(const T* cost, std::size_t n, std::size_t m, double limit);
+  void augmenting_row_reduction(const T* cost, std::size_t m, double limit);
   template <typename T>
   void augment(const T* cost, std::size_t n, std::size_t m, double limit, std::size_t free_row);
 
