@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "mctrt/boxes.hpp"
+
 namespace mctrt::bindings {
 
 namespace py = pybind11;
@@ -47,6 +49,14 @@ py::array_t<T, py::array::c_style> require_array(const py::handle& obj, const ch
                           describe(obj) + ". Convert with np.ascontiguousarray(" + name + ", dtype=np." + want + ")");
   }
   return py::array_t<T, py::array::c_style>::ensure(obj);
+}
+
+// Boxes from Python: a float32 (N, 4) xyxy array, finite and not inverted (ValueError otherwise).
+inline py::array_t<float, py::array::c_style> require_boxes(const py::handle& obj, const char* name,
+                                                            const char* expected) {
+  auto boxes = require_array<float>(obj, name, {-1, 4}, expected);
+  check_xyxy(boxes.data(), std::size_t(boxes.shape(0)), name);
+  return boxes;
 }
 
 // A new C-contiguous array of `shape` holding a copy of `src`.

@@ -51,3 +51,30 @@ def test_synthetic_scenes_track_identically(synthetic_scene):
                 raise AssertionError(f"config {name!r}, scene seed {seed}: {exc}") from None
     # The scenes are busy enough to exercise every rule, not just the common path.
     assert all(events[rule] > 0 for rule in ("refound", "tentative_dropped", "lost_expired", "duplicates")), events
+
+
+def column_of_people(frames=40, people=20):
+    """Everyone at the same x (one bucket for the sparse overlap search), walking down slowly."""
+    out = []
+    for f in range(frames):
+        top = np.arange(people, dtype=np.float32)[:, None] * 30 + f * 2
+        xyxy = np.c_[np.full((people, 1), 100.0), top, np.full((people, 1), 140.0), top + 90].astype(np.float32)
+        out.append((xyxy, np.full(people, 0.9, np.float32)))
+    return out
+
+
+def giant_false_positive(synthetic_scene):
+    """A realistic scene plus, every third frame, one box covering the whole image."""
+    out = []
+    for k, (xyxy, scores) in enumerate(synthetic_scene(9, frames=90, people=20)):
+        if k % 3 == 0:
+            xyxy = np.r_[xyxy, np.array([[0, 0, 640, 640]], np.float32)]
+            scores = np.r_[scores, np.float32(0.8)]
+        out.append((xyxy, scores))
+    return out
+
+
+def test_degenerate_layouts_track_identically(synthetic_scene):
+    # Equal left edges put every box in one bucket; a frame-sized box makes every pair a candidate.
+    assert_same_run(column_of_people(), ByteTrackConfig())
+    assert_same_run(giant_false_positive(synthetic_scene), ByteTrackConfig())

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except MctrtError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    frames = int(det_rows[:, 0].max()) if len(det_rows) else 0
+    frames = args.num_frames or (int(det_rows[:, 0].max()) if len(det_rows) else 0)
     ids = len(set(results[:, 1].astype(int))) if len(results) else 0
     print(f"{frames} frames, {len(results)} boxes, {ids} track IDs, {elapsed * 1e3:.1f} ms -> {args.output}")
     return 0
