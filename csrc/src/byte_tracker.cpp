@@ -21,6 +21,8 @@ void ByteTrackConfig::validate() const {
   require(track_thresh >= 0 && track_thresh <= 1, "track_thresh", "in [0, 1]", track_thresh);
   require(low_thresh >= 0 && low_thresh <= track_thresh, "low_thresh", "in [0, track_thresh]", low_thresh);
   require(new_track_thresh >= 0 && new_track_thresh <= 1, "new_track_thresh", "in [0, 1]", new_track_thresh);
+  // Cost limits stay <= 1: association relies on it, since a pair of boxes that do not overlap costs
+  // exactly 1 and is never even listed as a candidate.
   require(match_thresh >= 0 && match_thresh <= 1, "match_thresh", "in [0, 1]", match_thresh);
   require(second_match_thresh >= 0 && second_match_thresh <= 1, "second_match_thresh", "in [0, 1]",
           second_match_thresh);

@@ -19,7 +19,6 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-
 template <typename T>
 void check_costs(const T* cost, std::size_t count, std::size_t n_cols, bool limited) {
   // Fast path: one branch-free pass (x - x is 0 for finite x, NaN for inf and NaN), which the
@@ -100,7 +99,7 @@ void LapSolver::solve_wide(const T* cost, std::size_t n, std::size_t m, double l
   }
   // Two passes, as Jonker and Volgenant recommend: later passes rarely pay for themselves.
   for (int pass = 0; pass < 2 && !free_rows_.empty(); ++pass) augmenting_row_reduction(cost, m, limit);
-  for (const Index f : free_rows_) augment(cost, n, m, limit, std::size_t(f));
+  for (const Index f : free_rows_) augment(cost, m, limit, std::size_t(f));
 }
 
 template <typename T>
@@ -209,8 +208,7 @@ void LapSolver::augmenting_row_reduction(const T* cost, std::size_t m, double li
 }
 
 template <typename T>
-void LapSolver::augment(const T* cost, std::size_t n, std::size_t m, double limit, std::size_t free_row) {
-  (void)n;
+void LapSolver::augment(const T* cost, std::size_t m, double limit, std::size_t free_row) {
   const bool has_sink = std::isfinite(limit);
   double* const dist = dist_.data();
   double* const v = v_.data();

@@ -71,7 +71,7 @@ class ByteTracker {
 
   struct Track {
     KalmanState kalman;
-    float det_xyxy[4];
+    float det_xyxy[4] = {};
     float score = 0.f;
     std::int64_t det_index = -1;
     std::int64_t track_id = 0;  // 0 until confirmed

@@ -7,8 +7,8 @@
 // extend_cost=True, cost_limit=L); pairs costing L or more are never matched.
 //
 // The solver works on rows <= cols (a taller matrix is transposed first). The unmatched option is
-// one virtual column of cost L with unlimited capacity rather than L extra columns, which keeps a
-// limited n x m problem at n x (m + 1) instead of lap's (n + m) x (n + m).
+// one virtual column of cost L with unlimited capacity, which keeps a limited n x m problem at
+// n x (m + 1) instead of the (n + m) x (n + m) matrix that lap builds.
 #pragma once
 
 #include <cstddef>
@@ -27,8 +27,6 @@ struct LapEntry {
 
 class LapSolver {
  public:
-  static constexpr double kNoLimit = std::numeric_limits<double>::infinity();
-
   // cost: (n_rows, n_cols) row-major, finite except that +inf is allowed with a finite limit.
   // Writes row_to_col (n_rows) and col_to_row (n_cols), -1 for unmatched. Returns the total cost of
   // the matched pairs. Throws std::invalid_argument on NaN, -inf, or +inf without a limit.
@@ -51,7 +49,7 @@ class LapSolver {
   template <typename T>
   void augmenting_row_reduction(const T* cost, std::size_t m, double limit);
   template <typename T>
-  void augment(const T* cost, std::size_t n, std::size_t m, double limit, std::size_t free_row);
+  void augment(const T* cost, std::size_t m, double limit, std::size_t free_row);
 
   // 32-bit indices: half the memory traffic of 64-bit ones in the scan loops.
   using Index = std::int32_t;
