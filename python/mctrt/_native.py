@@ -7,6 +7,7 @@ compiled code from here.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -19,15 +20,13 @@ except ImportError as exc:  # pragma: no cover - a broken install, nothing to te
         "without building."
     ) from exc
 
-cuda: ModuleType | None
-CUDA_IMPORT_ERROR: str | None
-try:
-    from mctrt import _cuda as cuda
-
-    CUDA_IMPORT_ERROR = None
-except ImportError as exc:
-    cuda = None
-    CUDA_IMPORT_ERROR = str(exc)
+cuda: ModuleType | None = None
+CUDA_IMPORT_ERROR: str | None = None  # set when the module exists but fails to load
+if importlib.util.find_spec("mctrt._cuda") is not None:
+    try:
+        from mctrt import _cuda as cuda
+    except ImportError as exc:
+        CUDA_IMPORT_ERROR = str(exc)
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,10 @@ class CudaStatus:
 def cuda_status() -> CudaStatus:
     """Ask the CUDA runtime (not at import time: this loads the driver)."""
     if cuda is None:
-        why = "this build has no CUDA module: no CUDA compiler was found when it was built (MCTRT_CUDA=AUTO)"
-        if CUDA_IMPORT_ERROR and "No module named" not in CUDA_IMPORT_ERROR:
+        if CUDA_IMPORT_ERROR:
             why = f"the CUDA module failed to import: {CUDA_IMPORT_ERROR}"
+        else:
+            why = "this build has no CUDA module: no CUDA compiler was found when it was built (or MCTRT_CUDA=OFF)"
         return CudaStatus(compiled=False, usable=False, reason=why)
     status = cuda.runtime_status()
     devices = tuple(status["devices"])

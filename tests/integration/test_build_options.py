@@ -62,4 +62,4 @@ def test_a_build_without_cuda_imports_and_says_why(tmp_path):
         timeout=120,
     )
     assert probe.returncode == 0, probe.stderr
-    assert probe.stdout.startswith("False | this build has no CUDA module: no CUDA compiler was found")
+    assert probe.stdout.startswith("False | this build has no CUDA module")
