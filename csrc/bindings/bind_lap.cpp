@@ -3,6 +3,8 @@
 #include <pybind11/pybind11.h>
 
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "arrays.hpp"
 #include "mctrt/lapjv.hpp"
@@ -54,6 +56,40 @@ never matched and +inf entries are allowed (they mark forbidden pairs).
 
 Returns (row_to_col (N,) int64, col_to_row (M,) int64), -1 where unmatched.
 Raises ValueError on a wrong shape or dtype, NaN, -inf, or +inf without a finite cost_limit.)doc");
+
+  m.def(
+      "lapjv_sparse",
+      [](const py::handle& rows_obj, const py::handle& cols_obj, const py::handle& costs_obj, std::size_t n_rows,
+         std::size_t n_cols, double cost_limit) -> py::tuple {
+        const auto rows = require_array<std::int64_t>(rows_obj, "rows", {-1}, "(K,)");
+        const auto cols = require_array<std::int64_t>(cols_obj, "cols", {-1}, "(K,)");
+        const auto costs = require_array<double>(costs_obj, "costs", {-1}, "(K,)");
+        const std::size_t k = std::size_t(rows.shape(0));
+        if (std::size_t(cols.shape(0)) != k || std::size_t(costs.shape(0)) != k)
+          throw py::value_error("rows, cols and costs must have the same length");
+        std::vector<LapEntry> entries(k);
+        for (std::size_t e = 0; e < k; ++e) {
+          const std::int64_t r = rows.data()[e], c = cols.data()[e];
+          if (r < 0 || c < 0 || std::size_t(r) >= n_rows || std::size_t(c) >= n_cols)
+            throw py::value_error("entry " + std::to_string(e) + " = (" + std::to_string(r) + ", " +
+                                  std::to_string(c) + ") is outside the " + std::to_string(n_rows) + " x " +
+                                  std::to_string(n_cols) + " problem");
+          entries[e] = {std::uint32_t(r), std::uint32_t(c), costs.data()[e]};
+        }
+        py::array_t<std::int64_t> row_to_col{py::ssize_t(n_rows)}, col_to_row{py::ssize_t(n_cols)};
+        std::int64_t* r2c = row_to_col.mutable_data();
+        std::int64_t* c2r = col_to_row.mutable_data();
+        {
+          py::gil_scoped_release release;
+          thread_local LapSolver solver;
+          solver.solve_sparse(n_rows, n_cols, entries, cost_limit, r2c, c2r);
+        }
+        return py::make_tuple(row_to_col, col_to_row);
+      },
+      py::arg("rows"), py::arg("cols"), py::arg("costs"), py::arg("n_rows"), py::arg("n_cols"), py::arg("cost_limit"),
+      R"doc(lapjv with a finite cost_limit on a sparse problem: only the listed (rows[k], cols[k]) pairs, at
+costs[k], can be matched; every other pair costs at least the limit. Solved component by component.
+rows, cols: (K,) int64; costs: (K,) float64. Returns (row_to_col (n_rows,), col_to_row (n_cols,)).)doc");
 }
 
 }  // namespace mctrt::bindings

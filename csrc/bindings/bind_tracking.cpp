@@ -105,7 +105,8 @@ are xyah (4,). All arrays are float64. Methods return new arrays and never modif
           "update",
           [](const KalmanFilter& kf, const py::handle& mean, const py::handle& cov, const py::handle& xyah) {
             KalmanState s = state_from(mean, cov);
-            kf.update(s, xyah_from(xyah));
+            if (!kf.update(s, xyah_from(xyah)))
+              throw py::value_error("covariance is degenerate: its projection is not positive definite");
             return state_to_tuple(s);
           },
           py::arg("mean"), py::arg("covariance"), py::arg("xyah"), "Correct with a measurement xyah (4,).")

@@ -2,6 +2,7 @@
 #include "mctrt/byte_tracker.hpp"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -32,6 +33,8 @@ void ByteTrackConfig::validate() const {
   require(track_buffer >= 0, "track_buffer", ">= 0", track_buffer);
   require(frame_rate > 0 && std::isfinite(frame_rate), "frame_rate", "a positive number of frames per second",
           frame_rate);
+  require(frame_rate / 30.0 * track_buffer <= double(std::numeric_limits<int>::max()), "track_buffer * frame_rate / 30",
+          "at most " + std::to_string(std::numeric_limits<int>::max()) + " frames", frame_rate / 30.0 * track_buffer);
 }
 
 ByteTracker::ByteTracker(const ByteTrackConfig& config) : config_(config) {
@@ -66,7 +69,9 @@ void ByteTracker::confirm(Track& t) {
 
 void ByteTracker::absorb(Track& t, std::size_t det) {
   const float* box = xyxy_ + 4 * det;
-  kalman_.update(t.kalman, xyxy_to_xyah(box));
+  const auto xyah = xyxy_to_xyah(box);
+  // A filter whose covariance has degenerated restarts from the detection rather than failing the frame.
+  if (!kalman_.update(t.kalman, xyah)) t.kalman = kalman_.initiate(xyah);
   for (int k = 0; k < 4; ++k) t.det_xyxy[k] = box[k];
   t.state = State::kTracked;
   t.score = scores_[det];

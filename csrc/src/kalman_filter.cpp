@@ -106,13 +106,12 @@ void KalmanFilter::project(const KalmanState& s, std::array<double, 4>& mean, st
   }
 }
 
-void KalmanFilter::update(KalmanState& s, const std::array<double, 4>& xyah) const {
+bool KalmanFilter::update(KalmanState& s, const std::array<double, 4>& xyah) const {
   std::array<double, 4> projected;
   std::array<double, 16> innovation_cov;
   project(s, projected, innovation_cov);
   double s_inv[kObs * kObs];
-  if (!spd_inverse4(innovation_cov.data(), s_inv))
-    throw std::invalid_argument("Kalman update: innovation covariance is not positive definite (degenerate box?)");
+  if (!spd_inverse4(innovation_cov.data(), s_inv)) return false;
   // Gain K = P H' S^-1 (8 x 4); P H' is the first four columns of P. Innermost loops run along
   // rows so that they vectorise.
   double gain[kDim * kObs] = {};
@@ -135,6 +134,7 @@ void KalmanFilter::update(KalmanState& s, const std::array<double, 4>& xyah) con
       const double g = gain[i * kObs + r];
       for (int j = 0; j < kDim; ++j) at(s.covariance, i, j) -= g * hp[r * kDim + j];
     }
+  return true;
 }
 
 double KalmanFilter::gating_distance(const KalmanState& s, const std::array<double, 4>& xyah,

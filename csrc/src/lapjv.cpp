@@ -45,13 +45,14 @@ template <typename T>
 double LapSolver::solve(const T* cost, std::size_t n_rows, std::size_t n_cols, double cost_limit,
                         std::int64_t* row_to_col, std::int64_t* col_to_row) {
   if (std::isnan(cost_limit)) throw std::invalid_argument("cost_limit is NaN; pass a number or inf");
-  const bool limited = std::isfinite(cost_limit);
+  const bool limited = cost_limit < kInf;
   check_costs(cost, n_rows * n_cols, n_cols, limited);
   if (std::max(n_rows, n_cols) >= std::size_t(std::numeric_limits<Index>::max()))
     throw std::invalid_argument("cost has more rows or columns than lapjv supports (2^31 - 1)");
   std::fill(row_to_col, row_to_col + n_rows, std::int64_t(kFree));
   std::fill(col_to_row, col_to_row + n_cols, std::int64_t(kFree));
-  if (n_rows == 0 || n_cols == 0) return 0.0;
+  // -inf: every pair costs at least the limit, so nothing is matched.
+  if (n_rows == 0 || n_cols == 0 || cost_limit == -kInf) return 0.0;
 
   // Solve with rows <= cols; a tall matrix is solved transposed.
   const bool transposed = n_rows > n_cols;
@@ -245,7 +246,8 @@ void LapSolver::augment(const T* cost, std::size_t m, double limit, std::size_t 
           cols[up++] = j;
         }
       }
-      if (sink_dist < min_dist) {
+      if (sink_dist < min_dist) {  // the sink is nearer than any column left: the path ends there
+        min_dist = sink_dist;
         end = kSink;
         break;
       }

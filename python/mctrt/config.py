@@ -14,6 +14,7 @@ from mctrt.errors import ConfigError
 
 # Field annotation -> Python types accepted for it (bools are never numbers here).
 _ACCEPTED_TYPES = {"float": (int, float), "int": (int,), "bool": (bool,)}
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ class ByteTrackConfig:
     Deliberate differences from the official code: IDs are given when a track is confirmed, so they
     run 1, 2, 3, ... with no gaps; a lost track whose buffer has run out is dropped in that frame
     (the official code keeps it matchable one frame longer); IoU has no "+1 pixel" term; boxes with
-    zero width or height are ignored; the returned box is the matched detection's, not the Kalman
-    estimate (which lags a moving person).
+    zero width or height are ignored; a score exactly at track_thresh counts as low (the official code
+    ignores it); the returned box is the matched detection's, not the Kalman estimate (which lags a
+    moving person).
 
     Attributes:
         track_thresh: detections scoring above this are "high" and may start tracks; those between
@@ -66,6 +68,8 @@ class ByteTrackConfig:
             value = getattr(self, f.name)
             if isinstance(value, bool) != (f.type == "bool") or not isinstance(value, _ACCEPTED_TYPES[f.type]):
                 raise ConfigError(f"ByteTrackConfig.{f.name} must be {f.type}; got {value!r} ({type(value).__name__})")
+            if f.type == "int" and not _INT32_MIN <= value <= _INT32_MAX:  # the C++ field is a 32-bit int
+                raise ConfigError(f"ByteTrackConfig.{f.name} must be at most {_INT32_MAX}; got {value}")
         try:
             self.to_native().validate()
         except ValueError as exc:

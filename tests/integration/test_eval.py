@@ -152,3 +152,20 @@ def test_cli_errors_name_the_input_and_exit_2(args, message):
     result = run_cli(*args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--fuse-score", "flase"), "expected true or false, got 'flase'"),
+        (("--num-frames", "0"), "must be at least 1, got 0"),
+        (("--output", "{tmp}"), "cannot write --output {tmp}"),
+    ],
+)
+def test_tracking_cli_rejects_bad_options(assets, tmp_path, extra, message):
+    det = assets / "data/pets09_s2l1/det/yolov8n_640.txt"
+    extra = [e.format(tmp=tmp_path) for e in extra]
+    args = ["mctrt.tracking", "--det", str(det), "--output", str(tmp_path / "out.txt"), *extra]
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message.format(tmp=tmp_path) in result.stderr

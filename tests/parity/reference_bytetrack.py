@@ -10,6 +10,7 @@ this reference differs the same way, and says so:
   its lost list, matchable, for one extra frame).
 - IoU is the continuous one (no "+1 pixel" convention of the cython_bbox the official code used).
 - Detections with zero width or height are ignored (they have no aspect ratio).
+- A score exactly at track_thresh counts as low (the official code ignores it).
 - A returned box is the box of the detection matched in this frame, not the Kalman estimate (which
   lags a moving person); every returned track was matched in this frame.
 - Defaults are those of the official evaluation script (tools/track.py: track_thresh 0.6,

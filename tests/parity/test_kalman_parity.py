@@ -90,6 +90,7 @@ def test_methods_do_not_modify_their_arguments(kf):
         (lambda kf: kf.initiate(np.zeros(3)), r"xyah must be a float64 numpy array of shape \(4,\)"),
         (lambda kf: kf.predict(np.zeros(8), np.zeros((8, 7))), r"covariance must be a float64 numpy array of shape \(8, 8\)"),
         (lambda kf: kf.multi_predict(np.zeros((2, 8)), np.zeros((3, 8, 8))), "covariances has 3 rows but means has 2"),
+        (lambda kf: kf.update(np.zeros(8), np.zeros((8, 8)), np.zeros(4)), "covariance is degenerate"),
     ],
 )
 def test_bad_shapes_raise_value_error(kf, call, message):

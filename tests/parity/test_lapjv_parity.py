@@ -5,6 +5,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from mctrt import lapjv
+from mctrt._native import core
 
 
 def check_is_matching(cost, row_to_col, col_to_row):
@@ -120,3 +121,63 @@ def test_empty_matrices_match_nothing(shape):
 def test_bad_input_raises_value_error(cost, kwargs, message):
     with pytest.raises(ValueError, match=message):
         lapjv(cost, **kwargs)
+
+
+def limited_objective(cost, limit, row_to_col, col_to_row):
+    unmatched = (row_to_col < 0).sum() + (col_to_row < 0).sum()
+    return matched_cost(cost, row_to_col) + limit / 2 * unmatched
+
+
+def test_search_ending_at_unmatched_keeps_duals_right():
+    # Found by fuzzing: the shortest path ended at "unmatched" while the search had already moved on
+    # to a farther distance level, and the stale level corrupted the duals of the scanned columns.
+    inf = np.inf
+    cost = np.array([
+        [inf, inf, 1.84111, 0.182196, 0.261422, 0.523496],
+        [0.122788, inf, inf, 1.88458, inf, inf],
+        [inf, 1.50665, 1.76226, 0.289312, 1.50691, 0.12051],
+        [0.843864, inf, inf, inf, 0.266726, 0.299652],
+        [inf, 1.4799, inf, inf, 0.513804, 0.21564],
+        [0.217228, 1.31183, 1.74494, 0.257634, 0.594298, 0.165214],
+    ])
+    row_to_col, col_to_row = lapjv(cost, cost_limit=1.0)
+    assert limited_objective(cost, 1.0, row_to_col, col_to_row) == pytest.approx(extended_optimum(cost, 1.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["integer ties", "forbidden pairs", "integer ties and forbidden pairs"])
+def test_cost_limit_on_many_small_hard_problems(kind):
+    rng = np.random.default_rng(sum(map(ord, kind)))
+    for _ in range(3000):
+        n, m = rng.integers(1, 8, 2)
+        cost = rng.integers(0, 5, (n, m)).astype(np.float64) if "integer" in kind else rng.random((n, m)) * 2
+        if "forbidden" in kind:
+            cost[rng.random((n, m)) < 0.4] = np.inf
+        limit = float(rng.choice([1.0, 2.0, 2.5, 3.0]))
+        row_to_col, col_to_row = lapjv(cost, cost_limit=limit)
+        check_is_matching(cost, row_to_col, col_to_row)
+        got = limited_objective(cost, limit, row_to_col, col_to_row)
+        assert got == pytest.approx(extended_optimum(cost, limit), rel=1e-12), (cost.tolist(), limit)
+
+
+def test_minus_infinite_limit_matches_nothing():
+    row_to_col, col_to_row = lapjv(np.zeros((3, 3)), cost_limit=-np.inf)
+    assert (row_to_col == -1).all() and (col_to_row == -1).all()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_sparse_form_equals_the_dense_one(seed):
+    rng = np.random.default_rng(500 + seed)
+    n, m = rng.integers(1, 40, 2)
+    cost = np.where(rng.random((n, m)) < 0.15, rng.random((n, m)), np.inf)
+    rows, cols = np.nonzero(np.isfinite(cost))
+    limit = 0.7
+    sparse = core.lapjv_sparse(rows.astype(np.int64), cols.astype(np.int64), cost[rows, cols], n, m, limit)
+    dense = lapjv(cost, cost_limit=limit)
+    check_is_matching(cost, *sparse)
+    assert limited_objective(cost, limit, *sparse) == pytest.approx(limited_objective(cost, limit, *dense), rel=1e-12)
+    assert limited_objective(cost, limit, *sparse) == pytest.approx(extended_optimum(cost, limit), rel=1e-12)
+
+
+def test_sparse_form_rejects_entries_outside_the_problem():
+    with pytest.raises(ValueError, match=r"entry 0 = \(3, 0\) is outside the 2 x 2 problem"):
+        core.lapjv_sparse(np.array([3]), np.array([0]), np.array([0.5]), 2, 2, 1.0)

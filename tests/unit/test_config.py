@@ -31,6 +31,8 @@ def test_python_and_cpp_defaults_agree():
         ("fuse_score", 1, "fuse_score must be bool"),
         ("track_thresh", "0.5", "track_thresh must be float"),
         ("track_thresh", True, "track_thresh must be float"),
+        ("track_buffer", 99_999_999_999, "track_buffer must be at most 2147483647"),
+        ("frame_rate", 1e12, "track_buffer \\* frame_rate / 30 must be at most 2147483647 frames"),
     ],
 )
 def test_bad_value_raises_config_error_naming_the_field(field, value, message):

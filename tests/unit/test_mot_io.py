@@ -12,10 +12,22 @@ def test_missing_file_names_the_path(tmp_path):
         read_mot(tmp_path / "nope.txt", what="detection file")
 
 
+def test_a_folder_is_not_a_file(tmp_path):
+    with pytest.raises(DataError, match=f"results file {tmp_path} is not a file"):
+        read_mot(tmp_path, what="results file")
+
+
+def test_too_few_columns_name_the_file_and_the_columns_needed(tmp_path):
+    path = tmp_path / "det.txt"
+    path.write_text("1,-1,1,1,5,5\n")
+    with pytest.raises(DataError, match=f"{path} has 6 columns; it needs at least 7: frame,id,left,top,width,height,score"):
+        read_mot(path, min_columns=7)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("1,2,3\n", "has 3 columns; a MOTChallenge file has at least 6"),
+        ("1,2,3\n", "has 3 columns; it needs at least 6"),
         ("1,-1,a,b,c,d\n", "is not a MOTChallenge CSV file"),
         ("0,-1,1,1,5,5,0.9\n", "line 1: frame must be >= 1"),
         ("1,-1,1,1,5,5,0.9\n2,-1,1,1,-5,5,0.9\n", "line 2: .*width, height >= 0"),

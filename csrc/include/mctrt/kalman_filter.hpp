@@ -36,8 +36,9 @@ class KalmanFilter {
   // Projection to measurement space: mean (4,), innovation covariance S = H P H' + R (4x4).
   void project(const KalmanState& state, std::array<double, 4>& mean, std::array<double, 16>& cov) const;
 
-  // Correct with an xyah measurement.
-  void update(KalmanState& state, const std::array<double, 4>& xyah) const;
+  // Correct with an xyah measurement. Returns false, leaving the state unchanged, if the innovation
+  // covariance is not positive definite (a degenerate state).
+  [[nodiscard]] bool update(KalmanState& state, const std::array<double, 4>& xyah) const;
 
   // Squared Mahalanobis distance of a measurement to the projected state; with only_position,
   // on (cx, cy) alone (chi-square with 2 instead of 4 degrees of freedom).

@@ -18,14 +18,16 @@ from mctrt.errors import DataError
 MIN_COLUMNS = 6
 
 
-def read_mot(path: str | Path, what: str = "MOT file") -> np.ndarray:
-    """All rows of a MOTChallenge CSV file as (R, C) float64, C >= 6; (0, 10) for an empty file.
+def read_mot(path: str | Path, what: str = "MOT file", min_columns: int = MIN_COLUMNS) -> np.ndarray:
+    """All rows of a MOTChallenge CSV file as (R, C) float64, C >= min_columns; (0, 10) when empty.
 
     Raises DataError naming the file (and `what` it should be) when it is missing or malformed.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{what} {path} does not exist; check the path")
+    if not path.is_file():
+        raise DataError(f"{what} {path} is not a file; give the path of a MOTChallenge .txt file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # numpy warns on an empty file; empty is allowed
@@ -37,10 +39,10 @@ def read_mot(path: str | Path, what: str = "MOT file") -> np.ndarray:
         ) from None
     if rows.size == 0:
         return np.empty((0, 10))
-    if rows.shape[1] < MIN_COLUMNS:
+    if rows.shape[1] < min_columns:
         raise DataError(
-            f"{what} {path} has {rows.shape[1]} columns; a MOTChallenge file has at least "
-            f"{MIN_COLUMNS}: frame,id,left,top,width,height"
+            f"{what} {path} has {rows.shape[1]} columns; it needs at least {min_columns}: "
+            + ",".join(["frame", "id", "left", "top", "width", "height", "score"][:min_columns])
         )
     bad = ~np.isfinite(rows[:, :MIN_COLUMNS]).all(axis=1) | (rows[:, 0] < 1) | (rows[:, 4] < 0) | (rows[:, 5] < 0)
     if bad.any():
