@@ -8,6 +8,7 @@ namespace py = pybind11;
 
 namespace mctrt::bindings {
 void bind_boxes(py::module_& m);
+void bind_detection(py::module_& m);
 void bind_lap(py::module_& m);
 void bind_tracking(py::module_& m);
 }  // namespace mctrt::bindings
@@ -20,9 +21,10 @@ void bind_tracking(py::module_& m);
 #endif
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "mctrt's C++ core: IoU, linear assignment, Kalman filter and ByteTrack.";
+  m.doc() = "mctrt's C++ core: detector pre/post-processing, IoU, linear assignment, Kalman filter, ByteTrack.";
   mctrt::bindings::register_error_translators();
   mctrt::bindings::bind_boxes(m);
+  mctrt::bindings::bind_detection(m);
   mctrt::bindings::bind_lap(m);
   mctrt::bindings::bind_tracking(m);
   m.def(

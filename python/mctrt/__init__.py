@@ -8,8 +8,9 @@ from importlib.metadata import PackageNotFoundError, version
 from mctrt._native import core as _core
 from mctrt.boxes import iou_xyxy
 from mctrt.config import ByteTrackConfig
+from mctrt.models import Detector
 from mctrt.tracking import ByteTracker, KalmanFilter
-from mctrt.types import Tracks
+from mctrt.types import Detections, Tracks
 
 try:
     __version__ = version("mctrt")
@@ -18,4 +19,6 @@ except PackageNotFoundError:  # pragma: no cover - only when run from an unusual
 
 lapjv = _core.lapjv
 
-__all__ = ["ByteTrackConfig", "ByteTracker", "KalmanFilter", "Tracks", "__version__", "iou_xyxy", "lapjv"]
+__all__ = [
+    "ByteTrackConfig", "ByteTracker", "Detections", "Detector", "KalmanFilter", "Tracks", "__version__", "iou_xyxy", "lapjv",
+]

@@ -21,3 +21,11 @@ class DataError(MctrtError, ValueError):
 
 class CudaError(MctrtError):
     """A CUDA call failed, or CUDA was needed and this build or machine has none."""
+
+
+class ModelError(MctrtError):
+    """A model file is missing, unreadable, or not the kind of model expected."""
+
+
+class BackendUnavailable(MctrtError):
+    """An inference backend was asked for but cannot run here (missing package, GPU or feature)."""

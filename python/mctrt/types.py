@@ -29,3 +29,26 @@ class Tracks:
 
     def __repr__(self) -> str:
         return f"Tracks(M={len(self)}, track_id={self.track_id.tolist()})"
+
+
+class Detections:
+    """The detections of one image, N rows, in the image's own pixels.
+
+    Attributes:
+        xyxy: (N, 4) float32 boxes, clipped to the image.
+        scores: (N,) float32 confidences.
+        class_ids: (N,) int64 class indices of the model (COCO: 0 = person).
+    """
+
+    __slots__ = ("xyxy", "scores", "class_ids")
+
+    def __init__(self, xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray) -> None:
+        self.xyxy = xyxy
+        self.scores = scores
+        self.class_ids = class_ids
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __repr__(self) -> str:
+        return f"Detections(N={len(self)})"

@@ -1,0 +1,35 @@
+// Detector pre-processing: letterbox a BGR uint8 frame into a float32 CHW model input in one pass
+// (resize, pad, channel order, scale and layout fused), the CPU twin of the CUDA kernel to come.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace mctrt {
+
+// How a model wants its input (YOLOv8: centred, RGB, /255; YOLOX: top-left, BGR, 0..255).
+struct LetterboxSpec {
+  int out_h = 640;
+  int out_w = 640;
+  bool centre = true;        // pad on both sides (true) or only right and bottom (false)
+  bool to_rgb = true;        // swap BGR to RGB
+  float scale = 1.0f / 255;  // multiply pixel values by this
+  float pad_value = 114.f;   // in 0..255 units, before scaling
+};
+
+// Where the frame landed in the model input: input = original * ratio + (pad_x, pad_y).
+struct LetterboxTransform {
+  float ratio = 1.f;
+  float pad_x = 0.f;
+  float pad_y = 0.f;
+};
+
+// The resized size and placement for an h x w frame (as Ultralytics computes them).
+LetterboxTransform letterbox_transform(int h, int w, const LetterboxSpec& spec, int* new_h, int* new_w);
+
+// image: h x w x 3 BGR uint8 with `row_stride` bytes per row; out: 3 x out_h x out_w float32.
+// Bilinear sampling on cv2.resize's grid (half-pixel centres, edges clamped).
+LetterboxTransform letterbox(const std::uint8_t* image, int h, int w, std::size_t row_stride, const LetterboxSpec& spec,
+                             float* out);
+
+}  // namespace mctrt

@@ -1,0 +1,110 @@
+"""Detector: YOLOv8 or YOLOX person (or any COCO class) detection on a batch of frames.
+
+Pre-processing (letterbox) and post-processing (decode, NMS, back to frame pixels) are C++, one call
+each per batch; the model runs on a backend. The model family is recognised from the output shape:
+YOLOv8 (1, 4 + C, A), centred letterbox, RGB / 255; YOLOX (1, A, 5 + C), top-left letterbox, BGR 0..255.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from mctrt._native import core
+from mctrt.errors import BackendUnavailable, ConfigError, ModelError
+from mctrt.models.backends.onnxruntime import OnnxRuntimeBackend
+from mctrt.types import Detections
+
+BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
+# family -> (centre, to_rgb, scale) of its letterbox
+LETTERBOX = {"yolov8": (True, True, 1.0 / 255), "yolox": (False, False, 1.0)}
+PAD_VALUE = 114.0
+MAX_DETECTIONS = 300
+
+
+def _family(output_shape: tuple) -> tuple[str, int]:
+    """('yolov8' | 'yolox', number of classes) from the output shape, or ModelError."""
+    if len(output_shape) == 3 and all(isinstance(d, int) for d in output_shape[1:]):
+        _, a, b = output_shape
+        if 4 < a < b:
+            return "yolov8", a - 4
+        if 5 < b < a:
+            return "yolox", b - 5
+    raise ModelError(
+        f"output shape {output_shape} is neither YOLOv8's (1, 4 + classes, anchors) nor YOLOX's (1, anchors, 5 + classes)"
+    )
+
+
+class Detector:
+    """Detect objects in BGR frames.
+
+    Args:
+        model: path of a YOLOv8 or YOLOX ONNX file.
+        backend: "auto" (the best available; today onnxruntime), or a backend's name.
+        input_size: (H, W) the model must have; None accepts the model's own.
+        conf_threshold: boxes scoring lower are dropped.
+        nms_iou: boxes of one class overlapping a better one by more than this are dropped.
+        classes: class indices to keep (COCO 0 = person).
+    """
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        backend: str = "auto",
+        input_size: tuple[int, int] | None = None,
+        conf_threshold: float = 0.25,
+        nms_iou: float = 0.45,
+        classes: Sequence[int] = (0,),
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+        for name, value in (("conf_threshold", conf_threshold), ("nms_iou", nms_iou)):
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"Detector {name} must be in [0, 1]; got {value}")
+        path = Path(model)
+        if not path.is_file():
+            raise ModelError(f"detector model {path} does not exist; give the path of a YOLOv8 or YOLOX .onnx file")
+        if backend in ("tensorrt", "torch"):
+            raise BackendUnavailable(f"the {backend} backend is not implemented yet; use backend='onnxruntime'")
+        self.backend = OnnxRuntimeBackend(path)
+        self.family, self.num_classes = _family(self.backend.output_shapes[0])
+        shape = self.backend.input_shape
+        if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]):
+            raise ModelError(f"detector model {path} has input shape {shape}; expected (batch, 3, H, W) with fixed H, W")
+        self.input_size = (int(shape[2]), int(shape[3]))
+        if input_size is not None and tuple(input_size) != self.input_size:
+            raise ModelError(
+                f"detector model {path} takes {self.input_size[0]}x{self.input_size[1]} input, not "
+                f"{input_size[0]}x{input_size[1]}; use input_size=None or a model prepared for that size"
+            )
+        bad = [c for c in classes if not 0 <= c < self.num_classes]
+        if bad:
+            raise ConfigError(f"classes {bad} are not in the model's 0..{self.num_classes - 1}")
+        self.classes = [int(c) for c in classes]
+        self.conf_threshold = float(conf_threshold)
+        self.nms_iou = float(nms_iou)
+        self._input = np.empty((0, 3, *self.input_size), np.float32)
+
+    def _batch_buffer(self, size: int) -> np.ndarray:
+        """The model input, allocated once per batch size seen and reused."""
+        if len(self._input) != size:
+            self._input = np.empty((size, 3, *self.input_size), np.float32)
+        return self._input
+
+    def detect(self, images: list[np.ndarray]) -> list[Detections]:
+        """Detections for each BGR uint8 (H, W, 3) frame, in that frame's pixels."""
+        if not images:
+            return []
+        centre, to_rgb, scale = LETTERBOX[self.family]
+        batch = self._batch_buffer(len(images))
+        transforms = core.letterbox_batch(list(images), batch, centre, to_rgb, scale, PAD_VALUE)
+        raw = self.backend.run(batch)
+        sizes = np.array([image.shape[:2] for image in images], dtype=np.int64)
+        results = core.postprocess(
+            np.ascontiguousarray(raw, dtype=np.float32), self.family, transforms, sizes, self.conf_threshold,
+            self.nms_iou, self.classes, self.num_classes, MAX_DETECTIONS, *self.input_size,
+        )
+        return [Detections(xyxy, scores, class_ids.astype(np.int64)) for xyxy, scores, class_ids in results]

@@ -1,0 +1,100 @@
+"""Detector on real images with the shared models: people found, equal to a direct ONNX Runtime run,
+and clear errors for wrong models.
+"""
+
+import cv2
+import numpy as np
+import pytest
+
+from mctrt import Detector
+from mctrt._native import core
+from mctrt.errors import BackendUnavailable, ConfigError, ModelError
+
+
+@pytest.fixture(scope="module")
+def yolov8(assets):
+    return Detector(assets / "models/yolov8n_coco_fp32.onnx")
+
+
+def image(assets, name):
+    return cv2.imread(str(assets / "images" / name))
+
+
+def test_bus_has_four_people(yolov8, assets):
+    (people,) = yolov8.detect([image(assets, "bus.jpg")])
+    assert len(people) == 4
+    assert (people.class_ids == 0).all() and (people.scores >= 0.25).all()
+    # the four pedestrians stand between x = 0 and 810 and y = 390 and 910 in this 810 x 1080 photo
+    assert (people.xyxy[:, 1] > 350).all() and (people.xyxy[:, 3] < 920).all()
+
+
+def test_a_batch_gives_the_same_as_one_by_one(yolov8, assets):
+    images = [image(assets, "bus.jpg"), image(assets, "zidane.jpg")]
+    together = yolov8.detect(images)
+    for img, got in zip(images, together):
+        (alone,) = yolov8.detect([img])
+        np.testing.assert_array_equal(got.xyxy, alone.xyxy)
+    assert len(together[1]) == 2  # zidane.jpg: two people
+
+
+def test_yolox_finds_people_too(assets):
+    detector = Detector(assets / "models/yolox_nano_coco_416.onnx")
+    assert detector.family == "yolox" and detector.input_size == (416, 416)
+    (people,) = detector.detect([image(assets, "zidane.jpg")])
+    assert len(people) == 2
+
+
+def test_output_equals_a_direct_onnxruntime_run_on_the_same_input(yolov8, assets):
+    import onnxruntime as ort
+
+    img = image(assets, "bus.jpg")
+    (ours,) = Detector(assets / "models/yolov8n_coco_fp32.onnx", conf_threshold=0.05).detect([img])
+    batch = np.empty((1, 3, 640, 640), np.float32)
+    transforms = core.letterbox_batch([img], batch, True, True, 1 / 255, 114.0)
+    session = ort.InferenceSession(str(assets / "models/yolov8n_coco_fp32.onnx"), providers=["CPUExecutionProvider"])
+    raw = session.run(None, {"images": batch})[0][0]
+    person = raw[4] >= 0.05
+    cx, cy, w, h = raw[:4, person]
+    ratio, pad_x, pad_y = transforms[0]
+    xyxy = (np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1) - [pad_x, pad_y, pad_x, pad_y]) / ratio
+    xyxy = np.clip(xyxy, 0, [img.shape[1], img.shape[0]] * 2)
+    scores = raw[4, person]
+    # every box we return is one of onnxruntime's candidates with the same score ...
+    for box, score in zip(ours.xyxy, ours.scores):
+        k = int(np.argmin(np.abs(scores - score)))
+        assert scores[k] == score
+        np.testing.assert_allclose(box, xyxy[k], atol=1e-3)
+    # ... and every confident candidate is either returned or overlaps a better returned box
+    assert len(ours) >= 4
+
+
+def test_missing_model_names_the_file(tmp_path):
+    with pytest.raises(ModelError, match=f"detector model {tmp_path / 'none.onnx'} does not exist"):
+        Detector(tmp_path / "none.onnx")
+
+
+def test_a_file_that_is_not_onnx_is_rejected(tmp_path):
+    path = tmp_path / "fake.onnx"
+    path.write_text("not a model")
+    with pytest.raises(ModelError, match=f"model {path} could not be loaded by onnxruntime"):
+        Detector(path)
+
+
+def test_a_reid_model_is_not_a_detector(assets):
+    with pytest.raises(ModelError, match="neither YOLOv8's .* nor YOLOX's"):
+        Detector(assets / "models/osnet_x0_25_market1501.onnx")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"backend": "magic"}, ConfigError, "backend must be one of auto, onnxruntime, tensorrt, torch"),
+        ({"conf_threshold": 1.5}, ConfigError, "conf_threshold must be in"),
+        ({"classes": (0, 80)}, ConfigError, r"classes \[80\] are not in the model's 0..79"),
+        ({"input_size": (384, 640)}, ModelError, "takes 640x640 input, not 384x640"),
+        ({"backend": "tensorrt"}, BackendUnavailable, "not implemented yet"),
+    ],
+)
+def test_bad_settings_are_rejected_with_the_reason(assets, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        Detector(assets / "models/yolov8n_coco_fp32.onnx", **kwargs)

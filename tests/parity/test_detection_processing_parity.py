@@ -1,0 +1,123 @@
+"""C++ letterbox and decode + NMS against short cv2/numpy references."""
+
+import cv2
+import numpy as np
+import pytest
+
+from mctrt._native import core
+
+
+def reference_letterbox(image, out_h, out_w, centre, to_rgb, scale, pad=114.0):
+    """Ultralytics' letterbox with cv2, then float, channel order, scale and CHW with numpy."""
+    h, w = image.shape[:2]
+    ratio = min(out_h / h, out_w / w)
+    new_w, new_h = max(1, round(w * ratio)), max(1, round(h * ratio))
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    left = round((out_w - new_w) / 2 - 0.1) if centre else 0
+    top = round((out_h - new_h) / 2 - 0.1) if centre else 0
+    canvas = np.full((out_h, out_w, 3), pad, np.float32)
+    canvas[top : top + new_h, left : left + new_w] = resized
+    if to_rgb:
+        canvas = canvas[:, :, ::-1]
+    return np.ascontiguousarray(canvas.transpose(2, 0, 1)) * scale, (ratio, left, top)
+
+
+@pytest.mark.parametrize("shape", [(480, 640), (576, 768), (333, 517), (1080, 1920), (100, 50), (640, 640)])
+@pytest.mark.parametrize(("centre", "to_rgb", "scale"), [(True, True, 1 / 255), (False, False, 1.0)], ids=["yolov8", "yolox"])
+def test_letterbox_matches_cv2_within_one_level(shape, centre, to_rgb, scale):
+    rng = np.random.default_rng(shape[0] * 7 + shape[1])
+    image = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    image = cv2.GaussianBlur(image, (5, 5), 2)  # natural-ish content, not pure noise
+    out = np.empty((1, 3, 640, 640), np.float32)
+    transforms = core.letterbox_batch([image], out, centre, to_rgb, scale, 114.0)
+    want, (ratio, left, top) = reference_letterbox(image, 640, 640, centre, to_rgb, scale)
+    np.testing.assert_allclose(transforms[0], [ratio, left, top], rtol=1e-6)
+    assert np.abs(out[0] - want).max() <= 1.0 * scale + 1e-6  # cv2 rounds to uint8 with fixed-point weights
+
+
+def test_letterbox_batch_handles_mixed_sizes_and_strided_crops():
+    rng = np.random.default_rng(0)
+    big = rng.integers(0, 256, (600, 800, 3), dtype=np.uint8)
+    images = [big, big[100:400, 200:700], rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)]
+    out = np.empty((3, 3, 320, 320), np.float32)
+    core.letterbox_batch(images, out, True, True, 1 / 255, 114.0)
+    for k, image in enumerate(images):
+        want, _ = reference_letterbox(np.ascontiguousarray(image), 320, 320, True, True, 1 / 255)
+        assert np.abs(out[k] - want).max() <= 1 / 255 + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        ([np.zeros((10, 10, 3), np.float32)], r"images\[0\] must be a uint8 BGR image of shape \(H, W, 3\)"),
+        ([np.zeros((10, 10), np.uint8)], r"images\[0\] must be a uint8 BGR image"),
+        ([np.zeros((0, 10, 3), np.uint8)], r"images\[0\] is empty"),
+    ],
+)
+def test_letterbox_rejects_bad_images(images, message):
+    with pytest.raises(ValueError, match=message):
+        core.letterbox_batch(images, np.empty((1, 3, 64, 64), np.float32), True, True, 1.0, 114.0)
+
+
+def reference_nms(xyxy, scores, classes, iou_threshold, max_det):
+    order = np.lexsort((np.arange(len(scores)), -scores))
+    kept = []
+    for i in order:
+        if len(kept) == max_det:
+            break
+        ok = True
+        for k in kept:
+            if classes[k] != classes[i]:
+                continue
+            lt = np.maximum(xyxy[k, :2], xyxy[i, :2])
+            rb = np.minimum(xyxy[k, 2:], xyxy[i, 2:])
+            inter = np.prod(np.clip(rb - lt, 0, None))
+            union = np.prod(xyxy[k, 2:] - xyxy[k, :2]) + np.prod(xyxy[i, 2:] - xyxy[i, :2]) - inter
+            if union > 0 and inter / union > iou_threshold:
+                ok = False
+                break
+        if ok:
+            kept.append(i)
+    return kept
+
+
+def reference_yolov8(raw, conf, allowed):
+    """(4 + C, A) -> candidates with their best allowed class."""
+    scores = np.where(np.array(allowed)[:, None], raw[4:], -1)
+    cls = scores.argmax(0)
+    best = scores.max(0)
+    keep = best >= conf
+    cx, cy, w, h = raw[:4, keep]
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1).astype(np.float32), best[keep], cls[keep]
+
+
+@pytest.mark.parametrize("classes", [[0], [0, 2, 5], list(range(8))])
+def test_yolov8_decode_and_nms_match_the_reference(classes):
+    rng = np.random.default_rng(len(classes))
+    num_classes, anchors = 8, 600
+    raw = np.zeros((1, 4 + num_classes, anchors), np.float32)
+    centres = rng.uniform(50, 590, (2, anchors))
+    raw[0, 0:2] = centres + rng.normal(0, 4, (2, anchors))  # clusters of overlapping boxes
+    raw[0, 2:4] = rng.uniform(20, 120, (2, anchors))
+    raw[0, 4:] = rng.random((num_classes, anchors)) ** 4
+    raw[0, 0:2, 300:] = raw[0, 0:2, :300]  # exact duplicates
+    allowed = [c in classes for c in range(num_classes)]
+    transforms = np.array([[1.0, 0.0, 0.0]], np.float32)
+    sizes = np.array([[640, 640]], np.int64)
+    ((xyxy, scores, class_ids),) = core.postprocess(raw, "yolov8", transforms, sizes, 0.1, 0.45, classes, num_classes,
+                                                    300, 640, 640)
+    cand_xyxy, cand_scores, cand_cls = reference_yolov8(raw[0], 0.1, allowed)
+    kept = reference_nms(cand_xyxy, cand_scores, cand_cls, 0.45, 300)
+    np.testing.assert_allclose(xyxy, np.clip(cand_xyxy[kept], 0, 640), rtol=1e-6)
+    np.testing.assert_array_equal(scores, cand_scores[kept])
+    np.testing.assert_array_equal(class_ids, cand_cls[kept])
+
+
+def test_boxes_are_mapped_back_through_the_letterbox_and_clipped():
+    raw = np.zeros((1, 5, 10), np.float32)
+    raw[0, :, 0] = [320, 320, 64, 128, 0.9]  # centre of a 640 input
+    raw[0, :, 1] = [10, 320, 40, 40, 0.8]    # sticks out of the left padding
+    transforms = np.array([[0.5, 0.0, 80.0]], np.float32)  # a 960 x 1280 frame, centred
+    ((xyxy, _, _),) = core.postprocess(raw, "yolov8", transforms, np.array([[960, 1280]], np.int64), 0.5, 0.45,
+                                       [0], 1, 300, 640, 640)
+    np.testing.assert_allclose(xyxy, [[576, 352, 704, 608], [0, 440, 60, 520]])
