@@ -1,10 +1,11 @@
-// Detector pre- and post-processing: letterbox a batch of frames into the model input, and decode +
-// NMS + un-letterbox the model output. One crossing each per batch; the GIL is released while working.
+// Model pre- and post-processing: letterbox a batch of frames into the detector's input, decode +
+// NMS + un-letterbox its output, and cut re-ID crops. One crossing each per batch, GIL released.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arrays.hpp"
@@ -130,6 +131,41 @@ void bind_detection(py::module_& m) {
       py::arg("input_w"),
       "Decode, NMS and map back to each frame (sizes (B, 2) = height, width). Returns a list of "
       "(xyxy (N, 4) float32, scores (N,) float32, class_ids (N,) int32).");
+}
+
+void bind_reid_preprocess(py::module_& m) {
+  m.def(
+      "crop_resize_batch",
+      [](const py::list& images, const py::list& boxes_per_image, const py::handle& out_obj) {
+        if (boxes_per_image.size() != images.size())
+          throw py::value_error("boxes_per_image has " + std::to_string(boxes_per_image.size()) + " entries for " +
+                                std::to_string(images.size()) + " images; give one (K, 4) array per image");
+        std::vector<py::array> keep_alive;
+        std::vector<ImageView> views;
+        std::vector<py::array_t<float, py::array::c_style>> boxes;
+        std::vector<std::pair<std::size_t, std::size_t>> jobs;  // (image, box)
+        for (std::size_t i = 0; i < images.size(); ++i) {
+          views.push_back(image_view(images[i], i, keep_alive));
+          const std::string name = "boxes_per_image[" + std::to_string(i) + "]";
+          boxes.push_back(require_boxes(boxes_per_image[i], name.c_str(), "(K, 4)"));
+          for (py::ssize_t k = 0; k < boxes.back().shape(0); ++k) jobs.emplace_back(i, std::size_t(k));
+        }
+        auto out = require_array<float>(out_obj, "out", {py::ssize_t(jobs.size()), 3, -1, -1}, "(total boxes, 3, H, W)");
+        CropSpec spec;
+        spec.out_h = int(out.shape(2));
+        spec.out_w = int(out.shape(3));
+        float* dst = out.mutable_data();
+        const std::size_t per_crop = std::size_t(3) * std::size_t(spec.out_h) * std::size_t(spec.out_w);
+        py::gil_scoped_release release;
+        parallel_for(jobs.size(), [&](std::size_t j) {
+          const auto [i, k] = jobs[j];
+          const ImageView& v = views[i];
+          crop_resize(v.data, v.h, v.w, v.row_stride, boxes[i].data() + 4 * k, spec, dst + j * per_crop);
+        });
+      },
+      py::arg("images"), py::arg("boxes_per_image"), py::arg("out"),
+      "Cut every box out of its BGR frame, resize to out's H x W, RGB, ImageNet-normalise, into out "
+      "(total boxes, 3, H, W) float32, in order: all boxes of image 0, then image 1, ...");
 }
 
 }  // namespace mctrt::bindings

@@ -9,6 +9,7 @@ namespace py = pybind11;
 namespace mctrt::bindings {
 void bind_boxes(py::module_& m);
 void bind_detection(py::module_& m);
+void bind_reid_preprocess(py::module_& m);
 void bind_lap(py::module_& m);
 void bind_tracking(py::module_& m);
 }  // namespace mctrt::bindings
@@ -25,6 +26,7 @@ PYBIND11_MODULE(_core, m) {
   mctrt::bindings::register_error_translators();
   mctrt::bindings::bind_boxes(m);
   mctrt::bindings::bind_detection(m);
+  mctrt::bindings::bind_reid_preprocess(m);
   mctrt::bindings::bind_lap(m);
   mctrt::bindings::bind_tracking(m);
   m.def(

@@ -1,6 +1,6 @@
-// Letterbox in one pass over the output: per output column and row the two source taps and their
-// weights are computed once, then every pixel is a 4-tap blend per channel written straight into
-// the planar (CHW) float buffer the model reads.
+// Letterbox and crop-resize share one bilinear resampler: per output column and row the two source
+// taps and their weights are computed once, then every pixel is a 4-tap blend per channel, mapped
+// (scale, mean, std) and written straight into the planar (CHW) float buffer the model reads.
 #include "mctrt/preprocess.hpp"
 
 #include <algorithm>
@@ -33,6 +33,33 @@ void make_taps(int src_size, int dst_size, std::vector<Tap>& taps) {
   }
 }
 
+// Bilinear resize of a source rectangle into a planar float destination, with a per-channel affine
+// map (value * gain[c] + bias[c]) and output channel c read from source channel src_channel[c].
+void resize_into(const std::uint8_t* image, std::size_t row_stride, int x0, int y0, int src_w, int src_h, int dst_w,
+                 int dst_h, std::size_t plane, std::size_t dst_row_stride, const int src_channel[3],
+                 const float gain[3], const float bias[3], float* out) {
+  thread_local std::vector<Tap> xs, ys;
+  make_taps(src_w, dst_w, xs);
+  make_taps(src_h, dst_h, ys);
+  for (int y = 0; y < dst_h; ++y) {
+    const Tap ty = ys[std::size_t(y)];
+    const std::uint8_t* r0 = image + std::size_t(y0 + ty.i0) * row_stride + 3 * std::size_t(x0);
+    const std::uint8_t* r1 = image + std::size_t(y0 + ty.i1) * row_stride + 3 * std::size_t(x0);
+    const float wy1 = ty.w1, wy0 = 1.f - ty.w1;
+    for (int c = 0; c < 3; ++c) {
+      const int sc = src_channel[c];
+      float* dst = out + std::size_t(c) * plane + std::size_t(y) * dst_row_stride;
+      for (int x = 0; x < dst_w; ++x) {
+        const Tap tx = xs[std::size_t(x)];
+        const float wx1 = tx.w1, wx0 = 1.f - tx.w1;
+        const float top_row = wx0 * r0[3 * tx.i0 + sc] + wx1 * r0[3 * tx.i1 + sc];
+        const float bottom_row = wx0 * r1[3 * tx.i0 + sc] + wx1 * r1[3 * tx.i1 + sc];
+        dst[x] = (wy0 * top_row + wy1 * bottom_row) * gain[c] + bias[c];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 LetterboxTransform letterbox_transform(int h, int w, const LetterboxSpec& spec, int* new_h, int* new_w) {
@@ -59,30 +86,33 @@ LetterboxTransform letterbox(const std::uint8_t* image, int h, int w, std::size_
   const float pad = spec.pad_value * spec.scale;
   std::fill(out, out + 3 * plane, pad);
 
-  thread_local std::vector<Tap> xs, ys;
-  make_taps(w, new_w, xs);
-  make_taps(h, new_h, ys);
   // Output channel c reads source channel src_channel[c] (BGR order in memory).
   const int src_channel[3] = {spec.to_rgb ? 2 : 0, 1, spec.to_rgb ? 0 : 2};
-  for (int y = 0; y < new_h; ++y) {
-    const Tap ty = ys[std::size_t(y)];
-    const std::uint8_t* r0 = image + std::size_t(ty.i0) * row_stride;
-    const std::uint8_t* r1 = image + std::size_t(ty.i1) * row_stride;
-    const float wy1 = ty.w1, wy0 = 1.f - ty.w1;
-    const std::size_t row_offset = std::size_t(top + y) * std::size_t(spec.out_w) + std::size_t(left);
-    for (int c = 0; c < 3; ++c) {
-      const int sc = src_channel[c];
-      float* dst = out + std::size_t(c) * plane + row_offset;
-      for (int x = 0; x < new_w; ++x) {
-        const Tap tx = xs[std::size_t(x)];
-        const float wx1 = tx.w1, wx0 = 1.f - tx.w1;
-        const float top_row = wx0 * r0[3 * tx.i0 + sc] + wx1 * r0[3 * tx.i1 + sc];
-        const float bottom_row = wx0 * r1[3 * tx.i0 + sc] + wx1 * r1[3 * tx.i1 + sc];
-        dst[x] = (wy0 * top_row + wy1 * bottom_row) * spec.scale;
-      }
-    }
-  }
+  const float gain[3] = {spec.scale, spec.scale, spec.scale}, bias[3] = {0.f, 0.f, 0.f};
+  resize_into(image, row_stride, 0, 0, w, h, new_w, new_h, plane, std::size_t(spec.out_w), src_channel, gain, bias,
+              out + std::size_t(top) * std::size_t(spec.out_w) + std::size_t(left));
   return t;
+}
+
+void crop_rect(const float* xyxy, int h, int w, int* x0, int* y0, int* x1, int* y1) {
+  *x0 = std::clamp(int(std::floor(xyxy[0])), 0, w - 1);
+  *y0 = std::clamp(int(std::floor(xyxy[1])), 0, h - 1);
+  *x1 = std::clamp(int(std::floor(xyxy[2])), *x0 + 1, w);
+  *y1 = std::clamp(int(std::floor(xyxy[3])), *y0 + 1, h);
+}
+
+void crop_resize(const std::uint8_t* image, int h, int w, std::size_t row_stride, const float* xyxy,
+                 const CropSpec& spec, float* out) {
+  int x0, y0, x1, y1;
+  crop_rect(xyxy, h, w, &x0, &y0, &x1, &y1);
+  const int src_channel[3] = {2, 1, 0};  // BGR in memory, RGB out
+  float gain[3], bias[3];
+  for (int c = 0; c < 3; ++c) {
+    gain[c] = 1.f / (255.f * spec.std[c]);
+    bias[c] = -spec.mean[c] / spec.std[c];
+  }
+  resize_into(image, row_stride, x0, y0, x1 - x0, y1 - y0, spec.out_w, spec.out_h,
+              std::size_t(spec.out_h) * std::size_t(spec.out_w), std::size_t(spec.out_w), src_channel, gain, bias, out);
 }
 
 }  // namespace mctrt

@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from mctrt._native import core as _core
 from mctrt.boxes import iou_xyxy
 from mctrt.config import ByteTrackConfig
-from mctrt.models import Detector
+from mctrt.models import Detector, Embedder
 from mctrt.tracking import ByteTracker, KalmanFilter
 from mctrt.types import Detections, Tracks
 
@@ -20,5 +20,5 @@ except PackageNotFoundError:  # pragma: no cover - only when run from an unusual
 lapjv = _core.lapjv
 
 __all__ = [
-    "ByteTrackConfig", "ByteTracker", "Detections", "Detector", "KalmanFilter", "Tracks", "__version__", "iou_xyxy", "lapjv",
+    "ByteTrackConfig", "ByteTracker", "Detections", "Detector", "Embedder", "KalmanFilter", "Tracks", "__version__", "iou_xyxy", "lapjv",
 ]

@@ -121,3 +121,38 @@ def test_boxes_are_mapped_back_through_the_letterbox_and_clipped():
     ((xyxy, _, _),) = core.postprocess(raw, "yolov8", transforms, np.array([[960, 1280]], np.int64), 0.5, 0.45,
                                        [0], 1, 300, 640, 640)
     np.testing.assert_allclose(xyxy, [[576, 352, 704, 608], [0, 440, 60, 520]])
+
+
+MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def reference_crop(image, box, out_h=256, out_w=128):
+    """Integer crop (corners floored, clamped), cv2 resize, RGB, / 255, ImageNet normalisation, CHW."""
+    h, w = image.shape[:2]
+    x0, y0 = min(max(int(np.floor(box[0])), 0), w - 1), min(max(int(np.floor(box[1])), 0), h - 1)
+    x1, y1 = min(max(int(np.floor(box[2])), x0 + 1), w), min(max(int(np.floor(box[3])), y0 + 1), h)
+    crop = cv2.resize(image[y0:y1, x0:x1], (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    rgb = crop[:, :, ::-1].astype(np.float32) / 255
+    return ((rgb - MEAN) / STD).transpose(2, 0, 1)
+
+
+def test_reid_crops_match_cv2_within_one_level():
+    rng = np.random.default_rng(5)
+    frames = [cv2.GaussianBlur(rng.integers(0, 256, (576, 768, 3), dtype=np.uint8), (5, 5), 2) for _ in range(2)]
+    boxes = [np.array([[10.4, 20.6, 60.2, 180.9], [700, 400, 800, 600], [-20, -5, 30, 40]], np.float32),
+             np.array([[300, 100, 340, 120]], np.float32)]  # a box off the edge; a box wider than tall
+    out = np.empty((4, 3, 256, 128), np.float32)
+    core.crop_resize_batch(frames, boxes, out)
+    k = 0
+    for frame, frame_boxes in zip(frames, boxes):
+        for box in frame_boxes:
+            diff = np.abs(out[k] - reference_crop(frame, box)) * STD[:, None, None]
+            assert diff.max() <= 1 / 255 + 1e-6, k
+            k += 1
+
+
+def test_reid_crops_need_one_box_array_per_image():
+    with pytest.raises(ValueError, match="boxes_per_image has 1 entries for 2 images"):
+        core.crop_resize_batch([np.zeros((8, 8, 3), np.uint8)] * 2, [np.zeros((0, 4), np.float32)],
+                               np.empty((0, 3, 4, 4), np.float32))

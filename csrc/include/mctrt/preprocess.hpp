@@ -1,5 +1,5 @@
-// Detector pre-processing: letterbox a BGR uint8 frame into a float32 CHW model input in one pass
-// (resize, pad, channel order, scale and layout fused), the CPU twin of the CUDA kernel to come.
+// Model pre-processing, each in one pass over a BGR uint8 frame into a float32 CHW model input
+// (resize, pad, channel order, scale and layout fused): the detector's letterbox and re-ID's crops.
 #pragma once
 
 #include <cstddef>
@@ -31,5 +31,22 @@ LetterboxTransform letterbox_transform(int h, int w, const LetterboxSpec& spec, 
 // Bilinear sampling on cv2.resize's grid (half-pixel centres, edges clamped).
 LetterboxTransform letterbox(const std::uint8_t* image, int h, int w, std::size_t row_stride, const LetterboxSpec& spec,
                              float* out);
+
+// Re-ID pre-processing: a box cut out of a frame, resized to out_h x out_w (no letterbox: the
+// person is stretched, as re-ID models are trained), RGB, value / 255, then (value - mean) / std.
+struct CropSpec {
+  int out_h = 256;
+  int out_w = 128;
+  float mean[3] = {0.485f, 0.456f, 0.406f};  // RGB, ImageNet
+  float std[3] = {0.229f, 0.224f, 0.225f};
+};
+
+// The integer pixel rectangle [x0, x1) x [y0, y1) a box is cut from: corners truncated to whole
+// pixels (as image[int(y0):int(y1), int(x0):int(x1)] does), clamped to the frame, at least 1 x 1.
+void crop_rect(const float* xyxy, int h, int w, int* x0, int* y0, int* x1, int* y1);
+
+// image as for letterbox; xyxy one box; out: 3 x out_h x out_w float32.
+void crop_resize(const std::uint8_t* image, int h, int w, std::size_t row_stride, const float* xyxy,
+                 const CropSpec& spec, float* out);
 
 }  // namespace mctrt
