@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,12 +62,23 @@ void bind_detection(py::module_& m) {
         const std::size_t per_image = std::size_t(3) * std::size_t(spec.out_h) * std::size_t(spec.out_w);
         {
           py::gil_scoped_release release;
-          parallel_for(views.size(), [&](std::size_t i) {
+          // Jobs of a few dozen rows each, so that even a single frame keeps every core busy.
+          constexpr int kRowsPerJob = 48;
+          std::vector<LetterboxPlan> plans(views.size());
+          std::vector<std::pair<std::size_t, int>> jobs;  // (image, first row)
+          for (std::size_t i = 0; i < views.size(); ++i) {
+            plans[i] = plan_letterbox(views[i].h, views[i].w, spec);
+            letterbox_padding(plans[i], spec, dst + i * per_image);
+            for (int y = 0; y < plans[i].new_h; y += kRowsPerJob) jobs.emplace_back(i, y);
+            t[3 * i] = plans[i].transform.ratio;
+            t[3 * i + 1] = plans[i].transform.pad_x;
+            t[3 * i + 2] = plans[i].transform.pad_y;
+          }
+          parallel_for(jobs.size(), [&](std::size_t j) {
+            const auto [i, y] = jobs[j];
             const ImageView& v = views[i];
-            const LetterboxTransform tr = letterbox(v.data, v.h, v.w, v.row_stride, spec, dst + i * per_image);
-            t[3 * i] = tr.ratio;
-            t[3 * i + 1] = tr.pad_x;
-            t[3 * i + 2] = tr.pad_y;
+            letterbox_rows(v.data, v.h, v.w, v.row_stride, plans[i], spec, y, std::min(y + kRowsPerJob, plans[i].new_h),
+                           dst + i * per_image);
           });
         }
         return transforms;

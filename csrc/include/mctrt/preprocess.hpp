@@ -27,8 +27,19 @@ struct LetterboxTransform {
 // The resized size and placement for an h x w frame (as Ultralytics computes them).
 LetterboxTransform letterbox_transform(int h, int w, const LetterboxSpec& spec, int* new_h, int* new_w);
 
-// image: h x w x 3 BGR uint8 with `row_stride` bytes per row; out: 3 x out_h x out_w float32.
-// Bilinear sampling on cv2.resize's grid (half-pixel centres, edges clamped).
+// The letterbox of one frame, split so that rows can be shared among threads: the padding, then any
+// ranges of the resized image's rows [0, new_h).
+struct LetterboxPlan {
+  LetterboxTransform transform;
+  int new_h = 0, new_w = 0, left = 0, top = 0;
+};
+LetterboxPlan plan_letterbox(int h, int w, const LetterboxSpec& spec);
+void letterbox_padding(const LetterboxPlan& plan, const LetterboxSpec& spec, float* out);
+void letterbox_rows(const std::uint8_t* image, int h, int w, std::size_t row_stride, const LetterboxPlan& plan,
+                    const LetterboxSpec& spec, int row_begin, int row_end, float* out);
+
+// All of it at once. image: h x w x 3 BGR uint8 with `row_stride` bytes per row; out: 3 x out_h x
+// out_w float32. Bilinear sampling on cv2.resize's grid (half-pixel centres, edges clamped).
 LetterboxTransform letterbox(const std::uint8_t* image, int h, int w, std::size_t row_stride, const LetterboxSpec& spec,
                              float* out);
 
