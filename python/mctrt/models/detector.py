@@ -13,11 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from mctrt._native import core
-from mctrt.errors import BackendUnavailable, ConfigError, ModelError
-from mctrt.models.backends.onnxruntime import OnnxRuntimeBackend
+from mctrt.errors import ConfigError, ModelError
+from mctrt.models.backends import open_backend
 from mctrt.types import Detections
-
-BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
 # family -> (centre, to_rgb, scale) of its letterbox
 LETTERBOX = {"yolov8": (True, True, 1.0 / 255), "yolox": (False, False, 1.0)}
 PAD_VALUE = 114.0
@@ -59,17 +57,11 @@ class Detector:
         nms_iou: float = 0.45,
         classes: Sequence[int] = (0,),
     ) -> None:
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
         for name, value in (("conf_threshold", conf_threshold), ("nms_iou", nms_iou)):
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"Detector {name} must be in [0, 1]; got {value}")
         path = Path(model)
-        if not path.is_file():
-            raise ModelError(f"detector model {path} does not exist; give the path of a YOLOv8 or YOLOX .onnx file")
-        if backend in ("tensorrt", "torch"):
-            raise BackendUnavailable(f"the {backend} backend is not implemented yet; use backend='onnxruntime'")
-        self.backend = OnnxRuntimeBackend(path)
+        self.backend = open_backend(path, backend, "detector model")
         self.family, self.num_classes = _family(self.backend.output_shapes[0])
         shape = self.backend.input_shape
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]):

@@ -12,10 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from mctrt._native import core
-from mctrt.errors import BackendUnavailable, ConfigError, ModelError
-from mctrt.models.backends.onnxruntime import OnnxRuntimeBackend
-
-BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
+from mctrt.errors import ModelError
+from mctrt.models.backends import open_backend
 
 
 class Embedder:
@@ -27,14 +25,8 @@ class Embedder:
     """
 
     def __init__(self, model: str | Path, *, backend: str = "auto") -> None:
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
         path = Path(model)
-        if not path.is_file():
-            raise ModelError(f"re-ID model {path} does not exist; give the path of an OSNet .onnx file")
-        if backend in ("tensorrt", "torch"):
-            raise BackendUnavailable(f"the {backend} backend is not implemented yet; use backend='onnxruntime'")
-        self.backend = OnnxRuntimeBackend(path)
+        self.backend = open_backend(path, backend, "re-ID model")
         shape, out = self.backend.input_shape, self.backend.output_shapes[0]
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]) or len(out) != 2:
             raise ModelError(
@@ -42,6 +34,7 @@ class Embedder:
             )
         self.input_size = (int(shape[2]), int(shape[3]))
         self.dim = int(out[1]) if isinstance(out[1], int) else None
+        self._crops = np.empty((0, 3, *self.input_size), np.float32)  # grows to the largest batch seen
 
     def embed(self, images: list[np.ndarray], boxes_per_image: list[np.ndarray]) -> np.ndarray:
         """(sum K, D) float32 L2-normalised features, in order: image 0's boxes, then image 1's, ...
@@ -51,7 +44,9 @@ class Embedder:
         total = sum(len(b) for b in boxes_per_image)
         if total == 0:
             return np.empty((0, self.dim or 0), np.float32)
-        crops = np.empty((total, 3, *self.input_size), np.float32)
+        if len(self._crops) < total:
+            self._crops = np.empty((total, 3, *self.input_size), np.float32)
+        crops = self._crops[:total]
         core.crop_resize_batch(list(images), list(boxes_per_image), crops)
         features = np.asarray(self.backend.run(crops), dtype=np.float32)
         norms = np.linalg.norm(features, axis=1, keepdims=True)
