@@ -10,36 +10,12 @@
 #include <vector>
 
 #include "arrays.hpp"
+#include "images.hpp"
 #include "mctrt/nms.hpp"
 #include "mctrt/parallel.hpp"
 #include "mctrt/preprocess.hpp"
 
 namespace mctrt::bindings {
-namespace {
-
-struct ImageView {
-  const std::uint8_t* data;
-  int h, w;
-  std::size_t row_stride;
-};
-
-// A BGR frame: uint8 (H, W, 3) with packed pixels; rows may be strided (a crop of a bigger frame).
-ImageView image_view(const py::handle& obj, std::size_t index, std::vector<py::array>& keep_alive) {
-  const std::string name = "images[" + std::to_string(index) + "]";
-  const bool ok = py::isinstance<py::array>(obj) && py::reinterpret_borrow<py::array>(obj).dtype().equal(py::dtype::of<std::uint8_t>()) &&
-                  py::reinterpret_borrow<py::array>(obj).ndim() == 3 && py::reinterpret_borrow<py::array>(obj).shape(2) == 3;
-  if (!ok)
-    throw py::value_error(name + " must be a uint8 BGR image of shape (H, W, 3); got " + describe(obj));
-  auto arr = py::reinterpret_borrow<py::array>(obj);
-  if (arr.strides(2) != 1 || arr.strides(1) != 3) arr = py::array::ensure(arr, py::array::c_style);
-  if (arr.shape(0) == 0 || arr.shape(1) == 0) throw py::value_error(name + " is empty: " + describe(obj));
-  keep_alive.push_back(arr);
-  return {static_cast<const std::uint8_t*>(arr.data()), int(arr.shape(0)), int(arr.shape(1)),
-          std::size_t(arr.strides(0))};
-}
-
-}  // namespace
-
 void bind_detection(py::module_& m) {
   m.def(
       "letterbox_batch",
@@ -47,8 +23,7 @@ void bind_detection(py::module_& m) {
         auto out = require_array<float>(out_obj, "out", {py::ssize_t(images.size()), 3, -1, -1}, "(B, 3, H, W)");
         if (!out.writeable()) throw py::value_error("out must be writeable");
         std::vector<py::array> keep_alive;
-        std::vector<ImageView> views;
-        for (std::size_t i = 0; i < images.size(); ++i) views.push_back(image_view(images[i], i, keep_alive));
+        const std::vector<ImageView> views = image_views(images, keep_alive);
         LetterboxSpec spec;
         spec.out_h = int(out.shape(2));
         spec.out_w = int(out.shape(3));
@@ -93,9 +68,7 @@ void bind_detection(py::module_& m) {
       [](const py::handle& raw_obj, const std::string& family, const py::handle& transforms_obj,
          const py::handle& sizes_obj, float conf_threshold, float iou_threshold, const std::vector<int>& classes,
          int num_classes, std::size_t max_det, int input_h, int input_w) {
-        if (family != "yolov8" && family != "yolox")
-          throw py::value_error("family must be 'yolov8' or 'yolox'; got '" + family + "'");
-        const bool v8 = family == "yolov8";
+        const bool v8 = is_yolov8(family);
         const int width = v8 ? 4 + num_classes : 5 + num_classes;
         const auto raw = require_array<float>(raw_obj, "raw", v8 ? std::initializer_list<py::ssize_t>{-1, width, -1}
                                                                : std::initializer_list<py::ssize_t>{-1, -1, width},
@@ -103,15 +76,7 @@ void bind_detection(py::module_& m) {
         const std::size_t batch = std::size_t(raw.shape(0));
         const auto transforms = require_array<float>(transforms_obj, "transforms", {py::ssize_t(batch), 3}, "(B, 3)");
         const auto sizes = require_array<std::int64_t>(sizes_obj, "sizes", {py::ssize_t(batch), 2}, "(B, 2)");
-        DecodeSpec spec;
-        spec.conf_threshold = conf_threshold;
-        spec.class_allowed.assign(std::size_t(num_classes), 0);
-        for (const int c : classes) {
-          if (c < 0 || c >= num_classes)
-            throw py::value_error("class " + std::to_string(c) + " is not in the model's 0.." +
-                                  std::to_string(num_classes - 1));
-          spec.class_allowed[std::size_t(c)] = 1;
-        }
+        const DecodeSpec spec = decode_spec(conf_threshold, classes, num_classes);
         const int anchors = int(v8 ? raw.shape(2) : raw.shape(1));
         const std::size_t per_image = std::size_t(width) * std::size_t(anchors);
         std::vector<DetectionList> results(batch);
@@ -126,17 +91,10 @@ void bind_detection(py::module_& m) {
             else
               decode_yolox(r, anchors, input_h, input_w, spec, candidates);
             nms(candidates, iou_threshold, max_det, results[b]);
-            const float* t = transforms.data() + 3 * b;
-            unletterbox(results[b], {t[0], t[1], t[2]}, int(sizes.data()[2 * b]), int(sizes.data()[2 * b + 1]));
+            unletterbox(results[b], transform_row(transforms, b), int(sizes.data()[2 * b]), int(sizes.data()[2 * b + 1]));
           });
         }
-        py::list out;
-        for (const DetectionList& d : results) {
-          const py::ssize_t n = py::ssize_t(d.size());
-          out.append(py::make_tuple(copy_to_array(d.xyxy.data(), {n, 4}), copy_to_array(d.score.data(), {n}),
-                                    copy_to_array(d.class_id.data(), {n})));
-        }
-        return out;
+        return detections_list(results);
       },
       py::arg("raw"), py::arg("family"), py::arg("transforms"), py::arg("sizes"), py::arg("conf_threshold"),
       py::arg("iou_threshold"), py::arg("classes"), py::arg("num_classes"), py::arg("max_det"), py::arg("input_h"),

@@ -11,6 +11,7 @@ namespace py = pybind11;
 
 namespace mctrt::bindings {
 void bind_cuda_boxes(py::module_& m);
+void bind_cuda_detection(py::module_& m);
 }  // namespace mctrt::bindings
 
 #ifndef MCTRT_CUDA_ARCHITECTURES
@@ -21,6 +22,7 @@ PYBIND11_MODULE(_cuda, m) {
   m.doc() = "mctrt's CUDA kernels.";
   mctrt::bindings::register_error_translators();
   mctrt::bindings::bind_cuda_boxes(m);
+  mctrt::bindings::bind_cuda_detection(m);
   m.def(
       "runtime_status",
       [] {

@@ -6,66 +6,43 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 
 #include "mctrt/boxes.hpp"
 
 namespace mctrt {
 namespace {
 
-void push(DetectionList& out, float cx, float cy, float w, float h, float score, int cls) {
-  out.xyxy.insert(out.xyxy.end(), {cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2});
-  out.score.push_back(score);
-  out.class_id.push_back(cls);
+void push(DetectionList& out, const Candidate& c) {
+  out.xyxy.insert(out.xyxy.end(), c.xyxy, c.xyxy + 4);
+  out.score.push_back(c.score);
+  out.class_id.push_back(c.class_id);
 }
 
 }  // namespace
 
 void decode_yolov8(const float* raw, int num_anchors, const DecodeSpec& spec, DetectionList& out) {
   const int num_classes = int(spec.class_allowed.size());
-  const std::size_t a_count = std::size_t(num_anchors);
-  for (std::size_t a = 0; a < a_count; ++a) {
-    float best = -1.f;
-    int best_class = -1;
-    for (int c = 0; c < num_classes; ++c) {
-      if (!spec.class_allowed[std::size_t(c)]) continue;
-      const float s = raw[(4 + std::size_t(c)) * a_count + a];
-      if (s > best) {
-        best = s;
-        best_class = c;
-      }
-    }
-    if (best_class < 0 || !(best >= spec.conf_threshold)) continue;
-    push(out, raw[a], raw[a_count + a], raw[2 * a_count + a], raw[3 * a_count + a], best, best_class);
-  }
+  Candidate c;
+  for (int a = 0; a < num_anchors; ++a)
+    if (decode_yolov8_anchor(raw, a, num_anchors, num_classes, spec.class_allowed.data(), spec.conf_threshold, &c))
+      push(out, c);
 }
 
 void decode_yolox(const float* raw, int num_anchors, int input_h, int input_w, const DecodeSpec& spec,
                   DetectionList& out) {
+  if (num_anchors != yolox_anchor_count(input_h, input_w))
+    throw std::invalid_argument("YOLOX output has " + std::to_string(num_anchors) + " anchors; the grids of a " +
+                                std::to_string(input_h) + "x" + std::to_string(input_w) + " input have " +
+                                std::to_string(yolox_anchor_count(input_h, input_w)));
   const int num_classes = int(spec.class_allowed.size());
-  const std::size_t width = 5 + std::size_t(num_classes);
-  int anchor = 0;
-  for (const int stride : {8, 16, 32}) {
-    const int gh = input_h / stride, gw = input_w / stride;
-    for (int gy = 0; gy < gh; ++gy)
-      for (int gx = 0; gx < gw; ++gx, ++anchor) {
-        if (anchor >= num_anchors) throw std::invalid_argument("YOLOX output has fewer anchors than its grids need");
-        const float* row = raw + std::size_t(anchor) * width;
-        float best = -1.f;
-        int best_class = -1;
-        for (int c = 0; c < num_classes; ++c) {
-          if (!spec.class_allowed[std::size_t(c)]) continue;
-          const float s = row[4] * row[5 + c];
-          if (s > best) {
-            best = s;
-            best_class = c;
-          }
-        }
-        if (best_class < 0 || !(best >= spec.conf_threshold)) continue;
-        push(out, (row[0] + gx) * stride, (row[1] + gy) * stride, std::exp(row[2]) * stride,
-             std::exp(row[3]) * stride, best, best_class);
-      }
+  Candidate c;
+  int gx = 0, gy = 0, stride = 0;
+  for (int a = 0; a < num_anchors; ++a) {
+    yolox_cell(a, input_h, input_w, &gx, &gy, &stride);
+    if (decode_yolox_anchor(raw, a, num_classes, gx, gy, stride, spec.class_allowed.data(), spec.conf_threshold, &c))
+      push(out, c);
   }
-  if (anchor != num_anchors) throw std::invalid_argument("YOLOX output has more anchors than its grids");
 }
 
 void nms(const DetectionList& cand, float iou_threshold, std::size_t max_det, DetectionList& out,

@@ -12,25 +12,9 @@
 namespace mctrt {
 namespace {
 
-struct Tap {
-  int i0, i1;
-  float w1;  // weight of i1; i0 gets 1 - w1
-};
-
-// cv2.resize INTER_LINEAR: src = (dst + 0.5) * (src_size / dst_size) - 0.5, clamped to the image.
 void make_taps(int src_size, int dst_size, std::vector<Tap>& taps) {
   taps.resize(std::size_t(dst_size));
-  const double step = double(src_size) / double(dst_size);
-  for (int d = 0; d < dst_size; ++d) {
-    double s = (d + 0.5) * step - 0.5;
-    if (s < 0) s = 0;
-    int i0 = int(std::floor(s));
-    if (i0 >= src_size - 1) {
-      taps[std::size_t(d)] = {src_size - 1, src_size - 1, 0.f};
-      continue;
-    }
-    taps[std::size_t(d)] = {i0, i0 + 1, float(s - i0)};
-  }
+  for (int d = 0; d < dst_size; ++d) taps[std::size_t(d)] = linear_tap(d, src_size, dst_size);
 }
 
 // Bilinear resize of a source rectangle into a planar float destination, output rows

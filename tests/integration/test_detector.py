@@ -8,7 +8,7 @@ import pytest
 
 from mctrt import Detector, iou_xyxy
 from mctrt._native import core
-from mctrt.errors import BackendUnavailable, ConfigError, ModelError
+from mctrt.errors import ConfigError, ModelError
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,29 @@ def test_output_equals_a_direct_onnxruntime_run_on_the_same_input(yolov8, assets
     assert ((overlap > 0.45) & better).any(axis=1).all()
 
 
+def test_a_fixed_batch_yolov8_export_is_made_batch_dynamic_as_it_loads(yolov8):
+    # the shared export pins batch 1 in its Reshape constants; one session call runs the whole batch
+    assert yolov8.backend.fixed_batch is None
+
+
+def test_input_size_retargets_a_yolov8_export_as_it_loads(assets, tmp_path):
+    from mctrt.models.prepare import prepare
+
+    original = assets / "models/yolov8n_coco_fp32.onnx"
+    prepared = prepare(original, tmp_path / "384x640.onnx", dynamic_batch=True, input_size=(384, 640))
+    in_memory, from_file = Detector(original, input_size=(384, 640)), Detector(prepared)
+    assert in_memory.input_size == (384, 640)
+    images = [image(assets, "bus.jpg"), image(assets, "zidane.jpg")]
+    for a, b in zip(in_memory.detect(images), from_file.detect(images)):
+        assert len(a) > 0
+        np.testing.assert_array_equal(a.xyxy, b.xyxy)
+
+
+def test_yolox_cannot_be_retargeted(assets):
+    with pytest.raises(ModelError, match="takes 416x416 input, not 320x320; only YOLOv8 exports can be re-targeted"):
+        Detector(assets / "models/yolox_nano_coco_416.onnx", input_size=(320, 320))
+
+
 def test_missing_model_names_the_file(tmp_path):
     with pytest.raises(ModelError, match=f"detector model {tmp_path / 'none.onnx'} does not exist"):
         Detector(tmp_path / "none.onnx")
@@ -80,7 +103,7 @@ def test_missing_model_names_the_file(tmp_path):
 def test_a_file_that_is_not_onnx_is_rejected(tmp_path):
     path = tmp_path / "fake.onnx"
     path.write_text("not a model")
-    with pytest.raises(ModelError, match=f"model {path} could not be loaded by onnxruntime"):
+    with pytest.raises(ModelError, match=f"detector model {path} is not a readable ONNX file"):
         Detector(path)
 
 
@@ -95,8 +118,7 @@ def test_a_reid_model_is_not_a_detector(assets):
         ({"backend": "magic"}, ConfigError, "backend must be one of auto, onnxruntime, tensorrt, torch"),
         ({"conf_threshold": 1.5}, ConfigError, "conf_threshold must be in"),
         ({"classes": (0, 80)}, ConfigError, r"classes \[80\] are not in the model's 0..79"),
-        ({"input_size": (384, 640)}, ModelError, "takes 640x640 input, not 384x640"),
-        ({"backend": "tensorrt"}, BackendUnavailable, "not implemented yet"),
+        ({"input_size": (400, 640)}, ModelError, "input size 400x640 must be positive multiples of 32"),
     ],
 )
 def test_bad_settings_are_rejected_with_the_reason(assets, kwargs, error, message):

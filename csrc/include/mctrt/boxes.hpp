@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <string>
 
+#include "mctrt/host_device.hpp"
+
 namespace mctrt {
 
 template <typename T>
@@ -23,10 +25,11 @@ inline std::array<double, 4> xyah_to_xyxy(const double* xyah) {
 }
 
 // Intersection over union of two xyxy boxes; 0 when they do not overlap or have no area.
+// (Also called by CUDA kernels, hence the plain comparisons instead of std::min/max.)
 template <typename T>
-inline T iou_pair(const T* a, const T* b) {
-  const T iw = std::min(a[2], b[2]) - std::max(a[0], b[0]);
-  const T ih = std::min(a[3], b[3]) - std::max(a[1], b[1]);
+MCTRT_HOST_DEVICE inline T iou_pair(const T* a, const T* b) {
+  const T iw = (a[2] < b[2] ? a[2] : b[2]) - (a[0] > b[0] ? a[0] : b[0]);
+  const T ih = (a[3] < b[3] ? a[3] : b[3]) - (a[1] > b[1] ? a[1] : b[1]);
   if (!(iw > 0 && ih > 0)) return T(0);
   const T inter = iw * ih;
   const T uni = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;

@@ -2,10 +2,35 @@
 // (resize, pad, channel order, scale and layout fused): the detector's letterbox and re-ID's crops.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
+#include "mctrt/host_device.hpp"
+
 namespace mctrt {
+
+// One output coordinate's two source taps for a bilinear resize of src_size to dst_size, on
+// cv2.resize INTER_LINEAR's grid: src = (dst + 0.5) * src_size / dst_size - 0.5, clamped to the
+// image. Shared by the C++ and CUDA resamplers so both sample the same points.
+struct Tap {
+  int i0, i1;
+  float w1;  // weight of i1; i0 gets 1 - w1
+};
+MCTRT_HOST_DEVICE inline Tap linear_tap(int d, int src_size, int dst_size) {
+  double s = (d + 0.5) * (double(src_size) / double(dst_size)) - 0.5;
+  if (s < 0) s = 0;
+  const int i0 = int(floor(s));
+  if (i0 >= src_size - 1) return {src_size - 1, src_size - 1, 0.f};
+  return {i0, i0 + 1, float(s - i0)};
+}
+
+// A BGR uint8 frame in host memory: h rows of w packed pixels, row_stride bytes apart.
+struct ImageView {
+  const std::uint8_t* data;
+  int h, w;
+  std::size_t row_stride;
+};
 
 // How a model wants its input (YOLOv8: centred, RGB, /255; YOLOX: top-left, BGR, 0..255).
 struct LetterboxSpec {

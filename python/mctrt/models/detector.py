@@ -7,29 +7,30 @@ YOLOv8 (1, 4 + C, A), centred letterbox, RGB / 255; YOLOX (1, A, 5 + C), top-lef
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from mctrt._native import core
+from mctrt._native import core, cuda
 from mctrt.errors import ConfigError, ModelError
-from mctrt.models.backends import open_backend
+from mctrt.models.backends import load_onnx, open_backend
 from mctrt.types import Detections
+
 # family -> (centre, to_rgb, scale) of its letterbox
 LETTERBOX = {"yolov8": (True, True, 1.0 / 255), "yolox": (False, False, 1.0)}
 PAD_VALUE = 114.0
 MAX_DETECTIONS = 300
 
 
-def _family(output_shape: tuple) -> tuple[str, int]:
-    """('yolov8' | 'yolox', number of classes) from the output shape, or ModelError."""
+def _family(output_shape: tuple) -> tuple[str, int, int]:
+    """('yolov8' | 'yolox', number of classes, number of anchors) from the output shape, or ModelError."""
     if len(output_shape) == 3 and all(isinstance(d, int) for d in output_shape[1:]):
         _, a, b = output_shape
         if 4 < a < b:
-            return "yolov8", a - 4
+            return "yolov8", a - 4, b
         if 5 < b < a:
-            return "yolox", b - 5
+            return "yolox", b - 5, a
     raise ModelError(
         f"output shape {output_shape} is neither YOLOv8's (1, 4 + classes, anchors) nor YOLOX's (1, anchors, 5 + classes)"
     )
@@ -39,12 +40,16 @@ class Detector:
     """Detect objects in BGR frames.
 
     Args:
-        model: path of a YOLOv8 or YOLOX ONNX file.
-        backend: "auto" (the best available; today onnxruntime), or a backend's name.
-        input_size: (H, W) the model must have; None accepts the model's own.
+        model: path of a YOLOv8 or YOLOX ONNX file. A YOLOv8 export is made batch-dynamic (and re-targeted
+            to input_size) in memory as it loads; see mctrt.models.prepare.
+        backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime), or a backend's name.
+        input_size: (H, W), multiples of 32; None keeps the model's own.
         conf_threshold: boxes scoring lower are dropped.
         nms_iou: boxes of one class overlapping a better one by more than this are dropped.
         classes: class indices to keep (COCO 0 = person).
+        backend_options: per backend, its settings, e.g. {"torch": {"cuda_graphs": True}} (see each backend).
+    On a GPU backend, letterbox, decode and NMS run as CUDA kernels on the backend's stream, the
+    letterbox writing straight into the model's input.
     """
 
     def __init__(
@@ -56,13 +61,15 @@ class Detector:
         conf_threshold: float = 0.25,
         nms_iou: float = 0.45,
         classes: Sequence[int] = (0,),
+        backend_options: Mapping[str, Mapping] | None = None,
     ) -> None:
         for name, value in (("conf_threshold", conf_threshold), ("nms_iou", nms_iou)):
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"Detector {name} must be in [0, 1]; got {value}")
         path = Path(model)
-        self.backend = open_backend(path, backend, "detector model")
-        self.family, self.num_classes = _family(self.backend.output_shapes[0])
+        proto = _load(path, input_size)
+        self.backend = open_backend(proto, path, backend, "detector model", backend_options)
+        self.family, self.num_classes, self.num_anchors = _family(self.backend.output_shapes[0])
         shape = self.backend.input_shape
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]):
             raise ModelError(f"detector model {path} has input shape {shape}; expected (batch, 3, H, W) with fixed H, W")
@@ -70,7 +77,7 @@ class Detector:
         if input_size is not None and tuple(input_size) != self.input_size:
             raise ModelError(
                 f"detector model {path} takes {self.input_size[0]}x{self.input_size[1]} input, not "
-                f"{input_size[0]}x{input_size[1]}; use input_size=None or a model prepared for that size"
+                f"{input_size[0]}x{input_size[1]}; only YOLOv8 exports can be re-targeted: use input_size=None"
             )
         bad = [c for c in classes if not 0 <= c < self.num_classes]
         if bad:
@@ -79,6 +86,8 @@ class Detector:
         self.conf_threshold = float(conf_threshold)
         self.nms_iou = float(nms_iou)
         self._input = np.empty((0, 3, *self.input_size), np.float32)
+        # CUDA pre/post-processing needs mctrt's CUDA module; without it a GPU backend takes host arrays
+        self._gpu = cuda.DetectionKernels() if self.backend.device == "cuda" and cuda is not None else None
 
     def _batch_buffer(self, size: int) -> np.ndarray:
         """The model input, allocated once per batch size seen and reused."""
@@ -90,13 +99,44 @@ class Detector:
         """Detections for each BGR uint8 (H, W, 3) frame, in that frame's pixels."""
         if not images:
             return []
+        if self._gpu is not None:
+            step = self.backend.fixed_batch or len(images)
+            results = [r for i in range(0, len(images), step) for r in self._detect_on_gpu(images[i : i + step])]
+        else:
+            results = self._detect_on_cpu(images)
+        return [Detections(xyxy, scores, class_ids.astype(np.int64)) for xyxy, scores, class_ids in results]
+
+    def _post_args(self, images: list[np.ndarray]) -> tuple:
+        sizes = np.array([image.shape[:2] for image in images], dtype=np.int64)
+        return (self.family, sizes, self.conf_threshold, self.nms_iou, self.classes, self.num_classes, MAX_DETECTIONS,
+                *self.input_size)
+
+    def _detect_on_cpu(self, images: list[np.ndarray]) -> list:
         centre, to_rgb, scale = LETTERBOX[self.family]
         batch = self._batch_buffer(len(images))
         transforms = core.letterbox_batch(list(images), batch, centre, to_rgb, scale, PAD_VALUE)
-        raw = self.backend.run(batch)
-        sizes = np.array([image.shape[:2] for image in images], dtype=np.int64)
-        results = core.postprocess(
-            np.ascontiguousarray(raw, dtype=np.float32), self.family, transforms, sizes, self.conf_threshold,
-            self.nms_iou, self.classes, self.num_classes, MAX_DETECTIONS, *self.input_size,
-        )
-        return [Detections(xyxy, scores, class_ids.astype(np.int64)) for xyxy, scores, class_ids in results]
+        raw = np.ascontiguousarray(self.backend.run(batch), dtype=np.float32)
+        family, sizes, *rest = self._post_args(images)
+        return core.postprocess(raw, family, transforms, sizes, *rest)
+
+    def _detect_on_gpu(self, images: list[np.ndarray]) -> list:
+        centre, to_rgb, scale = LETTERBOX[self.family]
+        backend, n = self.backend, len(images)
+        transforms = self._gpu.letterbox(list(images), backend.input_pointer(n), backend.input_dtype, *self.input_size,
+                                         centre, to_rgb, scale, PAD_VALUE, backend.stream)
+        raw = backend.execute(n)
+        family, sizes, *rest = self._post_args(images)
+        return self._gpu.postprocess(raw, n, self.num_anchors, family, transforms, sizes, *rest, backend.stream)
+
+
+def _load(path: Path, input_size: tuple[int, int] | None):
+    """The ONNX model at `path`; a YOLOv8 export made batch-dynamic and re-targeted to input_size."""
+    from mctrt.models.prepare import is_yolov8_export, prepare_model
+
+    model = load_onnx(path, "detector model")
+    if not is_yolov8_export(model):
+        return model  # YOLOX, or a graph prepare does not know: used as it is
+    try:
+        return prepare_model(model, dynamic_batch=True, input_size=input_size)
+    except ModelError as exc:
+        raise ModelError(f"detector model {path}: {exc}") from None

@@ -7,13 +7,14 @@ cosine similarity.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from mctrt._native import core
+from mctrt._native import core, cuda
 from mctrt.errors import ModelError
-from mctrt.models.backends import open_backend
+from mctrt.models.backends import load_onnx, open_backend
 
 
 class Embedder:
@@ -21,12 +22,14 @@ class Embedder:
 
     Args:
         model: path of an OSNet-style ONNX file: (batch, 3, H, W) ImageNet-normalised RGB in, (batch, D) out.
-        backend: "auto" (the best available; today onnxruntime), or a backend's name.
+        backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime), or a backend's name.
+        backend_options: per backend, its settings, e.g. {"torch": {"cuda_graphs": True}}.
+    On a GPU backend the crops are cut and resized by a CUDA kernel straight into the model's input.
     """
 
-    def __init__(self, model: str | Path, *, backend: str = "auto") -> None:
+    def __init__(self, model: str | Path, *, backend: str = "auto", backend_options: Mapping[str, Mapping] | None = None) -> None:
         path = Path(model)
-        self.backend = open_backend(path, backend, "re-ID model")
+        self.backend = open_backend(load_onnx(path, "re-ID model"), path, backend, "re-ID model", backend_options)
         shape, out = self.backend.input_shape, self.backend.output_shapes[0]
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]) or len(out) != 2:
             raise ModelError(
@@ -35,6 +38,7 @@ class Embedder:
         self.input_size = (int(shape[2]), int(shape[3]))
         self.dim = int(out[1]) if isinstance(out[1], int) else None
         self._crops = np.empty((0, 3, *self.input_size), np.float32)  # grows to the largest batch seen
+        self._gpu = cuda.CropKernels() if self.backend.device == "cuda" and cuda is not None else None
 
     def embed(self, images: list[np.ndarray], boxes_per_image: list[np.ndarray]) -> np.ndarray:
         """(sum K, D) float32 L2-normalised features, in order: image 0's boxes, then image 1's, ...
@@ -44,10 +48,21 @@ class Embedder:
         total = sum(len(b) for b in boxes_per_image)
         if total == 0:
             return np.empty((0, self.dim or 0), np.float32)
-        if len(self._crops) < total:
-            self._crops = np.empty((total, 3, *self.input_size), np.float32)
-        crops = self._crops[:total]
-        core.crop_resize_batch(list(images), list(boxes_per_image), crops)
-        features = np.asarray(self.backend.run(crops), dtype=np.float32)
+        if self._gpu is not None and self.dim is not None and self.backend.fixed_batch in (None, total):
+            features = self._embed_on_gpu(images, boxes_per_image, total)
+        else:
+            if len(self._crops) < total:
+                self._crops = np.empty((total, 3, *self.input_size), np.float32)
+            crops = self._crops[:total]
+            core.crop_resize_batch(list(images), list(boxes_per_image), crops)
+            features = np.asarray(self.backend.run(crops), dtype=np.float32)
         norms = np.linalg.norm(features, axis=1, keepdims=True)
         return features / np.maximum(norms, 1e-12)
+
+    def _embed_on_gpu(self, images: list[np.ndarray], boxes_per_image: list[np.ndarray], total: int) -> np.ndarray:
+        backend = self.backend
+        self._gpu.crop_resize(list(images), list(boxes_per_image), backend.input_pointer(total), backend.input_dtype,
+                              *self.input_size, backend.stream)
+        features = np.empty((total, self.dim), np.float32)
+        cuda.copy_to_host(backend.execute(total), features, backend.stream)
+        return features

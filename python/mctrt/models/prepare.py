@@ -79,6 +79,15 @@ def _find_head(model) -> _Head:
     return _Head(out, scores.output[0], strides, anchors, batch_shapes, anchor_count, output_dims[1] - 4)
 
 
+def is_yolov8_export(model) -> bool:
+    """Whether prepare_model recognises the ModelProto as a YOLOv8 detection export."""
+    try:
+        _find_head(model)
+    except ModelError:
+        return False
+    return True
+
+
 def prepare(
     source: str | Path,
     target: str | Path,
@@ -89,19 +98,30 @@ def prepare(
 ) -> Path:
     """Write a rewritten copy of the YOLOv8 model at `source` to `target`; returns target."""
     import onnx
-    from onnx import helper, numpy_helper
+
+    from mctrt.models.backends import load_onnx
 
     source, target = Path(source), Path(target)
-    if not source.is_file():
-        raise ModelError(f"model {source} does not exist")
+    model = load_onnx(source, "model")
     try:
-        model = onnx.load(str(source))
-    except Exception as exc:  # protobuf raises its own types
-        raise ModelError(f"model {source} is not a readable ONNX file: {exc}") from None
+        model = prepare_model(model, dynamic_batch=dynamic_batch, input_size=input_size, person_only=person_only)
+    except ModelError as exc:
+        raise ModelError(f"{source}: {exc}") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(target))
+    return target
+
+
+def prepare_model(model, *, dynamic_batch: bool = False, input_size: tuple[int, int] | None = None,
+                  person_only: bool = False):
+    """The rewritten ModelProto (the argument is changed in place and returned)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
     try:
         head = _find_head(model)
     except ModelError as exc:
-        raise ModelError(f"{source}: {exc}; prepare only rewrites Ultralytics YOLOv8 detection exports") from None
+        raise ModelError(f"{exc}; prepare only rewrites Ultralytics YOLOv8 detection exports") from None
     graph = model.graph
     in_dims = graph.input[0].type.tensor_type.shape.dim
     out_dims = graph.output[0].type.tensor_type.shape.dim
@@ -148,7 +168,5 @@ def prepare(
         onnx.checker.check_model(model)
         model = onnx.shape_inference.infer_shapes(model)
     except Exception as exc:
-        raise ModelError(f"{source}: the rewritten graph does not check ({exc}); please report this model") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(target))
-    return target
+        raise ModelError(f"the rewritten graph does not check ({exc}); please report this model") from None
+    return model

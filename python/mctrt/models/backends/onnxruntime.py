@@ -16,25 +16,26 @@ class OnnxRuntimeBackend:
     """One InferenceSession. Models whose batch dimension is fixed to 1 run a batch image by image."""
 
     name = "onnxruntime"
+    device = "cpu"  # host in, host out, even on onnxruntime-gpu's CUDA provider
 
-    def __init__(self, model_path: Path) -> None:
+    def __init__(self, model, source: Path) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
             raise BackendUnavailable(f"onnxruntime is not installed ({exc}); pip install onnxruntime") from None
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
         try:
-            self.session = ort.InferenceSession(str(model_path), providers=providers)
-        except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
-            raise ModelError(f"model {model_path} could not be loaded by onnxruntime: {exc}") from None
+            self.session = ort.InferenceSession(model.SerializeToString(), providers=providers)
+        except Exception as exc:  # onnxruntime raises its own exception types for unloadable models
+            raise ModelError(f"onnxruntime could not load it: {exc}") from None
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
-            raise ModelError(f"model {model_path} has {len(inputs)} inputs; a detector or embedder has one image input")
+            raise ModelError(f"it has {len(inputs)} inputs; a detector or embedder has one image input")
         self.input_name = inputs[0].name
         self.input_shape = tuple(inputs[0].shape)  # dims are ints, or strings/None when dynamic
         self.output_shapes = [tuple(o.shape) for o in self.session.get_outputs()]
         self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
-        log.info("onnxruntime: %s on %s", model_path.name, ", ".join(self.session.get_providers()))
+        log.info("onnxruntime: %s on %s", source.name, ", ".join(self.session.get_providers()))
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """(B, ...) float32 input -> the first output, (B, ...)."""

@@ -1,0 +1,291 @@
+"""TensorRT backend: engines built from the ONNX model and cached, run with the TensorRT 10 named-tensor API.
+
+An engine is a cache of its ONNX graph, only valid for one TensorRT version, GPU model and
+precision; its file name carries all of them (see engine_key), so a changed model, driver stack or
+GPU builds a new one instead of loading a stale one. Device buffers for the largest batch are
+allocated once; pre-processing writes straight into the input tensor (input_pointer) and everything
+runs on one CUDA stream.
+
+TensorRT cannot be installed on the machines this project is developed and tested on: this module
+is written against the documented TensorRT 10 Python API and its tests skip without `tensorrt`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mctrt.errors import BackendUnavailable, ModelError
+from mctrt.models.backends import io_shapes
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How an engine is built. max_batch bounds the optimisation profile (min 1, opt opt_batch)."""
+
+    precision: str = "fp16"
+    max_batch: int = 32
+    opt_batch: int = 8
+    workspace_gib: float = 4.0
+    engine_dir: str = "engines"
+    calibration_images: str | None = None  # a folder of frames, needed for int8
+    calibration_batches: int = 16
+
+    def __post_init__(self) -> None:
+        from mctrt.errors import ConfigError
+
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"TensorRT precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
+        if not 1 <= self.opt_batch <= self.max_batch:
+            raise ConfigError(f"TensorRT batch sizes need 1 <= opt_batch <= max_batch; got {self.opt_batch}, {self.max_batch}")
+        if self.precision == "int8" and not self.calibration_images:
+            raise ConfigError("TensorRT int8 needs calibration_images: a folder of real frames from your cameras")
+
+
+def _trt():
+    try:
+        import tensorrt as trt
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"tensorrt is not installed ({exc}); pip install tensorrt-cu12, or use backend='torch' or 'onnxruntime'"
+        ) from None
+    if int(trt.__version__.split(".")[0]) < 10:
+        raise BackendUnavailable(f"TensorRT {trt.__version__} is too old; mctrt needs TensorRT 10 or newer")
+    return trt
+
+
+def _gpu() -> dict:
+    from mctrt._native import cuda, cuda_status
+
+    status = cuda_status()
+    if cuda is None or not status.usable:
+        raise BackendUnavailable(f"TensorRT needs an NVIDIA GPU, and there is none usable here: {status.reason}")
+    return status.devices[0]
+
+
+def engine_key(onnx_bytes: bytes, trt_version: str, gpu: dict, options: EngineOptions) -> dict:
+    """Everything an engine depends on; its file name is made from this."""
+    return {
+        "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+        "tensorrt": trt_version,
+        "gpu": gpu["name"],
+        "compute_capability": gpu["compute_capability"],
+        "precision": options.precision,
+        "max_batch": options.max_batch,
+        "opt_batch": options.opt_batch,
+    }
+
+
+def engine_path(stem: str, key: dict, engine_dir: str | Path) -> Path:
+    gpu = re.sub(r"[^A-Za-z0-9]+", "-", key["gpu"]).strip("-").lower()
+    name = (f"{stem}-{key['onnx_sha256'][:12]}-trt{key['tensorrt']}-{gpu}-sm{key['compute_capability'].replace('.', '')}"
+            f"-{key['precision']}-b{key['opt_batch']}-{key['max_batch']}.engine")
+    return Path(engine_dir) / name
+
+
+def _progress_monitor(trt, label: str):
+    """A TensorRT IProgressMonitor printing the builder's current phase and step on one line."""
+
+    class Progress(trt.IProgressMonitor):
+        def __init__(self) -> None:
+            trt.IProgressMonitor.__init__(self)
+            self.steps: dict[str, int] = {}
+            self.lock = threading.Lock()  # TensorRT may call from several threads
+            self.started = time.monotonic()
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            with self.lock:
+                self.steps[phase_name] = num_steps
+
+        def step_complete(self, phase_name, step):
+            with self.lock:
+                line = f"{label}: {phase_name} {step + 1}/{self.steps.get(phase_name, '?')}"
+                print(f"\r{line}  ({time.monotonic() - self.started:.0f} s)".ljust(100), end="", file=sys.stderr, flush=True)
+            return True  # never cancel the build
+
+        def phase_finish(self, phase_name):
+            pass
+
+    return Progress()
+
+
+def build_engine(model, source: Path, options: EngineOptions) -> Path:
+    """Build (or find in the cache) the engine of ONNX ModelProto `model` read from `source`; its path."""
+    trt = _trt()
+    gpu = _gpu()
+    onnx_bytes = model.SerializeToString()
+    key = engine_key(onnx_bytes, trt.__version__, gpu, options)
+    path = engine_path(source.stem, key, options.engine_dir)
+    if path.is_file():
+        log.info("tensorrt: using cached engine %s", path)
+        return path
+
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)  # TensorRT 10: explicit batch is the only mode
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(onnx_bytes):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise ModelError(f"TensorRT's ONNX parser refused it: {errors}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(options.workspace_gib * 2**30))
+    input_tensor = network.get_input(0)
+    shape = tuple(input_tensor.shape)
+    item = tuple(int(d) for d in shape[1:])
+    if any(d < 0 for d in item):
+        raise ModelError(f"input {input_tensor.name} has dynamic dimensions {shape}; only the batch may vary")
+    profile = builder.create_optimization_profile()
+    if shape[0] < 0:
+        profile.set_shape(input_tensor.name, (1, *item), (options.opt_batch, *item), (options.max_batch, *item))
+    else:
+        profile.set_shape(input_tensor.name, shape, shape, shape)
+    config.add_optimization_profile(profile)
+    if options.precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)
+    calibrator = None
+    if options.precision == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)
+        calibrator = _calibrator(trt, options, item, path.with_suffix(".calib"))
+        config.int8_calibrator = calibrator
+        config.set_calibration_profile(profile)
+    monitor = _progress_monitor(trt, f"building {path.name}")
+    config.progress_monitor = monitor
+    log.info("tensorrt: building %s (%s, batch 1..%d); this takes minutes, once", path.name, options.precision,
+             options.max_batch)
+    started = time.monotonic()
+    serialized = builder.build_serialized_network(network, config)
+    print(file=sys.stderr)
+    if serialized is None:
+        raise ModelError("TensorRT could not build an engine from it (its log above says why)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial")
+    tmp.write_bytes(bytes(serialized))
+    tmp.replace(path)  # a build killed half-way never leaves a truncated engine under the real name
+    path.with_suffix(".json").write_text(json.dumps({**key, "source": str(source), **asdict(options)}, indent=1))
+    log.info("tensorrt: built %s in %.0f s", path, time.monotonic() - started)
+    return path
+
+
+def _calibrator(trt, options: EngineOptions, item: tuple[int, ...], cache: Path):
+    """An entropy calibrator fed with real frames, letterboxed as the detector does."""
+    import cv2
+
+    from mctrt._native import core, cuda
+
+    folder = Path(options.calibration_images)
+    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"))
+    if not files:
+        raise ModelError(f"calibration folder {folder} holds no .jpg/.png frames; give a folder of frames from your cameras")
+    batch = min(options.opt_batch, len(files))
+    host = np.empty((batch, *item), np.float32)
+    device = cuda.DeviceBuffer(host.nbytes)
+    stream = cuda.Stream()
+    batches = [files[i : i + batch] for i in range(0, len(files) - batch + 1, batch)][: options.calibration_batches]
+
+    class Calibrator(trt.IInt8EntropyCalibrator2):
+        def get_batch_size(self):
+            return batch
+
+        def get_batch(self, names):
+            if not batches:
+                return None
+            images = [cv2.imread(str(p)) for p in batches.pop(0)]
+            core.letterbox_batch(images, host, True, True, 1.0 / 255, 114.0)
+            device.upload(host, stream.handle)
+            stream.synchronize()
+            return [device.ptr]
+
+        def read_calibration_cache(self):
+            return cache.read_bytes() if cache.is_file() else None
+
+        def write_calibration_cache(self, data):
+            cache.write_bytes(bytes(data))
+
+    calibrator = Calibrator()
+    calibrator._keep = (device, stream)  # the device memory lives as long as the calibrator
+    return calibrator
+
+
+class TensorRtBackend:
+    """Runs a cached (or freshly built) engine of the model."""
+
+    name = "tensorrt"
+    device = "cuda"
+
+    def __init__(self, model, source: Path, options: EngineOptions | None = None) -> None:
+        from mctrt._native import cuda
+
+        trt = _trt()
+        _gpu()
+        options = options or EngineOptions()
+        self.input_shape, self.output_shapes = io_shapes(model)
+        path = build_engine(model, source, options)
+        self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        self.engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
+        if self.engine is None:
+            raise ModelError(f"TensorRT could not load the engine {path}; delete it to rebuild")
+        self.context = self.engine.create_execution_context()
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+        self.input_name = inputs[0]
+        self.input_dtype = "float16" if self.engine.get_tensor_dtype(self.input_name) == trt.float16 else "float32"
+        if self.engine.get_tensor_dtype(self.outputs[0]) != trt.float32:
+            raise ModelError(f"engine {path}: its first output is not float32; rebuild it")
+        _, self.max_batch, _ = (tuple(s)[0] for s in self.engine.get_tensor_profile_shape(self.input_name, 0))
+        self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
+        self.stream_object = cuda.Stream()
+        self.stream = self.stream_object.handle
+        # one buffer per tensor, sized for the largest batch, allocated once
+        self._buffers = {}
+        for name in names:
+            shape = self.engine.get_tensor_shape(name)
+            per_item = int(np.prod([d for d in tuple(shape)[1:]]))
+            itemsize = 2 if self.engine.get_tensor_dtype(name) == trt.float16 else 4
+            self._buffers[name] = cuda.DeviceBuffer(self.max_batch * per_item * itemsize)
+            self.context.set_tensor_address(name, self._buffers[name].ptr)
+        self._batch = None
+        log.info("tensorrt: %s, batch up to %d, %s input", path.name, self.max_batch, self.input_dtype)
+
+    def input_pointer(self, batch_size: int) -> int:
+        self._check_batch(batch_size)
+        return self._buffers[self.input_name].ptr
+
+    def execute(self, batch_size: int) -> int:
+        self._check_batch(batch_size)
+        if self._batch != batch_size:
+            self.context.set_input_shape(self.input_name, (batch_size, *self.input_shape[1:]))
+            self._batch = batch_size
+        if not self.context.execute_async_v3(self.stream):
+            raise ModelError("TensorRT failed to enqueue the engine (its log says why)")
+        return self._buffers[self.outputs[0]].ptr
+
+    def _check_batch(self, batch_size: int) -> None:
+        if not 1 <= batch_size <= self.max_batch:
+            raise ValueError(f"batch of {batch_size} is outside this engine's 1..{self.max_batch}; build it with a larger max_batch")
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """Host in, host out (used where pre-processing ran on the CPU)."""
+        if len(batch) > self.max_batch:
+            return np.concatenate([self.run(batch[i : i + self.max_batch]) for i in range(0, len(batch), self.max_batch)])
+        data = np.ascontiguousarray(batch, dtype=np.float16 if self.input_dtype == "float16" else np.float32)
+        self._buffers[self.input_name].upload(data, self.stream)
+        self.execute(len(batch))
+        shape = tuple(self.context.get_tensor_shape(self.outputs[0]))
+        out = np.empty(shape, np.float32)
+        self._buffers[self.outputs[0]].download(out, self.stream)
+        self.stream_object.synchronize()
+        return out

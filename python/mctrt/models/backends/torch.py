@@ -1,0 +1,114 @@
+"""PyTorch backend: the ONNX graph converted to a torch module (onnx_to_torch), FP16 on CUDA, with
+optional CUDA graphs; the GPU path for users with PyTorch but not TensorRT. It also runs on the CPU
+(FP32), which is how CI checks the conversion.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from mctrt.errors import BackendUnavailable
+from mctrt.models.backends import io_shapes
+from mctrt.models.backends.onnx_to_torch import onnx_to_torch
+
+log = logging.getLogger(__name__)
+
+WARMUP_RUNS = 3  # before a CUDA graph is captured: lets cuDNN pick its algorithms outside the graph
+
+
+class TorchBackend:
+    """Args: model (ONNX ModelProto), source (its file, for messages); device "cuda" or "cpu" (default:
+    cuda when available); half: FP16 weights and input (default: on CUDA); cuda_graphs: capture one
+    CUDA graph per batch size and replay it (CUDA only)."""
+
+    name = "torch"
+
+    def __init__(self, model, source: Path, *, device: str | None = None, half: bool | None = None,
+                 cuda_graphs: bool = False) -> None:
+        try:
+            import torch
+        except ImportError as exc:
+            raise BackendUnavailable(f"torch is not installed ({exc}); pip install torch") from None
+        self.torch = torch
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device; use device='cpu'")
+        self.half = (self.device == "cuda") if half is None else bool(half)
+        self.cuda_graphs = bool(cuda_graphs) and self.device == "cuda"
+        self.input_shape, self.output_shapes = io_shapes(model)
+        self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
+        self.dtype = torch.float16 if self.half else torch.float32
+        self.input_dtype = "float16" if self.half else "float32"
+        self.module = onnx_to_torch(model).to(self.device, self.dtype).eval()
+        self._stream = torch.cuda.Stream() if self.device == "cuda" else None
+        self.stream = self._stream.cuda_stream if self._stream is not None else 0
+        self._inputs: dict[int, object] = {}  # batch size -> static input tensor
+        self._outputs: dict[int, object] = {}  # batch size -> float32 output of the last run
+        self._graphs: dict[int, object] = {}
+        log.info("torch: %s on %s, %s%s", source.name, self.device, self.input_dtype, ", CUDA graphs" if self.cuda_graphs else "")
+
+    def _forward(self, x):
+        return self.module(x)[0].float()
+
+    def input_tensor(self, batch_size: int):
+        """The (batch_size, ...) input tensor on the device, allocated once per batch size."""
+        tensor = self._inputs.get(batch_size)
+        if tensor is None:
+            tensor = self.torch.zeros((batch_size, *self.input_shape[1:]), dtype=self.dtype, device=self.device)
+            self._inputs[batch_size] = tensor
+        return tensor
+
+    def input_pointer(self, batch_size: int) -> int:
+        return self.input_tensor(batch_size).data_ptr()
+
+    def execute(self, batch_size: int) -> int:
+        """Run on input_tensor(batch_size), enqueued on self.stream; the output's device address."""
+        return self._execute(batch_size).data_ptr()
+
+    def _execute(self, batch_size: int):
+        torch = self.torch
+        x = self.input_tensor(batch_size)
+        with torch.inference_mode():
+            if self._stream is None:
+                self._outputs[batch_size] = self._forward(x)
+            elif not self.cuda_graphs:
+                with torch.cuda.stream(self._stream):
+                    self._outputs[batch_size] = self._forward(x)
+            else:
+                graph = self._graphs.get(batch_size)
+                if graph is None:
+                    graph = self._capture(batch_size, x)
+                with torch.cuda.stream(self._stream):
+                    graph.replay()
+        return self._outputs[batch_size]
+
+    def _capture(self, batch_size: int, x):
+        torch = self.torch
+        with torch.cuda.stream(self._stream):
+            for _ in range(WARMUP_RUNS):
+                self._forward(x)
+        self._stream.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, stream=self._stream):
+            self._outputs[batch_size] = self._forward(x)
+        self._graphs[batch_size] = graph
+        return graph
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """(B, ...) float32 input on the host -> the first output on the host."""
+        if self.fixed_batch == 1 and len(batch) != 1:
+            return np.concatenate([self.run(batch[i : i + 1]) for i in range(len(batch))])
+        torch = self.torch
+        x = self.input_tensor(len(batch))
+        if self._stream is None:
+            x.copy_(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+            return self._execute(len(batch)).numpy()
+        with torch.cuda.stream(self._stream):
+            x.copy_(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device, non_blocking=False))
+        out = self._execute(len(batch))
+        with torch.cuda.stream(self._stream):
+            host = out.cpu()
+        return host.numpy()

@@ -1,0 +1,103 @@
+"""Backends: the choice "auto" makes and says, the torch backend (ONNX graphs converted to PyTorch)
+equal to ONNX Runtime on the CPU, and clear errors for a backend that cannot run here.
+
+Tolerances: the converted graphs compute the same operations in float32, in another order, so the
+raw outputs agree within 1e-5 of their largest value (YOLOv8 box coordinates up to 640 px within 6e-3 px).
+"""
+
+import importlib.util
+import logging
+
+import cv2
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from mctrt import Detector, Embedder
+from mctrt.errors import BackendUnavailable, ModelError
+from mctrt.models.backends import choose_backend
+
+MODELS = ["yolov8n_coco_fp32.onnx", "yolox_nano_coco_416.onnx", "osnet_x0_25_market1501.onnx"]
+
+
+def test_auto_says_which_backend_and_why_not_the_others(caplog):
+    caplog.set_level(logging.INFO, logger="mctrt.models.backends")
+    chosen = choose_backend("auto")
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("backend auto:")]
+    assert f"using {chosen}" in record.getMessage()
+    if importlib.util.find_spec("tensorrt") is None:
+        assert chosen != "tensorrt" and "not tensorrt: tensorrt is not installed" in record.getMessage()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="tensorrt is installed here")
+def test_tensorrt_without_tensorrt_says_how_to_get_it(assets):
+    with pytest.raises(BackendUnavailable, match="pip install tensorrt-cu12"):
+        Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="tensorrt")
+
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_converted_graph_equals_onnxruntime(assets, name):
+    import onnxruntime as ort
+
+    from mctrt.models.backends.onnx_to_torch import onnx_to_torch
+
+    path = assets / "models" / name
+    session = ort.InferenceSession(str(path))
+    spec = session.get_inputs()[0]
+    shape = [d if isinstance(d, int) else 3 for d in spec.shape]
+    rng = np.random.default_rng(0)
+    x = (rng.random(shape) * (255 if "yolox" in name else 1)).astype(np.float32)
+    want = session.run(None, {spec.name: x})[0]
+    with torch.inference_mode():
+        (got,) = onnx_to_torch(onnx.load(str(path)))(torch.from_numpy(x))
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=1e-5 * np.abs(want).max())
+
+
+def test_an_operator_without_a_conversion_is_named():
+    from mctrt.models.backends.onnx_to_torch import onnx_to_torch
+
+    node = helper.make_node("Einsum", ["x", "x"], ["y"], equation="ij,jk->ik", name="mix")
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 2])],
+    )
+    with pytest.raises(ModelError, match="operator Einsum \\(node 'mix'\\) has no PyTorch conversion"):
+        onnx_to_torch(helper.make_model(graph))
+
+
+def test_torch_detector_equals_onnxruntime_detector(assets):
+    path = assets / "models/yolov8n_coco_fp32.onnx"
+    images = [cv2.imread(str(assets / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]
+    reference = Detector(path, backend="onnxruntime").detect(images)
+    on_torch = Detector(path, backend="torch")
+    assert on_torch.backend.name == "torch" and on_torch.backend.device == "cpu"
+    for want, got in zip(reference, on_torch.detect(images)):
+        assert len(got) == len(want) > 0
+        np.testing.assert_allclose(got.xyxy, want.xyxy, atol=0.01)
+        np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
+        np.testing.assert_array_equal(got.class_ids, want.class_ids)
+
+
+def test_torch_embedder_equals_onnxruntime_embedder(assets):
+    path = assets / "models/osnet_x0_25_market1501.onnx"
+    frame = cv2.imread(str(assets / "images/zidane.jpg"))
+    boxes = np.array([[100, 100, 400, 700], [700, 50, 1100, 700], [0, 0, 50, 120]], np.float32)
+    want = Embedder(path, backend="onnxruntime").embed([frame], [boxes])
+    got = Embedder(path, backend="torch").embed([frame], [boxes])
+    assert got.shape == (3, 512)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_backend_options_are_checked(assets):
+    from mctrt.errors import ConfigError
+
+    path = assets / "models/yolov8n_coco_fp32.onnx"
+    with pytest.raises(ConfigError, match="torch backend has no option graphs; it takes device, half, cuda_graphs"):
+        Detector(path, backend="torch", backend_options={"torch": {"graphs": True}})
+    with pytest.raises(ConfigError, match="backend options are keyed by backend"):
+        Detector(path, backend="torch", backend_options={"cuda_graphs": True})
