@@ -7,7 +7,9 @@ are checked by the C++ side (one place), and a test keeps the defaults of both s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 from mctrt._native import core
 from mctrt.errors import ConfigError
@@ -81,3 +83,93 @@ class ByteTrackConfig:
         for f in fields(self):
             setattr(native, f.name, getattr(self, f.name))
         return native
+
+
+BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
+
+
+def check_backend(owner: str, backend: str, options: Mapping) -> None:
+    if backend not in BACKENDS:
+        raise ConfigError(f"{owner}.backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+    unknown = sorted(set(options) - set(BACKENDS[1:]))
+    if unknown:
+        raise ConfigError(f"{owner}.backend_options are keyed by backend ({', '.join(BACKENDS[1:])}); got {unknown}")
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """The person detector (`modules.detector` in a config file).
+
+    Attributes:
+        model: path of a YOLOv8 or YOLOX ONNX file (the single source of truth; engines are built from it).
+        backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime) or one of them by name.
+        input_size: (H, W) multiples of 32, e.g. (384, 640) for 16:9 video (YOLOv8 only; the model is
+            re-targeted as it loads); None keeps the model's own.
+        conf_threshold: boxes scoring lower are dropped. Lower: more people found, more false boxes.
+        nms_iou: boxes of one class overlapping a better one by more than this are dropped.
+        classes: COCO class indices to keep (0 = person).
+        backend_options: per backend, its settings: {"torch": {"cuda_graphs": true}, "tensorrt":
+            {"precision": "fp16", "max_batch": 32, ...}}.
+    """
+
+    model: str
+    backend: str = "auto"
+    input_size: tuple[int, int] | None = None
+    conf_threshold: float = 0.25
+    nms_iou: float = 0.45
+    classes: tuple[int, ...] = (0,)
+    backend_options: Mapping[str, Mapping] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("conf_threshold", "nms_iou"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ConfigError(f"DetectorConfig.{name} must be a number in [0, 1]; got {value!r}")
+        if self.input_size is not None:
+            size = tuple(self.input_size)
+            if len(size) != 2 or not all(isinstance(v, int) and v > 0 and v % 32 == 0 for v in size):
+                raise ConfigError(
+                    f"DetectorConfig.input_size must be [H, W], positive multiples of 32 (e.g. [384, 640]); got {self.input_size!r}"
+                )
+            object.__setattr__(self, "input_size", size)
+        if not self.classes or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in self.classes):
+            raise ConfigError(f"DetectorConfig.classes must be a non-empty list of class indices; got {self.classes!r}")
+        object.__setattr__(self, "classes", tuple(self.classes))
+        check_backend("DetectorConfig", self.backend, self.backend_options)
+
+
+@dataclass(frozen=True)
+class ReidConfig:
+    """The re-identification embedder (`modules.reid` in a config file).
+
+    Attributes:
+        model: path of an OSNet-style ONNX file ((B, 3, 256, 128) in, (B, D) out).
+        backend, backend_options: as for DetectorConfig.
+    """
+
+    model: str
+    backend: str = "auto"
+    backend_options: Mapping[str, Mapping] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_backend("ReidConfig", self.backend, self.backend_options)
+
+
+def from_mapping(cls, data: Mapping, where: str, base: Path | None = None):
+    """`cls` built from a config file's mapping (at `where`, e.g. "modules.detector"); unknown keys are
+    refused naming the valid ones, and a relative `model` path is taken relative to `base`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where} must be a mapping of settings; got {data!r}")
+    names = [f.name for f in fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {unknown}; valid keys: {', '.join(names)}")
+    values = dict(data)
+    if "model" not in values:
+        raise ConfigError(f"{where}.model is required: the path of the .onnx file")
+    if base is not None and not Path(values["model"]).is_absolute():
+        values["model"] = str(base / values["model"])
+    for key in ("input_size", "classes"):
+        if isinstance(values.get(key), list):
+            values[key] = tuple(values[key])
+    return cls(**values)

@@ -99,5 +99,5 @@ def test_backend_options_are_checked(assets):
     path = assets / "models/yolov8n_coco_fp32.onnx"
     with pytest.raises(ConfigError, match="torch backend has no option graphs; it takes device, half, cuda_graphs"):
         Detector(path, backend="torch", backend_options={"torch": {"graphs": True}})
-    with pytest.raises(ConfigError, match="backend options are keyed by backend"):
+    with pytest.raises(ConfigError, match="backend_options are keyed by backend"):
         Detector(path, backend="torch", backend_options={"cuda_graphs": True})

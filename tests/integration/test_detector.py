@@ -116,9 +116,9 @@ def test_a_reid_model_is_not_a_detector(assets):
     ("kwargs", "error", "message"),
     [
         ({"backend": "magic"}, ConfigError, "backend must be one of auto, onnxruntime, tensorrt, torch"),
-        ({"conf_threshold": 1.5}, ConfigError, "conf_threshold must be in"),
+        ({"conf_threshold": 1.5}, ConfigError, r"conf_threshold must be a number in \[0, 1\]; got 1.5"),
         ({"classes": (0, 80)}, ConfigError, r"classes \[80\] are not in the model's 0..79"),
-        ({"input_size": (400, 640)}, ModelError, "input size 400x640 must be positive multiples of 32"),
+        ({"input_size": (400, 640)}, ConfigError, r"input_size must be \[H, W\], positive multiples of 32"),
     ],
 )
 def test_bad_settings_are_rejected_with_the_reason(assets, kwargs, error, message):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt._native import core, cuda
+from mctrt.config import DetectorConfig
 from mctrt.errors import ConfigError, ModelError
 from mctrt.models.backends import load_onnx, open_backend
 from mctrt.types import Detections
@@ -43,11 +44,7 @@ class Detector:
         model: path of a YOLOv8 or YOLOX ONNX file. A YOLOv8 export is made batch-dynamic (and re-targeted
             to input_size) in memory as it loads; see mctrt.models.prepare.
         backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime), or a backend's name.
-        input_size: (H, W), multiples of 32; None keeps the model's own.
-        conf_threshold: boxes scoring lower are dropped.
-        nms_iou: boxes of one class overlapping a better one by more than this are dropped.
-        classes: class indices to keep (COCO 0 = person).
-        backend_options: per backend, its settings, e.g. {"torch": {"cuda_graphs": True}} (see each backend).
+        input_size, conf_threshold, nms_iou, classes, backend_options: see mctrt.config.DetectorConfig.
     On a GPU backend, letterbox, decode and NMS run as CUDA kernels on the backend's stream, the
     letterbox writing straight into the model's input.
     """
@@ -63,11 +60,10 @@ class Detector:
         classes: Sequence[int] = (0,),
         backend_options: Mapping[str, Mapping] | None = None,
     ) -> None:
-        for name, value in (("conf_threshold", conf_threshold), ("nms_iou", nms_iou)):
-            if not 0.0 <= value <= 1.0:
-                raise ConfigError(f"Detector {name} must be in [0, 1]; got {value}")
+        self.config = DetectorConfig(str(model), backend, None if input_size is None else tuple(input_size),
+                                     conf_threshold, nms_iou, tuple(classes), dict(backend_options or {}))
         path = Path(model)
-        proto = _load(path, input_size)
+        proto = load_detector_model(path, self.config.input_size)
         self.backend = open_backend(proto, path, backend, "detector model", backend_options)
         self.family, self.num_classes, self.num_anchors = _family(self.backend.output_shapes[0])
         shape = self.backend.input_shape
@@ -88,6 +84,12 @@ class Detector:
         self._input = np.empty((0, 3, *self.input_size), np.float32)
         # CUDA pre/post-processing needs mctrt's CUDA module; without it a GPU backend takes host arrays
         self._gpu = cuda.DetectionKernels() if self.backend.device == "cuda" and cuda is not None else None
+
+    @classmethod
+    def from_config(cls, config: DetectorConfig) -> Detector:
+        return cls(config.model, backend=config.backend, input_size=config.input_size,
+                   conf_threshold=config.conf_threshold, nms_iou=config.nms_iou, classes=config.classes,
+                   backend_options=config.backend_options)
 
     def _batch_buffer(self, size: int) -> np.ndarray:
         """The model input, allocated once per batch size seen and reused."""
@@ -129,7 +131,7 @@ class Detector:
         return self._gpu.postprocess(raw, n, self.num_anchors, family, transforms, sizes, *rest, backend.stream)
 
 
-def _load(path: Path, input_size: tuple[int, int] | None):
+def load_detector_model(path: Path, input_size: tuple[int, int] | None):
     """The ONNX model at `path`; a YOLOv8 export made batch-dynamic and re-targeted to input_size."""
     from mctrt.models.prepare import is_yolov8_export, prepare_model
 

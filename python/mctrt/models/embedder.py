@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt._native import core, cuda
+from mctrt.config import ReidConfig
 from mctrt.errors import ModelError
 from mctrt.models.backends import load_onnx, open_backend
 
@@ -28,6 +29,7 @@ class Embedder:
     """
 
     def __init__(self, model: str | Path, *, backend: str = "auto", backend_options: Mapping[str, Mapping] | None = None) -> None:
+        self.config = ReidConfig(str(model), backend, dict(backend_options or {}))
         path = Path(model)
         self.backend = open_backend(load_onnx(path, "re-ID model"), path, backend, "re-ID model", backend_options)
         shape, out = self.backend.input_shape, self.backend.output_shapes[0]
@@ -39,6 +41,10 @@ class Embedder:
         self.dim = int(out[1]) if isinstance(out[1], int) else None
         self._crops = np.empty((0, 3, *self.input_size), np.float32)  # grows to the largest batch seen
         self._gpu = cuda.CropKernels() if self.backend.device == "cuda" and cuda is not None else None
+
+    @classmethod
+    def from_config(cls, config: ReidConfig) -> Embedder:
+        return cls(config.model, backend=config.backend, backend_options=config.backend_options)
 
     def embed(self, images: list[np.ndarray], boxes_per_image: list[np.ndarray]) -> np.ndarray:
         """(sum K, D) float32 L2-normalised features, in order: image 0's boxes, then image 1's, ...

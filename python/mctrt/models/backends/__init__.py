@@ -24,11 +24,10 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from mctrt.config import BACKENDS, check_backend
 from mctrt.errors import BackendUnavailable, ConfigError, ModelError
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
 
 
 def load_onnx(path: str | Path, what: str):
@@ -91,11 +90,9 @@ def open_backend(model, source: Path, backend: str, what: str, options: Mapping[
     options: per backend name, keyword arguments for it, e.g. {"torch": {"cuda_graphs": True},
     "tensorrt": {"precision": "int8", ...}}; only the chosen backend's are used.
     """
-    name = choose_backend(backend)
     options = dict(options or {})
-    unknown = set(options) - set(BACKENDS[1:])
-    if unknown:
-        raise ConfigError(f"backend options are keyed by backend ({', '.join(BACKENDS[1:])}); got {sorted(unknown)}")
+    check_backend(what, backend, options)
+    name = choose_backend(backend)
     kwargs = dict(options.get(name) or {})
     if name == "onnxruntime":
         from mctrt.models.backends.onnxruntime import OnnxRuntimeBackend as Backend

@@ -1,0 +1,94 @@
+"""Build TensorRT engines from ONNX models, ahead of time, into the engine cache (engines/).
+
+    python -m mctrt.build_engines --config configs/demo.yaml        # the config's detector and re-ID models
+    python -m mctrt.build_engines --detector yolov8n.onnx [--input-size 384 640] [--reid osnet.onnx]
+        [--precision fp16|fp32|int8] [--calibration-images DIR] [--max-batch 32] [--opt-batch 8]
+        [--engine-dir engines]
+
+An engine is keyed by the sha256 of the ONNX graph the backend is given (a YOLOv8 export made
+batch-dynamic and re-targeted to the input size first, exactly as the Detector loads it), the
+TensorRT version, the GPU and the precision: the pipeline then finds it without rebuilding. The
+command-line options override a config's modules.<name>.backend_options.tensorrt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from mctrt.config import DetectorConfig, ReidConfig, from_mapping
+from mctrt.errors import ConfigError, MctrtError
+
+
+def models_from_config(path: Path) -> list[tuple[str, DetectorConfig | ReidConfig]]:
+    """[("detector", DetectorConfig), ("reid", ReidConfig)] from a config file's modules: section."""
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(f"config {path} does not exist")
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
+    modules = document.get("modules") if isinstance(document, dict) else None
+    if not isinstance(modules, dict):
+        raise ConfigError(f"config {path} has no modules: section (with detector: and reid:)")
+    found = []
+    for name, cls in (("detector", DetectorConfig), ("reid", ReidConfig)):
+        if name in modules:
+            found.append((name, from_mapping(cls, modules[name], f"{path}: modules.{name}", path.parent)))
+    return found
+
+
+def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Path:
+    from mctrt.models.backends import load_onnx
+    from mctrt.models.backends.tensorrt import EngineOptions, build_engine
+    from mctrt.models.detector import load_detector_model
+
+    settings = {**dict(config.backend_options.get("tensorrt") or {}), **overrides}
+    try:
+        options = EngineOptions(**settings)
+    except TypeError as exc:
+        raise ConfigError(f"modules.{name}.backend_options.tensorrt: {exc}") from None
+    source = Path(config.model)
+    model = load_detector_model(source, config.input_size) if name == "detector" else load_onnx(source, "re-ID model")
+    return build_engine(model, source, options)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mctrt.build_engines", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, help="a pipeline config: builds its detector and re-ID models")
+    parser.add_argument("--detector", help="a detector .onnx file")
+    parser.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), help="the detector's input size")
+    parser.add_argument("--reid", help="a re-ID .onnx file")
+    parser.add_argument("--precision", choices=("fp32", "fp16", "int8"))
+    parser.add_argument("--calibration-images", help="folder of real frames for int8 calibration")
+    parser.add_argument("--max-batch", type=int, help="largest batch the engine accepts")
+    parser.add_argument("--opt-batch", type=int, help="the batch size TensorRT optimises for")
+    parser.add_argument("--engine-dir", help="where engines are cached (default engines/)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    overrides = {k: v for k, v in (("precision", args.precision), ("calibration_images", args.calibration_images),
+                                   ("max_batch", args.max_batch), ("opt_batch", args.opt_batch),
+                                   ("engine_dir", args.engine_dir)) if v is not None}
+    try:
+        models = models_from_config(args.config) if args.config else []
+        if args.detector:
+            models.append(("detector", DetectorConfig(args.detector, input_size=tuple(args.input_size) if args.input_size else None)))
+        if args.reid:
+            models.append(("reid", ReidConfig(args.reid)))
+        if not models:
+            raise ConfigError("nothing to build: give --config, --detector or --reid")
+        for name, config in models:
+            path = build(name, config, overrides)
+            print(f"{name}: {path}")
+    except MctrtError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

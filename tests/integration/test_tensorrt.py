@@ -1,0 +1,83 @@
+"""TensorRT: engine options, the cache key, the build command's errors (everywhere), and real engine
+builds and runs (marker tensorrt: only where TensorRT and a GPU exist; never run on this project's
+machines, which cannot install TensorRT).
+"""
+
+import importlib.util
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from mctrt import Detector, iou_xyxy
+from mctrt.errors import ConfigError
+from mctrt.models.backends.tensorrt import EngineOptions, engine_key, engine_path
+
+GPU = {"name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0"}
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"precision": "int4"}, "precision must be one of fp32, fp16, int8"),
+    ({"opt_batch": 64, "max_batch": 32}, "1 <= opt_batch <= max_batch"),
+    ({"precision": "int8"}, "int8 needs calibration_images"),
+])
+def test_engine_options_are_checked(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        EngineOptions(**kwargs)
+
+
+def test_the_engine_file_names_everything_it_depends_on(tmp_path):
+    options = EngineOptions()
+    key = engine_key(b"graph", "10.8.0", GPU, options)
+    path = engine_path("yolov8n", key, tmp_path)
+    assert path.parent == tmp_path
+    assert path.name == f"yolov8n-{key['onnx_sha256'][:12]}-trt10.8.0-nvidia-h100-80gb-hbm3-sm90-fp16-b8-32.engine"
+    others = [
+        engine_key(b"graph2", "10.8.0", GPU, options),  # another model (or the same re-targeted)
+        engine_key(b"graph", "10.9.0", GPU, options),
+        engine_key(b"graph", "10.8.0", {**GPU, "name": "NVIDIA L4", "compute_capability": "8.9"}, options),
+        engine_key(b"graph", "10.8.0", GPU, EngineOptions(precision="fp32")),
+        engine_key(b"graph", "10.8.0", GPU, EngineOptions(max_batch=64)),
+    ]
+    assert len({engine_path("yolov8n", k, tmp_path) for k in [key, *others]}) == 6
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "mctrt.build_engines", *args], capture_output=True, text=True)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="tensorrt is installed here")
+def test_build_engines_without_tensorrt_says_how_to_get_it(assets):
+    result = run_cli("--detector", str(assets / "models/yolov8n_coco_fp32.onnx"))
+    assert result.returncode == 2
+    assert "tensorrt is not installed" in result.stderr and "pip install tensorrt-cu12" in result.stderr
+
+
+def test_build_engines_refuses_a_bad_config(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("modules:\n  detector:\n    model: m.onnx\n    conf: 0.3\n")
+    result = run_cli("--config", str(config))
+    assert result.returncode == 2
+    assert "modules.detector has unknown keys ['conf']; valid keys: model, backend, input_size" in result.stderr
+    assert run_cli().returncode == 2 and "nothing to build" in run_cli().stderr
+
+
+@pytest.mark.gpu
+@pytest.mark.tensorrt
+def test_fp16_engine_finds_what_onnxruntime_finds_and_is_cached(assets, tmp_path):
+    path = assets / "models/yolov8n_coco_fp32.onnx"
+    images = [cv2.imread(str(assets / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]
+    reference = Detector(path, backend="onnxruntime").detect(images)
+    options = {"tensorrt": {"engine_dir": str(tmp_path), "max_batch": 4, "opt_batch": 2}}
+    detector = Detector(path, backend="tensorrt", backend_options=options)
+    (engine,) = tmp_path.glob("*.engine")
+    built = engine.stat().st_mtime_ns
+    for want, got in zip(reference, detector.detect(images)):
+        confident = want.scores >= 0.4
+        iou = iou_xyxy(want.xyxy[confident], got.xyxy)
+        assert (iou.max(axis=1) >= 0.9).all()
+    Detector(path, backend="tensorrt", backend_options=options)  # the second load finds the engine
+    assert engine.stat().st_mtime_ns == built and len(list(tmp_path.glob("*.engine"))) == 1
+    np.testing.assert_equal(detector.backend.max_batch, 4)
