@@ -1,5 +1,8 @@
 """Detector latency on this machine, split into pre-processing / inference / post-processing, against a
-bare InferenceSession.run on the same input; mctrt's C++ letterbox against cv2 + numpy; batch sweep.
+bare InferenceSession.run on the same input; mctrt's C++ letterbox against cv2 + numpy (and against
+the time just to write its output, a floor no letterbox can beat); backends side by side; batch sweep.
+On a GPU (with torch): the torch backend in FP16 with and without CUDA graphs over batch sizes, with
+the CUDA letterbox and decode + NMS timed on their own.
 
     MCTRT_ASSETS=../shared python benchmarks/bench_detector.py
 
@@ -9,8 +12,6 @@ Goals: pre + post <= 15 % of inference; C++ letterbox >= 3x cv2 + numpy.
 from __future__ import annotations
 
 import os
-import tempfile
-import time
 from pathlib import Path
 
 import cv2
@@ -18,8 +19,8 @@ import numpy as np
 from common import best_time, print_table, save
 
 from mctrt import Detector
-from mctrt._native import core
-from mctrt.models.prepare import prepare
+from mctrt._native import core, cuda_status
+from mctrt.errors import MctrtError
 
 
 def cv2_letterbox(image, size=640):
@@ -58,28 +59,85 @@ def main() -> None:
                  ["Detector.detect end to end", total * 1e3, 100 * total / infer]])
 
     rows, letterbox = [], []
+    floor = best_time(lambda: batch.fill(0.5))  # writing the 4.9 MB output once, nothing else
     for name, shape in (("1920x1080", None), ("1280x720", (720, 1280)), ("768x576", (576, 768))):
         image = frame if shape is None else cv2.resize(frame, shape[::-1])
         ours = best_time(lambda: core.letterbox_batch([image], batch, True, True, 1 / 255, 114.0))
         theirs = best_time(lambda: cv2_letterbox(image))
-        rows.append([name, ours * 1e3, theirs * 1e3, theirs / ours])
-        letterbox.append({"frame": name, "mctrt_ms": ours * 1e3, "cv2_numpy_ms": theirs * 1e3, "ratio": theirs / ours})
-    print_table("Letterbox to 640x640 float32 CHW, milliseconds", ["frame", "mctrt C++", "cv2 + numpy", "cv2 / mctrt"], rows)
+        rows.append([name, ours * 1e3, theirs * 1e3, theirs / ours, floor * 1e3, theirs / floor])
+        letterbox.append({"frame": name, "mctrt_ms": ours * 1e3, "cv2_numpy_ms": theirs * 1e3, "ratio": theirs / ours,
+                          "output_fill_ms": floor * 1e3, "ratio_at_fill_floor": theirs / floor})
+    print_table("Letterbox to 640x640 float32 CHW, milliseconds",
+                ["frame", "mctrt C++", "cv2 + numpy", "cv2 / mctrt", "fill output only", "cv2 / fill"], rows)
+
+    backends = []
+    for name in ("onnxruntime", "torch"):
+        try:
+            other = Detector(model, backend=name)
+        except MctrtError as exc:
+            print(f"\n{name}: not measured ({exc})")
+            continue
+        for size in (1, 4):
+            frames = [frame] * size
+            seconds = best_time(lambda: other.detect(frames), repeat=3, min_seconds=1.0)
+            backends.append({"backend": name, "device": other.backend.device, "batch": size, "ms_per_frame": seconds * 1e3 / size})
+    print_table("Detector.detect by backend (this machine), milliseconds per frame", ["backend", "device", "batch", "ms/frame"],
+                [[b["backend"], b["device"], b["batch"], b["ms_per_frame"]] for b in backends])
 
     sweep = []
-    with tempfile.TemporaryDirectory() as tmp:
-        dynamic = Detector(prepare(model, Path(tmp) / "dyn.onnx", dynamic_batch=True))
-        for size in (1, 2, 4, 8):
-            frames = [frame] * size
-            seconds = best_time(lambda: dynamic.detect(frames), repeat=3, min_seconds=1.0)
-            sweep.append({"batch": size, "ms_per_batch": seconds * 1e3, "frames_per_s": size / seconds})
+    for size in (1, 2, 4, 8):  # the shared export is made batch-dynamic as it loads
+        frames = [frame] * size
+        seconds = best_time(lambda: detector.detect(frames), repeat=3, min_seconds=1.0)
+        sweep.append({"batch": size, "ms_per_batch": seconds * 1e3, "frames_per_s": size / seconds})
     print_table("Batch sweep (dynamic-batch model, Detector.detect)", ["batch", "ms per batch", "frames/s"],
                 [[s["batch"], s["ms_per_batch"], s["frames_per_s"]] for s in sweep])
     save("detector", {"unit": "milliseconds", "model": model.name, "frame": "1920x1080",
                       "stages": {"pre_ms": pre * 1e3, "inference_ms": infer * 1e3, "post_ms": post * 1e3,
                                  "detect_ms": total * 1e3, "pre_plus_post_over_inference": (pre + post) / infer},
-                      "letterbox": letterbox, "batch_sweep": sweep,
+                      "letterbox": letterbox, "backends": backends, "batch_sweep": sweep,
+                      "gpu": gpu_tables(model, frame) if cuda_status().usable else None,
                       "goals": "pre + post <= 15 % of inference; letterbox >= 3x cv2 + numpy"})
+
+
+def gpu_tables(model: Path, frame: np.ndarray) -> dict:
+    """The torch backend on CUDA (FP16, with and without CUDA graphs) over batch sizes, split into the
+    CUDA letterbox, inference and the CUDA decode + NMS (each synchronised, so they add up)."""
+    import torch
+
+    results = {"torch_fp16": []}
+    for graphs in (False, True):
+        detector = Detector(model, backend="torch", backend_options={"torch": {"cuda_graphs": graphs}})
+        backend, kernels = detector.backend, detector._gpu
+        for size in (1, 2, 4, 8, 16, 32, 64):
+            frames = [frame] * size
+            sizes = np.array([f.shape[:2] for f in frames], np.int64)
+
+            def pre():
+                out = kernels.letterbox(frames, backend.input_pointer(size), backend.input_dtype, 640, 640, True, True,
+                                        1 / 255, 114.0, backend.stream)
+                torch.cuda.synchronize()
+                return out
+
+            transforms = pre()
+
+            def infer():
+                backend.execute(size)
+                torch.cuda.synchronize()
+
+            raw = backend.execute(size)
+            torch.cuda.synchronize()
+            post = lambda: kernels.postprocess(raw, size, detector.num_anchors, "yolov8", transforms, sizes, 0.25, 0.45,
+                                               [0], 80, 300, 640, 640, backend.stream)
+            row = {"cuda_graphs": graphs, "batch": size, "pre_ms": best_time(pre) * 1e3, "inference_ms": best_time(infer) * 1e3,
+                   "post_ms": best_time(post) * 1e3, "detect_ms": best_time(lambda: detector.detect(frames)) * 1e3}
+            row["frames_per_s"] = size / (row["detect_ms"] / 1e3)
+            results["torch_fp16"].append(row)
+    print_table("torch FP16 on the GPU: milliseconds per batch", ["graphs", "batch", "pre", "inference", "post", "detect", "frames/s"],
+                [[r["cuda_graphs"], r["batch"], r["pre_ms"], r["inference_ms"], r["post_ms"], r["detect_ms"], r["frames_per_s"]]
+                 for r in results["torch_fp16"]])
+    results["torch_version"] = torch.__version__
+    results["cuda_version"] = torch.version.cuda
+    return results
 
 
 if __name__ == "__main__":
