@@ -101,3 +101,35 @@ def test_backend_options_are_checked(assets):
         Detector(path, backend="torch", backend_options={"torch": {"graphs": True}})
     with pytest.raises(ConfigError, match="backend_options are keyed by backend"):
         Detector(path, backend="torch", backend_options={"cuda_graphs": True})
+
+
+def test_shape_arithmetic_and_clip_convert():
+    """Flatten through Shape -> Gather (1-D index) -> Concat -> Reshape, and Clip without bounds."""
+    from onnx import numpy_helper
+
+    from mctrt.models.backends.onnx_to_torch import onnx_to_torch
+
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "first"], ["b"], axis=0),
+        helper.make_node("Concat", ["b", "minus_one"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["x", "shape"], ["flat"]),
+        helper.make_node("Clip", ["flat"], ["y"]),
+    ]
+    inits = [numpy_helper.from_array(np.array([0], np.int64), "first"),
+             numpy_helper.from_array(np.array([-1], np.int64), "minus_one")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 6])], inits,
+    )
+    module = onnx_to_torch(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    x = torch.arange(24, dtype=torch.float32).reshape(4, 2, 3)
+    (y,) = module(x)
+    np.testing.assert_array_equal(y.numpy(), x.reshape(4, 6).numpy())
+
+
+def test_torch_output_is_row_major_for_consumers_that_read_it_by_address(assets):
+    # YOLOX's graph ends in a transpose; the GPU decode reads the output as (anchors, 85) rows
+    detector = Detector(assets / "models/yolox_nano_coco_416.onnx", backend="torch")
+    out = detector.backend._execute(2)
+    assert out.shape == (2, 3549, 85) and out.is_contiguous()

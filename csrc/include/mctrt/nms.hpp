@@ -79,7 +79,10 @@ MCTRT_HOST_DEVICE inline bool decode_yolox_anchor(const float* raw, int a, int n
   const float* row = raw + std::size_t(a) * (5 + std::size_t(num_classes));
   auto score = [&](int c) { return row[4] * row[5 + c]; };
   if (!best_class(score, num_classes, allowed, conf, out)) return false;
-  set_centre_box(out, (row[0] + gx) * stride, (row[1] + gy) * stride, expf(row[2]) * stride, expf(row[3]) * stride);
+  // exp in double, rounded once to float: the same value from glibc and from CUDA (whose expf may
+  // differ in the last bits), so CPU and GPU keep the same boxes.
+  const float w = float(exp(double(row[2]))), h = float(exp(double(row[3])));
+  set_centre_box(out, (row[0] + gx) * stride, (row[1] + gy) * stride, w * stride, h * stride);
   return true;
 }
 
@@ -118,10 +121,13 @@ void decode_yolov8(const float* raw, int num_anchors, const DecodeSpec& spec, De
 void decode_yolox(const float* raw, int num_anchors, int input_h, int input_w, const DecodeSpec& spec,
                   DetectionList& out);
 
+// At most this many candidates (the best scoring) enter NMS, on the CPU and the GPU alike.
+constexpr std::size_t kMaxNmsCandidates = 30000;
+
 // Greedy NMS within each class: highest score first, drop boxes overlapping a kept one by more than
 // iou_threshold; at most max_det boxes, by descending score. Considers at most max_candidates.
 void nms(const DetectionList& candidates, float iou_threshold, std::size_t max_det, DetectionList& out,
-         std::size_t max_candidates = 30000);
+         std::size_t max_candidates = kMaxNmsCandidates);
 
 // From model-input pixels to the original h x w frame (undo the letterbox), clipped to the frame.
 void unletterbox(DetectionList& dets, const LetterboxTransform& t, int h, int w);

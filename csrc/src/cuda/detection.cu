@@ -122,9 +122,9 @@ dim3 pixel_grid(int out_w, int out_h, std::size_t count, dim3 block) {
 
 // --- post-processing ---------------------------------------------------------------------------------
 
-// Candidates of image b land at b * num_anchors + slot; their sort key is score (non-negative, so its
-// bits order as integers) then the inverted anchor index, so that a descending sort puts ties in
-// anchor order.
+// Candidates of image b land at b * num_anchors + slot; their sort key is score (non-negative, being
+// at least conf_threshold >= 0, so its bits order as integers) then the inverted anchor index, so
+// that a descending sort puts ties in anchor order.
 __global__ void decode_kernel(const float* raw, PostprocessSpec spec, const std::uint8_t* allowed, Candidate* candidates,
                               unsigned long long* keys, int* slots, int* counts) {
   const int a = blockIdx.x * blockDim.x + threadIdx.x;
@@ -192,13 +192,15 @@ constexpr int kThreads = 256;
 
 // --- Staging -------------------------------------------------------------------------------------------
 
-Staging::Staging() { MCTRT_CUDA_CHECK(cudaEventCreateWithFlags(&copied_, cudaEventDisableTiming)); }
+Staging::Staging() { MCTRT_CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming)); }
 Staging::~Staging() {
-  if (copied_ != nullptr) cudaEventDestroy(copied_);
+  if (done_ == nullptr) return;
+  cudaEventSynchronize(done_);  // the buffers are freed next; nothing may still read them
+  cudaEventDestroy(done_);
 }
 
 std::uint8_t* Staging::host(std::size_t bytes) {
-  MCTRT_CUDA_CHECK(cudaEventSynchronize(copied_));  // the last upload may still be reading host_
+  MCTRT_CUDA_CHECK(cudaEventSynchronize(done_));  // the last batch may still be copying host_ or reading device_
   host_.reserve(bytes);
   return host_.data();
 }
@@ -206,9 +208,10 @@ std::uint8_t* Staging::host(std::size_t bytes) {
 const std::uint8_t* Staging::upload(std::size_t bytes, cudaStream_t stream) {
   device_.reserve(bytes);
   MCTRT_CUDA_CHECK(cudaMemcpyAsync(device_.data(), host_.data(), bytes, cudaMemcpyHostToDevice, stream));
-  MCTRT_CUDA_CHECK(cudaEventRecord(copied_, stream));
   return device_.data();
 }
+
+void Staging::release_after(cudaStream_t stream) { MCTRT_CUDA_CHECK(cudaEventRecord(done_, stream)); }
 
 // --- pre-processing ------------------------------------------------------------------------------------
 
@@ -235,6 +238,7 @@ std::vector<LetterboxTransform> letterbox_async(Staging& staging, const std::vec
   else
     letterbox_kernel<<<grid, block, 0, stream>>>(staged, d_jobs, spec, static_cast<float*>(out));
   MCTRT_CUDA_CHECK_LAUNCH();
+  staging.release_after(stream);
   return transforms;
 }
 
@@ -261,6 +265,7 @@ void crop_resize_async(Staging& staging, const std::vector<ImageView>& images, c
   else
     crop_kernel<<<grid, block, 0, stream>>>(staged, d_jobs, spec, static_cast<float*>(out));
   MCTRT_CUDA_CHECK_LAUNCH();
+  staging.release_after(stream);
 }
 
 // --- post-processing -----------------------------------------------------------------------------------
@@ -318,6 +323,11 @@ std::vector<DetectionList> Postprocessor::run(const float* raw, int batch, const
   MCTRT_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortPairsDescending(
       sort_scratch_.data(), scratch, keys_.data(), keys_sorted_.data(), slots_.data(), slots_sorted_.data(), int(slots),
       batch, offsets_.data(), offsets_.data() + batch, 0, 64, stream));
+  // only the best kMaxNmsCandidates of each image go on, as on the CPU
+  most = std::min(most, int(kMaxNmsCandidates));
+  for (int b = 0; b < batch; ++b) host_counts_.data()[b] = std::min(host_counts_.data()[b], most);
+  MCTRT_CUDA_CHECK(cudaMemcpyAsync(counts_.data(), host_counts_.data(), std::size_t(batch) * sizeof(int),
+                                   cudaMemcpyHostToDevice, stream));
   const dim3 gather_grid{unsigned((most + kThreads - 1) / kThreads), unsigned(batch)};
   gather_kernel<<<gather_grid, kThreads, 0, stream>>>(candidates_.data(), slots_sorted_.data(), counts_.data(),
                                                       spec.num_anchors, sorted_.data());

@@ -102,7 +102,7 @@ class Detector:
         if not images:
             return []
         if self._gpu is not None:
-            step = self.backend.fixed_batch or len(images)
+            step = self.backend.fixed_batch or self.backend.max_batch or len(images)
             results = [r for i in range(0, len(images), step) for r in self._detect_on_gpu(images[i : i + step])]
         else:
             results = self._detect_on_cpu(images)

@@ -54,7 +54,7 @@ class Embedder:
         total = sum(len(b) for b in boxes_per_image)
         if total == 0:
             return np.empty((0, self.dim or 0), np.float32)
-        if self._gpu is not None and self.dim is not None and self.backend.fixed_batch in (None, total):
+        if self._gpu is not None and self.dim is not None and self.backend.fixed_batch is None:
             features = self._embed_on_gpu(images, boxes_per_image, total)
         else:
             if len(self._crops) < total:
@@ -66,9 +66,17 @@ class Embedder:
         return features / np.maximum(norms, 1e-12)
 
     def _embed_on_gpu(self, images: list[np.ndarray], boxes_per_image: list[np.ndarray], total: int) -> np.ndarray:
+        """Crops cut on the GPU into the model's input, in batches of at most the backend's max_batch."""
         backend = self.backend
-        self._gpu.crop_resize(list(images), list(boxes_per_image), backend.input_pointer(total), backend.input_dtype,
-                              *self.input_size, backend.stream)
+        step = backend.max_batch or total
+        boxes = [np.asarray(b, np.float32).reshape(-1, 4) for b in boxes_per_image]
+        starts = np.cumsum([0] + [len(b) for b in boxes])  # box k of image i is number starts[i] + k overall
         features = np.empty((total, self.dim), np.float32)
-        cuda.copy_to_host(backend.execute(total), features, backend.stream)
+        for first in range(0, total, step):
+            last = min(first + step, total)
+            chunk = [b[max(first - s, 0) : max(last - s, 0)] for b, s in zip(boxes, starts[:-1])]
+            n = last - first
+            self._gpu.crop_resize(list(images), chunk, backend.input_pointer(n), backend.input_dtype, *self.input_size,
+                                  backend.stream)
+            cuda.copy_to_host(backend.execute(n), features[first:last], backend.stream)
         return features

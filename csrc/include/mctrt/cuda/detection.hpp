@@ -17,22 +17,25 @@ namespace mctrt::cuda {
 
 enum class InputType { Float32, Float16 };
 
-// Host data for one batch, gathered into page-locked memory and sent with one copy.
+// Host data for one batch, gathered into page-locked memory and sent with one copy. The buffers are
+// reused batch after batch: host() first waits until the previous batch's work is done with them.
 class Staging {
  public:
   Staging();
   ~Staging();
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
-  // Room for `bytes`; waits first until the previous upload has left the host buffer.
+  // Room for `bytes` on the host.
   std::uint8_t* host(std::size_t bytes);
   // Copies the first `bytes` of host() to the device; returns the device copy.
   const std::uint8_t* upload(std::size_t bytes, cudaStream_t stream);
+  // Marks the end of the work on `stream` that reads the device copy.
+  void release_after(cudaStream_t stream);
 
  private:
   PinnedBuffer<std::uint8_t> host_;
   DeviceBuffer<std::uint8_t> device_;
-  cudaEvent_t copied_ = nullptr;
+  cudaEvent_t done_ = nullptr;
 };
 
 // Letterbox each frame into `out`, (B, 3, spec.out_h, spec.out_w) of `type` on the device, as

@@ -4,6 +4,7 @@ Every backend has:
     name: str, device: "cpu" | "cuda"
     input_shape, output_shapes: tuples of ints, or strings/None for dynamic dimensions
     fixed_batch: int | None (the batch size the model insists on, if any)
+    max_batch: int | None (the largest batch it takes, if bounded)
     run(batch: np.ndarray float32) -> np.ndarray: the first output, on the host.
 Backends on a GPU ("cuda") also let pre- and post-processing stay on the device:
     stream: int, the CUDA stream everything of this model is enqueued on

@@ -38,6 +38,10 @@ def _shape(x):
     return list(x.shape)
 
 
+def _pick(values, indices):
+    return [values[i] for i in indices]
+
+
 def _as_list(v):
     return list(v) if isinstance(v, (list, tuple)) else [v]
 
@@ -217,8 +221,8 @@ class _Converter:
     def op_Clip(self, node, attrs):
         low = self.const(node, 1, "min")
         high = self.const(node, 2, "max")
-        low = float(low.value) if low is not None else attrs.get("min")
-        high = float(high.value) if high is not None else attrs.get("max")
+        low = float(low.value) if low is not None else float(attrs.get("min", -np.inf))
+        high = float(high.value) if high is not None else float(attrs.get("max", np.inf))
         return self.call(self.torch.clamp, self.tensor(node.input[0]), low, high)
 
     def op_Softmax(self, node, attrs):
@@ -299,6 +303,8 @@ class _Converter:
 
     def op_Shape(self, node, attrs):
         out = self.call(_shape, self.tensor(node.input[0]))
+        if "start" in attrs or "end" in attrs:  # opset 15: a slice of the shape
+            out = self.call(operator.getitem, out, slice(attrs.get("start", 0), attrs.get("end")))
         self.runtime_shapes.add(out)
         return out
 
@@ -309,7 +315,10 @@ class _Converter:
         if isinstance(data, _Const):
             return _Const(np.take(data.value, index.value, axis=axis))
         if data in self.runtime_shapes:
-            out = self.call(operator.getitem, data, int(index.value) if index.value.ndim == 0 else index.ints())
+            if index.value.ndim == 0:
+                out = self.call(operator.getitem, data, int(index.value))
+            else:
+                out = self.call(_pick, data, index.ints())
             self.runtime_shapes.add(out)
             return out
         if index.value.ndim == 0:

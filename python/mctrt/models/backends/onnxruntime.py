@@ -35,6 +35,7 @@ class OnnxRuntimeBackend:
         self.input_shape = tuple(inputs[0].shape)  # dims are ints, or strings/None when dynamic
         self.output_shapes = [tuple(o.shape) for o in self.session.get_outputs()]
         self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
+        self.max_batch = None  # any batch size
         log.info("onnxruntime: %s on %s", source.name, ", ".join(self.session.get_providers()))
 
     def run(self, batch: np.ndarray) -> np.ndarray:

@@ -158,7 +158,7 @@ def build_engine(model, source: Path, options: EngineOptions) -> Path:
     calibrator = None
     if options.precision == "int8":
         config.set_flag(trt.BuilderFlag.INT8)
-        calibrator = _calibrator(trt, options, item, path.with_suffix(".calib"))
+        calibrator = _calibrator(trt, model, options, item, path.with_suffix(".calib"))
         config.int8_calibrator = calibrator
         config.set_calibration_profile(profile)
     monitor = _progress_monitor(trt, f"building {path.name}")
@@ -179,17 +179,38 @@ def build_engine(model, source: Path, options: EngineOptions) -> Path:
     return path
 
 
-def _calibrator(trt, options: EngineOptions, item: tuple[int, ...], cache: Path):
-    """An entropy calibrator fed with real frames, letterboxed as the detector does."""
+def _calibration_images(model, item: tuple[int, ...]):
+    """A function turning frames into the model's input, as the Detector or Embedder prepares it."""
+    from mctrt._native import core
+    from mctrt.models.detector import LETTERBOX, PAD_VALUE, _family
+
+    output = io_shapes(model)[1][0]
+    if len(output) == 2:  # re-ID: the whole frame as one crop, as the Embedder cuts boxes
+
+        def prepare(images, out):
+            boxes = [np.array([[0, 0, im.shape[1], im.shape[0]]], np.float32) for im in images]
+            core.crop_resize_batch(images, boxes, out)
+
+        return prepare
+    centre, to_rgb, scale = LETTERBOX[_family(output)[0]]
+    return lambda images, out: core.letterbox_batch(images, out, centre, to_rgb, scale, PAD_VALUE)
+
+
+def _calibrator(trt, model, options: EngineOptions, item: tuple[int, ...], cache: Path):
+    """An entropy calibrator fed with real frames, prepared as the model's Detector or Embedder does."""
     import cv2
 
-    from mctrt._native import core, cuda
+    from mctrt._native import cuda
 
     folder = Path(options.calibration_images)
     files = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"))
-    if not files:
-        raise ModelError(f"calibration folder {folder} holds no .jpg/.png frames; give a folder of frames from your cameras")
-    batch = min(options.opt_batch, len(files))
+    batch = options.opt_batch  # TensorRT calibrates at the profile's opt shape
+    if len(files) < batch:
+        raise ModelError(
+            f"calibration folder {folder} holds {len(files)} .jpg/.png frames; give at least opt_batch = {batch} "
+            "frames from your cameras (a few hundred calibrate best)"
+        )
+    prepare = _calibration_images(model, item)
     host = np.empty((batch, *item), np.float32)
     device = cuda.DeviceBuffer(host.nbytes)
     stream = cuda.Stream()
@@ -202,10 +223,8 @@ def _calibrator(trt, options: EngineOptions, item: tuple[int, ...], cache: Path)
         def get_batch(self, names):
             if not batches:
                 return None
-            images = [cv2.imread(str(p)) for p in batches.pop(0)]
-            core.letterbox_batch(images, host, True, True, 1.0 / 255, 114.0)
+            prepare([cv2.imread(str(p)) for p in batches.pop(0)], host)
             device.upload(host, stream.handle)
-            stream.synchronize()
             return [device.ptr]
 
         def read_calibration_cache(self):
@@ -245,7 +264,8 @@ class TensorRtBackend:
         self.input_dtype = "float16" if self.engine.get_tensor_dtype(self.input_name) == trt.float16 else "float32"
         if self.engine.get_tensor_dtype(self.outputs[0]) != trt.float32:
             raise ModelError(f"engine {path}: its first output is not float32; rebuild it")
-        _, self.max_batch, _ = (tuple(s)[0] for s in self.engine.get_tensor_profile_shape(self.input_name, 0))
+        _, _, largest = self.engine.get_tensor_profile_shape(self.input_name, 0)  # min, opt, max shapes
+        self.max_batch = int(tuple(largest)[0])
         self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
         self.stream_object = cuda.Stream()
         self.stream = self.stream_object.handle

@@ -40,6 +40,7 @@ class TorchBackend:
         self.cuda_graphs = bool(cuda_graphs) and self.device == "cuda"
         self.input_shape, self.output_shapes = io_shapes(model)
         self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
+        self.max_batch = None  # any batch size
         self.dtype = torch.float16 if self.half else torch.float32
         self.input_dtype = "float16" if self.half else "float32"
         self.module = onnx_to_torch(model).to(self.device, self.dtype).eval()
@@ -51,39 +52,53 @@ class TorchBackend:
         log.info("torch: %s on %s, %s%s", source.name, self.device, self.input_dtype, ", CUDA graphs" if self.cuda_graphs else "")
 
     def _forward(self, x):
-        return self.module(x)[0].float()
+        # contiguous: consumers read the output by address as row-major (YOLOX's ends in a transpose)
+        return self.module(x)[0].float().contiguous()
+
+    def _slot(self, batch_size: int) -> int:
+        """The batch size buffers (and graphs) are kept for: with CUDA graphs the next power of two, so
+        that varying batches (re-ID crops) share a few captured graphs instead of capturing each."""
+        return 1 << (batch_size - 1).bit_length() if self.cuda_graphs else batch_size
 
     def input_tensor(self, batch_size: int):
-        """The (batch_size, ...) input tensor on the device, allocated once per batch size."""
-        tensor = self._inputs.get(batch_size)
+        """The input tensor on the device whose first batch_size items the model reads; allocated once."""
+        slot = self._slot(batch_size)
+        tensor = self._inputs.get(slot)
         if tensor is None:
-            tensor = self.torch.zeros((batch_size, *self.input_shape[1:]), dtype=self.dtype, device=self.device)
-            self._inputs[batch_size] = tensor
+            shape = (slot, *self.input_shape[1:])
+            if self._stream is None:
+                tensor = self.torch.zeros(shape, dtype=self.dtype)
+            else:  # allocated (and zeroed) on the stream that later fills and reads it
+                with self.torch.cuda.stream(self._stream):
+                    tensor = self.torch.zeros(shape, dtype=self.dtype, device=self.device)
+            self._inputs[slot] = tensor
         return tensor
 
     def input_pointer(self, batch_size: int) -> int:
         return self.input_tensor(batch_size).data_ptr()
 
     def execute(self, batch_size: int) -> int:
-        """Run on input_tensor(batch_size), enqueued on self.stream; the output's device address."""
+        """Run on input_tensor(batch_size), enqueued on self.stream; the output's device address (its first
+        batch_size items are this batch's)."""
         return self._execute(batch_size).data_ptr()
 
     def _execute(self, batch_size: int):
         torch = self.torch
+        slot = self._slot(batch_size)
         x = self.input_tensor(batch_size)
         with torch.inference_mode():
             if self._stream is None:
-                self._outputs[batch_size] = self._forward(x)
+                self._outputs[slot] = self._forward(x)
             elif not self.cuda_graphs:
                 with torch.cuda.stream(self._stream):
-                    self._outputs[batch_size] = self._forward(x)
+                    self._outputs[slot] = self._forward(x)
             else:
-                graph = self._graphs.get(batch_size)
+                graph = self._graphs.get(slot)
                 if graph is None:
-                    graph = self._capture(batch_size, x)
+                    graph = self._capture(slot, x)
                 with torch.cuda.stream(self._stream):
                     graph.replay()
-        return self._outputs[batch_size]
+        return self._outputs[slot]
 
     def _capture(self, batch_size: int, x):
         torch = self.torch
@@ -103,12 +118,13 @@ class TorchBackend:
             return np.concatenate([self.run(batch[i : i + 1]) for i in range(len(batch))])
         torch = self.torch
         x = self.input_tensor(len(batch))
+        n = len(batch)
         if self._stream is None:
-            x.copy_(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
-            return self._execute(len(batch)).numpy()
+            x[:n].copy_(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+            return self._execute(n)[:n].numpy()
         with torch.cuda.stream(self._stream):
-            x.copy_(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device, non_blocking=False))
-        out = self._execute(len(batch))
+            x[:n].copy_(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.device, non_blocking=False))
+        out = self._execute(n)
         with torch.cuda.stream(self._stream):
-            host = out.cpu()
+            host = out[:n].cpu()
         return host.numpy()
