@@ -33,11 +33,23 @@ def _probe_onnxruntime() -> tuple[bool, str]:
         return False, f"onnxruntime is installed but fails to import: {exc}"
 
 
+def _probe_torch() -> tuple[bool, str]:
+    if importlib.util.find_spec("torch") is None:
+        return False, "torch is not installed (pip install torch: the torch backend)"
+    try:
+        torch = importlib.import_module("torch")
+    except Exception as exc:
+        return False, f"torch is installed but fails to import: {exc}"
+    where = f"CUDA {torch.version.cuda}, {torch.cuda.device_count()} GPU(s)" if torch.cuda.is_available() else "CPU only"
+    return True, f"torch {torch.__version__}, {where}"
+
+
 def collect() -> dict:
     """Everything `python -m mctrt.info` prints, as a dict."""
     cuda = _native.cuda_status()
     trt_ok, trt_detail = _probe_tensorrt()
     ort_ok, ort_detail = _probe_onnxruntime()
+    torch_ok, torch_detail = _probe_torch()
     build = dict(_native.core.build_info())
     if _native.cuda is not None:
         build["cuda"] = dict(_native.cuda.build_info())
@@ -55,6 +67,7 @@ def collect() -> dict:
         },
         "tensorrt": {"available": trt_ok, "detail": trt_detail},
         "onnxruntime": {"available": ort_ok, "detail": ort_detail},
+        "torch": {"available": torch_ok, "detail": torch_detail},
     }
 
 
@@ -67,7 +80,8 @@ def main() -> int:
         cuda_build = build["cuda"]
         version = cuda_build["cuda_runtime_version"]
         print(f"              _cuda CUDA {version // 1000}.{version % 1000 // 10}, architectures {cuda_build['architectures']}")
-    for key, label in (("cuda_module", "CUDA kernels"), ("gpu", "GPU"), ("tensorrt", "TensorRT"), ("onnxruntime", "ONNX Runtime")):
+    for key, label in (("cuda_module", "CUDA kernels"), ("gpu", "GPU"), ("tensorrt", "TensorRT"), ("torch", "PyTorch"),
+                       ("onnxruntime", "ONNX Runtime")):
         entry = info[key]
         print(f"{label + ':':<13} {'yes' if entry['available'] else 'no'} - {entry['detail']}")
     return 0

@@ -8,7 +8,7 @@ from mctrt import _native, info
 
 def test_every_capability_has_an_answer_and_a_reason_for_no():
     report = info.collect()
-    for key in ("cuda_module", "gpu", "tensorrt", "onnxruntime"):
+    for key in ("cuda_module", "gpu", "tensorrt", "torch", "onnxruntime"):
         assert isinstance(report[key]["available"], bool)
         assert report[key]["detail"], f"{key} has no explanation"
 
@@ -26,5 +26,5 @@ def test_cli_prints_version_build_and_capabilities():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("mctrt ")
-    for label in ("build:", "CUDA kernels:", "GPU:", "TensorRT:", "ONNX Runtime:"):
+    for label in ("build:", "CUDA kernels:", "GPU:", "TensorRT:", "PyTorch:", "ONNX Runtime:"):
         assert any(line.startswith(label) for line in lines), label
