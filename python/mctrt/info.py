@@ -13,43 +13,31 @@ import mctrt
 from mctrt import _native
 
 
-def _probe_tensorrt() -> tuple[bool, str]:
-    if importlib.util.find_spec("tensorrt") is None:
-        return False, "the tensorrt Python package is not installed (pip install tensorrt-cu12)"
+def _probe(module: str, missing: str, describe) -> tuple[bool, str]:
+    """(available, detail) of an optional package: `missing` if absent, `describe(module)` if it imports."""
+    if importlib.util.find_spec(module) is None:
+        return False, missing
     try:
-        trt = importlib.import_module("tensorrt")
-    except Exception as exc:  # a broken TensorRT install raises anything
-        return False, f"tensorrt is installed but fails to import: {exc}"
-    return True, f"TensorRT {trt.__version__}"
+        return True, describe(importlib.import_module(module))
+    except Exception as exc:  # a broken install raises anything
+        return False, f"{module} is installed but fails to import: {exc}"
 
 
-def _probe_onnxruntime() -> tuple[bool, str]:
-    if importlib.util.find_spec("onnxruntime") is None:
-        return False, "onnxruntime is not installed (pip install onnxruntime, or onnxruntime-gpu for CUDA)"
-    try:
-        ort = importlib.import_module("onnxruntime")
-        return True, f"onnxruntime {ort.__version__}, providers: {', '.join(ort.get_available_providers())}"
-    except Exception as exc:
-        return False, f"onnxruntime is installed but fails to import: {exc}"
-
-
-def _probe_torch() -> tuple[bool, str]:
-    if importlib.util.find_spec("torch") is None:
-        return False, "torch is not installed (pip install torch: the torch backend)"
-    try:
-        torch = importlib.import_module("torch")
-    except Exception as exc:
-        return False, f"torch is installed but fails to import: {exc}"
+def _torch_detail(torch) -> str:
     where = f"CUDA {torch.version.cuda}, {torch.cuda.device_count()} GPU(s)" if torch.cuda.is_available() else "CPU only"
-    return True, f"torch {torch.__version__}, {where}"
+    return f"torch {torch.__version__}, {where}"
 
 
 def collect() -> dict:
     """Everything `python -m mctrt.info` prints, as a dict."""
     cuda = _native.cuda_status()
-    trt_ok, trt_detail = _probe_tensorrt()
-    ort_ok, ort_detail = _probe_onnxruntime()
-    torch_ok, torch_detail = _probe_torch()
+    trt_ok, trt_detail = _probe("tensorrt", "the tensorrt Python package is not installed (pip install tensorrt-cu12)",
+                                lambda trt: f"TensorRT {trt.__version__}")
+    ort_ok, ort_detail = _probe(
+        "onnxruntime", "onnxruntime is not installed (pip install onnxruntime, or onnxruntime-gpu for CUDA)",
+        lambda ort: f"onnxruntime {ort.__version__}, providers: {', '.join(ort.get_available_providers())}",
+    )
+    torch_ok, torch_detail = _probe("torch", "torch is not installed (pip install torch: the torch backend)", _torch_detail)
     build = dict(_native.core.build_info())
     if _native.cuda is not None:
         build["cuda"] = dict(_native.cuda.build_info())

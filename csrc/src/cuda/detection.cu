@@ -120,6 +120,27 @@ dim3 pixel_grid(int out_w, int out_h, std::size_t count, dim3 block) {
               unsigned(count));
 }
 
+// Stages the frames and jobs, then runs the kernel over spec.out_w x spec.out_h pixels of every job,
+// its float or half instance as `type` says.
+template <typename Job, typename Spec>
+void stage_and_launch(void (*kernel_f32)(const std::uint8_t*, const Job*, Spec, float*),
+                      void (*kernel_f16)(const std::uint8_t*, const Job*, Spec, __half*), Staging& staging,
+                      const std::vector<ImageView>& images, std::vector<Job>& jobs,
+                      const std::vector<std::size_t>& job_frame, const Spec& spec, void* out, InputType type,
+                      cudaStream_t stream) {
+  std::size_t jobs_offset = 0;
+  const std::uint8_t* staged = stage_frames(staging, images, jobs, job_frame, &jobs_offset, stream);
+  const auto* d_jobs = reinterpret_cast<const Job*>(staged + jobs_offset);
+  const dim3 block(32, 8);
+  const dim3 grid = pixel_grid(spec.out_w, spec.out_h, jobs.size(), block);
+  if (type == InputType::Float16)
+    kernel_f16<<<grid, block, 0, stream>>>(staged, d_jobs, spec, static_cast<__half*>(out));
+  else
+    kernel_f32<<<grid, block, 0, stream>>>(staged, d_jobs, spec, static_cast<float*>(out));
+  MCTRT_CUDA_CHECK_LAUNCH();
+  staging.release_after(stream);
+}
+
 // --- post-processing ---------------------------------------------------------------------------------
 
 // Candidates of image b land at b * num_anchors + slot; their sort key is score (non-negative, being
@@ -228,17 +249,8 @@ std::vector<LetterboxTransform> letterbox_async(Staging& staging, const std::vec
     jobs[i] = {0, images[i].h, images[i].w, plan.new_h, plan.new_w, plan.left, plan.top};
     job_frame[i] = i;
   }
-  std::size_t jobs_offset = 0;
-  const std::uint8_t* staged = stage_frames(staging, images, jobs, job_frame, &jobs_offset, stream);
-  const auto* d_jobs = reinterpret_cast<const LetterboxJob*>(staged + jobs_offset);
-  const dim3 block(32, 8);
-  const dim3 grid = pixel_grid(spec.out_w, spec.out_h, images.size(), block);
-  if (type == InputType::Float16)
-    letterbox_kernel<<<grid, block, 0, stream>>>(staged, d_jobs, spec, static_cast<__half*>(out));
-  else
-    letterbox_kernel<<<grid, block, 0, stream>>>(staged, d_jobs, spec, static_cast<float*>(out));
-  MCTRT_CUDA_CHECK_LAUNCH();
-  staging.release_after(stream);
+  stage_and_launch(letterbox_kernel<float>, letterbox_kernel<__half>, staging, images, jobs, job_frame, spec, out,
+                   type, stream);
   return transforms;
 }
 
@@ -255,17 +267,7 @@ void crop_resize_async(Staging& staging, const std::vector<ImageView>& images, c
     jobs[k] = {0, images[std::size_t(i)].h, images[std::size_t(i)].w, x0, y0, x1, y1};
     job_frame[k] = std::size_t(i);
   }
-  std::size_t jobs_offset = 0;
-  const std::uint8_t* staged = stage_frames(staging, images, jobs, job_frame, &jobs_offset, stream);
-  const auto* d_jobs = reinterpret_cast<const CropJob*>(staged + jobs_offset);
-  const dim3 block(32, 8);
-  const dim3 grid = pixel_grid(spec.out_w, spec.out_h, boxes.size(), block);
-  if (type == InputType::Float16)
-    crop_kernel<<<grid, block, 0, stream>>>(staged, d_jobs, spec, static_cast<__half*>(out));
-  else
-    crop_kernel<<<grid, block, 0, stream>>>(staged, d_jobs, spec, static_cast<float*>(out));
-  MCTRT_CUDA_CHECK_LAUNCH();
-  staging.release_after(stream);
+  stage_and_launch(crop_kernel<float>, crop_kernel<__half>, staging, images, jobs, job_frame, spec, out, type, stream);
 }
 
 // --- post-processing -----------------------------------------------------------------------------------

@@ -75,12 +75,9 @@ class Detector:
                 f"detector model {path} takes {self.input_size[0]}x{self.input_size[1]} input, not "
                 f"{input_size[0]}x{input_size[1]}; only YOLOv8 exports can be re-targeted: use input_size=None"
             )
-        bad = [c for c in classes if not 0 <= c < self.num_classes]
+        bad = [c for c in self.config.classes if not c < self.num_classes]
         if bad:
             raise ConfigError(f"classes {bad} are not in the model's 0..{self.num_classes - 1}")
-        self.classes = [int(c) for c in classes]
-        self.conf_threshold = float(conf_threshold)
-        self.nms_iou = float(nms_iou)
         self._input = np.empty((0, 3, *self.input_size), np.float32)
         # CUDA pre/post-processing needs mctrt's CUDA module; without it a GPU backend takes host arrays
         self._gpu = cuda.DetectionKernels() if self.backend.device == "cuda" and cuda is not None else None
@@ -108,18 +105,17 @@ class Detector:
             results = self._detect_on_cpu(images)
         return [Detections(xyxy, scores, class_ids.astype(np.int64)) for xyxy, scores, class_ids in results]
 
-    def _post_args(self, images: list[np.ndarray]) -> tuple:
-        sizes = np.array([image.shape[:2] for image in images], dtype=np.int64)
-        return (self.family, sizes, self.conf_threshold, self.nms_iou, self.classes, self.num_classes, MAX_DETECTIONS,
-                *self.input_size)
+    def _keep(self) -> tuple:
+        """What post-processing keeps: conf, NMS IoU, classes, number of classes, max boxes, input H, W."""
+        c = self.config
+        return (c.conf_threshold, c.nms_iou, list(c.classes), self.num_classes, MAX_DETECTIONS, *self.input_size)
 
     def _detect_on_cpu(self, images: list[np.ndarray]) -> list:
         centre, to_rgb, scale = LETTERBOX[self.family]
         batch = self._batch_buffer(len(images))
         transforms = core.letterbox_batch(list(images), batch, centre, to_rgb, scale, PAD_VALUE)
         raw = np.ascontiguousarray(self.backend.run(batch), dtype=np.float32)
-        family, sizes, *rest = self._post_args(images)
-        return core.postprocess(raw, family, transforms, sizes, *rest)
+        return core.postprocess(raw, self.family, transforms, _sizes(images), *self._keep())
 
     def _detect_on_gpu(self, images: list[np.ndarray]) -> list:
         centre, to_rgb, scale = LETTERBOX[self.family]
@@ -127,8 +123,13 @@ class Detector:
         transforms = self._gpu.letterbox(list(images), backend.input_pointer(n), backend.input_dtype, *self.input_size,
                                          centre, to_rgb, scale, PAD_VALUE, backend.stream)
         raw = backend.execute(n)
-        family, sizes, *rest = self._post_args(images)
-        return self._gpu.postprocess(raw, n, self.num_anchors, family, transforms, sizes, *rest, backend.stream)
+        return self._gpu.postprocess(raw, n, self.num_anchors, self.family, transforms, _sizes(images), *self._keep(),
+                                     backend.stream)
+
+
+def _sizes(images: list[np.ndarray]) -> np.ndarray:
+    """(B, 2) int64 height, width of each frame."""
+    return np.array([image.shape[:2] for image in images], dtype=np.int64)
 
 
 def load_detector_model(path: Path, input_size: tuple[int, int] | None):
