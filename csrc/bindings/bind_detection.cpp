@@ -43,8 +43,7 @@ void bind_detection(py::module_& m) {
           std::vector<std::pair<std::size_t, int>> jobs;  // (image, first row)
           for (std::size_t i = 0; i < views.size(); ++i) {
             plans[i] = plan_letterbox(views[i].h, views[i].w, spec);
-            letterbox_padding(plans[i], spec, dst + i * per_image);
-            for (int y = 0; y < plans[i].new_h; y += kRowsPerJob) jobs.emplace_back(i, y);
+            for (int y = 0; y < spec.out_h; y += kRowsPerJob) jobs.emplace_back(i, y);
             t[3 * i] = plans[i].transform.ratio;
             t[3 * i + 1] = plans[i].transform.pad_x;
             t[3 * i + 2] = plans[i].transform.pad_y;
@@ -52,7 +51,7 @@ void bind_detection(py::module_& m) {
           parallel_for(jobs.size(), [&](std::size_t j) {
             const auto [i, y] = jobs[j];
             const ImageView& v = views[i];
-            letterbox_rows(v.data, v.h, v.w, v.row_stride, plans[i], spec, y, std::min(y + kRowsPerJob, plans[i].new_h),
+            letterbox_rows(v.data, v.h, v.w, v.row_stride, plans[i], spec, y, std::min(y + kRowsPerJob, spec.out_h),
                            dst + i * per_image);
           });
         }

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include "errors.hpp"
+#include "mctrt/preprocess.hpp"
 
 namespace py = pybind11;
 
@@ -43,7 +44,8 @@ PYBIND11_MODULE(_core, m) {
         info["compiler"] = "unknown";
 #endif
         info["cplusplus"] = long(__cplusplus);
+        info["resampler"] = mctrt::resampler_kind();
         return info;
       },
-      "How this module was compiled: version, build type, compiler.");
+      "How this module was compiled (version, build type, compiler) and the resampler this CPU runs.");
 }

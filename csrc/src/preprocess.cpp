@@ -1,6 +1,7 @@
-// Letterbox and crop-resize share one bilinear resampler: per output column and row the two source
-// taps and their weights are computed once, then every pixel is a 4-tap blend per channel, mapped
-// (scale, mean, std) and written straight into the planar (CHW) float buffer the model reads.
+// Letterbox and crop-resize share one bilinear resampler: per output column the byte offsets of its
+// two source pixels and their weight are computed once per call, then each output row blends two
+// source rows into the three planar (CHW) float rows the model reads, mapped per channel
+// (value * gain + bias). Rows go through resample.hpp's blend_row, AVX2 where the CPU has it.
 #include "mctrt/preprocess.hpp"
 
 #include <algorithm>
@@ -9,47 +10,63 @@
 #include <string>
 #include <vector>
 
+#include "resample.hpp"
+
 namespace mctrt {
-namespace {
+namespace detail {
 
-void make_taps(int src_size, int dst_size, std::vector<Tap>& taps) {
-  taps.resize(std::size_t(dst_size));
-  for (int d = 0; d < dst_size; ++d) taps[std::size_t(d)] = linear_tap(d, src_size, dst_size);
-}
-
-// Bilinear resize of a source rectangle into a planar float destination, output rows
-// [row_begin, row_end), with a per-channel affine map (value * gain[c] + bias[c]) and output channel c
-// read from source channel src_channel[c]. One pass per row computes all three channels.
-void resize_into(const std::uint8_t* image, std::size_t row_stride, int x0, int y0, int src_w, int src_h, int dst_w,
-                 int dst_h, int row_begin, int row_end, std::size_t plane, std::size_t dst_row_stride,
-                 const int src_channel[3], const float gain[3], const float bias[3], float* out) {
-  thread_local std::vector<Tap> xs, ys;
-  make_taps(src_w, dst_w, xs);
-  make_taps(src_h, dst_h, ys);
-  const int c0 = src_channel[0], c1 = src_channel[1], c2 = src_channel[2];
-  for (int y = row_begin; y < row_end; ++y) {
-    const Tap ty = ys[std::size_t(y)];
-    const std::uint8_t* r0 = image + std::size_t(y0 + ty.i0) * row_stride + 3 * std::size_t(x0);
-    const std::uint8_t* r1 = image + std::size_t(y0 + ty.i1) * row_stride + 3 * std::size_t(x0);
-    const float wy1 = ty.w1, wy0 = 1.f - ty.w1;
-    float* d0 = out + std::size_t(y) * dst_row_stride;
-    float* d1 = d0 + plane;
-    float* d2 = d1 + plane;
-    for (int x = 0; x < dst_w; ++x) {
-      const Tap tx = xs[std::size_t(x)];
-      const float w00 = wy0 * (1.f - tx.w1), w01 = wy0 * tx.w1, w10 = wy1 * (1.f - tx.w1), w11 = wy1 * tx.w1;
-      const std::uint8_t* a = r0 + 3 * tx.i0;
-      const std::uint8_t* b = r0 + 3 * tx.i1;
-      const std::uint8_t* c = r1 + 3 * tx.i0;
-      const std::uint8_t* d = r1 + 3 * tx.i1;
-      d0[x] = (w00 * a[c0] + w01 * b[c0] + w10 * c[c0] + w11 * d[c0]) * gain[0] + bias[0];
-      d1[x] = (w00 * a[c1] + w01 * b[c1] + w10 * c[c1] + w11 * d[c1]) * gain[1] + bias[1];
-      d2[x] = (w00 * a[c2] + w01 * b[c2] + w10 * c[c2] + w11 * d[c2]) * gain[2] + bias[2];
+void blend_row(const RowBlend& row, const ColumnTaps& taps, int begin, int end, float* const out[3]) {
+  for (int x = begin; x < end; ++x) {
+    const std::uint8_t* a = row.top + taps.left[x];
+    const std::uint8_t* b = row.top + taps.right[x];
+    const std::uint8_t* c = row.bottom + taps.left[x];
+    const std::uint8_t* d = row.bottom + taps.right[x];
+    for (int k = 0; k < 3; ++k) {
+      const int s = row.src_channel[k];
+      out[k][x] = bilinear(a[s], b[s], c[s], d[s], taps.weight[x], row.weight) * row.gain[k] + row.bias[k];
     }
   }
 }
 
+}  // namespace detail
+
+namespace {
+
+// Bilinear resize of the source rectangle at (x0, y0) of size src_w x src_h to dst_w x dst_h, output
+// rows [row_begin, row_end) into a planar float destination (plane floats apart, dst_row_stride per row).
+void resize_into(const std::uint8_t* image, std::size_t row_stride, int x0, int y0, int src_w, int src_h, int dst_w,
+                 int dst_h, int row_begin, int row_end, std::size_t plane, std::size_t dst_row_stride,
+                 detail::RowBlend row, float* out) {
+  thread_local std::vector<int> left, right;
+  thread_local std::vector<float> weight;
+  left.resize(std::size_t(dst_w));
+  right.resize(std::size_t(dst_w));
+  weight.resize(std::size_t(dst_w));
+  int simd_end = 0;  // columns [0, simd_end) may read 4 bytes at each tap: their right pixel is not the last
+  for (int x = 0; x < dst_w; ++x) {
+    const Tap t = linear_tap(x, src_w, dst_w);
+    left[std::size_t(x)] = 3 * (x0 + t.i0);
+    right[std::size_t(x)] = 3 * (x0 + t.i1);
+    weight[std::size_t(x)] = t.w1;
+    if (t.i1 < src_w - 1) simd_end = x + 1;
+  }
+  simd_end = detail::avx2_enabled() ? simd_end / 8 * 8 : 0;
+  const detail::ColumnTaps taps{left.data(), right.data(), weight.data()};
+  for (int y = row_begin; y < row_end; ++y) {
+    const Tap t = linear_tap(y, src_h, dst_h);
+    row.top = image + std::size_t(y0 + t.i0) * row_stride;
+    row.bottom = image + std::size_t(y0 + t.i1) * row_stride;
+    row.weight = t.w1;
+    float* const first = out + std::size_t(y) * dst_row_stride;
+    float* const dst[3] = {first, first + plane, first + 2 * plane};
+    if (simd_end > 0) detail::blend_row_avx2(row, taps, simd_end, dst);
+    detail::blend_row(row, taps, simd_end, dst_w, dst);
+  }
+}
+
 }  // namespace
+
+const char* resampler_kind() { return detail::avx2_enabled() ? "avx2" : "portable"; }
 
 LetterboxTransform letterbox_transform(int h, int w, const LetterboxSpec& spec, int* new_h, int* new_w) {
   if (h <= 0 || w <= 0) throw std::invalid_argument("image is empty (" + std::to_string(h) + " x " + std::to_string(w) + ")");
@@ -66,30 +83,28 @@ LetterboxTransform letterbox_transform(int h, int w, const LetterboxSpec& spec, 
   return t;
 }
 
-void letterbox_padding(const LetterboxPlan& plan, const LetterboxSpec& spec, float* out) {
+void letterbox_rows(const std::uint8_t* image, int h, int w, std::size_t row_stride, const LetterboxPlan& plan,
+                    const LetterboxSpec& spec, int row_begin, int row_end, float* out) {
   const float pad = spec.pad_value * spec.scale;
   const std::size_t out_w = std::size_t(spec.out_w), plane = std::size_t(spec.out_h) * out_w;
+  const int image_begin = std::clamp(plan.top, row_begin, row_end);
+  const int image_end = std::clamp(plan.top + plan.new_h, row_begin, row_end);
   for (int c = 0; c < 3; ++c) {
     float* p = out + std::size_t(c) * plane;
-    std::fill(p, p + std::size_t(plan.top) * out_w, pad);  // rows above
-    std::fill(p + std::size_t(plan.top + plan.new_h) * out_w, p + plane, pad);  // rows below
-    for (int y = plan.top; y < plan.top + plan.new_h; ++y) {  // left and right of the image
+    std::fill(p + std::size_t(row_begin) * out_w, p + std::size_t(image_begin) * out_w, pad);  // rows above
+    std::fill(p + std::size_t(image_end) * out_w, p + std::size_t(row_end) * out_w, pad);      // rows below
+    for (int y = image_begin; y < image_end; ++y) {  // left and right of the image
       float* row = p + std::size_t(y) * out_w;
       std::fill(row, row + plan.left, pad);
       std::fill(row + plan.left + plan.new_w, row + out_w, pad);
     }
   }
-}
-
-void letterbox_rows(const std::uint8_t* image, int h, int w, std::size_t row_stride, const LetterboxPlan& plan,
-                    const LetterboxSpec& spec, int row_begin, int row_end, float* out) {
-  // Output channel c reads source channel src_channel[c] (BGR order in memory).
-  const int src_channel[3] = {spec.to_rgb ? 2 : 0, 1, spec.to_rgb ? 0 : 2};
-  const float gain[3] = {spec.scale, spec.scale, spec.scale}, bias[3] = {0.f, 0.f, 0.f};
-  const std::size_t plane = std::size_t(spec.out_h) * std::size_t(spec.out_w);
-  resize_into(image, row_stride, 0, 0, w, h, plan.new_w, plan.new_h, row_begin, row_end, plane,
-              std::size_t(spec.out_w), src_channel, gain, bias,
-              out + std::size_t(plan.top) * std::size_t(spec.out_w) + std::size_t(plan.left));
+  if (image_begin == image_end) return;
+  // Output channel c reads source byte src_channel[c] (BGR order in memory).
+  const detail::RowBlend row{nullptr, nullptr, 0.f, {spec.to_rgb ? 2 : 0, 1, spec.to_rgb ? 0 : 2},
+                             {spec.scale, spec.scale, spec.scale}, {0.f, 0.f, 0.f}};
+  resize_into(image, row_stride, 0, 0, w, h, plan.new_w, plan.new_h, image_begin - plan.top, image_end - plan.top,
+              plane, out_w, row, out + std::size_t(plan.top) * out_w + std::size_t(plan.left));
 }
 
 LetterboxPlan plan_letterbox(int h, int w, const LetterboxSpec& spec) {
@@ -103,8 +118,7 @@ LetterboxPlan plan_letterbox(int h, int w, const LetterboxSpec& spec) {
 LetterboxTransform letterbox(const std::uint8_t* image, int h, int w, std::size_t row_stride, const LetterboxSpec& spec,
                              float* out) {
   const LetterboxPlan plan = plan_letterbox(h, w, spec);
-  letterbox_padding(plan, spec, out);
-  letterbox_rows(image, h, w, row_stride, plan, spec, 0, plan.new_h, out);
+  letterbox_rows(image, h, w, row_stride, plan, spec, 0, spec.out_h, out);
   return plan.transform;
 }
 
@@ -119,14 +133,13 @@ void crop_resize(const std::uint8_t* image, int h, int w, std::size_t row_stride
                  const CropSpec& spec, float* out) {
   int x0, y0, x1, y1;
   crop_rect(xyxy, h, w, &x0, &y0, &x1, &y1);
-  const int src_channel[3] = {2, 1, 0};  // BGR in memory, RGB out
-  float gain[3], bias[3];
+  detail::RowBlend row{nullptr, nullptr, 0.f, {2, 1, 0}, {}, {}};  // BGR in memory, RGB out
   for (int c = 0; c < 3; ++c) {
-    gain[c] = 1.f / (255.f * spec.std[c]);
-    bias[c] = -spec.mean[c] / spec.std[c];
+    row.gain[c] = 1.f / (255.f * spec.std[c]);
+    row.bias[c] = -spec.mean[c] / spec.std[c];
   }
   resize_into(image, row_stride, x0, y0, x1 - x0, y1 - y0, spec.out_w, spec.out_h, 0, spec.out_h,
-              std::size_t(spec.out_h) * std::size_t(spec.out_w), std::size_t(spec.out_w), src_channel, gain, bias, out);
+              std::size_t(spec.out_h) * std::size_t(spec.out_w), std::size_t(spec.out_w), row, out);
 }
 
 }  // namespace mctrt

@@ -1,5 +1,9 @@
 """C++ letterbox and decode + NMS against short cv2/numpy references."""
 
+import os
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -44,6 +48,37 @@ def test_letterbox_batch_handles_mixed_sizes_and_strided_crops():
     for k, image in enumerate(images):
         want, _ = reference_letterbox(np.ascontiguousarray(image), 320, 320, True, True, 1 / 255)
         assert np.abs(out[k] - want).max() <= 1 / 255 + 1e-6
+
+
+RESAMPLE_BOTH_WAYS = """
+import sys
+import numpy as np
+from mctrt._native import core
+rng = np.random.default_rng(3)
+# widths that leave a scalar tail after the 8-wide steps; down- and up-scaling; a crop at the far corner
+images = [rng.integers(0, 256, shape, dtype=np.uint8) for shape in ((1080, 1917, 3), (97, 61, 3), (333, 517, 3))]
+letterboxed = np.empty((3, 3, 320, 320), np.float32)
+core.letterbox_batch(images, letterboxed, True, True, 1 / 255, 114.0)
+boxes = [np.array([[1800.5, 900.2, 1917, 1080], [0, 0, 40, 300]], np.float32), np.zeros((0, 4), np.float32),
+         np.array([[10, 20, 517, 333], [500, 300, 517, 333]], np.float32)]
+crops = np.empty((4, 3, 256, 128), np.float32)
+core.crop_resize_batch(images, boxes, crops)
+np.savez(sys.argv[1], letterboxed=letterboxed, crops=crops, resampler=core.build_info()["resampler"])
+"""
+
+
+def test_avx2_and_portable_resamplers_give_identical_values(tmp_path):
+    if core.build_info()["resampler"] != "avx2":
+        pytest.skip("this CPU runs the portable resampler only (no AVX2)")
+    runs = {}
+    for simd in ("1", "0"):
+        path = tmp_path / f"simd{simd}.npz"
+        env = {**os.environ, "MCTRT_SIMD": simd}
+        subprocess.run([sys.executable, "-c", RESAMPLE_BOTH_WAYS, str(path)], env=env, check=True)
+        runs[simd] = np.load(path)
+    assert (str(runs["1"]["resampler"]), str(runs["0"]["resampler"])) == ("avx2", "portable")
+    np.testing.assert_array_equal(runs["1"]["letterboxed"], runs["0"]["letterboxed"])
+    np.testing.assert_array_equal(runs["1"]["crops"], runs["0"]["crops"])
 
 
 @pytest.mark.parametrize(

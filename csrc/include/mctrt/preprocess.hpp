@@ -10,6 +10,10 @@
 
 namespace mctrt {
 
+// Which resampler letterbox and crop_resize run on this CPU: "avx2" or "portable" (the environment
+// variable MCTRT_SIMD=0 forces the portable one). Both give the same values.
+const char* resampler_kind();
+
 // One output coordinate's two source taps for a bilinear resize of src_size to dst_size, on
 // cv2.resize INTER_LINEAR's grid: src = (dst + 0.5) * src_size / dst_size - 0.5, clamped to the
 // image. Shared by the C++ and CUDA resamplers so both sample the same points.
@@ -23,6 +27,14 @@ MCTRT_HOST_DEVICE inline Tap linear_tap(int d, int src_size, int dst_size) {
   const int i0 = int(floor(s));
   if (i0 >= src_size - 1) return {src_size - 1, src_size - 1, 0.f};
   return {i0, i0 + 1, float(s - i0)};
+}
+
+// The bilinear blend of four source values a b / c d (top-left, top-right, bottom-left,
+// bottom-right): along x on both rows, then between the rows. The portable, AVX2 and CUDA resamplers
+// all use this order of operations (and no fused multiply-adds), so they round alike.
+MCTRT_HOST_DEVICE inline float bilinear(float a, float b, float c, float d, float wx, float wy) {
+  const float top = a + (b - a) * wx, bottom = c + (d - c) * wx;
+  return top + (bottom - top) * wy;
 }
 
 // A BGR uint8 frame in host memory: h rows of w packed pixels, row_stride bytes apart.
@@ -52,14 +64,13 @@ struct LetterboxTransform {
 // The resized size and placement for an h x w frame (as Ultralytics computes them).
 LetterboxTransform letterbox_transform(int h, int w, const LetterboxSpec& spec, int* new_h, int* new_w);
 
-// The letterbox of one frame, split so that rows can be shared among threads: the padding, then any
-// ranges of the resized image's rows [0, new_h).
+// The letterbox of one frame, split so that rows can be shared among threads: output rows
+// [row_begin, row_end) of the out_h x out_w input, padding and image alike.
 struct LetterboxPlan {
   LetterboxTransform transform;
   int new_h = 0, new_w = 0, left = 0, top = 0;
 };
 LetterboxPlan plan_letterbox(int h, int w, const LetterboxSpec& spec);
-void letterbox_padding(const LetterboxPlan& plan, const LetterboxSpec& spec, float* out);
 void letterbox_rows(const std::uint8_t* image, int h, int w, std::size_t row_stride, const LetterboxPlan& plan,
                     const LetterboxSpec& spec, int row_begin, int row_end, float* out);
 

@@ -42,9 +42,7 @@ __device__ inline float sample(const std::uint8_t* image, int w, Tap tx, Tap ty,
   const std::size_t stride = std::size_t(w) * 3;
   const std::uint8_t* r0 = image + std::size_t(ty.i0) * stride;
   const std::uint8_t* r1 = image + std::size_t(ty.i1) * stride;
-  const float wy1 = ty.w1, wy0 = 1.f - ty.w1;
-  const float w00 = wy0 * (1.f - tx.w1), w01 = wy0 * tx.w1, w10 = wy1 * (1.f - tx.w1), w11 = wy1 * tx.w1;
-  return w00 * r0[3 * tx.i0 + c] + w01 * r0[3 * tx.i1 + c] + w10 * r1[3 * tx.i0 + c] + w11 * r1[3 * tx.i1 + c];
+  return bilinear(r0[3 * tx.i0 + c], r0[3 * tx.i1 + c], r1[3 * tx.i0 + c], r1[3 * tx.i1 + c], tx.w1, ty.w1);
 }
 
 // One thread per output pixel (all three channels), blockIdx.z = image.
