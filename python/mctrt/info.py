@@ -63,7 +63,7 @@ def main() -> int:
     info = collect()
     build = info["build"]
     print(f"mctrt {info['version']} (Python {info['python']}, {info['platform']})")
-    print(f"build:        _core {build['build_type']}, {build['compiler']}")
+    print(f"build:        _core {build['build_type']}, {build['compiler']}, {build['resampler']} resampler")
     if "cuda" in build:
         cuda_build = build["cuda"]
         version = cuda_build["cuda_runtime_version"]

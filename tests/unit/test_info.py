@@ -28,3 +28,4 @@ def test_cli_prints_version_build_and_capabilities():
     assert lines[0].startswith("mctrt ")
     for label in ("build:", "CUDA kernels:", "GPU:", "TensorRT:", "PyTorch:", "ONNX Runtime:"):
         assert any(line.startswith(label) for line in lines), label
+    assert f"{_native.core.build_info()['resampler']} resampler" in lines[1]
