@@ -1,8 +1,31 @@
-"""Plain result types that cross from C++ into Python: struct-of-arrays, box format in the name."""
+"""Plain data types: frames in, and the struct-of-arrays results that cross from C++ into Python
+(box format in the name)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded frame of one camera.
+
+    Attributes:
+        camera_id: the camera's name (inputs[].camera_id).
+        index: 1-based decoded frame number of this source (MOTChallenge frame numbers).
+        capture_ts: time.monotonic() when the frame was read: capture -> result latency starts here.
+        time_s: when the scene happened, in Unix seconds: the wall clock for live sources; for files
+            run offline, the run's start plus (index - 1) / fps, so events keep the video's timing.
+        image: (H, W, 3) uint8 BGR.
+    """
+
+    camera_id: str
+    index: int
+    capture_ts: float
+    time_s: float
+    image: np.ndarray
 
 
 class Tracks:

@@ -1,4 +1,4 @@
-"""Configuration dataclasses: every default mctrt uses lives here, once.
+"""The models' and the tracker's settings: ByteTrackConfig, DetectorConfig, ReidConfig.
 
 Each dataclass is frozen and checks itself on construction, raising ConfigError that names the field
 and its valid range. Classes that configure C++ code mirror a C++ struct field for field; the ranges
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 
 from mctrt._native import core
 from mctrt.errors import ConfigError
@@ -153,23 +152,3 @@ class ReidConfig:
 
     def __post_init__(self) -> None:
         check_backend("ReidConfig", self.backend, self.backend_options)
-
-
-def from_mapping(cls, data: Mapping, where: str, base: Path | None = None):
-    """`cls` built from a config file's mapping (at `where`, e.g. "modules.detector"); unknown keys are
-    refused naming the valid ones, and a relative `model` path is taken relative to `base`."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where} must be a mapping of settings; got {data!r}")
-    names = [f.name for f in fields(cls)]
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise ConfigError(f"{where} has unknown keys {unknown}; valid keys: {', '.join(names)}")
-    values = dict(data)
-    if "model" not in values:
-        raise ConfigError(f"{where}.model is required: the path of the .onnx file")
-    if base is not None and not Path(values["model"]).is_absolute():
-        values["model"] = str(base / values["model"])
-    for key in ("input_size", "classes"):
-        if isinstance(values.get(key), list):
-            values[key] = tuple(values[key])
-    return cls(**values)

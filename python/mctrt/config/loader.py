@@ -1,0 +1,184 @@
+"""Reading a configuration file: YAML with ${VAR} / ${VAR:-default} expanded from the environment,
+every section checked against its dataclass (unknown keys refused, naming the valid ones), paths taken
+relative to the file."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+import yaml
+
+from mctrt.config.models import ByteTrackConfig, DetectorConfig, ReidConfig
+from mctrt.config.pipeline import (
+    AssociationConfig,
+    EventsConfig,
+    InputConfig,
+    LineConfig,
+    PipelineConfig,
+    ReidScheduleConfig,
+    ServerConfig,
+    StoreConfig,
+    TransitWindow,
+    ZoneConfig,
+)
+from mctrt.errors import ConfigError
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_REQUIRED_HINTS = {"model": "the path of the .onnx file", "path": "a video file, an rtsp:// URL or a webcam index",
+                   "camera_id": "a short name for the camera"}
+SECTIONS = ("inputs", "modules", "association", "events", "server", "store")
+MODULES = ("detector", "tracker", "reid")
+
+
+def expand_env(text: str, where: str) -> str:
+    """${VAR} and ${VAR:-default} replaced from the environment; an unset ${VAR} with no default fails."""
+
+    def value(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is None:
+            raise ConfigError(f"{where} uses ${{{name}}}, which is not set; set it or write ${{{name}:-default}}")
+        return default
+
+    return _ENV.sub(value, text)
+
+
+def _expand_values(data, where: str):
+    """expand_env applied to every string value of a parsed file (comments are never expanded)."""
+    if isinstance(data, str):
+        return expand_env(data, where)
+    if isinstance(data, list):
+        return [_expand_values(v, where) for v in data]
+    if isinstance(data, Mapping):
+        return {k: _expand_values(v, where) for k, v in data.items()}
+    return data
+
+
+def from_mapping(cls, data, where: str, base: Path | None = None, **converted):
+    """`cls` built from a config mapping (at `where`, e.g. "modules.detector"): unknown keys refused,
+    missing required keys named, lists made tuples, a relative `model` path taken relative to `base`.
+    `converted` gives values already built from nested sections."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where} must be a mapping of settings; got {data!r}")
+    names = [f.name for f in fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ConfigError(f"{where} has unknown keys {unknown}; valid keys: {', '.join(names)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    values.update(converted)
+    for f in fields(cls):
+        if f.default is MISSING and f.default_factory is MISSING and f.name not in values:
+            raise ConfigError(f"{where}.{f.name} is required: {_REQUIRED_HINTS.get(f.name, 'see configs/demo.yaml')}")
+    if base is not None and isinstance(values.get("model"), str) and not Path(values["model"]).is_absolute():
+        values["model"] = str(base / values["model"])
+    return cls(**values)
+
+
+def _list(data, where: str) -> list:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise ConfigError(f"{where} must be a list; got {data!r}")
+    return data
+
+
+def _input(data, index: int, base: Path) -> InputConfig:
+    config = from_mapping(InputConfig, data, f"inputs[{index}]")
+    if config.kind == "file" and not Path(config.path).is_absolute():
+        config = InputConfig(**{**{f.name: getattr(config, f.name) for f in fields(config)}, "path": str(base / config.path)})
+    return config
+
+
+def _reid(data, base: Path) -> tuple[ReidConfig, ReidScheduleConfig]:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"modules.reid must be a mapping of settings; got {data!r}")
+    model_keys = {f.name for f in fields(ReidConfig)}
+    schedule_keys = {f.name for f in fields(ReidScheduleConfig)}
+    unknown = sorted(set(data) - model_keys - schedule_keys)
+    if unknown:
+        raise ConfigError(f"modules.reid has unknown keys {unknown}; valid keys: {', '.join(sorted(model_keys | schedule_keys))}")
+    model = from_mapping(ReidConfig, {k: v for k, v in data.items() if k in model_keys}, "modules.reid", base)
+    return model, from_mapping(ReidScheduleConfig, {k: v for k, v in data.items() if k in schedule_keys}, "modules.reid")
+
+
+def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineConfig:
+    """A PipelineConfig from a parsed configuration file (base: the folder relative paths start from)."""
+    where = str(source) if source else "config"
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where} must be a mapping with the sections {', '.join(SECTIONS)}")
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{where} has unknown sections {unknown}; valid sections: {', '.join(SECTIONS)}")
+    inputs = tuple(_input(item, i, base) for i, item in enumerate(_list(data.get("inputs"), "inputs")))
+    if not inputs:
+        raise ConfigError(f"{where}: inputs must list at least one camera ({{camera_id, path}})")
+    cameras = [i.camera_id for i in inputs]
+    repeated = sorted({c for c in cameras if cameras.count(c) > 1})
+    if repeated:
+        raise ConfigError(f"inputs: camera_id {', '.join(repeated)} is used twice; each camera needs its own name")
+
+    modules = data.get("modules") or {}
+    if not isinstance(modules, Mapping) or "detector" not in modules:
+        raise ConfigError("modules.detector is required: {model: path/to/detector.onnx, ...}")
+    unknown = sorted(set(modules) - set(MODULES))
+    if unknown:
+        raise ConfigError(f"modules has unknown keys {unknown}; valid keys: {', '.join(MODULES)}")
+    detector = from_mapping(DetectorConfig, modules["detector"], "modules.detector", base)
+    tracker = from_mapping(ByteTrackConfig, modules.get("tracker") or {}, "modules.tracker")
+    reid, schedule = _reid(modules["reid"], base) if modules.get("reid") is not None else (None, ReidScheduleConfig())
+
+    def known_camera(camera_id: str, at: str) -> str:
+        if camera_id not in cameras and camera_id != "*":
+            raise ConfigError(f"{at} names camera {camera_id!r}, which is not in inputs ({', '.join(cameras)})")
+        return camera_id
+
+    assoc = data.get("association") or {}
+    if not isinstance(assoc, Mapping):
+        raise ConfigError(f"association must be a mapping of settings; got {assoc!r}")
+    windows = []
+    for i, item in enumerate(_list(assoc.get("transit_windows"), "association.transit_windows")):
+        window = from_mapping(TransitWindow, item, f"association.transit_windows[{i}]")
+        for cam in window.cameras:
+            known_camera(cam, f"association.transit_windows[{i}]")
+        windows.append(window)
+    nested = {"transit_windows": tuple(windows)}
+    if "default_window" in assoc:
+        nested["default_window"] = from_mapping(TransitWindow, {"cameras": ["*", "*"], **(assoc["default_window"] or {})},
+                                                "association.default_window")
+    association = from_mapping(AssociationConfig, assoc, "association", **nested)
+
+    ev = data.get("events") or {}
+    if not isinstance(ev, Mapping):
+        raise ConfigError(f"events must be a mapping of settings; got {ev!r}")
+    lines = tuple(from_mapping(LineConfig, item, f"events.lines[{i}]") for i, item in enumerate(_list(ev.get("lines"), "events.lines")))
+    zones = tuple(from_mapping(ZoneConfig, item, f"events.zones[{i}]") for i, item in enumerate(_list(ev.get("zones"), "events.zones")))
+    for kind, items in (("lines", lines), ("zones", zones)):
+        for item in items:
+            known_camera(item.camera_id, f"events.{kind}[{item.name}]")
+    events = from_mapping(EventsConfig, ev, "events", lines=lines, zones=zones,
+                          dwell_per_camera=dict(ev.get("dwell_per_camera") or {}))
+    for cam in events.dwell_per_camera:
+        known_camera(cam, "events.dwell_per_camera")
+
+    server = from_mapping(ServerConfig, data.get("server") or {}, "server")
+    store = from_mapping(StoreConfig, data.get("store") or {}, "store")
+    if store.path is not None and not Path(store.path).is_absolute():
+        store = StoreConfig(str(base / store.path))
+    return PipelineConfig(inputs, detector, tracker, reid, schedule, association, events, server, store, source)
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read a configuration file; ConfigError names the file and the key at fault."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; give the path of a YAML file such as configs/demo.yaml")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    return config_from_dict(_expand_values(data, str(path)), path.parent.resolve(), path)

@@ -1,0 +1,295 @@
+"""The pipeline's settings beyond the models: cameras, re-ID schedule, association, events, server,
+store, and PipelineConfig holding a whole configuration file. configs/demo.yaml documents every key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mctrt.config.models import ByteTrackConfig, DetectorConfig, ReidConfig
+from mctrt.errors import ConfigError
+
+def _fail(where: str, expected: str, value) -> ConfigError:
+    return ConfigError(f"{where} must be {expected}; got {value!r}")
+
+
+def _number(where: str, value, low: float = 0.0, high: float = float("inf"), *, integer: bool = False, open_low=False):
+    kinds = (int,) if integer else (int, float)
+    bad = isinstance(value, bool) or not isinstance(value, kinds) or value != value or value > high
+    bad = bad or (value <= low if open_low else value < low)
+    if bad:
+        bound = f"> {low}" if open_low else f">= {low}"
+        raise _fail(where, f"{'an integer' if integer else 'a number'} {bound}" + (f" and <= {high}" if high != float("inf") else ""), value)
+    return value
+
+
+def _text(where: str, value) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(where, "a non-empty string", value)
+    return value
+
+
+def _points(where: str, value, at_least: int) -> tuple[tuple[float, float], ...]:
+    ok = isinstance(value, (list, tuple)) and len(value) >= at_least and all(
+        isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
+        for p in value
+    )
+    if not ok:
+        raise _fail(where, f"a list of at least {at_least} [x, y] points in the camera's pixels", value)
+    return tuple((float(x), float(y)) for x, y in value)
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    """One camera (an entry of `inputs:`).
+
+    Attributes:
+        camera_id: a short unique name ([A-Za-z0-9_-]), used in results file names and the API.
+        path: a video file, an rtsp:// (or http://) URL, or a webcam index (0, 1, ...).
+        loop: files only, live mode: start again at the end instead of ending.
+        fps: pace a file at this rate in live mode (default: the file's own rate).
+        rtsp_transport: "tcp" (reliable through NAT and firewalls) or "udp" (lower latency).
+        open_timeout_s, read_timeout_s: give up opening / waiting for a frame after this long; the
+            camera is then reconnected with exponential backoff.
+    """
+
+    camera_id: str
+    path: str
+    loop: bool = False
+    fps: float | None = None
+    rtsp_transport: str = "tcp"
+    open_timeout_s: float = 10.0
+    read_timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.camera_id, str) or not self.camera_id or not all(c.isalnum() or c in "_-" for c in self.camera_id):
+            raise _fail("inputs[].camera_id", "a name of letters, digits, '_' or '-'", self.camera_id)
+        where = f"inputs[{self.camera_id}]"
+        if isinstance(self.path, int) and not isinstance(self.path, bool):
+            object.__setattr__(self, "path", str(self.path))
+        _text(f"{where}.path", self.path)
+        if not isinstance(self.loop, bool):
+            raise _fail(f"{where}.loop", "true or false", self.loop)
+        if self.fps is not None:
+            _number(f"{where}.fps", self.fps, 0.0, open_low=True)
+        if self.rtsp_transport not in ("tcp", "udp"):
+            raise _fail(f"{where}.rtsp_transport", "tcp or udp", self.rtsp_transport)
+        for name in ("open_timeout_s", "read_timeout_s"):
+            _number(f"{where}.{name}", getattr(self, name), 0.0, open_low=True)
+
+    @property
+    def kind(self) -> str:
+        """"webcam", "stream" (a URL) or "file"."""
+        if self.path.isdigit():
+            return "webcam"
+        return "stream" if "://" in self.path else "file"
+
+
+@dataclass(frozen=True)
+class ReidScheduleConfig:
+    """When re-ID runs (`modules.reid` keys beside the model's): for a new track, then every N frames
+    per track, only on boxes good enough to describe a person.
+
+    Attributes:
+        every_n_frames: frames between two embeddings of one track. Lower: quicker to notice an ID
+            mix-up, more re-ID work.
+        ema: weight of the old embedding when a new one arrives (0 = only the newest).
+        min_box_height, min_box_width: smaller boxes are too few pixels to describe anyone (pixels).
+        min_score: the detection score a box needs (occluded people score low and embed badly).
+        border_margin_px: boxes within this of the image border are cut off and skipped.
+        max_wait_frames: a track that never passes the gates gets a global ID of its own after this
+            many frames, without appearance.
+    """
+
+    every_n_frames: int = 10
+    ema: float = 0.8
+    min_box_height: int = 64
+    min_box_width: int = 24
+    min_score: float = 0.5
+    border_margin_px: int = 2
+    max_wait_frames: int = 30
+
+    def __post_init__(self) -> None:
+        _number("modules.reid.every_n_frames", self.every_n_frames, 1, integer=True)
+        _number("modules.reid.ema", self.ema, 0.0, 0.999)
+        for name in ("min_box_height", "min_box_width", "border_margin_px", "max_wait_frames"):
+            _number(f"modules.reid.{name}", getattr(self, name), 0, integer=True)
+        _number("modules.reid.min_score", self.min_score, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class TransitWindow:
+    """How long a person takes to get from one camera's view to the other's (both ways), in seconds.
+    min_s = 0 means the views overlap: the person may be seen in both at once."""
+
+    cameras: tuple[str, str]
+    min_s: float = 0.0
+    max_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        cams = tuple(self.cameras) if isinstance(self.cameras, (list, tuple)) else ()
+        if len(cams) != 2 or not all(isinstance(c, str) for c in cams):
+            raise _fail("association.transit_windows[].cameras", "two camera_ids", self.cameras)
+        object.__setattr__(self, "cameras", cams)
+        _number("association.transit_windows[].min_s", self.min_s, 0.0)
+        _number("association.transit_windows[].max_s", self.max_s, self.min_s)
+
+
+@dataclass(frozen=True)
+class AssociationConfig:
+    """Cross-camera identities (`association:`).
+
+    The thresholds suit OSNet x0.25 (cosine similarities of different people reach 0.8 and more):
+    they were chosen by a sweep on the PETS09 footage (configs/demo.yaml, configs/pets09.yaml).
+
+    Attributes:
+        enabled: false gives every track its own global ID (no re-ID matching at all).
+        match_threshold: the cosine similarity a track needs to join an identity. Higher: fewer
+            wrong merges, more people split in two.
+        reentry_threshold: the similarity a track needs to join an identity last seen in its own
+            camera (a person coming back). Higher than match_threshold: within one camera the tracker
+            already follows each person, and look-alikes met again there are a common mistake.
+        ema: weight of an identity's old embedding when one of its tracks adds a new one.
+        maturity: embeddings an identity needs before other tracks may match it (one blurred crop
+            should not attract others).
+        ttl_s: an identity unseen this long is forgotten.
+        default_window: the transit window of any camera pair not listed (and of a camera with itself).
+        transit_windows: per pair of cameras.
+    """
+
+    enabled: bool = True
+    match_threshold: float = 0.86
+    reentry_threshold: float = 0.97
+    ema: float = 0.9
+    maturity: int = 2
+    ttl_s: float = 600.0
+    default_window: TransitWindow = TransitWindow(("*", "*"), 0.0, 60.0)
+    transit_windows: tuple[TransitWindow, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise _fail("association.enabled", "true or false", self.enabled)
+        _number("association.match_threshold", self.match_threshold, -1.0, 1.0)
+        _number("association.reentry_threshold", self.reentry_threshold, -1.0, 1.0)
+        _number("association.ema", self.ema, 0.0, 0.999)
+        _number("association.maturity", self.maturity, 1, integer=True)
+        _number("association.ttl_s", self.ttl_s, 0.0, open_low=True)
+
+    def window(self, a: str, b: str) -> TransitWindow:
+        """The transit window between cameras a and b."""
+        for w in self.transit_windows:
+            if {a, b} == set(w.cameras):
+                return w
+        return self.default_window
+
+
+@dataclass(frozen=True)
+class LineConfig:
+    """A counting line in one camera. Crossing from the left of a->b to its right is "forward"."""
+
+    name: str
+    camera_id: str
+    points: tuple[tuple[float, float], tuple[float, float]]
+    hysteresis_px: float = 8.0
+
+    def __post_init__(self) -> None:
+        _text("events.lines[].name", self.name)
+        _text(f"events.lines[{self.name}].camera_id", self.camera_id)
+        object.__setattr__(self, "points", _points(f"events.lines[{self.name}].points", self.points, 2)[:2])
+        _number(f"events.lines[{self.name}].hysteresis_px", self.hysteresis_px, 0.0)
+
+
+@dataclass(frozen=True)
+class ZoneConfig:
+    """A polygon zone in one camera: enter/leave events, occupancy, and dwell past a threshold."""
+
+    name: str
+    camera_id: str
+    polygon: tuple[tuple[float, float], ...]
+    dwell_threshold_s: float | None = None
+
+    def __post_init__(self) -> None:
+        _text("events.zones[].name", self.name)
+        _text(f"events.zones[{self.name}].camera_id", self.camera_id)
+        object.__setattr__(self, "polygon", _points(f"events.zones[{self.name}].polygon", self.polygon, 3))
+        if self.dwell_threshold_s is not None:
+            _number(f"events.zones[{self.name}].dwell_threshold_s", self.dwell_threshold_s, 0.0, open_low=True)
+
+
+@dataclass(frozen=True)
+class EventsConfig:
+    """Events (`events:`), all on the foot point (bottom centre of the box).
+
+    Attributes:
+        exit_after_s: a person unseen in a camera this long has left it (exit); shorter gaps are the
+            same visit, so a flickering track does not enter twice.
+        dwell_threshold_s: a dwell event when someone stays in a camera's view this long.
+        dwell_per_camera: overrides of dwell_threshold_s per camera_id.
+        lines, zones: see LineConfig and ZoneConfig.
+    """
+
+    exit_after_s: float = 2.0
+    dwell_threshold_s: float = 30.0
+    dwell_per_camera: Mapping[str, float] = field(default_factory=dict)
+    lines: tuple[LineConfig, ...] = ()
+    zones: tuple[ZoneConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        _number("events.exit_after_s", self.exit_after_s, 0.0)
+        _number("events.dwell_threshold_s", self.dwell_threshold_s, 0.0, open_low=True)
+        if not isinstance(self.dwell_per_camera, Mapping):
+            raise _fail("events.dwell_per_camera", "a mapping of camera_id to seconds", self.dwell_per_camera)
+        for cam, seconds in self.dwell_per_camera.items():
+            _number(f"events.dwell_per_camera.{cam}", seconds, 0.0, open_low=True)
+
+    def dwell_threshold(self, camera_id: str) -> float:
+        return float(self.dwell_per_camera.get(camera_id, self.dwell_threshold_s))
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The dashboard and API (`server:`). Binding anything but loopback without a token is unsafe.
+
+    Attributes:
+        host, port: where to listen.
+        token: a bearer token the API and WebSockets require (null: none).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None
+
+    def __post_init__(self) -> None:
+        _text("server.host", self.host)
+        _number("server.port", self.port, 0, 65535, integer=True)
+        if self.token is not None:
+            _text("server.token", self.token)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """The SQLite event store (`store:`). path: the database file (null: no store)."""
+
+    path: str | None = "mctrt.db"
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """A whole configuration file, loaded by load_config()."""
+
+    inputs: tuple[InputConfig, ...]
+    detector: DetectorConfig
+    tracker: ByteTrackConfig = ByteTrackConfig()
+    reid: ReidConfig | None = None
+    reid_schedule: ReidScheduleConfig = ReidScheduleConfig()
+    association: AssociationConfig = AssociationConfig()
+    events: EventsConfig = EventsConfig()
+    server: ServerConfig = ServerConfig()
+    store: StoreConfig = StoreConfig()
+    source: Path | None = None  # the file it came from
+
+    @property
+    def camera_ids(self) -> list[str]:
+        return [i.camera_id for i in self.inputs]

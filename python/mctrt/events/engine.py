@@ -1,0 +1,214 @@
+"""EventEngine: turns each camera's people (global ID, track ID, box) per frame into events.
+
+State is kept per (person, camera), not per track, so a person whose track flickers or is replaced
+by a new one in the same camera stays one visit: no second entry, no early exit. Every position is
+the foot point (bottom centre of the box), where a person stands on the floor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mctrt.config import EventsConfig, LineConfig, ZoneConfig
+
+EVENT_TYPES = ("entry", "exit", "first_seen", "last_seen", "dwell", "line_cross", "zone_enter", "zone_leave",
+               "zone_dwell", "id_corrected")
+
+
+@dataclass
+class _Visit:
+    """A person's stay in one camera (or one zone)."""
+
+    entered: float
+    last_seen: float
+    track_id: int
+    frame: int
+    dwell_reported: bool = False
+
+
+@dataclass
+class _Person:
+    first_seen: float
+    last_seen: float
+    cameras: set[str] = field(default_factory=set)
+
+
+def _event(kind: str, time: float, global_id: int, camera_id: str | None = None, track_id: int | None = None,
+           frame: int | None = None, **details) -> dict:
+    return {"type": kind, "time": float(time), "camera_id": camera_id, "global_id": int(global_id),
+            "track_id": None if track_id is None else int(track_id), "frame": None if frame is None else int(frame),
+            **details}
+
+
+def line_side(line: LineConfig, point: tuple[float, float]) -> int:
+    """+1 right of the line's a->b (as drawn on the image), -1 left, 0 within hysteresis_px of it or
+    beyond the segment's ends."""
+    (ax, ay), (bx, by) = line.points
+    dx, dy = bx - ax, by - ay
+    length = float(np.hypot(dx, dy)) or 1.0
+    px, py = point[0] - ax, point[1] - ay
+    along = (px * dx + py * dy) / (length * length)
+    if not 0.0 <= along <= 1.0:
+        return 0
+    distance = (dx * py - dy * px) / length  # image y points down, so positive is to the right
+    if abs(distance) <= line.hysteresis_px:
+        return 0
+    return 1 if distance > 0 else -1
+
+
+def inside_polygon(polygon: tuple[tuple[float, float], ...], point: tuple[float, float]) -> bool:
+    """Even-odd rule (ray casting to the right)."""
+    x, y = point
+    inside = False
+    for (x0, y0), (x1, y1) in zip(polygon, polygon[1:] + polygon[:1]):
+        if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
+            inside = not inside
+    return inside
+
+
+class EventEngine:
+    """Events for many cameras. Feed update() once per processed camera frame, correct() when a track
+    changes global ID, and finish() at the end of a run (closes every open visit). first_seen comes
+    once per person; last_seen each time they have left every camera."""
+
+    def __init__(self, config: EventsConfig | None = None) -> None:
+        self.config = config or EventsConfig()
+        self.visits: dict[tuple[int, str], _Visit] = {}  # (global_id, camera_id)
+        self.zone_visits: dict[tuple[int, str], _Visit] = {}  # (global_id, zone name)
+        self.sides: dict[tuple[int, str], int] = {}  # (global_id, line name) -> last firm side
+        self.people: dict[int, _Person] = {}
+        self.counts = dict.fromkeys(EVENT_TYPES, 0)
+        self._lines = {}
+        self._zones = {}
+        for line in self.config.lines:
+            self._lines.setdefault(line.camera_id, []).append(line)
+        for zone in self.config.zones:
+            self._zones.setdefault(zone.camera_id, []).append(zone)
+
+    def occupancy(self) -> dict[str, int]:
+        """People inside each zone now."""
+        out = {z.name: 0 for z in self.config.zones}
+        for _, name in self.zone_visits:
+            out[name] += 1
+        return out
+
+    def update(self, camera_id: str, time_s: float, frame: int, global_ids, track_ids, xyxy) -> list[dict]:
+        """One frame of one camera: the people in it (global IDs, track IDs, (N, 4) xyxy boxes)."""
+        events: list[dict] = []
+        present = set()
+        for gid, tid, box in zip(global_ids, track_ids, xyxy):
+            gid, tid = int(gid), int(tid)
+            foot = ((float(box[0]) + float(box[2])) / 2.0, float(box[3]))
+            present.add(gid)
+            self._see_person(events, gid, camera_id, time_s)
+            visit = self.visits.get((gid, camera_id))
+            if visit is None:
+                visit = self.visits[(gid, camera_id)] = _Visit(time_s, time_s, tid, frame)
+                self._emit(events, _event("entry", time_s, gid, camera_id, tid, frame))
+            visit.last_seen, visit.track_id, visit.frame = time_s, tid, frame
+            threshold = self.config.dwell_threshold(camera_id)
+            if not visit.dwell_reported and time_s - visit.entered >= threshold:
+                visit.dwell_reported = True
+                self._emit(events, _event("dwell", time_s, gid, camera_id, tid, frame,
+                                          duration_s=time_s - visit.entered, threshold_s=threshold))
+            for line in self._lines.get(camera_id, ()):
+                self._cross(events, line, gid, tid, frame, time_s, foot)
+            for zone in self._zones.get(camera_id, ()):
+                self._zone(events, zone, gid, tid, frame, time_s, inside_polygon(zone.polygon, foot))
+        for (gid, cam), visit in list(self.visits.items()):
+            if cam == camera_id and gid not in present and time_s - visit.last_seen > self.config.exit_after_s:
+                self._leave_camera(events, gid, camera_id)
+        return events
+
+    def correct(self, old_global_id: int, new_global_id: int, time_s: float) -> list[dict]:
+        """A track moved from old_global_id to new_global_id: the old person's open state becomes the new
+        one's (where the new one has none), and an id_corrected event records the link."""
+        for table in (self.visits, self.zone_visits, self.sides):
+            for (gid, where) in [k for k in table if k[0] == old_global_id]:
+                state = table.pop((gid, where))
+                table.setdefault((new_global_id, where), state)
+        old = self.people.pop(old_global_id, None)  # its first_seen stays in the history
+        new = self.people.get(new_global_id)
+        if old is not None:
+            if new is None:
+                self.people[new_global_id] = old
+            else:
+                new.first_seen = min(new.first_seen, old.first_seen)
+                new.last_seen = max(new.last_seen, old.last_seen)
+                new.cameras |= old.cameras
+        self.counts["id_corrected"] += 1
+        return [_event("id_corrected", time_s, new_global_id, old_global_id=old_global_id)]
+
+    def finish(self) -> list[dict]:
+        """Close every open visit (the end of a run): exits, zone leaves and last_seen events."""
+        events: list[dict] = []
+        for gid, cam in list(self.visits):
+            self._leave_camera(events, gid, cam)
+        return events
+
+    # -- the rules ------------------------------------------------------------------------------------
+
+    def _emit(self, events: list[dict], event: dict) -> None:
+        self.counts[event["type"]] += 1
+        events.append(event)
+
+    def _see_person(self, events, gid: int, camera_id: str, time_s: float) -> None:
+        person = self.people.get(gid)
+        if person is None:
+            person = self.people[gid] = _Person(time_s, time_s)
+            self._emit(events, _event("first_seen", time_s, gid))
+        person.last_seen = max(person.last_seen, time_s)
+        person.cameras.add(camera_id)
+
+    def _cross(self, events, line: LineConfig, gid, tid, frame, time_s, foot) -> None:
+        side = line_side(line, foot)
+        if side == 0:
+            return  # inside the hysteresis band (or past the ends): keep the last firm side
+        before = self.sides.get((gid, line.name))
+        self.sides[(gid, line.name)] = side
+        if before is not None and before != side:
+            self._emit(events, _event("line_cross", time_s, gid, line.camera_id, tid, frame, line=line.name,
+                                      direction="forward" if side > 0 else "backward"))
+
+    def _zone(self, events, zone: ZoneConfig, gid, tid, frame, time_s, inside: bool) -> None:
+        key = (gid, zone.name)
+        visit = self.zone_visits.get(key)
+        if inside and visit is None:
+            self.zone_visits[key] = visit = _Visit(time_s, time_s, tid, frame)
+            self._emit(events, _event("zone_enter", time_s, gid, zone.camera_id, tid, frame, zone=zone.name,
+                                      occupancy=self.occupancy()[zone.name]))
+        elif not inside and visit is not None:
+            self._leave_zone(events, zone, gid, time_s, tid, frame)
+            return
+        if visit is None:
+            return
+        visit.last_seen, visit.track_id, visit.frame = time_s, tid, frame
+        threshold = zone.dwell_threshold_s
+        if threshold is not None and not visit.dwell_reported and time_s - visit.entered >= threshold:
+            visit.dwell_reported = True
+            self._emit(events, _event("zone_dwell", time_s, gid, zone.camera_id, tid, frame, zone=zone.name,
+                                      duration_s=time_s - visit.entered, threshold_s=threshold,
+                                      occupancy=self.occupancy()[zone.name]))
+
+    def _leave_zone(self, events, zone: ZoneConfig, gid: int, time_s: float, tid=None, frame=None) -> None:
+        visit = self.zone_visits.pop((gid, zone.name))
+        self._emit(events, _event("zone_leave", time_s, gid, zone.camera_id, tid if tid is not None else visit.track_id,
+                                  frame if frame is not None else visit.frame, zone=zone.name,
+                                  duration_s=time_s - visit.entered, occupancy=self.occupancy()[zone.name]))
+
+    def _leave_camera(self, events, gid: int, camera_id: str) -> None:
+        visit = self.visits.pop((gid, camera_id))
+        for zone in self._zones.get(camera_id, ()):
+            if (gid, zone.name) in self.zone_visits:
+                self._leave_zone(events, zone, gid, visit.last_seen)
+        for line in self._lines.get(camera_id, ()):
+            self.sides.pop((gid, line.name), None)
+        self._emit(events, _event("exit", visit.last_seen, gid, camera_id, visit.track_id, visit.frame,
+                                  duration_s=visit.last_seen - visit.entered))
+        if not any(g == gid for g, _ in self.visits):
+            person = self.people.get(gid)
+            if person is not None:
+                self._emit(events, _event("last_seen", person.last_seen, gid, duration_s=person.last_seen - person.first_seen,
+                                          first_seen=person.first_seen, cameras=sorted(person.cameras)))

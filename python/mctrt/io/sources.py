@@ -1,0 +1,247 @@
+"""Camera sources: one reader thread per camera (file, RTSP/HTTP stream or webcam) feeding a bounded
+queue, with reconnection and a status the dashboard shows.
+
+Live mode keeps only the freshest frames (the queue drops its oldest frame when full, and counts it),
+paces files at their frame rate and reconnects streams and webcams with exponential backoff and
+jitter. Offline mode reads every frame of a file, as fast as the pipeline takes them (the queue
+blocks instead of dropping). A camera that fails only changes its own status; the others go on.
+OpenCV's FFmpeg backend releases the GIL while it decodes, so the readers run in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from mctrt.config import InputConfig
+from mctrt.types import Frame
+
+log = logging.getLogger(__name__)
+
+# Camera states, as the API reports them.
+CONNECTING, CONNECTED, RECONNECTING, ENDED, FAILED = "connecting", "connected", "reconnecting", "ended", "failed"
+_FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+_open_lock = threading.Lock()  # the FFmpeg options travel through a process-wide environment variable
+
+
+class FrameQueue:
+    """A bounded FIFO of frames. When full, put() drops the oldest frame (counted in `dropped`) if
+    drop_oldest, else waits for room. close() wakes every waiter; get() then drains what is left and
+    returns None."""
+
+    def __init__(self, capacity: int = 2, drop_oldest: bool = True) -> None:
+        self.capacity = capacity
+        self.drop_oldest = drop_oldest
+        self.dropped = 0
+        self.closed = False
+        self._items: deque[Frame] = deque()
+        self._cond = threading.Condition()
+
+    def put(self, frame: Frame, stop: threading.Event | None = None) -> None:
+        with self._cond:
+            while len(self._items) >= self.capacity and not self.drop_oldest and not self.closed:
+                if stop is not None and stop.is_set():
+                    return
+                self._cond.wait(0.1)
+            if self.closed:
+                return
+            if len(self._items) >= self.capacity:
+                self._items.popleft()
+                self.dropped += 1
+            self._items.append(frame)
+            self._cond.notify_all()
+
+    def get(self, timeout: float | None = None) -> Frame | None:
+        """The oldest frame, waiting up to `timeout` seconds (None: until one comes or the queue closes)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._items or self.closed, timeout):
+                return None
+            frame = self._items.popleft() if self._items else None
+            self._cond.notify_all()
+            return frame
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between reconnection attempts: initial_s doubling up to max_s, each randomised by
+    +-jitter (a fraction) so that many cameras behind one failed switch do not retry in lockstep."""
+
+    initial_s: float = 0.5
+    max_s: float = 30.0
+    jitter: float = 0.2
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.max_s, self.initial_s * 2 ** max(0, attempt))
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+@dataclass
+class CameraStatus:
+    """What the API reports per camera."""
+
+    camera_id: str
+    kind: str
+    state: str = CONNECTING
+    reason: str = ""
+    frames_read: int = 0
+    frames_dropped: int = 0
+    reconnects: int = 0
+    fps: float | None = None  # the source's own rate, once opened
+    width: int | None = None
+    height: int | None = None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class SourceFailure(Exception):
+    """Why a source cannot be read: permanent (a missing file) or worth retrying (a dropped stream)."""
+
+    def __init__(self, reason: str, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+def open_capture(config: InputConfig) -> cv2.VideoCapture:
+    """An opened cv2.VideoCapture for the input, or SourceFailure saying why not and how to fix it."""
+    if config.kind == "file":
+        path = Path(config.path)
+        if not path.is_file():
+            raise SourceFailure(f"video file {path} does not exist; fix inputs[{config.camera_id}].path", permanent=True)
+    timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(config.open_timeout_s * 1000),
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(config.read_timeout_s * 1000)]
+    if config.kind == "webcam":
+        capture = cv2.VideoCapture(int(config.path), cv2.CAP_ANY)
+    else:
+        with _open_lock:
+            previous = os.environ.get(_FFMPEG_OPTIONS)
+            os.environ[_FFMPEG_OPTIONS] = f"rtsp_transport;{config.rtsp_transport}"
+            try:
+                capture = cv2.VideoCapture(config.path, cv2.CAP_FFMPEG, timeouts)
+            finally:
+                if previous is None:
+                    os.environ.pop(_FFMPEG_OPTIONS, None)
+                else:
+                    os.environ[_FFMPEG_OPTIONS] = previous
+    if not capture.isOpened():
+        capture.release()
+        if config.kind == "file":
+            raise SourceFailure(
+                f"video file {config.path} cannot be decoded (corrupt, or not a video FFmpeg reads); "
+                f"check the file or fix inputs[{config.camera_id}].path", permanent=True)
+        what = f"webcam {config.path}" if config.kind == "webcam" else f"stream {config.path}"
+        raise SourceFailure(f"{what} did not open within {config.open_timeout_s:g} s; is it reachable?", permanent=False)
+    return capture
+
+
+class CameraReader(threading.Thread):
+    """Reads one camera into its FrameQueue until stopped (or, for a file without loop, its end)."""
+
+    def __init__(self, config: InputConfig, *, offline: bool = False, capacity: int = 2,
+                 backoff: Backoff = Backoff(), clock_origin: float | None = None) -> None:
+        super().__init__(name=f"camera-{config.camera_id}", daemon=True)
+        if offline and config.kind != "file":
+            raise ValueError(f"inputs[{config.camera_id}]: offline mode reads files only; {config.path} is a {config.kind}")
+        self.config = config
+        self.offline = offline
+        self.queue = FrameQueue(max(capacity, 1), drop_oldest=not offline)
+        self.status = CameraStatus(config.camera_id, config.kind)
+        self.backoff = backoff
+        self._stop = threading.Event()
+        self._origin = time.time() if clock_origin is None else clock_origin
+        self._index = 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.queue.close()
+
+    def run(self) -> None:
+        attempt = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    capture = open_capture(self.config)
+                except SourceFailure as failure:
+                    if failure.permanent:
+                        return self._set(FAILED, str(failure))
+                    self._set(RECONNECTING, str(failure))
+                    self._stop.wait(self.backoff.delay(attempt))
+                    attempt += 1
+                    self.status.reconnects += 1
+                    continue
+                attempt = 0
+                try:
+                    finished = self._read(capture)
+                finally:
+                    capture.release()
+                if finished:
+                    return
+                self.status.reconnects += 1
+        except Exception as exc:  # a reader must never take the process down; say why it stopped
+            log.exception("camera %s: reader stopped", self.config.camera_id)
+            self._set(FAILED, f"reader error: {exc}")
+        finally:
+            self.queue.close()
+
+    def _set(self, state: str, reason: str = "") -> None:
+        if (state, reason) != (self.status.state, self.status.reason):
+            log.log(logging.WARNING if state in (FAILED, RECONNECTING) else logging.INFO,
+                    "camera %s: %s%s", self.config.camera_id, state, f" ({reason})" if reason else "")
+        self.status.state, self.status.reason = state, reason
+
+    def _read(self, capture: cv2.VideoCapture) -> bool:
+        """Read until the source ends or breaks. True when this reader is done for good."""
+        fps = self.config.fps or capture.get(cv2.CAP_PROP_FPS) or 0.0
+        self.status.fps = fps if 0 < fps < 1000 else None
+        self.status.width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)) or None
+        self.status.height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) or None
+        self._set(CONNECTED)
+        is_file = self.config.kind == "file"
+        pace = is_file and not self.offline and self.status.fps
+        started, first_index = time.monotonic(), self._index
+        while not self._stop.is_set():
+            ok, image = capture.read()
+            if not ok or image is None:
+                if not is_file:
+                    self._set(RECONNECTING, "the stream stopped sending frames")
+                    return False
+                if self._index == first_index:
+                    self._set(FAILED, f"video file {self.config.path} has no decodable frames")
+                    return True
+                if self.config.loop and not self.offline:
+                    capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    started, first_index = time.monotonic(), self._index
+                    continue
+                self._set(ENDED, f"end of file after {self._index} frames")
+                return True
+            self._index += 1
+            now = time.monotonic()
+            if pace:
+                due = started + (self._index - first_index) / self.status.fps
+                if due > now:
+                    self._stop.wait(due - now)
+                    now = time.monotonic()
+            if self.offline and self.status.fps:
+                scene_time = self._origin + (self._index - 1) / self.status.fps
+            else:
+                scene_time = time.time()
+            self.status.frames_read += 1
+            self.queue.put(Frame(self.config.camera_id, self._index, now, scene_time, image), self._stop)
+            self.status.frames_dropped = self.queue.dropped
+        return True

@@ -1,0 +1,132 @@
+"""EventStore: events and per-person summaries in one SQLite file (stdlib sqlite3, WAL journal).
+
+Each add() is one transaction: once it returns, its events survive the process being killed (WAL
+with synchronous=NORMAL loses nothing on a process crash; only a power cut can take the last
+transactions). The pipeline writes from its own thread; the API reads through its own connection,
+which WAL lets run alongside the writer. Identity summaries follow id_corrected events, so a retired
+global ID's history is folded into the one that replaced it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from mctrt.errors import MctrtError
+from mctrt.events import EVENT_TYPES
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    type TEXT NOT NULL,
+    camera_id TEXT,
+    global_id INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time ON events (time);
+CREATE INDEX IF NOT EXISTS events_type_time ON events (type, time);
+CREATE INDEX IF NOT EXISTS events_camera_time ON events (camera_id, time);
+CREATE TABLE IF NOT EXISTS identities (
+    global_id INTEGER PRIMARY KEY,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    cameras TEXT NOT NULL,
+    events INTEGER NOT NULL
+);
+"""
+
+
+class EventStore:
+    """Events and identities in SQLite at `path` (created with its folder if missing)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise MctrtError(f"event store {self.path} cannot be opened ({exc}); fix store.path in the config") from None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def add(self, events: list[dict]) -> list[int]:
+        """Save events in one transaction; returns their ids (also set as event["id"])."""
+        if not events:
+            return []
+        ids = []
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for event in events:
+                    cursor = self._db.execute(
+                        "INSERT INTO events (time, type, camera_id, global_id, body) VALUES (?, ?, ?, ?, ?)",
+                        (event["time"], event["type"], event["camera_id"], event["global_id"], json.dumps(event)))
+                    event["id"] = cursor.lastrowid
+                    ids.append(cursor.lastrowid)
+                    self._summarise(event)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return ids
+
+    def _summarise(self, event: dict) -> None:
+        gid = event["global_id"]
+        if event["type"] == "id_corrected":
+            old = self._db.execute("SELECT first_seen, last_seen, cameras, events FROM identities WHERE global_id = ?",
+                                   (event["old_global_id"],)).fetchone()
+            if old is not None:
+                self._db.execute("DELETE FROM identities WHERE global_id = ?", (event["old_global_id"],))
+                self._merge(gid, old[0], old[1], json.loads(old[2]), old[3])
+            return
+        cameras = [event["camera_id"]] if event["camera_id"] else []
+        self._merge(gid, event["time"], event["time"], cameras, 1)
+
+    def _merge(self, gid: int, first: float, last: float, cameras: list[str], count: int) -> None:
+        row = self._db.execute("SELECT first_seen, last_seen, cameras, events FROM identities WHERE global_id = ?",
+                               (gid,)).fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO identities VALUES (?, ?, ?, ?, ?)", (gid, first, last, json.dumps(sorted(cameras)), count))
+            return
+        merged = sorted(set(json.loads(row[2])) | set(cameras))
+        self._db.execute("UPDATE identities SET first_seen = ?, last_seen = ?, cameras = ?, events = ? WHERE global_id = ?",
+                         (min(row[0], first), max(row[1], last), json.dumps(merged), row[3] + count, gid))
+
+    def events(self, since: float | None = None, type: str | None = None, camera: str | None = None,
+               global_id: int | None = None, limit: int = 100) -> list[dict]:
+        """The newest `limit` events matching the filters (time > since, type, camera, person), oldest first."""
+        if type is not None and type not in EVENT_TYPES:
+            raise ValueError(f"type must be one of {', '.join(EVENT_TYPES)}; got {type!r}")
+        if not 1 <= limit <= 10_000:
+            raise ValueError(f"limit must be in 1..10000; got {limit}")
+        clauses, values = [], []
+        for clause, value in (("time > ?", since), ("type = ?", type), ("camera_id = ?", camera), ("global_id = ?", global_id)):
+            if value is not None:
+                clauses.append(clause)
+                values.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            rows = self._db.execute(f"SELECT id, body FROM events {where} ORDER BY time DESC, id DESC LIMIT ?",
+                                    (*values, limit)).fetchall()
+        return [{**json.loads(body), "id": id_} for id_, body in reversed(rows)]
+
+    def identities(self, limit: int = 1000) -> list[dict]:
+        """Per person: first and last seen, cameras, number of events; most recently seen first."""
+        with self._lock:
+            rows = self._db.execute("SELECT global_id, first_seen, last_seen, cameras, events FROM identities "
+                                    "ORDER BY last_seen DESC LIMIT ?", (limit,)).fetchall()
+        return [{"global_id": g, "first_seen": f, "last_seen": last, "cameras": json.loads(c), "events": n}
+                for g, f, last, c, n in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]

@@ -1,0 +1,121 @@
+"""EventEngine: entry/exit with flicker tolerance, global first/last seen, dwell, line crossings with
+direction and hysteresis, zones with occupancy, and ID corrections."""
+
+import numpy as np
+
+from mctrt.config import EventsConfig, LineConfig, ZoneConfig
+from mctrt.events import EventEngine
+
+
+def box_at(foot_x: float, foot_y: float) -> np.ndarray:
+    return np.array([[foot_x - 10, foot_y - 60, foot_x + 10, foot_y]], np.float32)
+
+
+def step(engine, cam, t, frame, people):
+    """people: list of (global_id, track_id, foot_x, foot_y)."""
+    boxes = np.concatenate([box_at(x, y) for _, _, x, y in people]) if people else np.empty((0, 4), np.float32)
+    return engine.update(cam, t, frame, [p[0] for p in people], [p[1] for p in people], boxes)
+
+
+def types(events):
+    return [e["type"] for e in events]
+
+
+def test_entry_then_exit_after_the_person_is_gone_long_enough():
+    engine = EventEngine(EventsConfig(exit_after_s=2.0))
+    assert types(step(engine, "c", 0.0, 1, [(1, 1, 100, 100)])) == ["first_seen", "entry"]
+    assert step(engine, "c", 1.0, 2, []) == []  # 1 s gone: maybe an occlusion
+    assert step(engine, "c", 2.0, 3, []) == []
+    events = step(engine, "c", 2.5, 4, [])
+    assert types(events) == ["exit", "last_seen"]
+    assert events[0]["time"] == 0.0 and events[0]["duration_s"] == 0.0 and events[1]["cameras"] == ["c"]
+
+
+def test_a_flickering_track_is_one_visit_even_with_a_new_track_id():
+    engine = EventEngine(EventsConfig(exit_after_s=2.0))
+    step(engine, "c", 0.0, 1, [(1, 1, 100, 100)])
+    step(engine, "c", 1.0, 2, [])
+    assert step(engine, "c", 1.5, 3, [(1, 9, 105, 100)]) == []  # same person, new track: no new entry
+    assert engine.counts["entry"] == 1
+
+
+def test_dwell_is_reported_once_past_the_camera_threshold():
+    engine = EventEngine(EventsConfig(dwell_threshold_s=30.0, dwell_per_camera={"fast": 5.0}))
+    dwell = []
+    for k in range(12):
+        dwell += [e for e in step(engine, "fast", k * 1.0, k + 1, [(1, 1, 100, 100)]) if e["type"] == "dwell"]
+    assert len(dwell) == 1 and dwell[0]["duration_s"] == 5.0 and dwell[0]["threshold_s"] == 5.0
+
+
+LINE = LineConfig("door", "c", ((100.0, 0.0), (100.0, 200.0)), hysteresis_px=10.0)  # vertical, a above b
+
+
+def walk(engine, xs, gid=1):
+    out = []
+    for k, x in enumerate(xs):
+        out += [e for e in step(engine, "c", k * 0.1, k + 1, [(gid, 1, x, 100)]) if e["type"] == "line_cross"]
+    return out
+
+
+def test_line_crossing_has_a_direction():
+    # a->b points down the image, so its right-hand side (as drawn) is x < 100
+    engine = EventEngine(EventsConfig(lines=(LINE,)))
+    crossings = walk(engine, [150, 130, 80, 60, 130, 150])
+    assert [c["direction"] for c in crossings] == ["forward", "backward"]
+    assert crossings[0]["line"] == "door" and crossings[0]["global_id"] == 1
+
+
+def test_jitter_on_the_line_does_not_count_twice():
+    engine = EventEngine(EventsConfig(lines=(LINE,)))
+    crossings = walk(engine, [150, 95, 105, 95, 105, 98, 80, 95, 104, 92, 70])
+    assert len(crossings) == 1
+
+
+def test_movement_beyond_the_line_segment_is_not_a_crossing():
+    engine = EventEngine(EventsConfig(lines=(LINE,)))
+    out = []
+    for k, x in enumerate([150, 50]):
+        out += [e for e in step(engine, "c", k, k + 1, [(1, 1, x, 400)]) if e["type"] == "line_cross"]
+    assert out == []
+
+
+def test_zone_enter_leave_occupancy_and_dwell():
+    zone = ZoneConfig("desk", "c", ((0.0, 0.0), (200.0, 0.0), (200.0, 200.0), (0.0, 200.0)), dwell_threshold_s=2.0)
+    engine = EventEngine(EventsConfig(zones=(zone,)))
+    events = step(engine, "c", 0.0, 1, [(1, 1, 50, 100), (2, 2, 300, 100)])
+    assert [(e["type"], e["global_id"], e["occupancy"]) for e in events if e["type"].startswith("zone")] == [("zone_enter", 1, 1)]
+    events = step(engine, "c", 1.0, 2, [(1, 1, 50, 100), (2, 2, 150, 100)])
+    assert [(e["type"], e["global_id"], e["occupancy"]) for e in events] == [("zone_enter", 2, 2)]
+    assert engine.occupancy() == {"desk": 2}
+    events = step(engine, "c", 2.0, 3, [(1, 1, 50, 100), (2, 2, 250, 100)])
+    assert [(e["type"], e["global_id"]) for e in events] == [("zone_dwell", 1), ("zone_leave", 2)]
+    assert events[1]["occupancy"] == 1 and events[1]["duration_s"] == 1.0
+
+
+def test_exit_closes_the_zone_and_finish_closes_everything():
+    zone = ZoneConfig("all", "c", ((0.0, 0.0), (500.0, 0.0), (500.0, 500.0), (0.0, 500.0)))
+    engine = EventEngine(EventsConfig(zones=(zone,), exit_after_s=1.0))
+    step(engine, "c", 0.0, 1, [(1, 1, 50, 100), (2, 2, 60, 100)])
+    events = step(engine, "c", 2.0, 2, [(2, 2, 60, 100)])
+    assert types(events) == ["zone_leave", "exit", "last_seen"]
+    assert types(engine.finish()) == ["zone_leave", "exit", "last_seen"]
+    assert engine.occupancy() == {"all": 0}
+
+
+def test_person_seen_by_two_cameras_is_last_seen_only_after_leaving_both():
+    engine = EventEngine(EventsConfig(exit_after_s=1.0))
+    step(engine, "a", 0.0, 1, [(1, 1, 10, 10)])
+    step(engine, "b", 0.5, 1, [(1, 4, 10, 10)])
+    assert types(step(engine, "a", 2.0, 2, [])) == ["exit"]
+    assert types(step(engine, "b", 3.0, 2, [])) == ["exit", "last_seen"]
+    assert engine.counts["first_seen"] == 1
+
+
+def test_correction_moves_the_visit_and_is_recorded():
+    engine = EventEngine(EventsConfig(exit_after_s=1.0))
+    step(engine, "a", 0.0, 1, [(5, 1, 10, 10)])
+    events = engine.correct(5, 2, 0.5)
+    assert events == [{"type": "id_corrected", "time": 0.5, "camera_id": None, "global_id": 2, "track_id": None,
+                       "frame": None, "old_global_id": 5}]
+    assert step(engine, "a", 0.6, 2, [(2, 1, 10, 10)]) == []  # the visit continues under the new ID
+    assert [(e["type"], e["global_id"]) for e in engine.finish()] == [("exit", 2), ("last_seen", 2)]

@@ -1,0 +1,81 @@
+"""EventStore: the queries the API needs, identity summaries that follow corrections, and no committed
+event lost when the writing process is killed."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from mctrt.store import EventStore
+
+
+def event(kind, t, gid, cam="a", **extra):
+    return {"type": kind, "time": t, "camera_id": cam, "global_id": gid, "track_id": 1, "frame": int(t), **extra}
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = EventStore(tmp_path / "sub" / "events.db")
+    yield s
+    s.close()
+
+
+def test_events_filter_by_since_type_camera_and_limit(store):
+    store.add([event("entry", 1.0, 1), event("entry", 2.0, 2, "b"), event("line_cross", 3.0, 1, line="door", direction="forward"),
+               event("exit", 4.0, 1)])
+    assert [e["type"] for e in store.events()] == ["entry", "entry", "line_cross", "exit"]
+    assert [e["time"] for e in store.events(since=2.0)] == [3.0, 4.0]
+    assert [e["global_id"] for e in store.events(type="entry")] == [1, 2]
+    assert [e["time"] for e in store.events(camera="b")] == [2.0]
+    assert [e["time"] for e in store.events(limit=2)] == [3.0, 4.0]  # the newest two, oldest first
+    crossing = store.events(type="line_cross")[0]
+    assert crossing["line"] == "door" and crossing["direction"] == "forward" and crossing["id"] == 3
+
+
+def test_bad_queries_say_what_is_allowed(store):
+    with pytest.raises(ValueError, match="type must be one of entry, exit"):
+        store.events(type="entered")
+    with pytest.raises(ValueError, match="limit must be in 1..10000"):
+        store.events(limit=0)
+
+
+def test_identity_summaries_fold_a_corrected_id_into_its_replacement(store):
+    store.add([event("entry", 1.0, 1, "a"), event("entry", 5.0, 7, "b"), event("exit", 9.0, 7, "b")])
+    store.add([{"type": "id_corrected", "time": 10.0, "camera_id": None, "global_id": 1, "track_id": None,
+                "frame": None, "old_global_id": 7}])
+    assert store.identities() == [{"global_id": 1, "first_seen": 1.0, "last_seen": 9.0, "cameras": ["a", "b"], "events": 3}]
+
+
+def test_unwritable_path_names_the_store(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(Exception, match="event store .* cannot be opened .* fix store.path"):
+        EventStore(tmp_path / "file" / "events.db")
+
+
+def test_committed_events_survive_the_process_being_killed(tmp_path):
+    path = tmp_path / "events.db"
+    writer = textwrap.dedent(f"""
+        import os, sys
+        from mctrt.store import EventStore
+        store = EventStore({str(path)!r})
+        for k in range(50):
+            store.add([{{"type": "entry", "time": float(k), "camera_id": "a", "global_id": k, "track_id": 1, "frame": k}}])
+        print("committed", flush=True)
+        sys.stdin.readline()  # wait here, store open, until killed
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", writer], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "committed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    reopened = EventStore(path)
+    assert reopened.count() == 50
+    assert [e["global_id"] for e in reopened.events(limit=3)] == [47, 48, 49]
+    reopened.close()
