@@ -163,25 +163,25 @@ class CameraReader(threading.Thread):
         self.queue = FrameQueue(max(capacity, 1), drop_oldest=not offline)
         self.status = CameraStatus(config.camera_id, config.kind)
         self.backoff = backoff
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._origin = time.time() if clock_origin is None else clock_origin
         self._index = 0
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self.queue.close()
 
     def run(self) -> None:
         attempt = 0
         try:
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 try:
                     capture = open_capture(self.config)
                 except SourceFailure as failure:
                     if failure.permanent:
                         return self._set(FAILED, str(failure))
                     self._set(RECONNECTING, str(failure))
-                    self._stop.wait(self.backoff.delay(attempt))
+                    self._stopping.wait(self.backoff.delay(attempt))
                     attempt += 1
                     self.status.reconnects += 1
                     continue
@@ -215,7 +215,7 @@ class CameraReader(threading.Thread):
         is_file = self.config.kind == "file"
         pace = is_file and not self.offline and self.status.fps
         started, first_index = time.monotonic(), self._index
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             ok, image = capture.read()
             if not ok or image is None:
                 if not is_file:
@@ -235,13 +235,13 @@ class CameraReader(threading.Thread):
             if pace:
                 due = started + (self._index - first_index) / self.status.fps
                 if due > now:
-                    self._stop.wait(due - now)
+                    self._stopping.wait(due - now)
                     now = time.monotonic()
             if self.offline and self.status.fps:
                 scene_time = self._origin + (self._index - 1) / self.status.fps
             else:
                 scene_time = time.time()
             self.status.frames_read += 1
-            self.queue.put(Frame(self.config.camera_id, self._index, now, scene_time, image), self._stop)
+            self.queue.put(Frame(self.config.camera_id, self._index, now, scene_time, image), self._stopping)
             self.status.frames_dropped = self.queue.dropped
         return True

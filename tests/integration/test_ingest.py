@@ -1,0 +1,114 @@
+"""Camera readers: every frame in order offline, freshest frames live, and faults (a missing file, a
+corrupt file, a failed camera beside a good one) that change only their own camera's status."""
+
+import re
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from mctrt.config import InputConfig
+from mctrt.io.sources import ENDED, FAILED, Backoff, CameraReader, FrameQueue
+from mctrt.types import Frame
+
+
+def write_video(path, frames=12, fps=10.0, size=(96, 64)):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    assert writer.isOpened()
+    for k in range(frames):
+        image = np.full((size[1], size[0], 3), 10 * k, np.uint8)  # frame k has brightness 10 k
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def drain(reader, timeout=10.0):
+    frames, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frame = reader.queue.get(timeout=0.5)
+        if frame is None and reader.queue.closed:
+            return frames
+        if frame is not None:
+            frames.append(frame)
+    raise AssertionError("the reader did not finish")
+
+
+def frame(k):
+    return Frame("c", k, 0.0, 0.0, np.zeros((1, 1, 3), np.uint8))
+
+
+def test_live_queue_keeps_the_freshest_frames_and_counts_drops():
+    queue = FrameQueue(capacity=2, drop_oldest=True)
+    for k in range(1, 6):
+        queue.put(frame(k))
+    assert queue.dropped == 3
+    assert [queue.get(0).index, queue.get(0).index, queue.get(0)] == [4, 5, None]
+
+
+def test_offline_queue_waits_instead_of_dropping():
+    queue = FrameQueue(capacity=1, drop_oldest=False)
+    queue.put(frame(1))
+    done = threading.Event()
+    threading.Thread(target=lambda: (queue.put(frame(2)), done.set()), daemon=True).start()
+    assert not done.wait(0.2)  # blocked: full
+    assert queue.get(1).index == 1
+    assert done.wait(2) and queue.get(1).index == 2 and queue.dropped == 0
+
+
+def test_backoff_doubles_up_to_its_cap_with_bounded_jitter():
+    backoff = Backoff(initial_s=0.5, max_s=4.0, jitter=0.2)
+    for attempt, base in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (10, 4.0)]:
+        delays = [backoff.delay(attempt) for _ in range(50)]
+        assert all(0.8 * base <= d <= 1.2 * base for d in delays)
+        assert len(set(delays)) > 1
+
+
+def test_offline_reader_gives_every_frame_in_order_with_video_time(tmp_path):
+    path = write_video(tmp_path / "v.avi", frames=12, fps=10.0)
+    reader = CameraReader(InputConfig("cam", str(path)), offline=True, capacity=2, clock_origin=1000.0)
+    reader.start()
+    frames = drain(reader)
+    assert [f.index for f in frames] == list(range(1, 13))
+    assert [round(f.time_s - 1000.0, 3) for f in frames[:3]] == [0.0, 0.1, 0.2]
+    assert abs(int(frames[5].image.mean()) - 50) <= 3  # decoded frame 6 is the 6th written
+    assert reader.status.state == ENDED and reader.status.frames_read == 12 and reader.status.fps == 10.0
+
+
+def test_live_file_is_paced_at_its_frame_rate_and_can_loop(tmp_path):
+    path = write_video(tmp_path / "v.avi", frames=5, fps=10.0)
+    reader = CameraReader(InputConfig("cam", str(path), loop=True), capacity=50)
+    started = time.monotonic()
+    reader.start()
+    while reader.status.frames_read < 12 and time.monotonic() - started < 10:
+        time.sleep(0.02)
+    elapsed = time.monotonic() - started
+    reader.stop()
+    reader.join(5)
+    assert reader.status.frames_read >= 12  # looped past the 5-frame file
+    assert elapsed >= 0.9  # 12 frames at 10 frames/s cannot arrive in much under 1.1 s
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda d: d / "missing.mp4", r"video file .*missing.mp4 does not exist; fix inputs\[cam\].path"),
+        (lambda d: (d / "corrupt.mp4").write_bytes(b"\x00not a video" * 500) and d / "corrupt.mp4",
+         r"corrupt.mp4 (cannot be decoded|has no decodable frames)"),
+    ],
+    ids=["missing", "corrupt"],
+)
+def test_bad_file_fails_its_camera_with_a_reason(tmp_path, make, reason):
+    reader = CameraReader(InputConfig("cam", str(make(tmp_path))), offline=True)
+    reader.start()
+    reader.join(10)
+    assert reader.status.state == FAILED
+    assert reader.status.frames_read == 0
+    assert re.search(reason, reader.status.reason), reader.status.reason
+    assert reader.queue.closed and reader.queue.get(0) is None
+
+
+def test_offline_mode_refuses_streams():
+    with pytest.raises(ValueError, match="offline mode reads files only"):
+        CameraReader(InputConfig("cam", "rtsp://127.0.0.1/x"), offline=True)

@@ -1,0 +1,84 @@
+"""Configuration files: demo.yaml loads, ${VAR:-default} expands, and every bad key or value stops the
+load with ConfigError naming it."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mctrt.config import config_from_dict, load_config
+from mctrt.errors import ConfigError
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def minimal(**sections):
+    data = {"inputs": [{"camera_id": "a", "path": "a.mp4"}, {"camera_id": "b", "path": "rtsp://10.0.0.2/live"}],
+            "modules": {"detector": {"model": "det.onnx"}}}
+    data.update(sections)
+    return data
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "pets09.yaml"])
+def test_shipped_configs_load(name, monkeypatch):
+    monkeypatch.setenv("MCTRT_ASSETS", "/assets")
+    config = load_config(CONFIGS / name)
+    assert config.inputs[0].path.startswith("/assets/data/")
+    assert config.detector.model == "/assets/models/yolov8n_coco_fp32.onnx"
+    assert config.reid is not None and config.tracker.frame_rate == 10
+
+
+def test_demo_defaults_to_assets_beside_the_project(monkeypatch):
+    monkeypatch.delenv("MCTRT_ASSETS", raising=False)
+    config = load_config(CONFIGS / "demo.yaml")
+    west = CONFIGS.resolve().parents[1] / "shared/data/pets09_split2/west/west.mp4"
+    assert Path(os.path.normpath(config.inputs[0].path)) == west
+    assert config.association.window("west", "east").max_s == 30.0
+    assert config.events.lines[0].camera_id == "west" and config.store.path.endswith("runs/mctrt.db")
+
+
+def test_relative_paths_follow_the_file_and_streams_are_left_alone(tmp_path):
+    config = config_from_dict(minimal(), tmp_path)
+    assert config.inputs[0].path == str(tmp_path / "a.mp4") and config.inputs[0].kind == "file"
+    assert config.inputs[1].path == "rtsp://10.0.0.2/live" and config.inputs[1].kind == "stream"
+    assert config.detector.model == str(tmp_path / "det.onnx")
+    webcam = config_from_dict({**minimal(), "inputs": [{"camera_id": "w", "path": 0}]}, tmp_path)
+    assert webcam.inputs[0].kind == "webcam" and webcam.inputs[0].path == "0"
+
+
+def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_VAR", raising=False)
+    path = tmp_path / "c.yaml"
+    path.write_text("# ${IN_A_COMMENT} is fine\ninputs:\n  - camera_id: a\n    path: ${NO_SUCH_VAR}/a.mp4\n"
+                    "modules: {detector: {model: m}}\n")
+    with pytest.raises(ConfigError, match=r"uses \$\{NO_SUCH_VAR\}, which is not set"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"camera": {}}, r"unknown sections \['camera'\]; valid sections: inputs, modules"),
+        ({"inputs": []}, "inputs must list at least one camera"),
+        ({"inputs": [{"camera_id": "a", "path": "x"}, {"camera_id": "a", "path": "y"}]}, "camera_id a is used twice"),
+        ({"inputs": [{"camera_id": "a b", "path": "x"}]}, "camera_id must be a name of letters"),
+        ({"inputs": [{"camera_id": "a", "path": "x", "fsp": 3}]}, r"inputs\[0\] has unknown keys \['fsp'\]"),
+        ({"inputs": [{"camera_id": "a"}]}, r"inputs\[0\].path is required"),
+        ({"inputs": [{"camera_id": "a", "path": "x", "rtsp_transport": "http"}]}, "rtsp_transport must be tcp or udp"),
+        ({"modules": {}}, "modules.detector is required"),
+        ({"modules": {"detector": {"model": "m"}, "tracker": {"track_tresh": 0.5}}}, r"modules.tracker has unknown keys \['track_tresh'\]"),
+        ({"modules": {"detector": {"model": "m"}, "reid": {"model": "r", "every_n": 5}}}, r"modules.reid has unknown keys \['every_n'\]"),
+        ({"modules": {"detector": {"model": "m"}, "reid": {"model": "r", "every_n_frames": 0}}}, "every_n_frames must be an integer >= 1"),
+        ({"association": {"match_threshold": 2}}, "association.match_threshold must be a number"),
+        ({"association": {"transit_windows": [{"cameras": ["a", "c"], "max_s": 5}]}}, "names camera 'c', which is not in inputs"),
+        ({"association": {"transit_windows": [{"cameras": ["a", "b"], "min_s": 9, "max_s": 5}]}}, "max_s must be a number >= 9"),
+        ({"events": {"lines": [{"name": "l", "camera_id": "a", "points": [[0, 0]]}]}}, "points must be a list of at least 2"),
+        ({"events": {"zones": [{"name": "z", "camera_id": "zz", "polygon": [[0, 0], [1, 0], [1, 1]]}]}}, "names camera 'zz'"),
+        ({"events": {"dwell_threshold_s": -1}}, "dwell_threshold_s must be a number > 0"),
+        ({"server": {"port": 70000}}, "server.port must be an integer >= 0 and <= 65535"),
+        ({"store": {"file": "x.db"}}, r"store has unknown keys \['file'\]"),
+    ],
+)
+def test_bad_config_names_the_key(change, message, tmp_path):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(minimal(**change), tmp_path)
