@@ -6,7 +6,7 @@
 // match one-frame-old tentative tracks with the high-score leftovers; start tentative tracks from
 // confident leftovers; drop lost tracks whose buffer ran out; drop one of each tracked/lost pair that
 // overlap almost entirely. It follows the official code's order and lists exactly, with the
-// deliberate differences documented in python/mctrt/config.py (ByteTrackConfig).
+// deliberate differences documented in python/mctrt/config/models.py (ByteTrackConfig).
 //
 // IDs start at 1 per tracker instance and are given when a track is confirmed. The tracker owns
 // every buffer it uses; after warm-up an update allocates nothing.
