@@ -8,7 +8,6 @@ stop() is called (live). Everything here runs on one thread; the readers decode 
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
@@ -27,8 +26,6 @@ from mctrt.models import Detector, Embedder
 from mctrt.store import EventStore
 from mctrt.tracking import ByteTracker
 from mctrt.types import Frame, Tracks
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,6 +75,7 @@ class Pipeline:
         self._tracks: dict[tuple[str, int], _TrackState] = {}
         self._last_frame: dict[str, int] = {}
         self._stop = threading.Event()
+        self._closed = False
 
     # -- one step -------------------------------------------------------------------------------------
 
@@ -205,11 +203,10 @@ class Pipeline:
         self._stop.set()
 
     def _next_offline(self) -> list[Frame] | None:
-        """One frame from each camera still reading (waiting for each), None when all have ended."""
-        frames = [f for f in (r.queue.get() for r in self.readers if not r.queue.closed or len(r.queue)) if f is not None]
-        if not frames and all(r.queue.closed and not len(r.queue) for r in self.readers):
-            return None
-        return frames
+        """One frame from each camera still reading (waiting for each), None when all have ended (get()
+        returns None only for a queue that is closed and empty)."""
+        frames = [f for f in (r.queue.get() for r in self.readers) if f is not None]
+        return frames or None
 
     def _next_live(self) -> list[Frame] | None:
         """The freshest frame of every camera that has a new one (waiting a little for any)."""
@@ -227,7 +224,7 @@ class Pipeline:
 
     def close(self) -> None:
         """End every track, close every visit and flush the sinks (idempotent)."""
-        if getattr(self, "_closed", False):
+        if self._closed:
             return
         self._closed = True
         ended = [self._end(key) for key in list(self._tracks)]

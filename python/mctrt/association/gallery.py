@@ -49,9 +49,6 @@ class Identity:
     tracks: set[TrackKey] = field(default_factory=set)  # live tracks carrying this ID now
     joined: bool = False  # some track other than the founder has carried it
 
-    def camera_list(self) -> list[str]:
-        return sorted(self.last_seen_by_camera)
-
 
 @dataclass(frozen=True)
 class Observation:
@@ -157,14 +154,14 @@ class CrossCameraAssociator:
         if not waiting:
             return
         keys = [(o.camera_id, o.track_id) for o in waiting]
-        candidates = {i.global_id: i for k in keys for i in self._candidates(k, self.track_start[k])}
+        allowed = [{i.global_id: i for i in self._candidates(k, self.track_start[k])} for k in keys]
+        candidates = {gid: i for per_track in allowed for gid, i in per_track.items()}
         rows = np.stack([o.embedding for o in waiting]).astype(np.float32)
         if candidates:
             gallery = list(candidates.values())
             similarity = rows @ np.stack([i.embedding for i in gallery]).T
             for r, key in enumerate(keys):  # gates are per track: block the pairs they refuse
-                allowed = {i.global_id for i in self._candidates(key, self.track_start[key])}
-                similarity[r, [c for c, i in enumerate(gallery) if i.global_id not in allowed]] = -2.0
+                similarity[r, [c for c, i in enumerate(gallery) if i.global_id not in allowed[r]]] = -2.0
                 similarity[r] -= [self._extra_needed(i, key[0]) for i in gallery]
             row_to_col, _ = core.lapjv((1.0 - similarity).astype(np.float64), 1.0 - self.config.match_threshold)
         else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, fields, replace
 from pathlib import Path
 
 import yaml
@@ -90,7 +90,7 @@ def _list(data, where: str) -> list:
 def _input(data, index: int, base: Path) -> InputConfig:
     config = from_mapping(InputConfig, data, f"inputs[{index}]")
     if config.kind == "file" and not Path(config.path).is_absolute():
-        config = InputConfig(**{**{f.name: getattr(config, f.name) for f in fields(config)}, "path": str(base / config.path)})
+        config = replace(config, path=str(base / config.path))
     return config
 
 
