@@ -3,8 +3,12 @@ global IDs, events, the store, the summary, and the quality goals (PETS09-S2L1 M
 IDF1 >= 0.72; the two-camera split scored as one sequence: IDF1 >= 0.65)."""
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -23,17 +27,23 @@ pytestmark = pytest.mark.slow
 
 def run(args, env_assets, timeout=900):
     return subprocess.run([sys.executable, "-m", "mctrt.run", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**__import__("os").environ, "MCTRT_ASSETS": str(env_assets)})
+                          env={**os.environ, "MCTRT_ASSETS": str(env_assets)})
+
+
+def demo_config(tmp: Path, assets: Path) -> Path:
+    """configs/demo.yaml with its store in tmp."""
+    text = (CONFIGS / "demo.yaml").read_text().replace("path: ../runs/mctrt.db", f"path: {tmp / 'store.db'}")
+    text = text.replace("${MCTRT_ASSETS:-../../shared}", str(assets))
+    config = tmp / "demo.yaml"
+    config.write_text(text)
+    return config
 
 
 @pytest.fixture(scope="module")
 def demo_run(assets, tmp_path_factory):
     """configs/demo.yaml offline, with its store in a temporary folder."""
     tmp = tmp_path_factory.mktemp("demo")
-    text = (CONFIGS / "demo.yaml").read_text().replace("path: ../runs/mctrt.db", f"path: {tmp / 'store.db'}")
-    text = text.replace("${MCTRT_ASSETS:-../../shared}", str(assets))
-    config = tmp / "demo.yaml"
-    config.write_text(text)
+    config = demo_config(tmp, assets)
     result = run(["--config", str(config), "--offline", "--output", str(tmp / "out"), "--no-server"], assets)
     return result, tmp
 
@@ -56,6 +66,40 @@ def test_offline_demo_writes_results_events_store_and_a_summary(demo_run):
         assert store.count() == len(events)
         assert len(store.events(type="entry", limit=10_000)) == entries
         assert any(len(i["cameras"]) == 2 for i in store.identities())  # people seen by both cameras
+    finally:
+        store.close()
+
+
+def test_live_run_paces_the_cameras_stores_events_as_they_happen_and_stops_cleanly_on_sigint(assets, tmp_path):
+    """Live mode: the files are read at their 10 frames/s, events reach the store while the run goes on,
+    and SIGINT ends it with a summary and exit status 0."""
+    config = demo_config(tmp_path, assets)
+    process = subprocess.Popen([sys.executable, "-m", "mctrt.run", "--config", str(config), "--no-server"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "MCTRT_ASSETS": str(assets)})
+    try:
+        started, entries = time.monotonic(), []
+        while time.monotonic() - started < 120 and len(entries) < 2 and process.poll() is None:
+            time.sleep(1.0)
+            if (tmp_path / "store.db").exists():
+                store = EventStore(tmp_path / "store.db")
+                entries = store.events(type="entry")
+                store.close()
+        assert len(entries) >= 2, process.stderr.read() if process.poll() is not None else "no entries in 120 s"
+        time.sleep(2.0)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    elapsed = time.monotonic() - started
+    assert process.returncode == 0, stderr[-3000:]
+    assert "live (Ctrl-C stops)" in stderr
+    frames = int(re.search(r"frames: (\d+) in", stdout).group(1))
+    assert 0 < frames <= 2 * 10 * elapsed + 20, stdout  # paced: two cameras at 10 frames/s at most
+    assert "west:" in stdout and "connected" in stdout and "global IDs:" in stdout
+    store = EventStore(tmp_path / "store.db")
+    try:  # the clean stop closed every visit
+        assert len(store.events(type="exit", limit=10_000)) == len(store.events(type="entry", limit=10_000)) >= 2
     finally:
         store.close()
 

@@ -119,3 +119,20 @@ def test_correction_moves_the_visit_and_is_recorded():
                        "frame": None, "old_global_id": 5}]
     assert step(engine, "a", 0.6, 2, [(2, 1, 10, 10)]) == []  # the visit continues under the new ID
     assert [(e["type"], e["global_id"]) for e in engine.finish()] == [("exit", 2), ("last_seen", 2)]
+
+
+def test_correction_merging_two_open_visits_closes_the_old_one_so_entries_and_exits_balance():
+    zone = ZoneConfig("desk", "a", ((0, 0), (200, 0), (200, 200), (0, 200)))
+    engine = EventEngine(EventsConfig(exit_after_s=1.0, zones=(zone,)))
+    step(engine, "a", 0.0, 1, [(5, 1, 10, 10)])  # one person, two IDs open at once in camera a and zone desk
+    step(engine, "a", 0.2, 2, [(5, 1, 10, 10), (2, 3, 50, 50)])
+    assert engine.occupancy() == {"desk": 2}
+    events = engine.correct(5, 2, 0.5)
+    assert [(e["type"], e["global_id"], e.get("corrected_to")) for e in events] == [
+        ("id_corrected", 2, None), ("zone_leave", 5, 2), ("exit", 5, 2)]
+    assert events[1]["occupancy"] == 1 and engine.occupancy() == {"desk": 1}
+    assert engine.visits[(2, "a")].entered == 0.0  # the merged visit keeps the earlier start
+    step(engine, "a", 0.6, 3, [(2, 3, 50, 50)])
+    engine.finish()
+    assert engine.counts["entry"] == engine.counts["exit"] == 2
+    assert engine.counts["zone_enter"] == engine.counts["zone_leave"] == 2

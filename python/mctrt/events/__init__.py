@@ -18,7 +18,11 @@ and, by type:
                  right as drawn on the image; "backward": the other way)
     zone_*:      zone (its name), occupancy (people in the zone after this event)
     last_seen:   first_seen (Unix seconds), cameras (list of camera_ids)
-    id_corrected: old_global_id (retired; the person is global_id from now on)
+    id_corrected: old_global_id (retired; the person is global_id from now on). Open visits of the
+                 old ID carry on under the new one; where the new ID already had one in the same
+                 camera or zone, the two merge and the old ID's visit is closed at once by an exit or
+                 zone_leave with corrected_to (the new ID). So every entry has exactly one exit, and
+                 every zone_enter one zone_leave, under the same global_id or through the correction.
 
 The store adds `id`, a sequence number, when it saves one.
 """

@@ -123,12 +123,34 @@ class EventEngine:
         return events
 
     def correct(self, old_global_id: int, new_global_id: int, time_s: float) -> list[dict]:
-        """A track moved from old_global_id to new_global_id: the old person's open state becomes the new
-        one's (where the new one has none), and an id_corrected event records the link."""
-        for table in (self.visits, self.zone_visits, self.sides):
-            for (gid, where) in [k for k in table if k[0] == old_global_id]:
-                state = table.pop((gid, where))
-                table.setdefault((new_global_id, where), state)
+        """A track moved from old_global_id to new_global_id: an id_corrected event records the link, and
+        the old person's open visits become the new one's. Where both were open in the same camera or
+        zone, they merge (the earlier start stands) and the old one is closed by an exit / zone_leave
+        carrying corrected_to, so that every entry still has exactly one exit."""
+        events: list[dict] = []
+        self._emit(events, _event("id_corrected", time_s, new_global_id, old_global_id=old_global_id))
+        zones = {z.name: z for z in self.config.zones}
+        for table in (self.zone_visits, self.visits):
+            for key in [k for k in table if k[0] == old_global_id]:
+                visit = table.pop(key)
+                where = key[1]
+                kept = table.get((new_global_id, where))
+                if kept is None:
+                    table[(new_global_id, where)] = visit
+                    continue
+                kept.entered = min(kept.entered, visit.entered)
+                kept.dwell_reported |= visit.dwell_reported
+                if table is self.visits:
+                    self._emit(events, _event("exit", visit.last_seen, old_global_id, where, visit.track_id, visit.frame,
+                                              duration_s=visit.last_seen - visit.entered, corrected_to=new_global_id))
+                else:
+                    zone = zones[where]
+                    self._emit(events, _event("zone_leave", visit.last_seen, old_global_id, zone.camera_id,
+                                              visit.track_id, visit.frame, zone=where,
+                                              duration_s=visit.last_seen - visit.entered,
+                                              occupancy=self.occupancy()[where], corrected_to=new_global_id))
+        for (gid, line) in [k for k in self.sides if k[0] == old_global_id]:
+            self.sides.setdefault((new_global_id, line), self.sides.pop((gid, line)))
         old = self.people.pop(old_global_id, None)  # its first_seen stays in the history
         new = self.people.get(new_global_id)
         if old is not None:
@@ -138,8 +160,7 @@ class EventEngine:
                 new.first_seen = min(new.first_seen, old.first_seen)
                 new.last_seen = max(new.last_seen, old.last_seen)
                 new.cameras |= old.cameras
-        self.counts["id_corrected"] += 1
-        return [_event("id_corrected", time_s, new_global_id, old_global_id=old_global_id)]
+        return events
 
     def finish(self) -> list[dict]:
         """Close every open visit (the end of a run): exits, zone leaves and last_seen events."""
