@@ -71,7 +71,9 @@ class Pipeline:
         self.writer = ResultWriter(output_dir, config.camera_ids) if output_dir is not None else None
         self.metrics = Metrics()
         self.readers: list[CameraReader] = []
-        self.listeners: list[Callable[[list[CameraResult]], None]] = []
+        # Called on the pipeline's thread after each step with its results and events; must not block.
+        self.listeners: list[Callable[[list[CameraResult], list[dict]], None]] = []
+        self.running = False
         self._tracks: dict[tuple[str, int], _TrackState] = {}
         self._last_frame: dict[str, int] = {}
         self._stop = threading.Event()
@@ -109,9 +111,12 @@ class Pipeline:
         finished = time.monotonic()
         for frame in frames:
             self.metrics.result(frame.camera_id, frame.capture_ts, finished)
-        for listener in self.listeners:
-            listener(results)
+        self._tell(results, all_events)
         return results
+
+    def _tell(self, results: list[CameraResult], events: list[dict]) -> None:
+        for listener in self.listeners:
+            listener(results, events)
 
     def _reid(self, frames: list[Frame], tracks: list[Tracks]) -> list[Observation]:
         """Embeddings for the tracks that are due (new, or every_n_frames since the last) and whose box
@@ -183,6 +188,7 @@ class Pipeline:
                         for c in self.config.inputs]
         for reader in self.readers:
             reader.start()
+        self.running = True
         last_report = time.monotonic()
         try:
             while not self._stop.is_set():
@@ -198,6 +204,7 @@ class Pipeline:
             for reader in self.readers:
                 reader.stop()
             self.close()
+            self.running = False
 
     def stop(self) -> None:
         self._stop.set()
@@ -230,6 +237,7 @@ class Pipeline:
         ended = [self._end(key) for key in list(self._tracks)]
         events = self.events.finish()
         self._output([], events, ended)
+        self._tell([], events)
         if self.writer is not None:
             self.writer.close()
         if self.store is not None:

@@ -1,8 +1,10 @@
 """python -m mctrt.run: the main job.
 
-    python -m mctrt.run --config configs/demo.yaml                       # live (the dashboard issue adds the server)
+    python -m mctrt.run --config configs/demo.yaml                       # live, dashboard at http://127.0.0.1:8000
     python -m mctrt.run --config C --offline --output DIR --no-server    # every frame of file inputs, then exit
 
+Live runs serve the dashboard (unless --no-server) and go on until Ctrl-C or SIGTERM, the dashboard
+staying up after file inputs end; offline runs end with their inputs.
 Offline runs write DIR/<camera_id>.txt (MOTChallenge rows with global IDs) and DIR/events.jsonl,
 show progress, and print a summary: frames, frames/s, per-stage latency, identities, events.
 Exit status: 0 when every camera was read to its end, 1 when a camera failed (the others still ran
@@ -12,6 +14,8 @@ and their results were written), 2 for a bad configuration or model.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import logging
 import signal
 import sys
@@ -21,6 +25,7 @@ from mctrt.config import load_config
 from mctrt.errors import MctrtError
 from mctrt.io.sources import FAILED
 from mctrt.pipeline import Pipeline
+from mctrt.server import serve
 
 
 def _progress(pipeline: Pipeline) -> None:
@@ -58,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--offline", action="store_true", help="process every frame of file inputs, then exit")
     parser.add_argument("--output", help="write <camera_id>.txt results and events.jsonl to this folder")
     parser.add_argument("--no-server", action="store_true", help="do not serve the dashboard")
+    parser.add_argument("--host", help="listen on this address (default: the config's server.host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen on this port (default: the config's server.port, 8000)")
     parser.add_argument("--no-store", action="store_true", help="do not write the SQLite event store")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     args = parser.parse_args(argv)
@@ -68,16 +75,26 @@ def main(argv: list[str] | None = None) -> int:
             live = [i.camera_id for i in config.inputs if i.kind != "file"]
             if live:
                 raise MctrtError(f"--offline reads files only; camera(s) {', '.join(live)} are streams or webcams")
+        server = dataclasses.replace(config.server, **{k: v for k, v in (("host", args.host), ("port", args.port))
+                                                        if v is not None})
         pipeline = Pipeline(config, offline=args.offline, output_dir=args.output, use_store=not args.no_store)
     except MctrtError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: pipeline.stop())
     print(f"mctrt: {len(config.inputs)} camera(s), detector on {pipeline.detector.backend.name}"
           + (", offline" if args.offline else ", live (Ctrl-C stops)"), file=sys.stderr)
     started = time.monotonic()
-    pipeline.run(progress=_progress)
+    if args.no_server:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: pipeline.stop())
+        pipeline.run(progress=_progress)
+    else:
+        try:
+            asyncio.run(serve(pipeline, server, progress=_progress, linger=not args.offline))
+        except MctrtError as exc:  # the address is taken: nothing ran
+            pipeline.close()
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     print(summary(pipeline, time.monotonic() - started))
     if args.output:
         print(f"results: {args.output}/<camera_id>.txt and {args.output}/events.jsonl")

@@ -253,19 +253,41 @@ class ServerConfig:
     """The dashboard and API (`server:`). Binding anything but loopback without a token is unsafe.
 
     Attributes:
-        host, port: where to listen.
-        token: a bearer token the API and WebSockets require (null: none).
+        host, port: where to listen (port 0: any free port, logged).
+        token: a bearer token the API and WebSockets require (null: the MCTRT_TOKEN environment
+            variable if set, else none). An empty string is refused.
+        jpeg_max_fps: video frames sent per camera per second at most (the pipeline may run faster).
+        jpeg_max_width: frames wider than this are scaled down before encoding (pixels).
+        jpeg_quality: 1..100.
+        client_queue: frames (or stats messages) held per client; a slow client loses its oldest.
+        stats_interval_s: how often /ws/stats pushes the stats.
+        allowed_origins: browser origins (e.g. "https://ops.example.com") allowed to open WebSockets
+            besides the page's own.
     """
 
     host: str = "127.0.0.1"
     port: int = 8000
     token: str | None = None
+    jpeg_max_fps: float = 10.0
+    jpeg_max_width: int = 960
+    jpeg_quality: int = 75
+    client_queue: int = 2
+    stats_interval_s: float = 1.0
+    allowed_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _text("server.host", self.host)
         _number("server.port", self.port, 0, 65535, integer=True)
         if self.token is not None:
             _text("server.token", self.token)
+        _number("server.jpeg_max_fps", self.jpeg_max_fps, 0.0, 120.0, open_low=True)
+        _number("server.jpeg_max_width", self.jpeg_max_width, 16, 7680, integer=True)
+        _number("server.jpeg_quality", self.jpeg_quality, 1, 100, integer=True)
+        _number("server.client_queue", self.client_queue, 1, 1000, integer=True)
+        _number("server.stats_interval_s", self.stats_interval_s, 0.05, 60.0)
+        if not isinstance(self.allowed_origins, tuple) or not all(
+                isinstance(o, str) and "://" in o for o in self.allowed_origins):
+            raise _fail("server.allowed_origins", 'a list of origins like "https://host:port"', self.allowed_origins)
 
 
 @dataclass(frozen=True)

@@ -124,9 +124,37 @@ class EventStore:
         with self._lock:
             rows = self._db.execute("SELECT global_id, first_seen, last_seen, cameras, events FROM identities "
                                     "ORDER BY last_seen DESC LIMIT ?", (limit,)).fetchall()
-        return [{"global_id": g, "first_seen": f, "last_seen": last, "cameras": json.loads(c), "events": n}
-                for g, f, last, c, n in rows]
+        return [_identity(row) for row in rows]
+
+    def identity(self, global_id: int) -> dict | None:
+        """One person's summary (as identities() gives it), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT global_id, first_seen, last_seen, cameras, events FROM identities "
+                                   "WHERE global_id = ?", (global_id,)).fetchone()
+        return None if row is None else _identity(row)
+
+    def journey(self, global_id: int, limit: int = 10_000) -> list[dict]:
+        """Every event of a person, oldest first, including those of the global IDs corrected into it."""
+        ids, todo = {global_id}, [global_id]
+        with self._lock:
+            while todo:
+                rows = self._db.execute("SELECT body FROM events WHERE type = 'id_corrected' AND global_id = ?",
+                                        (todo.pop(),)).fetchall()
+                for (body,) in rows:
+                    old = json.loads(body)["old_global_id"]
+                    if old not in ids:
+                        ids.add(old)
+                        todo.append(old)
+            marks = ", ".join("?" * len(ids))
+            rows = self._db.execute(f"SELECT id, body FROM events WHERE global_id IN ({marks}) ORDER BY time, id LIMIT ?",
+                                    (*ids, limit)).fetchall()
+        return [{**json.loads(body), "id": id_} for id_, body in rows]
 
     def count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+
+def _identity(row: tuple) -> dict:
+    g, first, last, cameras, n = row
+    return {"global_id": g, "first_seen": first, "last_seen": last, "cameras": json.loads(cameras), "events": n}

@@ -1,0 +1,311 @@
+"""The aiohttp application: the dashboard page, the REST API, the WebSockets, and serve() to run it
+beside the pipeline. Every JSON shape is described in openapi.py, served at /api/openapi.json.
+
+    GET /                         the dashboard (web/index.html); /static/* the rest of web/
+    GET /health                   {"status": "ok" | "degraded" | "stopped", ...}; no token needed
+    GET /api/openapi.json         this API's OpenAPI description; no token needed
+    GET /api/stats                cameras, stage latency, association and event counters, clients
+    GET /api/cameras              cameras with their lines and zones
+    GET /api/events               stored events: since, type, camera, global_id, limit
+    GET /api/identities[/{id}]    global IDs (cameras, first and last seen); one with its journey
+    WS  /ws/{camera_id}           video: header + JPEG per message (see hub.py)
+    WS  /ws/stats                 {"type": "stats"} each stats_interval_s, {"type": "events"} as they happen
+    WS  /ws/dashboard-stats       the same (the reference design's path)
+
+With a token (server.token or MCTRT_TOKEN), /api/* and /ws/* need `Authorization: Bearer <token>`
+(browsers' WebSockets: `?token=<token>`). WebSockets from a browser page of another origin are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import logging
+import os
+import signal
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from mctrt.config import ServerConfig
+from mctrt.errors import MctrtError
+from mctrt.events import EVENT_TYPES
+from mctrt.pipeline import Pipeline
+from mctrt.server.hub import ClientQueue, LiveHub
+from mctrt.server.openapi import openapi
+from mctrt.store import EventStore
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"  # installed as package data beside this package
+HUB = web.AppKey("hub", LiveHub)
+STORE = web.AppKey("store", EventStore)
+SOCKETS = web.AppKey("sockets", weakref.WeakSet)
+PUBLIC = ("/health", "/api/openapi.json")
+
+
+def server_token(config: ServerConfig) -> str | None:
+    """The configured token, else MCTRT_TOKEN, else None (an empty MCTRT_TOKEN counts as unset)."""
+    return config.token or os.environ.get("MCTRT_TOKEN") or None
+
+
+def _error(status: int, message: str, **headers) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers or None)
+
+
+def _auth_middleware(token: str | None):
+    @web.middleware
+    async def auth(request: web.Request, handler):
+        protected = request.path.startswith(("/api/", "/ws/")) and request.path not in PUBLIC
+        if token is not None and protected:
+            given = request.headers.get("Authorization", "")
+            given = given[7:] if given.startswith("Bearer ") else request.query.get("token", "")
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return _error(401, "this server needs a token: send 'Authorization: Bearer <token>' "
+                                   "(WebSockets and the page: ?token=<token>)", **{"WWW-Authenticate": "Bearer"})
+        return await handler(request)
+
+    return auth
+
+
+def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
+    """True for clients that send no Origin (not a browser page), the page's own origin, or a listed one."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.host or origin.rstrip("/") in allowed
+
+
+def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: Path = WEB_DIR) -> web.Application:
+    """The dashboard and API for `pipeline` (running or not; serve() runs both)."""
+    config = config or pipeline.config.server
+    token = server_token(config)
+    app = web.Application(middlewares=[_auth_middleware(token)])
+    app[HUB] = LiveHub(pipeline, config)
+    app[SOCKETS] = weakref.WeakSet()
+    store_path = pipeline.config.store.path if pipeline.store is not None else None
+
+    async def lifecycle(app: web.Application):
+        if store_path is not None:
+            app[STORE] = EventStore(store_path)  # a connection of its own: WAL lets it read beside the writer
+        app[HUB].start()
+        yield
+        await app[HUB].stop()
+        if store_path is not None:
+            app[STORE].close()
+
+    async def close_sockets(app: web.Application) -> None:
+        for ws in list(app[SOCKETS]):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(close_sockets)
+    routes = web.RouteTableDef()
+
+    @routes.get("/")
+    async def index(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(web_dir / "index.html")
+
+    @routes.get("/health")
+    async def health(request: web.Request) -> web.Response:
+        hub = request.app[HUB]
+        states = [s["state"] for s in hub.camera_status()]
+        if not pipeline.running:
+            status = "stopped"
+        elif any(s in ("failed", "reconnecting") for s in states):
+            status = "degraded"
+        else:
+            status = "ok"
+        body = {"status": status, "running": pipeline.running, "cameras": {s: states.count(s) for s in sorted(set(states))}}
+        return web.json_response(body, status=503 if status == "stopped" else 200)
+
+    @routes.get("/api/openapi.json")
+    async def openapi_json(request: web.Request) -> web.Response:
+        return web.json_response(openapi())
+
+    @routes.get("/api/stats")
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response(request.app[HUB].stats())
+
+    @routes.get("/api/cameras")
+    async def cameras(request: web.Request) -> web.Response:
+        events = pipeline.config.events
+        out = []
+        for status in request.app[HUB].camera_status():
+            cam = status["camera_id"]
+            out.append({
+                "camera_id": cam, "kind": status["kind"], "state": status["state"], "reason": status["reason"],
+                "width": status["width"], "height": status["height"], "source_fps": status["fps"],
+                "lines": [{"name": ln.name, "points": [list(p) for p in ln.points]} for ln in events.lines if ln.camera_id == cam],
+                "zones": [{"name": z.name, "polygon": [list(p) for p in z.polygon]} for z in events.zones if z.camera_id == cam],
+            })
+        return web.json_response({"cameras": out})
+
+    def need_store(request: web.Request) -> EventStore:
+        if STORE not in request.app:
+            raise web.HTTPServiceUnavailable(
+                text='{"error": "the event store is off (--no-store, or store.path: null in the config)"}',
+                content_type="application/json")
+        return request.app[STORE]
+
+    @routes.get("/api/events")
+    async def events(request: web.Request) -> web.Response:
+        store = need_store(request)
+        q = request.query
+        kind = q.get("type")
+        if kind is not None and kind not in EVENT_TYPES:
+            return _error(400, f"type must be one of {', '.join(EVENT_TYPES)}; got {kind!r}")
+        camera = q.get("camera")
+        if camera is not None and camera not in pipeline.config.camera_ids:
+            return _error(400, f"camera must be one of {', '.join(pipeline.config.camera_ids)}; got {camera!r}")
+        try:
+            since = _number(q, "since", float, None)
+            global_id = _number(q, "global_id", int, None)
+            limit = _number(q, "limit", int, 100, 1, 10_000)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        rows = await asyncio.to_thread(store.events, since=since, type=kind, camera=camera, global_id=global_id,
+                                       limit=limit)
+        return web.json_response({"events": rows})
+
+    @routes.get("/api/identities")
+    async def identities(request: web.Request) -> web.Response:
+        store = need_store(request)
+        try:
+            limit = _number(request.query, "limit", int, 200, 1, 10_000)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        return web.json_response({"identities": await asyncio.to_thread(store.identities, limit)})
+
+    @routes.get("/api/identities/{global_id}")
+    async def identity(request: web.Request) -> web.Response:
+        store = need_store(request)
+        text = request.match_info["global_id"]
+        if not text.isdigit():
+            return _error(400, f"a global ID is a positive integer; got {text!r}")
+        gid = int(text)
+        found = await asyncio.to_thread(store.identity, gid)
+        if found is None:
+            return _error(404, f"no global ID {gid} in the store")
+        journey = await asyncio.to_thread(store.journey, gid)
+        return web.json_response({"identity": found, "events": journey})
+
+    async def websocket(request: web.Request, camera_id: str | None) -> web.StreamResponse:
+        if not origin_allowed(request, config.allowed_origins):
+            return _error(403, f"WebSocket from origin {request.headers.get('Origin')} refused: "
+                               "add it to server.allowed_origins to allow it")
+        ws = web.WebSocketResponse(heartbeat=20.0)
+        await ws.prepare(request)
+        hub = request.app[HUB]
+        client = hub.add_client(camera_id)
+        request.app[SOCKETS].add(ws)
+        sender = asyncio.create_task(_pump(client, ws))
+        try:
+            async for message in ws:  # the page sends nothing; this notices the close
+                if message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            hub.remove_client(client)
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+        return ws
+
+    @routes.get("/ws/stats")
+    @routes.get("/ws/dashboard-stats")
+    async def stats_socket(request: web.Request) -> web.StreamResponse:
+        return await websocket(request, None)
+
+    @routes.get("/ws/{camera_id}")
+    async def video_socket(request: web.Request) -> web.StreamResponse:
+        camera_id = request.match_info["camera_id"]
+        if camera_id not in pipeline.config.camera_ids:
+            return _error(404, f"no camera {camera_id!r}; cameras: {', '.join(pipeline.config.camera_ids)}")
+        return await websocket(request, camera_id)
+
+    app.add_routes(routes)
+    app.router.add_static("/static", web_dir, follow_symlinks=False, show_index=False)
+    return app
+
+
+async def _pump(client: ClientQueue, ws: web.WebSocketResponse) -> None:
+    """Send the client's queue to its socket. A slow socket only makes its own queue drop."""
+    try:
+        while (message := await client.get()) is not None:
+            if isinstance(message, bytes):
+                await ws.send_bytes(message)
+            else:
+                await ws.send_str(message)
+    except (ConnectionError, RuntimeError):  # the client went away mid-send
+        pass
+    finally:
+        await ws.close()
+
+
+def _number(query, name: str, kind: type, default, low=None, high=None):
+    text = query.get(name)
+    if text is None:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}; got {text!r}") from None
+    if (low is not None and value < low) or (high is not None and value > high) or value != value:
+        raise ValueError(f"{name} must be in {low}..{high}; got {text!r}")
+    return value
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def serve(pipeline: Pipeline, config: ServerConfig | None = None,
+                progress: Callable[[Pipeline], None] | None = None, linger: bool = True) -> None:
+    """Serve the dashboard while the pipeline runs on a worker thread, until SIGINT or SIGTERM: then
+    stop the pipeline (it flushes its sinks), close every socket and return. When the pipeline ends
+    by itself (every camera ended), the dashboard stays up showing the results if `linger`, else the
+    server stops too."""
+    config = config or pipeline.config.server
+    if not is_loopback(config.host) and server_token(config) is None:
+        log.warning("\n%s\nSERVING ON %s WITHOUT A TOKEN: anyone who can reach this address sees every camera.\n"
+                    "Set server.token (or MCTRT_TOKEN), or bind 127.0.0.1.\n%s", "!" * 80, config.host, "!" * 80)
+    runner = web.AppRunner(create_app(pipeline, config), handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise MctrtError(f"cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); "
+                         "pick another with --port or server.port") from None
+    port = runner.addresses[0][1] if runner.addresses else config.port
+    log.info("dashboard: http://%s:%d/", config.host if ":" not in config.host else f"[{config.host}]", port)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = loop.run_in_executor(None, pipeline.run, progress)
+
+    def finished(future: asyncio.Future) -> None:
+        if future.exception() is not None or not linger:
+            stop.set()  # a broken pipeline ends the run; `await worker` below raises its error
+        elif not stop.is_set():
+            log.info("the pipeline has stopped; the dashboard stays up until Ctrl-C")
+
+    worker.add_done_callback(finished)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        pipeline.stop()
+        await worker  # the pipeline flushes and closes its sinks
+        await runner.cleanup()  # closes every socket

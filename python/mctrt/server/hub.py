@@ -1,0 +1,259 @@
+"""LiveHub: the hand-off from the pipeline's thread to the asyncio server, and the fan-out to clients.
+
+The pipeline calls on_results() after each step. That call only keeps references (the newest result
+per camera, a copy of the counters that are the pipeline's to change) and schedules a wake-up on the
+event loop, so no client can ever slow a step down. On the loop, one sender task per camera encodes
+its newest frame as a JPEG (in a worker thread: OpenCV releases the GIL) at most jpeg_max_fps times a
+second, and only while someone watches; each client has its own small queue that drops its oldest
+message when full, so a slow client loses frames and the others do not wait for it.
+
+A video message is one binary WebSocket message: a 4-byte big-endian header length, the header
+(UTF-8 JSON: camera_id, frame, captured_at, sent_at, width, height, scale, detections, tracks), then
+the JPEG. Box coordinates are the source image's pixels; multiply by scale for the JPEG's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import struct
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+
+from mctrt.config import ServerConfig
+from mctrt.io.sources import CameraStatus
+from mctrt.metrics import LatencyWindow
+from mctrt.pipeline import CameraResult, Pipeline
+
+log = logging.getLogger(__name__)
+
+
+class ClientQueue:
+    """A bounded queue for one client, used on the event loop only: put() never waits and drops the
+    oldest item when full (counted); get() waits for an item, or returns None once closed."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.dropped = 0
+        self.closed = False
+        self._items: deque = deque()
+        self._ready = asyncio.Event()
+
+    def put(self, item) -> None:
+        if self.closed:
+            return
+        if len(self._items) >= self.capacity:
+            self._items.popleft()
+            self.dropped += 1
+        self._items.append(item)
+        self._ready.set()
+
+    async def get(self):
+        while not self._items:
+            if self.closed:
+                return None
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items.popleft()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+
+def encode_frame(result: CameraResult, config: ServerConfig) -> tuple[bytes, float]:
+    """A video message for one camera result, and the capture time (Unix seconds) it carries."""
+    image = result.frame.image
+    h, w = image.shape[:2]
+    scale = min(1.0, config.jpeg_max_width / w)
+    if scale < 1.0:
+        image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality])
+    if not ok:
+        raise RuntimeError(f"camera {result.frame.camera_id}: JPEG encoding failed")
+    captured_at = time.time() - (time.monotonic() - result.frame.capture_ts)
+    tracks = result.tracks
+    header = {
+        "camera_id": result.frame.camera_id, "frame": result.frame.index, "captured_at": captured_at,
+        "sent_at": time.time(), "width": image.shape[1], "height": image.shape[0], "scale": scale,
+        "detections": result.detections,
+        "tracks": [{"track_id": int(t), "global_id": int(g), "box": [round(float(v), 1) for v in box],
+                    "score": round(float(s), 3)}
+                   for t, g, box, s in zip(tracks.track_id, result.global_ids, tracks.xyxy, tracks.score)],
+    }
+    head = json.dumps(header).encode()
+    return struct.pack(">I", len(head)) + head + jpeg.tobytes(), captured_at
+
+
+class LiveHub:
+    """Listens to a pipeline; serves its newest frames, stats and events to WebSocket clients."""
+
+    def __init__(self, pipeline: Pipeline, config: ServerConfig) -> None:
+        self.pipeline = pipeline
+        self.config = config
+        self.camera_ids = list(pipeline.config.camera_ids)
+        self.video_clients: dict[str, set[ClientQueue]] = {cam: set() for cam in self.camera_ids}
+        self.stats_clients: set[ClientQueue] = set()
+        self.capture_to_send = LatencyWindow()
+        self.dropped_for_clients = 0  # of clients that have gone; live ones count in their queues
+        self._lock = threading.Lock()
+        self._latest: dict[str, CameraResult] = {}
+        self._counts = {cam: {"detections": 0, "tracks": 0} for cam in self.camera_ids}
+        self._state = self._pipeline_state()
+        self._pending_events: list[dict] = []
+        self._frame_ready = {cam: asyncio.Event() for cam in self.camera_ids}
+        self._new_client = dict.fromkeys(self.camera_ids, False)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._encoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jpeg")
+        pipeline.listeners.append(self.on_results)
+
+    # -- the pipeline's thread ------------------------------------------------------------------------
+
+    def _pipeline_state(self) -> dict:
+        """What the pipeline's thread changes as it goes, copied on that thread (never read mid-change)."""
+        return {"association": self.pipeline.associator.stats(), "events": dict(self.pipeline.events.counts),
+                "zones": self.pipeline.events.occupancy()}
+
+    def on_results(self, results: list[CameraResult], events: list[dict]) -> None:
+        state = self._pipeline_state()
+        with self._lock:
+            for r in results:
+                self._latest[r.frame.camera_id] = r
+                self._counts[r.frame.camera_id] = {"detections": r.detections, "tracks": len(r.tracks.track_id)}
+            self._state = state
+        loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._arrived, [r.frame.camera_id for r in results], events)
+            except RuntimeError:  # the loop has closed: the server is gone
+                pass
+
+    # -- the event loop -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the sender tasks on the running loop."""
+        self._loop = asyncio.get_running_loop()
+        self._tasks = [asyncio.create_task(self._send_video(cam), name=f"video-{cam}") for cam in self.camera_ids]
+        self._tasks.append(asyncio.create_task(self._send_stats(), name="stats"))
+
+    async def stop(self) -> None:
+        self._loop = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for queue in [self.stats_clients, *self.video_clients.values()]:
+            for client in queue:
+                client.close()
+        self._encoder.shutdown(wait=True)
+
+    def _arrived(self, cameras: list[str], events: list[dict]) -> None:
+        for cam in cameras:
+            self._frame_ready[cam].set()
+        if events:
+            self._pending_events.extend(events)
+
+    def stats(self) -> dict:
+        """The Stats object of /api/stats and /ws/stats (its schema: server/openapi.py)."""
+        snap = self.pipeline.metrics.snapshot()
+        with self._lock:
+            counts = {cam: dict(c) for cam, c in self._counts.items()}
+            state = self._state
+        cameras = []
+        for status in self.camera_status():
+            cam = status["camera_id"]
+            cameras.append({
+                "camera_id": cam, "kind": status["kind"], "state": status["state"], "reason": status["reason"],
+                "fps": snap["fps"].get(cam, 0.0), "source_fps": status["fps"], "frames": snap["frames"].get(cam, 0),
+                "frames_read": status["frames_read"], "frames_dropped": status["frames_dropped"],
+                "reconnects": status["reconnects"], "width": status["width"], "height": status["height"],
+                **counts[cam]})
+        return {
+            "time": time.time(), "mode": "offline" if self.pipeline.offline else "live",
+            "running": self.pipeline.running, "uptime_s": snap["uptime_s"], "total_frames": snap["total_frames"],
+            "fps_total": sum(snap["fps"].values()), "cameras": cameras, "stages": snap["stages"],
+            "capture_to_result": snap["capture_to_result"], "capture_to_send": self.capture_to_send.summary(),
+            **state, "clients": self.client_stats(),
+        }
+
+    def camera_status(self) -> list[dict]:
+        """Each configured camera's reader status (connecting until the pipeline has started it)."""
+        by_id = {s["camera_id"]: s for s in self.pipeline.camera_status()}
+        return [by_id.get(c.camera_id) or CameraStatus(c.camera_id, c.kind).as_dict() for c in self.pipeline.config.inputs]
+
+    def client_stats(self) -> dict:
+        live = [c for clients in self.video_clients.values() for c in clients]
+        return {"video": len(live), "stats": len(self.stats_clients),
+                "dropped_frames": self.dropped_for_clients + sum(c.dropped for c in live)}
+
+    def add_client(self, camera_id: str | None) -> ClientQueue:
+        """A queue for a new video client of camera_id, or for a stats client (None)."""
+        if camera_id is None:
+            client = ClientQueue(max(self.config.client_queue, 16))
+            self.stats_clients.add(client)
+        else:
+            client = ClientQueue(self.config.client_queue)
+            self.video_clients[camera_id].add(client)
+            self._new_client[camera_id] = True  # send it the newest frame at once, even if sent before
+            self._frame_ready[camera_id].set()
+        return client
+
+    def remove_client(self, client: ClientQueue) -> None:
+        client.close()
+        self.stats_clients.discard(client)
+        for clients in self.video_clients.values():
+            if client in clients:
+                clients.discard(client)
+                self.dropped_for_clients += client.dropped
+
+    async def _send_video(self, camera_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        ready, period, last_sent = self._frame_ready[camera_id], 1.0 / self.config.jpeg_max_fps, -1e9
+        sent = None
+        while True:
+            await ready.wait()
+            ready.clear()
+            clients = self.video_clients[camera_id]
+            if not clients:
+                continue
+            wait = last_sent + period - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)  # rate limit; the newest frame is taken after the wait
+            with self._lock:
+                result = self._latest.get(camera_id)
+            if result is None or (result is sent and not self._new_client[camera_id]):
+                continue
+            self._new_client[camera_id] = False
+            last_sent = time.monotonic()
+            try:
+                message, captured_at = await loop.run_in_executor(self._encoder, encode_frame, result, self.config)
+            except Exception:  # one bad frame must not end this camera's video
+                log.exception("camera %s: cannot encode a frame for the dashboard", camera_id)
+                continue
+            sent = result
+            self.capture_to_send.add(time.time() - captured_at)
+            for client in list(self.video_clients[camera_id]):
+                client.put(message)
+
+    async def _send_stats(self) -> None:
+        """Stats every stats_interval_s; new events within a quarter of a second."""
+        next_stats = 0.0
+        while True:
+            if self._pending_events and self.stats_clients:
+                message = json.dumps({"type": "events", "events": self._pending_events})
+                for client in list(self.stats_clients):
+                    client.put(message)
+            self._pending_events = []
+            now = time.monotonic()
+            if now >= next_stats:
+                next_stats = now + self.config.stats_interval_s
+                if self.stats_clients:
+                    message = json.dumps({"type": "stats", "stats": self.stats()})
+                    for client in list(self.stats_clients):
+                        client.put(message)
+            await asyncio.sleep(min(0.25, self.config.stats_interval_s))

@@ -1,0 +1,302 @@
+"""The dashboard's server through aiohttp's test client, against the real app factory and a real
+pipeline (YOLOv8n on onnxruntime) fed real frames: routes, every JSON shape checked against the
+OpenAPI schemas it serves, the video and stats WebSockets, the token, the Origin check, a slow client
+that does not hold the others up, and a shutdown that closes every socket."""
+
+import asyncio
+import json
+import struct
+import time
+
+import cv2
+import jsonschema
+import numpy as np
+import pytest
+from aiohttp import WSMsgType
+from aiohttp.test_utils import TestClient, TestServer
+
+from mctrt.config import ServerConfig, config_from_dict
+from mctrt.events import EVENT_TYPES
+from mctrt.pipeline import Pipeline
+from mctrt.server import create_app
+from mctrt.server.app import HUB
+from mctrt.server.openapi import openapi
+from mctrt.types import Frame
+
+TOKEN = "s3cret-token"
+
+
+def make_pipeline(assets, tmp_path, store=True) -> Pipeline:
+    config = config_from_dict({
+        "inputs": [{"camera_id": "west", "path": "west.mp4"}, {"camera_id": "east", "path": "east.mp4"}],
+        "modules": {"detector": {"model": str(assets / "models/yolov8n_coco_fp32.onnx"), "conf_threshold": 0.1},
+                    "tracker": {"frame_rate": 10, "track_thresh": 0.3, "new_track_thresh": 0.3}},
+        "association": {"maturity": 1},
+        "events": {"exit_after_s": 0.5,
+                   "lines": [{"name": "door", "camera_id": "west", "points": [[0, 300], [640, 300]]}],
+                   "zones": [{"name": "kerb", "camera_id": "east", "polygon": [[0, 0], [810, 0], [810, 1080], [0, 1080]]}]},
+        "store": {"path": str(tmp_path / "events.db") if store else None},
+    }, base=tmp_path)
+    return Pipeline(config)
+
+
+@pytest.fixture(scope="module")
+def street(assets):
+    """A real photo with people in it (bus.jpg), as the cameras' frames."""
+    image = cv2.imread(str(assets / "images/bus.jpg"))
+    assert image is not None
+    return image
+
+
+def frames(image, index, t, cameras=("west", "east")):
+    return [Frame(cam, index, time.monotonic(), t, image) for cam in cameras]
+
+
+async def feed(pipeline, image, count, start=1, t0=1000.0, cameras=("west", "east")):
+    """Process `count` steps of `image` on a worker thread, as the running pipeline would."""
+    for k in range(start, start + count):
+        await asyncio.to_thread(pipeline.process, frames(image, k, t0 + 0.1 * k, cameras))
+
+
+def check(instance, schema_name_or_schema):
+    """Validate a response against the served OpenAPI document's schemas."""
+    doc = openapi()
+    schema = schema_name_or_schema
+    if isinstance(schema, str):
+        schema = {"$ref": f"#/components/schemas/{schema}"}
+    jsonschema.validate(instance, {**schema, "components": doc["components"]})
+
+
+def response_schema(path):
+    return openapi()["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+
+@pytest.fixture
+async def served(assets, tmp_path, street, aiohttp_client):
+    pipeline = make_pipeline(assets, tmp_path)
+    client = await aiohttp_client(create_app(pipeline))
+    yield pipeline, client
+    pipeline.close()
+
+
+def parse_video(message: bytes):
+    (length,) = struct.unpack(">I", message[:4])
+    header = json.loads(message[4:4 + length])
+    image = cv2.imdecode(np.frombuffer(message[4 + length:], np.uint8), cv2.IMREAD_COLOR)
+    return header, image
+
+
+async def test_page_static_files_and_health(served):
+    _, client = served
+    page = await client.get("/")
+    assert page.status == 200 and "<html" in (await page.text()).lower()
+    for name, kind in (("app.js", "javascript"), ("style.css", "css")):
+        response = await client.get(f"/static/{name}")
+        assert response.status == 200 and kind in response.headers["Content-Type"]
+    for escape in ("/static/../server/app.py", "/static/%2e%2e/server/app.py", "/static/../../pyproject.toml"):
+        assert (await client.get(escape)).status in (403, 404)
+    health = await client.get("/health")
+    assert health.status == 503  # not running yet
+    body = await health.json()
+    check(body, "Health")
+    assert body["status"] == "stopped" and body["cameras"] == {"connecting": 2}
+
+
+async def test_openapi_document_is_served_and_describes_every_api_route(served):
+    _, client = served
+    doc = await (await client.get("/api/openapi.json")).json()
+    assert doc["openapi"].startswith("3.1")
+    routes = {r.resource.canonical for r in client.app.router.routes() if r.method == "GET"}
+    api = {r for r in routes if r.startswith("/api/") or r == "/health"}
+    assert api == set(doc["paths"]) | {"/api/openapi.json"}
+    for schema in doc["components"]["schemas"].values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+
+
+async def test_stats_cameras_events_and_identities_after_real_frames(served, street):
+    pipeline, client = served
+    await feed(pipeline, street, 6)
+    stats = await (await client.get("/api/stats")).json()
+    check(stats, "Stats")
+    assert stats["total_frames"] == 12 and stats["mode"] == "live"
+    west = stats["cameras"][0]
+    assert west["camera_id"] == "west" and west["detections"] >= 3 and west["tracks"] >= 3  # bus.jpg: 4 people
+    assert stats["association"]["global_ids"] >= 3 and stats["events"]["entry"] >= 6
+
+    cameras = await (await client.get("/api/cameras")).json()
+    check(cameras, response_schema("/api/cameras"))
+    assert cameras["cameras"][0]["lines"] == [{"name": "door", "points": [[0.0, 300.0], [640.0, 300.0]]}]
+    assert cameras["cameras"][1]["zones"][0]["name"] == "kerb"
+
+    everything = await (await client.get("/api/events", params={"limit": "1000"})).json()
+    check(everything, response_schema("/api/events"))
+    assert {e["type"] for e in everything["events"]} >= {"first_seen", "entry", "zone_enter"}
+    entries = await (await client.get("/api/events", params={"type": "entry", "camera": "east"})).json()
+    assert entries["events"] and all(e["type"] == "entry" and e["camera_id"] == "east" for e in entries["events"])
+    latest = everything["events"][-1]["time"]
+    assert (await (await client.get("/api/events", params={"since": str(latest)})).json())["events"] == []
+    assert len((await (await client.get("/api/events", params={"limit": "2"})).json())["events"]) == 2
+
+    people = await (await client.get("/api/identities")).json()
+    check(people, response_schema("/api/identities"))
+    gid = people["identities"][0]["global_id"]
+    journey = await (await client.get(f"/api/identities/{gid}")).json()
+    check(journey, response_schema("/api/identities/{global_id}"))
+    assert journey["identity"]["global_id"] == gid and {e["global_id"] for e in journey["events"]} == {gid}
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ({"type": "party"}, "type must be one of entry"),
+    ({"camera": "roof"}, "camera must be one of west, east"),
+    ({"limit": "0"}, "limit must be in 1..10000"),
+    ({"since": "yesterday"}, "since must be a number"),
+    ({"global_id": "1.5"}, "global_id must be an integer"),
+])
+async def test_bad_event_queries_are_refused_naming_the_parameter(served, query, message):
+    _, client = served
+    response = await client.get("/api/events", params=query)
+    assert response.status == 400
+    body = await response.json()
+    check(body, "Error")
+    assert message in body["error"]
+
+
+async def test_unknown_identity_and_camera_are_404(served):
+    _, client = served
+    assert (await client.get("/api/identities/999")).status == 404
+    assert (await client.get("/api/identities/x")).status == 400
+    response = await client.get("/ws/roof")
+    assert response.status == 404 and "cameras: west, east" in (await response.json())["error"]
+
+
+async def test_without_a_store_history_routes_say_so(assets, tmp_path, aiohttp_client):
+    pipeline = make_pipeline(assets, tmp_path, store=False)
+    client = await aiohttp_client(create_app(pipeline))
+    response = await client.get("/api/events")
+    assert response.status == 503 and "event store is off" in (await response.json())["error"]
+    assert (await client.get("/api/stats")).status == 200
+    pipeline.close()
+
+
+async def test_video_socket_sends_jpeg_frames_with_their_boxes_and_global_ids(served, street):
+    pipeline, client = served
+    ws = await client.ws_connect("/ws/west")
+    await feed(pipeline, street, 3)
+    message = await ws.receive(timeout=10)
+    assert message.type == WSMsgType.BINARY
+    header, image = parse_video(message.data)
+    assert header["camera_id"] == "west" and 1 <= header["frame"] <= 3
+    h, w = street.shape[:2]
+    assert image.shape[:2] == (header["height"], header["width"]) and header["scale"] == min(1.0, 960 / w)
+    assert header["width"] == round(w * header["scale"]) and header["height"] == round(h * header["scale"])
+    assert header["detections"] >= 3 and len(header["tracks"]) >= 3
+    for track in header["tracks"]:
+        x0, y0, x1, y1 = track["box"]
+        assert 0 <= x0 < x1 <= w + 1 and 0 <= y0 < y1 <= h + 1 and track["global_id"] >= 0
+    assert header["captured_at"] <= header["sent_at"]
+    await ws.close()
+
+
+async def test_stats_socket_pushes_stats_and_new_events_on_both_paths(served, street):
+    pipeline, client = served
+    for path in ("/ws/stats", "/ws/dashboard-stats"):
+        ws = await client.ws_connect(path)
+        await feed(pipeline, street, 2, start=1 if path == "/ws/stats" else 10, t0=1000.0 if path == "/ws/stats" else 2000.0)
+        kinds, deadline = {}, asyncio.get_running_loop().time() + 10
+        while len(kinds) < 2 and asyncio.get_running_loop().time() < deadline:
+            message = json.loads((await ws.receive(timeout=10)).data)
+            kinds[message["type"]] = message
+        assert set(kinds) == {"stats", "events"}, path
+        check(kinds["stats"]["stats"], "Stats")
+        for event in kinds["events"]["events"]:
+            check(event, "Event")
+            assert event["type"] in EVENT_TYPES and "id" in event  # stored before it was pushed
+        await ws.close()
+
+
+async def test_token_is_required_by_the_api_and_websockets_but_not_health_or_the_page(assets, tmp_path, aiohttp_client):
+    pipeline = make_pipeline(assets, tmp_path)
+    client = await aiohttp_client(create_app(pipeline, ServerConfig(token=TOKEN)))
+    for path in ("/api/stats", "/api/events", "/api/cameras", "/api/identities", "/ws/west", "/ws/stats"):
+        response = await client.get(path)
+        assert response.status == 401, path
+        assert "Bearer" in (await response.json())["error"] and response.headers["WWW-Authenticate"] == "Bearer"
+        assert (await client.get(path, headers={"Authorization": "Bearer wrong"})).status == 401
+    assert (await client.get("/api/stats", headers={"Authorization": f"Bearer {TOKEN}"})).status == 200
+    assert (await client.get("/api/stats", params={"token": TOKEN})).status == 200
+    ws = await client.ws_connect(f"/ws/stats?token={TOKEN}")
+    assert not ws.closed
+    await ws.close()
+    for open_path in ("/", "/static/app.js", "/health", "/api/openapi.json"):
+        assert (await client.get(open_path)).status in (200, 503), open_path
+    pipeline.close()
+
+
+async def test_token_from_the_environment(assets, tmp_path, aiohttp_client, monkeypatch):
+    monkeypatch.setenv("MCTRT_TOKEN", TOKEN)
+    pipeline = make_pipeline(assets, tmp_path)
+    client = await aiohttp_client(create_app(pipeline))
+    assert (await client.get("/api/stats")).status == 401
+    assert (await client.get("/api/stats", headers={"Authorization": f"Bearer {TOKEN}"})).status == 200
+    pipeline.close()
+
+
+async def test_websockets_from_another_origin_are_refused(assets, tmp_path, aiohttp_client):
+    pipeline = make_pipeline(assets, tmp_path)
+    client = await aiohttp_client(create_app(pipeline, ServerConfig(allowed_origins=("https://ops.example.com",))))
+    response = await client.get("/ws/stats", headers={"Origin": "http://evil.example"})
+    assert response.status == 403 and "server.allowed_origins" in (await response.json())["error"]
+    own = f"http://{client.server.host}:{client.server.port}"
+    for origin in (own, "https://ops.example.com"):
+        ws = await client.ws_connect("/ws/west", headers={"Origin": origin})
+        assert not ws.closed
+        await ws.close()
+    pipeline.close()
+
+
+async def test_a_slow_video_client_loses_frames_and_does_not_delay_another(assets, tmp_path, aiohttp_client):
+    """One client never reads: its socket fills, its queue drops its oldest frames; the other client
+    still gets the newest frame. Big noisy frames fill the socket buffers quickly."""
+    pipeline = make_pipeline(assets, tmp_path, store=False)
+    client = await aiohttp_client(create_app(pipeline, ServerConfig(jpeg_max_fps=120, jpeg_quality=95,
+                                                                    jpeg_max_width=1920)))
+    slow = await client.ws_connect("/ws/west")
+    fast = await client.ws_connect("/ws/west")
+    got = []
+
+    async def read_fast():
+        async for message in fast:
+            got.append(parse_video(message.data)[0]["frame"])
+
+    reader = asyncio.create_task(read_fast())
+    noise = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), np.uint8)
+    steps = 40
+    for k in range(1, steps + 1):
+        pipeline.process([Frame("west", k, time.monotonic(), 1000.0 + k, noise)])
+        await asyncio.sleep(0.03)  # let the loop send
+    deadline = asyncio.get_running_loop().time() + 20
+    while (not got or got[-1] != steps) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    stats = await (await client.get("/api/stats")).json()
+    assert got and got[-1] == steps, got  # the newest frame reached the reading client
+    assert len(got) >= steps // 4
+    assert stats["clients"]["video"] == 2 and stats["clients"]["dropped_frames"] > 0
+    reader.cancel()
+    await slow.close()
+    await fast.close()
+    pipeline.close()
+
+
+async def test_shutdown_closes_every_socket(assets, tmp_path):
+    pipeline = make_pipeline(assets, tmp_path)
+    client = TestClient(TestServer(create_app(pipeline)))
+    await client.start_server()
+    sockets = [await client.ws_connect(path) for path in ("/ws/stats", "/ws/west", "/ws/east")]
+    await client.server.close()  # runs on_shutdown and the cleanup: the hub stops, the sockets close
+    for ws in sockets:
+        message = await ws.receive(timeout=5)
+        assert message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+        assert ws.closed or message.type == WSMsgType.CLOSE
+    assert not client.app[HUB].stats_clients and not any(client.app[HUB].video_clients.values())
+    await client.close()
+    pipeline.close()
