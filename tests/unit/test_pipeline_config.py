@@ -76,6 +76,12 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
         ({"events": {"zones": [{"name": "z", "camera_id": "zz", "polygon": [[0, 0], [1, 0], [1, 1]]}]}}, "names camera 'zz'"),
         ({"events": {"dwell_threshold_s": -1}}, "dwell_threshold_s must be a number > 0"),
         ({"server": {"port": 70000}}, "server.port must be an integer >= 0 and <= 65535"),
+        ({"server": {"token": ""}}, "server.token must be a non-empty string"),
+        ({"server": {"jpeg_quality": 0}}, "server.jpeg_quality must be an integer >= 1 and <= 100"),
+        ({"server": {"jpeg_max_fps": 0}}, "server.jpeg_max_fps must be a number > 0"),
+        ({"server": {"client_queue": 0}}, "server.client_queue must be an integer >= 1"),
+        ({"server": {"allowed_origins": ["ops.example.com"]}}, 'server.allowed_origins must be a list of origins'),
+        ({"server": {"tls": True}}, r"server has unknown keys \['tls'\]"),
         ({"store": {"file": "x.db"}}, r"store has unknown keys \['file'\]"),
     ],
 )
