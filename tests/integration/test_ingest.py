@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mctrt.config import InputConfig
-from mctrt.io.sources import ENDED, FAILED, Backoff, CameraReader, FrameQueue
+from mctrt.io.sources import ENDED, FAILED, RECONNECTING, Backoff, CameraReader, FrameQueue
 from mctrt.types import Frame
 
 
@@ -107,6 +107,19 @@ def test_bad_file_fails_its_camera_with_a_reason(tmp_path, make, reason):
     assert reader.status.frames_read == 0
     assert re.search(reason, reader.status.reason), reader.status.reason
     assert reader.queue.closed and reader.queue.get(0) is None
+
+
+def test_a_missing_webcam_is_retried_with_a_reason_and_stops_cleanly():
+    reader = CameraReader(InputConfig("desk", "57"), backoff=Backoff(initial_s=0.05, max_s=0.1))
+    reader.start()
+    deadline = time.monotonic() + 10
+    while reader.status.reconnects < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert reader.status.kind == "webcam" and reader.status.state == RECONNECTING
+    assert "webcam 57 cannot be opened" in reader.status.reason and "inputs[desk].path" in reader.status.reason
+    reader.stop()
+    reader.join(5)
+    assert not reader.is_alive() and reader.queue.closed
 
 
 def test_offline_mode_refuses_streams():

@@ -145,8 +145,12 @@ def open_capture(config: InputConfig) -> cv2.VideoCapture:
             raise SourceFailure(
                 f"video file {config.path} cannot be decoded (corrupt, or not a video FFmpeg reads); "
                 f"check the file or fix inputs[{config.camera_id}].path", permanent=True)
-        what = f"webcam {config.path}" if config.kind == "webcam" else f"stream {config.path}"
-        raise SourceFailure(f"{what} did not open within {config.open_timeout_s:g} s; is it reachable?", permanent=False)
+        if config.kind == "webcam":
+            raise SourceFailure(f"webcam {config.path} cannot be opened: is it connected, and free (not used by "
+                                f"another program)? fix inputs[{config.camera_id}].path if it has another index",
+                                permanent=False)
+        raise SourceFailure(f"stream {config.path} did not open within {config.open_timeout_s:g} s; is it reachable?",
+                            permanent=False)
     return capture
 
 
