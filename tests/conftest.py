@@ -5,7 +5,12 @@ Tests import the installed mctrt, never the source tree.
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -80,3 +85,56 @@ def _synthetic_scene(seed: int, frames: int = 120, people: int = 12, size: float
 def synthetic_scene():
     """A function (seed, frames=120, people=12, size=640) -> list of per-frame (xyxy, scores)."""
     return lambda seed, **kw: list(_synthetic_scene(seed, **kw))
+
+
+# -- running the main job as a user does ----------------------------------------------------------------
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    """A function giving a TCP port free on 127.0.0.1 right now."""
+
+    def pick() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    return pick
+
+
+@pytest.fixture(scope="session")
+def demo_config(assets: Path):
+    """A function writing configs/demo.yaml into a folder, with the assets' path filled in and its
+    SQLite store in that folder (store.db); it returns the new file's path."""
+
+    def write(folder: Path) -> Path:
+        text = (CONFIGS / "demo.yaml").read_text().replace("path: ../runs/mctrt.db", f"path: {folder / 'store.db'}")
+        config = folder / "demo.yaml"
+        config.write_text(text.replace("${MCTRT_ASSETS:-../../shared}", str(assets)))
+        return config
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def wait_for_dashboard():
+    """A function waiting (up to `timeout` s) until the `python -m mctrt.run` process serving on `port`
+    answers /health with 200; it returns the health body, or fails with the process's stderr if it exited."""
+
+    def wait(port: int, process: subprocess.Popen, timeout: float = 90.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"mctrt.run exited early:\n{process.stderr.read()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
+                    if response.status == 200:
+                        return json.load(response)
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"the dashboard on port {port} did not come up in {timeout:g} s")
+
+    return wait

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,17 +20,10 @@ import cv2
 import numpy as np
 import pytest
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium: apt-get install chromium (.ci/run does)")]
 WIDTH, HEIGHT = 1440, 1000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class DevTools:
@@ -95,25 +87,9 @@ def page_socket_url(devtools_port: int) -> str:
     return pages[0]["webSocketDebuggerUrl"]
 
 
-def wait_for_dashboard(port: int, run: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if run.poll() is not None:
-            raise AssertionError(f"mctrt.run exited: {run.stderr.read()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the dashboard did not come up")
-
-
-async def test_dashboard_shows_live_video_events_and_a_journey_in_chromium(assets, tmp_path):
-    text = (CONFIGS / "demo.yaml").read_text().replace("path: ../runs/mctrt.db", f"path: {tmp_path / 'store.db'}")
-    config = tmp_path / "demo.yaml"
-    config.write_text(text.replace("${MCTRT_ASSETS:-../../shared}", str(assets)))
+async def test_dashboard_shows_live_video_events_and_a_journey_in_chromium(tmp_path, demo_config, free_port,
+                                                                           wait_for_dashboard):
+    config = demo_config(tmp_path)
     port = free_port()
     run = subprocess.Popen([sys.executable, "-m", "mctrt.run", "--config", str(config), "--port", str(port)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

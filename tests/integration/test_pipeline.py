@@ -30,20 +30,11 @@ def run(args, env_assets, timeout=900):
                           env={**os.environ, "MCTRT_ASSETS": str(env_assets)})
 
 
-def demo_config(tmp: Path, assets: Path) -> Path:
-    """configs/demo.yaml with its store in tmp."""
-    text = (CONFIGS / "demo.yaml").read_text().replace("path: ../runs/mctrt.db", f"path: {tmp / 'store.db'}")
-    text = text.replace("${MCTRT_ASSETS:-../../shared}", str(assets))
-    config = tmp / "demo.yaml"
-    config.write_text(text)
-    return config
-
-
 @pytest.fixture(scope="module")
-def demo_run(assets, tmp_path_factory):
+def demo_run(assets, tmp_path_factory, demo_config):
     """configs/demo.yaml offline, with its store in a temporary folder."""
     tmp = tmp_path_factory.mktemp("demo")
-    config = demo_config(tmp, assets)
+    config = demo_config(tmp)
     result = run(["--config", str(config), "--offline", "--output", str(tmp / "out"), "--no-server"], assets)
     return result, tmp
 
@@ -70,10 +61,11 @@ def test_offline_demo_writes_results_events_store_and_a_summary(demo_run):
         store.close()
 
 
-def test_live_run_paces_the_cameras_stores_events_as_they_happen_and_stops_cleanly_on_sigint(assets, tmp_path):
+def test_live_run_paces_the_cameras_stores_events_as_they_happen_and_stops_cleanly_on_sigint(assets, tmp_path,
+                                                                                          demo_config):
     """Live mode: the files are read at their 10 frames/s, events reach the store while the run goes on,
     and SIGINT ends it with a summary and exit status 0."""
-    config = demo_config(tmp_path, assets)
+    config = demo_config(tmp_path)
     process = subprocess.Popen([sys.executable, "-m", "mctrt.run", "--config", str(config), "--no-server"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "MCTRT_ASSETS": str(assets)})

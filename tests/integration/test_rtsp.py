@@ -20,17 +20,11 @@ pytestmark = pytest.mark.skipif(
     reason="needs Debian's rtsp-server-perl and ffmpeg (apt-get install rtsp-server-perl ffmpeg; .ci/run does)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class RtspCamera:
     """An RTSP server plus an ffmpeg publisher sending a 10 frames/s test pattern to it."""
 
-    def __init__(self) -> None:
-        self.client_port, self.source_port = free_port(), free_port()
+    def __init__(self, client_port: int, source_port: int) -> None:
+        self.client_port, self.source_port = client_port, source_port
         self.rtp_port = 20000 + self.client_port % 20000  # even, spread away from other runs' ports
         self.rtp_port -= self.rtp_port % 2
         self.url = f"rtsp://127.0.0.1:{self.client_port}/cam"
@@ -79,8 +73,8 @@ def wait_until(condition, timeout: float, what: str) -> None:
 
 
 @pytest.fixture
-def camera():
-    cam = RtspCamera()
+def camera(free_port):
+    cam = RtspCamera(free_port(), free_port())
     yield cam
     cam.stop()
 

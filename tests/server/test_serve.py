@@ -8,27 +8,12 @@ import socket
 import struct
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def demo_config(tmp: Path, assets: Path) -> Path:
-    text = (CONFIGS / "demo.yaml").read_text().replace("path: ../runs/mctrt.db", f"path: {tmp / 'store.db'}")
-    config = tmp / "demo.yaml"
-    config.write_text(text.replace("${MCTRT_ASSETS:-../../shared}", str(assets)))
-    return config
 
 
 def start_run(config: Path, port: int, *extra: str) -> subprocess.Popen:
@@ -44,21 +29,6 @@ def get_json(url: str, timeout: float = 5.0) -> tuple[int, dict]:
         return error.code, json.load(error)
 
 
-def wait_for_health(port: int, process: subprocess.Popen, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the run exited early:\n{process.stderr.read()[-3000:]}")
-        try:
-            status, body = get_json(f"http://127.0.0.1:{port}/health", 1.0)
-            if status == 200:
-                return body
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the dashboard did not come up")
-
-
 async def first_video_frame(port: int) -> dict:
     import aiohttp
 
@@ -69,11 +39,12 @@ async def first_video_frame(port: int) -> dict:
             return json.loads(message.data[4:4 + length])
 
 
-async def test_live_run_serves_the_dashboard_and_stops_cleanly_on_sigterm(assets, tmp_path):
+async def test_live_run_serves_the_dashboard_and_stops_cleanly_on_sigterm(tmp_path, demo_config, free_port,
+                                                                          wait_for_dashboard):
     port = free_port()
-    process = start_run(demo_config(tmp_path, assets), port)
+    process = start_run(demo_config(tmp_path), port)
     try:
-        health = wait_for_health(port, process)
+        health = wait_for_dashboard(port, process)
         assert health["status"] == "ok" and health["running"]
         header = await first_video_frame(port)
         assert header["camera_id"] == "east" and header["frame"] >= 1
@@ -90,25 +61,25 @@ async def test_live_run_serves_the_dashboard_and_stops_cleanly_on_sigterm(assets
         s.bind(("127.0.0.1", port))
 
 
-def test_a_taken_port_exits_2_naming_the_fix(assets, tmp_path):
+def test_a_taken_port_exits_2_naming_the_fix(tmp_path, demo_config):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        process = start_run(demo_config(tmp_path, assets), port)
+        process = start_run(demo_config(tmp_path), port)
         stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 2, stderr[-2000:]
     assert f"cannot listen on 127.0.0.1:{port}" in stderr and "--port" in stderr
 
 
-def test_binding_beyond_loopback_without_a_token_warns_loudly(assets, tmp_path):
+def test_binding_beyond_loopback_without_a_token_warns_loudly(tmp_path, demo_config, free_port, wait_for_dashboard):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "MCTRT_TOKEN"}
-    process = subprocess.Popen([sys.executable, "-m", "mctrt.run", "--config", str(demo_config(tmp_path, assets)),
+    process = subprocess.Popen([sys.executable, "-m", "mctrt.run", "--config", str(demo_config(tmp_path)),
                                 "--host", "0.0.0.0", "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        wait_for_health(port, process)
+        wait_for_dashboard(port, process)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
