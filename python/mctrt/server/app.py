@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import json
 import logging
 import os
 import signal
@@ -34,6 +35,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from mctrt.config import ServerConfig
 from mctrt.errors import MctrtError
 from mctrt.events import EVENT_TYPES
+from mctrt.io.sources import FAILED, RECONNECTING
 from mctrt.pipeline import Pipeline
 from mctrt.server.hub import ClientQueue, LiveHub
 from mctrt.server.openapi import openapi
@@ -116,7 +118,7 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
         states = [s["state"] for s in hub.camera_status()]
         if not pipeline.running:
             status = "stopped"
-        elif any(s in ("failed", "reconnecting") for s in states):
+        elif any(s in (FAILED, RECONNECTING) for s in states):
             status = "degraded"
         else:
             status = "ok"
@@ -147,9 +149,8 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
 
     def need_store(request: web.Request) -> EventStore:
         if STORE not in request.app:
-            raise web.HTTPServiceUnavailable(
-                text='{"error": "the event store is off (--no-store, or store.path: null in the config)"}',
-                content_type="application/json")
+            raise web.HTTPServiceUnavailable(content_type="application/json", text=json.dumps(
+                {"error": "the event store is off (--no-store, or store.path: null in the config)"}))
         return request.app[STORE]
 
     @routes.get("/api/events")
@@ -163,9 +164,9 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
         if camera is not None and camera not in pipeline.config.camera_ids:
             return _error(400, f"camera must be one of {', '.join(pipeline.config.camera_ids)}; got {camera!r}")
         try:
-            since = _number(q, "since", float, None)
-            global_id = _number(q, "global_id", int, None)
-            limit = _number(q, "limit", int, 100, 1, 10_000)
+            since = _query_number(q, "since", float, None)
+            global_id = _query_number(q, "global_id", int, None)
+            limit = _query_number(q, "limit", int, 100, 1, 10_000)
         except ValueError as exc:
             return _error(400, str(exc))
         rows = await asyncio.to_thread(store.events, since=since, type=kind, camera=camera, global_id=global_id,
@@ -176,7 +177,7 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
     async def identities(request: web.Request) -> web.Response:
         store = need_store(request)
         try:
-            limit = _number(request.query, "limit", int, 200, 1, 10_000)
+            limit = _query_number(request.query, "limit", int, 200, 1, 10_000)
         except ValueError as exc:
             return _error(400, str(exc))
         return web.json_response({"identities": await asyncio.to_thread(store.identities, limit)})
@@ -245,7 +246,7 @@ async def _pump(client: ClientQueue, ws: web.WebSocketResponse) -> None:
         await ws.close()
 
 
-def _number(query, name: str, kind: type, default, low=None, high=None):
+def _query_number(query, name: str, kind: type, default, low=None, high=None):
     text = query.get(name)
     if text is None:
         return default

@@ -103,7 +103,6 @@ class LiveHub:
         self.dropped_for_clients = 0  # of clients that have gone; live ones count in their queues
         self._lock = threading.Lock()
         self._latest: dict[str, CameraResult] = {}
-        self._counts = {cam: {"detections": 0, "tracks": 0} for cam in self.camera_ids}
         self._state = self._pipeline_state()
         self._pending_events: list[dict] = []
         self._frame_ready = {cam: asyncio.Event() for cam in self.camera_ids}
@@ -125,7 +124,6 @@ class LiveHub:
         with self._lock:
             for r in results:
                 self._latest[r.frame.camera_id] = r
-                self._counts[r.frame.camera_id] = {"detections": r.detections, "tracks": len(r.tracks.track_id)}
             self._state = state
         loop = self._loop
         if loop is not None:
@@ -162,17 +160,18 @@ class LiveHub:
         """The Stats object of /api/stats and /ws/stats (its schema: server/openapi.py)."""
         snap = self.pipeline.metrics.snapshot()
         with self._lock:
-            counts = {cam: dict(c) for cam, c in self._counts.items()}
+            latest = dict(self._latest)
             state = self._state
         cameras = []
         for status in self.camera_status():
             cam = status["camera_id"]
+            last = latest.get(cam)
             cameras.append({
                 "camera_id": cam, "kind": status["kind"], "state": status["state"], "reason": status["reason"],
                 "fps": snap["fps"].get(cam, 0.0), "source_fps": status["fps"], "frames": snap["frames"].get(cam, 0),
                 "frames_read": status["frames_read"], "frames_dropped": status["frames_dropped"],
                 "reconnects": status["reconnects"], "width": status["width"], "height": status["height"],
-                **counts[cam]})
+                "detections": last.detections if last else 0, "tracks": len(last.tracks.track_id) if last else 0})
         return {
             "time": time.time(), "mode": "offline" if self.pipeline.offline else "live",
             "running": self.pipeline.running, "uptime_s": snap["uptime_s"], "total_frames": snap["total_frames"],

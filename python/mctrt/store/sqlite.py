@@ -122,15 +122,15 @@ class EventStore:
     def identities(self, limit: int = 1000) -> list[dict]:
         """Per person: first and last seen, cameras, number of events; most recently seen first."""
         with self._lock:
-            rows = self._db.execute("SELECT global_id, first_seen, last_seen, cameras, events FROM identities "
-                                    "ORDER BY last_seen DESC LIMIT ?", (limit,)).fetchall()
+            rows = self._db.execute(f"SELECT {_IDENTITY_COLUMNS} FROM identities ORDER BY last_seen DESC LIMIT ?",
+                                    (limit,)).fetchall()
         return [_identity(row) for row in rows]
 
     def identity(self, global_id: int) -> dict | None:
         """One person's summary (as identities() gives it), or None."""
         with self._lock:
-            row = self._db.execute("SELECT global_id, first_seen, last_seen, cameras, events FROM identities "
-                                   "WHERE global_id = ?", (global_id,)).fetchone()
+            row = self._db.execute(f"SELECT {_IDENTITY_COLUMNS} FROM identities WHERE global_id = ?",
+                                   (global_id,)).fetchone()
         return None if row is None else _identity(row)
 
     def journey(self, global_id: int, limit: int = 10_000) -> list[dict]:
@@ -153,6 +153,9 @@ class EventStore:
     def count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+
+_IDENTITY_COLUMNS = "global_id, first_seen, last_seen, cameras, events"
 
 
 def _identity(row: tuple) -> dict:
