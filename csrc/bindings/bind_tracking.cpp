@@ -167,14 +167,21 @@ void bind_tracker(py::module_& m) {
               out = &self.tracker.update(xyxy.data(), scores.data(), std::size_t(xyxy.shape(0)));
             }
             const py::ssize_t n = py::ssize_t(out->size());
+            const py::ssize_t k = py::ssize_t(out->removed_id.size());
             return py::make_tuple(copy_to_array(out->xyxy.data(), {n, 4}), copy_to_array(out->track_id.data(), {n}),
-                                  copy_to_array(out->score.data(), {n}), copy_to_array(out->det_index.data(), {n}));
+                                  copy_to_array(out->score.data(), {n}), copy_to_array(out->det_index.data(), {n}),
+                                  copy_to_array(out->removed_id.data(), {k}));
           },
           py::arg("xyxy"), py::arg("scores"),
           "xyxy (N, 4) float32, scores (N,) float32 -> (xyxy (M, 4) float32, track_id (M,) int64, "
-          "score (M,) float32, det_index (M,) int64).")
-      .def("reset", [](LockedTracker& self) { self.locked([](ByteTracker& t) { t.reset(); }); },
-           "Forget every track and start IDs at 1 again.")
+          "score (M,) float32, det_index (M,) int64, removed_id (K,) int64).")
+      .def(
+          "reset",
+          [](LockedTracker& self) {
+            const auto removed = self.locked([](ByteTracker& t) { return t.reset(); });
+            return copy_to_array(removed.data(), {py::ssize_t(removed.size())});
+          },
+          "Forget every track and start IDs at 1 again; returns the confirmed tracks' IDs (K,) int64.")
       .def_property_readonly("frame_id",
                              [](LockedTracker& self) { return self.locked([](ByteTracker& t) { return t.frame_id(); }); })
       .def_property_readonly(

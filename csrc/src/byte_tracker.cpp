@@ -42,13 +42,18 @@ ByteTracker::ByteTracker(const ByteTrackConfig& config) : config_(config) {
   max_frames_lost_ = config_.max_frames_lost();
 }
 
-void ByteTracker::reset() {
+std::vector<std::int64_t> ByteTracker::reset() {
+  std::vector<std::int64_t> removed;
+  for (const auto* list : {&tracked_, &lost_})
+    for (const Slot s : *list)
+      if (pool_[s].track_id > 0) removed.push_back(pool_[s].track_id);
   pool_.clear();
   free_slots_.clear();
   tracked_.clear();
   lost_.clear();
   frame_id_ = 0;
   next_id_ = 1;
+  return removed;
 }
 
 ByteTracker::Slot ByteTracker::new_slot() {
@@ -232,7 +237,11 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
   next_lost_.insert(next_lost_.end(), newly_lost_.begin(), newly_lost_.end());
   tracked_.swap(next_tracked_);
   lost_.swap(next_lost_);
-  for (const Slot s : removed_) free_slots_.push_back(s);
+  output_.removed_id.clear();
+  for (const Slot s : removed_) {
+    free_slots_.push_back(s);
+    if (pool_[s].track_id > 0) output_.removed_id.push_back(pool_[s].track_id);
+  }
 
   remove_duplicates();
   write_output();
@@ -267,6 +276,7 @@ void ByteTracker::remove_duplicates() {
       if (drop[k]) {
         pool_[list[k]].state = State::kRemoved;
         free_slots_.push_back(list[k]);
+        if (pool_[list[k]].track_id > 0) output_.removed_id.push_back(pool_[list[k]].track_id);
       } else {
         list[kept++] = list[k];
       }

@@ -28,8 +28,12 @@ class Frame:
     image: np.ndarray
 
 
+_NO_IDS = np.zeros(0, np.int64)
+_NO_IDS.flags.writeable = False
+
+
 class Tracks:
-    """The confirmed tracks of one camera in one frame, M rows.
+    """The confirmed tracks of one camera in one frame, M rows, and the tracks that ended in it.
 
     Attributes:
         xyxy: (M, 4) float32, the box of the detection matched in this frame.
@@ -37,21 +41,26 @@ class Tracks:
         score: (M,) float32, the matched detection's score.
         det_index: (M,) int64, the matched detection's row in this frame's input; -1 for a box that
             is a prediction rather than a detection.
+        removed_id: (K,) int64, tracks the tracker dropped for good in this frame (lost too long, or
+            a duplicate). The tracker alone decides when a track ends; everything downstream
+            (global IDs, re-ID schedule, results) follows this list.
     """
 
-    __slots__ = ("xyxy", "track_id", "score", "det_index")
+    __slots__ = ("xyxy", "track_id", "score", "det_index", "removed_id")
 
-    def __init__(self, xyxy: np.ndarray, track_id: np.ndarray, score: np.ndarray, det_index: np.ndarray) -> None:
+    def __init__(self, xyxy: np.ndarray, track_id: np.ndarray, score: np.ndarray, det_index: np.ndarray,
+                 removed_id: np.ndarray = _NO_IDS) -> None:
         self.xyxy = xyxy
         self.track_id = track_id
         self.score = score
         self.det_index = det_index
+        self.removed_id = removed_id
 
     def __len__(self) -> int:
         return len(self.track_id)
 
     def __repr__(self) -> str:
-        return f"Tracks(M={len(self)}, track_id={self.track_id.tolist()})"
+        return f"Tracks(M={len(self)}, track_id={self.track_id.tolist()}, removed_id={self.removed_id.tolist()})"
 
 
 class Detections:

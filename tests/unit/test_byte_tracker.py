@@ -162,14 +162,51 @@ def test_bad_input_raises_value_error_and_leaves_the_tracker_unchanged(xyxy, sco
     assert ids(tracker.update(*frame(A))) == [1]
 
 
-def test_reset_forgets_tracks_and_restarts_ids():
+def test_reset_forgets_tracks_restarts_ids_and_names_the_tracks_it_ended():
     tracker = ByteTracker()
     tracker.update(*frame(A))
     tracker.update(*frame(A, B))
     tracker.update(*frame(A, B))
-    tracker.reset()
+    assert sorted(tracker.reset().tolist()) == [1, 2]
     assert tracker.frame_id == 0 and tracker.num_tracked == 0
     assert ids(tracker.update(*frame(B))) == [1]
+
+
+def test_a_lost_track_is_reported_removed_once_in_the_update_that_drops_it():
+    config = ByteTrackConfig(track_buffer=30, frame_rate=3)  # a lost track is kept 3 updates
+    tracker = ByteTracker(config)
+    tracker.update(*frame(A, B))
+    removed = []
+    for _ in range(6):
+        tracks = tracker.update(*frame(B))
+        assert ids(tracks) == [2]
+        removed.append(tracks.removed_id.tolist())
+    assert removed == [[], [], [], [1], [], []]  # lost on update 2, removed after 3 more
+    assert tracker.num_lost == 0
+
+
+def test_tentative_tracks_are_never_reported_removed():
+    tracker = ByteTracker()
+    tracker.update(*frame(A))
+    tracker.update(*frame(A, B))  # B tentative
+    assert tracker.update(*frame(A)).removed_id.tolist() == []  # B dropped before it had an ID
+
+
+def test_the_dropped_twin_of_a_duplicate_pair_is_reported_removed(synthetic_scene):
+    """Every ID that stops being output is reported removed exactly once, and only after its last
+    output (duplicates included: the synthetic scene doubles some detections)."""
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10))
+    last_seen, removed_at = {}, {}
+    for step, (xyxy, scores) in enumerate(synthetic_scene(seed=5, frames=200)):
+        tracks = tracker.update(xyxy, scores)
+        for tid in tracks.track_id.tolist():
+            assert tid not in removed_at, f"track {tid} output after its removal"
+            last_seen[tid] = step
+        for tid in tracks.removed_id.tolist():
+            assert tid not in removed_at and tid in last_seen
+            removed_at[tid] = step
+    alive = set(tracker.reset().tolist())
+    assert alive.isdisjoint(removed_at) and alive | set(removed_at) == set(last_seen)
 
 
 def crowd(n: int) -> tuple[np.ndarray, np.ndarray]:

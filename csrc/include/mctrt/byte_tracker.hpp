@@ -47,6 +47,9 @@ struct TrackList {
   std::vector<std::int64_t> track_id;    // (M,)
   std::vector<float> score;              // (M,)
   std::vector<std::int64_t> det_index;   // (M,): row in this frame's input, -1 for a predicted box
+  // (K,): IDs of confirmed tracks removed for good in this update (lost too long, or the shorter of a
+  // duplicate pair). The tracker is the one owner of track lifetime: downstream state follows this.
+  std::vector<std::int64_t> removed_id;
   std::size_t size() const { return track_id.size(); }
 };
 
@@ -56,10 +59,12 @@ class ByteTracker {
 
   // xyxy (n, 4), scores (n,). Validates everything before changing any state (std::invalid_argument
   // on a non-finite value or an inverted box); boxes with zero width or height are ignored.
-  // Returns the confirmed tracks matched in this frame; the reference stays valid until the next call.
+  // Returns the confirmed tracks matched in this frame and the confirmed ones removed in it; the
+  // reference stays valid until the next call.
   const TrackList& update(const float* xyxy, const float* scores, std::size_t n);
 
-  void reset();
+  // Forgets every track; returns the IDs of the confirmed ones, which are thereby removed.
+  std::vector<std::int64_t> reset();
   const ByteTrackConfig& config() const { return config_; }
   std::int64_t frame_id() const { return frame_id_; }
   std::size_t num_tracked() const { return tracked_.size(); }

@@ -32,7 +32,7 @@ class ByteTracker:
             scores: (N,) float32 detection scores.
 
         Returns:
-            The confirmed tracks matched in this frame (see Tracks).
+            The confirmed tracks matched in this frame, and those removed in it (see Tracks).
 
         Raises:
             ValueError: a wrong shape or dtype, a non-finite value, or an inverted box; the tracker's
@@ -40,9 +40,10 @@ class ByteTracker:
         """
         return Tracks(*self._native.update(xyxy, scores))
 
-    def reset(self) -> None:
-        """Forget every track; the next confirmed track gets ID 1 again."""
-        self._native.reset()
+    def reset(self) -> np.ndarray:
+        """Forget every track; the next confirmed track gets ID 1 again. Returns the IDs (K,) int64 of
+        the confirmed tracks this ends."""
+        return self._native.reset()
 
     @property
     def frame_id(self) -> int:
