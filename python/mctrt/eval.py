@@ -128,7 +128,8 @@ def evaluate_cameras(
     for camera in cameras:
         gt_rows = load_ground_truth(gt_dir / camera / "gt" / "gt.txt", gt_format)
         pred_rows = read_mot(pred_dir / f"{camera}.txt", what="results file")
-        per_camera.append(_run_trackers_eval(gt_rows, pred_rows, camera))
+        if len(gt_rows):  # a camera nobody walked through has no score of its own; its boxes still count below
+            per_camera.append(_run_trackers_eval(gt_rows, pred_rows, camera))
         # Shift this camera after the previous ones so that all play as one long sequence.
         last = max([int(r[:, 0].max()) for r in (gt_rows, pred_rows) if len(r)], default=0)
         combined_gt.append(gt_rows + np.r_[offset, np.zeros(gt_rows.shape[1] - 1)])

@@ -9,7 +9,7 @@ from collections import deque
 
 import numpy as np
 
-STAGES = ("detect", "track", "reid", "associate", "events", "output")
+STAGES = ("detect", "track", "reid", "floor", "associate", "events", "output")
 
 
 class LatencyWindow:

@@ -1,13 +1,17 @@
 """The pipeline: cameras -> one detector batch per step -> ByteTrack per camera -> re-ID for tracks
-that are due -> global IDs -> events -> store, results files, metrics and listeners (the dashboard).
+that are due -> floor positions (calibrated cameras) -> global IDs -> events -> store, results files,
+metrics and listeners (the dashboard).
 
 Pipeline.process() is one step over a list of frames (at most one per camera) and holds all the
 per-frame policy; Pipeline.run() feeds it from the camera readers until the inputs end (offline) or
-stop() is called (live). Everything here runs on one thread; the readers decode on their own.
+stop() is called (live). Everything here runs on one thread; the readers decode on their own. Each
+camera's tracker alone decides when its tracks end (Tracks.removed_id); the re-ID schedule, the
+foot locators, the associator and the results follow it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mctrt.association import CrossCameraAssociator, Observation
+from mctrt.association import CameraTracks, CrossCameraAssociator, ReidScheduler
 from mctrt.config import PipelineConfig
 from mctrt.events import EventEngine
+from mctrt.events.health import CameraHealth
+from mctrt.geometry.feet import FootLocator
 from mctrt.io.results import ResultWriter
 from mctrt.io.sources import ENDED, FAILED, CameraReader
 from mctrt.metrics import Metrics
@@ -27,23 +33,20 @@ from mctrt.store import EventStore
 from mctrt.tracking import ByteTracker
 from mctrt.types import Frame, Tracks
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class CameraResult:
-    """One camera's outcome in one step. global_ids[i] is 0 while track i still waits for its ID."""
+    """One camera's outcome in one step. global_ids[i] is 0 while track i still waits for its ID;
+    floor_xy[i] is where it stands (metres; NaN when unknown or the camera is not calibrated)."""
 
     frame: Frame
     detections: int
     tracks: Tracks
     global_ids: np.ndarray
+    floor_xy: np.ndarray | None = None
     events: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class _TrackState:
-    first_frame: int
-    last_frame: int
-    last_embedded: int | None = None
 
 
 class Pipeline:
@@ -52,7 +55,7 @@ class Pipeline:
     Args:
         config: the loaded configuration.
         offline: read every frame of file inputs as fast as possible (no drops) and stop at their end.
-        output_dir: write MOTChallenge results and events.jsonl there.
+        output_dir: write MOTChallenge results, world.txt and events.jsonl there.
         use_store: save events in the config's SQLite store (when store.path is set).
         detector, embedder: already built models to use instead of the config's (tests, benchmarks).
     """
@@ -64,8 +67,10 @@ class Pipeline:
         self.detector = detector or Detector.from_config(config.detector)
         self.embedder = embedder or (Embedder.from_config(config.reid) if config.reid is not None else None)
         self.trackers = {cam: ByteTracker(config.tracker) for cam in config.camera_ids}
-        self.max_frames_lost = config.tracker.to_native().max_frames_lost
-        self.associator = CrossCameraAssociator(config.association)
+        self.reid_schedule = ReidScheduler(config.reid_schedule, enabled=self.embedder is not None)
+        self.feet = {i.camera_id: FootLocator(i.calibration.camera, config.association.floor)
+                     for i in config.inputs if i.calibration is not None}
+        self.associator = CrossCameraAssociator(config.association, config.camera_ids)
         self.events = EventEngine(config.events)
         self.store = EventStore(config.store.path) if use_store and config.store.path else None
         self.writer = ResultWriter(output_dir, config.camera_ids) if output_dir is not None else None
@@ -74,8 +79,6 @@ class Pipeline:
         # Called on the pipeline's thread after each step with its results and events; must not block.
         self.listeners: list[Callable[[list[CameraResult], list[dict]], None]] = []
         self.running = False
-        self._tracks: dict[tuple[str, int], _TrackState] = {}
-        self._last_frame: dict[str, int] = {}
         self._stop = threading.Event()
         self._closed = False
 
@@ -88,25 +91,30 @@ class Pipeline:
         timer.done("detect")
         tracks = [self.trackers[f.camera_id].update(d.xyxy, d.scores) for f, d in zip(frames, detections)]
         timer.done("track")
-        observations = self._reid(frames, tracks)
+        cameras = self._reid(frames, tracks)
         timer.done("reid")
+        for frame, trk, cam in zip(frames, tracks, cameras):
+            cam.floor = self._floor(frame, trk)
+            if cam.floor is not None:
+                cam.in_view = self.feet[frame.camera_id].in_view
+        timer.done("floor")
+        global_ids, corrections = self.associator.update(cameras)
         now = max(f.time_s for f in frames)
-        corrections = self.associator.update(now, observations)
-        ended = self._end_lost_tracks(frames)
+        positions = self.associator.floor_positions(since=min(f.time_s for f in frames))
         timer.done("associate")
         results, all_events = [], []
         for c in corrections:
-            all_events += self.events.correct(c.old_global_id, c.new_global_id, now)
-        for frame, det, trk in zip(frames, detections, tracks):
-            gids = np.array([self.associator.global_id_of.get((frame.camera_id, t), 0) for t in trk.track_id.tolist()],
-                            np.int64)
+            all_events += self.events.correct(c.old_global_id, c.new_global_id, c.time_s, c.reason)
+        for frame, det, trk, gids, cam in zip(frames, detections, tracks, global_ids, cameras):
             known = gids > 0
             events = self.events.update(frame.camera_id, frame.time_s, frame.index, gids[known], trk.track_id[known],
                                         trk.xyxy[known])
             all_events += events
-            results.append(CameraResult(frame, len(det), trk, gids, events))
+            floor_xy = cam.floor.xy if cam.floor is not None else None
+            results.append(CameraResult(frame, len(det), trk, gids, floor_xy, events))
+        all_events += self.events.update_floor(now, positions)
         timer.done("events")
-        self._output(results, all_events, ended)
+        self._output(results, all_events, corrections, positions, now, max(f.index for f in frames))
         timer.done("output")
         finished = time.monotonic()
         for frame in frames:
@@ -118,64 +126,61 @@ class Pipeline:
         for listener in self.listeners:
             listener(results, events)
 
-    def _reid(self, frames: list[Frame], tracks: list[Tracks]) -> list[Observation]:
-        """Embeddings for the tracks that are due (new, or every_n_frames since the last) and whose box
-        passes the quality gates, all cameras in one batch; an Observation for every live track."""
-        schedule = self.config.reid_schedule
-        due_boxes, due_keys, observations = [], [], []
-        for frame, trk in zip(frames, tracks):
-            h, w = frame.image.shape[:2]
-            m = schedule.border_margin_px
-            chosen = []
-            for i, tid in enumerate(trk.track_id.tolist()):
-                key = (frame.camera_id, tid)
-                state = self._tracks.get(key)
-                if state is None:
-                    state = self._tracks[key] = _TrackState(frame.index, frame.index)
-                state.last_frame = frame.index
-                x0, y0, x1, y1 = trk.xyxy[i].tolist()
-                good = (y1 - y0 >= schedule.min_box_height and x1 - x0 >= schedule.min_box_width
-                        and trk.score[i] >= schedule.min_score and x0 >= m and y0 >= m and x1 <= w - m and y1 <= h - m)
-                due = state.last_embedded is None or frame.index - state.last_embedded >= schedule.every_n_frames
-                if self.embedder is not None and good and due:
-                    chosen.append(i)
-                    due_keys.append((key, state))
-            due_boxes.append(trk.xyxy[chosen])
-        embeddings = {}
-        if due_keys:
-            features = self.embedder.embed([f.image for f in frames], due_boxes)
-            for (key, state), feature in zip(due_keys, features):
-                state.last_embedded = state.last_frame
-                embeddings[key] = feature
-        for frame, trk in zip(frames, tracks):
-            for tid in trk.track_id.tolist():
-                key = (frame.camera_id, tid)
-                waited = frame.index - self._tracks[key].first_frame >= schedule.max_wait_frames
-                observations.append(Observation(frame.camera_id, tid, embeddings.get(key),
-                                                give_up_waiting=waited or self.embedder is None))
-        return observations
+    def _publish(self, events: list[dict]) -> None:
+        """Events outside a step (camera health, the end of a run) to every sink."""
+        if not events:
+            return
+        if self.store is not None:
+            self.store.add(events)
+        if self.writer is not None:
+            self.writer.add_events(events)
+        self._tell([], events)
 
-    def _end_lost_tracks(self, frames: list[Frame]) -> list[tuple[str, int, int | None]]:
-        """Tracks their tracker can no longer bring back; returns (camera, track, global ID) of each."""
-        for frame in frames:
-            self._last_frame[frame.camera_id] = frame.index
-        ended = [key for key, s in self._tracks.items() if self._last_frame[key[0]] - s.last_frame > self.max_frames_lost]
-        return [self._end(key) for key in ended]
+    def _reid(self, frames: list[Frame], tracks: list[Tracks]) -> list[CameraTracks]:
+        """Embeddings for the tracks that are due, all cameras in one batch; association's view of
+        every camera's tracks."""
+        plans = [self.reid_schedule.plan(f.camera_id, f.index, (f.image.shape[1], f.image.shape[0]), t)
+                 for f, t in zip(frames, tracks)]
+        features = None
+        if any(p.due.any() for p in plans):
+            features = self.embedder.embed([f.image for f in frames], [t.xyxy[p.due] for t, p in zip(tracks, plans)])
+        cameras, start = [], 0
+        for frame, trk, plan in zip(frames, tracks, plans):
+            embeddings = None
+            if plan.due.any():
+                embeddings = np.zeros((len(trk), features.shape[1]), np.float32)
+                embeddings[plan.due] = features[start:start + int(plan.due.sum())]
+                start += int(plan.due.sum())
+            cameras.append(CameraTracks(frame.camera_id, frame.time_s, trk.track_id, trk.removed_id, plan.due,
+                                        embeddings, plan.give_up))
+        return cameras
 
-    def _end(self, key: tuple[str, int]) -> tuple[str, int, int | None]:
-        del self._tracks[key]
-        gid = self.associator.global_id_of.get(key)
-        self.associator.end_track(*key)
-        return (*key, gid)
+    def _floor(self, frame: Frame, tracks: Tracks):
+        """Where this camera's tracks stand, if it is calibrated (for the image size it was calibrated at)."""
+        locator = self.feet.get(frame.camera_id)
+        if locator is None:
+            return None
+        h, w = frame.image.shape[:2]
+        expected = locator.calibration.resolution
+        if expected is not None and expected != (w, h):
+            log.error("camera %s: its calibration is for %dx%d images but it gives %dx%d; its people are matched by "
+                      "appearance only until inputs[%s].calibration is redone for this resolution",
+                      frame.camera_id, *expected, w, h, frame.camera_id)
+            del self.feet[frame.camera_id]
+            return None
+        return locator.locate(tracks, (w, h), frame.time_s)
 
-    def _output(self, results: list[CameraResult], events: list[dict], ended) -> None:
+    def _output(self, results: list[CameraResult], events: list[dict], corrections, positions, now: float,
+                frame_index: int) -> None:
         if self.store is not None:
             self.store.add(events)
         if self.writer is not None:
             for r in results:
-                self.writer.add(r.frame.camera_id, r.frame.index, r.tracks.track_id, r.tracks.xyxy, r.tracks.score)
-            for cam, tid, gid in ended:
-                self.writer.end_track(cam, tid, gid)
+                self.writer.add(r.frame.camera_id, r.frame.index, r.global_ids, r.tracks.track_id, r.tracks.xyxy,
+                                r.tracks.score)
+            for c in corrections:
+                self.writer.rename(c.old_global_id, c.new_global_id)
+            self.writer.add_positions(now, frame_index, positions)
             self.writer.add_events(events)
 
     # -- running --------------------------------------------------------------------------------------
@@ -189,6 +194,9 @@ class Pipeline:
         for reader in self.readers:
             reader.start()
         self.running = True
+        # Files read offline go as fast as they decode: frame rates and silences mean nothing there.
+        health = None if self.offline else CameraHealth(self.config.events.camera_health, self.config.camera_ids,
+                                                         time.time())
         last_report = time.monotonic()
         try:
             while not self._stop.is_set():
@@ -197,12 +205,17 @@ class Pipeline:
                     break
                 if frames:
                     self.process(frames)
+                if health is not None:
+                    reasons = {r.config.camera_id: r.status.reason for r in self.readers}
+                    self._publish(health.update(time.time(), [f.camera_id for f in frames], reasons))
                 if progress is not None and time.monotonic() - last_report >= progress_every_s:
                     progress(self)
                     last_report = time.monotonic()
         finally:
             for reader in self.readers:
                 reader.stop()
+            for reader in self.readers:  # a reader still inside FFmpeg when the process exits can abort it
+                reader.join(timeout=5.0)
             self.close()
             self.running = False
 
@@ -234,10 +247,11 @@ class Pipeline:
         if self._closed:
             return
         self._closed = True
-        ended = [self._end(key) for key in list(self._tracks)]
+        self.associator.end_all()
         events = self.events.finish()
-        self._output([], events, ended)
-        self._tell([], events)
+        self._publish(events)
+        if not events:
+            self._tell([], [])  # the listeners' last look at the counters
         if self.writer is not None:
             self.writer.close()
         if self.store is not None:

@@ -1,11 +1,15 @@
-"""CrossCameraAssociator: joining identities by appearance, within transit windows, one ID per person
-per camera, maturity, TTL and the correction rule."""
+"""CrossCameraAssociator: the appearance rules (transit windows, one ID per person per camera,
+maturity, TTL, the correction of provisional IDs) and the floor rules (overlapping views, blind gaps,
+splits, merges, people standing still), on hand-made steps."""
 
 import numpy as np
 import pytest
 
-from mctrt.association import CrossCameraAssociator, Observation
-from mctrt.config import AssociationConfig, TransitWindow
+from mctrt.association import CameraTracks, CrossCameraAssociator
+from mctrt.config import AssociationConfig, FloorAssociationConfig, TransitWindow
+from mctrt.geometry.feet import FloorPoints
+
+SIGMA_M = 0.2  # the floor position error of the hand-made observations
 
 
 def unit(seed: int, dim: int = 16) -> np.ndarray:
@@ -18,23 +22,73 @@ def near(v: np.ndarray, seed: int, noise: float = 0.05) -> np.ndarray:
     return (w / np.linalg.norm(w)).astype(np.float32)
 
 
-def associator(**kw) -> CrossCameraAssociator:
+def alike(v: np.ndarray, similarity: float, seed: int) -> np.ndarray:
+    """A unit vector whose cosine similarity with the unit vector v is exactly `similarity`."""
+    other = unit(seed, len(v))
+    other = other - float(other @ v) * v
+    other /= np.linalg.norm(other)
+    return (similarity * v + np.sqrt(1.0 - similarity ** 2) * other).astype(np.float32)
+
+
+def associator(floor=None, **kw) -> CrossCameraAssociator:
     kw.setdefault("match_threshold", 0.8)
     kw.setdefault("maturity", 1)
+    if floor is not None:
+        kw["floor"] = FloorAssociationConfig(**floor)
     return CrossCameraAssociator(AssociationConfig(**kw))
 
 
-def seen(a, t, cam, tid, emb=None):
-    a.update(t, [Observation(cam, tid, emb)])
-    return a.global_id_of.get((cam, tid))
+def step(a: CrossCameraAssociator, t: float, *tracks, removed=(), views=None):
+    """One step. tracks: (camera, track_id, embedding or None[, options]) with options a dict of
+    give_up (bool) and xy (floor metres: the camera is calibrated). removed: (camera, track_id) pairs
+    the trackers dropped. views: camera -> (x_min, x_max) of the floor it sees (default: everything).
+    Returns ({(camera, track_id): global ID}, corrections)."""
+    cameras = {}
+    for track in tracks:
+        cam, tid, emb, opts = (*track, {})[:4]
+        cameras.setdefault(cam, []).append((tid, emb, opts))
+    for cam, _ in removed:
+        cameras.setdefault(cam, [])
+    if not cameras:
+        cameras["idle"] = []  # a camera whose frame shows nobody: time still passes
+    inputs = []
+    for cam, rows in cameras.items():
+        ids = np.array([tid for tid, _, _ in rows], np.int64)
+        embedded = np.array([emb is not None for _, emb, _ in rows], bool)
+        embeddings = None
+        if embedded.any():
+            dim = len(next(emb for _, emb, _ in rows if emb is not None))
+            embeddings = np.stack([emb if emb is not None else np.zeros(dim, np.float32) for _, emb, _ in rows])
+        give_up = np.array([opts.get("give_up", False) for _, _, opts in rows], bool)
+        floor = in_view = None
+        if any("xy" in opts for _, _, opts in rows) or (views and cam in views):
+            floor = FloorPoints(np.array([opts.get("xy", (np.nan, np.nan)) for _, _, opts in rows], np.float64).reshape(-1, 2),
+                                np.tile(SIGMA_M ** 2 * np.eye(2), (len(rows), 1, 1)), np.zeros(len(rows), bool))
+            low, high = (views or {}).get(cam, (-np.inf, np.inf))
+            in_view = lambda points, low=low, high=high: (points[:, 0] >= low) & (points[:, 0] <= high)  # noqa: E731
+        gone = np.array([tid for c, tid in removed if c == cam], np.int64)
+        inputs.append(CameraTracks(cam, t, ids, gone, embedded, embeddings, give_up, floor, in_view))
+    gids, corrections = a.update(inputs)
+    out = {}
+    for cam_input, g in zip(inputs, gids):
+        for tid, gid in zip(cam_input.track_id.tolist(), g.tolist()):
+            out[(cam_input.camera_id, tid)] = gid
+    return out, corrections
+
+
+def seen(a, t, cam, tid, emb=None, **opts):
+    return step(a, t, (cam, tid, emb, opts))[0][(cam, tid)] or None
+
+
+# -- appearance ----------------------------------------------------------------------------------------
 
 
 def test_overlapping_cameras_share_a_person_seen_at_once():
     a = associator(transit_windows=(TransitWindow(("west", "east"), 0.0, 30.0),))
     person = unit(1)
     g1 = seen(a, 0.0, "west", 1, person)
-    a.update(1.0, [Observation("west", 1, None), Observation("east", 7, near(person, 2))])
-    assert a.global_id_of[("east", 7)] == g1
+    ids, _ = step(a, 1.0, ("west", 1, None), ("east", 7, near(person, 2)))
+    assert ids[("east", 7)] == g1
     assert a.stats()["handoffs"] == 1 and a.stats()["cross_camera_ids"] == 1
 
 
@@ -42,8 +96,8 @@ def test_views_that_do_not_overlap_never_share_a_person_seen_at_once():
     a = associator(transit_windows=(TransitWindow(("lobby", "lift"), 5.0, 30.0),))
     person = unit(1)
     g1 = seen(a, 0.0, "lobby", 1, person)
-    a.update(1.0, [Observation("lobby", 1, None), Observation("lift", 2, near(person, 2))])
-    assert a.global_id_of[("lift", 2)] != g1
+    ids, _ = step(a, 1.0, ("lobby", 1, None), ("lift", 2, near(person, 2)))
+    assert ids[("lift", 2)] != g1
 
 
 @pytest.mark.parametrize(("gap_s", "same_person"), [(10.0, True), (2.0, False), (45.0, False)],
@@ -52,7 +106,7 @@ def test_blind_gap_between_cameras_must_lie_in_the_transit_window(gap_s, same_pe
     a = associator(transit_windows=(TransitWindow(("lobby", "lift"), 5.0, 30.0),))
     person = unit(3)
     g1 = seen(a, 0.0, "lobby", 1, person)
-    a.end_track("lobby", 1)
+    step(a, 0.1, removed=[("lobby", 1)])
     assert (seen(a, gap_s, "lift", 4, near(person, 4)) == g1) is same_person
 
 
@@ -60,18 +114,17 @@ def test_two_tracks_of_one_camera_never_share_a_global_id():
     a = associator()
     person = unit(5)
     g1 = seen(a, 0.0, "cam", 1, person)
-    a.update(0.1, [Observation("cam", 1, None), Observation("cam", 2, near(person, 6))])
-    assert a.global_id_of[("cam", 2)] not in (None, g1)
+    ids, _ = step(a, 0.1, ("cam", 1, None), ("cam", 2, near(person, 6)))
+    assert ids[("cam", 2)] not in (0, g1)
 
 
 def test_two_new_tracks_compete_for_one_identity_and_the_better_match_wins():
     a = associator(match_threshold=0.5)
     person = unit(7)
     g1 = seen(a, 0.0, "a", 1, person)
-    a.end_track("a", 1)
-    a.update(5.0, [Observation("b", 1, near(person, 8, noise=0.6)), Observation("b", 2, near(person, 9, noise=0.05))])
-    assert a.global_id_of[("b", 2)] == g1
-    assert a.global_id_of[("b", 1)] != g1
+    step(a, 0.1, removed=[("a", 1)])
+    ids, _ = step(a, 5.0, ("b", 1, near(person, 8, noise=0.6)), ("b", 2, near(person, 9, noise=0.05)))
+    assert ids[("b", 2)] == g1 and ids[("b", 1)] != g1
 
 
 def test_identity_is_a_candidate_only_once_mature():
@@ -91,10 +144,10 @@ def test_identity_unseen_for_ttl_is_forgotten():
     a = associator(ttl_s=10.0, default_window=TransitWindow(("*", "*"), 0.0, 1000.0))
     person = unit(14)
     g1 = seen(a, 0.0, "a", 1, person)
-    a.end_track("a", 1)
-    a.update(5.0, [])
+    step(a, 0.1, removed=[("a", 1)])
+    step(a, 5.0)
     assert g1 in a.identities
-    a.update(11.0, [])
+    step(a, 11.0)
     assert g1 not in a.identities
     assert seen(a, 12.0, "b", 1, near(person, 15)) != g1
 
@@ -103,36 +156,202 @@ def test_provisional_identity_is_corrected_when_its_track_matches_an_established
     a = associator()
     person = unit(16)
     g1 = seen(a, 0.0, "a", 1, person)
-    a.end_track("a", 1)
+    step(a, 0.1, removed=[("a", 1)])
     # track 2 first looks like nobody (its first crop is a poor one) and founds a provisional identity
     g2 = seen(a, 1.0, "b", 2, unit(99))
     assert g2 != g1
-    corrections = a.update(2.0, [Observation("b", 2, near(person, 17))])
-    assert [(c.old_global_id, c.new_global_id) for c in corrections] == [(g2, g1)]
-    assert a.global_id_of[("b", 2)] == g1 and g2 not in a.identities
+    ids, corrections = step(a, 2.0, ("b", 2, near(person, 17)))
+    assert [(c.old_global_id, c.new_global_id, c.reason) for c in corrections] == [(g2, g1, "appearance")]
+    assert ids[("b", 2)] == g1 and g2 not in a.identities
 
 
 def test_an_identity_another_track_has_joined_is_never_rewritten():
     a = associator()
     person, other = unit(18), unit(19)
     g_person = seen(a, 0.0, "a", 1, person)
-    a.end_track("a", 1)
     g_other = seen(a, 0.0, "b", 5, other)
-    a.end_track("b", 5)
+    step(a, 0.1, removed=[("a", 1), ("b", 5)])
     assert seen(a, 1.0, "c", 3, near(other, 20)) == g_other  # joined: no longer provisional
-    assert a.update(2.0, [Observation("c", 3, near(person, 21))]) == []
-    assert a.global_id_of[("c", 3)] == g_other and g_person in a.identities
+    ids, corrections = step(a, 2.0, ("c", 3, near(person, 21)))
+    assert corrections == [] and ids[("c", 3)] == g_other and g_person in a.identities
 
 
 def test_track_with_no_usable_crop_gets_its_own_id_after_waiting():
     a = associator()
     assert seen(a, 0.0, "a", 1) is None
-    a.update(1.0, [Observation("a", 1, None, give_up_waiting=True)])
-    assert a.global_id_of[("a", 1)] == 1
+    assert seen(a, 1.0, "a", 1, give_up=True) == 1
 
 
 def test_disabled_association_gives_every_track_its_own_id():
     a = associator(enabled=False)
     person = unit(22)
-    assert seen(a, 0.0, "a", 1, person) == 1
-    assert seen(a, 0.0, "b", 1, person) == 2
+    assert seen(a, 0.0, "a", 1, person, xy=(0.0, 0.0)) == 1
+    assert seen(a, 0.0, "b", 1, person, xy=(0.0, 0.0)) == 2
+
+
+def test_a_track_the_tracker_removed_loses_its_link():
+    a = associator()
+    g1 = seen(a, 0.0, "a", 1, unit(23))
+    step(a, 0.1, removed=[("a", 1)])
+    assert a.global_id("a", 1) is None and not a.identities[g1].tracks
+
+
+# -- the floor ---------------------------------------------------------------------------------------
+
+
+def walk(a, start_t, end_t, cam, tid, start_xy, velocity, dt=0.1, emb=None, others=()):
+    """A person walking in a straight line in one camera, one step every dt; returns the last IDs."""
+    ids = {}
+    for k in range(int(round((end_t - start_t) / dt)) + 1):
+        t = start_t + k * dt
+        xy = (start_xy[0] + velocity[0] * (t - start_t), start_xy[1] + velocity[1] * (t - start_t))
+        extra = [o(t) for o in others]
+        ids, _ = step(a, t, (cam, tid, emb if k == 0 else None, {"xy": xy}), *extra)
+    return ids
+
+
+def test_a_person_standing_where_a_calibrated_camera_already_sees_someone_is_that_someone():
+    a = associator()
+    ids, _ = step(a, 0.0, ("west", 1, unit(30), {"xy": (2.0, 1.0)}))
+    # east sees them at once at the same floor spot, without waiting for re-ID and however unlike
+    ids, _ = step(a, 0.1, ("west", 1, None, {"xy": (2.05, 1.0)}), ("east", 4, None, {"xy": (2.0, 1.05)}))
+    assert ids[("east", 4)] == ids[("west", 1)]
+
+
+def test_two_people_in_an_overlap_are_told_apart_by_where_they_stand_not_by_looks():
+    a = associator()
+    twin = unit(31)
+    ids, _ = step(a, 0.0, ("west", 1, twin, {"xy": (0.0, 0.0)}), ("west", 2, near(twin, 1), {"xy": (3.0, 0.0)}))
+    ids, _ = step(a, 0.1, ("west", 1, None, {"xy": (0.0, 0.0)}), ("west", 2, None, {"xy": (3.0, 0.0)}),
+                  ("east", 8, near(twin, 2), {"xy": (3.05, 0.0)}), ("east", 9, near(twin, 3), {"xy": (0.05, 0.0)}))
+    assert ids[("east", 8)] == ids[("west", 2)] and ids[("east", 9)] == ids[("west", 1)]
+
+
+def test_new_tracks_of_two_cameras_at_one_spot_found_one_id():
+    a = associator()
+    ids, _ = step(a, 0.0, ("west", 1, unit(32), {"xy": (1.0, 1.0)}), ("east", 1, unit(33), {"xy": (1.1, 1.0)}))
+    assert ids[("west", 1)] == ids[("east", 1)] == 1
+
+
+def test_a_person_crossing_a_blind_gap_keeps_their_id_and_a_stranger_elsewhere_does_not_get_it():
+    a = associator()
+    walker = unit(34)
+    ids = walk(a, 0.0, 2.0, "west", 1, (0.0, 0.0), (1.2, 0.0), emb=walker)
+    gid = ids[("west", 1)]
+    step(a, 2.1, removed=[("west", 1)])
+    # 1.5 s later the walker appears in east where walking on would have taken them (1.2 m/s): 4.2 m;
+    # seen from another side they look only somewhat alike (appearance alone would not link them)
+    ids, _ = step(a, 3.6, ("east", 5, alike(walker, 0.7, 8), {"xy": (4.25, 0.05)}),
+                  ("east", 6, alike(walker, 0.7, 9), {"xy": (4.2, 6.0)}))
+    assert ids[("east", 5)] == gid and ids[("east", 6)] not in (0, gid)
+
+
+def test_a_person_out_of_sight_longer_than_max_gap_is_not_placed_by_the_floor():
+    a = associator(floor={"max_gap_s": 2.0})
+    ids = walk(a, 0.0, 1.0, "west", 1, (0.0, 0.0), (0.0, 1.0), emb=unit(37))
+    gid = ids[("west", 1)]
+    step(a, 1.1, removed=[("west", 1)])
+    ids, _ = step(a, 4.0, ("east", 2, unit(38), {"xy": (0.0, 4.0)}))  # where they would be, but 3 s on
+    assert ids[("east", 2)] not in (0, gid)
+
+
+def test_a_camera_that_disagrees_on_the_floor_for_split_after_s_loses_the_id():
+    a = associator(floor={"split_after_s": 0.5})
+    ids = {}
+    for k in range(12):
+        t = 0.1 * k
+        west = (0.0, 0.0)
+        east = (0.0, 0.0) if k < 3 else (0.0, 2.0 + 0.2 * k)  # east's tracker switched to someone walking away
+        ids, _ = step(a, t, ("west", 1, unit(39) if k == 0 else None, {"xy": west}), ("east", 2, None, {"xy": east}))
+    assert ids[("west", 1)] != ids[("east", 2)] and 0 not in ids.values()
+    assert ids[("west", 1)] == 1  # the camera that agreed with the ID's past keeps it
+
+
+def test_a_tracker_that_jumps_to_another_person_is_detached_from_the_id():
+    a = associator(floor={"split_after_s": 0.3})
+    ids = walk(a, 0.0, 1.0, "cam", 1, (0.0, 0.0), (1.0, 0.0), emb=unit(40))
+    gid = ids[("cam", 1)]
+    for k in range(6):  # the track comes back 3 m off the walker's path and stays there
+        ids, _ = step(a, 1.1 + 0.1 * k, ("cam", 1, None, {"xy": (1.1, 3.0)}))
+    assert ids[("cam", 1)] not in (0, gid)
+
+
+def test_two_ids_that_stand_together_and_no_camera_shows_both_are_merged_into_the_older():
+    a = associator(floor={"merge_after_s": 0.5})
+    # east's person is 3 m away from west's when west's track gives up waiting for re-ID: two IDs
+    person = unit(41)
+    step(a, 0.0, ("east", 1, person, {"xy": (3.0, 0.0)}))
+    ids, _ = step(a, 0.1, ("east", 1, None, {"xy": (2.9, 0.0)}), ("west", 1, None, {"xy": (0.0, 0.0), "give_up": True}))
+    older, younger = ids[("east", 1)], ids[("west", 1)]
+    assert older < younger
+    corrections = []
+    for k in range(2, 50):  # east's person walks over (1 m/s) and stays where west's is: west's, all along
+        t = 0.1 * k
+        ids, c = step(a, t, ("east", 1, None, {"xy": (max(0.0, 3.0 - t), 0.0)}), ("west", 1, None, {"xy": (0.0, 0.0)}))
+        corrections += c
+    assert [(c.old_global_id, c.new_global_id, c.reason) for c in corrections] == [(younger, older, "floor")]
+    assert ids[("west", 1)] == ids[("east", 1)] == older
+
+
+def test_two_people_close_together_are_never_merged_once_one_camera_showed_both():
+    a = associator(floor={"merge_after_s": 0.3})
+    step(a, 0.0, ("west", 1, unit(42), {"xy": (0.0, 0.0)}), ("west", 2, unit(43), {"xy": (0.5, 0.0)}))
+    corrections = []
+    for k in range(1, 10):  # then west loses one of them and east picks that one up
+        _, c = step(a, 0.1 * k, ("west", 1, None, {"xy": (0.0, 0.0)}), ("east", 3, unit(43) if k == 1 else None,
+                                                                         {"xy": (0.3, 0.0)}))
+        corrections += c
+    assert corrections == []
+
+
+def test_ids_seen_by_cameras_that_cannot_see_each_others_spot_are_not_merged():
+    # Strips of one scene: west sees x < 1, east x > 0.8. Two people close to the border, each in one strip only.
+    views = {"west": (-10.0, 1.0), "east": (0.8, 10.0)}
+    a = associator(floor={"merge_after_s": 0.3})
+    corrections = []
+    for k in range(10):
+        _, c = step(a, 0.1 * k, ("west", 1, unit(44) if k == 0 else None, {"xy": (0.4, 0.0)}),
+                    ("east", 1, unit(45) if k == 0 else None, {"xy": (1.2, 0.0)}), views=views)
+        corrections += c
+    assert corrections == []
+
+
+def test_a_person_seated_still_is_found_again_where_they_sat_after_a_long_gap():
+    a = associator(floor={"max_gap_s": 2.0})
+    seated = unit(46)
+    ids = {}
+    for k in range(40):  # seen for 4 s (more than still_window_s)
+        jitter = 0.15 * np.sin(k)  # a seated person's foot point wanders with the desk in the way
+        ids, _ = step(a, 0.1 * k, ("cam2", 1, seated if k == 0 else None, {"xy": (3.0 + jitter, 0.0)}))
+    gid = ids[("cam2", 1)]
+    step(a, 4.0, removed=[("cam2", 1)])
+    ids, _ = step(a, 12.0, ("cam1", 1, alike(seated, 0.75, 5), {"xy": (3.1, 0.2)}))  # seen from the other side
+    assert ids[("cam1", 1)] == gid
+
+
+def test_a_walker_out_of_sight_longer_than_max_gap_is_not_looked_for_where_they_were():
+    a = associator(floor={"max_gap_s": 2.0})
+    walker = unit(47)
+    ids = walk(a, 0.0, 4.0, "cam2", 1, (0.0, 0.0), (1.4, 0.0), emb=walker)
+    gid = ids[("cam2", 1)]
+    step(a, 4.1, removed=[("cam2", 1)])
+    ids, _ = step(a, 14.0, ("cam1", 1, alike(walker, 0.9, 6), {"xy": (5.6, 0.0)}))  # not enough for appearance alone
+    assert ids[("cam1", 1)] != gid
+
+
+def test_an_uncalibrated_camera_beside_calibrated_ones_keeps_the_appearance_rule():
+    a = associator()
+    person = unit(48)
+    ids, _ = step(a, 0.0, ("floor", 1, person, {"xy": (0.0, 0.0)}))
+    ids, _ = step(a, 0.1, ("floor", 1, None, {"xy": (0.0, 0.0)}), ("door", 1, near(person, 7)))
+    assert ids[("door", 1)] == ids[("floor", 1)]
+    ids, _ = step(a, 0.2, ("floor", 1, None, {"xy": (0.0, 0.0)}), ("door", 1, None), ("door", 2, unit(49)))
+    assert ids[("door", 2)] not in (0, ids[("floor", 1)])
+
+
+def test_floor_positions_report_the_people_placed_in_a_step():
+    a = associator()
+    step(a, 0.0, ("west", 1, unit(50), {"xy": (1.0, 2.0)}), ("door", 1, unit(51)))
+    positions = a.floor_positions(since=0.0)
+    assert [(p["global_id"], round(p["x"], 3), round(p["y"], 3), p["cameras"]) for p in positions] == [(1, 1.0, 2.0, ["west"])]
+    assert a.floor_positions(since=1.0) == []

@@ -1,5 +1,5 @@
 """EventEngine: entry/exit with flicker tolerance, global first/last seen, dwell, line crossings with
-direction and hysteresis, zones with occupancy, and ID corrections."""
+direction and hysteresis, zones with occupancy, ID corrections, and zones and lines on the floor."""
 
 import numpy as np
 
@@ -114,9 +114,9 @@ def test_person_seen_by_two_cameras_is_last_seen_only_after_leaving_both():
 def test_correction_moves_the_visit_and_is_recorded():
     engine = EventEngine(EventsConfig(exit_after_s=1.0))
     step(engine, "a", 0.0, 1, [(5, 1, 10, 10)])
-    events = engine.correct(5, 2, 0.5)
+    events = engine.correct(5, 2, 0.5, "floor")
     assert events == [{"type": "id_corrected", "time": 0.5, "camera_id": None, "global_id": 2, "track_id": None,
-                       "frame": None, "old_global_id": 5}]
+                       "frame": None, "old_global_id": 5, "reason": "floor"}]
     assert step(engine, "a", 0.6, 2, [(2, 1, 10, 10)]) == []  # the visit continues under the new ID
     assert [(e["type"], e["global_id"]) for e in engine.finish()] == [("exit", 2), ("last_seen", 2)]
 
@@ -135,4 +135,64 @@ def test_correction_merging_two_open_visits_closes_the_old_one_so_entries_and_ex
     step(engine, "a", 0.6, 3, [(2, 3, 50, 50)])
     engine.finish()
     assert engine.counts["entry"] == engine.counts["exit"] == 2
+    assert engine.counts["zone_enter"] == engine.counts["zone_leave"] == 2
+
+
+# -- the floor ---------------------------------------------------------------------------------------
+
+SQUARE = ZoneConfig(name="square", polygon_m=((0, 0), (4, 0), (4, 4), (0, 4)), dwell_threshold_s=2.0)
+GATE = LineConfig(name="gate", points_m=((10, -5), (10, 5)), hysteresis_m=0.2)
+
+
+def placed(*people):
+    """Floor positions as the associator reports them: (global_id, x, y)."""
+    return [{"global_id": g, "x": x, "y": y} for g, x, y in people]
+
+
+def test_one_person_seen_by_three_cameras_enters_a_floor_zone_once():
+    engine = EventEngine(EventsConfig(exit_after_s=1.0, zones=(SQUARE,)))
+    for cam in ("a", "b", "c"):  # every camera's own events know nothing of the floor zone
+        assert "zone_enter" not in types(step(engine, cam, 0.0, 1, [(7, 1, 100, 100)]))
+    events = engine.update_floor(0.0, placed((7, 1.0, 1.0)))
+    assert types(events) == ["zone_enter"]
+    assert events[0]["camera_id"] is None and events[0]["global_id"] == 7 and (events[0]["x"], events[0]["y"]) == (1.0, 1.0)
+    assert engine.update_floor(0.1, placed((7, 1.1, 1.0))) == [] and engine.occupancy()["square"] == 1
+
+
+def test_floor_zone_dwell_leave_and_occupancy_follow_the_floor_track():
+    engine = EventEngine(EventsConfig(exit_after_s=1.0, zones=(SQUARE,)))
+    engine.update_floor(0.0, placed((1, 1.0, 1.0), (2, 3.0, 3.0)))
+    assert engine.occupancy()["square"] == 2
+    assert types(engine.update_floor(2.0, placed((1, 1.0, 1.5), (2, 3.0, 3.0)))) == ["zone_dwell", "zone_dwell"]
+    events = engine.update_floor(2.5, placed((1, 6.0, 1.5), (2, 3.0, 3.0)))  # 1 walks out
+    assert types(events) == ["zone_leave"] and events[0]["global_id"] == 1 and events[0]["occupancy"] == 1
+
+
+def test_a_person_no_camera_places_for_exit_after_s_has_left_the_floor_zone():
+    engine = EventEngine(EventsConfig(exit_after_s=1.0, zones=(SQUARE,)))
+    engine.update_floor(0.0, placed((1, 1.0, 1.0)))
+    assert engine.update_floor(0.9, []) == []  # occluded for a moment: still inside
+    events = engine.update_floor(1.5, [])
+    assert types(events) == ["zone_leave"] and events[0]["time"] == 0.0 and engine.occupancy()["square"] == 0
+
+
+def test_floor_line_crossing_has_a_direction_as_on_a_map():
+    engine = EventEngine(EventsConfig(lines=(GATE,)))
+    engine.update_floor(0.0, placed((3, 9.0, 0.0)))
+    assert engine.update_floor(0.1, placed((3, 9.9, 0.0))) == []  # inside the hysteresis band
+    events = engine.update_floor(0.2, placed((3, 10.5, 0.0)))
+    # a -> b points up the map (+y), so +x is on its right: walking towards +x crosses left to right
+    assert types(events) == ["line_cross"] and events[0]["direction"] == "forward" and events[0]["camera_id"] is None
+    assert engine.update_floor(0.3, placed((3, 10.5, 0.0))) == []
+    assert [e["direction"] for e in engine.update_floor(0.4, placed((3, 9.0, 0.0)))] == ["backward"]
+
+
+def test_finish_closes_floor_zones_and_a_correction_moves_the_floor_visit():
+    engine = EventEngine(EventsConfig(exit_after_s=5.0, zones=(SQUARE,)))
+    engine.update_floor(0.0, placed((4, 1.0, 1.0)))
+    engine.update_floor(0.0, placed((9, 2.0, 2.0)))
+    events = engine.correct(9, 4, 0.5, "floor")  # 9 was 4 all along: both visits merge, 9's is closed
+    assert types(events) == ["id_corrected", "zone_leave"] and events[1]["corrected_to"] == 4
+    events = engine.finish()
+    assert [(e["type"], e["global_id"]) for e in events] == [("zone_leave", 4)]
     assert engine.counts["zone_enter"] == engine.counts["zone_leave"] == 2

@@ -80,11 +80,71 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
         ({"server": {"jpeg_quality": 0}}, "server.jpeg_quality must be an integer >= 1 and <= 100"),
         ({"server": {"jpeg_max_fps": 0}}, "server.jpeg_max_fps must be a number > 0"),
         ({"server": {"client_queue": 0}}, "server.client_queue must be an integer >= 1"),
+        ({"server": {"trail_s": -1}}, "server.trail_s must be a number >= 0.0 and <= 60.0"),
         ({"server": {"allowed_origins": ["ops.example.com"]}}, 'server.allowed_origins must be a list of origins'),
         ({"server": {"tls": True}}, r"server has unknown keys \['tls'\]"),
         ({"store": {"file": "x.db"}}, r"store has unknown keys \['file'\]"),
+        ({"association": {"floor": {"gate": 3}}}, r"association.floor has unknown keys \['gate'\]"),
+        ({"association": {"floor": {"gate_sigma": 0}}}, "association.floor.gate_sigma must be a number > 0"),
+        ({"association": {"floor": {"view_margin": 0.7}}}, "association.floor.view_margin must be a number >= 0.0 and <= 0.5"),
+        ({"events": {"zones": [{"name": "z", "polygon_m": [[0, 0], [1, 0], [1, 1]]}]}}, "is on the floor .* but no camera has a calibration"),
+        ({"events": {"zones": [{"name": "z", "camera_id": "a", "polygon": [[0, 0], [1, 0], [1, 1]],
+                                "polygon_m": [[0, 0], [1, 0], [1, 1]]}]}}, "give either camera_id and polygon .* or polygon_m"),
+        ({"events": {"lines": [{"name": "l", "camera_id": "a"}]}}, r"events.lines\[l\] needs points \(with camera_id\) or points_m"),
+        ({"events": {"camera_health": {"offline_after_s": 0}}}, "events.camera_health.offline_after_s must be a number > 0"),
+        ({"events": {"camera_health": {"offline_s": 3}}}, r"events.camera_health has unknown keys \['offline_s'\]"),
+        ({"server": {"floor_plan": {"image": "p.png", "y_axis": "left"}}}, "server.floor_plan.y_axis must be up or down"),
+        ({"inputs": [{"camera_id": "a", "path": "x", "calibration": {}}]}, "calibration needs exactly one form"),
+        ({"inputs": [{"camera_id": "a", "path": "x", "calibration": {"image_to_floor": [[1, 0], [0, 1]]}}]},
+         r"inputs\[a\].calibration.image_to_floor must be a 3x3 matrix"),
     ],
 )
 def test_bad_config_names_the_key(change, message, tmp_path):
     with pytest.raises(ConfigError, match=message):
         config_from_dict(minimal(**change), tmp_path)
+
+
+def test_floor_trails_default_to_five_seconds_and_zero_turns_them_off(tmp_path, monkeypatch):
+    assert config_from_dict(minimal(), tmp_path).server.trail_s == 5.0
+    assert config_from_dict(minimal(server={"trail_s": 0}), tmp_path).server.trail_s == 0
+    monkeypatch.setenv("MCTRT_ASSETS", "/assets")
+    assert load_config(CONFIGS / "demo.yaml").server.trail_s == 5.0
+
+
+def test_floor_settings_load_with_their_paths_relative_to_the_file(tmp_path):
+    data = minimal(
+        inputs=[{"camera_id": "a", "path": "a.mp4", "calibration": {"image_to_floor": [[0.01, 0, 0], [0, 0.01, 0], [0, 0, 1]]}}],
+        association={"floor": {"gate_sigma": 2.5}},
+        events={"zones": [{"name": "hall", "polygon_m": [[0, 0], [5, 0], [5, 5]]}],
+                "lines": [{"name": "door", "points_m": [[0, 0], [0, 2]], "hysteresis_m": 0.3}],
+                "camera_health": {"min_fps": 5}},
+        server={"floor_plan": {"image": "plan.png", "origin_px": [10, 20], "pixels_per_m": 40}})
+    config = config_from_dict(data, tmp_path)
+    assert config.inputs[0].calibration.camera.to_floor([[100, 200]]).tolist() == [[1.0, 2.0]]
+    assert config.association.floor.gate_sigma == 2.5 and config.events.camera_health.min_fps == 5
+    assert config.events.zones[0].on_floor and config.events.lines[0].on_floor and config.events.lines[0].camera_id is None
+    assert config.server.floor_plan.image == str(tmp_path / "plan.png") and config.server.floor_plan.origin_px == (10.0, 20.0)
+
+
+def test_shipped_configs_place_pets09_on_the_floor_in_every_camera(monkeypatch):
+    """demo.yaml's two strips are one frame cut in two: the same pixel of the frame is the same floor point."""
+    monkeypatch.setenv("MCTRT_ASSETS", "/assets")
+    demo, pets = load_config(CONFIGS / "demo.yaml"), load_config(CONFIGS / "pets09.yaml")
+    frame_pixel = [[400.0, 450.0]]
+    floor = pets.inputs[0].calibration.camera.to_floor(frame_pixel)
+    west, east = (i.calibration.camera for i in demo.inputs)
+    assert abs(west.to_floor(frame_pixel) - floor).max() < 1e-6
+    assert abs(east.to_floor([[400.0 - 320.0, 450.0]]) - floor).max() < 1e-6
+
+
+def test_demo_documents_every_floor_association_key_at_its_default(monkeypatch):
+    import dataclasses
+
+    import yaml
+
+    from mctrt.config import FloorAssociationConfig
+
+    monkeypatch.setenv("MCTRT_ASSETS", "/assets")
+    written = yaml.safe_load((CONFIGS / "demo.yaml").read_text())["association"]["floor"]
+    assert set(written) == {f.name for f in dataclasses.fields(FloorAssociationConfig)}
+    assert load_config(CONFIGS / "demo.yaml").association.floor == FloorAssociationConfig()

@@ -3,6 +3,7 @@ event lost when the writing process is killed."""
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -79,3 +80,32 @@ def test_committed_events_survive_the_process_being_killed(tmp_path):
     assert reopened.count() == 50
     assert [e["global_id"] for e in reopened.events(limit=3)] == [47, 48, 49]
     reopened.close()
+
+
+def test_camera_events_without_a_person_are_stored_and_summarise_nobody(store):
+    store.add([{"type": "camera_offline", "time": 5.0, "camera_id": "a", "global_id": None, "track_id": None,
+                "frame": None, "since": 0.0}])
+    assert [e["type"] for e in store.events(camera="a")] == ["camera_offline"] and store.identities() == []
+
+
+def test_a_store_made_before_camera_events_is_upgraded_keeping_its_events(tmp_path):
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript("""CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, type TEXT NOT NULL,
+                        camera_id TEXT, global_id INTEGER NOT NULL, body TEXT NOT NULL);
+                        INSERT INTO events (time, type, camera_id, global_id, body) VALUES
+                        (1.0, 'entry', 'a', 3, '{"type": "entry", "time": 1.0, "camera_id": "a", "global_id": 3}');""")
+    db.commit()
+    db.close()
+    store = EventStore(path)
+    try:
+        store.add([{"type": "camera_ok", "time": 2.0, "camera_id": "a", "global_id": None, "track_id": None, "frame": None}])
+        assert [(e["type"], e["global_id"]) for e in store.events()] == [("entry", 3), ("camera_ok", None)]
+        assert [e["type"] for e in store.events(type="entry")] == ["entry"]
+    finally:
+        store.close()
+    db = sqlite3.connect(path)
+    indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")}
+    columns = {name: notnull for _, name, _, notnull, _, _ in db.execute("PRAGMA table_info(events)")}
+    db.close()
+    assert {"events_time", "events_type_time", "events_camera_time"} <= indexes and columns["global_id"] == 0

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import yaml
 
+from mctrt.config.floor import CalibrationConfig, FloorAssociationConfig, FloorPlanConfig
 from mctrt.config.models import ByteTrackConfig, DetectorConfig, ReidConfig
 from mctrt.config.pipeline import (
     AssociationConfig,
+    CameraHealthConfig,
     EventsConfig,
     InputConfig,
     LineConfig,
@@ -65,7 +67,7 @@ def from_mapping(cls, data, where: str, base: Path | None = None, **converted):
     `converted` gives values already built from nested sections."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where} must be a mapping of settings; got {data!r}")
-    names = [f.name for f in fields(cls)]
+    names = [f.name for f in fields(cls) if not f.metadata.get("internal")]  # internal: set by code, not by files
     unknown = sorted(set(data) - set(names))
     if unknown:
         raise ConfigError(f"{where} has unknown keys {unknown}; valid keys: {', '.join(names)}")
@@ -88,10 +90,20 @@ def _list(data, where: str) -> list:
 
 
 def _input(data, index: int, base: Path) -> InputConfig:
-    config = from_mapping(InputConfig, data, f"inputs[{index}]")
+    nested = {}
+    if isinstance(data, Mapping) and data.get("calibration") is not None:
+        name = data.get("camera_id", index)
+        nested["calibration"] = _calibration(data["calibration"], f"inputs[{name}].calibration", base)
+    config = from_mapping(InputConfig, data, f"inputs[{index}]", **nested)
     if config.kind == "file" and not Path(config.path).is_absolute():
         config = replace(config, path=str(base / config.path))
     return config
+
+
+def _calibration(data, where: str, base: Path) -> CalibrationConfig:
+    if isinstance(data, Mapping) and isinstance(data.get("file"), str) and not Path(data["file"]).is_absolute():
+        data = {**data, "file": str(base / data["file"])}
+    return from_mapping(CalibrationConfig, data, where, config_key=where)
 
 
 def _reid(data, base: Path) -> tuple[ReidConfig, ReidScheduleConfig]:
@@ -132,8 +144,8 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
     tracker = from_mapping(ByteTrackConfig, modules.get("tracker") or {}, "modules.tracker")
     reid, schedule = _reid(modules["reid"], base) if modules.get("reid") is not None else (None, ReidScheduleConfig())
 
-    def known_camera(camera_id: str, at: str) -> str:
-        if camera_id not in cameras and camera_id != "*":
+    def known_camera(camera_id: str | None, at: str) -> str | None:
+        if camera_id is not None and camera_id not in cameras and camera_id != "*":
             raise ConfigError(f"{at} names camera {camera_id!r}, which is not in inputs ({', '.join(cameras)})")
         return camera_id
 
@@ -147,6 +159,8 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
             known_camera(cam, f"association.transit_windows[{i}]")
         windows.append(window)
     nested = {"transit_windows": tuple(windows)}
+    if assoc.get("floor") is not None:
+        nested["floor"] = from_mapping(FloorAssociationConfig, assoc["floor"], "association.floor")
     if "default_window" in assoc:
         nested["default_window"] = from_mapping(TransitWindow, {"cameras": ["*", "*"], **(assoc["default_window"] or {})},
                                                 "association.default_window")
@@ -157,15 +171,28 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
         raise ConfigError(f"events must be a mapping of settings; got {ev!r}")
     lines = tuple(from_mapping(LineConfig, item, f"events.lines[{i}]") for i, item in enumerate(_list(ev.get("lines"), "events.lines")))
     zones = tuple(from_mapping(ZoneConfig, item, f"events.zones[{i}]") for i, item in enumerate(_list(ev.get("zones"), "events.zones")))
+    calibrated = [i.camera_id for i in inputs if i.calibration is not None]
     for kind, items in (("lines", lines), ("zones", zones)):
         for item in items:
             known_camera(item.camera_id, f"events.{kind}[{item.name}]")
-    events = from_mapping(EventsConfig, ev, "events", lines=lines, zones=zones,
-                          dwell_per_camera=dict(ev.get("dwell_per_camera") or {}))
+            if item.on_floor and not calibrated:
+                raise ConfigError(f"events.{kind}[{item.name}] is on the floor (metres) but no camera has a calibration; "
+                                  "give inputs[].calibration, or draw it in one camera's pixels (camera_id + pixels)")
+    nested = {"lines": lines, "zones": zones, "dwell_per_camera": dict(ev.get("dwell_per_camera") or {})}
+    if ev.get("camera_health") is not None:
+        nested["camera_health"] = from_mapping(CameraHealthConfig, ev["camera_health"], "events.camera_health")
+    events = from_mapping(EventsConfig, ev, "events", **nested)
     for cam in events.dwell_per_camera:
         known_camera(cam, "events.dwell_per_camera")
 
-    server = from_mapping(ServerConfig, data.get("server") or {}, "server")
+    server_data = data.get("server") or {}
+    nested = {}
+    if isinstance(server_data, Mapping) and server_data.get("floor_plan") is not None:
+        plan = server_data["floor_plan"]
+        if isinstance(plan, Mapping) and isinstance(plan.get("image"), str) and not Path(plan["image"]).is_absolute():
+            plan = {**plan, "image": str(base / plan["image"])}
+        nested["floor_plan"] = from_mapping(FloorPlanConfig, plan, "server.floor_plan")
+    server = from_mapping(ServerConfig, server_data, "server", **nested)
     store = from_mapping(StoreConfig, data.get("store") or {}, "store")
     if store.path is not None and not Path(store.path).is_absolute():
         store = StoreConfig(str(base / store.path))

@@ -8,37 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mctrt.config.checks import fail, number, points, text
+from mctrt.config.floor import CalibrationConfig, FloorAssociationConfig, FloorPlanConfig
 from mctrt.config.models import ByteTrackConfig, DetectorConfig, ReidConfig
 from mctrt.errors import ConfigError
-
-def _fail(where: str, expected: str, value) -> ConfigError:
-    return ConfigError(f"{where} must be {expected}; got {value!r}")
-
-
-def _number(where: str, value, low: float = 0.0, high: float = float("inf"), *, integer: bool = False, open_low=False):
-    kinds = (int,) if integer else (int, float)
-    bad = isinstance(value, bool) or not isinstance(value, kinds) or value != value or value > high
-    bad = bad or (value <= low if open_low else value < low)
-    if bad:
-        bound = f"> {low}" if open_low else f">= {low}"
-        raise _fail(where, f"{'an integer' if integer else 'a number'} {bound}" + (f" and <= {high}" if high != float("inf") else ""), value)
-    return value
-
-
-def _text(where: str, value) -> str:
-    if not isinstance(value, str) or not value:
-        raise _fail(where, "a non-empty string", value)
-    return value
-
-
-def _points(where: str, value, at_least: int) -> tuple[tuple[float, float], ...]:
-    ok = isinstance(value, (list, tuple)) and len(value) >= at_least and all(
-        isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
-        for p in value
-    )
-    if not ok:
-        raise _fail(where, f"a list of at least {at_least} [x, y] points in the camera's pixels", value)
-    return tuple((float(x), float(y)) for x, y in value)
 
 
 @dataclass(frozen=True)
@@ -53,6 +26,8 @@ class InputConfig:
         rtsp_transport: "tcp" (reliable through NAT and firewalls) or "udp" (lower latency).
         open_timeout_s, read_timeout_s: give up opening / waiting for a frame after this long; the
             camera is then reconnected with exponential backoff.
+        calibration: where its pixels lie on the floor (CalibrationConfig), or None: the camera's
+            people are then matched by appearance alone.
     """
 
     camera_id: str
@@ -62,22 +37,23 @@ class InputConfig:
     rtsp_transport: str = "tcp"
     open_timeout_s: float = 10.0
     read_timeout_s: float = 5.0
+    calibration: CalibrationConfig | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.camera_id, str) or not self.camera_id or not all(c.isalnum() or c in "_-" for c in self.camera_id):
-            raise _fail("inputs[].camera_id", "a name of letters, digits, '_' or '-'", self.camera_id)
+            raise fail("inputs[].camera_id", "a name of letters, digits, '_' or '-'", self.camera_id)
         where = f"inputs[{self.camera_id}]"
         if isinstance(self.path, int) and not isinstance(self.path, bool):
             object.__setattr__(self, "path", str(self.path))
-        _text(f"{where}.path", self.path)
+        text(f"{where}.path", self.path)
         if not isinstance(self.loop, bool):
-            raise _fail(f"{where}.loop", "true or false", self.loop)
+            raise fail(f"{where}.loop", "true or false", self.loop)
         if self.fps is not None:
-            _number(f"{where}.fps", self.fps, 0.0, open_low=True)
+            number(f"{where}.fps", self.fps, 0.0, open_low=True)
         if self.rtsp_transport not in ("tcp", "udp"):
-            raise _fail(f"{where}.rtsp_transport", "tcp or udp", self.rtsp_transport)
+            raise fail(f"{where}.rtsp_transport", "tcp or udp", self.rtsp_transport)
         for name in ("open_timeout_s", "read_timeout_s"):
-            _number(f"{where}.{name}", getattr(self, name), 0.0, open_low=True)
+            number(f"{where}.{name}", getattr(self, name), 0.0, open_low=True)
 
     @property
     def kind(self) -> str:
@@ -112,11 +88,11 @@ class ReidScheduleConfig:
     max_wait_frames: int = 30
 
     def __post_init__(self) -> None:
-        _number("modules.reid.every_n_frames", self.every_n_frames, 1, integer=True)
-        _number("modules.reid.ema", self.ema, 0.0, 0.999)
+        number("modules.reid.every_n_frames", self.every_n_frames, 1, integer=True)
+        number("modules.reid.ema", self.ema, 0.0, 0.999)
         for name in ("min_box_height", "min_box_width", "border_margin_px", "max_wait_frames"):
-            _number(f"modules.reid.{name}", getattr(self, name), 0, integer=True)
-        _number("modules.reid.min_score", self.min_score, 0.0, 1.0)
+            number(f"modules.reid.{name}", getattr(self, name), 0, integer=True)
+        number("modules.reid.min_score", self.min_score, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -131,10 +107,10 @@ class TransitWindow:
     def __post_init__(self) -> None:
         cams = tuple(self.cameras) if isinstance(self.cameras, (list, tuple)) else ()
         if len(cams) != 2 or not all(isinstance(c, str) for c in cams):
-            raise _fail("association.transit_windows[].cameras", "two camera_ids", self.cameras)
+            raise fail("association.transit_windows[].cameras", "two camera_ids", self.cameras)
         object.__setattr__(self, "cameras", cams)
-        _number("association.transit_windows[].min_s", self.min_s, 0.0)
-        _number("association.transit_windows[].max_s", self.max_s, self.min_s)
+        number("association.transit_windows[].min_s", self.min_s, 0.0)
+        number("association.transit_windows[].max_s", self.max_s, self.min_s)
 
 
 @dataclass(frozen=True)
@@ -157,6 +133,7 @@ class AssociationConfig:
         ttl_s: an identity unseen this long is forgotten.
         default_window: the transit window of any camera pair not listed (and of a camera with itself).
         transit_windows: per pair of cameras.
+        floor: matching on the floor, for calibrated cameras (FloorAssociationConfig).
     """
 
     enabled: bool = True
@@ -167,15 +144,16 @@ class AssociationConfig:
     ttl_s: float = 600.0
     default_window: TransitWindow = TransitWindow(("*", "*"), 0.0, 60.0)
     transit_windows: tuple[TransitWindow, ...] = ()
+    floor: FloorAssociationConfig = FloorAssociationConfig()
 
     def __post_init__(self) -> None:
         if not isinstance(self.enabled, bool):
-            raise _fail("association.enabled", "true or false", self.enabled)
-        _number("association.match_threshold", self.match_threshold, -1.0, 1.0)
-        _number("association.reentry_threshold", self.reentry_threshold, -1.0, 1.0)
-        _number("association.ema", self.ema, 0.0, 0.999)
-        _number("association.maturity", self.maturity, 1, integer=True)
-        _number("association.ttl_s", self.ttl_s, 0.0, open_low=True)
+            raise fail("association.enabled", "true or false", self.enabled)
+        number("association.match_threshold", self.match_threshold, -1.0, 1.0)
+        number("association.reentry_threshold", self.reentry_threshold, -1.0, 1.0)
+        number("association.ema", self.ema, 0.0, 0.999)
+        number("association.maturity", self.maturity, 1, integer=True)
+        number("association.ttl_s", self.ttl_s, 0.0, open_low=True)
 
     def window(self, a: str, b: str) -> TransitWindow:
         """The transit window between cameras a and b."""
@@ -187,40 +165,104 @@ class AssociationConfig:
 
 @dataclass(frozen=True)
 class LineConfig:
-    """A counting line in one camera. Crossing from the left of a->b to its right is "forward"."""
+    """A counting line, in one camera's pixels (camera_id + points) or on the floor in metres
+    (points_m, seen by every calibrated camera: one crossing per person however many cameras see it).
+    Crossing from the left of a->b to its right is "forward": left and right as drawn on the image,
+    or, on the floor, as on a map with x to the right and y up."""
 
     name: str
-    camera_id: str
-    points: tuple[tuple[float, float], tuple[float, float]]
+    camera_id: str | None = None
+    points: tuple[tuple[float, float], tuple[float, float]] | None = None
     hysteresis_px: float = 8.0
+    points_m: tuple[tuple[float, float], tuple[float, float]] | None = None
+    hysteresis_m: float = 0.2
 
     def __post_init__(self) -> None:
-        _text("events.lines[].name", self.name)
-        _text(f"events.lines[{self.name}].camera_id", self.camera_id)
-        object.__setattr__(self, "points", _points(f"events.lines[{self.name}].points", self.points, 2)[:2])
-        _number(f"events.lines[{self.name}].hysteresis_px", self.hysteresis_px, 0.0)
+        text("events.lines[].name", self.name)
+        where = f"events.lines[{self.name}]"
+        _image_or_floor(where, self.camera_id, self.points, self.points_m, "points", "points_m")
+        if self.points is not None:
+            object.__setattr__(self, "points", points(f"{where}.points", self.points, 2)[:2])
+        else:
+            object.__setattr__(self, "points_m", points(f"{where}.points_m", self.points_m, 2, "floor metres")[:2])
+        number(f"{where}.hysteresis_px", self.hysteresis_px, 0.0)
+        number(f"{where}.hysteresis_m", self.hysteresis_m, 0.0)
+
+    @property
+    def on_floor(self) -> bool:
+        return self.points_m is not None
 
 
 @dataclass(frozen=True)
 class ZoneConfig:
-    """A polygon zone in one camera: enter/leave events, occupancy, and dwell past a threshold."""
+    """A polygon zone, in one camera's pixels (camera_id + polygon) or on the floor in metres
+    (polygon_m, shared by all calibrated cameras): enter/leave events, occupancy, and dwell past a
+    threshold."""
 
     name: str
-    camera_id: str
-    polygon: tuple[tuple[float, float], ...]
+    camera_id: str | None = None
+    polygon: tuple[tuple[float, float], ...] | None = None
     dwell_threshold_s: float | None = None
+    polygon_m: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self) -> None:
-        _text("events.zones[].name", self.name)
-        _text(f"events.zones[{self.name}].camera_id", self.camera_id)
-        object.__setattr__(self, "polygon", _points(f"events.zones[{self.name}].polygon", self.polygon, 3))
+        text("events.zones[].name", self.name)
+        where = f"events.zones[{self.name}]"
+        _image_or_floor(where, self.camera_id, self.polygon, self.polygon_m, "polygon", "polygon_m")
+        if self.polygon is not None:
+            object.__setattr__(self, "polygon", points(f"{where}.polygon", self.polygon, 3))
+        else:
+            object.__setattr__(self, "polygon_m", points(f"{where}.polygon_m", self.polygon_m, 3, "floor metres"))
         if self.dwell_threshold_s is not None:
-            _number(f"events.zones[{self.name}].dwell_threshold_s", self.dwell_threshold_s, 0.0, open_low=True)
+            number(f"{where}.dwell_threshold_s", self.dwell_threshold_s, 0.0, open_low=True)
+
+    @property
+    def on_floor(self) -> bool:
+        return self.polygon_m is not None
+
+
+def _image_or_floor(where: str, camera_id, image_shape, floor_shape, image_key: str, floor_key: str) -> None:
+    """A line or zone is drawn either on one camera's image or on the floor, never both."""
+    if floor_shape is not None:
+        if camera_id is not None or image_shape is not None:
+            raise ConfigError(f"{where}: give either camera_id and {image_key} (pixels of that camera) or {floor_key} "
+                              "(floor metres, for all calibrated cameras), not both")
+        return
+    if image_shape is None:
+        raise ConfigError(f"{where} needs {image_key} (with camera_id) or {floor_key}")
+    text(f"{where}.camera_id", camera_id)
+
+
+@dataclass(frozen=True)
+class CameraHealthConfig:
+    """Per-camera health events in live runs (`events.camera_health`): camera_offline when no frame came
+    for offline_after_s, camera_slow when fewer than min_fps frames a second were processed over the
+    last window_s, camera_ok when it is back to normal. A condition must hold debounce_s before its
+    event, so a hiccup raises nothing.
+
+    Attributes:
+        offline_after_s: seconds without a frame before a camera is offline.
+        min_fps: processed frames per second below which a camera is slow (null: never).
+        window_s: the span the frame rate is measured over.
+        debounce_s: how long a new condition must last before it is reported.
+    """
+
+    offline_after_s: float = 5.0
+    min_fps: float | None = None
+    window_s: float = 5.0
+    debounce_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        number("events.camera_health.offline_after_s", self.offline_after_s, 0.0, open_low=True)
+        if self.min_fps is not None:
+            number("events.camera_health.min_fps", self.min_fps, 0.0, open_low=True)
+        number("events.camera_health.window_s", self.window_s, 0.0, open_low=True)
+        number("events.camera_health.debounce_s", self.debounce_s, 0.0)
 
 
 @dataclass(frozen=True)
 class EventsConfig:
-    """Events (`events:`), all on the foot point (bottom centre of the box).
+    """Events (`events:`), all on the foot point (bottom centre of the box), or on the floor track.
 
     Attributes:
         exit_after_s: a person unseen in a camera this long has left it (exit); shorter gaps are the
@@ -228,6 +270,7 @@ class EventsConfig:
         dwell_threshold_s: a dwell event when someone stays in a camera's view this long.
         dwell_per_camera: overrides of dwell_threshold_s per camera_id.
         lines, zones: see LineConfig and ZoneConfig.
+        camera_health: see CameraHealthConfig.
     """
 
     exit_after_s: float = 2.0
@@ -235,14 +278,15 @@ class EventsConfig:
     dwell_per_camera: Mapping[str, float] = field(default_factory=dict)
     lines: tuple[LineConfig, ...] = ()
     zones: tuple[ZoneConfig, ...] = ()
+    camera_health: CameraHealthConfig = CameraHealthConfig()
 
     def __post_init__(self) -> None:
-        _number("events.exit_after_s", self.exit_after_s, 0.0)
-        _number("events.dwell_threshold_s", self.dwell_threshold_s, 0.0, open_low=True)
+        number("events.exit_after_s", self.exit_after_s, 0.0)
+        number("events.dwell_threshold_s", self.dwell_threshold_s, 0.0, open_low=True)
         if not isinstance(self.dwell_per_camera, Mapping):
-            raise _fail("events.dwell_per_camera", "a mapping of camera_id to seconds", self.dwell_per_camera)
+            raise fail("events.dwell_per_camera", "a mapping of camera_id to seconds", self.dwell_per_camera)
         for cam, seconds in self.dwell_per_camera.items():
-            _number(f"events.dwell_per_camera.{cam}", seconds, 0.0, open_low=True)
+            number(f"events.dwell_per_camera.{cam}", seconds, 0.0, open_low=True)
 
     def dwell_threshold(self, camera_id: str) -> float:
         return float(self.dwell_per_camera.get(camera_id, self.dwell_threshold_s))
@@ -261,8 +305,11 @@ class ServerConfig:
         jpeg_quality: 1..100.
         client_queue: frames (or stats messages) held per client; a slow client loses its oldest.
         stats_interval_s: how often /ws/stats pushes the stats.
+        trail_s: how much of each person's recent path the floor view shows (seconds of scene
+            time; 0: none). Longer: easier to read where people came from, more clutter and bytes.
         allowed_origins: browser origins (e.g. "https://ops.example.com") allowed to open WebSockets
             besides the page's own.
+        floor_plan: a picture under the floor view (FloorPlanConfig), or None.
     """
 
     host: str = "127.0.0.1"
@@ -273,21 +320,24 @@ class ServerConfig:
     jpeg_quality: int = 75
     client_queue: int = 2
     stats_interval_s: float = 1.0
+    trail_s: float = 5.0
     allowed_origins: tuple[str, ...] = ()
+    floor_plan: FloorPlanConfig | None = None
 
     def __post_init__(self) -> None:
-        _text("server.host", self.host)
-        _number("server.port", self.port, 0, 65535, integer=True)
+        text("server.host", self.host)
+        number("server.port", self.port, 0, 65535, integer=True)
         if self.token is not None:
-            _text("server.token", self.token)
-        _number("server.jpeg_max_fps", self.jpeg_max_fps, 0.0, 120.0, open_low=True)
-        _number("server.jpeg_max_width", self.jpeg_max_width, 16, 7680, integer=True)
-        _number("server.jpeg_quality", self.jpeg_quality, 1, 100, integer=True)
-        _number("server.client_queue", self.client_queue, 1, 1000, integer=True)
-        _number("server.stats_interval_s", self.stats_interval_s, 0.05, 60.0)
+            text("server.token", self.token)
+        number("server.jpeg_max_fps", self.jpeg_max_fps, 0.0, 120.0, open_low=True)
+        number("server.jpeg_max_width", self.jpeg_max_width, 16, 7680, integer=True)
+        number("server.jpeg_quality", self.jpeg_quality, 1, 100, integer=True)
+        number("server.client_queue", self.client_queue, 1, 1000, integer=True)
+        number("server.stats_interval_s", self.stats_interval_s, 0.05, 60.0)
+        number("server.trail_s", self.trail_s, 0.0, 60.0)
         if not isinstance(self.allowed_origins, tuple) or not all(
                 isinstance(o, str) and "://" in o for o in self.allowed_origins):
-            raise _fail("server.allowed_origins", 'a list of origins like "https://host:port"', self.allowed_origins)
+            raise fail("server.allowed_origins", 'a list of origins like "https://host:port"', self.allowed_origins)
 
 
 @dataclass(frozen=True)

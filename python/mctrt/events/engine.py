@@ -14,7 +14,7 @@ import numpy as np
 from mctrt.config import EventsConfig, LineConfig, ZoneConfig
 
 EVENT_TYPES = ("entry", "exit", "first_seen", "last_seen", "dwell", "line_cross", "zone_enter", "zone_leave",
-               "zone_dwell", "id_corrected")
+               "zone_dwell", "id_corrected", "camera_offline", "camera_slow", "camera_ok")
 
 
 @dataclass
@@ -35,25 +35,32 @@ class _Person:
     cameras: set[str] = field(default_factory=set)
 
 
-def _event(kind: str, time: float, global_id: int, camera_id: str | None = None, track_id: int | None = None,
+def _event(kind: str, time: float, global_id: int | None, camera_id: str | None = None, track_id: int | None = None,
            frame: int | None = None, **details) -> dict:
-    return {"type": kind, "time": float(time), "camera_id": camera_id, "global_id": int(global_id),
+    return {"type": kind, "time": float(time), "camera_id": camera_id,
+            "global_id": None if global_id is None else int(global_id),
             "track_id": None if track_id is None else int(track_id), "frame": None if frame is None else int(frame),
             **details}
 
 
+def _at(point: tuple[float, float] | None) -> dict:
+    """The floor position (x, y metres) an event happened at, for floor lines and zones."""
+    return {} if point is None else {"x": round(point[0], 3), "y": round(point[1], 3)}
+
+
 def line_side(line: LineConfig, point: tuple[float, float]) -> int:
-    """+1 right of the line's a->b (as drawn on the image), -1 left, 0 within hysteresis_px of it or
-    beyond the segment's ends."""
-    (ax, ay), (bx, by) = line.points
+    """+1 right of the line's a->b (as drawn on the image, or on a map of the floor with y up), -1
+    left, 0 within the hysteresis of it or beyond the segment's ends."""
+    (ax, ay), (bx, by) = line.points_m if line.on_floor else line.points
     dx, dy = bx - ax, by - ay
     length = float(np.hypot(dx, dy)) or 1.0
     px, py = point[0] - ax, point[1] - ay
     along = (px * dx + py * dy) / (length * length)
     if not 0.0 <= along <= 1.0:
         return 0
-    distance = (dx * py - dy * px) / length  # image y points down, so positive is to the right
-    if abs(distance) <= line.hysteresis_px:
+    # Positive is to the right where y points down (images); on the floor y points up, so it flips.
+    distance = (dx * py - dy * px) / length * (-1.0 if line.on_floor else 1.0)
+    if abs(distance) <= (line.hysteresis_m if line.on_floor else line.hysteresis_px):
         return 0
     return 1 if distance > 0 else -1
 
@@ -80,12 +87,13 @@ class EventEngine:
         self.sides: dict[tuple[int, str], int] = {}  # (global_id, line name) -> last firm side
         self.people: dict[int, _Person] = {}
         self.counts = dict.fromkeys(EVENT_TYPES, 0)
-        self._lines = {}
+        self._lines = {}  # camera_id -> its lines; None -> the floor's
         self._zones = {}
         for line in self.config.lines:
             self._lines.setdefault(line.camera_id, []).append(line)
         for zone in self.config.zones:
             self._zones.setdefault(zone.camera_id, []).append(zone)
+        self._placed: dict[int, float] = {}  # global ID -> when last placed on the floor
 
     def occupancy(self) -> dict[str, int]:
         """People inside each zone now."""
@@ -122,13 +130,35 @@ class EventEngine:
                 self._leave_camera(events, gid, camera_id)
         return events
 
-    def correct(self, old_global_id: int, new_global_id: int, time_s: float) -> list[dict]:
+    def update_floor(self, time_s: float, positions: list[dict]) -> list[dict]:
+        """The people placed on the floor in this step (dicts with global_id, x, y in metres): floor
+        zones and lines, one event per person whichever cameras see them. A person unplaced for
+        exit_after_s has left every floor zone."""
+        events: list[dict] = []
+        for p in positions:
+            gid, point = int(p["global_id"]), (float(p["x"]), float(p["y"]))
+            self._placed[gid] = time_s
+            for line in self._lines.get(None, ()):
+                self._cross(events, line, gid, None, None, time_s, point, where=point)
+            for zone in self._zones.get(None, ()):
+                self._zone(events, zone, gid, None, None, time_s, inside_polygon(zone.polygon_m, point), where=point)
+        gone = [g for g, t in self._placed.items() if time_s - t > self.config.exit_after_s]
+        for gid in gone:
+            del self._placed[gid]
+            for zone in self._zones.get(None, ()):
+                if (gid, zone.name) in self.zone_visits:
+                    self._leave_zone(events, zone, gid, self.zone_visits[(gid, zone.name)].last_seen)
+            for line in self._lines.get(None, ()):
+                self.sides.pop((gid, line.name), None)
+        return events
+
+    def correct(self, old_global_id: int, new_global_id: int, time_s: float, reason: str | None = None) -> list[dict]:
         """A track moved from old_global_id to new_global_id: an id_corrected event records the link, and
         the old person's open visits become the new one's. Where both were open in the same camera or
         zone, they merge (the earlier start stands) and the old one is closed by an exit / zone_leave
         carrying corrected_to, so that every entry still has exactly one exit."""
         events: list[dict] = []
-        self._emit(events, _event("id_corrected", time_s, new_global_id, old_global_id=old_global_id))
+        self._emit(events, _event("id_corrected", time_s, new_global_id, old_global_id=old_global_id, reason=reason))
         zones = {z.name: z for z in self.config.zones}
         for table in (self.zone_visits, self.visits):
             for key in [k for k in table if k[0] == old_global_id]:
@@ -151,6 +181,8 @@ class EventEngine:
                                               occupancy=self.occupancy()[where], corrected_to=new_global_id))
         for (gid, line) in [k for k in self.sides if k[0] == old_global_id]:
             self.sides.setdefault((new_global_id, line), self.sides.pop((gid, line)))
+        if old_global_id in self._placed:
+            self._placed[new_global_id] = max(self._placed.pop(old_global_id), self._placed.get(new_global_id, -np.inf))
         old = self.people.pop(old_global_id, None)  # its first_seen stays in the history
         new = self.people.get(new_global_id)
         if old is not None:
@@ -167,6 +199,10 @@ class EventEngine:
         events: list[dict] = []
         for gid, cam in list(self.visits):
             self._leave_camera(events, gid, cam)
+        for zone in self._zones.get(None, ()):
+            for gid, name in [k for k in self.zone_visits if k[1] == zone.name]:
+                self._leave_zone(events, zone, gid, self.zone_visits[(gid, name)].last_seen)
+        self._placed.clear()
         return events
 
     # -- the rules ------------------------------------------------------------------------------------
@@ -183,7 +219,7 @@ class EventEngine:
         person.last_seen = max(person.last_seen, time_s)
         person.cameras.add(camera_id)
 
-    def _cross(self, events, line: LineConfig, gid, tid, frame, time_s, foot) -> None:
+    def _cross(self, events, line: LineConfig, gid, tid, frame, time_s, foot, where=None) -> None:
         side = line_side(line, foot)
         if side == 0:
             return  # inside the hysteresis band (or past the ends): keep the last firm side
@@ -191,15 +227,15 @@ class EventEngine:
         self.sides[(gid, line.name)] = side
         if before is not None and before != side:
             self._emit(events, _event("line_cross", time_s, gid, line.camera_id, tid, frame, line=line.name,
-                                      direction="forward" if side > 0 else "backward"))
+                                      direction="forward" if side > 0 else "backward", **_at(where)))
 
-    def _zone(self, events, zone: ZoneConfig, gid, tid, frame, time_s, inside: bool) -> None:
+    def _zone(self, events, zone: ZoneConfig, gid, tid, frame, time_s, inside: bool, where=None) -> None:
         key = (gid, zone.name)
         visit = self.zone_visits.get(key)
         if inside and visit is None:
             self.zone_visits[key] = visit = _Visit(time_s, time_s, tid, frame)
             self._emit(events, _event("zone_enter", time_s, gid, zone.camera_id, tid, frame, zone=zone.name,
-                                      occupancy=self.occupancy()[zone.name]))
+                                      occupancy=self.occupancy()[zone.name], **_at(where)))
         elif not inside and visit is not None:
             self._leave_zone(events, zone, gid, time_s, tid, frame)
             return

@@ -1,8 +1,14 @@
-"""Offline results: DIR/<camera_id>.txt (MOTChallenge rows with global IDs) and DIR/events.jsonl.
+"""Offline results: DIR/<camera_id>.txt (MOTChallenge rows with global IDs), DIR/world.txt (floor
+positions) and DIR/events.jsonl.
 
-A track's rows are held until the track ends and then written with its final global ID, so a
-correction (see association/gallery.py) applies to the whole track; close() sorts each file by
-frame and ID.
+Every step's rows are kept with the global ID each track had then. At close():
+- a track's rows from before it had an ID take its first ID (the time it waited for re-ID or for a
+  clear floor match is part of the same person's track); a track that never had one is left out;
+- corrections (rename(old, new), the `id_corrected` events) apply to every row, chains included;
+- each file is sorted by frame, then ID.
+
+world.txt has one row per person and step while a calibrated camera sees them:
+`time,frame,global_id,x,y` (scene seconds, the step's frame number, floor metres).
 """
 
 from __future__ import annotations
@@ -14,25 +20,33 @@ import numpy as np
 
 from mctrt.io.mot import result_rows, write_mot
 
+WORLD_HEADER = "time,frame,global_id,x,y"
+
 
 class ResultWriter:
     def __init__(self, output_dir: str | Path, camera_ids: list[str]) -> None:
         self.dir = Path(output_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._rows: dict[tuple[str, int], list[np.ndarray]] = {}
-        self._done: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}
+        self._blocks: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}  # (track_id, MOT row) blocks
+        self._world: list[np.ndarray] = []
+        self._renamed: dict[int, int] = {}
         self._events = open(self.dir / "events.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
-    def add(self, camera_id: str, frame: int, track_ids: np.ndarray, xyxy: np.ndarray, scores: np.ndarray) -> None:
-        for i, tid in enumerate(track_ids.tolist()):
-            self._rows.setdefault((camera_id, tid), []).append(result_rows(frame, np.zeros(1), xyxy[i : i + 1], scores[i : i + 1]))
+    def add(self, camera_id: str, frame: int, global_ids: np.ndarray, track_ids: np.ndarray, xyxy: np.ndarray,
+            scores: np.ndarray) -> None:
+        """One camera's tracks in one frame; global_ids (M,) are 0 for tracks still waiting for one."""
+        if len(track_ids):
+            rows = result_rows(frame, global_ids, xyxy, scores)
+            self._blocks[camera_id].append(np.c_[track_ids.astype(np.float64), rows])
 
-    def end_track(self, camera_id: str, track_id: int, global_id: int | None) -> None:
-        rows = self._rows.pop((camera_id, track_id), [])
-        if rows and global_id is not None:
-            block = np.concatenate(rows)
-            block[:, 1] = global_id
-            self._done[camera_id].append(block)
+    def add_positions(self, time_s: float, frame: int, positions: list[dict]) -> None:
+        """Floor positions of one step (dicts with global_id, x, y)."""
+        if positions:
+            self._world.append(np.array([[time_s, frame, p["global_id"], p["x"], p["y"]] for p in positions]))
+
+    def rename(self, old_global_id: int, new_global_id: int) -> None:
+        """old_global_id was corrected into new_global_id: every row of it takes the new ID."""
+        self._renamed[old_global_id] = new_global_id
 
     def add_events(self, events: list[dict]) -> None:
         for event in events:
@@ -40,8 +54,42 @@ class ResultWriter:
         self._events.flush()
 
     def close(self) -> None:
-        """Write every camera's file, sorted by frame then ID (call end_track for live tracks first)."""
-        for cam, blocks in self._done.items():
-            rows = np.concatenate(blocks) if blocks else np.empty((0, 10))
+        """Write every camera's file and world.txt (see the module docstring)."""
+        for cam, blocks in self._blocks.items():
+            rows = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, 11)))
+            rows[:, 1] = self._final(rows[:, 1])
             write_mot(self.dir / f"{cam}.txt", rows[np.lexsort((rows[:, 1], rows[:, 0]))])
+        world = np.concatenate(self._world) if self._world else np.empty((0, 5))
+        world[:, 2] = self._final(world[:, 2])
+        world = world[np.lexsort((world[:, 2], world[:, 1]))]
+        np.savetxt(self.dir / "world.txt", world, delimiter=",", fmt=["%.3f", "%d", "%d", "%.3f", "%.3f"],
+                   header=WORLD_HEADER, comments="")
         self._events.close()
+
+    def _final(self, global_ids: np.ndarray) -> np.ndarray:
+        def final(gid: int) -> int:
+            seen = set()
+            while gid in self._renamed and gid not in seen:
+                seen.add(gid)
+                gid = self._renamed[gid]
+            return gid
+
+        mapping = {g: final(g) for g in np.unique(global_ids).astype(int).tolist()}
+        return np.array([mapping[int(g)] for g in global_ids], np.float64) if len(global_ids) else global_ids
+
+
+def _first_id_for_waiting_rows(blocks: np.ndarray) -> np.ndarray:
+    """MOT rows (R, 10) from (track_id, MOT row) blocks, rows with ID 0 given their track's first ID
+    and rows of tracks that never had one dropped."""
+    if not len(blocks):
+        return np.empty((0, 10))
+    track, rows = blocks[:, 0], blocks[:, 1:].copy()
+    order = np.lexsort((rows[:, 0], track))
+    track, rows = track[order], rows[order]
+    has_id = rows[:, 1] > 0
+    first_id = {}
+    for t, gid in zip(track[has_id][::-1].tolist(), rows[has_id, 1][::-1].tolist()):
+        first_id[t] = gid  # walking backwards, the earliest row of each track is written last
+    waiting = ~has_id
+    rows[waiting, 1] = [first_id.get(t, 0.0) for t in track[waiting].tolist()]
+    return rows[rows[:, 1] > 0]

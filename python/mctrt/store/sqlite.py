@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS events (
     time REAL NOT NULL,
     type TEXT NOT NULL,
     camera_id TEXT,
-    global_id INTEGER NOT NULL,
+    global_id INTEGER,
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_time ON events (time);
@@ -49,6 +49,7 @@ class EventStore:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            _let_events_have_no_person(self._db)
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise MctrtError(f"event store {self.path} cannot be opened ({exc}); fix store.path in the config") from None
@@ -81,6 +82,8 @@ class EventStore:
 
     def _summarise(self, event: dict) -> None:
         gid = event["global_id"]
+        if gid is None:  # about a camera, not a person
+            return
         if event["type"] == "id_corrected":
             old = self._db.execute("SELECT first_seen, last_seen, cameras, events FROM identities WHERE global_id = ?",
                                    (event["old_global_id"],)).fetchone()
@@ -156,6 +159,17 @@ class EventStore:
 
 
 _IDENTITY_COLUMNS = "global_id, first_seen, last_seen, cameras, events"
+
+
+def _let_events_have_no_person(db: sqlite3.Connection) -> None:
+    """Stores made before camera health events had events.global_id NOT NULL: rebuild that table once,
+    keeping every row (SQLite cannot drop a constraint in place)."""
+    columns = db.execute("PRAGMA table_info(events)").fetchall()  # (cid, name, type, notnull, default, pk)
+    if not any(name == "global_id" and notnull for _, name, _, notnull, _, _ in columns):
+        return
+    create_events = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS events"):_SCHEMA.index(");") + 2]
+    db.executescript("BEGIN; ALTER TABLE events RENAME TO events_before_health;" + create_events
+                     + "INSERT INTO events SELECT * FROM events_before_health; DROP TABLE events_before_health; COMMIT;")
 
 
 def _identity(row: tuple) -> dict:

@@ -1,0 +1,516 @@
+"""CrossCameraAssociator: one global ID per person across all cameras.
+
+Each camera's tracker gives per-camera track IDs; this module links every track to a global ID and
+keeps a floor track per global ID (floor_tracks.py) fused from the calibrated cameras that see the
+person. The tracker alone decides when a track ends (Tracks.removed_id); a track keeps its link
+until then. The rules, in the order update() applies them each step:
+
+1. One camera, one person per ID: if a camera shows two tracks linked to one ID, the one nearer to
+   the ID's floor track (or else the longer-linked) keeps it; the other is detached.
+2. Tracks must agree with their ID's floor track: a track whose floor position lies beyond
+   gate_sigma of the ID's prediction (its capture time, both uncertainties) for split_after_s is
+   detached, as its tracker switched people or it was linked to the wrong one; meanwhile it does
+   not move the ID. If every track of an ID disagrees but two or more cameras agree with one
+   another, the person moved unexpectedly and they are believed.
+3. The floor track of every ID is corrected with its tracks' positions, each at its own capture
+   time; the ID's appearance learns each new embedding (EMA).
+4. Tracks waiting for an ID are matched to the known IDs as one assignment (mctrt.lapjv), with the
+   costs of costs.py. A pair is possible when
+   - the ID has no track in the waiting track's camera in this step (two people at once in one
+     camera are two people),
+   - the time since the ID was last seen fits the transit window of the two cameras (an ID seen
+     right now elsewhere may only match in a camera whose window with that one starts at 0 s:
+     overlapping views), and
+   - on the floor (both calibrated, the ID placed within max_gap_s): the track is within gate_sigma
+     of where the ID should be at its capture time (for an ID out of sight: where it would have
+     walked on to, and moving as it moved), the ID has not walked out of every camera's view,
+     and the embeddings, when both exist, are at least min_similarity alike; or the ID was still
+     (seated, standing) when last seen and the track is where it stood; the cost is the squared
+     Mahalanobis distance plus appearance_weight * (1 - cosine similarity), a neutral
+     1 - match_threshold standing in for a missing embedding;
+   - by appearance alone (where the floor cannot tell): the cosine similarity reaches
+     match_threshold, or reentry_threshold for an ID last seen in the track's own camera or placed
+     on the floor too long ago; the cost is gate_sigma^2 plus the appearance term, so a floor match
+     is preferred.
+   A track whose two best options are within ambiguity_margin of each other waits (until it has
+   waited max_wait_frames). A track with no option waits for its first embedding (a person
+   re-entering must get a chance to be recognised), then founds a new ID; new tracks of
+   different cameras standing at one place, each in the other's view, found one ID together.
+5. Corrections (an `id_corrected` event; results files rewrite the retired ID):
+   - by the floor: two IDs whose floor tracks agree for merge_after_s while no camera shows both,
+     and each camera showing one has the other's place in view, are one person; the younger ID is
+     retired into the older;
+   - by appearance, where the floor cannot tell: an ID founded by one track and never joined by
+     another is provisional; if a later embedding of that track matches an established ID
+     (mature, match_threshold, the gates above), the provisional ID is retired into it.
+6. IDs unseen for ttl_s are forgotten.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+
+from mctrt._native import core
+from mctrt.association.costs import INFEASIBLE, MatchCosts
+from mctrt.association.floor_tracks import FloorTracks, mahalanobis_sq
+from mctrt.association.step import CameraTracks, Correction, Identity, Link, StepRows, TrackKey
+from mctrt.config import AssociationConfig
+
+log = logging.getLogger(__name__)
+_MERGE_RADIUS_M = 5.0  # pairs farther apart than this are never compared for a merge (a quick pre-filter)
+
+
+class CrossCameraAssociator:
+    """Global IDs for the tracks of many cameras (rules in the module docstring). IDs start at 1 and
+    count per instance."""
+
+    def __init__(self, config: AssociationConfig | None = None, camera_ids: list[str] | None = None) -> None:
+        self.config = config or AssociationConfig()
+        floor = self.config.floor
+        self.floor = FloorTracks(floor.acceleration_sigma, floor.speed_sigma, floor.still_window_s)
+        self.identities: dict[int, Identity] = {}
+        self.links: dict[TrackKey, Link] = {}
+        self.handoffs = 0  # tracks that joined an ID last seen in another camera
+        self.corrections = 0
+        self._next_id = 1
+        self._waiting_since: dict[TrackKey, float] = {}
+        # Floor tracks of the tracks still waiting for an ID: their own motion, to compare with that of
+        # people out of sight.
+        self._pending = FloorTracks(floor.acceleration_sigma, floor.speed_sigma)
+        self._pending_id: dict[TrackKey, int] = {}
+        self._next_pending = 1
+        self._together_since: dict[tuple[int, int], float] = {}
+        self._distinct: set[tuple[int, int]] = set()
+        self._camera_index: dict[str, int] = {}
+        self._in_view: dict[str, Callable[[np.ndarray], np.ndarray]] = {}  # per calibrated camera, its latest
+        self.costs = MatchCosts(self.config, self.identities, self.floor, self._pending, self._pending_id, self._in_view)
+        for cam in camera_ids or ():
+            self._camera(cam)
+
+    # -- per step -------------------------------------------------------------------------------------
+
+    def update(self, cameras: list[CameraTracks]) -> tuple[list[np.ndarray], list[Correction]]:
+        """Link this step's tracks to global IDs. Returns each camera's global IDs (M,) int64 aligned
+        with its tracks (0 while a track waits), and the corrections made."""
+        for cam in cameras:
+            for tid in cam.removed_id.tolist():
+                self._end_track((cam.camera_id, tid))
+            if cam.in_view is not None:
+                self._in_view[cam.camera_id] = cam.in_view
+        rows = self._rows(cameras)
+        corrections: list[Correction] = []
+        if len(rows.keys):
+            self._one_track_per_camera(rows)
+            self._follow_floor(rows)
+            corrections += self._learn_appearance(rows)
+            self._match_waiting(rows)
+            corrections += self._merge_colocated(rows)
+        self._forget(max((c.time_s for c in cameras), default=0.0))
+        out, start = [], 0
+        for cam in cameras:
+            out.append(rows.gid[start:start + len(cam.track_id)].copy())
+            start += len(cam.track_id)
+        self.corrections += len(corrections)
+        return out, corrections
+
+    def end_all(self) -> None:
+        """Every track has ended (the end of a run)."""
+        for key in list(self.links):
+            self._end_track(key)
+
+    def global_id(self, camera_id: str, track_id: int) -> int | None:
+        link = self.links.get((camera_id, track_id))
+        return None if link is None else link.global_id
+
+    def floor_positions(self, since: float = -np.inf) -> list[dict]:
+        """The floor tracks of the people linked to a live track and placed on the floor at or after
+        `since` (scene seconds): global_id, x, y, vx, vy (metres, m/s), time (their last correction)
+        and the cameras whose tracks are linked to them."""
+        out = []
+        for gid in self.floor.ids:
+            identity = self.identities.get(gid)
+            if identity is None or not identity.tracks:
+                continue
+            (x, y, vx, vy), time_s = self.floor.state(gid)
+            if time_s < since:
+                continue
+            out.append({"global_id": gid, "x": float(x), "y": float(y), "vx": float(vx), "vy": float(vy),
+                        "time": time_s, "cameras": sorted({cam for cam, _ in identity.tracks})})
+        return out
+
+    def stats(self) -> dict:
+        multi = sum(1 for i in self.identities.values() if len(i.last_seen_by_camera) > 1)
+        return {"gallery_size": len(self.identities), "global_ids": self._next_id - 1,
+                "active_ids": sum(1 for i in self.identities.values() if i.tracks),
+                "cross_camera_ids": multi, "handoffs": self.handoffs, "corrections": self.corrections,
+                "floor_tracks": len(self.floor_positions())}
+
+    # -- the step's rows ------------------------------------------------------------------------------
+
+    def _camera(self, camera_id: str) -> int:
+        index = self._camera_index.get(camera_id)
+        if index is None:
+            index = self._camera_index[camera_id] = len(self._camera_index)
+        return index
+
+    def _rows(self, cameras: list[CameraTracks]) -> StepRows:
+        keys = [(c.camera_id, tid) for c in cameras for tid in c.track_id.tolist()]
+        n = len(keys)
+        camera = np.concatenate([np.full(len(c.track_id), self._camera(c.camera_id)) for c in cameras] or [np.zeros(0)])
+        time = np.concatenate([np.full(len(c.track_id), c.time_s) for c in cameras] or [np.zeros(0)])
+        xy = np.full((n, 2), np.nan)
+        cov = np.zeros((n, 2, 2))
+        embeddings = None
+        start = 0
+        for c in cameras:
+            m = len(c.track_id)
+            if c.floor is not None and m:
+                xy[start:start + m], cov[start:start + m] = c.floor.xy, c.floor.cov
+            if c.embeddings is not None and c.embedded.any():
+                if embeddings is None:
+                    embeddings = np.zeros((n, c.embeddings.shape[1]), np.float32)
+                embeddings[start:start + m] = c.embeddings
+            start += m
+        embedded = np.concatenate([c.embedded for c in cameras]) if n else np.zeros(0, bool)
+        give_up = np.concatenate([c.give_up for c in cameras]) if n else np.zeros(0, bool)
+        gid = np.zeros(n, np.int64)
+        links = self.links
+        for r, key in enumerate(keys):
+            link = links.get(key)
+            if link is not None:
+                gid[r] = link.global_id
+        if not self.config.enabled:
+            give_up[:] = True
+        return StepRows(camera.astype(np.int64), keys, time, xy, cov, embedded & (embeddings is not None),
+                     embeddings, give_up, gid)
+
+    # -- rule 1: one track per ID per camera ----------------------------------------------------------
+
+    def _one_track_per_camera(self, rows: StepRows) -> None:
+        linked = np.flatnonzero(rows.gid)
+        if len(linked) < 2:
+            return
+        pair = rows.gid[linked] * (len(self._camera_index) + 1) + rows.camera[linked]
+        values, counts = np.unique(pair, return_counts=True)
+        for value in values[counts > 1]:
+            clash = linked[pair == value]
+            gid = int(rows.gid[clash[0]])
+            if gid in self.floor and rows.placed[clash].any():
+                predicted, _ = self.floor.predict(self.floor.slots([gid] * len(clash)), rows.time[clash])
+                distance = np.where(rows.placed[clash], np.linalg.norm(rows.xy[clash] - predicted, axis=1), np.inf)
+                keep = clash[int(np.argmin(distance))]
+            else:
+                keep = min(clash, key=lambda r: self.links[rows.keys[r]].since)
+            for r in clash:
+                if r != keep:
+                    self._detach(rows, r)
+
+    # -- rules 2 and 3: following each ID on the floor ---------------------------------------------------
+
+    def _follow_floor(self, rows: StepRows) -> None:
+        """Correct each ID's floor track with its tracks' positions that agree with it (within
+        gate_sigma of its prediction at their capture time). A track that keeps disagreeing for
+        split_after_s is detached: its tracker switched people, or it was linked to the wrong one.
+        An ID whose tracks all disagree with it but agree with one another (2+ cameras) moved in a
+        way the motion model did not expect: those positions are taken."""
+        placed = np.flatnonzero((rows.gid > 0) & rows.placed)
+        if not len(placed):
+            return
+        gids = rows.gid[placed]
+        known = np.array([g in self.floor for g in gids.tolist()])
+        agree = np.ones(len(placed), bool)
+        if known.any():
+            k = placed[known]
+            mean, cov = self.floor.predict(self.floor.slots(gids[known].tolist()), rows.time[k])
+            agree[known] = mahalanobis_sq(rows.xy[k] - mean, cov + rows.cov[k]) <= self.config.floor.gate_sigma ** 2
+        for gid in np.unique(gids[~agree]).tolist():
+            mine = np.flatnonzero(gids == gid)
+            if agree[mine].any() or len(set(rows.camera[placed[mine]].tolist())) < 2:
+                continue
+            first = placed[mine[0]]
+            d2 = mahalanobis_sq(rows.xy[placed[mine]] - rows.xy[first], rows.cov[placed[mine]] + rows.cov[first])
+            if (d2 <= self.config.floor.gate_sigma ** 2).all():
+                agree[mine] = True
+        for r, ok in zip(placed.tolist(), agree.tolist()):
+            link = self.links[rows.keys[r]]
+            if ok:
+                link.apart_since = None
+            elif link.apart_since is None:
+                link.apart_since = float(rows.time[r])
+            elif rows.time[r] - link.apart_since >= self.config.floor.split_after_s:
+                self._detach(rows, r)
+        placed, gids, known = placed[agree], gids[agree], known[agree]
+        order = np.lexsort((rows.time[placed], gids))
+        placed, gids, known = placed[order], gids[order], known[order]
+        first = np.r_[True, gids[1:] != gids[:-1]]
+        for r in placed[first & ~known].tolist():  # an ID placed for the first time starts its floor track
+            self._start_floor(self.identities[int(rows.gid[r])], rows, r)
+        rank = np.arange(len(placed)) - np.maximum.accumulate(np.where(first, np.arange(len(placed)), 0))
+        updating = ~(first & ~known)
+        for round_ in range(int(rank.max()) + 1 if len(rank) else 0):  # one position per ID per call
+            batch = placed[(rank == round_) & updating]
+            if len(batch):
+                self.floor.update(rows.gid[batch].tolist(), rows.time[batch], rows.xy[batch], rows.cov[batch])
+
+    def _learn_appearance(self, rows: StepRows) -> list[Correction]:
+        """Sightings for every linked row; each new embedding teaches its ID, or corrects a provisional
+        ID into an established one where the floor cannot compare them."""
+        corrections = []
+        for r in np.flatnonzero(rows.gid).tolist():
+            key = rows.keys[r]
+            identity = self.identities[int(rows.gid[r])]
+            self._seen(identity, key[0], float(rows.time[r]))
+            rows.cameras_of.setdefault(identity.global_id, set()).add(key[0])
+        for r in np.flatnonzero((rows.gid > 0) & rows.embedded).tolist():
+            identity = self.identities[int(rows.gid[r])]
+            correction = self._appearance_correction(identity, rows, r)
+            if correction is None:
+                self._learn(identity, rows.embeddings[r])
+            else:
+                corrections.append(correction)
+        return corrections
+
+    def _appearance_correction(self, identity: Identity, rows: StepRows, r: int) -> Correction | None:
+        key = rows.keys[r]
+        if identity.joined or identity.founder != key or not self.config.enabled:
+            return None
+        cost, candidates = self.costs.options(rows, r, appearance_only=True, exclude=identity.global_id)
+        if not len(candidates) or cost.min() >= INFEASIBLE:
+            return None
+        target = self.identities[candidates[int(np.argmin(cost))]]
+        self._learn(target, rows.embeddings[r])
+        return self._merge(identity.global_id, target.global_id, float(rows.time[r]), "appearance", rows)
+
+    # -- rule 4: matching waiting tracks ---------------------------------------------------------------
+
+    def _match_waiting(self, rows: StepRows) -> None:
+        waiting = np.flatnonzero(rows.gid == 0)
+        if not len(waiting):
+            return
+        for r in waiting.tolist():
+            self._waiting_since.setdefault(rows.keys[r], float(rows.time[r]))
+        self._follow_pending(rows, waiting)
+        gallery = list(self.identities)
+        costs = np.full((len(waiting), len(gallery)), INFEASIBLE)
+        decide = np.zeros(len(waiting), bool)
+        margin = self.config.floor.ambiguity_margin
+        for i, r in enumerate(waiting.tolist()):
+            if self.config.enabled and gallery:
+                costs[i], _ = self.costs.options(rows, r)
+            options = np.sort(costs[i][costs[i] < INFEASIBLE])
+            if not len(options):  # founds a new ID, once appearance has had its chance
+                decide[i] = rows.embedded[r] or rows.give_up[r]
+                continue
+            # joins one, once it is clear which
+            decide[i] = rows.give_up[r] or len(options) == 1 or options[1] - options[0] >= margin
+        chosen = waiting[decide]
+        if not len(chosen):
+            return
+        if gallery:
+            row_to_col, _ = core.lapjv(costs[decide], INFEASIBLE / 2)
+        else:
+            row_to_col = np.full(len(chosen), -1)
+        founded: list[int] = []
+        if log.isEnabledFor(logging.DEBUG):
+            for i, r in enumerate(waiting.tolist()):
+                options = {gallery[c]: round(float(costs[i, c]), 2) for c in np.argsort(costs[i])[:3] if costs[i, c] < INFEASIBLE}
+                log.debug("t=%.1f %s xy=%s emb=%s give_up=%s decide=%s options=%s", rows.time[r], rows.keys[r],
+                          np.round(rows.xy[r], 2), rows.embedded[r], rows.give_up[r], decide[i], options)
+        for r, col in zip(chosen.tolist(), row_to_col.tolist()):
+            if col >= 0:
+                identity = self.identities[gallery[col]]
+                if identity.latest_camera != rows.keys[r][0]:
+                    self.handoffs += 1
+                identity.joined = True
+                self._link(rows, r, identity)
+            else:
+                founded.append(r)
+        self._found_together(rows, founded)
+
+    def _follow_pending(self, rows: StepRows, waiting: np.ndarray) -> None:
+        """Start or correct the floor tracks of waiting rows that have a position."""
+        updates = []
+        for r in waiting[rows.placed[waiting]].tolist():
+            key = rows.keys[r]
+            if key in self._pending_id:
+                updates.append(r)
+                continue
+            self._pending_id[key] = pending = self._next_pending
+            self._next_pending += 1
+            self._pending.start(pending, float(rows.time[r]), rows.xy[r], rows.cov[r])
+        if updates:
+            self._pending.update([self._pending_id[rows.keys[r]] for r in updates], rows.time[updates], rows.xy[updates],
+                                 rows.cov[updates])
+
+    def _found_together(self, rows: StepRows, founded: list[int]) -> None:
+        """New IDs for unmatched rows; rows of different cameras standing together, each in the
+        other's view, share one."""
+        limit = self.config.floor.gate_sigma ** 2
+        new: list[tuple[int, Identity]] = []  # (row, identity) founded in this step
+        for r in founded:
+            partner = None
+            if rows.placed[r] and self.config.enabled:
+                best = limit
+                seen_from = self.costs.cameras_seeing(rows.xy[r])
+                for other, identity in new:
+                    if not rows.placed[other] or rows.keys[r][0] in rows.cameras_of.get(identity.global_id, ()):
+                        continue
+                    if not (seen_from.get(rows.keys[other][0], True)
+                            and self.costs.cameras_seeing(rows.xy[other]).get(rows.keys[r][0], True)):
+                        continue
+                    d2 = float(mahalanobis_sq(rows.xy[r] - rows.xy[other], rows.cov[r] + rows.cov[other]))
+                    if d2 <= best:
+                        best, partner = d2, identity
+            if partner is None:
+                key = rows.keys[r]
+                partner = Identity(self._next_id, key, float(rows.time[r]), float(rows.time[r]))
+                self._next_id += 1
+                self.identities[partner.global_id] = partner
+            else:
+                partner.joined = True
+            self._link(rows, r, partner)
+            new.append((r, partner))
+
+    # -- rule 5: merges -------------------------------------------------------------------------------
+
+    def _merge_colocated(self, rows: StepRows) -> list[Correction]:
+        placed = (rows.gid > 0) & rows.placed
+        fresh = np.unique(rows.gid[placed])
+        if len(fresh) < 2 or not self.config.enabled:
+            self._together_since.clear()
+            return []
+        now = float(rows.time.max())
+        slots = self.floor.slots(fresh.tolist())
+        mean, cov = self.floor.predict(slots, np.full(len(slots), now))
+        order = np.argsort(mean[:, 0])
+        xs = mean[order, 0]
+        ends = np.searchsorted(xs, xs + _MERGE_RADIUS_M, side="right")
+        counts = ends - np.arange(len(xs)) - 1
+        a = np.repeat(np.arange(len(xs)), counts)
+        b = (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)) + a + 1
+        a, b = order[a], order[b]
+        d2 = mahalanobis_sq(mean[a] - mean[b], cov[a] + cov[b])
+        close = d2 <= self.config.floor.gate_sigma ** 2
+        cameras_of = rows.cameras_of
+        together = {}
+        for i, j in zip(a[close].tolist(), b[close].tolist()):
+            if fresh[i] > fresh[j]:
+                i, j = j, i
+            gi, gj = int(fresh[i]), int(fresh[j])
+            if (gi, gj) in self._distinct:
+                continue
+            if cameras_of.get(gi, set()) & cameras_of.get(gj, set()):
+                self._distinct.add((gi, gj))  # one camera shows both: two people
+                continue
+            if not (self.costs.all_see(cameras_of.get(gi, ()), mean[j]) and self.costs.all_see(cameras_of.get(gj, ()), mean[i])):
+                continue  # a camera that shows one but not the other may simply not see the other's place
+            ei, ej = self.identities[gi].embedding, self.identities[gj].embedding
+            if ei is not None and ej is not None and float(ei @ ej) < self.config.floor.min_similarity:
+                continue
+            together[(gi, gj)] = self._together_since.get((gi, gj), now)
+        self._together_since = together
+        corrections = []
+        for (gi, gj), since in sorted(together.items()):
+            if now - since >= self.config.floor.merge_after_s and gi in self.identities and gj in self.identities:
+                log.debug("t=%.1f merge %d into %d", now, gj, gi)
+                corrections.append(self._merge(gj, gi, now, "floor", rows))
+        return corrections
+
+    def _merge(self, old: int, new: int, time_s: float, reason: str, rows: StepRows) -> Correction:
+        """Retire ID `old` into `new`: its tracks, sightings, appearance and floor track join `new`."""
+        gone, kept = self.identities.pop(old), self.identities[new]
+        for key in gone.tracks:
+            self.links[key].global_id = new
+            kept.tracks.add(key)
+        rows.gid[rows.gid == old] = new
+        rows.cameras_of.setdefault(new, set()).update(rows.cameras_of.pop(old, ()))
+        kept.first_seen = min(kept.first_seen, gone.first_seen)
+        kept.last_seen = max(kept.last_seen, gone.last_seen)
+        for cam, t in gone.last_seen_by_camera.items():
+            kept.last_seen_by_camera[cam] = max(t, kept.last_seen_by_camera.get(cam, t))
+        if gone.embedding is not None:
+            if kept.embedding is None:
+                kept.embedding, kept.embeddings = gone.embedding, gone.embeddings
+            else:
+                total = kept.embeddings + gone.embeddings
+                mixed = (kept.embeddings * kept.embedding + gone.embeddings * gone.embedding) / total
+                kept.embedding = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+                kept.embeddings = total
+        kept.joined = True
+        if gone.floor_start is not None and (kept.floor_start is None or gone.floor_start[2] < kept.floor_start[2]):
+            kept.floor_start = gone.floor_start
+        self.floor.merge(old, new)
+        self._distinct = {tuple(sorted(new if g == old else g for g in pair)) for pair in self._distinct}
+        self._together_since = {p: t for p, t in self._together_since.items() if old not in p}
+        return Correction(old, new, time_s, reason)
+
+    # -- bookkeeping ----------------------------------------------------------------------------------
+
+    def _link(self, rows: StepRows, r: int, identity: Identity) -> None:
+        key = rows.keys[r]
+        time_s = float(rows.time[r])
+        self.links[key] = Link(identity.global_id, time_s)
+        self._stop_waiting(key)
+        identity.tracks.add(key)
+        rows.gid[r] = identity.global_id
+        rows.cameras_of.setdefault(identity.global_id, set()).add(key[0])
+        self._seen(identity, key[0], time_s)
+        if rows.placed[r]:
+            if identity.global_id in self.floor:
+                self.floor.update([identity.global_id], rows.time[r:r + 1], rows.xy[r:r + 1], rows.cov[r:r + 1])
+            else:
+                self._start_floor(identity, rows, r)
+        if rows.embedded[r]:
+            self._learn(identity, rows.embeddings[r])
+
+    def _start_floor(self, identity: Identity, rows: StepRows, r: int) -> None:
+        self.floor.start(identity.global_id, float(rows.time[r]), rows.xy[r], rows.cov[r])
+        identity.floor_start = np.r_[rows.xy[r], rows.time[r]]
+
+    def _detach(self, rows: StepRows, r: int) -> None:
+        """Row r's track loses its ID (rules 1 and 2) and is matched again at once."""
+        key = rows.keys[r]
+        link = self.links.pop(key)
+        log.debug("t=%.1f detach %s from %d", rows.time[r], key, link.global_id)
+        identity = self.identities.get(link.global_id)
+        if identity is not None:
+            identity.tracks.discard(key)
+        rows.gid[r] = 0
+        rows.give_up[r] = True
+
+    def _end_track(self, key: TrackKey) -> None:
+        self._stop_waiting(key)
+        link = self.links.pop(key, None)
+        if link is not None and link.global_id in self.identities:
+            self.identities[link.global_id].tracks.discard(key)
+
+    def _stop_waiting(self, key: TrackKey) -> None:
+        self._waiting_since.pop(key, None)
+        pending = self._pending_id.pop(key, None)
+        if pending is not None:
+            self._pending.remove(pending)
+
+    @staticmethod
+    def _seen(identity: Identity, camera_id: str, time_s: float) -> None:
+        identity.last_seen = max(identity.last_seen, time_s)
+        identity.last_seen_by_camera[camera_id] = max(time_s, identity.last_seen_by_camera.get(camera_id, time_s))
+
+    def _learn(self, identity: Identity, embedding: np.ndarray) -> None:
+        if identity.embedding is None:
+            mixed = embedding.astype(np.float32)
+        else:
+            mixed = self.config.ema * identity.embedding + (1.0 - self.config.ema) * embedding
+        identity.embedding = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+        identity.embeddings += 1
+
+    def _forget(self, now: float) -> None:
+        stale = [g for g, i in self.identities.items() if not i.tracks and now - i.last_seen > self.config.ttl_s]
+        for g in stale:
+            del self.identities[g]
+            self.floor.remove(g)
+        if stale:
+            gone = set(stale)
+            self._distinct = {p for p in self._distinct if not gone & set(p)}

@@ -1,0 +1,163 @@
+"""FloorTracks: one floor track per global ID, fused from every calibrated camera that sees the person.
+
+State (4,) = (x, y, vx, vy) in metres and metres per second, with a (4, 4) covariance; constant
+velocity with white-acceleration noise (acceleration_sigma, m/s^2): over dt seconds the position's
+variance grows by sigma^2 dt^4 / 4 and the velocity's by sigma^2 dt^2 per axis. Measurements are
+floor positions (2,) with their own covariance (2, 2) (see geometry/feet.py). Every operation works
+on many tracks at once (arrays, no loop over people), and predictions are made for the capture time
+of the observation they are compared with, so cameras that lag one another still agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_H = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]])
+
+
+class FloorTracks:
+    """Floor tracks keyed by global ID.
+
+    Each track also keeps where it has been on average lately (`anchor`, an exponential average of
+    its positions with time constant still_window_s) and how far it strays from there (`wander`, the
+    same average of the squared distance): a person seated or standing has a small wander, one
+    walking (even in circles) a large one.
+
+    Args:
+        acceleration_sigma: process noise (m/s^2).
+        speed_sigma: the speed uncertainty of a newly started track (m/s): people walk at about 1.4.
+        still_window_s: the time constant of anchor and wander.
+    """
+
+    def __init__(self, acceleration_sigma: float = 1.0, speed_sigma: float = 1.5, still_window_s: float = 3.0,
+                 capacity: int = 64) -> None:
+        self.acceleration_sigma = acceleration_sigma
+        self.speed_sigma = speed_sigma
+        self.still_window_s = still_window_s
+        self.mean = np.zeros((capacity, 4))
+        self.cov = np.zeros((capacity, 4, 4))
+        self.time = np.zeros(capacity)
+        self.anchor = np.zeros((capacity, 2))
+        self.wander = np.zeros(capacity)
+        self._slot: dict[int, int] = {}
+        self._free = list(range(capacity - 1, -1, -1))
+
+    def __contains__(self, global_id: int) -> bool:
+        return global_id in self._slot
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    @property
+    def ids(self) -> list[int]:
+        return list(self._slot)
+
+    def slots(self, global_ids) -> np.ndarray:
+        return np.array([self._slot[g] for g in global_ids], np.int64)
+
+    # -- lifetime -------------------------------------------------------------------------------------
+
+    def start(self, global_id: int, time_s: float, xy: np.ndarray, cov: np.ndarray) -> None:
+        """A new track at xy (2,) with covariance cov (2, 2), standing still as far as is known."""
+        slot = self._slot.get(global_id)
+        if slot is None:
+            if not self._free:
+                self._grow()
+            slot = self._slot[global_id] = self._free.pop()
+        self.mean[slot] = (xy[0], xy[1], 0.0, 0.0)
+        self.cov[slot] = 0.0
+        self.cov[slot, :2, :2] = cov
+        self.cov[slot, 2, 2] = self.cov[slot, 3, 3] = self.speed_sigma ** 2
+        self.time[slot] = time_s
+        self.anchor[slot] = xy
+        self.wander[slot] = 0.0
+
+    def remove(self, global_id: int) -> None:
+        slot = self._slot.pop(global_id, None)
+        if slot is not None:
+            self._free.append(slot)
+
+    # -- filtering ------------------------------------------------------------------------------------
+
+    def _predicted(self, slots: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(K, 4) means and (K, 4, 4) covariances of these slots at these times (K,). A time before a
+        track's last update counts as that time: observations a few ms out of order are simultaneous."""
+        dt = np.maximum(times - self.time[slots], 0.0)
+        mean = self.mean[slots].copy()
+        mean[:, :2] += mean[:, 2:] * dt[:, None]
+        f = np.broadcast_to(np.eye(4), (len(slots), 4, 4)).copy()
+        f[:, 0, 2] = f[:, 1, 3] = dt
+        cov = f @ self.cov[slots] @ f.transpose(0, 2, 1)
+        q = self.acceleration_sigma ** 2
+        for axis in (0, 1):
+            cov[:, axis, axis] += q * dt ** 4 / 4.0
+            cov[:, axis, axis + 2] += q * dt ** 3 / 2.0
+            cov[:, axis + 2, axis] += q * dt ** 3 / 2.0
+            cov[:, axis + 2, axis + 2] += q * dt ** 2
+        return mean, cov
+
+    def predict_state(self, slots: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whole states (K, 4) and covariances (K, 4, 4) of these slots at these times, without changing
+        any state."""
+        return self._predicted(slots, times)
+
+    def predict(self, slots: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (K, 2) and their covariances (K, 2, 2) of these slots at these times, without
+        changing any state."""
+        mean, cov = self._predicted(slots, times)
+        return mean[:, :2], cov[:, :2, :2]
+
+    def update(self, global_ids: list[int], times: np.ndarray, xy: np.ndarray, cov: np.ndarray) -> None:
+        """Correct the tracks of these global IDs (each at most once per call) with positions xy (K, 2)
+        observed at times (K,) with covariances cov (K, 2, 2)."""
+        if not len(global_ids):
+            return
+        slots = self.slots(global_ids)
+        mean, p = self._predicted(slots, times)
+        innovation_cov = p[:, :2, :2] + cov
+        gain = p[:, :, :2] @ np.linalg.inv(innovation_cov)  # (K, 4, 2)
+        mean += (gain @ (xy - mean[:, :2])[:, :, None])[:, :, 0]
+        p -= gain @ p[:, :2, :]
+        weight = 1.0 - np.exp(-np.maximum(times - self.time[slots], 0.0) / self.still_window_s)
+        anchor = self.anchor[slots] + weight[:, None] * (mean[:, :2] - self.anchor[slots])
+        self.wander[slots] += weight * (np.sum((mean[:, :2] - anchor) ** 2, axis=1) - self.wander[slots])
+        self.anchor[slots] = anchor
+        self.mean[slots] = mean
+        self.cov[slots] = 0.5 * (p + p.transpose(0, 2, 1))
+        self.time[slots] = np.maximum(times, self.time[slots])
+
+    def merge(self, old_id: int, new_id: int) -> None:
+        """old_id is now new_id: keep the newer of the two states (or old_id's if new_id has none)."""
+        old = self._slot.get(old_id)
+        if old is None:
+            return
+        new = self._slot.get(new_id)
+        if new is None:
+            self._slot[new_id] = self._slot.pop(old_id)
+            return
+        if self.time[old] > self.time[new]:
+            for array in (self.mean, self.cov, self.time, self.anchor, self.wander):
+                array[new] = array[old]
+        self.remove(old_id)
+
+    def state(self, global_id: int) -> tuple[np.ndarray, float]:
+        """(x, y, vx, vy) and the time of the last update."""
+        slot = self._slot[global_id]
+        return self.mean[slot].copy(), float(self.time[slot])
+
+    def _grow(self) -> None:
+        size = len(self.time)
+        self.mean = np.concatenate([self.mean, np.zeros((size, 4))])
+        self.cov = np.concatenate([self.cov, np.zeros((size, 4, 4))])
+        self.time = np.concatenate([self.time, np.zeros(size)])
+        self.anchor = np.concatenate([self.anchor, np.zeros((size, 2))])
+        self.wander = np.concatenate([self.wander, np.zeros(size)])
+        self._free = list(range(2 * size - 1, size - 1, -1))
+
+
+def mahalanobis_sq(diff: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Squared Mahalanobis distances (...,) of differences (..., 2) under covariances (..., 2, 2)."""
+    a, b, c = cov[..., 0, 0], cov[..., 0, 1], cov[..., 1, 1]
+    det = a * c - b * b
+    x, y = diff[..., 0], diff[..., 1]
+    return (c * x * x - 2 * b * x * y + a * y * y) / det

@@ -1,0 +1,238 @@
+"""CameraCalibration: where a camera's pixels lie on the floor (z = 0, metres), and back.
+
+Three ways in, one model out: a 3x3 homography from (undistorted) image pixels to floor metres, plus,
+when known, the lens (intrinsics and distortion: pixels are undistorted before the homography) and
+the camera's position above the floor.
+
+- image_to_floor: the homography itself (the config's fixed contract).
+- intrinsics + distortion + world_to_camera (4x4, metres, floor z = 0): the floor plane seen through
+  the lens; floor -> undistorted pixel is K [r1 r2 t].
+- image_points <-> floor_points (>= 4 pairs): a least-squares homography (DLT on normalised points),
+  with each pair's residual in metres kept for the user to check.
+
+Pixels above the horizon do not lie on the floor: to_floor() gives NaN for them (a homography would
+put them behind the camera).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mctrt.errors import ConfigError
+
+_NEAR = 1e-9
+# cv2.undistortPoints stops after 5 fixed-point iterations by default: too few for strong barrel
+# distortion (k1 near -0.4 leaves image corners tens of pixels short); iterate until the distorted
+# re-projection is within a micro-pixel of the input.
+_UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-6)
+
+
+def _matrix(value, shape: tuple[int, ...], where: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where} must be a {'x'.join(map(str, shape))} matrix of numbers; got {value!r}") from None
+    if array.shape != shape or not np.isfinite(array).all():
+        raise ConfigError(f"{where} must be a {'x'.join(map(str, shape))} matrix of finite numbers; got {value!r}")
+    return array
+
+
+def fit_homography(image_px: np.ndarray, floor_m: np.ndarray) -> np.ndarray:
+    """Least-squares homography (3, 3) mapping image_px (N, 2) to floor_m (N, 2), N >= 4 (Hartley's
+    normalised DLT: both point sets moved to their centroid and scaled to mean distance sqrt 2)."""
+
+    def normaliser(points: np.ndarray) -> np.ndarray:
+        centre = points.mean(axis=0)
+        scale = np.sqrt(2.0) / max(float(np.linalg.norm(points - centre, axis=1).mean()), _NEAR)
+        return np.array([[scale, 0, -scale * centre[0]], [0, scale, -scale * centre[1]], [0, 0, 1]])
+
+    a_norm, b_norm = normaliser(image_px), normaliser(floor_m)
+    a = np.c_[image_px, np.ones(len(image_px))] @ a_norm.T
+    b = np.c_[floor_m, np.ones(len(floor_m))] @ b_norm.T
+    rows = []
+    for (x, y, _), (u, v, _) in zip(a, b):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y, -u])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y, -v])
+    # The solution is V's last column. full_matrices=False keeps U at (2N, 9) instead of (2N, 2N)
+    # (gigabytes for a few thousand pairs); zero rows up to 9 keep V complete with only 4 pairs.
+    system = np.asarray(rows)
+    system = np.vstack([system, np.zeros((max(0, 9 - len(system)), 9))])
+    _, _, vt = np.linalg.svd(system, full_matrices=False)
+    h = np.linalg.inv(b_norm) @ vt[-1].reshape(3, 3) @ a_norm
+    return h / h[2, 2] if abs(h[2, 2]) > _NEAR else h
+
+
+class CameraCalibration:
+    """One camera's image <-> floor mapping.
+
+    Attributes:
+        image_to_floor: (3, 3) homography from undistorted pixels to floor metres.
+        intrinsics: (3, 3) K, or None (pixels are then used as they are).
+        distortion: OpenCV distortion coefficients (k1, k2, p1, p2[, k3...]), or None.
+        camera_position_m: (3,) the camera's centre (x, y, height) in floor metres, or None when only
+            a homography is known.
+        residuals_m: (N,) floor distance between each fitted point pair's image point, mapped, and
+            its floor point; None unless fitted from point pairs.
+        resolution: (width, height) the calibration was made for, or None when not stated.
+    """
+
+    def __init__(self, image_to_floor: np.ndarray, *, intrinsics: np.ndarray | None = None,
+                 distortion: np.ndarray | None = None, world_to_camera: np.ndarray | None = None,
+                 residuals_m: np.ndarray | None = None, resolution: tuple[int, int] | None = None,
+                 floor_side_w: float = 0.0) -> None:
+        if not np.isfinite(image_to_floor).all() or np.linalg.cond(image_to_floor) > 1e12:
+            raise ConfigError("the image-to-floor homography is singular (its rows are dependent); it maps the "
+                              "image onto a line, not the floor: recalibrate")
+        self.image_to_floor = np.asarray(image_to_floor, np.float64)
+        self.floor_to_image = np.linalg.inv(self.image_to_floor)
+        self.intrinsics = intrinsics
+        self.distortion = distortion
+        self.world_to_camera = world_to_camera
+        self.residuals_m = residuals_m
+        self.resolution = resolution
+        self.camera_position_m = None
+        if world_to_camera is not None:
+            rotation, translation = world_to_camera[:3, :3], world_to_camera[:3, 3]
+            self.camera_position_m = -rotation.T @ translation
+        # The horizon is where the homography's third coordinate w is 0; pixels on the floor are on one
+        # side of it. The lens model knows which (w > 0 in front of the camera, as H = inv(K [r1 r2 t])
+        # is kept unscaled); fitted pairs show it (their image points are on the floor); for a bare
+        # homography the floor is the side the image rows grow towards, as for any upright camera.
+        self._floor_sign = float(np.sign(floor_side_w)) if floor_side_w else float(
+            np.sign(self.image_to_floor[2] @ np.array([0.0, 1e6, 1.0]))) or 1.0
+
+    # -- construction ---------------------------------------------------------------------------------
+
+    @classmethod
+    def from_homography(cls, image_to_floor, where: str = "calibration.image_to_floor") -> CameraCalibration:
+        return cls(_matrix(image_to_floor, (3, 3), where))
+
+    @classmethod
+    def from_lens(cls, intrinsics, distortion, world_to_camera, *, resolution: tuple[int, int] | None = None,
+                  where: str = "calibration") -> CameraCalibration:
+        """From K (3x3), distortion (4, 5, 8, 12 or 14 coefficients, OpenCV order) and the 4x4
+        world-to-camera transform (metres; the floor is the world's z = 0 plane)."""
+        k = _matrix(intrinsics, (3, 3), f"{where}.intrinsics")
+        bad_distortion = ConfigError(f"{where}.distortion must list 4, 5, 8, 12 or 14 numbers (OpenCV's k1, k2, p1, "
+                                     f"p2, k3, ...) or none ([]); got {distortion!r}")
+        try:
+            dist = np.asarray(distortion if distortion is not None else [], np.float64).ravel()
+        except (TypeError, ValueError):
+            raise bad_distortion from None
+        if dist.size not in (0, 4, 5, 8, 12, 14) or not np.isfinite(dist).all():
+            raise bad_distortion
+        pose = _matrix(world_to_camera, (4, 4), f"{where}.world_to_camera")
+        rotation = pose[:3, :3]
+        if not np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-4) or np.linalg.det(rotation) < 0:
+            raise ConfigError(f"{where}.world_to_camera: its top-left 3x3 is not a rotation; give the 4x4 transform "
+                              "from world (floor) coordinates to camera coordinates")
+        floor_to_image = k @ np.c_[rotation[:, 0], rotation[:, 1], pose[:3, 3]]
+        if abs(np.linalg.det(floor_to_image)) < _NEAR:
+            raise ConfigError(f"{where}: the camera lies in the floor plane (world_to_camera puts its centre at z = 0), "
+                              "so it sees the floor edge-on; give the transform from floor metres to the camera's frame")
+        return cls(np.linalg.inv(floor_to_image), intrinsics=k, distortion=dist if dist.size and dist.any() else None,
+                   world_to_camera=pose, resolution=resolution, floor_side_w=1.0)
+
+    @classmethod
+    def from_point_pairs(cls, image_points, floor_points, where: str = "calibration") -> CameraCalibration:
+        image_px = np.asarray(image_points, np.float64)
+        floor_m = np.asarray(floor_points, np.float64)
+        for name, array in (("image_points", image_px), ("floor_points", floor_m)):
+            if array.ndim != 2 or array.shape[1] != 2 or len(array) < 4 or not np.isfinite(array).all():
+                raise ConfigError(f"{where}.{name} must list at least 4 [x, y] points; got {array.tolist()!r}")
+        if len(image_px) != len(floor_m):
+            raise ConfigError(f"{where}: {len(image_px)} image_points but {len(floor_m)} floor_points; give one floor "
+                              "point (metres) per image point (pixels)")
+        if np.linalg.matrix_rank(np.c_[floor_m, np.ones(len(floor_m))]) < 3:
+            raise ConfigError(f"{where}.floor_points lie on one line; spread them over the floor (a quadrilateral at least)")
+        h = fit_homography(image_px, floor_m)
+        calibration = cls(h, floor_side_w=float(h[2] @ np.r_[image_px.mean(axis=0), 1.0]))
+        calibration.residuals_m = np.linalg.norm(calibration.to_floor(image_px) - floor_m, axis=1)
+        if not np.isfinite(calibration.residuals_m).all():
+            raise ConfigError(f"{where}: the fitted homography puts some image_points beyond the horizon; check that "
+                              "each image point and floor point pair up, in the same order")
+        return calibration
+
+    @classmethod
+    def from_file(cls, path: str | Path, where: str = "calibration.file") -> CameraCalibration:
+        """A calibration JSON with `intrinsic`, `distortion` and `extrinsic[0].tf` (each a `doubles`
+        list, row-major; the extrinsic is world -> camera), and optionally `resolution`."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+            k = np.reshape(data["intrinsic"]["doubles"], (3, 3))
+            dist = data.get("distortion", {}).get("doubles", [])
+            pose = np.reshape(data["extrinsic"][0]["tf"]["doubles"], (4, 4))
+            resolution = data.get("resolution")
+            size = (int(resolution["width"]), int(resolution["height"])) if isinstance(resolution, dict) else None
+        except FileNotFoundError:
+            raise ConfigError(f"{where}: {path} does not exist; give the path of the camera's calibration JSON") from None
+        except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{where}: {path} is not a calibration file with intrinsic, distortion and extrinsic "
+                              f"(4x4 world -> camera) entries ({type(exc).__name__}: {exc})") from None
+        return cls.from_lens(k, dist, pose, resolution=size, where=f"{where} ({path})")
+
+    # -- mapping --------------------------------------------------------------------------------------
+
+    def undistort(self, points_px: np.ndarray) -> np.ndarray:
+        """(N, 2) pixels -> (N, 2) pixels as an ideal pinhole camera would have seen them."""
+        points_px = np.asarray(points_px, np.float64).reshape(-1, 2)
+        if self.distortion is None or not len(points_px):
+            return points_px
+        src, k, identity = points_px[:, None, :], self.intrinsics, np.eye(3)
+        if hasattr(cv2, "undistortPointsIter"):  # OpenCV 4.x; 5.x gave undistortPoints the criteria instead
+            out = cv2.undistortPointsIter(src, k, self.distortion, identity, k, _UNDISTORT_CRITERIA)
+        else:
+            out = cv2.undistortPoints(src, k, self.distortion, R=identity, P=k, criteria=_UNDISTORT_CRITERIA)
+        return out[:, 0, :]
+
+    def to_floor(self, points_px: np.ndarray) -> np.ndarray:
+        """(N, 2) image pixels -> (N, 2) floor metres; NaN rows for pixels at or above the horizon."""
+        return self.undistorted_to_floor(self.undistort(points_px))
+
+    def undistorted_to_floor(self, points_px: np.ndarray) -> np.ndarray:
+        h = self.image_to_floor
+        x, y = points_px[:, 0], points_px[:, 1]
+        w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):  # the horizon (w = 0) is set to NaN below
+            out = np.c_[(h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w, (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w]
+        out[~(w * self._floor_sign > _NEAR)] = np.nan
+        return out
+
+    def jacobian(self, points_px: np.ndarray) -> np.ndarray:
+        """(N, 2) undistorted pixels -> (N, 2, 2) d(floor x, y) / d(pixel u, v) of the homography: how a
+        pixel of error there becomes metres (it grows with the distance from the camera)."""
+        h = self.image_to_floor
+        x, y = points_px[:, 0], points_px[:, 1]
+        w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+        fx = (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w
+        fy = (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w
+        out = np.empty((len(points_px), 2, 2))
+        out[:, 0, 0] = (h[0, 0] - fx * h[2, 0]) / w
+        out[:, 0, 1] = (h[0, 1] - fx * h[2, 1]) / w
+        out[:, 1, 0] = (h[1, 0] - fy * h[2, 0]) / w
+        out[:, 1, 1] = (h[1, 1] - fy * h[2, 1]) / w
+        return out
+
+    def to_image(self, points_m: np.ndarray) -> np.ndarray:
+        """(N, 2) floor metres -> (N, 2) image pixels (through the lens when it is known); NaN rows for
+        floor points behind the camera."""
+        points_m = np.asarray(points_m, np.float64).reshape(-1, 2)
+        g = self.floor_to_image
+        p = np.c_[points_m, np.ones(len(points_m))] @ g.T
+        behind = ~(p[:, 2] * self._floor_sign > _NEAR)
+        if self.distortion is not None and self.world_to_camera is not None and len(points_m):
+            pose = self.world_to_camera
+            rvec, _ = cv2.Rodrigues(pose[:3, :3])
+            world = np.c_[points_m, np.zeros(len(points_m))]
+            out = cv2.projectPoints(world[:, None, :], rvec, pose[:3, 3], self.intrinsics, self.distortion)[0][:, 0, :]
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = p[:, :2] / p[:, 2:3]
+        out = np.asarray(out, np.float64)
+        out[behind] = np.nan
+        return out

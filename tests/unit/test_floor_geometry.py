@@ -1,0 +1,156 @@
+"""The floor's building blocks: foot points and their uncertainty (FootLocator), floor tracks
+(FloorTracks), per-track tables, the re-ID schedule, and the floor layout the dashboard draws."""
+
+import numpy as np
+import pytest
+
+from mctrt.association import FloorTracks, ReidScheduler
+from mctrt.association.floor_tracks import mahalanobis_sq
+from mctrt.config import FloorAssociationConfig, ReidScheduleConfig, config_from_dict
+from mctrt.geometry import CameraCalibration
+from mctrt.geometry.feet import FootLocator
+from mctrt.geometry.layout import floor_layout
+from mctrt.tracking.track_table import TrackTable
+from mctrt.types import Tracks
+
+# A camera looking down at the floor at an angle: rows further up the image are further away.
+TILTED = CameraCalibration.from_point_pairs([[0, 480], [640, 480], [420, 100], [220, 100]],
+                                            [[-2, 2], [2, 2], [3, 30], [-3, 30]])
+IMAGE = (640, 480)
+
+
+def tracks(*boxes, ids=None, removed=()):
+    xyxy = np.array(boxes, np.float32).reshape(-1, 4)
+    n = len(xyxy)
+    return Tracks(xyxy, np.array(ids or range(1, n + 1), np.int64), np.full(n, 0.9, np.float32),
+                  np.arange(n, dtype=np.int64), np.array(removed, np.int64))
+
+
+def test_the_foot_point_is_the_bottom_centre_mapped_through_the_calibration():
+    locator = FootLocator(TILTED)
+    points = locator.locate(tracks((300, 200, 340, 300)), IMAGE, 0.0)
+    assert np.allclose(points.xy[0], TILTED.to_floor([[320, 300]])[0]) and not points.estimated[0]
+
+
+def test_the_uncertainty_grows_with_the_distance_from_the_camera():
+    locator = FootLocator(TILTED, FloorAssociationConfig(floor_sigma_m=0.001))
+    near, far = locator.locate(tracks((300, 300, 340, 470), (300, 60, 310, 110)), IMAGE, 0.0).cov
+    # the far person is smaller, yet each pixel there covers so much more floor that their error is larger
+    assert np.linalg.eigvalsh(far).max() > 4 * np.linalg.eigvalsh(near).max()
+
+
+def test_a_box_cut_by_the_lower_edge_gets_its_foot_from_the_last_full_height():
+    locator = FootLocator(TILTED)
+    locator.locate(tracks((300, 300, 340, 440)), IMAGE, 0.0)  # whole: 140 px tall
+    cut = locator.locate(tracks((300, 350, 340, 480)), IMAGE, 0.1)
+    assert cut.estimated[0] and np.allclose(cut.xy[0], TILTED.to_floor([[320, 490]])[0])
+    assert np.isnan(FootLocator(TILTED).locate(tracks((300, 350, 340, 480)), IMAGE, 0.0).xy).all()  # never seen whole
+
+
+def test_legs_hidden_behind_something_are_estimated_but_a_person_sitting_down_is_not():
+    locator = FootLocator(TILTED)
+    locator.locate(tracks((300, 200, 340, 340), (100, 200, 140, 340)), IMAGE, 0.0)
+    hidden_legs = (300, 200, 340, 280)  # the top stayed, the bottom moved up: something in front
+    sat_down = (100, 260, 140, 340)  # the bottom stayed, the top came down
+    points = locator.locate(tracks(hidden_legs, sat_down), IMAGE, 0.1)
+    assert points.estimated.tolist() == [True, False]
+    assert np.allclose(points.xy[0], TILTED.to_floor([[320, 340]])[0], atol=1e-6)
+
+
+def test_the_height_memory_runs_out():
+    locator = FootLocator(TILTED, FloorAssociationConfig(height_memory_s=1.0))
+    locator.locate(tracks((300, 300, 340, 440)), IMAGE, 0.0)
+    assert np.isnan(locator.locate(tracks((300, 350, 340, 480)), IMAGE, 5.0).xy).all()
+
+
+def test_a_box_cut_by_a_side_edge_is_uncertain_across():
+    locator = FootLocator(TILTED, FloorAssociationConfig(floor_sigma_m=0.001))
+    inside, cut = locator.locate(tracks((300, 300, 340, 440), (0, 300, 40, 440)), IMAGE, 0.0).cov
+    assert cut[0, 0] > 4 * inside[0, 0]  # across (x); along the view the two are alike
+
+
+def test_in_view_is_the_image_minus_a_side_margin():
+    locator = FootLocator(TILTED, FloorAssociationConfig(view_margin=0.1))
+    assert not locator.in_view(np.array([[0.0, 5.0]])).any()  # no frame yet
+    locator.locate(tracks(), IMAGE, 0.0)
+    points = TILTED.to_floor(np.array([[320, 300], [20, 300], [320, 50]]))
+    assert locator.in_view(points).tolist() == [True, False, True] and not locator.in_view(np.array([[0.0, -30.0]]))[0]
+
+
+def test_floor_tracks_predict_at_a_time_and_fuse_measurements():
+    floor = FloorTracks(acceleration_sigma=0.5)
+    floor.start(7, 0.0, np.array([0.0, 0.0]), 0.01 * np.eye(2))
+    for k in range(1, 11):  # walking +x at 1 m/s
+        floor.update([7], np.array([0.1 * k]), np.array([[0.1 * k, 0.0]]), 0.01 * np.eye(2)[None])
+    (x, y, vx, vy), t = floor.state(7)
+    assert t == pytest.approx(1.0) and vx == pytest.approx(1.0, abs=0.15) and abs(vy) < 0.1
+    mean, cov = floor.predict(floor.slots([7]), np.array([3.0]))
+    assert mean[0, 0] == pytest.approx(3.0, abs=0.4) and cov[0, 0, 0] > floor.cov[floor.slots([7])[0], 0, 0]
+    assert floor.state(7)[1] == pytest.approx(1.0)  # predicting changed nothing
+
+
+def test_floor_merge_keeps_the_newer_state_under_the_kept_id():
+    floor = FloorTracks()
+    floor.start(1, 0.0, np.array([0.0, 0.0]), np.eye(2))
+    floor.start(2, 5.0, np.array([3.0, 3.0]), np.eye(2))
+    floor.merge(2, 1)
+    assert 2 not in floor and floor.state(1)[1] == 5.0 and floor.state(1)[0][0] == 3.0
+
+
+def test_mahalanobis_matches_the_matrix_formula():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5, 2, 2))
+    cov = a @ a.transpose(0, 2, 1) + 0.1 * np.eye(2)
+    diff = rng.normal(size=(5, 2))
+    expected = [d @ np.linalg.inv(c) @ d for d, c in zip(diff, cov)]
+    assert np.allclose(mahalanobis_sq(diff, cov), expected)
+
+
+def test_track_table_rows_start_fresh_and_are_reused_after_release():
+    table = TrackTable({"first": -1, "height": np.nan})
+    rows = table.rows(np.array([5, 9]))
+    table["first"][rows] = [10, 20]
+    assert table["first"][table.rows(np.array([9, 5]))].tolist() == [20, 10] and len(table) == 2
+    table.release([5])
+    new = table.rows(np.array([11]))
+    assert table["first"][new].tolist() == [-1] and 5 not in table
+    many = table.rows(np.arange(100, 200))  # grows
+    assert len(set(many.tolist())) == 100 and np.isnan(table["height"][many]).all()
+
+
+def test_reid_schedule_embeds_new_tracks_then_every_n_frames_on_good_boxes_only():
+    schedule = ReidScheduler(ReidScheduleConfig(every_n_frames=5, min_box_height=50, max_wait_frames=4))
+    good, small = (100, 100, 140, 200), (300, 100, 320, 130)
+    plan = schedule.plan("a", 1, IMAGE, tracks(good, small))
+    assert plan.due.tolist() == [True, False] and plan.give_up.tolist() == [False, False]
+    assert schedule.plan("a", 3, IMAGE, tracks(good, small)).due.tolist() == [False, False]
+    plan = schedule.plan("a", 6, IMAGE, tracks(good, small))  # 5 frames later (frames 4 and 5 were dropped)
+    assert plan.due.tolist() == [True, False] and plan.give_up.tolist() == [True, True]
+    assert schedule.plan("b", 6, IMAGE, tracks(good)).due.tolist() == [True]  # cameras apart
+
+
+def test_reid_schedule_forgets_removed_tracks_and_without_a_model_nobody_waits():
+    schedule = ReidScheduler(ReidScheduleConfig(every_n_frames=5))
+    schedule.plan("a", 1, IMAGE, tracks((100, 100, 140, 200)))
+    assert schedule.plan("a", 2, IMAGE, tracks(ids=[], removed=[1])).due.tolist() == []
+    off = ReidScheduler(enabled=False).plan("a", 1, IMAGE, tracks((100, 100, 140, 200)))
+    assert off.due.tolist() == [False] and off.give_up.tolist() == [True]
+
+
+def test_floor_layout_places_calibrated_cameras_their_views_and_the_floor_zones(tmp_path):
+    lens = {"intrinsics": [[500, 0, 320], [0, 500, 240], [0, 0, 1]], "distortion": [],
+            "world_to_camera": [[1, 0, 0, 0], [0, 0, -1, 2.5], [0, 1, 0, 3], [0, 0, 0, 1]]}  # 2.5 m up, looking along +y
+    config = config_from_dict({
+        "inputs": [{"camera_id": "lens", "path": "a.mp4", "calibration": lens},
+                   {"camera_id": "plain", "path": "b.mp4"}],
+        "modules": {"detector": {"model": "m.onnx"}},
+        "events": {"zones": [{"name": "desk", "polygon_m": [[0, 1], [1, 1], [1, 2]]}],
+                   "lines": [{"name": "door", "points_m": [[0, 5], [1, 5]]}]}}, tmp_path)
+    layout = floor_layout(config, {"lens": (640, 480)})
+    lens_cam, plain = layout["cameras"]
+    assert lens_cam["position"] == [0.0, -3.0] and lens_cam["height_m"] == 2.5 and len(lens_cam["view"]) > 10
+    assert all(y > -3.0 for _, y in lens_cam["view"])  # the camera sees the floor in front of it
+    assert plain == {"camera_id": "plain", "calibrated": False, "position": None, "height_m": None, "view": []}
+    assert layout["zones"][0]["name"] == "desk" and layout["lines"][0]["points_m"] == [[0.0, 5.0], [1.0, 5.0]]
+    x0, y0, x1, y1 = layout["bounds"]
+    assert x0 <= 0 and y0 <= -3.0 and y1 >= 5.0

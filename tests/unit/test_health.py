@@ -1,0 +1,57 @@
+"""CameraHealth: offline after silence, slow below a frame rate, back to ok, all debounced so that a
+hiccup raises nothing; driven by an explicit clock."""
+
+from mctrt.config import CameraHealthConfig
+from mctrt.events.health import CameraHealth
+
+CONFIG = CameraHealthConfig(offline_after_s=2.0, min_fps=5.0, window_s=2.0, debounce_s=1.0)
+
+
+def run(health, start, end, fps, cameras=("a",), reasons=None):
+    """Frames of these cameras at `fps` from start to end (s); returns every event raised."""
+    events, t, dt = [], start, 1.0 / fps if fps else 0.1
+    while t < end - 1e-9:
+        events += health.update(t, list(cameras) if fps else [], reasons)
+        t += dt
+    return events
+
+
+def kinds(events):
+    return [(e["type"], e["camera_id"]) for e in events]
+
+
+def test_a_camera_that_stops_sending_goes_offline_once_then_ok_when_it_is_back():
+    health = CameraHealth(CONFIG, ["a"], now=0.0)
+    assert run(health, 0.0, 5.0, fps=10) == []
+    offline = run(health, 5.0, 10.0, fps=0, reasons={"a": "the stream stopped sending frames"})
+    assert kinds(offline) == [("camera_offline", "a")]
+    assert offline[0]["global_id"] is None and offline[0]["reason"] == "the stream stopped sending frames"
+    assert 7.9 <= offline[0]["time"] <= 8.1  # silent 2 s, then the 1 s debounce
+    back = run(health, 10.0, 14.0, fps=10)
+    assert kinds(back) == [("camera_ok", "a")] and health.state("a") == "ok"
+
+
+def test_a_silence_shorter_than_the_debounce_raises_nothing():
+    health = CameraHealth(CONFIG, ["a"], now=0.0)
+    run(health, 0.0, 3.0, fps=10)
+    assert run(health, 3.0, 5.5, fps=0) == []  # offline from 5.0 on, for only half the debounce
+    assert run(health, 5.5, 8.0, fps=10) == []
+
+
+def test_a_camera_processed_below_min_fps_is_slow_and_others_are_not():
+    health = CameraHealth(CONFIG, ["a", "b"], now=0.0)
+    events = []
+    t = 0.0
+    while t < 6.0:  # b every frame at 10/s, a only every fifth
+        k = round(t * 10)
+        events += health.update(t, ["a", "b"] if k % 5 == 0 else ["b"])
+        t += 0.1
+    assert kinds(events) == [("camera_slow", "a")] and events[0]["fps"] < CONFIG.min_fps
+
+
+def test_a_camera_that_never_delivers_goes_offline_after_the_timeout():
+    health = CameraHealth(CameraHealthConfig(offline_after_s=1.0, debounce_s=0.5), ["a", "b"], now=0.0)
+    events = []
+    for k in range(30):
+        events += health.update(0.1 * k, ["b"])
+    assert kinds(events) == [("camera_offline", "a")]

@@ -1,0 +1,177 @@
+"""Pipeline.process with fake models on drawn scenes: people are coloured rectangles on a black floor,
+a colour detector finds them and an embedder describes them by their colour. The tracker alone ends
+tracks (dropped frames do not), IDs survive occlusions, two calibrated cameras agree on one ID per
+person, results and world.txt follow, and a floor zone counts a person once."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from mctrt.config import config_from_dict
+from mctrt.pipeline import Pipeline
+from mctrt.types import Detections, Frame
+
+PIXELS_PER_M = 50.0  # the drawn floor: straight from above, 50 px a metre
+CANVAS = (300, 400)  # H, W
+PERSON_PX = (20, 60)  # w, h
+COLOURS = [(0, 0, 255), (0, 255, 0), (255, 0, 0), (0, 255, 255)]
+
+
+class ColourDetector:
+    """Every coloured blob is a person (score 0.9), in each image of the batch."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def detect(self, images):
+        self.batches += 1
+        out = []
+        for image in images:
+            count, _, stats, _ = cv2.connectedComponentsWithStats((image.max(axis=2) > 0).astype(np.uint8))
+            boxes = np.array([[x, y, x + w, y + h] for x, y, w, h, _ in stats[1:count]], np.float32).reshape(-1, 4)
+            out.append(Detections(boxes, np.full(len(boxes), 0.9, np.float32), np.zeros(len(boxes), np.int64)))
+        return out
+
+
+class ColourEmbedder:
+    """A person's embedding is the unit vector of their mean colour."""
+
+    def embed(self, images, boxes_per_image):
+        rows = []
+        for image, boxes in zip(images, boxes_per_image):
+            for x0, y0, x1, y1 in boxes.astype(int):
+                crop = image[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+                mean = crop[crop.max(axis=1) > 0].mean(axis=0) if len(crop) else np.ones(3, np.float32)
+                rows.append(mean / np.linalg.norm(mean))
+        return np.array(rows, np.float32).reshape(-1, 3)
+
+
+def draw(people: dict[int, tuple[float, float]]) -> np.ndarray:
+    """The canvas with each person (index -> floor x, y in metres, the foot point) as a rectangle."""
+    canvas = np.zeros((*CANVAS, 3), np.uint8)
+    w, h = PERSON_PX
+    for index, (x, y) in people.items():
+        u, v = int(round(x * PIXELS_PER_M)), int(round(y * PIXELS_PER_M))
+        cv2.rectangle(canvas, (u - w // 2, v - h), (u + w // 2, v - 1), COLOURS[index], -1)
+    return canvas
+
+
+def config(cameras: dict[str, int], tmp_path, calibrated: bool = True, events: dict | None = None):
+    """A pipeline config for cameras given as name -> first canvas column of their 250 px wide view."""
+    inputs = []
+    for name, x0 in cameras.items():
+        entry = {"camera_id": name, "path": str(tmp_path / f"{name}.mp4")}
+        if calibrated:  # this view's pixels -> floor metres
+            entry["calibration"] = {"image_to_floor": [[1 / PIXELS_PER_M, 0, x0 / PIXELS_PER_M],
+                                                       [0, 1 / PIXELS_PER_M, 0], [0, 0, 1]]}
+        inputs.append(entry)
+    data = {"inputs": inputs, "modules": {"detector": {"model": str(tmp_path / "unused.onnx")},
+                                          "tracker": {"frame_rate": 10},
+                                          "reid": {"model": str(tmp_path / "unused.onnx"), "min_box_height": 40,
+                                                   "min_box_width": 10}},
+            "association": {"maturity": 1}, "store": {"path": None}, "events": events or {}}
+    return config_from_dict(data, tmp_path)
+
+
+def pipeline(cfg, tmp_path, **kw) -> Pipeline:
+    return Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False, **kw)
+
+
+def frames_at(step: int, index: int, people, cameras: dict[str, int]) -> list[Frame]:
+    canvas = draw(people)
+    t = 1000.0 + 0.1 * step
+    return [Frame(name, index, time.monotonic(), t, np.ascontiguousarray(canvas[:, x0:x0 + 250]))
+            for name, x0 in cameras.items()]
+
+
+def ids_of(results) -> dict[str, list[int]]:
+    return {r.frame.camera_id: sorted(r.global_ids.tolist()) for r in results}
+
+
+@pytest.mark.parametrize("calibrated", [False, True], ids=["appearance-only", "on-the-floor"])
+def test_dropped_frames_do_not_end_a_track_its_tracker_keeps(tmp_path, calibrated):
+    """Live mode drops frames: three of every four here. The person is hidden for 8 steps (32 decoded
+    frames, more than the 10-frame lost buffer counted in frames) but only 8 tracker updates, so the
+    tracker brings track 1 back, and its global ID stays the same."""
+    cams = {"cam": 0}
+    p = pipeline(config(cams, tmp_path, calibrated), tmp_path)
+    seen = []
+    for step in range(30):
+        hidden = 10 <= step < 18
+        people = {} if hidden else {0: (1.0 + 0.02 * step, 3.0)}
+        result = p.process(frames_at(step, 1 + 4 * step, people, cams))[0]
+        if not hidden:
+            seen.append((result.tracks.track_id.tolist(), result.global_ids.tolist()))
+    assert {tuple(t) for t, _ in seen[2:]} == {(1,)}  # the tracker kept its track
+    assert {tuple(g) for _, g in seen[2:]} == {(1,)}  # and so did everything downstream
+
+
+def test_a_track_the_tracker_removes_is_released_everywhere(tmp_path):
+    cams = {"cam": 0}
+    p = pipeline(config(cams, tmp_path), tmp_path, output_dir=tmp_path / "out")
+    for step in range(5):
+        p.process(frames_at(step, step + 1, {0: (1.0, 3.0)}, cams))
+    assert ("cam", 1) in p.associator.links
+    for step in range(5, 20):  # gone longer than the tracker's lost buffer (10 updates)
+        p.process(frames_at(step, step + 1, {}, cams))
+    assert ("cam", 1) not in p.associator.links and not p.associator.identities[1].tracks
+    assert p.trackers["cam"].num_lost == 0
+    p.close()
+    rows = np.loadtxt(tmp_path / "out/cam.txt", delimiter=",", ndmin=2)
+    assert rows[:, 0].tolist() == [1, 2, 3, 4, 5] and set(rows[:, 1]) == {1}
+
+
+def test_a_person_hidden_longer_than_the_tracker_remembers_gets_their_id_back_on_the_floor(tmp_path):
+    cams = {"cam": 0}
+    p = pipeline(config(cams, tmp_path), tmp_path)
+    gids = []
+    for step in range(40):
+        walking = (1.0 + 0.1 * step, 3.0)  # 1 m/s, hidden for 1.5 s (15 updates: the tracker lets go)
+        people = {} if 10 <= step < 25 else {0: walking, 1: (4.0, 1.5)}
+        result = p.process(frames_at(step, step + 1, people, cams))[0]
+        if people:
+            gids.append(dict(zip(result.tracks.track_id.tolist(), result.global_ids.tolist())))
+    before, after = gids[9], gids[-1]
+    assert len(after) == 2 and set(after) != set(before)  # the walker came back on a new track
+    assert sorted(after.values()) == sorted(before.values()) == [1, 2]  # under the same global ID
+
+
+def test_two_calibrated_cameras_give_each_person_one_id_and_write_results_and_floor_positions(tmp_path):
+    cams = {"left": 0, "right": 150}  # views 0-250 and 150-400 of the canvas: 100 px seen by both
+    p = pipeline(config(cams, tmp_path), tmp_path, output_dir=tmp_path / "out")
+    for step in range(40):
+        people = {0: (0.5 + 0.1 * step, 2.0), 1: (7.5 - 0.1 * step, 5.0)}  # crossing the shared part, 1 m/s
+        p.process(frames_at(step, step + 1, people, cams))
+    p.close()
+    rows = {cam: np.loadtxt(tmp_path / f"out/{cam}.txt", delimiter=",", ndmin=2) for cam in cams}
+    # every box's ID, by which person it is (walker 0 keeps to y = 2 m, walker 1 to y = 5 m)
+    walker_of = {}
+    for cam in cams:
+        for gid, top, h in rows[cam][:, [1, 3, 5]].tolist():
+            person = 0 if (top + h) / PIXELS_PER_M < 3.5 else 1
+            walker_of.setdefault(person, set()).add(int(gid))
+    assert walker_of == {0: {1}, 1: {2}} or walker_of == {0: {2}, 1: {1}}
+    world = np.loadtxt(tmp_path / "out/world.txt", delimiter=",", skiprows=1, ndmin=2)
+    assert set(world[:, 2].astype(int)) == {1, 2}
+    for frame, gid, x, y in world[:, 1:5].tolist():
+        truth = {0: (0.5 + 0.1 * (frame - 1), 2.0), 1: (7.5 - 0.1 * (frame - 1), 5.0)}
+        person = 0 if gid in walker_of[0] else 1
+        assert np.hypot(x - truth[person][0], y - truth[person][1]) < 0.3
+
+
+def test_a_floor_zone_seen_by_both_cameras_counts_each_person_once(tmp_path):
+    cams = {"left": 0, "right": 150}
+    zone = {"name": "middle", "polygon_m": [[3.5, 0], [4.5, 0], [4.5, 6], [3.5, 6]]}
+    p = pipeline(config(cams, tmp_path, events={"zones": [zone], "exit_after_s": 0.5}), tmp_path)
+    events = []
+    p.listeners.append(lambda results, step_events: events.extend(step_events))
+    for step in range(40):  # one walker through the middle, which both cameras see
+        p.process(frames_at(step, step + 1, {0: (2.5 + 0.1 * step, 2.0)}, cams))
+    p.close()
+    zone_events = [(e["type"], e["global_id"], e["camera_id"]) for e in events if e["type"].startswith("zone")]
+    assert zone_events == [("zone_enter", 1, None), ("zone_leave", 1, None)]
+    assert {e["camera_id"] for e in events if e["type"] == "entry"} == {"left", "right"}

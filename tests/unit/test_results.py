@@ -1,0 +1,55 @@
+"""ResultWriter: rows keep the global ID each track had at the time; at close, a track's rows from
+before it had an ID take its first one, corrections rewrite every row of the retired ID (chains
+too), tracks that never had an ID are left out, and world.txt holds the floor positions."""
+
+import json
+
+import numpy as np
+
+from mctrt.io.results import WORLD_HEADER, ResultWriter
+
+
+def box(x):
+    return np.array([[x, 10, x + 20, 70]], np.float32)
+
+
+def add(writer, frame, gid, tid, x, cam="a"):
+    writer.add(cam, frame, np.array([gid], np.int64), np.array([tid], np.int64), box(x), np.array([0.9], np.float32))
+
+
+def rows(path):
+    return np.loadtxt(path, delimiter=",", ndmin=2)
+
+
+def test_waiting_rows_take_the_tracks_first_id_and_tracks_without_one_are_left_out(tmp_path):
+    writer = ResultWriter(tmp_path, ["a"])
+    add(writer, 1, 0, 1, 0)  # track 1 waits two frames for its ID
+    add(writer, 2, 0, 1, 1)
+    add(writer, 3, 4, 1, 2)
+    add(writer, 4, 6, 1, 3)  # then it is detached and linked to another person
+    add(writer, 2, 0, 2, 50)  # track 2 never gets an ID
+    writer.close()
+    out = rows(tmp_path / "a.txt")
+    assert out[:, :2].tolist() == [[1, 4], [2, 4], [3, 4], [4, 6]]
+    assert out[0, 2:6].tolist() == [0, 10, 20, 60] and out.shape[1] == 10
+
+
+def test_corrections_rewrite_every_row_of_the_retired_id_chains_included(tmp_path):
+    writer = ResultWriter(tmp_path, ["a", "b"])
+    add(writer, 1, 3, 1, 0)
+    add(writer, 1, 5, 1, 0, cam="b")
+    add(writer, 2, 7, 2, 0, cam="b")
+    writer.rename(7, 5)
+    writer.rename(5, 3)
+    writer.add_positions(0.1, 1, [{"global_id": 5, "x": 1.0, "y": 2.0}, {"global_id": 3, "x": 1.1, "y": 2.0}])
+    writer.add_events([{"type": "id_corrected", "old_global_id": 5, "global_id": 3}])
+    writer.close()
+    assert set(rows(tmp_path / "b.txt")[:, 1]) == {3} and set(rows(tmp_path / "a.txt")[:, 1]) == {3}
+    lines = (tmp_path / "world.txt").read_text().splitlines()
+    assert lines[0] == WORLD_HEADER and lines[1:] == ["0.100,1,3,1.000,2.000", "0.100,1,3,1.100,2.000"]
+    assert json.loads((tmp_path / "events.jsonl").read_text())["old_global_id"] == 5
+
+
+def test_a_run_with_nobody_writes_empty_files(tmp_path):
+    ResultWriter(tmp_path, ["a"]).close()
+    assert (tmp_path / "a.txt").read_text() == "" and (tmp_path / "world.txt").read_text().strip() == WORLD_HEADER
