@@ -1,9 +1,12 @@
 // mctrt live dashboard. Plain ES module, no dependencies: talks to the aiohttp server
-// (REST under /api, WebSockets /ws/<camera_id> and /ws/stats) on the same origin.
+// (REST under /api, WebSockets /ws/<camera_id>, /ws/stats and /ws/positions) on the same origin.
+// The floor view lives in floor.js.
+
+import { drawFloor, startFloorView } from "./floor.js";
 
 export const EVENT_TYPES = ["entry", "exit", "first_seen", "last_seen", "dwell", "line_cross",
-  "zone_enter", "zone_leave", "zone_dwell", "id_corrected"];
-export const LATENCY_ROWS = ["detect", "track", "reid", "associate", "events", "output",
+  "zone_enter", "zone_leave", "zone_dwell", "id_corrected", "camera_offline", "camera_slow", "camera_ok"];
+export const LATENCY_ROWS = ["detect", "track", "reid", "floor", "associate", "events", "output",
   "capture_to_result", "capture_to_send"];
 const MAX_EVENTS = 500;          // timeline rows kept
 const LATENCY_WINDOW = 200;      // frames used for capture->display percentiles
@@ -61,6 +64,8 @@ export function eventDetails(ev) {
   if (ev.duration_s != null) parts.push(`${Math.round(ev.duration_s)} s`);
   if (ev.old_global_id != null) parts.push(`was #${ev.old_global_id}`);
   if (ev.corrected_to != null) parts.push(`→ #${ev.corrected_to}`);
+  if (ev.reason != null) parts.push(`by ${ev.reason}`);
+  if (ev.x != null && ev.y != null) parts.push(`at (${Number(ev.x).toFixed(1)}, ${Number(ev.y).toFixed(1)}) m`);
   if (Array.isArray(ev.cameras) && ev.cameras.length) parts.push(`cameras ${ev.cameras.join(", ")}`);
   return parts.join(" · ");
 }
@@ -117,7 +122,8 @@ class HttpError extends Error {
   }
 }
 
-async function apiGet(path) {
+/** GET with the token; an HttpError carrying the server's message unless the answer is OK. */
+async function apiFetch(path) {
   const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
   const res = await fetch(path, { headers });
   if (res.status === 401) showAuthBanner();
@@ -126,7 +132,11 @@ async function apiGet(path) {
     try { message = (await res.json()).error || message; } catch { /* not JSON */ }
     throw new HttpError(res.status, message);
   }
-  return res.json();
+  return res;
+}
+
+async function apiGet(path) {
+  return (await apiFetch(path)).json();
 }
 
 function wsUrl(path) {
@@ -208,7 +218,7 @@ function createTile(info) {
   const ws = el("span", "cam-ws", "video connecting");
   foot.append(fps, det, trk, ws);
   root.append(head, canvas, foot);
-  document.getElementById("cameras").append(root);
+  document.getElementById("cameras").insertBefore(root, document.getElementById("floor"));  // videos first
 
   const tile = {
     id: info.camera_id, info, root, canvas, ctx: canvas.getContext("2d"),
@@ -567,8 +577,9 @@ function eventRow(ev, className) {
   row.dataset.time = String(ev.time);
   if (ev.id != null) row.dataset.id = String(ev.id);
   row.eventId = ev.id;  // original value (number) for dedupe bookkeeping
+  const onFloor = !ev.camera_id && (ev.zone != null || ev.line != null);  // floor zones and lines have no camera
   row.append(el("span", "time", formatTime(ev.time)), typeTag(ev.type),
-    el("span", "cam", ev.camera_id || "—"));
+    el("span", "cam", ev.camera_id || (onFloor ? "floor" : "—")));
   if (ev.global_id) row.append(gidChip(ev.global_id));
   row.append(el("span", "details", eventDetails(ev)));
   return row;
@@ -652,6 +663,7 @@ function toggleSelect(gid) {
     chip.classList.toggle("selected", Number(chip.dataset.gid) === state.selected);
   }
   for (const tile of state.tiles.values()) drawTile(tile);
+  drawFloor();
   renderJourney();
 }
 
@@ -741,6 +753,10 @@ function main() {
   setInterval(updateCaptureToDisplay, 1000);
   drawSparks();
   loadCameras().then(connectStats);
+  startFloorView({
+    apiGet, apiFetch, socket: reconnectingSocket, colorOf: gidColor,
+    selected: () => state.selected, onPick: toggleSelect,
+  });
   loadEventHistory();
   pollIdentities();
 }

@@ -1,7 +1,9 @@
 """The dashboard in a real browser: Debian's Chromium, headless, driven over the DevTools protocol,
-loads the page while `python -m mctrt.run` runs live on ../shared/data/pets09_split2; it waits for
-video on every camera and for an event in the timeline, clicks a global ID, waits for that person's
-journey, and saves a screenshot (MCTRT_SCREENSHOT=path keeps a copy, e.g. for the README)."""
+loads the page while `python -m mctrt.run` runs live on ../shared/data/pets09_split2 (configs/demo.yaml,
+both cameras calibrated, plus a floor zone and a floor line); it waits for video on every camera and
+for an event in the timeline, clicks a global ID, waits for that person's journey, waits for people on
+the floor view, clicks one there with the mouse, checks that the same person is selected and their
+journey shows, and saves a screenshot (MCTRT_SCREENSHOT=path keeps a copy, e.g. docs/dashboard.png)."""
 
 import asyncio
 import base64
@@ -19,11 +21,15 @@ import aiohttp
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium: apt-get install chromium (.ci/run does)")]
 WIDTH, HEIGHT = 1440, 1000
+FLOOR_ZONE = {"name": "square", "polygon_m": [[-12, -14], [12, -14], [12, 2], [-12, 2]]}  # where the demo's people walk
+FLOOR_LINE = {"name": "middle", "points_m": [[0, -14], [0, 2]]}
+FLOOR_CLICK_ATTEMPTS = 3  # a person may leave the floor between finding their dot and the click
 
 
 class DevTools:
@@ -63,8 +69,12 @@ class DevTools:
         box = await self.evaluate(
             f"(() => {{ const e = document.querySelector({json.dumps(selector)}); e.scrollIntoView({{block: 'center'}});"
             f" const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()")
+        await self.click_at(*box)
+
+    async def click_at(self, x: float, y: float) -> None:
+        """A real mouse click at (x, y), the viewport's CSS pixels."""
         for kind in ("mousePressed", "mouseReleased"):
-            await self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
+            await self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
 
 
 def start_browser(profile: Path) -> tuple[subprocess.Popen, int]:
@@ -81,6 +91,37 @@ def start_browser(profile: Path) -> tuple[subprocess.Popen, int]:
     return browser, int(port_file.read_text().split()[0])
 
 
+def with_floor_zone_and_line(config: Path) -> Path:
+    """The demo config with FLOOR_ZONE and FLOOR_LINE added (demo.yaml has none on the floor)."""
+    data = yaml.safe_load(config.read_text())
+    data["events"]["zones"].append(FLOOR_ZONE)
+    data["events"]["lines"].append(FLOOR_LINE)
+    config.write_text(yaml.safe_dump(data))
+    return config
+
+
+async def click_a_person_on_the_floor(page: DevTools) -> int:
+    """Click the most isolated person's dot on the floor view with the mouse; their global ID once
+    the page has selected them."""
+    selected = "document.querySelector('#journey').dataset.gid"
+    for _ in range(FLOOR_CLICK_ATTEMPTS):
+        await page.evaluate("document.querySelector('#floor-canvas').scrollIntoView({block: 'center'})")
+        people = await page.evaluate("import('/static/floor.js').then(m => m.peopleOnScreen())")
+        assert people, "the floor view drew nobody"
+
+        def room(person):  # distance to the nearest other dot: a click there cannot pick someone else
+            return min((np.hypot(person["x"] - o["x"], person["y"] - o["y"]) for o in people if o is not person),
+                       default=np.inf)
+
+        person = max(people, key=room)
+        await page.click_at(person["x"], person["y"])
+        got = await page.wait_for(f"{selected} || 'none'", "the click to be handled")
+        if got != "none":
+            assert got == str(person["global_id"]), f"clicked #{person['global_id']} on the floor, #{got} selected"
+            return person["global_id"]
+    raise AssertionError(f"{FLOOR_CLICK_ATTEMPTS} clicks on people on the floor view selected nobody")
+
+
 def page_socket_url(devtools_port: int) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{devtools_port}/json/list", timeout=10) as response:
         pages = [t for t in json.load(response) if t["type"] == "page"]
@@ -89,7 +130,7 @@ def page_socket_url(devtools_port: int) -> str:
 
 async def test_dashboard_shows_live_video_events_and_a_journey_in_chromium(tmp_path, demo_config, free_port,
                                                                            wait_for_dashboard):
-    config = demo_config(tmp_path)
+    config = with_floor_zone_and_line(demo_config(tmp_path))
     port = free_port()
     run = subprocess.Popen([sys.executable, "-m", "mctrt.run", "--config", str(config), "--port", str(port)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -116,6 +157,23 @@ async def test_dashboard_shows_live_video_events_and_a_journey_in_chromium(tmp_p
             await page.wait_for(f"document.querySelector('#journey').dataset.gid === {json.dumps(gid)}",
                                 "the journey of the clicked person")
             await page.wait_for("document.querySelectorAll('#journey .journey-event').length >= 1", "journey events")
+
+            await page.wait_for("document.querySelector('#floor').dataset.calibrated === 'true'", "the floor map")
+            await page.wait_for("Number(document.querySelector('#floor').dataset.people) >= 1", "people on the floor")
+            await page.wait_for("[...document.querySelectorAll('#timeline .event')].some(r => r.dataset.type === "
+                                "'zone_enter' && r.querySelector('.cam').textContent === 'floor')",
+                                "a floor zone event (no camera) in the timeline")
+            await page.click("#journey-close")  # a click on the selected person would deselect them
+            await page.wait_for("document.querySelector('#journey').dataset.gid === undefined", "no one selected")
+            picked = json.dumps(str(await click_a_person_on_the_floor(page)))
+            await page.wait_for(f"document.querySelector('#floor').dataset.selected === {picked}",
+                                "the person highlighted on the floor view")
+            await page.wait_for(f"[...document.querySelectorAll('.gid-chip.selected')].every(c => c.dataset.gid === "
+                                f"{picked})", "only that person's chips highlighted")
+            await page.wait_for(f"document.querySelector('#journey-gid .gid-chip').dataset.gid === {picked}",
+                                "the journey of the person clicked on the floor")
+            await page.wait_for("document.querySelectorAll('#journey .journey-event').length >= 1",
+                                "their journey events")
             await page.wait_for("document.querySelector('#capture-to-display').textContent.includes('ms')",
                                 "the capture-to-display latency")
             await page.evaluate("window.scrollTo(0, 0)")

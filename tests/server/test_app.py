@@ -1,7 +1,8 @@
 """The dashboard's server through aiohttp's test client, against the real app factory and a real
 pipeline (YOLOv8n on onnxruntime) fed real frames: routes, every JSON shape checked against the
-OpenAPI schemas it serves, the video and stats WebSockets, the token, the Origin check, a slow client
-that does not hold the others up, and a shutdown that closes every socket."""
+OpenAPI schemas it serves, the video, stats and positions WebSockets, the floor map and plan, the
+token, the Origin check, a slow client that does not hold the others up, and a shutdown that closes
+every socket."""
 
 import asyncio
 import json
@@ -12,6 +13,7 @@ import cv2
 import jsonschema
 import numpy as np
 import pytest
+import yaml
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -26,7 +28,7 @@ from mctrt.types import Frame
 TOKEN = "s3cret-token"
 
 
-def make_pipeline(assets, tmp_path, store=True) -> Pipeline:
+def make_pipeline(assets, tmp_path, store=True, server=None) -> Pipeline:
     config = config_from_dict({
         "inputs": [{"camera_id": "west", "path": "west.mp4"}, {"camera_id": "east", "path": "east.mp4"}],
         "modules": {"detector": {"model": str(assets / "models/yolov8n_coco_fp32.onnx"), "conf_threshold": 0.1},
@@ -36,8 +38,45 @@ def make_pipeline(assets, tmp_path, store=True) -> Pipeline:
                    "lines": [{"name": "door", "camera_id": "west", "points": [[0, 300], [640, 300]]}],
                    "zones": [{"name": "kerb", "camera_id": "east", "polygon": [[0, 0], [810, 0], [810, 1080], [0, 1080]]}]},
         "store": {"path": str(tmp_path / "events.db") if store else None},
+        "server": server or {},
     }, base=tmp_path)
     return Pipeline(config)
+
+
+DEMO_STEPS = 8  # enough for people to be placed on the floor and leave a trail
+SCENE = {"name": "scene", "polygon_m": [[-60, -60], [60, -60], [60, 60], [-60, 60]]}  # holds the whole demo
+DIVIDE = {"name": "divide", "points_m": [[0, -60], [0, 60]]}
+
+
+@pytest.fixture(scope="module")
+def demo_frames(assets):
+    """The first DEMO_STEPS frames of the demo's two cameras: {camera_id: [image, ...]}."""
+    out = {}
+    for cam in ("west", "east"):
+        video = cv2.VideoCapture(str(assets / f"data/pets09_split2/{cam}/{cam}.mp4"))
+        out[cam] = [video.read()[1] for _ in range(DEMO_STEPS)]
+        video.release()
+        assert all(image is not None for image in out[cam]), cam
+    return out
+
+
+@pytest.fixture
+async def demo(tmp_path, demo_config, aiohttp_client):
+    """configs/demo.yaml (both cameras calibrated) with a floor zone and a floor line added, served."""
+    path = demo_config(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["events"]["zones"].append(SCENE)
+    data["events"]["lines"].append(DIVIDE)
+    pipeline = Pipeline(config_from_dict(data, base=tmp_path))
+    client = await aiohttp_client(create_app(pipeline))
+    yield pipeline, client
+    pipeline.close()
+
+
+async def feed_demo(pipeline, demo_frames, steps=DEMO_STEPS, t0=1000.0):
+    for k in range(1, steps + 1):
+        frames = [Frame(cam, k, time.monotonic(), t0 + 0.1 * k, images[k - 1]) for cam, images in demo_frames.items()]
+        await asyncio.to_thread(pipeline.process, frames)
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +256,8 @@ async def test_stats_socket_pushes_stats_and_new_events_on_both_paths(served, st
 async def test_token_is_required_by_the_api_and_websockets_but_not_health_or_the_page(assets, tmp_path, aiohttp_client):
     pipeline = make_pipeline(assets, tmp_path)
     client = await aiohttp_client(create_app(pipeline, ServerConfig(token=TOKEN)))
-    for path in ("/api/stats", "/api/events", "/api/cameras", "/api/identities", "/ws/west", "/ws/stats"):
+    for path in ("/api/stats", "/api/events", "/api/cameras", "/api/identities", "/api/floor", "/api/floor/plan",
+                 "/api/positions", "/ws/west", "/ws/stats", "/ws/positions"):
         response = await client.get(path)
         assert response.status == 401, path
         assert "Bearer" in (await response.json())["error"] and response.headers["WWW-Authenticate"] == "Bearer"
@@ -244,8 +284,9 @@ async def test_token_from_the_environment(assets, tmp_path, aiohttp_client, monk
 async def test_websockets_from_another_origin_are_refused(assets, tmp_path, aiohttp_client):
     pipeline = make_pipeline(assets, tmp_path)
     client = await aiohttp_client(create_app(pipeline, ServerConfig(allowed_origins=("https://ops.example.com",))))
-    response = await client.get("/ws/stats", headers={"Origin": "http://evil.example"})
-    assert response.status == 403 and "server.allowed_origins" in (await response.json())["error"]
+    for path in ("/ws/stats", "/ws/positions"):
+        response = await client.get(path, headers={"Origin": "http://evil.example"})
+        assert response.status == 403 and "server.allowed_origins" in (await response.json())["error"]
     own = f"http://{client.server.host}:{client.server.port}"
     for origin in (own, "https://ops.example.com"):
         ws = await client.ws_connect("/ws/west", headers={"Origin": origin})
@@ -300,3 +341,115 @@ async def test_shutdown_closes_every_socket(assets, tmp_path):
     assert not client.app[HUB].stats_clients and not any(client.app[HUB].video_clients.values())
     await client.close()
     pipeline.close()
+
+
+# -- the floor -------------------------------------------------------------------------------------------
+
+async def test_floor_map_has_the_calibrated_cameras_views_once_frames_flowed(demo, demo_frames):
+    pipeline, client = demo
+    before = await (await client.get("/api/floor")).json()
+    check(before, response_schema("/api/floor"))
+    assert [(c["camera_id"], c["calibrated"]) for c in before["cameras"]] == [("west", True), ("east", True)]
+    assert all(c["view"] == [] for c in before["cameras"])  # no image size yet: no view
+    assert before["zones"] == [{**SCENE, "dwell_threshold_s": None}] and before["lines"] == [DIVIDE]
+    assert before["plan"] is None
+
+    await feed_demo(pipeline, demo_frames, steps=1)
+    floor = await (await client.get("/api/floor")).json()
+    check(floor, response_schema("/api/floor"))
+    x_min, y_min, x_max, y_max = floor["bounds"]
+    for camera in floor["cameras"]:
+        assert len(camera["view"]) >= 3, camera["camera_id"]
+        assert all(x_min <= x <= x_max and y_min <= y <= y_max for x, y in camera["view"])
+    cameras = (await (await client.get("/api/cameras")).json())["cameras"]
+    assert cameras[0]["zones"] == []  # floor zones are no camera's
+
+
+async def test_positions_place_the_demo_people_on_the_floor_with_their_trails(demo, demo_frames):
+    pipeline, client = demo
+    assert await (await client.get("/api/positions")).json() == {"time": None, "people": []}
+    await feed_demo(pipeline, demo_frames)
+    body = await (await client.get("/api/positions")).json()
+    check(body, response_schema("/api/positions"))
+    assert body["time"] == pytest.approx(1000.0 + 0.1 * DEMO_STEPS)
+    assert len(body["people"]) >= 2  # the demo's first frames show three people
+    identities = {i["global_id"] for i in (await (await client.get("/api/identities")).json())["identities"]}
+    for person in body["people"]:
+        assert person["global_id"] in identities and set(person["cameras"]) <= {"west", "east"}
+        assert np.isfinite([person["x"], person["y"], person["vx"], person["vy"]]).all()
+        assert person["time"] <= body["time"] and person["trail"][-1] == [person["x"], person["y"]]
+    assert max(len(p["trail"]) for p in body["people"]) >= DEMO_STEPS // 2
+    zone_events = (await (await client.get("/api/events", params={"type": "zone_enter"})).json())["events"]
+    on_floor = [e for e in zone_events if e["zone"] == SCENE["name"]]
+    assert {e["global_id"] for e in on_floor} >= {p["global_id"] for p in body["people"]}
+    for event in on_floor:
+        check(event, "Event")
+        assert event["camera_id"] is None and event["track_id"] is None and {"x", "y"} <= set(event)
+
+
+async def test_positions_socket_pushes_the_people_on_the_floor(demo, demo_frames):
+    pipeline, client = demo
+    ws = await client.ws_connect("/ws/positions")
+    await feed_demo(pipeline, demo_frames, steps=3)
+    deadline = asyncio.get_running_loop().time() + 60
+    message = {"people": []}
+    while not message["people"] and asyncio.get_running_loop().time() < deadline:
+        message = json.loads((await ws.receive(timeout=60)).data)
+        check(message, "PositionsMessage")
+        assert message["type"] == "positions"
+    assert message["people"] and all(p["trail"] for p in message["people"])
+    stats = await (await client.get("/api/stats")).json()
+    check(stats, "Stats")
+    assert stats["clients"]["positions"] == 1 and stats["association"]["floor_tracks"] >= 1
+    await ws.close()
+
+
+async def test_floor_plan_is_404_without_one_and_served_with_one(assets, tmp_path, aiohttp_client):
+    pipeline = make_pipeline(assets, tmp_path, store=False)
+    client = await aiohttp_client(create_app(pipeline))
+    missing = await client.get("/api/floor/plan")
+    assert missing.status == 404
+    error = await missing.json()
+    check(error, "Error")
+    assert "server.floor_plan" in error["error"]
+    floor = await (await client.get("/api/floor")).json()
+    check(floor, response_schema("/api/floor"))
+    assert floor["plan"] is None and floor["bounds"] is None and not any(c["calibrated"] for c in floor["cameras"])
+    pipeline.close()
+
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir()
+    cv2.imwrite(str(plan_dir / "plan.png"), np.full((6, 8, 3), 200, np.uint8))
+    pipeline = make_pipeline(assets, plan_dir, store=False, server={"floor_plan": {
+        "image": "plan.png", "origin_px": [2, 3], "pixels_per_m": 20, "y_axis": "down"}})
+    client = await aiohttp_client(create_app(pipeline))
+    response = await client.get("/api/floor/plan")
+    assert response.status == 200
+    media_types = openapi()["paths"]["/api/floor/plan"]["get"]["responses"]["200"]["content"]
+    assert response.content_type == "image/png" and response.content_type in media_types
+    assert await response.read() == (plan_dir / "plan.png").read_bytes()
+    floor = await (await client.get("/api/floor")).json()
+    check(floor, response_schema("/api/floor"))
+    assert floor["plan"] == {"url": "/api/floor/plan", "origin_px": [2.0, 3.0], "pixels_per_m": 20, "y_axis": "down"}
+    pipeline.close()
+
+
+async def test_events_without_a_person_or_a_camera_reach_the_stats_socket(served):
+    """Camera health events have no global ID; floor zone events no camera: both must pass through."""
+    pipeline, client = served
+    ws = await client.ws_connect("/ws/stats")
+    offline = {"type": "camera_offline", "time": 1000.0, "camera_id": "west", "global_id": None, "track_id": None,
+               "frame": None}
+    on_floor = {"type": "zone_enter", "time": 1000.5, "camera_id": None, "global_id": 7, "track_id": None,
+                "frame": None, "zone": "hall", "occupancy": 1, "x": 1.5, "y": -2.0}
+    await asyncio.to_thread(client.app[HUB].on_results, [], [offline, on_floor])
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        message = json.loads((await ws.receive(timeout=30)).data)
+        if message["type"] == "events":
+            break
+    assert message["type"] == "events" and message["events"] == [offline, on_floor]
+    for event in message["events"]:
+        check(event, "Event")
+    await ws.close()
+

@@ -8,9 +8,13 @@ beside the pipeline. Every JSON shape is described in openapi.py, served at /api
     GET /api/cameras              cameras with their lines and zones
     GET /api/events               stored events: since, type, camera, global_id, limit
     GET /api/identities[/{id}]    global IDs (cameras, first and last seen); one with its journey
+    GET /api/floor                the floor map: cameras and what they see, floor zones and lines, bounds, plan
+    GET /api/floor/plan           the floor plan image (server.floor_plan)
+    GET /api/positions            the people on the floor now, with their recent trails
     WS  /ws/{camera_id}           video: header + JPEG per message (see hub.py)
     WS  /ws/stats                 {"type": "stats"} each stats_interval_s, {"type": "events"} as they happen
     WS  /ws/dashboard-stats       the same (the reference design's path)
+    WS  /ws/positions             {"type": "positions", ...the body of /api/positions} at most jpeg_max_fps a second
 
 With a token (server.token or MCTRT_TOKEN), /api/* and /ws/* need `Authorization: Bearer <token>`
 (browsers' WebSockets: `?token=<token>`). WebSockets from a browser page of another origin are refused.
@@ -37,6 +41,7 @@ from mctrt.errors import MctrtError
 from mctrt.events import EVENT_TYPES
 from mctrt.io.sources import FAILED, RECONNECTING
 from mctrt.pipeline import Pipeline
+from mctrt.server.floor import PLAN_URL, floor_map
 from mctrt.server.hub import ClientQueue, LiveHub
 from mctrt.server.openapi import openapi
 from mctrt.store import EventStore
@@ -48,6 +53,7 @@ HUB = web.AppKey("hub", LiveHub)
 STORE = web.AppKey("store", EventStore)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
 PUBLIC = ("/health", "/api/openapi.json")
+SOCKET_NAMES = ("stats", "dashboard-stats", "positions")  # /ws/<name> paths that are not cameras' video
 
 
 def server_token(config: ServerConfig) -> str | None:
@@ -195,14 +201,31 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
         journey = await asyncio.to_thread(store.journey, gid)
         return web.json_response({"identity": found, "events": journey})
 
-    async def websocket(request: web.Request, camera_id: str | None) -> web.StreamResponse:
+    @routes.get("/api/floor")
+    async def floor(request: web.Request) -> web.Response:
+        return web.json_response(floor_map(pipeline.config, request.app[HUB].image_sizes()))
+
+    @routes.get(PLAN_URL)
+    async def floor_plan(request: web.Request) -> web.StreamResponse:
+        plan = pipeline.config.server.floor_plan
+        if plan is None:
+            return _error(404, "no floor plan: set server.floor_plan in the config to show one under the floor view")
+        if not Path(plan.image).is_file():
+            return _error(404, f"the floor plan image {Path(plan.image).name} is missing: fix server.floor_plan.image")
+        return web.FileResponse(plan.image)
+
+    @routes.get("/api/positions")
+    async def positions(request: web.Request) -> web.Response:
+        return web.json_response(request.app[HUB].floor.body())
+
+    async def websocket(request: web.Request, subscribe: Callable[[LiveHub], ClientQueue]) -> web.StreamResponse:
         if not origin_allowed(request, config.allowed_origins):
             return _error(403, f"WebSocket from origin {request.headers.get('Origin')} refused: "
                                "add it to server.allowed_origins to allow it")
         ws = web.WebSocketResponse(heartbeat=20.0)
         await ws.prepare(request)
         hub = request.app[HUB]
-        client = hub.add_client(camera_id)
+        client = subscribe(hub)
         request.app[SOCKETS].add(ws)
         sender = asyncio.create_task(_pump(client, ws))
         try:
@@ -218,16 +241,24 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
     @routes.get("/ws/stats")
     @routes.get("/ws/dashboard-stats")
     async def stats_socket(request: web.Request) -> web.StreamResponse:
-        return await websocket(request, None)
+        return await websocket(request, lambda hub: hub.add_client(None))
+
+    @routes.get("/ws/positions")
+    async def positions_socket(request: web.Request) -> web.StreamResponse:
+        return await websocket(request, LiveHub.add_positions_client)
 
     @routes.get("/ws/{camera_id}")
     async def video_socket(request: web.Request) -> web.StreamResponse:
         camera_id = request.match_info["camera_id"]
         if camera_id not in pipeline.config.camera_ids:
             return _error(404, f"no camera {camera_id!r}; cameras: {', '.join(pipeline.config.camera_ids)}")
-        return await websocket(request, camera_id)
+        return await websocket(request, lambda hub: hub.add_client(camera_id))
 
     app.add_routes(routes)
+    shadowed = sorted(set(pipeline.config.camera_ids) & set(SOCKET_NAMES))
+    if shadowed:
+        log.warning("the video of camera %s cannot be served: /ws/%s is the path of another socket; rename the camera",
+                    ", ".join(shadowed), shadowed[0])
     app.router.add_static("/static", web_dir, follow_symlinks=False, show_index=False)
     return app
 

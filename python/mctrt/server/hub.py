@@ -1,11 +1,12 @@
 """LiveHub: the hand-off from the pipeline's thread to the asyncio server, and the fan-out to clients.
 
 The pipeline calls on_results() after each step. That call only keeps references (the newest result
-per camera, a copy of the counters that are the pipeline's to change) and schedules a wake-up on the
-event loop, so no client can ever slow a step down. On the loop, one sender task per camera encodes
-its newest frame as a JPEG (in a worker thread: OpenCV releases the GIL) at most jpeg_max_fps times a
-second, and only while someone watches; each client has its own small queue that drops its oldest
-message when full, so a slow client loses frames and the others do not wait for it.
+per camera, a copy of the counters and of the floor positions that are the pipeline's to change) and
+schedules a wake-up on the event loop, so no client can ever slow a step down. On the loop, one sender
+task per camera encodes its newest frame as a JPEG (in a worker thread: OpenCV releases the GIL) at
+most jpeg_max_fps times a second, and only while someone watches; each client has its own small queue
+that drops its oldest message when full, so a slow client loses frames and the others do not wait for
+it. The people on the floor (with their trails) go the same way, as JSON, at the same rate at most.
 
 A video message is one binary WebSocket message: a 4-byte big-endian header length, the header
 (UTF-8 JSON: camera_id, frame, captured_at, sent_at, width, height, scale, detections, tracks), then
@@ -29,6 +30,7 @@ from mctrt.config import ServerConfig
 from mctrt.io.sources import CameraStatus
 from mctrt.metrics import LatencyWindow
 from mctrt.pipeline import CameraResult, Pipeline
+from mctrt.server.floor import PeopleOnFloor
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,8 @@ class LiveHub:
         self.camera_ids = list(pipeline.config.camera_ids)
         self.video_clients: dict[str, set[ClientQueue]] = {cam: set() for cam in self.camera_ids}
         self.stats_clients: set[ClientQueue] = set()
+        self.positions_clients: set[ClientQueue] = set()
+        self.floor = PeopleOnFloor(config.trail_s)  # the event loop's copy of the people on the floor
         self.capture_to_send = LatencyWindow()
         self.dropped_for_clients = 0  # of clients that have gone; live ones count in their queues
         self._lock = threading.Lock()
@@ -107,6 +111,9 @@ class LiveHub:
         self._pending_events: list[dict] = []
         self._frame_ready = {cam: asyncio.Event() for cam in self.camera_ids}
         self._new_client = dict.fromkeys(self.camera_ids, False)
+        self._floor_enabled = any(i.calibration is not None for i in pipeline.config.inputs)
+        self._positions_ready = asyncio.Event()
+        self._new_positions_client = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task] = []
         self._encoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jpeg")
@@ -119,8 +126,18 @@ class LiveHub:
         return {"association": self.pipeline.associator.stats(), "events": dict(self.pipeline.events.counts),
                 "zones": self.pipeline.events.occupancy()}
 
+    def _placed_people(self, results: list[CameraResult]) -> tuple[float, list[dict]] | None:
+        """(the step's scene time, the people placed on the floor within max_gap_s of it), or None
+        when no camera is calibrated or there was no step (the pipeline closing)."""
+        if not self._floor_enabled or not results:
+            return None
+        step_time_s = max(r.frame.time_s for r in results)
+        recent_s = step_time_s - self.pipeline.config.association.floor.max_gap_s  # older ones are not placed
+        return step_time_s, self.pipeline.associator.floor_positions(since=recent_s)
+
     def on_results(self, results: list[CameraResult], events: list[dict]) -> None:
         state = self._pipeline_state()
+        placed = self._placed_people(results)
         with self._lock:
             for r in results:
                 self._latest[r.frame.camera_id] = r
@@ -128,7 +145,7 @@ class LiveHub:
         loop = self._loop
         if loop is not None:
             try:
-                loop.call_soon_threadsafe(self._arrived, [r.frame.camera_id for r in results], events)
+                loop.call_soon_threadsafe(self._arrived, [r.frame.camera_id for r in results], events, placed)
             except RuntimeError:  # the loop has closed: the server is gone
                 pass
 
@@ -139,22 +156,26 @@ class LiveHub:
         self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.create_task(self._send_video(cam), name=f"video-{cam}") for cam in self.camera_ids]
         self._tasks.append(asyncio.create_task(self._send_stats(), name="stats"))
+        self._tasks.append(asyncio.create_task(self._send_positions(), name="positions"))
 
     async def stop(self) -> None:
         self._loop = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for queue in [self.stats_clients, *self.video_clients.values()]:
+        for queue in [self.stats_clients, self.positions_clients, *self.video_clients.values()]:
             for client in queue:
                 client.close()
         self._encoder.shutdown(wait=True)
 
-    def _arrived(self, cameras: list[str], events: list[dict]) -> None:
+    def _arrived(self, cameras: list[str], events: list[dict], placed: tuple[float, list[dict]] | None) -> None:
         for cam in cameras:
             self._frame_ready[cam].set()
         if events:
             self._pending_events.extend(events)
+        if placed is not None:
+            self.floor.update(*placed)  # every step, watched or not: the trails must not have holes
+            self._positions_ready.set()
 
     def stats(self) -> dict:
         """The Stats object of /api/stats and /ws/stats (its schema: server/openapi.py)."""
@@ -180,6 +201,16 @@ class LiveHub:
             **state, "clients": self.client_stats(),
         }
 
+    def image_sizes(self) -> dict[str, tuple[int, int]]:
+        """Each camera's (width, height) as its reader reports it, else as its newest frame shows it."""
+        with self._lock:
+            latest = dict(self._latest)
+        sizes = {cam: (r.frame.image.shape[1], r.frame.image.shape[0]) for cam, r in latest.items()}
+        for status in self.camera_status():
+            if status["width"] and status["height"]:
+                sizes[status["camera_id"]] = (status["width"], status["height"])
+        return sizes
+
     def camera_status(self) -> list[dict]:
         """Each configured camera's reader status (connecting until the pipeline has started it)."""
         by_id = {s["camera_id"]: s for s in self.pipeline.camera_status()}
@@ -187,7 +218,7 @@ class LiveHub:
 
     def client_stats(self) -> dict:
         live = [c for clients in self.video_clients.values() for c in clients]
-        return {"video": len(live), "stats": len(self.stats_clients),
+        return {"video": len(live), "stats": len(self.stats_clients), "positions": len(self.positions_clients),
                 "dropped_frames": self.dropped_for_clients + sum(c.dropped for c in live)}
 
     def add_client(self, camera_id: str | None) -> ClientQueue:
@@ -202,9 +233,18 @@ class LiveHub:
             self._frame_ready[camera_id].set()
         return client
 
+    def add_positions_client(self) -> ClientQueue:
+        """A queue for a new client of the people on the floor; it gets the newest positions at once."""
+        client = ClientQueue(self.config.client_queue)
+        self.positions_clients.add(client)
+        self._new_positions_client = True
+        self._positions_ready.set()
+        return client
+
     def remove_client(self, client: ClientQueue) -> None:
         client.close()
         self.stats_clients.discard(client)
+        self.positions_clients.discard(client)
         for clients in self.video_clients.values():
             if client in clients:
                 clients.discard(client)
@@ -256,3 +296,23 @@ class LiveHub:
                     for client in list(self.stats_clients):
                         client.put(message)
             await asyncio.sleep(min(0.25, self.config.stats_interval_s))
+
+    async def _send_positions(self) -> None:
+        """The people on the floor, at most jpeg_max_fps times a second, only while someone watches."""
+        ready, period, last_sent = self._positions_ready, 1.0 / self.config.jpeg_max_fps, -1e9
+        sent_time_s = None
+        while True:
+            await ready.wait()
+            ready.clear()
+            if not self.positions_clients:
+                continue
+            wait = last_sent + period - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)  # rate limit; the newest positions are taken after the wait
+            if self.floor.time_s is None or (self.floor.time_s == sent_time_s and not self._new_positions_client):
+                continue
+            self._new_positions_client = False
+            last_sent, sent_time_s = time.monotonic(), self.floor.time_s
+            message = json.dumps({"type": "positions", **self.floor.body()})
+            for client in list(self.positions_clients):
+                client.put(message)

@@ -23,7 +23,12 @@ def _ref(name: str) -> dict:
 NUM, INT, STR, BOOL = {"type": "number"}, {"type": "integer"}, {"type": "string"}, {"type": "boolean"}
 NULL_NUM, NULL_INT, NULL_STR = {"type": ["number", "null"]}, {"type": ["integer", "null"]}, {"type": ["string", "null"]}
 POINT = {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}
+NULL_POINT = {**POINT, "type": ["array", "null"]}
+POINTS = {"type": "array", "items": POINT}
 STATES = [CONNECTING, CONNECTED, RECONNECTING, ENDED, FAILED]
+POSITIONS = {  # the body of /api/positions, and of a /ws/positions message beside its type
+    "time": {"type": ["number", "null"], "description": "scene seconds of the newest step (null before it)"},
+    "people": {"type": "array", "items": _ref("FloorPerson")}}
 
 SCHEMAS = {
     "Error": _obj({"error": STR}),
@@ -44,10 +49,11 @@ SCHEMAS = {
         "stages": _obj({name: _ref("Latency") for name in STAGES}, description="time per pipeline step"),
         "capture_to_result": _ref("Latency"), "capture_to_send": _ref("Latency"),
         "association": _obj({"gallery_size": INT, "global_ids": INT, "active_ids": INT, "cross_camera_ids": INT,
-                             "handoffs": INT}),
+                             "handoffs": INT, "corrections": {"type": "integer", "description": "IDs corrected"},
+                             "floor_tracks": {"type": "integer", "description": "people placed on the floor"}}),
         "events": _obj({t: INT for t in EVENT_TYPES}, description="events since the start, by type"),
         "zones": {"type": "object", "additionalProperties": INT, "description": "people inside each zone now"},
-        "clients": _obj({"video": INT, "stats": INT,
+        "clients": _obj({"video": INT, "stats": INT, "positions": INT,
                          "dropped_frames": {"type": "integer", "description": "frames slow video clients missed"}}),
     }),
     "Camera": _obj({
@@ -58,21 +64,51 @@ SCHEMAS = {
     }, description="Lines and zones are in the source image's pixels."),
     "Event": _obj(
         {"type": {"enum": list(EVENT_TYPES)}, "time": {"type": "number", "description": "scene time, Unix seconds"},
-         "camera_id": NULL_STR, "global_id": INT, "track_id": NULL_INT, "frame": NULL_INT},
+         "camera_id": {"type": ["string", "null"], "description": "null for floor zones and lines"},
+         "global_id": {"type": ["integer", "null"], "description": "null for a camera's own events (camera_*)"},
+         "track_id": NULL_INT, "frame": NULL_INT},
         {"id": {"type": "integer", "description": "the store's sequence number"}, "duration_s": NUM,
          "threshold_s": NUM, "line": STR, "direction": {"enum": ["forward", "backward"]}, "zone": STR,
          "occupancy": INT, "first_seen": NUM, "cameras": {"type": "array", "items": STR}, "old_global_id": INT,
-         "corrected_to": INT},
+         "corrected_to": INT, "x": {"type": "number", "description": "floor metres, for floor zones and lines"},
+         "y": NUM, "reason": {"type": ["string", "null"], "description": "id_corrected: floor or appearance"}},
         extra=True, description="The event schema of mctrt.events (new keys may be added, none removed)."),
     "Identity": _obj({"global_id": INT, "cameras": {"type": "array", "items": STR}, "first_seen": NUM,
                       "last_seen": NUM, "events": INT}),
+    "FloorCamera": _obj({
+        "camera_id": STR, "calibrated": BOOL,
+        "position": {**NULL_POINT, "description": "where it stands on the floor (metres), when its pose is known"},
+        "height_m": NULL_NUM,
+        "view": {**POINTS, "description": "the floor polygon it sees (metres); empty until its image size is known"}}),
+    "FloorPlan": _obj({"url": STR, "origin_px": {**POINT, "description": "the plan pixel of the floor's (0, 0)"},
+                       "pixels_per_m": NUM, "y_axis": {"enum": ["up", "down"],
+                                                       "description": "where the floor's +y points on the plan"}}),
+    "Floor": _obj({
+        "cameras": {"type": "array", "items": _ref("FloorCamera")},
+        "zones": {"type": "array", "items": _obj({"name": STR, "polygon_m": POINTS, "dwell_threshold_s": NULL_NUM})},
+        "lines": {"type": "array", "items": _obj({"name": STR, "points_m": POINTS})},
+        "bounds": {"type": ["array", "null"], "items": NUM, "minItems": 4, "maxItems": 4,
+                   "description": "[x_min, y_min, x_max, y_max] around the views, zones and lines (metres)"},
+        "plan": {"anyOf": [_ref("FloorPlan"), {"type": "null"}], "description": "the floor plan image, if configured"},
+    }, description="The floor map in metres, +y up as on a map."),
+    "FloorPerson": _obj({
+        "global_id": INT, "x": NUM, "y": NUM, "vx": NUM, "vy": NUM,
+        "time": {"type": "number", "description": "scene seconds of the last correction of the position"},
+        "cameras": {"type": "array", "items": STR, "description": "cameras tracking them now"},
+        "trail": {**POINTS, "description": "their positions over the last server.trail_s seconds, oldest first"}},
+        description="One person on the floor: position (metres) and velocity (m/s)."),
+    "Positions": _obj(POSITIONS),
+    "PositionsMessage": _obj({"type": {"const": "positions"}, **POSITIONS},
+                             description="A /ws/positions message: the body of /api/positions with its type."),
     "Health": _obj({"status": {"enum": ["ok", "degraded", "stopped"]}, "running": BOOL,
                     "cameras": {"type": "object", "additionalProperties": INT, "description": "cameras per state"}}),
 }
 
 
-def _get(summary: str, schema: dict, params: list | None = None, errors: tuple[int, ...] = (401,)) -> dict:
-    responses = {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+def _get(summary: str, schema: dict, params: list | None = None, errors: tuple[int, ...] = (401,),
+         content: dict | None = None) -> dict:
+    """A GET operation answering `schema` as JSON (or `content`, media type -> media type object)."""
+    responses = {"200": {"description": "OK", "content": content or {"application/json": {"schema": schema}}}}
     meaning = {400: "a bad parameter", 401: "a token is needed", 404: "not found",
                503: "the event store is off"}
     for code in errors:
@@ -105,7 +141,9 @@ def openapi() -> dict:
             "messages (4-byte big-endian header length, UTF-8 JSON header {camera_id, frame, captured_at, "
             "sent_at, width, height, scale, detections, tracks: [{track_id, global_id (0: pending), box "
             "[x0, y0, x1, y1] in source pixels, score}]}, then a JPEG); /ws/stats and /ws/dashboard-stats send "
-            "JSON {type: 'stats', stats: Stats} and {type: 'events', events: [Event]}.")},
+            "JSON {type: 'stats', stats: Stats} and {type: 'events', events: [Event]}; /ws/positions sends "
+            "JSON PositionsMessage (the body of /api/positions with type: 'positions') at most server.jpeg_max_fps "
+            "times a second.")},
         "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
             "/health": _get("liveness: ok, degraded (a camera failed or reconnects) or stopped (503)", _ref("Health"),
@@ -121,6 +159,12 @@ def openapi() -> dict:
                 "one person and their journey: every event, with those of IDs corrected into it",
                 _obj({"identity": _ref("Identity"), "events": {"type": "array", "items": _ref("Event")}}),
                 [{"name": "global_id", "in": "path", "required": True, "schema": INT}], (400, 401, 404, 503)),
+            "/api/floor": _get("the floor map: calibrated cameras and the floor they see, floor zones and lines, "
+                               "bounds, and the plan image's placement", _ref("Floor")),
+            "/api/floor/plan": _get("the floor plan image (server.floor_plan); 404 when none is configured", {},
+                                    errors=(401, 404), content={"image/png": {}, "image/jpeg": {}}),
+            "/api/positions": _get("the people on the floor at the newest step, with their recent trails",
+                                   _ref("Positions")),
         },
         "security": [{"bearer": []}],
     }
