@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from mctrt.association import CameraTracks, CrossCameraAssociator, ReidScheduler
 from mctrt.config import PipelineConfig
 from mctrt.events import EventEngine
 from mctrt.events.health import CameraHealth
-from mctrt.geometry.feet import FootLocator
+from mctrt.geometry.feet import CameraFrame, FootLocator
 from mctrt.io.results import ResultWriter
 from mctrt.io.sources import ENDED, FAILED, CameraReader
 from mctrt.metrics import Metrics
@@ -68,8 +69,8 @@ class Pipeline:
         self.embedder = embedder or (Embedder.from_config(config.reid) if config.reid is not None else None)
         self.trackers = {cam: ByteTracker(config.tracker) for cam in config.camera_ids}
         self.reid_schedule = ReidScheduler(config.reid_schedule, enabled=self.embedder is not None)
-        self.feet = {i.camera_id: FootLocator(i.calibration.camera, config.association.floor)
-                     for i in config.inputs if i.calibration is not None}
+        self.feet = FootLocator({i.camera_id: i.calibration.camera for i in config.inputs if i.calibration is not None},
+                                config.association.floor)
         self.associator = CrossCameraAssociator(config.association, config.camera_ids)
         self.events = EventEngine(config.events)
         self.store = EventStore(config.store.path) if use_store and config.store.path else None
@@ -93,10 +94,12 @@ class Pipeline:
         timer.done("track")
         cameras = self._reid(frames, tracks)
         timer.done("reid")
-        for frame, trk, cam in zip(frames, tracks, cameras):
-            cam.floor = self._floor(frame, trk)
-            if cam.floor is not None:
-                cam.in_view = self.feet[frame.camera_id].in_view
+        placed = [k for k, frame in enumerate(frames) if self._calibrated(frame)]
+        floor = self.feet.locate([CameraFrame(frames[k].camera_id, tracks[k], (frames[k].image.shape[1],
+                                              frames[k].image.shape[0]), frames[k].time_s) for k in placed])
+        for k, points in zip(placed, floor):
+            cameras[k].floor = points
+            cameras[k].in_view = partial(self.feet.in_view, frames[k].camera_id)
         timer.done("floor")
         global_ids, corrections = self.associator.update(cameras)
         now = max(f.time_s for f in frames)
@@ -155,20 +158,19 @@ class Pipeline:
                                         embeddings, plan.give_up))
         return cameras
 
-    def _floor(self, frame: Frame, tracks: Tracks):
-        """Where this camera's tracks stand, if it is calibrated (for the image size it was calibrated at)."""
-        locator = self.feet.get(frame.camera_id)
-        if locator is None:
-            return None
+    def _calibrated(self, frame: Frame) -> bool:
+        """Whether this camera's tracks go on the floor: it is calibrated, for the size of its images."""
+        if frame.camera_id not in self.feet:
+            return False
         h, w = frame.image.shape[:2]
-        expected = locator.calibration.resolution
+        expected = self.feet.calibrations[frame.camera_id].resolution
         if expected is not None and expected != (w, h):
             log.error("camera %s: its calibration is for %dx%d images but it gives %dx%d; its people are matched by "
                       "appearance only until inputs[%s].calibration is redone for this resolution",
                       frame.camera_id, *expected, w, h, frame.camera_id)
-            del self.feet[frame.camera_id]
-            return None
-        return locator.locate(tracks, (w, h), frame.time_s)
+            self.feet.drop(frame.camera_id)
+            return False
+        return True
 
     def _output(self, results: list[CameraResult], events: list[dict], corrections, positions, now: float,
                 frame_index: int) -> None:

@@ -8,7 +8,7 @@ from mctrt.association import FloorTracks, ReidScheduler
 from mctrt.association.floor_tracks import mahalanobis_sq
 from mctrt.config import FloorAssociationConfig, ReidScheduleConfig, config_from_dict
 from mctrt.geometry import CameraCalibration
-from mctrt.geometry.feet import FootLocator
+from mctrt.geometry.feet import CameraFrame, FootLocator
 from mctrt.geometry.layout import floor_layout
 from mctrt.tracking.track_table import TrackTable
 from mctrt.types import Tracks
@@ -19,6 +19,19 @@ TILTED = CameraCalibration.from_point_pairs([[0, 480], [640, 480], [420, 100], [
 IMAGE = (640, 480)
 
 
+class OneCamera:
+    """A FootLocator for the one TILTED camera, placing one frame at a time."""
+
+    def __init__(self, config=None, calibration=TILTED):
+        self.locator = FootLocator({"cam": calibration}, config)
+
+    def locate(self, tracks, image_size, time_s):
+        return self.locator.locate([CameraFrame("cam", tracks, image_size, time_s)])[0]
+
+    def in_view(self, points):
+        return self.locator.in_view("cam", points)
+
+
 def tracks(*boxes, ids=None, removed=()):
     xyxy = np.array(boxes, np.float32).reshape(-1, 4)
     n = len(xyxy)
@@ -27,28 +40,28 @@ def tracks(*boxes, ids=None, removed=()):
 
 
 def test_the_foot_point_is_the_bottom_centre_mapped_through_the_calibration():
-    locator = FootLocator(TILTED)
+    locator = OneCamera()
     points = locator.locate(tracks((300, 200, 340, 300)), IMAGE, 0.0)
     assert np.allclose(points.xy[0], TILTED.to_floor([[320, 300]])[0]) and not points.estimated[0]
 
 
 def test_the_uncertainty_grows_with_the_distance_from_the_camera():
-    locator = FootLocator(TILTED, FloorAssociationConfig(floor_sigma_m=0.001))
+    locator = OneCamera(FloorAssociationConfig(floor_sigma_m=0.001))
     near, far = locator.locate(tracks((300, 300, 340, 470), (300, 60, 310, 110)), IMAGE, 0.0).cov
     # the far person is smaller, yet each pixel there covers so much more floor that their error is larger
     assert np.linalg.eigvalsh(far).max() > 4 * np.linalg.eigvalsh(near).max()
 
 
 def test_a_box_cut_by_the_lower_edge_gets_its_foot_from_the_last_full_height():
-    locator = FootLocator(TILTED)
+    locator = OneCamera()
     locator.locate(tracks((300, 300, 340, 440)), IMAGE, 0.0)  # whole: 140 px tall
     cut = locator.locate(tracks((300, 350, 340, 480)), IMAGE, 0.1)
     assert cut.estimated[0] and np.allclose(cut.xy[0], TILTED.to_floor([[320, 490]])[0])
-    assert np.isnan(FootLocator(TILTED).locate(tracks((300, 350, 340, 480)), IMAGE, 0.0).xy).all()  # never seen whole
+    assert np.isnan(OneCamera().locate(tracks((300, 350, 340, 480)), IMAGE, 0.0).xy).all()  # never seen whole
 
 
 def test_legs_hidden_behind_something_are_estimated_but_a_person_sitting_down_is_not():
-    locator = FootLocator(TILTED)
+    locator = OneCamera()
     locator.locate(tracks((300, 200, 340, 340), (100, 200, 140, 340)), IMAGE, 0.0)
     hidden_legs = (300, 200, 340, 280)  # the top stayed, the bottom moved up: something in front
     sat_down = (100, 260, 140, 340)  # the bottom stayed, the top came down
@@ -58,19 +71,19 @@ def test_legs_hidden_behind_something_are_estimated_but_a_person_sitting_down_is
 
 
 def test_the_height_memory_runs_out():
-    locator = FootLocator(TILTED, FloorAssociationConfig(height_memory_s=1.0))
+    locator = OneCamera(FloorAssociationConfig(height_memory_s=1.0))
     locator.locate(tracks((300, 300, 340, 440)), IMAGE, 0.0)
     assert np.isnan(locator.locate(tracks((300, 350, 340, 480)), IMAGE, 5.0).xy).all()
 
 
 def test_a_box_cut_by_a_side_edge_is_uncertain_across():
-    locator = FootLocator(TILTED, FloorAssociationConfig(floor_sigma_m=0.001))
+    locator = OneCamera(FloorAssociationConfig(floor_sigma_m=0.001))
     inside, cut = locator.locate(tracks((300, 300, 340, 440), (0, 300, 40, 440)), IMAGE, 0.0).cov
     assert cut[0, 0] > 4 * inside[0, 0]  # across (x); along the view the two are alike
 
 
 def test_in_view_is_the_image_minus_a_side_margin():
-    locator = FootLocator(TILTED, FloorAssociationConfig(view_margin=0.1))
+    locator = OneCamera(FloorAssociationConfig(view_margin=0.1))
     assert not locator.in_view(np.array([[0.0, 5.0]])).any()  # no frame yet
     locator.locate(tracks(), IMAGE, 0.0)
     points = TILTED.to_floor(np.array([[320, 300], [20, 300], [320, 50]]))
@@ -154,3 +167,18 @@ def test_floor_layout_places_calibrated_cameras_their_views_and_the_floor_zones(
     assert layout["zones"][0]["name"] == "desk" and layout["lines"][0]["points_m"] == [[0.0, 5.0], [1.0, 5.0]]
     x0, y0, x1, y1 = layout["bounds"]
     assert x0 <= 0 and y0 <= -3.0 and y1 >= 5.0
+
+
+def test_cameras_placed_together_keep_their_own_tracks_and_lenses():
+    """Two cameras in one pass: the same track ID in each is two tracks, and each camera's own
+    calibration (one with a lens that distorts) places its boxes."""
+    lens = CameraCalibration.from_lens([[500, 0, 320], [0, 500, 240], [0, 0, 1]], [-0.3, 0.1, 0, 0, 0],
+                                       [[1, 0, 0, 0], [0, 0, -1, 2.5], [0, 1, 0, 3], [0, 0, 0, 1]])
+    locator = FootLocator({"tilted": TILTED, "lens": lens})
+    box = tracks((300, 300, 340, 440))
+    tilted, lensed = locator.locate([CameraFrame("tilted", box, IMAGE, 0.0), CameraFrame("lens", box, IMAGE, 0.0)])
+    assert np.allclose(tilted.xy, TILTED.to_floor([[320, 440]])) and np.allclose(lensed.xy, lens.to_floor([[320, 440]]))
+    # the lens camera's track 1 is cut at the bottom next: only its own last full height may be used
+    cut = tracks((300, 350, 340, 480))
+    again = locator.locate([CameraFrame("lens", cut, IMAGE, 0.1)])[0]
+    assert again.estimated[0] and np.allclose(again.xy, lens.to_floor([[320, 490]]))

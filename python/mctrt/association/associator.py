@@ -60,7 +60,7 @@ from mctrt.association.step import CameraTracks, Correction, Identity, Link, Ste
 from mctrt.config import AssociationConfig
 
 log = logging.getLogger(__name__)
-_MERGE_RADIUS_M = 5.0  # pairs farther apart than this are never compared for a merge (a quick pre-filter)
+_MERGE_RADIUS_M = 3.0  # pairs farther apart than this are never compared for a merge (a quick pre-filter)
 
 
 class CrossCameraAssociator:
@@ -86,7 +86,8 @@ class CrossCameraAssociator:
         self._distinct: set[tuple[int, int]] = set()
         self._camera_index: dict[str, int] = {}
         self._in_view: dict[str, Callable[[np.ndarray], np.ndarray]] = {}  # per calibrated camera, its latest
-        self.costs = MatchCosts(self.config, self.identities, self.floor, self._pending, self._pending_id, self._in_view)
+        self.costs = MatchCosts(self.config, self.identities, self.floor, self._pending, self._pending_id,
+                                self._camera_index, self._in_view)
         for cam in camera_ids or ():
             self._camera(cam)
 
@@ -264,23 +265,28 @@ class CrossCameraAssociator:
             identity = self.identities[int(rows.gid[r])]
             self._seen(identity, key[0], float(rows.time[r]))
             rows.cameras_of.setdefault(identity.global_id, set()).add(key[0])
+        gallery = None  # built on first need, rebuilt after a correction retires someone
         for r in np.flatnonzero((rows.gid > 0) & rows.embedded).tolist():
             identity = self.identities[int(rows.gid[r])]
-            correction = self._appearance_correction(identity, rows, r)
+            if identity.joined or identity.founder != rows.keys[r] or not self.config.enabled:
+                self._learn(identity, rows.embeddings[r])
+                continue
+            gallery = gallery or self.costs.gallery(rows)
+            correction = self._appearance_correction(identity, rows, r, gallery)
             if correction is None:
                 self._learn(identity, rows.embeddings[r])
             else:
                 corrections.append(correction)
+                gallery = None
         return corrections
 
-    def _appearance_correction(self, identity: Identity, rows: StepRows, r: int) -> Correction | None:
-        key = rows.keys[r]
-        if identity.joined or identity.founder != key or not self.config.enabled:
+    def _appearance_correction(self, identity: Identity, rows: StepRows, r: int, gallery) -> Correction | None:
+        """A provisional ID (founded by this row's track, never joined) whose track now matches an
+        established one by appearance alone is retired into it."""
+        cost = self.costs.options(rows, r, gallery, appearance_only=True, exclude=identity.global_id)
+        if not len(cost) or cost.min() >= INFEASIBLE:
             return None
-        cost, candidates = self.costs.options(rows, r, appearance_only=True, exclude=identity.global_id)
-        if not len(candidates) or cost.min() >= INFEASIBLE:
-            return None
-        target = self.identities[candidates[int(np.argmin(cost))]]
+        target = self.identities[int(gallery.gids[int(np.argmin(cost))])]
         self._learn(target, rows.embeddings[r])
         return self._merge(identity.global_id, target.global_id, float(rows.time[r]), "appearance", rows)
 
@@ -293,13 +299,14 @@ class CrossCameraAssociator:
         for r in waiting.tolist():
             self._waiting_since.setdefault(rows.keys[r], float(rows.time[r]))
         self._follow_pending(rows, waiting)
-        gallery = list(self.identities)
+        people = self.costs.gallery(rows)
+        gallery = people.gids.tolist()
         costs = np.full((len(waiting), len(gallery)), INFEASIBLE)
         decide = np.zeros(len(waiting), bool)
         margin = self.config.floor.ambiguity_margin
         for i, r in enumerate(waiting.tolist()):
             if self.config.enabled and gallery:
-                costs[i], _ = self.costs.options(rows, r)
+                costs[i] = self.costs.options(rows, r, people)
             options = np.sort(costs[i][costs[i] < INFEASIBLE])
             if not len(options):  # founds a new ID, once appearance has had its chance
                 decide[i] = rows.embedded[r] or rows.give_up[r]
@@ -349,17 +356,23 @@ class CrossCameraAssociator:
         """New IDs for unmatched rows; rows of different cameras standing together, each in the
         other's view, share one."""
         limit = self.config.floor.gate_sigma ** 2
+        placed = [r for r in founded if rows.placed[r]] if self.config.enabled else []
+        position = {r: k for k, r in enumerate(placed)}
+        if placed:
+            xy, cov = rows.xy[placed], rows.cov[placed]
+            together = mahalanobis_sq(xy[:, None] - xy[None], cov[:, None] + cov[None]) <= limit
+            seen = self.costs.views_of(xy)
+            for k, r in enumerate(placed):  # each must be in the other's view
+                together[k] &= seen.get(rows.keys[r][0], True)
+                together[:, k] &= seen.get(rows.keys[r][0], True)
         new: list[tuple[int, Identity]] = []  # (row, identity) founded in this step
         for r in founded:
             partner = None
-            if rows.placed[r] and self.config.enabled:
+            if r in position:
                 best = limit
-                seen_from = self.costs.cameras_seeing(rows.xy[r])
                 for other, identity in new:
-                    if not rows.placed[other] or rows.keys[r][0] in rows.cameras_of.get(identity.global_id, ()):
-                        continue
-                    if not (seen_from.get(rows.keys[other][0], True)
-                            and self.costs.cameras_seeing(rows.xy[other]).get(rows.keys[r][0], True)):
+                    if (other not in position or not together[position[r], position[other]]
+                            or rows.keys[r][0] in rows.cameras_of.get(identity.global_id, ())):
                         continue
                     d2 = float(mahalanobis_sq(rows.xy[r] - rows.xy[other], rows.cov[r] + rows.cov[other]))
                     if d2 <= best:
@@ -392,21 +405,30 @@ class CrossCameraAssociator:
         a = np.repeat(np.arange(len(xs)), counts)
         b = (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)) + a + 1
         a, b = order[a], order[b]
-        d2 = mahalanobis_sq(mean[a] - mean[b], cov[a] + cov[b])
-        close = d2 <= self.config.floor.gate_sigma ** 2
-        cameras_of = rows.cameras_of
+        close = mahalanobis_sq(mean[a] - mean[b], cov[a] + cov[b]) <= self.config.floor.gate_sigma ** 2
+        a, b = a[close], b[close]
+        # One camera showing both: two people, for good. Which cameras show each ID, as an (F, C) matrix.
+        shows = np.zeros((len(fresh), len(self._camera_index)), bool)
+        linked = np.flatnonzero(rows.gid > 0)
+        at = np.searchsorted(fresh, rows.gid[linked])
+        known = (at < len(fresh)) & (fresh[np.minimum(at, len(fresh) - 1)] == rows.gid[linked])
+        shows[at[known], rows.camera[linked][known]] = True
+        shared = (shows[a] & shows[b]).any(axis=1)
+        low, high = np.minimum(fresh[a], fresh[b]), np.maximum(fresh[a], fresh[b])
+        self._distinct.update(zip(low[shared].tolist(), high[shared].tolist()))
+        a, b = a[~shared], b[~shared]
+        seen = self.costs.views_of(mean)
         together = {}
-        for i, j in zip(a[close].tolist(), b[close].tolist()):
+        for i, j in zip(a.tolist(), b.tolist()):
             if fresh[i] > fresh[j]:
                 i, j = j, i
             gi, gj = int(fresh[i]), int(fresh[j])
             if (gi, gj) in self._distinct:
                 continue
-            if cameras_of.get(gi, set()) & cameras_of.get(gj, set()):
-                self._distinct.add((gi, gj))  # one camera shows both: two people
+            # a camera that shows one but not the other may simply not see the other's place
+            if not (all(seen[c][j] for c in rows.cameras_of.get(gi, ()) if c in seen)
+                    and all(seen[c][i] for c in rows.cameras_of.get(gj, ()) if c in seen)):
                 continue
-            if not (self.costs.all_see(cameras_of.get(gi, ()), mean[j]) and self.costs.all_see(cameras_of.get(gj, ()), mean[i])):
-                continue  # a camera that shows one but not the other may simply not see the other's place
             ei, ej = self.identities[gi].embedding, self.identities[gj].embedding
             if ei is not None and ej is not None and float(ei @ ej) < self.config.floor.min_similarity:
                 continue

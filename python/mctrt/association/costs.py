@@ -1,12 +1,17 @@
 """MatchCosts: what it costs to give a track waiting for a global ID each known person (rule 4 of
 associator.py): on the floor, the distance from where they should be (position, and velocity for
 someone out of sight), for a person standing still where they stood, and by appearance alone
-where the floor cannot tell; and the views, transit windows and one-camera rule that forbid pairs.
-It reads the associator's state and changes none of it."""
+where the floor cannot tell; and the transit windows and one-camera rule that forbid pairs.
+
+The known people are turned into arrays once per matching pass (Gallery), so that one track's costs
+against all of them are a handful of array operations. MatchCosts reads the associator's state and
+changes none of it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,88 +23,158 @@ INFEASIBLE = 1e9
 _WALK_ON_STEP_S = 0.25  # where a person out of sight would be, looked at this often
 
 
+@dataclass
+class Gallery:
+    """The known people as arrays (N rows), for one matching pass over one step's rows.
+
+    Attributes:
+        gids: (N,) their global IDs.
+        latest, last_seen: (N,) the camera index and time of their latest sighting.
+        seen_now: (N, C) bool, the cameras showing them in this step.
+        embeddings: (N, D) their appearance (zeros where none); mature: (N,) enough embeddings to be
+            matched; has_embedding: (N,) any at all.
+        slot: (N,) their floor track's slot, -1 where they have none; floor_since: (N,) when it started.
+        walked_away: (N,) bool, out of sight and walking out of every camera's view (see walked_away).
+    """
+
+    gids: np.ndarray
+    latest: np.ndarray
+    last_seen: np.ndarray
+    seen_now: np.ndarray
+    embeddings: np.ndarray | None
+    mature: np.ndarray
+    has_embedding: np.ndarray
+    slot: np.ndarray
+    floor_since: np.ndarray
+    walked_away: np.ndarray
+    predicted: dict = field(default_factory=dict)  # time -> every floor track's (state, covariance) then
+
+    @property
+    def live(self) -> np.ndarray:
+        return self.seen_now.any(axis=1)
+
+
 class MatchCosts:
     """Rule 4's costs over the associator's people (identities), floor tracks (floor), the floor
-    tracks of waiting tracks (pending, keyed through pending_id) and the cameras' views (in_view)."""
+    tracks of waiting tracks (pending, keyed through pending_id), the cameras (camera_index: name ->
+    index) and their views (in_view)."""
 
     def __init__(self, config: AssociationConfig, identities: dict[int, Identity], floor: FloorTracks,
-                 pending: FloorTracks, pending_id: dict[TrackKey, int],
+                 pending: FloorTracks, pending_id: dict[TrackKey, int], camera_index: dict[str, int],
                  in_view: dict[str, Callable[[np.ndarray], np.ndarray]]) -> None:
         self.config = config
         self.identities = identities
         self.floor = floor
         self.pending = pending
         self.pending_id = pending_id
+        self.camera_index = camera_index
         self.in_view = in_view
+        self._windows = (0, np.zeros((0, 0)), np.zeros((0, 0)))  # camera count, min_s and max_s by camera pair
 
-    def options(self, rows: StepRows, r: int, appearance_only: bool = False,
-                 exclude: int | None = None) -> tuple[np.ndarray, list[int]]:
-        """Costs (N,) of giving row r each known ID (INFEASIBLE where a rule forbids it), and the IDs."""
+    # -- the gallery ----------------------------------------------------------------------------------
+
+    def gallery(self, rows: StepRows) -> Gallery:
+        """The known people as arrays, for matching this step's rows (rebuild when people come or go)."""
+        ids = list(self.identities.values())
+        n, cameras, index = len(ids), len(self.camera_index), self.camera_index
+        gids = np.empty(n, np.int64)
+        latest = np.empty(n, np.int64)
+        last_seen, floor_since = np.empty(n), np.full(n, np.inf)
+        mature, has_embedding = np.zeros(n, bool), np.zeros(n, bool)
+        seen_now = np.zeros((n, cameras), bool)
+        embeddings = None
+        maturity = self.config.maturity
+        for k, identity in enumerate(ids):
+            gids[k] = identity.global_id
+            by_camera = identity.last_seen_by_camera
+            cam = max(by_camera, key=by_camera.get)
+            latest[k], last_seen[k] = index[cam], by_camera[cam]
+            for shown in rows.cameras_of.get(identity.global_id, ()):
+                seen_now[k, index[shown]] = True
+            if identity.embedding is not None:
+                if embeddings is None:
+                    embeddings = np.zeros((n, len(identity.embedding)), np.float32)
+                embeddings[k] = identity.embedding
+                has_embedding[k] = True
+                mature[k] = identity.embeddings >= maturity
+            if identity.floor_start is not None:
+                floor_since[k] = identity.floor_start[2]
+        gallery = Gallery(gids, latest, last_seen, seen_now, embeddings, mature, has_embedding,
+                          self.floor.find(gids.tolist()), floor_since, np.zeros(n, bool))
+        gallery.walked_away = self.walked_away(gallery, float(rows.time.max()) if len(rows.time) else 0.0)
+        return gallery
+
+    def walked_away(self, gallery: Gallery, time_s: float) -> np.ndarray:
+        """(N,) bool: people out of sight who, walking on as they were, would not come into any calibrated
+        camera's view within max_gap_s: they left the covered area, and the floor does not bring them
+        back (someone entering where they left is more likely someone else; appearance may still)."""
+        out = np.zeros(len(gallery.gids), bool)
+        todo = np.flatnonzero((gallery.slot >= 0) & ~gallery.live)
+        todo = todo[time_s - self.floor.time[gallery.slot[todo]] <= self.config.floor.max_gap_s]  # others: too old anyway
+        if not len(todo) or not self.in_view:
+            return out
+        steps = np.arange(_WALK_ON_STEP_S, self.config.floor.max_gap_s + 1e-9, _WALK_ON_STEP_S)
+        mean = self.floor.mean[gallery.slot[todo]]
+        path = (mean[:, None, :2] + steps[None, :, None] * mean[:, None, 2:]).reshape(-1, 2)
+        seen = np.zeros(len(path), bool)
+        for in_view in self.in_view.values():
+            seen |= in_view(path)
+        out[todo] = ~seen.reshape(len(todo), len(steps)).any(axis=1)
+        return out
+
+    # -- one row's costs ------------------------------------------------------------------------------
+
+    def options(self, rows: StepRows, r: int, gallery: Gallery, appearance_only: bool = False,
+                exclude: int | None = None) -> np.ndarray:
+        """Costs (N,) of giving row r each person of the gallery (INFEASIBLE where a rule forbids it)."""
         cfg, floor_cfg = self.config, self.config.floor
-        gids = [g for g in self.identities if g != exclude]
-        n = len(gids)
-        if not n:
-            return np.zeros(0), gids
-        camera_id, time_s = rows.keys[r][0], float(rows.time[r])
+        n = len(gallery.gids)
         cost = np.full(n, INFEASIBLE)
-        ids = [self.identities[g] for g in gids]
-        seen_from = self.cameras_seeing(rows.xy[r]) if rows.placed[r] else {}
-        allowed = np.array([self.allowed(i, camera_id, time_s, rows, seen_from) for i in ids])
+        if not n:
+            return cost
+        camera, time_s = int(rows.camera[r]), float(rows.time[r])
+        allowed = self.allowed(gallery, camera, time_s) & (gallery.gids != exclude)
         similarity = np.full(n, np.nan)
-        if rows.embedded[r]:
-            mature = np.array([i.embedding is not None and i.embeddings >= cfg.maturity for i in ids])
-            if mature.any():
-                gallery = np.stack([i.embedding if m else np.zeros_like(rows.embeddings[r]) for i, m in zip(ids, mature)])
-                similarity = np.where(mature, gallery @ rows.embeddings[r], np.nan)
+        if rows.embedded[r] and gallery.embeddings is not None:
+            similarity = np.where(gallery.mature, gallery.embeddings @ rows.embeddings[r], np.nan)
         appearance_term = floor_cfg.appearance_weight * (1.0 - np.where(np.isnan(similarity), cfg.match_threshold, similarity))
-        has_floor = np.array([g in self.floor for g in gids])
+        has_floor = gallery.slot >= 0
         on_floor = np.zeros(n, bool)
         if rows.placed[r] and has_floor.any():
-            with_floor = np.flatnonzero(has_floor)
-            slots = self.floor.slots([gids[k] for k in with_floor])
-            recent = time_s - self.floor.time[slots] <= floor_cfg.max_gap_s
-            recent &= ~self.walked_away(rows, [gids[k] for k in with_floor], slots)
-            with_floor, slots = with_floor[recent], slots[recent]
-            on_floor[with_floor] = True
-            if len(slots) and not appearance_only:
-                floor_cost = self.floor_cost(rows, r, slots, [gids[k] for k in with_floor])
-                ok = floor_cost <= floor_cfg.gate_sigma ** 2
-                ok &= np.isnan(similarity[with_floor]) | (similarity[with_floor] >= floor_cfg.min_similarity)
-                ok &= allowed[with_floor]
-                cost[with_floor] = np.where(ok, floor_cost + appearance_term[with_floor], INFEASIBLE)
+            k = np.flatnonzero(has_floor)
+            recent = (time_s - self.floor.time[gallery.slot[k]] <= floor_cfg.max_gap_s) & ~gallery.walked_away[k]
+            k = k[recent]
+            on_floor[k] = True
+            if len(k) and not appearance_only:
+                floor_cost = self.floor_cost(rows, r, gallery, k)
+                ok = (floor_cost <= floor_cfg.gate_sigma ** 2) & allowed[k]
+                ok &= np.isnan(similarity[k]) | (similarity[k] >= floor_cfg.min_similarity)
+                cost[k] = np.where(ok, floor_cost + appearance_term[k], INFEASIBLE)
         if rows.placed[r] and not appearance_only:
-            still = self.still_cost(rows, r, gids, has_floor & ~on_floor & allowed)
+            still = self.still_cost(rows, r, gallery, has_floor & ~on_floor & allowed)
             on_floor |= still < INFEASIBLE
             cost = np.minimum(cost, still + appearance_term)
         # Appearance alone must be as sure as for a person coming back into one camera when it is the same
         # camera, or when both sides were on the floor but too long ago for the floor to tell.
         stale_floor = has_floor & rows.placed[r] & ~on_floor
-        needed = np.where(stale_floor | np.array([i.latest_camera == camera_id for i in ids]), cfg.reentry_threshold,
-                          cfg.match_threshold)
+        needed = np.where(stale_floor | (gallery.latest == camera), cfg.reentry_threshold, cfg.match_threshold)
         by_appearance = allowed & ~on_floor & (similarity >= needed)
-        cost = np.where(by_appearance, floor_cfg.gate_sigma ** 2 + appearance_term, cost)
-        return cost, gids
+        return np.where(by_appearance, floor_cfg.gate_sigma ** 2 + appearance_term, cost)
 
-    def walked_away(self, rows: StepRows, gids: list[int], slots: np.ndarray) -> np.ndarray:
-        """(N,) bool: people out of sight who, walking on as they were, would not come into any calibrated
-        camera's view within max_gap_s: they left the covered area, and the floor does not bring them
-        back (someone entering where they left is more likely someone else; appearance may still).
-        Computed once per person and step."""
-        cache = rows.walked_away
-        todo = [k for k, g in enumerate(gids) if g not in cache and g not in rows.cameras_of]
-        if todo and self.in_view:
-            steps = np.arange(0.0, self.config.floor.max_gap_s + 1e-9, _WALK_ON_STEP_S)
-            mean = self.floor.mean[slots[todo]]
-            path = (mean[:, None, :2] + steps[None, :, None] * mean[:, None, 2:]).reshape(-1, 2)
-            seen = np.zeros(len(path), bool)
-            for in_view in self.in_view.values():
-                seen |= in_view(path)
-            seen = seen.reshape(len(todo), len(steps))[:, 1:].any(axis=1)
-            for k, visible in zip(todo, seen.tolist()):
-                cache[gids[k]] = not visible
-        return np.array([cache.get(g, False) for g in gids], bool)
+    def allowed(self, gallery: Gallery, camera: int, time_s: float) -> np.ndarray:
+        """(N,) bool: the one-camera rule and the transit windows, for a row of this camera index at
+        time_s. A person seen in this step by this camera is someone else; one seen by other cameras
+        may only be matched in a camera whose window with each of those starts at 0 s (overlapping
+        views); one out of sight, when the time since their latest sighting fits that camera pair's
+        window."""
+        window_min, window_max = self._window_matrices()
+        overlapping = window_min[:, camera] == 0.0
+        live_ok = ~gallery.seen_now[:, camera] & ~(gallery.seen_now & ~overlapping[None, :]).any(axis=1)
+        gap = np.maximum(0.0, time_s - gallery.last_seen)
+        lost_ok = (window_min[gallery.latest, camera] <= gap) & (gap <= window_max[gallery.latest, camera])
+        return np.where(gallery.live, live_ok, lost_ok)
 
-    def still_cost(self, rows: StepRows, r: int, gids: list[int], candidates: np.ndarray) -> np.ndarray:
+    def still_cost(self, rows: StepRows, r: int, gallery: Gallery, candidates: np.ndarray) -> np.ndarray:
         """The floor cost (N,) of row r for people out of sight longer than max_gap_s who were still
         when last placed: on the floor for still_window_s at least, and straying less than
         still_radius_m (rms) from where they were on average. They are looked for there, within
@@ -107,16 +182,18 @@ class MatchCosts:
         (min_similarity, as inside any floor gate; a row waits for its embedding when the person has
         one). A person seated at a desk is found again there; one walking is not guessed at."""
         cfg = self.config.floor
-        cost = np.full(len(gids), INFEASIBLE)
+        cost = np.full(len(gallery.gids), INFEASIBLE)
         k = np.flatnonzero(candidates)
         if not len(k):
             return cost
-        ids = [self.identities[gids[i]] for i in k]
-        slots = self.floor.slots([gids[i] for i in k])
-        placed_for = self.floor.time[slots] - np.array([i.floor_start[2] for i in ids])
-        still = (placed_for >= cfg.still_window_s) & (self.floor.wander[slots] <= cfg.still_radius_m ** 2)
-        still &= np.array([i.embedding is None or (rows.embedded[r] and float(i.embedding @ rows.embeddings[r])
-                                                   >= cfg.min_similarity) for i in ids])
+        slots = gallery.slot[k]
+        still = (self.floor.time[slots] - gallery.floor_since[k] >= cfg.still_window_s)
+        still &= self.floor.wander[slots] <= cfg.still_radius_m ** 2
+        if rows.embedded[r] and gallery.embeddings is not None:
+            alike = gallery.embeddings[k] @ rows.embeddings[r] >= cfg.min_similarity
+            still &= ~gallery.has_embedding[k] | alike
+        else:
+            still &= ~gallery.has_embedding[k]
         k, slots = k[still], slots[still]
         if len(k):
             spread = self.floor.cov[slots, :2, :2] + rows.cov[r] + cfg.still_radius_m ** 2 * np.eye(2)
@@ -124,43 +201,52 @@ class MatchCosts:
             cost[k] = np.where(d2 <= cfg.gate_sigma ** 2, d2, INFEASIBLE)
         return cost
 
-    def floor_cost(self, rows: StepRows, r: int, slots: np.ndarray, gids: list[int]) -> np.ndarray:
-        """The floor part of row r's cost for IDs whose floor tracks are in these slots: the squared
-        Mahalanobis distance of its position from theirs, predicted to its capture time. For an ID out
-        of sight, position and velocity together, against the row's own floor track (4-D, put on the
-        same scale: -2 log of its chi-square tail probability): a track that appeared must also move
-        the way the person was moving, as far as it is known yet."""
+    def predicted(self, gallery: Gallery, time_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Every gallery person's floor state (N, 4) and covariance (N, 4, 4) at time_s (rows without a
+        floor track are zeros), computed once per time: a camera's waiting tracks share their time."""
+        found = gallery.predicted.get(time_s)
+        if found is None:
+            n = len(gallery.gids)
+            state, cov = np.zeros((n, 4)), np.zeros((n, 4, 4))
+            k = np.flatnonzero(gallery.slot >= 0)
+            if len(k):
+                state[k], cov[k] = self.floor.predict_state(gallery.slot[k], np.full(len(k), time_s))
+            found = gallery.predicted[time_s] = (state, cov)
+        return found
+
+    def floor_cost(self, rows: StepRows, r: int, gallery: Gallery, k: np.ndarray) -> np.ndarray:
+        """The floor part of row r's cost for the gallery's people k (indices, all with a floor track):
+        the squared Mahalanobis distance of its position from theirs, predicted to its capture time.
+        For a person out of sight, position and velocity together, against the row's own floor track
+        (4-D, put on the same scale: -2 log of its chi-square tail probability): a track that appeared
+        must also move the way the person was moving, as far as it is known yet."""
         time_s = float(rows.time[r])
-        times = np.full(len(slots), time_s)
-        mean, cov = self.floor.predict(slots, times)
-        cost = mahalanobis_sq(rows.xy[r] - mean, cov + rows.cov[r])
+        state_all, cov_all = self.predicted(gallery, time_s)
+        state, state_cov = state_all[k], cov_all[k]
+        cost = mahalanobis_sq(rows.xy[r] - state[:, :2], state_cov[:, :2, :2] + rows.cov[r])
         key = rows.keys[r]
-        out_of_sight = np.array([g not in rows.cameras_of for g in gids])
+        out_of_sight = ~gallery.live[k]
         if key in self.pending_id and out_of_sight.any():
-            state, state_cov = self.floor.predict_state(slots[out_of_sight], times[out_of_sight])
-            own, own_cov = self.pending.predict_state(self.pending.slots([self.pending_id[key]]), times[:1])
+            state, state_cov = state[out_of_sight], state_cov[out_of_sight]
+            own, own_cov = self.pending.predict_state(self.pending.slots([self.pending_id[key]]), np.array([time_s]))
             diff = state - own
             d2 = np.einsum("ki,kij,kj->k", diff, np.linalg.inv(state_cov + own_cov), diff)
             cost[out_of_sight] = d2 - 2.0 * np.log1p(d2 / 2.0)
         return cost
 
-    def allowed(self, identity: Identity, camera_id: str, time_s: float, rows: StepRows,
-                 seen_from: dict[str, bool]) -> bool:
-        """The one-camera rule, the views and the transit windows (rule 4). seen_from: which calibrated
-        cameras see the row's floor position."""
-        live = rows.cameras_of.get(identity.global_id, ())
-        if camera_id in live:
-            return False
-        if live:  # seen right now elsewhere: only overlapping views may share the person
-            return all(self.config.window(cam, camera_id).min_s == 0.0 for cam in live)
-        latest = identity.latest_camera
-        gap = max(0.0, time_s - identity.last_seen_by_camera[latest])
-        window = self.config.window(latest, camera_id)
-        return window.min_s <= gap <= window.max_s
+    # -- views ----------------------------------------------------------------------------------------
 
-    def cameras_seeing(self, point: np.ndarray) -> dict[str, bool]:
-        """For each calibrated camera, whether a person standing at this floor point (2,) is in its view."""
-        return {cam: bool(in_view(point[None])[0]) for cam, in_view in self.in_view.items()}
+    def views_of(self, points: np.ndarray) -> dict[str, np.ndarray]:
+        """For each calibrated camera, which of these floor points (P, 2) a person standing there would
+        be in its view of: camera_id -> (P,) bool."""
+        return {cam: in_view(points) for cam, in_view in self.in_view.items()}
 
-    def all_see(self, cameras, point: np.ndarray) -> bool:
-        return all(self.in_view[cam](point[None])[0] for cam in cameras if cam in self.in_view)
+    def _window_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """Transit windows' min_s and max_s for every pair of camera indices (C, C)."""
+        count = len(self.camera_index)
+        if self._windows[0] != count:
+            names = sorted(self.camera_index, key=self.camera_index.get)
+            low = np.array([[self.config.window(a, b).min_s for b in names] for a in names]).reshape(count, count)
+            high = np.array([[self.config.window(a, b).max_s for b in names] for a in names]).reshape(count, count)
+            self._windows = (count, low, high)
+        return self._windows[1], self._windows[2]

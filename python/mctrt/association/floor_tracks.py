@@ -55,6 +55,11 @@ class FloorTracks:
     def slots(self, global_ids) -> np.ndarray:
         return np.array([self._slot[g] for g in global_ids], np.int64)
 
+    def find(self, global_ids) -> np.ndarray:
+        """(N,) int64 slots of these global IDs, -1 for those without a floor track."""
+        slot = self._slot
+        return np.array([slot.get(g, -1) for g in global_ids], np.int64)
+
     # -- lifetime -------------------------------------------------------------------------------------
 
     def start(self, global_id: int, time_s: float, xy: np.ndarray, cov: np.ndarray) -> None:
@@ -83,12 +88,19 @@ class FloorTracks:
         """(K, 4) means and (K, 4, 4) covariances of these slots at these times (K,). A time before a
         track's last update counts as that time: observations a few ms out of order are simultaneous."""
         dt = np.maximum(times - self.time[slots], 0.0)
-        mean = self.mean[slots].copy()
-        mean[:, :2] += mean[:, 2:] * dt[:, None]
-        f = np.broadcast_to(np.eye(4), (len(slots), 4, 4)).copy()
-        f[:, 0, 2] = f[:, 1, 3] = dt
-        cov = f @ self.cov[slots] @ f.transpose(0, 2, 1)
-        q = self.acceleration_sigma ** 2
+        mean = self.mean[slots]
+        mean = np.concatenate([mean[:, :2] + mean[:, 2:] * dt[:, None], mean[:, 2:]], axis=1)
+        # F P F^T with F = [[I, dt I], [0, I]], by 2x2 blocks: P = [[A, B], [B^T, C]].
+        p = self.cov[slots]
+        a, b, c = p[:, :2, :2], p[:, :2, 2:], p[:, 2:, 2:]
+        d = dt[:, None, None]
+        b_new = b + d * c
+        cov = np.empty_like(p)
+        cov[:, :2, :2] = a + d * (b + b.transpose(0, 2, 1)) + d * d * c
+        cov[:, :2, 2:] = b_new
+        cov[:, 2:, :2] = b_new.transpose(0, 2, 1)
+        cov[:, 2:, 2:] = c
+        q = self.acceleration_sigma ** 2  # white acceleration, per axis
         for axis in (0, 1):
             cov[:, axis, axis] += q * dt ** 4 / 4.0
             cov[:, axis, axis + 2] += q * dt ** 3 / 2.0

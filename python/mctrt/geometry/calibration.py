@@ -41,6 +41,36 @@ def _matrix(value, shape: tuple[int, ...], where: str) -> np.ndarray:
     return array
 
 
+def apply_homography(h: np.ndarray, points: np.ndarray, floor_sign) -> np.ndarray:
+    """Points (N, 2) through homographies h, one (3, 3) for all or one per point (N, 3, 3); NaN rows
+    for points whose third coordinate does not have floor_sign (a scalar or (N,)): beyond the horizon."""
+    x, y = points[:, 0], points[:, 1]
+    h = h if h.ndim == 3 else h[None]
+    w = h[:, 2, 0] * x + h[:, 2, 1] * y + h[:, 2, 2]
+    out = np.empty((len(points), 2))
+    with np.errstate(divide="ignore", invalid="ignore"):  # the horizon (w = 0) is set to NaN below
+        out[:, 0] = (h[:, 0, 0] * x + h[:, 0, 1] * y + h[:, 0, 2]) / w
+        out[:, 1] = (h[:, 1, 0] * x + h[:, 1, 1] * y + h[:, 1, 2]) / w
+    out[~(w * floor_sign > _NEAR)] = np.nan
+    return out
+
+
+def homography_jacobian(h: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 2, 2) derivative of the homographies h ((3, 3), or (N, 3, 3) one per point) at points (N, 2)."""
+    x, y = points[:, 0], points[:, 1]
+    h = h if h.ndim == 3 else h[None]
+    w = h[:, 2, 0] * x + h[:, 2, 1] * y + h[:, 2, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fx = (h[:, 0, 0] * x + h[:, 0, 1] * y + h[:, 0, 2]) / w
+        fy = (h[:, 1, 0] * x + h[:, 1, 1] * y + h[:, 1, 2]) / w
+        out = np.empty((len(points), 2, 2))
+        out[:, 0, 0] = (h[:, 0, 0] - fx * h[:, 2, 0]) / w
+        out[:, 0, 1] = (h[:, 0, 1] - fx * h[:, 2, 1]) / w
+        out[:, 1, 0] = (h[:, 1, 0] - fy * h[:, 2, 0]) / w
+        out[:, 1, 1] = (h[:, 1, 1] - fy * h[:, 2, 1]) / w
+    return out
+
+
 def fit_homography(image_px: np.ndarray, floor_m: np.ndarray) -> np.ndarray:
     """Least-squares homography (3, 3) mapping image_px (N, 2) to floor_m (N, 2), N >= 4 (Hartley's
     normalised DLT: both point sets moved to their centroid and scaled to mean distance sqrt 2)."""
@@ -98,11 +128,11 @@ class CameraCalibration:
         if world_to_camera is not None:
             rotation, translation = world_to_camera[:3, :3], world_to_camera[:3, 3]
             self.camera_position_m = -rotation.T @ translation
-        # The horizon is where the homography's third coordinate w is 0; pixels on the floor are on one
-        # side of it. The lens model knows which (w > 0 in front of the camera, as H = inv(K [r1 r2 t])
+        # floor_sign: the horizon is where the homography's third coordinate w is 0; pixels on the floor
+        # are on the side where w has this sign. The lens model knows which (w > 0 in front of the camera, as H = inv(K [r1 r2 t])
         # is kept unscaled); fitted pairs show it (their image points are on the floor); for a bare
         # homography the floor is the side the image rows grow towards, as for any upright camera.
-        self._floor_sign = float(np.sign(floor_side_w)) if floor_side_w else float(
+        self.floor_sign = float(np.sign(floor_side_w)) if floor_side_w else float(
             np.sign(self.image_to_floor[2] @ np.array([0.0, 1e6, 1.0]))) or 1.0
 
     # -- construction ---------------------------------------------------------------------------------
@@ -195,44 +225,32 @@ class CameraCalibration:
         return self.undistorted_to_floor(self.undistort(points_px))
 
     def undistorted_to_floor(self, points_px: np.ndarray) -> np.ndarray:
-        h = self.image_to_floor
-        x, y = points_px[:, 0], points_px[:, 1]
-        w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
-        with np.errstate(divide="ignore", invalid="ignore"):  # the horizon (w = 0) is set to NaN below
-            out = np.c_[(h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w, (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w]
-        out[~(w * self._floor_sign > _NEAR)] = np.nan
-        return out
+        return apply_homography(self.image_to_floor, points_px, self.floor_sign)
 
     def jacobian(self, points_px: np.ndarray) -> np.ndarray:
         """(N, 2) undistorted pixels -> (N, 2, 2) d(floor x, y) / d(pixel u, v) of the homography: how a
         pixel of error there becomes metres (it grows with the distance from the camera)."""
-        h = self.image_to_floor
-        x, y = points_px[:, 0], points_px[:, 1]
-        w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
-        fx = (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w
-        fy = (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w
-        out = np.empty((len(points_px), 2, 2))
-        out[:, 0, 0] = (h[0, 0] - fx * h[2, 0]) / w
-        out[:, 0, 1] = (h[0, 1] - fx * h[2, 1]) / w
-        out[:, 1, 0] = (h[1, 0] - fy * h[2, 0]) / w
-        out[:, 1, 1] = (h[1, 1] - fy * h[2, 1]) / w
-        return out
+        return homography_jacobian(self.image_to_floor, points_px)
 
     def to_image(self, points_m: np.ndarray) -> np.ndarray:
         """(N, 2) floor metres -> (N, 2) image pixels (through the lens when it is known); NaN rows for
         floor points behind the camera."""
         points_m = np.asarray(points_m, np.float64).reshape(-1, 2)
         g = self.floor_to_image
-        p = np.c_[points_m, np.ones(len(points_m))] @ g.T
-        behind = ~(p[:, 2] * self._floor_sign > _NEAR)
+        x, y = points_m[:, 0], points_m[:, 1]
+        w = g[2, 0] * x + g[2, 1] * y + g[2, 2]
+        behind = ~(w * self.floor_sign > _NEAR)
         if self.distortion is not None and self.world_to_camera is not None and len(points_m):
             pose = self.world_to_camera
             rvec, _ = cv2.Rodrigues(pose[:3, :3])
-            world = np.c_[points_m, np.zeros(len(points_m))]
-            out = cv2.projectPoints(world[:, None, :], rvec, pose[:3, 3], self.intrinsics, self.distortion)[0][:, 0, :]
+            world = np.zeros((len(points_m), 1, 3))
+            world[:, 0, :2] = points_m
+            out = cv2.projectPoints(world, rvec, pose[:3, 3], self.intrinsics, self.distortion)[0][:, 0, :]
+            out = np.asarray(out, np.float64)
         else:
+            out = np.empty((len(points_m), 2))
             with np.errstate(divide="ignore", invalid="ignore"):
-                out = p[:, :2] / p[:, 2:3]
-        out = np.asarray(out, np.float64)
+                out[:, 0] = (g[0, 0] * x + g[0, 1] * y + g[0, 2]) / w
+                out[:, 1] = (g[1, 0] * x + g[1, 1] * y + g[1, 2]) / w
         out[behind] = np.nan
         return out

@@ -1,4 +1,4 @@
-"""FootLocator: where each of one camera's tracks stands on the floor, and how sure that is.
+"""FootLocator: where each calibrated camera's tracks stand on the floor, and how sure that is.
 
 The rule, per box (pixels; margin = edge_margin_px):
 
@@ -21,12 +21,14 @@ The rule, per box (pixels; margin = edge_margin_px):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from mctrt.config.floor import FloorAssociationConfig
-from mctrt.geometry.calibration import CameraCalibration
+from mctrt.geometry.calibration import CameraCalibration, apply_homography, homography_jacobian
 from mctrt.tracking.track_table import TrackTable
 from mctrt.types import Tracks
 
@@ -50,72 +52,125 @@ class FloorPoints:
         return cls(np.full((m, 2), np.nan), np.zeros((m, 2, 2)), np.zeros(m, bool))
 
 
-class FootLocator:
-    """Foot points of one calibrated camera's tracks, on the floor (see the module docstring)."""
+@dataclass
+class CameraFrame:
+    """One calibrated camera's tracks in one frame, as the FootLocator takes them."""
 
-    def __init__(self, calibration: CameraCalibration, config: FloorAssociationConfig | None = None) -> None:
-        self.calibration = calibration
+    camera_id: str
+    tracks: Tracks
+    image_size: tuple[int, int]  # (width, height)
+    time_s: float
+
+
+class FootLocator:
+    """Foot points of the tracks of every calibrated camera, on the floor (see the module docstring).
+    All cameras of a step are placed in one pass of array operations; each keeps its own per-track
+    state (the last full height)."""
+
+    _CAMERA_SHIFT = 1 << 40  # a track's key: camera index * shift + track ID
+
+    def __init__(self, calibrations: dict[str, CameraCalibration], config: FloorAssociationConfig | None = None) -> None:
+        self.calibrations = dict(calibrations)
         self.config = config or FloorAssociationConfig()
+        self._index = {cam: k for k, cam in enumerate(self.calibrations)}
+        ordered = list(self.calibrations.values())
+        self._to_floor = np.stack([c.image_to_floor for c in ordered]) if ordered else np.zeros((0, 3, 3))
+        self._sign = np.array([c.floor_sign for c in ordered])
         self._tracks = TrackTable({"full_height": np.nan, "full_top": np.nan, "full_bottom": np.nan,
                                    "full_time": -np.inf})
-        self.image_size: tuple[int, int] | None = None  # of the last frame
+        self.image_sizes: dict[str, tuple[int, int]] = {}  # of each camera's last frame
 
-    def locate(self, tracks: Tracks, image_size: tuple[int, int], time_s: float) -> FloorPoints:
-        """Floor positions of these tracks (one frame of size (width, height)) at scene time time_s."""
-        self._tracks.release(tracks.removed_id)
-        self.image_size = image_size
-        m = len(tracks)
-        if m == 0:
-            return FloorPoints.empty(0)
+    def __contains__(self, camera_id: str) -> bool:
+        return camera_id in self._index
+
+    def drop(self, camera_id: str) -> None:
+        """Stop placing this camera's tracks (its calibration does not fit its images)."""
+        self._index.pop(camera_id, None)
+        self.image_sizes.pop(camera_id, None)
+
+    def locate(self, frames: list[CameraFrame]) -> list[FloorPoints]:
+        """Floor positions of these calibrated cameras' tracks, one FloorPoints per frame."""
         cfg, table = self.config, self._tracks
-        width, height = image_size
-        x0, y0, x1, y1 = (tracks.xyxy[:, k].astype(np.float64) for k in range(4))
+        for f in frames:
+            table.release(self._keys(f.camera_id, f.tracks.removed_id))
+            self.image_sizes[f.camera_id] = f.image_size
+        counts = [len(f.tracks) for f in frames]
+        if not sum(counts):
+            return [FloorPoints.empty(0) for _ in frames]
+        camera = np.repeat([self._index[f.camera_id] for f in frames], counts)
+        xyxy = np.concatenate([f.tracks.xyxy for f in frames]).astype(np.float64)
+        width = np.repeat([f.image_size[0] for f in frames], counts).astype(np.float64)
+        height = np.repeat([f.image_size[1] for f in frames], counts).astype(np.float64)
+        time_s = np.repeat([f.time_s for f in frames], counts).astype(np.float64)
+        rows = table.rows(np.concatenate([self._keys(f.camera_id, f.tracks.track_id) for f in frames]))
+
+        x0, y0, x1, y1 = xyxy[:, 0], xyxy[:, 1], xyxy[:, 2], xyxy[:, 3]
         h = y1 - y0
-        rows = table.rows(tracks.track_id)
-        recent = np.where(time_s - table["full_time"][rows] <= cfg.height_memory_s, table["full_height"][rows], np.nan)
+        remembered = time_s - table["full_time"][rows] <= cfg.height_memory_s
+        recent = np.where(remembered, table["full_height"][rows], np.nan)
         margin = cfg.edge_margin_px
-        cut_bottom = y1 >= height - margin
-        cut_top = y0 <= margin
+        cut_bottom, cut_top = y1 >= height - margin, y0 <= margin
         cut_left, cut_right = x0 <= margin, x1 >= width - margin
         with np.errstate(invalid="ignore"):
             shrunk = h < cfg.occlusion_ratio * recent
             bottom_moved = np.abs(y1 - table["full_bottom"][rows]) > np.abs(y0 - table["full_top"][rows])
         hidden_feet = cut_bottom | (shrunk & bottom_moved)
-        estimated = hidden_feet & ~cut_top & np.isfinite(recent)
+        estimated = hidden_feet & ~cut_top & ~np.isnan(recent)
         body = np.where(estimated, recent, h)
         half_width = 0.5 * cfg.width_ratio * body
-        centre = np.where(cut_left & ~cut_right, x1 - half_width, np.where(cut_right & ~cut_left, x0 + half_width,
-                                                                            (x0 + x1) / 2.0))
-        foot = np.c_[centre, np.where(estimated, y0 + recent, y1)]
+        foot = np.empty((len(rows), 2))
+        foot[:, 0] = np.where(cut_left & ~cut_right, x1 - half_width,
+                              np.where(cut_right & ~cut_left, x0 + half_width, 0.5 * (x0 + x1)))
+        foot[:, 1] = np.where(estimated, y0 + recent, y1)
 
         full = ~cut_bottom & ~cut_top & ~shrunk
         full_rows = rows[full]
         table["full_height"][full_rows] = h[full]
         table["full_top"][full_rows] = y0[full]
         table["full_bottom"][full_rows] = y1[full]
-        table["full_time"][full_rows] = time_s
+        table["full_time"][full_rows] = time_s[full]
 
-        undistorted = self.calibration.undistort(foot)
-        xy = self.calibration.undistorted_to_floor(undistorted)
+        start = 0
+        for f, n in zip(frames, counts):  # only lenses with distortion need OpenCV, camera by camera
+            if n and self.calibrations[f.camera_id].distortion is not None:
+                foot[start:start + n] = self.calibrations[f.camera_id].undistort(foot[start:start + n])
+            start += n
+        to_floor = self._to_floor[camera]
+        xy = apply_homography(to_floor, foot, self._sign[camera])
         xy[hidden_feet & ~estimated] = np.nan
         sigma_v = np.where(estimated, cfg.estimated_foot_sigma, cfg.foot_sigma) * body
         sigma_u = np.where(cut_left | cut_right, np.maximum(sigma_v, cfg.estimated_foot_sigma * body), sigma_v)
-        jac = self.calibration.jacobian(undistorted)
+        jac = homography_jacobian(to_floor, foot)
         # cov = J diag(su^2, sv^2) J^T + floor_sigma^2 I, for every row at once.
-        scaled = jac * np.stack([sigma_u, sigma_v], axis=1)[:, None, :]
-        cov = scaled @ scaled.transpose(0, 2, 1) + (cfg.floor_sigma_m ** 2) * np.eye(2)
-        return FloorPoints(xy, cov, estimated)
+        a, b, c, d = jac[:, 0, 0] * sigma_u, jac[:, 0, 1] * sigma_v, jac[:, 1, 0] * sigma_u, jac[:, 1, 1] * sigma_v
+        cov = np.empty((len(rows), 2, 2))
+        cov[:, 0, 0] = a * a + b * b + cfg.floor_sigma_m ** 2
+        cov[:, 0, 1] = cov[:, 1, 0] = a * c + b * d
+        cov[:, 1, 1] = c * c + d * d + cfg.floor_sigma_m ** 2
+        out, start = [], 0
+        for n in counts:
+            out.append(FloorPoints(xy[start:start + n], cov[start:start + n], estimated[start:start + n]))
+            start += n
+        return out
 
-    def in_view(self, points_m: np.ndarray) -> np.ndarray:
+    def in_view(self, camera_id: str, points_m: np.ndarray) -> np.ndarray:
         """(N,) bool: whether a person standing at these floor points (N, 2) would be in this camera's
-        view: the foot pixel inside the last frame, at least view_margin of its width from the left and
+        view: the foot pixel inside its last frame, at least view_margin of its width from the left and
         right edges (nearer, a person is cut off and easily missed). Before any frame: all False."""
         points_m = np.asarray(points_m, np.float64).reshape(-1, 2)
-        if self.image_size is None:
+        size = self.image_sizes.get(camera_id)
+        if size is None:
             return np.zeros(len(points_m), bool)
-        width, height = self.image_size
+        width, height = size
         margin = self.config.view_margin * width
-        pixels = self.calibration.to_image(points_m)
+        pixels = self.calibrations[camera_id].to_image(points_m)
         with np.errstate(invalid="ignore"):
             return ((pixels[:, 0] >= margin) & (pixels[:, 0] <= width - margin)
                     & (pixels[:, 1] >= 0) & (pixels[:, 1] <= height))
+
+    def views(self) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+        """in_view for each camera that has had a frame, as association takes it."""
+        return {cam: partial(self.in_view, cam) for cam in self.image_sizes}
+
+    def _keys(self, camera_id: str, track_ids: np.ndarray) -> np.ndarray:
+        return self._index[camera_id] * self._CAMERA_SHIFT + np.asarray(track_ids, np.int64)
