@@ -1,6 +1,9 @@
 """The main job end to end, offline, on real footage with the shipped configs: results files with
-global IDs, events, the store, the summary, and the quality goals (PETS09-S2L1 MOTA >= 0.80 and
-IDF1 >= 0.72; the two-camera split scored as one sequence: IDF1 >= 0.65)."""
+global IDs and floor positions, events, the store, the summary, and the quality goals: PETS09-S2L1
+MOTA >= 0.80 and IDF1 >= 0.80; cross-camera IDF1 on the two-camera split and on a three-camera
+split with blind gaps (made here with python -m mctrt.splits) no lower than measured when these
+tests were written (below the issue's goals of 0.85 and 0.75, which are not met); lab4cam's three
+people under at most four global IDs."""
 
 import json
 import os
@@ -100,7 +103,51 @@ def test_two_camera_split_keeps_people_across_cameras(demo_run, assets):
     _, tmp = demo_run
     combined, per_camera = evaluate_cameras(assets / "data/pets09_split2", tmp / "out")
     print(f"pets09_split2 all cameras: IDF1 {combined.idf1:.3f} MOTA {combined.mota:.3f} IDs {combined.pred_ids}")
-    assert combined.idf1 >= 0.65  # per-camera tracking alone: 0.502
+    assert combined.idf1 >= 0.78  # measured 0.813 (goal 0.85); appearance only: 0.675; no association: 0.502
+    world = np.loadtxt(tmp / "out/world.txt", delimiter=",", skiprows=1)
+    assert world.shape[1] == 5 and set(world[:, 2].astype(int)) <= set(
+        np.loadtxt(tmp / "out/west.txt", delimiter=",")[:, 1].astype(int)) | set(
+        np.loadtxt(tmp / "out/east.txt", delimiter=",")[:, 1].astype(int))
+    # where PETS09's ground truth puts its people (its floor columns), 2 m either way: nearly every position is there
+    truth = np.loadtxt(assets / "data/pets09_s2l1/gt/gt.txt", delimiter=",")[:, 7:9]
+    low, high = truth.min(axis=0) - 2.0, truth.max(axis=0) + 2.0
+    inside = ((world[:, 3:5] >= low) & (world[:, 3:5] <= high)).all(axis=1)
+    assert inside.mean() > 0.95, f"{inside.mean():.3f} of floor positions inside {low} .. {high}"
+
+
+def test_three_cameras_with_blind_gaps_between_them_keep_people(assets, tmp_path):
+    """PETS09-S2L1 cut into three strips with 64 px unseen between them (python -m mctrt.splits): a
+    person walking across disappears for a moment and must come back under the same ID."""
+    pets = load_config(CONFIGS / "pets09.yaml")
+    h = json.dumps(np.asarray(pets.inputs[0].calibration.image_to_floor).tolist())
+    split = subprocess.run([sys.executable, "-m", "mctrt.splits", "--video", str(assets / "data/pets09_s2l1/pets09_s2l1.avi"),
+                            "--gt", str(assets / "data/pets09_s2l1/gt/gt.txt"), "--image-to-floor", h,
+                            "--strips", "0:256,320:576,640:768", "--base-config", str(CONFIGS / "pets09.yaml"),
+                            "--out", str(tmp_path / "split")], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "MCTRT_ASSETS": str(assets)})
+    assert split.returncode == 0, split.stderr
+    result = run(["--config", str(tmp_path / "split/config.yaml"), "--offline", "--output", str(tmp_path / "out"),
+                  "--no-server"], assets)
+    assert result.returncode == 0, result.stderr[-3000:]
+    combined, _ = evaluate_cameras(tmp_path / "split", tmp_path / "out")
+    print(f"three strips with blind gaps: IDF1 {combined.idf1:.3f} MOTA {combined.mota:.3f} IDs {combined.pred_ids}")
+    assert combined.idf1 >= 0.53  # measured 0.570 (goal 0.75); no association at all: 0.339
+
+
+def test_lab4cam_keeps_its_three_people_under_at_most_four_ids(assets, tmp_path, monkeypatch):
+    """Four real overlapping calibrated views, two people walking and one seated all along."""
+    monkeypatch.setenv("MCTRT_ASSETS", str(assets))
+    pipeline = Pipeline(load_config(CONFIGS / "lab4cam.yaml"), offline=True, output_dir=tmp_path, use_store=False)
+    pipeline.run()
+    ids = set()
+    for cam in ("cam0", "cam1", "cam2", "cam3"):
+        rows = np.loadtxt(tmp_path / f"{cam}.txt", delimiter=",", ndmin=2)
+        assert len(rows) > 100, cam  # everyone is seen by every camera for most of the clip
+        ids |= set(rows[:, 1].astype(int).tolist())
+    print(f"lab4cam: global IDs {sorted(ids)}")
+    assert 3 <= len(ids) <= 4
+    world = np.loadtxt(tmp_path / "world.txt", delimiter=",", skiprows=1)
+    assert np.abs(world[:, 3:5]).max() < 6.0  # the lab is about 8 m x 9 m around the origin
 
 
 def test_pets09_meets_the_single_camera_goals(assets, tmp_path, monkeypatch):
@@ -109,7 +156,7 @@ def test_pets09_meets_the_single_camera_goals(assets, tmp_path, monkeypatch):
     pipeline.run()
     result = evaluate_sequence(assets / "data/pets09_s2l1/gt/gt.txt", tmp_path / "pets09.txt")
     print(f"PETS09-S2L1: MOTA {result.mota:.4f} IDF1 {result.idf1:.4f} IDSW {result.id_switches}")
-    assert result.mota >= 0.80 and result.idf1 >= 0.72  # ByteTrack alone on this detector: 0.792 / 0.659
+    assert result.mota >= 0.80 and result.idf1 >= 0.80  # ByteTrack alone on this detector: 0.792 / 0.659
 
 
 def test_a_failed_camera_does_not_stop_the_others(assets, tmp_path):
