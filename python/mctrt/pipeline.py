@@ -71,6 +71,11 @@ class Pipeline:
         self.reid_schedule = ReidScheduler(config.reid_schedule, enabled=self.embedder is not None)
         self.feet = FootLocator({i.camera_id: i.calibration.camera for i in config.inputs if i.calibration is not None},
                                 config.association.floor)
+        for cam, calibration in self.feet.calibrations.items():
+            if calibration.residuals_m is not None:
+                log.info("camera %s: calibration fitted from %d point pairs, residuals mean %.3f m, max %.3f m "
+                         "(python -m mctrt.calibrate draws it)", cam, len(calibration.residuals_m),
+                         calibration.residuals_m.mean(), calibration.residuals_m.max())
         self.associator = CrossCameraAssociator(config.association, config.camera_ids)
         self.events = EventEngine(config.events)
         self.store = EventStore(config.store.path) if use_store and config.store.path else None

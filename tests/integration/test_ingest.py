@@ -125,3 +125,38 @@ def test_a_missing_webcam_is_retried_with_a_reason_and_stops_cleanly():
 def test_offline_mode_refuses_streams():
     with pytest.raises(ValueError, match="offline mode reads files only"):
         CameraReader(InputConfig("cam", "rtsp://127.0.0.1/x"), offline=True)
+
+
+def test_a_live_run_reports_a_camera_that_never_delivers_as_offline_once(tmp_path):
+    """Live, a looping file camera beside one whose file is missing: the pipeline raises one
+    camera_offline for the missing one (debounced), none for the good one, and keeps processing."""
+    from mctrt.config import config_from_dict
+    from mctrt.pipeline import Pipeline
+    from mctrt.types import Detections
+
+    class NoPeople:
+        def detect(self, images):
+            return [Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+                    for _ in images]
+
+    write_video(tmp_path / "good.avi", frames=20)
+    config = config_from_dict({
+        "inputs": [{"camera_id": "good", "path": "good.avi", "loop": True}, {"camera_id": "gone", "path": "gone.avi"}],
+        "modules": {"detector": {"model": "unused.onnx"}},
+        "events": {"camera_health": {"offline_after_s": 0.5, "debounce_s": 0.5}}, "store": {"path": None}}, tmp_path)
+    pipeline = Pipeline(config, detector=NoPeople())
+    events = []
+    pipeline.listeners.append(lambda results, step_events: events.extend(step_events))
+    runner = threading.Thread(target=pipeline.run, daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(e["type"] == "camera_offline" for e in events):
+        time.sleep(0.1)
+    time.sleep(1.0)  # long enough for a second, wrong event to show up
+    pipeline.stop()
+    runner.join(timeout=30)
+    health = [(e["type"], e["camera_id"]) for e in events if e["type"].startswith("camera_")]
+    assert health == [("camera_offline", "gone")]
+    offline = next(e for e in events if e["type"] == "camera_offline")
+    assert "gone.avi does not exist" in offline["reason"] and offline["global_id"] is None
+    assert pipeline.metrics.snapshot()["total_frames"] > 0  # the good camera went on
