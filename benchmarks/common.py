@@ -33,6 +33,19 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def cpu_flags() -> list[str]:
+    """The instruction set extensions that matter for numeric code, as /proc/cpuinfo lists them."""
+    wanted = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_tile", "neon")
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                present = set(line.split(":", 1)[1].split())
+                return [f for f in wanted if f in present]
+    except OSError:
+        pass
+    return []
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -46,6 +59,7 @@ def machine() -> dict:
     cuda = _native.cuda_status()
     return {
         "cpu": cpu_model(),
+        "cpu_flags": cpu_flags(),
         "cores": os.cpu_count(),
         "gpu": ", ".join(d["name"] for d in cuda.devices) or f"none ({cuda.reason})",
         "platform": platform.platform(),

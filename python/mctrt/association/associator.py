@@ -82,6 +82,7 @@ class CrossCameraAssociator:
         self._pending = FloorTracks(floor.acceleration_sigma, floor.speed_sigma)
         self._pending_id: dict[TrackKey, int] = {}
         self._next_pending = 1
+        self._apart_since: dict[TrackKey, float] = {}  # tracks disagreeing with their ID's floor track, since
         self._together_since: dict[tuple[int, int], float] = {}
         self._distinct: set[tuple[int, int]] = set()
         self._camera_index: dict[str, int] = {}
@@ -186,7 +187,7 @@ class CrossCameraAssociator:
         if not self.config.enabled:
             give_up[:] = True
         return StepRows(camera.astype(np.int64), keys, time, xy, cov, embedded & (embeddings is not None),
-                     embeddings, give_up, gid)
+                        embeddings, give_up, gid)
 
     # -- rule 1: one track per ID per camera ----------------------------------------------------------
 
@@ -235,13 +236,12 @@ class CrossCameraAssociator:
             d2 = mahalanobis_sq(rows.xy[placed[mine]] - rows.xy[first], rows.cov[placed[mine]] + rows.cov[first])
             if (d2 <= self.config.floor.gate_sigma ** 2).all():
                 agree[mine] = True
-        for r, ok in zip(placed.tolist(), agree.tolist()):
-            link = self.links[rows.keys[r]]
-            if ok:
-                link.apart_since = None
-            elif link.apart_since is None:
-                link.apart_since = float(rows.time[r])
-            elif rows.time[r] - link.apart_since >= self.config.floor.split_after_s:
+        apart = self._apart_since
+        for r in placed[agree].tolist() if apart else ():  # back in agreement
+            apart.pop(rows.keys[r], None)
+        for r in placed[~agree].tolist():
+            since = apart.setdefault(rows.keys[r], float(rows.time[r]))
+            if rows.time[r] - since >= self.config.floor.split_after_s:
                 self._detach(rows, r)
         placed, gids, known = placed[agree], gids[agree], known[agree]
         order = np.lexsort((rows.time[placed], gids))
@@ -496,6 +496,7 @@ class CrossCameraAssociator:
         """Row r's track loses its ID (rules 1 and 2) and is matched again at once."""
         key = rows.keys[r]
         link = self.links.pop(key)
+        self._apart_since.pop(key, None)
         log.debug("t=%.1f detach %s from %d", rows.time[r], key, link.global_id)
         identity = self.identities.get(link.global_id)
         if identity is not None:
@@ -505,6 +506,7 @@ class CrossCameraAssociator:
 
     def _end_track(self, key: TrackKey) -> None:
         self._stop_waiting(key)
+        self._apart_since.pop(key, None)
         link = self.links.pop(key, None)
         if link is not None and link.global_id in self.identities:
             self.identities[link.global_id].tracks.discard(key)

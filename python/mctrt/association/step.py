@@ -74,8 +74,7 @@ class Identity:
 @dataclass
 class Link:
     global_id: int
-    since: float
-    apart_since: float | None = None  # when it began to disagree with its ID's other camera
+    since: float  # when it was made
 
 
 @dataclass
