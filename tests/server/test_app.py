@@ -351,7 +351,10 @@ async def test_floor_map_has_the_calibrated_cameras_views_once_frames_flowed(dem
     check(before, response_schema("/api/floor"))
     assert [(c["camera_id"], c["calibrated"]) for c in before["cameras"]] == [("west", True), ("east", True)]
     assert all(c["view"] == [] for c in before["cameras"])  # no image size yet: no view
-    assert before["zones"] == [{**SCENE, "dwell_threshold_s": None}] and before["lines"] == [DIVIDE]
+    zones = {z["name"]: z for z in before["zones"]}
+    lines = {line["name"]: line for line in before["lines"]}
+    assert zones["scene"] == {**SCENE, "dwell_threshold_s": None} and lines["divide"] == DIVIDE
+    assert set(zones) == {"scene", "plaza"} and set(lines) == {"divide", "crossing"}  # demo.yaml's own are there too
     assert before["plan"] is None
 
     await feed_demo(pipeline, demo_frames, steps=1)

@@ -46,7 +46,7 @@ def test_corrections_rewrite_every_row_of_the_retired_id_chains_included(tmp_pat
     writer.close()
     assert set(rows(tmp_path / "b.txt")[:, 1]) == {3} and set(rows(tmp_path / "a.txt")[:, 1]) == {3}
     lines = (tmp_path / "world.txt").read_text().splitlines()
-    assert lines[0] == WORLD_HEADER and lines[1:] == ["0.100,1,3,1.000,2.000", "0.100,1,3,1.100,2.000"]
+    assert lines[0] == WORLD_HEADER and lines[1:] == ["0.100,1,3,1.100,2.000"]  # 3's own position, not retired 5's
     assert json.loads((tmp_path / "events.jsonl").read_text())["old_global_id"] == 5
 
 

@@ -8,7 +8,8 @@ Every step's rows are kept with the global ID each track had then. At close():
 - each file is sorted by frame, then ID.
 
 world.txt has one row per person and step while a calibrated camera sees them:
-`time,frame,global_id,x,y` (scene seconds, the step's frame number, floor metres).
+`time,frame,global_id,x,y` (scene seconds, the step's frame number, floor metres); where a
+correction joined two IDs that both had floor tracks, the surviving ID's positions are kept.
 """
 
 from __future__ import annotations
@@ -60,8 +61,13 @@ class ResultWriter:
             rows[:, 1] = self._final(rows[:, 1])
             write_mot(self.dir / f"{cam}.txt", rows[np.lexsort((rows[:, 1], rows[:, 0]))])
         world = np.concatenate(self._world) if self._world else np.empty((0, 5))
-        world[:, 2] = self._final(world[:, 2])
-        world = world[np.lexsort((world[:, 2], world[:, 1]))]
+        final = self._final(world[:, 2])
+        # A person had two floor tracks until a correction joined them: keep the one that survived.
+        survived = final == world[:, 2]
+        world[:, 2] = final
+        world = world[np.lexsort((~survived, world[:, 2], world[:, 1]))]
+        if len(world):
+            world = world[np.r_[True, (np.diff(world[:, 1]) != 0) | (np.diff(world[:, 2]) != 0)]]
         np.savetxt(self.dir / "world.txt", world, delimiter=",", fmt=["%.3f", "%d", "%d", "%.3f", "%.3f"],
                    header=WORLD_HEADER, comments="")
         self._events.close()
