@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from functools import partial
 
 import numpy as np
 from common import print_table, save
@@ -102,8 +101,8 @@ def record(scene: Scene, steps: int) -> list[list[tuple[Tracks, np.ndarray]]]:
 
 def run(scene: Scene, recorded: list[list[tuple[Tracks, np.ndarray]]], on_floor: bool, warmup: int) -> dict:
     cameras = [f"cam{k}" for k in range(len(scene.calibrations))]
-    associator = CrossCameraAssociator(AssociationConfig(maturity=1), cameras)
     locator = FootLocator(dict(zip(cameras, scene.calibrations)))
+    associator = CrossCameraAssociator(AssociationConfig(maturity=1), cameras, locator.views_of if on_floor else None)
     floor_s, associate_s, rows = [], [], []
     seen = [np.zeros(0, np.int64) for _ in cameras]  # each camera's tracks in the previous step
     for step, step_tracks in enumerate(recorded):
@@ -119,8 +118,7 @@ def run(scene: Scene, recorded: list[list[tuple[Tracks, np.ndarray]]], on_floor:
             embedded = ((tracks.track_id + step) % 10 == 0) | ~np.isin(tracks.track_id, seen[k])
             seen[k] = tracks.track_id
             inputs.append(CameraTracks(cam, time_s, tracks.track_id, tracks.removed_id, embedded,
-                                       scene.appearance[who], np.zeros(len(who), bool), floor[k],
-                                       partial(locator.in_view, cam) if on_floor else None))
+                                       scene.appearance[who], np.zeros(len(who), bool), floor[k]))
         t1 = time.perf_counter()
         associator.update(inputs)
         t2 = time.perf_counter()

@@ -51,6 +51,18 @@ py::array_t<T, py::array::c_style> require_array(const py::handle& obj, const ch
   return py::array_t<T, py::array::c_style>::ensure(obj);
 }
 
+// An array the caller lets C++ change in place: dtype T, the given shape, C-contiguous and writeable
+// already (a copy would silently drop the changes).
+template <typename T>
+py::array_t<T, py::array::c_style> require_writable(const py::handle& obj, const char* name,
+                                                    std::initializer_list<py::ssize_t> shape, const char* expected) {
+  auto arr = require_array<T>(obj, name, shape, expected);
+  if (!arr.is(obj) || !arr.writeable())
+    throw py::value_error(std::string(name) + " must be a writeable, C-contiguous array (it is changed in place); got " +
+                          describe(obj));
+  return arr;
+}
+
 // Boxes from Python: a float32 (N, 4) xyxy array, finite and not inverted (ValueError otherwise).
 inline py::array_t<float, py::array::c_style> require_boxes(const py::handle& obj, const char* name,
                                                             const char* expected) {

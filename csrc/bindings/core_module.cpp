@@ -13,6 +13,7 @@ void bind_detection(py::module_& m);
 void bind_reid_preprocess(py::module_& m);
 void bind_lap(py::module_& m);
 void bind_tracking(py::module_& m);
+void bind_floor(py::module_& m);
 }  // namespace mctrt::bindings
 
 #ifndef MCTRT_VERSION
@@ -23,13 +24,14 @@ void bind_tracking(py::module_& m);
 #endif
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "mctrt's C++ core: detector pre/post-processing, IoU, linear assignment, Kalman filter, ByteTrack.";
+  m.doc() = "mctrt's C++ core: detector pre/post-processing, IoU, linear assignment, Kalman filter, ByteTrack, the floor tracks' filter.";
   mctrt::bindings::register_error_translators();
   mctrt::bindings::bind_boxes(m);
   mctrt::bindings::bind_detection(m);
   mctrt::bindings::bind_reid_preprocess(m);
   mctrt::bindings::bind_lap(m);
   mctrt::bindings::bind_tracking(m);
+  mctrt::bindings::bind_floor(m);
   m.def(
       "build_info",
       [] {

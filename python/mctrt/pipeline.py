@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +75,7 @@ class Pipeline:
                 log.info("camera %s: calibration fitted from %d point pairs, residuals mean %.3f m, max %.3f m "
                          "(python -m mctrt.calibrate draws it)", cam, len(calibration.residuals_m),
                          calibration.residuals_m.mean(), calibration.residuals_m.max())
-        self.associator = CrossCameraAssociator(config.association, config.camera_ids)
+        self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of)
         self.events = EventEngine(config.events)
         self.store = EventStore(config.store.path) if use_store and config.store.path else None
         self.writer = ResultWriter(output_dir, config.camera_ids) if output_dir is not None else None
@@ -104,7 +103,6 @@ class Pipeline:
                                               frames[k].image.shape[0]), frames[k].time_s) for k in placed])
         for k, points in zip(placed, floor):
             cameras[k].floor = points
-            cameras[k].in_view = partial(self.feet.in_view, frames[k].camera_id)
         timer.done("floor")
         global_ids, corrections = self.associator.update(cameras)
         now = max(f.time_s for f in frames)

@@ -30,12 +30,23 @@ def alike(v: np.ndarray, similarity: float, seed: int) -> np.ndarray:
     return (similarity * v + np.sqrt(1.0 - similarity ** 2) * other).astype(np.float32)
 
 
+class Views:
+    """What a FootLocator tells association: which calibrated cameras see given floor points. Here each
+    camera sees a strip of x, remembered from the steps that placed its tracks (see step)."""
+
+    def __init__(self) -> None:
+        self.x_range: dict[str, tuple[float, float]] = {}
+
+    def __call__(self, points: np.ndarray) -> dict[str, np.ndarray]:
+        return {cam: (points[:, 0] >= low) & (points[:, 0] <= high) for cam, (low, high) in self.x_range.items()}
+
+
 def associator(floor=None, **kw) -> CrossCameraAssociator:
     kw.setdefault("match_threshold", 0.8)
     kw.setdefault("maturity", 1)
     if floor is not None:
         kw["floor"] = FloorAssociationConfig(**floor)
-    return CrossCameraAssociator(AssociationConfig(**kw))
+    return CrossCameraAssociator(AssociationConfig(**kw), views=Views())
 
 
 def step(a: CrossCameraAssociator, t: float, *tracks, removed=(), views=None):
@@ -60,14 +71,13 @@ def step(a: CrossCameraAssociator, t: float, *tracks, removed=(), views=None):
             dim = len(next(emb for _, emb, _ in rows if emb is not None))
             embeddings = np.stack([emb if emb is not None else np.zeros(dim, np.float32) for _, emb, _ in rows])
         give_up = np.array([opts.get("give_up", False) for _, _, opts in rows], bool)
-        floor = in_view = None
+        floor = None
         if any("xy" in opts for _, _, opts in rows) or (views and cam in views):
             floor = FloorPoints(np.array([opts.get("xy", (np.nan, np.nan)) for _, _, opts in rows], np.float64).reshape(-1, 2),
                                 np.tile(SIGMA_M ** 2 * np.eye(2), (len(rows), 1, 1)), np.zeros(len(rows), bool))
-            low, high = (views or {}).get(cam, (-np.inf, np.inf))
-            in_view = lambda points, low=low, high=high: (points[:, 0] >= low) & (points[:, 0] <= high)  # noqa: E731
+            a.costs.views_of.x_range[cam] = (views or {}).get(cam, (-np.inf, np.inf))
         gone = np.array([tid for c, tid in removed if c == cam], np.int64)
-        inputs.append(CameraTracks(cam, t, ids, gone, embedded, embeddings, give_up, floor, in_view))
+        inputs.append(CameraTracks(cam, t, ids, gone, embedded, embeddings, give_up, floor))
     gids, corrections = a.update(inputs)
     out = {}
     for cam_input, g in zip(inputs, gids):

@@ -102,6 +102,64 @@ def test_floor_tracks_predict_at_a_time_and_fuse_measurements():
     assert floor.state(7)[1] == pytest.approx(1.0)  # predicting changed nothing
 
 
+def test_views_of_every_camera_at_once_agree_with_each_cameras_in_view():
+    behind = CameraCalibration.from_point_pairs([[0, 480], [640, 480], [420, 100], [220, 100]],
+                                                [[2, -2], [-2, -2], [-3, -30], [3, -30]])  # looking the other way
+    distorted = CameraCalibration.from_lens([[500, 0, 320], [0, 500, 240], [0, 0, 1]], [-0.2, 0.05, 0, 0, 0],
+                                            [[1, 0, 0, 0], [0, 0, -1, 1.5], [0, 1, 0, 4], [0, 0, 0, 1]])
+    locator = FootLocator({"tilted": TILTED, "behind": behind, "lens": distorted, "idle": TILTED},
+                          FloorAssociationConfig(view_margin=0.05))
+    locator.locate([CameraFrame(cam, tracks(), IMAGE, 0.0) for cam in ("tilted", "behind", "lens")])
+    points = np.random.default_rng(1).uniform(-40, 40, (500, 2))
+    views = locator.views_of(points)
+    assert sorted(views) == ["behind", "lens", "tilted"]  # "idle" has had no frame
+    for cam, seen in views.items():
+        assert seen.tolist() == locator.in_view(cam, points).tolist() and 0 < seen.sum() < len(points), cam
+
+
+def reference_floor_step(mean, cov, dt, q, xy=None, xy_cov=None):
+    """The textbook Kalman predict (and update) with full matrices: what core.floor_* must equal."""
+    f = np.block([[np.eye(2), dt * np.eye(2)], [np.zeros((2, 2)), np.eye(2)]])
+    g = np.array([[dt * dt / 2, 0], [0, dt * dt / 2], [dt, 0], [0, dt]])
+    mean, cov = f @ mean, f @ cov @ f.T + q * g @ g.T
+    if xy is None:
+        return mean, cov
+    h = np.eye(2, 4)
+    gain = cov @ h.T @ np.linalg.inv(h @ cov @ h.T + xy_cov)
+    return mean + gain @ (xy - h @ mean), (np.eye(4) - gain @ h) @ cov
+
+
+def test_floor_filter_in_cpp_matches_the_textbook_matrices():
+    rng = np.random.default_rng(3)
+    floor = FloorTracks(acceleration_sigma=0.8, capacity=4)
+    for gid in (1, 2, 3):
+        floor.start(gid, 0.0, rng.normal(size=2), 0.05 * np.eye(2))
+    slots = floor.slots([1, 2, 3])
+    floor.mean[slots, 2:] = rng.normal(size=(3, 2))
+    before_mean, before_cov = floor.mean[slots].copy(), floor.cov[slots].copy()
+    times = np.array([0.1, 0.7, 2.5])
+    mean, cov = floor.predict_state(slots, times)
+    for k in range(3):
+        expected = reference_floor_step(before_mean[k], before_cov[k], times[k], 0.8 ** 2)
+        assert np.allclose(mean[k], expected[0]) and np.allclose(cov[k], expected[1])
+    xy, xy_cov = rng.normal(size=(3, 2)), np.array([0.2, 0.1, 0.4])[:, None, None] * np.eye(2)
+    floor.update([1, 2, 3], times, xy, xy_cov)
+    for k in range(3):
+        expected = reference_floor_step(before_mean[k], before_cov[k], times[k], 0.8 ** 2, xy[k], xy_cov[k])
+        assert np.allclose(floor.mean[slots[k]], expected[0]) and np.allclose(floor.cov[slots[k]], expected[1])
+    assert floor.time[slots].tolist() == times.tolist()
+
+
+def test_floor_filter_names_a_bad_slot_and_a_copied_array():
+    floor = FloorTracks(capacity=2)
+    with pytest.raises(ValueError, match=r"slots\[0\] = 5 is outside the 2 slots"):
+        floor.predict_state(np.array([5]), np.array([0.0]))
+    from mctrt._native import core
+    with pytest.raises(ValueError, match="changed in place"):
+        core.floor_update(floor.mean[:, ::-1], floor.cov, floor.time, floor.anchor, floor.wander, np.array([0]),
+                          np.array([0.0]), np.zeros((1, 2)), np.eye(2)[None], 1.0, 3.0)
+
+
 def test_floor_merge_keeps_the_newer_state_under_the_kept_id():
     floor = FloorTracks()
     floor.start(1, 0.0, np.array([0.0, 0.0]), np.eye(2))

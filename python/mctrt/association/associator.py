@@ -49,12 +49,10 @@ until then. The rules, in the order update() applies them each step:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-
 import numpy as np
 
 from mctrt._native import core
-from mctrt.association.costs import INFEASIBLE, MatchCosts
+from mctrt.association.costs import INFEASIBLE, MatchCosts, Views
 from mctrt.association.floor_tracks import FloorTracks, mahalanobis_sq
 from mctrt.association.step import CameraTracks, Correction, Identity, Link, StepRows, TrackKey
 from mctrt.config import AssociationConfig
@@ -67,7 +65,10 @@ class CrossCameraAssociator:
     """Global IDs for the tracks of many cameras (rules in the module docstring). IDs start at 1 and
     count per instance."""
 
-    def __init__(self, config: AssociationConfig | None = None, camera_ids: list[str] | None = None) -> None:
+    def __init__(self, config: AssociationConfig | None = None, camera_ids: list[str] | None = None,
+                 views: Views | None = None) -> None:
+        """views: which calibrated cameras see given floor points (FootLocator.views_of); without it,
+        no camera's view is known, and an ID is never taken to have walked out of them."""
         self.config = config or AssociationConfig()
         floor = self.config.floor
         self.floor = FloorTracks(floor.acceleration_sigma, floor.speed_sigma, floor.still_window_s)
@@ -86,9 +87,8 @@ class CrossCameraAssociator:
         self._together_since: dict[tuple[int, int], float] = {}
         self._distinct: set[tuple[int, int]] = set()
         self._camera_index: dict[str, int] = {}
-        self._in_view: dict[str, Callable[[np.ndarray], np.ndarray]] = {}  # per calibrated camera, its latest
         self.costs = MatchCosts(self.config, self.identities, self.floor, self._pending, self._pending_id,
-                                self._camera_index, self._in_view)
+                                self._camera_index, views or (lambda points: {}))
         for cam in camera_ids or ():
             self._camera(cam)
 
@@ -100,8 +100,6 @@ class CrossCameraAssociator:
         for cam in cameras:
             for tid in cam.removed_id.tolist():
                 self._end_track((cam.camera_id, tid))
-            if cam.in_view is not None:
-                self._in_view[cam.camera_id] = cam.in_view
         rows = self._rows(cameras)
         corrections: list[Correction] = []
         if len(rows.keys):
@@ -249,12 +247,8 @@ class CrossCameraAssociator:
         first = np.r_[True, gids[1:] != gids[:-1]]
         for r in placed[first & ~known].tolist():  # an ID placed for the first time starts its floor track
             self._start_floor(self.identities[int(rows.gid[r])], rows, r)
-        rank = np.arange(len(placed)) - np.maximum.accumulate(np.where(first, np.arange(len(placed)), 0))
-        updating = ~(first & ~known)
-        for round_ in range(int(rank.max()) + 1 if len(rank) else 0):  # one position per ID per call
-            batch = placed[(rank == round_) & updating]
-            if len(batch):
-                self.floor.update(rows.gid[batch].tolist(), rows.time[batch], rows.xy[batch], rows.cov[batch])
+        batch = placed[~(first & ~known)]  # each ID's positions in the order they were captured
+        self.floor.update(rows.gid[batch].tolist(), rows.time[batch], rows.xy[batch], rows.cov[batch])
 
     def _learn_appearance(self, rows: StepRows) -> list[Correction]:
         """Sightings for every linked row; each new embedding teaches its ID, or corrects a provisional

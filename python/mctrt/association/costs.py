@@ -20,6 +20,7 @@ from mctrt.association.step import Identity, StepRows, TrackKey
 from mctrt.config import AssociationConfig
 
 INFEASIBLE = 1e9
+Views = Callable[[np.ndarray], dict[str, np.ndarray]]  # floor points (P, 2) -> camera_id -> (P,) bool in its view
 _WALK_ON_STEP_S = 0.25  # where a person out of sight would be, looked at this often
 
 
@@ -57,18 +58,18 @@ class Gallery:
 class MatchCosts:
     """Rule 4's costs over the associator's people (identities), floor tracks (floor), the floor
     tracks of waiting tracks (pending, keyed through pending_id), the cameras (camera_index: name ->
-    index) and their views (in_view)."""
+    index) and their views (views_of: which calibrated cameras see given floor points)."""
 
     def __init__(self, config: AssociationConfig, identities: dict[int, Identity], floor: FloorTracks,
                  pending: FloorTracks, pending_id: dict[TrackKey, int], camera_index: dict[str, int],
-                 in_view: dict[str, Callable[[np.ndarray], np.ndarray]]) -> None:
+                 views: Views) -> None:
         self.config = config
         self.identities = identities
         self.floor = floor
         self.pending = pending
         self.pending_id = pending_id
         self.camera_index = camera_index
-        self.in_view = in_view
+        self.views_of = views
         self._windows = (0, np.zeros((0, 0)), np.zeros((0, 0)))  # camera count, min_s and max_s by camera pair
 
     # -- the gallery ----------------------------------------------------------------------------------
@@ -111,15 +112,15 @@ class MatchCosts:
         out = np.zeros(len(gallery.gids), bool)
         todo = np.flatnonzero((gallery.slot >= 0) & ~gallery.live)
         todo = todo[time_s - self.floor.time[gallery.slot[todo]] <= self.config.floor.max_gap_s]  # others: too old anyway
-        if not len(todo) or not self.in_view:
+        if not len(todo):
             return out
         steps = np.arange(_WALK_ON_STEP_S, self.config.floor.max_gap_s + 1e-9, _WALK_ON_STEP_S)
         mean = self.floor.mean[gallery.slot[todo]]
         path = (mean[:, None, :2] + steps[None, :, None] * mean[:, None, 2:]).reshape(-1, 2)
-        seen = np.zeros(len(path), bool)
-        for in_view in self.in_view.values():
-            seen |= in_view(path)
-        out[todo] = ~seen.reshape(len(todo), len(steps)).any(axis=1)
+        views = list(self.views_of(path).values())
+        if views:
+            seen = np.logical_or.reduce(views).reshape(len(todo), len(steps))
+            out[todo] = ~seen.any(axis=1)
         return out
 
     # -- one row's costs ------------------------------------------------------------------------------
@@ -233,13 +234,6 @@ class MatchCosts:
             d2 = np.einsum("ki,kij,kj->k", diff, np.linalg.inv(state_cov + own_cov), diff)
             cost[out_of_sight] = d2 - 2.0 * np.log1p(d2 / 2.0)
         return cost
-
-    # -- views ----------------------------------------------------------------------------------------
-
-    def views_of(self, points: np.ndarray) -> dict[str, np.ndarray]:
-        """For each calibrated camera, which of these floor points (P, 2) a person standing there would
-        be in its view of: camera_id -> (P,) bool."""
-        return {cam: in_view(points) for cam, in_view in self.in_view.items()}
 
     def _window_matrices(self) -> tuple[np.ndarray, np.ndarray]:
         """Transit windows' min_s and max_s for every pair of camera indices (C, C)."""

@@ -4,15 +4,17 @@ State (4,) = (x, y, vx, vy) in metres and metres per second, with a (4, 4) covar
 velocity with white-acceleration noise (acceleration_sigma, m/s^2): over dt seconds the position's
 variance grows by sigma^2 dt^4 / 4 and the velocity's by sigma^2 dt^2 per axis. Measurements are
 floor positions (2,) with their own covariance (2, 2) (see geometry/feet.py). Every operation works
-on many tracks at once (arrays, no loop over people), and predictions are made for the capture time
-of the observation they are compared with, so cameras that lag one another still agree.
+on many tracks at once: this class keeps the arrays and who is in which slot, the C++ core
+(core.floor_predict, core.floor_update; csrc/src/floor_filter.cpp) does the arithmetic. Predictions
+are made for the capture time of the observation they are compared with, so cameras that lag one
+another still agree.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-_H = np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]])
+from mctrt._native import core
 
 
 class FloorTracks:
@@ -84,59 +86,27 @@ class FloorTracks:
 
     # -- filtering ------------------------------------------------------------------------------------
 
-    def _predicted(self, slots: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(K, 4) means and (K, 4, 4) covariances of these slots at these times (K,). A time before a
-        track's last update counts as that time: observations a few ms out of order are simultaneous."""
-        dt = np.maximum(times - self.time[slots], 0.0)
-        mean = self.mean[slots]
-        mean = np.concatenate([mean[:, :2] + mean[:, 2:] * dt[:, None], mean[:, 2:]], axis=1)
-        # F P F^T with F = [[I, dt I], [0, I]], by 2x2 blocks: P = [[A, B], [B^T, C]].
-        p = self.cov[slots]
-        a, b, c = p[:, :2, :2], p[:, :2, 2:], p[:, 2:, 2:]
-        d = dt[:, None, None]
-        b_new = b + d * c
-        cov = np.empty_like(p)
-        cov[:, :2, :2] = a + d * (b + b.transpose(0, 2, 1)) + d * d * c
-        cov[:, :2, 2:] = b_new
-        cov[:, 2:, :2] = b_new.transpose(0, 2, 1)
-        cov[:, 2:, 2:] = c
-        q = self.acceleration_sigma ** 2  # white acceleration, per axis
-        for axis in (0, 1):
-            cov[:, axis, axis] += q * dt ** 4 / 4.0
-            cov[:, axis, axis + 2] += q * dt ** 3 / 2.0
-            cov[:, axis + 2, axis] += q * dt ** 3 / 2.0
-            cov[:, axis + 2, axis + 2] += q * dt ** 2
-        return mean, cov
-
     def predict_state(self, slots: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Whole states (K, 4) and covariances (K, 4, 4) of these slots at these times, without changing
-        any state."""
-        return self._predicted(slots, times)
+        """Whole states (K, 4) and covariances (K, 4, 4) of these slots at these times (K,), without
+        changing any state. A time before a track's last update counts as that time: observations a
+        few ms out of order are simultaneous."""
+        return core.floor_predict(*self._arrays(), np.asarray(slots, np.int64), np.asarray(times, np.float64),
+                                  self.acceleration_sigma)
 
     def predict(self, slots: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions (K, 2) and their covariances (K, 2, 2) of these slots at these times, without
         changing any state."""
-        mean, cov = self._predicted(slots, times)
+        mean, cov = self.predict_state(slots, times)
         return mean[:, :2], cov[:, :2, :2]
 
     def update(self, global_ids: list[int], times: np.ndarray, xy: np.ndarray, cov: np.ndarray) -> None:
-        """Correct the tracks of these global IDs (each at most once per call) with positions xy (K, 2)
-        observed at times (K,) with covariances cov (K, 2, 2)."""
+        """Correct the tracks of these global IDs with positions xy (K, 2) observed at times (K,) with
+        covariances cov (K, 2, 2), in the order given (an ID listed twice is corrected twice)."""
         if not len(global_ids):
             return
-        slots = self.slots(global_ids)
-        mean, p = self._predicted(slots, times)
-        innovation_cov = p[:, :2, :2] + cov
-        gain = p[:, :, :2] @ np.linalg.inv(innovation_cov)  # (K, 4, 2)
-        mean += (gain @ (xy - mean[:, :2])[:, :, None])[:, :, 0]
-        p -= gain @ p[:, :2, :]
-        weight = 1.0 - np.exp(-np.maximum(times - self.time[slots], 0.0) / self.still_window_s)
-        anchor = self.anchor[slots] + weight[:, None] * (mean[:, :2] - self.anchor[slots])
-        self.wander[slots] += weight * (np.sum((mean[:, :2] - anchor) ** 2, axis=1) - self.wander[slots])
-        self.anchor[slots] = anchor
-        self.mean[slots] = mean
-        self.cov[slots] = 0.5 * (p + p.transpose(0, 2, 1))
-        self.time[slots] = np.maximum(times, self.time[slots])
+        core.floor_update(*self._arrays(), self.slots(global_ids), np.asarray(times, np.float64),
+                          np.ascontiguousarray(xy, np.float64), np.ascontiguousarray(cov, np.float64),
+                          self.acceleration_sigma, self.still_window_s)
 
     def merge(self, old_id: int, new_id: int) -> None:
         """old_id is now new_id: keep the newer of the two states (or old_id's if new_id has none)."""
@@ -151,6 +121,9 @@ class FloorTracks:
             for array in (self.mean, self.cov, self.time, self.anchor, self.wander):
                 array[new] = array[old]
         self.remove(old_id)
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return self.mean, self.cov, self.time, self.anchor, self.wander
 
     def state(self, global_id: int) -> tuple[np.ndarray, float]:
         """(x, y, vx, vy) and the time of the last update."""

@@ -4,7 +4,6 @@ corrections association makes (Correction)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,8 +25,6 @@ class CameraTracks:
             (rows not embedded are ignored), or None when no row is.
         give_up: (M,) bool rows that waited long enough for an ID without an embedding.
         floor: where the tracks stand (FloorPoints), or None for an uncalibrated camera.
-        in_view: for a calibrated camera, a function telling which floor points (N, 2) it sees
-            (N,) bool (geometry.feet.FootLocator.in_view).
     """
 
     camera_id: str
@@ -38,7 +35,6 @@ class CameraTracks:
     embeddings: np.ndarray | None
     give_up: np.ndarray
     floor: FloorPoints | None = None
-    in_view: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 
 from mctrt.errors import ConfigError
 
-_NEAR = 1e-9
+NEAR_ZERO = 1e-9  # |w| below this is on the horizon (or the camera's plane): no point there
 # cv2.undistortPoints stops after 5 fixed-point iterations by default: too few for strong barrel
 # distortion (k1 near -0.4 leaves image corners tens of pixels short); iterate until the distorted
 # re-projection is within a micro-pixel of the input.
@@ -51,7 +51,7 @@ def apply_homography(h: np.ndarray, points: np.ndarray, floor_sign) -> np.ndarra
     with np.errstate(divide="ignore", invalid="ignore"):  # the horizon (w = 0) is set to NaN below
         out[:, 0] = (h[:, 0, 0] * x + h[:, 0, 1] * y + h[:, 0, 2]) / w
         out[:, 1] = (h[:, 1, 0] * x + h[:, 1, 1] * y + h[:, 1, 2]) / w
-    out[~(w * floor_sign > _NEAR)] = np.nan
+    out[~(w * floor_sign > NEAR_ZERO)] = np.nan
     return out
 
 
@@ -77,7 +77,7 @@ def fit_homography(image_px: np.ndarray, floor_m: np.ndarray) -> np.ndarray:
 
     def normaliser(points: np.ndarray) -> np.ndarray:
         centre = points.mean(axis=0)
-        scale = np.sqrt(2.0) / max(float(np.linalg.norm(points - centre, axis=1).mean()), _NEAR)
+        scale = np.sqrt(2.0) / max(float(np.linalg.norm(points - centre, axis=1).mean()), NEAR_ZERO)
         return np.array([[scale, 0, -scale * centre[0]], [0, scale, -scale * centre[1]], [0, 0, 1]])
 
     a_norm, b_norm = normaliser(image_px), normaliser(floor_m)
@@ -93,7 +93,7 @@ def fit_homography(image_px: np.ndarray, floor_m: np.ndarray) -> np.ndarray:
     system = np.vstack([system, np.zeros((max(0, 9 - len(system)), 9))])
     _, _, vt = np.linalg.svd(system, full_matrices=False)
     h = np.linalg.inv(b_norm) @ vt[-1].reshape(3, 3) @ a_norm
-    return h / h[2, 2] if abs(h[2, 2]) > _NEAR else h
+    return h / h[2, 2] if abs(h[2, 2]) > NEAR_ZERO else h
 
 
 class CameraCalibration:
@@ -161,7 +161,7 @@ class CameraCalibration:
             raise ConfigError(f"{where}.world_to_camera: its top-left 3x3 is not a rotation; give the 4x4 transform "
                               "from world (floor) coordinates to camera coordinates")
         floor_to_image = k @ np.c_[rotation[:, 0], rotation[:, 1], pose[:3, 3]]
-        if abs(np.linalg.det(floor_to_image)) < _NEAR:
+        if abs(np.linalg.det(floor_to_image)) < NEAR_ZERO:
             raise ConfigError(f"{where}: the camera lies in the floor plane (world_to_camera puts its centre at z = 0), "
                               "so it sees the floor edge-on; give the transform from floor metres to the camera's frame")
         return cls(np.linalg.inv(floor_to_image), intrinsics=k, distortion=dist if dist.size and dist.any() else None,
@@ -239,7 +239,7 @@ class CameraCalibration:
         g = self.floor_to_image
         x, y = points_m[:, 0], points_m[:, 1]
         w = g[2, 0] * x + g[2, 1] * y + g[2, 2]
-        behind = ~(w * self.floor_sign > _NEAR)
+        behind = ~(w * self.floor_sign > NEAR_ZERO)
         if self.distortion is not None and self.world_to_camera is not None and len(points_m):
             pose = self.world_to_camera
             rvec, _ = cv2.Rodrigues(pose[:3, :3])

@@ -21,14 +21,12 @@ The rule, per box (pixels; margin = edge_margin_px):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
 from mctrt.config.floor import FloorAssociationConfig
-from mctrt.geometry.calibration import CameraCalibration, apply_homography, homography_jacobian
+from mctrt.geometry.calibration import NEAR_ZERO, CameraCalibration, apply_homography, homography_jacobian
 from mctrt.tracking.track_table import TrackTable
 from mctrt.types import Tracks
 
@@ -75,6 +73,7 @@ class FootLocator:
         self._index = {cam: k for k, cam in enumerate(self.calibrations)}
         ordered = list(self.calibrations.values())
         self._to_floor = np.stack([c.image_to_floor for c in ordered]) if ordered else np.zeros((0, 3, 3))
+        self._to_image = np.stack([c.floor_to_image for c in ordered]) if ordered else np.zeros((0, 3, 3))
         self._sign = np.array([c.floor_sign for c in ordered])
         self._tracks = TrackTable({"full_height": np.nan, "full_top": np.nan, "full_bottom": np.nan,
                                    "full_time": -np.inf})
@@ -161,16 +160,32 @@ class FootLocator:
         size = self.image_sizes.get(camera_id)
         if size is None:
             return np.zeros(len(points_m), bool)
-        width, height = size
-        margin = self.config.view_margin * width
         pixels = self.calibrations[camera_id].to_image(points_m)
-        with np.errstate(invalid="ignore"):
-            return ((pixels[:, 0] >= margin) & (pixels[:, 0] <= width - margin)
-                    & (pixels[:, 1] >= 0) & (pixels[:, 1] <= height))
+        return self._inside(pixels[:, 0], pixels[:, 1], *size)
 
-    def views(self) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-        """in_view for each camera that has had a frame, as association takes it."""
-        return {cam: partial(self.in_view, cam) for cam in self.image_sizes}
+    def views_of(self, points_m: np.ndarray) -> dict[str, np.ndarray]:
+        """in_view of every camera that has had a frame: camera_id -> (N,) bool. The cameras without
+        lens distortion are projected together, in one pass of array operations."""
+        points_m = np.asarray(points_m, np.float64).reshape(-1, 2)
+        plane = [cam for cam in self.image_sizes if self.calibrations[cam].distortion is None]
+        out = {cam: self.in_view(cam, points_m) for cam in self.image_sizes if self.calibrations[cam].distortion is not None}
+        if plane:
+            index = [self._index[cam] for cam in plane]
+            g, sign = self._to_image[index], self._sign[index, None]  # (C, 3, 3), (C, 1)
+            x, y = points_m[None, :, 0], points_m[None, :, 1]
+            w = g[:, 2, 0, None] * x + g[:, 2, 1, None] * y + g[:, 2, 2, None]
+            w = np.where(w * sign > NEAR_ZERO, w, np.nan)  # behind the camera: NaN, so never inside
+            u = (g[:, 0, 0, None] * x + g[:, 0, 1, None] * y + g[:, 0, 2, None]) / w
+            v = (g[:, 1, 0, None] * x + g[:, 1, 1, None] * y + g[:, 1, 2, None]) / w
+            size = np.array([self.image_sizes[cam] for cam in plane], np.float64)
+            inside = self._inside(u, v, size[:, 0, None], size[:, 1, None])
+            out.update(zip(plane, inside))
+        return out
+
+    def _inside(self, u: np.ndarray, v: np.ndarray, width, height) -> np.ndarray:
+        """Pixels inside the image less view_margin of its width on the left and right (NaN: outside)."""
+        margin = self.config.view_margin * width
+        return (u >= margin) & (u <= width - margin) & (v >= 0) & (v <= height)
 
     def _keys(self, camera_id: str, track_ids: np.ndarray) -> np.ndarray:
         return self._index[camera_id] * self._CAMERA_SHIFT + np.asarray(track_ids, np.int64)

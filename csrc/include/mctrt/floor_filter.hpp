@@ -1,0 +1,39 @@
+// The floor tracks' constant-velocity Kalman filter, over many tracks at once.
+//
+// State (4) = (x, y, vx, vy) in metres and m/s with a 4x4 covariance; white-acceleration noise of
+// acceleration_sigma (m/s^2) per axis, so over dt seconds a position's variance grows by
+// sigma^2 dt^4 / 4 and a velocity's by sigma^2 dt^2. Measurements are floor positions (2) with their
+// own 2x2 covariance. Tracks live in the caller's arrays (struct of arrays, indexed by slot): Python
+// owns who is tracked (mctrt/association/floor_tracks.py), C++ the per-step arithmetic.
+//
+// Each track also keeps `anchor`, an exponential average of its positions with time constant
+// still_window_s, and `wander`, the same average of the squared distance from there: small for a
+// person seated or standing, large for one walking.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace mctrt {
+
+struct FloorTrackArrays {
+  double* mean;    // (S, 4)
+  double* cov;     // (S, 4, 4)
+  double* time;    // (S,) time of the last update
+  double* anchor;  // (S, 2)
+  double* wander;  // (S,)
+  std::size_t size;
+};
+
+// The states (K, 4) and covariances (K, 4, 4) of tracks `slots` at `times` (K), written to out_mean
+// and out_cov; the tracks are not changed. A time before a track's last update counts as that time:
+// observations a few ms out of order are simultaneous.
+void floor_predict(const FloorTrackArrays& tracks, const std::int64_t* slots, const double* times, std::size_t k,
+                   double acceleration_sigma, double* out_mean, double* out_cov);
+
+// Corrects tracks `slots` with positions xy (K, 2) observed at `times` with covariances xy_cov
+// (K, 2, 2), one after the other (a slot listed twice is corrected twice, in order).
+void floor_update(FloorTrackArrays& tracks, const std::int64_t* slots, const double* times, const double* xy,
+                  const double* xy_cov, std::size_t k, double acceleration_sigma, double still_window_s);
+
+}  // namespace mctrt

@@ -1,0 +1,87 @@
+// Floor filter arithmetic written out for F = [I dt*I; 0 I] and H = [I 0] (2x2 blocks): predict is a
+// few multiply-adds and the update inverts a 2x2 innovation covariance in closed form.
+#include "mctrt/floor_filter.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mctrt {
+namespace {
+
+// State and covariance of one track `dt` seconds after its last update.
+void predict_one(const double* mean, const double* p, double dt, double q, double* out_mean, double* out_p) {
+  out_mean[0] = mean[0] + dt * mean[2];
+  out_mean[1] = mean[1] + dt * mean[3];
+  out_mean[2] = mean[2];
+  out_mean[3] = mean[3];
+  // F P F^T: with P = [[A, B], [B^T, C]], the blocks become A + dt (B + B^T) + dt^2 C, B + dt C, C.
+  for (int r = 0; r < 2; ++r) {
+    for (int c = 0; c < 2; ++c) {
+      const double a = p[r * 4 + c], b = p[r * 4 + c + 2], bt = p[(r + 2) * 4 + c], cc = p[(r + 2) * 4 + c + 2];
+      out_p[r * 4 + c] = a + dt * (b + bt) + dt * dt * cc;
+      out_p[r * 4 + c + 2] = b + dt * cc;
+      out_p[(r + 2) * 4 + c] = bt + dt * cc;
+      out_p[(r + 2) * 4 + c + 2] = cc;
+    }
+  }
+  const double dt2 = dt * dt;
+  for (int axis = 0; axis < 2; ++axis) {  // white acceleration, per axis
+    out_p[axis * 4 + axis] += q * dt2 * dt2 / 4.0;
+    out_p[axis * 4 + axis + 2] += q * dt2 * dt / 2.0;
+    out_p[(axis + 2) * 4 + axis] += q * dt2 * dt / 2.0;
+    out_p[(axis + 2) * 4 + axis + 2] += q * dt2;
+  }
+}
+
+}  // namespace
+
+void floor_predict(const FloorTrackArrays& tracks, const std::int64_t* slots, const double* times, std::size_t k,
+                   double acceleration_sigma, double* out_mean, double* out_cov) {
+  const double q = acceleration_sigma * acceleration_sigma;
+  for (std::size_t i = 0; i < k; ++i) {
+    const std::int64_t s = slots[i];
+    const double dt = std::max(times[i] - tracks.time[s], 0.0);
+    predict_one(tracks.mean + 4 * s, tracks.cov + 16 * s, dt, q, out_mean + 4 * i, out_cov + 16 * i);
+  }
+}
+
+void floor_update(FloorTrackArrays& tracks, const std::int64_t* slots, const double* times, const double* xy,
+                  const double* xy_cov, std::size_t k, double acceleration_sigma, double still_window_s) {
+  const double q = acceleration_sigma * acceleration_sigma;
+  for (std::size_t i = 0; i < k; ++i) {
+    const std::int64_t s = slots[i];
+    const double dt = std::max(times[i] - tracks.time[s], 0.0);
+    double m[4], p[16];
+    predict_one(tracks.mean + 4 * s, tracks.cov + 16 * s, dt, q, m, p);
+    // S = P[:2, :2] + R, its inverse in closed form; gain K = P[:, :2] S^-1 (4x2).
+    const double* r = xy_cov + 4 * i;
+    const double s00 = p[0] + r[0], s01 = p[1] + r[1], s10 = p[4] + r[2], s11 = p[5] + r[3];
+    const double det = s00 * s11 - s01 * s10;
+    const double i00 = s11 / det, i01 = -s01 / det, i10 = -s10 / det, i11 = s00 / det;
+    double gain[8];
+    for (int row = 0; row < 4; ++row) {
+      gain[row * 2] = p[row * 4] * i00 + p[row * 4 + 1] * i10;
+      gain[row * 2 + 1] = p[row * 4] * i01 + p[row * 4 + 1] * i11;
+    }
+    const double ex = xy[2 * i] - m[0], ey = xy[2 * i + 1] - m[1];
+    for (int row = 0; row < 4; ++row) m[row] += gain[row * 2] * ex + gain[row * 2 + 1] * ey;
+    double updated[16];  // P - K P[:2, :], then symmetrised against rounding
+    for (int row = 0; row < 4; ++row)
+      for (int col = 0; col < 4; ++col)
+        updated[row * 4 + col] = p[row * 4 + col] - gain[row * 2] * p[col] - gain[row * 2 + 1] * p[4 + col];
+    double* cov = tracks.cov + 16 * s;
+    for (int row = 0; row < 4; ++row)
+      for (int col = 0; col < 4; ++col) cov[row * 4 + col] = 0.5 * (updated[row * 4 + col] + updated[col * 4 + row]);
+    std::copy(m, m + 4, tracks.mean + 4 * s);
+
+    const double weight = 1.0 - std::exp(-dt / still_window_s);
+    double* anchor = tracks.anchor + 2 * s;
+    anchor[0] += weight * (m[0] - anchor[0]);
+    anchor[1] += weight * (m[1] - anchor[1]);
+    const double dx = m[0] - anchor[0], dy = m[1] - anchor[1];
+    tracks.wander[s] += weight * (dx * dx + dy * dy - tracks.wander[s]);
+    tracks.time[s] = std::max(times[i], tracks.time[s]);
+  }
+}
+
+}  // namespace mctrt
