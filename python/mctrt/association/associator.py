@@ -58,7 +58,7 @@ from mctrt.association.step import CameraTracks, Correction, Identity, Link, Ste
 from mctrt.config import AssociationConfig
 
 log = logging.getLogger(__name__)
-_MERGE_RADIUS_M = 3.0  # pairs farther apart than this are never compared for a merge (a quick pre-filter)
+_MERGE_RADIUS_M = 3.0  # pairs farther apart than this in x or y are never compared for a merge (a quick pre-filter)
 
 
 class CrossCameraAssociator:
@@ -85,7 +85,7 @@ class CrossCameraAssociator:
         self._next_pending = 1
         self._apart_since: dict[TrackKey, float] = {}  # tracks disagreeing with their ID's floor track, since
         self._together_since: dict[tuple[int, int], float] = {}
-        self._distinct: set[tuple[int, int]] = set()
+        self._distinct: dict[int, set[int]] = {}  # IDs one camera showed together: never one person
         self._camera_index: dict[str, int] = {}
         self.costs = MatchCosts(self.config, self.identities, self.floor, self._pending, self._pending_id,
                                 self._camera_index, views or (lambda points: {}))
@@ -220,11 +220,12 @@ class CrossCameraAssociator:
         if not len(placed):
             return
         gids = rows.gid[placed]
-        known = np.array([g in self.floor for g in gids.tolist()])
+        slots = self.floor.find(gids.tolist())
+        known = slots >= 0
         agree = np.ones(len(placed), bool)
         if known.any():
             k = placed[known]
-            mean, cov = self.floor.predict(self.floor.slots(gids[known].tolist()), rows.time[k])
+            mean, cov = self.floor.predict(slots[known], rows.time[k])
             agree[known] = mahalanobis_sq(rows.xy[k] - mean, cov + rows.cov[k]) <= self.config.floor.gate_sigma ** 2
         for gid in np.unique(gids[~agree]).tolist():
             mine = np.flatnonzero(gids == gid)
@@ -399,6 +400,8 @@ class CrossCameraAssociator:
         a = np.repeat(np.arange(len(xs)), counts)
         b = (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)) + a + 1
         a, b = order[a], order[b]
+        near = np.abs(mean[a, 1] - mean[b, 1]) <= _MERGE_RADIUS_M
+        a, b = a[near], b[near]
         close = mahalanobis_sq(mean[a] - mean[b], cov[a] + cov[b]) <= self.config.floor.gate_sigma ** 2
         a, b = a[close], b[close]
         # One camera showing both: two people, for good. Which cameras show each ID, as an (F, C) matrix.
@@ -408,22 +411,23 @@ class CrossCameraAssociator:
         known = (at < len(fresh)) & (fresh[np.minimum(at, len(fresh) - 1)] == rows.gid[linked])
         shows[at[known], rows.camera[linked][known]] = True
         shared = (shows[a] & shows[b]).any(axis=1)
-        low, high = np.minimum(fresh[a], fresh[b]), np.maximum(fresh[a], fresh[b])
-        self._distinct.update(zip(low[shared].tolist(), high[shared].tolist()))
+        for gi, gj in zip(fresh[a[shared]].tolist(), fresh[b[shared]].tolist()):
+            self._distinct.setdefault(gi, set()).add(gj)
+            self._distinct.setdefault(gj, set()).add(gi)
         a, b = a[~shared], b[~shared]
-        seen = self.costs.views_of(mean)
+        a, b = np.where(fresh[a] < fresh[b], a, b), np.where(fresh[a] < fresh[b], b, a)  # the older ID first
+        # A camera that shows one but not the other may simply not see the other's place: (C, F) bool.
+        sees = np.ones((len(self._camera_index), len(fresh)), bool)
+        for cam, seen in self.costs.views_of(mean).items():
+            sees[self._camera_index[cam]] = seen
+        ok = ~(shows[a] & ~sees[:, b].T).any(axis=1) & ~(shows[b] & ~sees[:, a].T).any(axis=1)
+        embeddings = [self.identities[int(g)].embedding for g in fresh.tolist()]
         together = {}
-        for i, j in zip(a.tolist(), b.tolist()):
-            if fresh[i] > fresh[j]:
-                i, j = j, i
+        for i, j in zip(a[ok].tolist(), b[ok].tolist()):
             gi, gj = int(fresh[i]), int(fresh[j])
-            if (gi, gj) in self._distinct:
+            if gj in self._distinct.get(gi, ()):
                 continue
-            # a camera that shows one but not the other may simply not see the other's place
-            if not (all(seen[c][j] for c in rows.cameras_of.get(gi, ()) if c in seen)
-                    and all(seen[c][i] for c in rows.cameras_of.get(gj, ()) if c in seen)):
-                continue
-            ei, ej = self.identities[gi].embedding, self.identities[gj].embedding
+            ei, ej = embeddings[i], embeddings[j]
             if ei is not None and ej is not None and float(ei @ ej) < self.config.floor.min_similarity:
                 continue
             together[(gi, gj)] = self._together_since.get((gi, gj), now)
@@ -459,7 +463,11 @@ class CrossCameraAssociator:
         if gone.floor_start is not None and (kept.floor_start is None or gone.floor_start[2] < kept.floor_start[2]):
             kept.floor_start = gone.floor_start
         self.floor.merge(old, new)
-        self._distinct = {tuple(sorted(new if g == old else g for g in pair)) for pair in self._distinct}
+        for other in self._distinct.pop(old, ()):
+            self._distinct[other].discard(old)
+            if other != new:
+                self._distinct[other].add(new)
+                self._distinct.setdefault(new, set()).add(other)
         self._together_since = {p: t for p, t in self._together_since.items() if old not in p}
         return Correction(old, new, time_s, reason)
 
@@ -529,6 +537,5 @@ class CrossCameraAssociator:
         for g in stale:
             del self.identities[g]
             self.floor.remove(g)
-        if stale:
-            gone = set(stale)
-            self._distinct = {p for p in self._distinct if not gone & set(p)}
+            for other in self._distinct.pop(g, ()):
+                self._distinct[other].discard(g)
