@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mctrt.config import config_from_dict, load_config
+from mctrt.config import config_from_dict, expand_env, load_config
 from mctrt.errors import ConfigError
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -35,6 +35,15 @@ def test_demo_defaults_to_assets_beside_the_project(monkeypatch):
     assert Path(os.path.normpath(config.inputs[0].path)) == west
     assert config.association.window("west", "east").max_s == 30.0
     assert config.events.lines[0].camera_id == "west" and config.store.path.endswith("runs/mctrt.db")
+
+
+def test_a_relative_assets_folder_is_taken_from_where_the_command_runs(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MCTRT_ASSETS", "../shared")  # as typed beside the project: MCTRT_ASSETS=../shared
+    config = load_config(CONFIGS / "demo.yaml")
+    assert config.detector.model == str(tmp_path.parent / "shared/models/yolov8n_coco_fp32.onnx")
+    monkeypatch.setenv("SUFFIX", "../x")  # not at the start of a value: left as written
+    assert expand_env("a/${SUFFIX}", "test") == "a/../x"
 
 
 def test_relative_paths_follow_the_file_and_streams_are_left_alone(tmp_path):

@@ -37,12 +37,18 @@ MODULES = ("detector", "tracker", "reid")
 
 
 def expand_env(text: str, where: str) -> str:
-    """${VAR} and ${VAR:-default} replaced from the environment; an unset ${VAR} with no default fails."""
+    """${VAR} and ${VAR:-default} replaced from the environment; an unset ${VAR} with no default fails.
+    A value that starts the text and is a path relative to here (./ or ../, as in
+    MCTRT_ASSETS=../shared) is made absolute against the working directory, where it was typed, so that
+    it does not become relative to the config file."""
 
     def value(match: re.Match) -> str:
         name, default = match.group(1), match.group(2)
         if name in os.environ:
-            return os.environ[name]
+            found = os.environ[name]
+            if match.start() == 0 and (found.startswith(("./", "../")) or found in (".", "..")):
+                return os.path.abspath(found)
+            return found
         if default is None:
             raise ConfigError(f"{where} uses ${{{name}}}, which is not set; set it or write ${{{name}:-default}}")
         return default
