@@ -14,6 +14,7 @@ void bind_reid_preprocess(py::module_& m);
 void bind_lap(py::module_& m);
 void bind_tracking(py::module_& m);
 void bind_floor(py::module_& m);
+void bind_slot_map(py::module_& m);
 }  // namespace mctrt::bindings
 
 #ifndef MCTRT_VERSION
@@ -32,6 +33,7 @@ PYBIND11_MODULE(_core, m) {
   mctrt::bindings::bind_lap(m);
   mctrt::bindings::bind_tracking(m);
   mctrt::bindings::bind_floor(m);
+  mctrt::bindings::bind_slot_map(m);
   m.def(
       "build_info",
       [] {

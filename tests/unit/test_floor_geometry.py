@@ -177,6 +177,22 @@ def test_mahalanobis_matches_the_matrix_formula():
     assert np.allclose(mahalanobis_sq(diff, cov), expected)
 
 
+def test_slot_map_reuses_released_slots_and_renames():
+    from mctrt._native import core
+    slots = core.SlotMap()
+    found, fresh = slots.find_or_add(np.array([40, 7, 40, 9]))
+    assert found.tolist() == [0, 1, 0, 2] and fresh.tolist() == [True, True, False, True]  # a key twice: one slot
+    slots.release(np.array([7, 123]))  # 123 was never held
+    assert slots.find(np.array([7, 9])).tolist() == [-1, 2] and len(slots) == 2
+    assert slots.find_or_add(np.array([11]))[0].tolist() == [1] and slots.slots_used == 3  # 7's slot again
+    assert slots.rename(11, 12) and 11 not in slots and slots.find(np.array([12])).tolist() == [1]
+    assert not slots.rename(11, 13) and slots.keys() == [9, 12, 40]
+    with pytest.raises(ValueError, match="already held"):
+        slots.rename(12, 40)
+    with pytest.raises(ValueError, match="keys must be a int64 numpy array"):
+        slots.find(np.array([1.5]))
+
+
 def test_track_table_rows_start_fresh_and_are_reused_after_release():
     table = TrackTable({"first": -1, "height": np.nan})
     rows = table.rows(np.array([5, 9]))

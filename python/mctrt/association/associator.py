@@ -220,7 +220,7 @@ class CrossCameraAssociator:
         if not len(placed):
             return
         gids = rows.gid[placed]
-        slots = self.floor.find(gids.tolist())
+        slots = self.floor.find(gids)
         known = slots >= 0
         agree = np.ones(len(placed), bool)
         if known.any():
@@ -249,7 +249,7 @@ class CrossCameraAssociator:
         for r in placed[first & ~known].tolist():  # an ID placed for the first time starts its floor track
             self._start_floor(self.identities[int(rows.gid[r])], rows, r)
         batch = placed[~(first & ~known)]  # each ID's positions in the order they were captured
-        self.floor.update(rows.gid[batch].tolist(), rows.time[batch], rows.xy[batch], rows.cov[batch])
+        self.floor.update(rows.gid[batch], rows.time[batch], rows.xy[batch], rows.cov[batch])
 
     def _learn_appearance(self, rows: StepRows) -> list[Correction]:
         """Sightings for every linked row; each new embedding teaches its ID, or corrects a provisional
@@ -391,7 +391,7 @@ class CrossCameraAssociator:
             self._together_since.clear()
             return []
         now = float(rows.time.max())
-        slots = self.floor.slots(fresh.tolist())
+        slots = self.floor.slots(fresh)
         mean, cov = self.floor.predict(slots, np.full(len(slots), now))
         order = np.argsort(mean[:, 0])
         xs = mean[order, 0]

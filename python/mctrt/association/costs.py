@@ -101,7 +101,7 @@ class MatchCosts:
             if identity.floor_start is not None:
                 floor_since[k] = identity.floor_start[2]
         gallery = Gallery(gids, latest, last_seen, seen_now, embeddings, mature, has_embedding,
-                          self.floor.find(gids.tolist()), floor_since, np.zeros(n, bool))
+                          self.floor.find(gids), floor_since, np.zeros(n, bool))
         gallery.walked_away = self.walked_away(gallery, float(rows.time.max()) if len(rows.time) else 0.0)
         return gallery
 

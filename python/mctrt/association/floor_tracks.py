@@ -41,36 +41,37 @@ class FloorTracks:
         self.time = np.zeros(capacity)
         self.anchor = np.zeros((capacity, 2))
         self.wander = np.zeros(capacity)
-        self._slot: dict[int, int] = {}
-        self._free = list(range(capacity - 1, -1, -1))
+        self._slots = core.SlotMap()  # global ID -> slot of the arrays
 
     def __contains__(self, global_id: int) -> bool:
-        return global_id in self._slot
+        return global_id in self._slots
 
     def __len__(self) -> int:
-        return len(self._slot)
+        return len(self._slots)
 
     @property
     def ids(self) -> list[int]:
-        return list(self._slot)
+        """The global IDs with a floor track, ascending."""
+        return self._slots.keys()
 
     def slots(self, global_ids) -> np.ndarray:
-        return np.array([self._slot[g] for g in global_ids], np.int64)
+        """(N,) int64 slots of these global IDs, which must all have a floor track (KeyError otherwise)."""
+        slots = self.find(global_ids)
+        if (slots < 0).any():
+            raise KeyError(f"no floor track for global IDs {np.asarray(global_ids)[slots < 0].tolist()}")
+        return slots
 
     def find(self, global_ids) -> np.ndarray:
         """(N,) int64 slots of these global IDs, -1 for those without a floor track."""
-        slot = self._slot
-        return np.array([slot.get(g, -1) for g in global_ids], np.int64)
+        return self._slots.find(np.asarray(global_ids, np.int64).reshape(-1))
 
     # -- lifetime -------------------------------------------------------------------------------------
 
     def start(self, global_id: int, time_s: float, xy: np.ndarray, cov: np.ndarray) -> None:
         """A new track at xy (2,) with covariance cov (2, 2), standing still as far as is known."""
-        slot = self._slot.get(global_id)
-        if slot is None:
-            if not self._free:
-                self._grow()
-            slot = self._slot[global_id] = self._free.pop()
+        slot = int(self._slots.find_or_add(np.array([global_id], np.int64))[0][0])
+        if slot >= len(self.time):
+            self._grow()
         self.mean[slot] = (xy[0], xy[1], 0.0, 0.0)
         self.cov[slot] = 0.0
         self.cov[slot, :2, :2] = cov
@@ -80,9 +81,7 @@ class FloorTracks:
         self.wander[slot] = 0.0
 
     def remove(self, global_id: int) -> None:
-        slot = self._slot.pop(global_id, None)
-        if slot is not None:
-            self._free.append(slot)
+        self._slots.release(np.array([global_id], np.int64))
 
     # -- filtering ------------------------------------------------------------------------------------
 
@@ -99,7 +98,7 @@ class FloorTracks:
         mean, cov = self.predict_state(slots, times)
         return mean[:, :2], cov[:, :2, :2]
 
-    def update(self, global_ids: list[int], times: np.ndarray, xy: np.ndarray, cov: np.ndarray) -> None:
+    def update(self, global_ids, times: np.ndarray, xy: np.ndarray, cov: np.ndarray) -> None:
         """Correct the tracks of these global IDs with positions xy (K, 2) observed at times (K,) with
         covariances cov (K, 2, 2), in the order given (an ID listed twice is corrected twice)."""
         if not len(global_ids):
@@ -110,15 +109,14 @@ class FloorTracks:
 
     def merge(self, old_id: int, new_id: int) -> None:
         """old_id is now new_id: keep the newer of the two states (or old_id's if new_id has none)."""
-        old = self._slot.get(old_id)
-        if old is None:
+        old, new = (int(s) for s in self.find([old_id, new_id]))
+        if old < 0:
             return
-        new = self._slot.get(new_id)
-        if new is None:
-            self._slot[new_id] = self._slot.pop(old_id)
+        if new < 0:
+            self._slots.rename(old_id, new_id)
             return
         if self.time[old] > self.time[new]:
-            for array in (self.mean, self.cov, self.time, self.anchor, self.wander):
+            for array in self._arrays():
                 array[new] = array[old]
         self.remove(old_id)
 
@@ -127,17 +125,13 @@ class FloorTracks:
 
     def state(self, global_id: int) -> tuple[np.ndarray, float]:
         """(x, y, vx, vy) and the time of the last update."""
-        slot = self._slot[global_id]
+        slot = int(self.slots([global_id])[0])
         return self.mean[slot].copy(), float(self.time[slot])
 
     def _grow(self) -> None:
-        size = len(self.time)
-        self.mean = np.concatenate([self.mean, np.zeros((size, 4))])
-        self.cov = np.concatenate([self.cov, np.zeros((size, 4, 4))])
-        self.time = np.concatenate([self.time, np.zeros(size)])
-        self.anchor = np.concatenate([self.anchor, np.zeros((size, 2))])
-        self.wander = np.concatenate([self.wander, np.zeros(size)])
-        self._free = list(range(2 * size - 1, size - 1, -1))
+        extra = max(len(self.time), 16)
+        self.mean, self.cov, self.time, self.anchor, self.wander = (
+            np.concatenate([a, np.zeros((extra, *a.shape[1:]))]) for a in self._arrays())
 
 
 def mahalanobis_sq(diff: np.ndarray, cov: np.ndarray) -> np.ndarray:

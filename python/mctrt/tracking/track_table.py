@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from mctrt._native import core
+
 
 class TrackTable:
     """Columns of per-track values (name -> the value a new track starts with), a row per track ID.
 
-    Rows are found for a frame's IDs with rows(); an ID seen for the first time gets a fresh row with
-    every column at its start value. release() frees the rows of tracks the tracker removed.
+    Rows are found for a frame's IDs with rows() (core.SlotMap, in C++); an ID seen for the first time
+    gets a fresh row with every column at its start value. release() frees the rows of tracks the
+    tracker removed.
 
     >>> table = TrackTable({"last_embedded": -1})
     >>> rows = table.rows(np.array([3, 7]))
@@ -20,45 +23,30 @@ class TrackTable:
     def __init__(self, columns: dict[str, float | int | bool], capacity: int = 16) -> None:
         self._start = dict(columns)
         self._columns = {name: np.full(capacity, value, dtype=np.asarray(value).dtype) for name, value in columns.items()}
-        self._row_of: dict[int, int] = {}
-        self._free = list(range(capacity - 1, -1, -1))
+        self._slots = core.SlotMap()  # track ID -> row
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._columns[name]
 
     def __len__(self) -> int:
-        return len(self._row_of)
+        return len(self._slots)
 
     def __contains__(self, track_id: int) -> bool:
-        return int(track_id) in self._row_of
+        return int(track_id) in self._slots
 
     def rows(self, track_ids: np.ndarray) -> np.ndarray:
         """(M,) int64 rows of these IDs, making rows for new ones."""
-        out = np.empty(len(track_ids), np.int64)
-        row_of = self._row_of
-        for i, tid in enumerate(track_ids.tolist()):
-            row = row_of.get(tid)
-            if row is None:
-                row = row_of[tid] = self._new_row()
-            out[i] = row
-        return out
+        rows, fresh = self._slots.find_or_add(np.asarray(track_ids, np.int64))
+        size = len(next(iter(self._columns.values()))) if self._columns else 0
+        if self._slots.slots_used > size:
+            grown = max(2 * size, self._slots.slots_used, 16)
+            for name, column in self._columns.items():
+                self._columns[name] = np.concatenate([column, np.full(grown - size, self._start[name], column.dtype)])
+        if fresh.any():
+            for name, column in self._columns.items():
+                column[rows[fresh]] = self._start[name]
+        return rows
 
     def release(self, track_ids) -> None:
         """Forget these tracks (IDs not in the table are ignored)."""
-        for tid in np.asarray(track_ids).tolist():
-            row = self._row_of.pop(tid, None)
-            if row is not None:
-                self._free.append(row)
-
-    def _new_row(self) -> int:
-        if not self._free:
-            size = len(next(iter(self._columns.values()))) if self._columns else 0
-            for name, column in self._columns.items():
-                grown = np.full(max(2 * size, 16), self._start[name], dtype=column.dtype)
-                grown[:size] = column
-                self._columns[name] = grown
-            self._free = list(range(max(2 * size, 16) - 1, size - 1, -1))
-        row = self._free.pop()
-        for name, column in self._columns.items():
-            column[row] = self._start[name]
-        return row
+        self._slots.release(np.asarray(track_ids, np.int64).reshape(-1))
