@@ -416,18 +416,18 @@ class CrossCameraAssociator:
             self._distinct.setdefault(gj, set()).add(gi)
         a, b = a[~shared], b[~shared]
         a, b = np.where(fresh[a] < fresh[b], a, b), np.where(fresh[a] < fresh[b], b, a)  # the older ID first
-        # A camera that shows one but not the other may simply not see the other's place: (C, F) bool.
+        # A camera that shows one but not the other may simply not see the other's place: (C, F) bool,
+        # asked for the IDs of these pairs only.
         sees = np.ones((len(self._camera_index), len(fresh)), bool)
-        for cam, seen in self.costs.views_of(mean).items():
-            sees[self._camera_index[cam]] = seen
+        involved = np.unique(np.r_[a, b])
+        for cam, seen in self.costs.views_of(mean[involved]).items():
+            sees[self._camera_index[cam], involved] = seen
         ok = ~(shows[a] & ~sees[:, b].T).any(axis=1) & ~(shows[b] & ~sees[:, a].T).any(axis=1)
-        embeddings = [self.identities[int(g)].embedding for g in fresh.tolist()]
         together = {}
-        for i, j in zip(a[ok].tolist(), b[ok].tolist()):
-            gi, gj = int(fresh[i]), int(fresh[j])
+        for gi, gj in zip(fresh[a[ok]].tolist(), fresh[b[ok]].tolist()):
             if gj in self._distinct.get(gi, ()):
                 continue
-            ei, ej = embeddings[i], embeddings[j]
+            ei, ej = self.identities[gi].embedding, self.identities[gj].embedding
             if ei is not None and ej is not None and float(ei @ ej) < self.config.floor.min_similarity:
                 continue
             together[(gi, gj)] = self._together_since.get((gi, gj), now)

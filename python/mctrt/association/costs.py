@@ -70,6 +70,8 @@ class MatchCosts:
         self.pending_id = pending_id
         self.camera_index = camera_index
         self.views_of = views
+        self._walked_away: dict[tuple[int, float], bool] = {}  # (global ID, floor track time) -> walked_away
+        self._walked_away_cameras: tuple[str, ...] = ()
         self._windows = (0, np.zeros((0, 0)), np.zeros((0, 0)))  # camera count, min_s and max_s by camera pair
 
     # -- the gallery ----------------------------------------------------------------------------------
@@ -111,9 +113,28 @@ class MatchCosts:
         back (someone entering where they left is more likely someone else; appearance may still)."""
         out = np.zeros(len(gallery.gids), bool)
         todo = np.flatnonzero((gallery.slot >= 0) & ~gallery.live)
-        todo = todo[time_s - self.floor.time[gallery.slot[todo]] <= self.config.floor.max_gap_s]  # others: too old anyway
-        if not len(todo):
+        updated = self.floor.time[gallery.slot[todo]]
+        recent = time_s - updated <= self.config.floor.max_gap_s  # others: too old for the floor anyway
+        todo, updated = todo[recent], updated[recent]
+        # A floor track out of sight is not corrected, so its answer holds until it is, or until the
+        # cameras with a view change.
+        cameras = tuple(self.views_of(np.zeros((0, 2))))
+        if cameras != self._walked_away_cameras or len(self._walked_away) > 2 * len(gallery.gids) + 64:
+            self._walked_away, self._walked_away_cameras = {}, cameras
+        gids = gallery.gids[todo].tolist()
+        cached = [self._walked_away.get((g, t)) for g, t in zip(gids, updated.tolist())]
+        hit = np.array([c is not None for c in cached], bool)
+        out[todo[hit]] = [c for c in cached if c is not None]
+        todo, updated = todo[~hit], updated[~hit]
+        if not len(todo) or not cameras:
             return out
+        steps = np.arange(_WALK_ON_STEP_S, self.config.floor.max_gap_s + 1e-9, _WALK_ON_STEP_S)
+        mean = self.floor.mean[gallery.slot[todo]]
+        path = (mean[:, None, :2] + steps[None, :, None] * mean[:, None, 2:]).reshape(-1, 2)
+        seen = np.logical_or.reduce(list(self.views_of(path).values())).reshape(len(todo), len(steps))
+        out[todo] = ~seen.any(axis=1)
+        self._walked_away.update(zip(zip(gallery.gids[todo].tolist(), updated.tolist()), out[todo].tolist()))
+        return out
         steps = np.arange(_WALK_ON_STEP_S, self.config.floor.max_gap_s + 1e-9, _WALK_ON_STEP_S)
         mean = self.floor.mean[gallery.slot[todo]]
         path = (mean[:, None, :2] + steps[None, :, None] * mean[:, None, 2:]).reshape(-1, 2)
@@ -121,6 +142,7 @@ class MatchCosts:
         if views:
             seen = np.logical_or.reduce(views).reshape(len(todo), len(steps))
             out[todo] = ~seen.any(axis=1)
+        self._walked_away.update(zip(gallery.gids[todo].tolist(), zip(updated.tolist(), out[todo].tolist())))
         return out
 
     # -- one row's costs ------------------------------------------------------------------------------
