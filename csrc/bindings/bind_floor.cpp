@@ -48,6 +48,25 @@ void check_slots(const py::array_t<std::int64_t, py::array::c_style>& slots,
 
 void bind_floor(py::module_& m) {
   m.def(
+      "mahalanobis_sq",
+      [](const py::handle& diff_obj, const py::handle& cov_obj) {
+        const auto diff = require_array<double>(diff_obj, "diff", {-1, -1}, "(K, D)");
+        const py::ssize_t k = diff.shape(0), dim = diff.shape(1);
+        if (dim < 1 || dim > 4) throw py::value_error("diff must have 1 to 4 columns; got " + describe(diff_obj));
+        const auto cov = require_array<double>(cov_obj, "cov", {k, dim, dim}, "(K, D, D)");
+        py::array_t<double> out(k);
+        double* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          mahalanobis_sq(diff.data(), cov.data(), std::size_t(k), int(dim), o);
+        }
+        return out;
+      },
+      py::arg("diff"), py::arg("cov"),
+      R"doc(Squared Mahalanobis distances (K,) of differences diff (K, D) under covariances cov (K, D, D),
+float64, D <= 4; +inf where a covariance is not positive definite.)doc");
+
+  m.def(
       "floor_predict",
       [](const py::handle& mean, const py::handle& cov, const py::handle& time, const py::handle& anchor,
          const py::handle& wander, const py::handle& slots_obj, const py::handle& times_obj,

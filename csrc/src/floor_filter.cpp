@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace mctrt {
 namespace {
@@ -81,6 +82,35 @@ void floor_update(FloorTrackArrays& tracks, const std::int64_t* slots, const dou
     const double dx = m[0] - anchor[0], dy = m[1] - anchor[1];
     tracks.wander[s] += weight * (dx * dx + dy * dy - tracks.wander[s]);
     tracks.time[s] = std::max(times[i], tracks.time[s]);
+  }
+}
+
+void mahalanobis_sq(const double* diff, const double* cov, std::size_t k, int dim, double* out) {
+  for (std::size_t i = 0; i < k; ++i) {
+    const double* d = diff + i * dim;
+    const double* s = cov + i * dim * dim;
+    double l[16], y[4];  // S = L L^T; then |L^-1 d|^2
+    bool ok = true;
+    for (int r = 0; r < dim && ok; ++r) {
+      for (int c = 0; c <= r; ++c) {
+        double v = s[r * dim + c];
+        for (int j = 0; j < c; ++j) v -= l[r * 4 + j] * l[c * 4 + j];
+        if (r == c) {
+          ok = v > 0;
+          l[r * 4 + r] = ok ? std::sqrt(v) : 0.0;
+        } else {
+          l[r * 4 + c] = v / l[c * 4 + c];
+        }
+      }
+    }
+    double total = 0.0;
+    for (int r = 0; r < dim && ok; ++r) {
+      double v = d[r];
+      for (int j = 0; j < r; ++j) v -= l[r * 4 + j] * y[j];
+      y[r] = v / l[r * 4 + r];
+      total += y[r] * y[r];
+    }
+    out[i] = ok ? total : std::numeric_limits<double>::infinity();
   }
 }
 

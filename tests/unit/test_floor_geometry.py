@@ -193,6 +193,19 @@ def test_slot_map_reuses_released_slots_and_renames():
         slots.find(np.array([1.5]))
 
 
+@pytest.mark.parametrize("dim", [1, 2, 3, 4])
+def test_mahalanobis_in_cpp_matches_the_matrix_formula(dim):
+    from mctrt._native import core
+    rng = np.random.default_rng(dim)
+    a = rng.normal(size=(6, dim, dim))
+    cov = a @ a.transpose(0, 2, 1) + 0.1 * np.eye(dim)
+    diff = rng.normal(size=(6, dim))
+    cov[5] = -np.eye(dim)  # not positive definite: infinitely far
+    expected = [d @ np.linalg.inv(c) @ d for d, c in zip(diff[:5], cov[:5])]
+    got = core.mahalanobis_sq(diff, cov)
+    assert np.allclose(got[:5], expected) and got[5] == np.inf
+
+
 def test_track_table_rows_start_fresh_and_are_reused_after_release():
     table = TrackTable({"first": -1, "height": np.nan})
     rows = table.rows(np.array([5, 9]))

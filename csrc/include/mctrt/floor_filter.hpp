@@ -36,4 +36,9 @@ void floor_predict(const FloorTrackArrays& tracks, const std::int64_t* slots, co
 void floor_update(FloorTrackArrays& tracks, const std::int64_t* slots, const double* times, const double* xy,
                   const double* xy_cov, std::size_t k, double acceleration_sigma, double still_window_s);
 
+// Squared Mahalanobis distances out[i] = d_i^T S_i^-1 d_i of differences diff (K, dim) under
+// covariances cov (K, dim, dim), dim <= 4, through a Cholesky factor; +inf where S_i is not positive
+// definite.
+void mahalanobis_sq(const double* diff, const double* cov, std::size_t k, int dim, double* out);
+
 }  // namespace mctrt

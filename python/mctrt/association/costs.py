@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mctrt._native import core
 from mctrt.association.floor_tracks import FloorTracks, mahalanobis_sq
 from mctrt.association.step import Identity, StepRows, TrackKey
 from mctrt.config import AssociationConfig
@@ -253,7 +254,7 @@ class MatchCosts:
             state, state_cov = state[out_of_sight], state_cov[out_of_sight]
             own, own_cov = self.pending.predict_state(self.pending.slots([self.pending_id[key]]), np.array([time_s]))
             diff = state - own
-            d2 = np.einsum("ki,kij,kj->k", diff, np.linalg.inv(state_cov + own_cov), diff)
+            d2 = core.mahalanobis_sq(diff, state_cov + own_cov)
             cost[out_of_sight] = d2 - 2.0 * np.log1p(d2 / 2.0)
         return cost
 

@@ -90,8 +90,8 @@ class FootLocator:
     def locate(self, frames: list[CameraFrame]) -> list[FloorPoints]:
         """Floor positions of these calibrated cameras' tracks, one FloorPoints per frame."""
         cfg, table = self.config, self._tracks
+        table.release(np.concatenate([self._keys(f.camera_id, f.tracks.removed_id) for f in frames] or [np.zeros(0, np.int64)]))
         for f in frames:
-            table.release(self._keys(f.camera_id, f.tracks.removed_id))
             self.image_sizes[f.camera_id] = f.image_size
         counts = [len(f.tracks) for f in frames]
         if not sum(counts):
