@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include <string>
+#include <vector>
 
 #include "arrays.hpp"
 #include "mctrt/floor_filter.hpp"
@@ -47,6 +48,25 @@ void check_slots(const py::array_t<std::int64_t, py::array::c_style>& slots,
 }  // namespace
 
 void bind_floor(py::module_& m) {
+  m.def(
+      "close_pairs",
+      [](const py::handle& xy_obj, const py::handle& cov_obj, double radius_m, double gate_sq) {
+        const auto xy = require_array<double>(xy_obj, "xy", {-1, 2}, "(N, 2)");
+        const py::ssize_t n = xy.shape(0);
+        const auto cov = require_array<double>(cov_obj, "cov", {n, 2, 2}, "(N, 2, 2)");
+        std::vector<std::int64_t> first, second;
+        {
+          py::gil_scoped_release release;
+          close_pairs(xy.data(), cov.data(), std::size_t(n), radius_m, gate_sq, first, second);
+        }
+        const auto k = py::ssize_t(first.size());
+        return py::make_tuple(copy_to_array(first.data(), {k}), copy_to_array(second.data(), {k}));
+      },
+      py::arg("xy"), py::arg("cov"), py::arg("radius_m"), py::arg("gate_sq"),
+      R"doc(Pairs (first (K,), second (K,)) int64, first < second, of floor positions xy (N, 2) with
+covariances cov (N, 2, 2), float64, within radius_m of each other in x and in y and within gate_sq
+in squared Mahalanobis distance under the sum of their covariances.)doc");
+
   m.def(
       "mahalanobis_sq",
       [](const py::handle& diff_obj, const py::handle& cov_obj) {

@@ -85,6 +85,31 @@ void floor_update(FloorTrackArrays& tracks, const std::int64_t* slots, const dou
   }
 }
 
+void close_pairs(const double* xy, const double* cov, std::size_t n, double radius_m, double gate_sq,
+                 std::vector<std::int64_t>& first, std::vector<std::int64_t>& second) {
+  std::vector<std::int64_t> order;  // the placed points (NaN rows have no place), by x
+  order.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    if (std::isfinite(xy[2 * i]) && std::isfinite(xy[2 * i + 1])) order.push_back(std::int64_t(i));
+  std::sort(order.begin(), order.end(), [xy](std::int64_t a, std::int64_t b) { return xy[2 * a] < xy[2 * b]; });
+  for (std::size_t p = 0; p < order.size(); ++p) {
+    const std::int64_t a = order[p];
+    for (std::size_t q = p + 1; q < order.size() && xy[2 * order[q]] - xy[2 * a] <= radius_m; ++q) {
+      const std::int64_t b = order[q];
+      const double dx = xy[2 * b] - xy[2 * a], dy = xy[2 * b + 1] - xy[2 * a + 1];
+      if (!(std::abs(dy) <= radius_m)) continue;
+      double s[4];
+      for (int e = 0; e < 4; ++e) s[e] = cov[4 * a + e] + cov[4 * b + e];
+      const double det = s[0] * s[3] - s[1] * s[2];
+      const double d2 = (s[3] * dx * dx - (s[1] + s[2]) * dx * dy + s[0] * dy * dy) / det;
+      if (det > 0 && d2 <= gate_sq) {
+        first.push_back(std::min(a, b));
+        second.push_back(std::max(a, b));
+      }
+    }
+  }
+}
+
 void mahalanobis_sq(const double* diff, const double* cov, std::size_t k, int dim, double* out) {
   for (std::size_t i = 0; i < k; ++i) {
     const double* d = diff + i * dim;

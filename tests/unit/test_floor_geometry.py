@@ -206,6 +206,20 @@ def test_mahalanobis_in_cpp_matches_the_matrix_formula(dim):
     assert np.allclose(got[:5], expected) and got[5] == np.inf
 
 
+def test_close_pairs_are_those_a_brute_force_search_finds():
+    from mctrt._native import core
+    rng = np.random.default_rng(4)
+    xy = rng.uniform(0, 20, (300, 2))
+    xy[7] = np.nan  # not placed: in no pair
+    a = rng.normal(scale=0.3, size=(300, 2, 2))
+    cov = a @ a.transpose(0, 2, 1) + 0.05 * np.eye(2)
+    first, second = core.close_pairs(xy, cov, 2.0, 9.0)
+    i, j = np.triu_indices(300, 1)
+    near = (np.abs(xy[i] - xy[j]) <= 2.0).all(axis=1) & (mahalanobis_sq(xy[i] - xy[j], cov[i] + cov[j]) <= 9.0)
+    assert sorted(zip(first.tolist(), second.tolist())) == sorted(zip(i[near].tolist(), j[near].tolist()))
+    assert len(first) > 10
+
+
 def test_track_table_rows_start_fresh_and_are_reused_after_release():
     table = TrackTable({"first": -1, "height": np.nan})
     rows = table.rows(np.array([5, 9]))

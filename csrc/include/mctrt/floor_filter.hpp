@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace mctrt {
 
@@ -40,5 +41,11 @@ void floor_update(FloorTrackArrays& tracks, const std::int64_t* slots, const dou
 // covariances cov (K, dim, dim), dim <= 4, through a Cholesky factor; +inf where S_i is not positive
 // definite.
 void mahalanobis_sq(const double* diff, const double* cov, std::size_t k, int dim, double* out);
+
+// Pairs (i, j), i < j, of floor positions xy (N, 2) with covariances cov (N, 2, 2) that are within
+// radius_m of each other in x and in y and within gate_sq of each other in squared Mahalanobis
+// distance (under cov_i + cov_j): who might be one person. Found by sweeping the points sorted by x.
+void close_pairs(const double* xy, const double* cov, std::size_t n, double radius_m, double gate_sq,
+                 std::vector<std::int64_t>& first, std::vector<std::int64_t>& second);
 
 }  // namespace mctrt

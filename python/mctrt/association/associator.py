@@ -393,17 +393,8 @@ class CrossCameraAssociator:
         now = float(rows.time.max())
         slots = self.floor.slots(fresh)
         mean, cov = self.floor.predict(slots, np.full(len(slots), now))
-        order = np.argsort(mean[:, 0])
-        xs = mean[order, 0]
-        ends = np.searchsorted(xs, xs + _MERGE_RADIUS_M, side="right")
-        counts = ends - np.arange(len(xs)) - 1
-        a = np.repeat(np.arange(len(xs)), counts)
-        b = (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)) + a + 1
-        a, b = order[a], order[b]
-        near = np.abs(mean[a, 1] - mean[b, 1]) <= _MERGE_RADIUS_M
-        a, b = a[near], b[near]
-        close = mahalanobis_sq(mean[a] - mean[b], cov[a] + cov[b]) <= self.config.floor.gate_sigma ** 2
-        a, b = a[close], b[close]
+        a, b = core.close_pairs(np.ascontiguousarray(mean), np.ascontiguousarray(cov), _MERGE_RADIUS_M,
+                                self.config.floor.gate_sigma ** 2)  # a < b: fresh is sorted, so the older ID first
         # One camera showing both: two people, for good. Which cameras show each ID, as an (F, C) matrix.
         shows = np.zeros((len(fresh), len(self._camera_index)), bool)
         linked = np.flatnonzero(rows.gid > 0)
@@ -415,7 +406,6 @@ class CrossCameraAssociator:
             self._distinct.setdefault(gi, set()).add(gj)
             self._distinct.setdefault(gj, set()).add(gi)
         a, b = a[~shared], b[~shared]
-        a, b = np.where(fresh[a] < fresh[b], a, b), np.where(fresh[a] < fresh[b], b, a)  # the older ID first
         # A camera that shows one but not the other may simply not see the other's place: (C, F) bool,
         # asked for the IDs of these pairs only.
         sees = np.ones((len(self._camera_index), len(fresh)), bool)
