@@ -331,6 +331,7 @@ class CrossCameraAssociator:
             else:
                 founded.append(r)
         self._found_together(rows, founded)
+        self._place_linked(rows)
 
     def _follow_pending(self, rows: StepRows, waiting: np.ndarray) -> None:
         """Start or correct the floor tracks of waiting rows that have a position."""
@@ -472,13 +473,24 @@ class CrossCameraAssociator:
         rows.gid[r] = identity.global_id
         rows.cameras_of.setdefault(identity.global_id, set()).add(key[0])
         self._seen(identity, key[0], time_s)
-        if rows.placed[r]:
-            if identity.global_id in self.floor:
-                self.floor.update([identity.global_id], rows.time[r:r + 1], rows.xy[r:r + 1], rows.cov[r:r + 1])
-            else:
-                self._start_floor(identity, rows, r)
+        rows.linked.append(r)
         if rows.embedded[r]:
             self._learn(identity, rows.embeddings[r])
+
+    def _place_linked(self, rows: StepRows) -> None:
+        """The floor tracks of the IDs just linked, in link order: started for IDs new to the floor,
+        corrected with the other positions in one call."""
+        update = []
+        for r in rows.linked:
+            if not rows.placed[r]:
+                continue
+            gid = int(rows.gid[r])
+            if gid in self.floor:
+                update.append(r)
+            else:
+                self._start_floor(self.identities[gid], rows, r)
+        if update:
+            self.floor.update(rows.gid[update], rows.time[update], rows.xy[update], rows.cov[update])
 
     def _start_floor(self, identity: Identity, rows: StepRows, r: int) -> None:
         self.floor.start(identity.global_id, float(rows.time[r]), rows.xy[r], rows.cov[r])

@@ -88,7 +88,7 @@ class StepRows:
     gid: np.ndarray  # (R,) int64, 0 while waiting
     placed: np.ndarray = None  # (R,) bool: rows with a floor position
     cameras_of: dict[int, set[str]] = field(default_factory=dict)  # ID -> cameras showing it in this step
-    walked_away: dict[int, bool] = field(default_factory=dict)  # ID out of sight -> left the covered area
+    linked: list[int] = field(default_factory=list)  # rows matched to an ID in this step, in order (rule 4)
 
     def __post_init__(self) -> None:
         self.placed = ~np.isnan(self.xy[:, 0])

@@ -78,6 +78,7 @@ class FootLocator:
         self._tracks = TrackTable({"full_height": np.nan, "full_top": np.nan, "full_bottom": np.nan,
                                    "full_time": -np.inf})
         self.image_sizes: dict[str, tuple[int, int]] = {}  # of each camera's last frame
+        self._views: tuple = (None, None)  # (image sizes, _view_arrays() for them)
 
     def __contains__(self, camera_id: str) -> bool:
         return camera_id in self._index
@@ -165,22 +166,30 @@ class FootLocator:
 
     def views_of(self, points_m: np.ndarray) -> dict[str, np.ndarray]:
         """in_view of every camera that has had a frame: camera_id -> (N,) bool. The cameras without
-        lens distortion are projected together, in one pass of array operations."""
+        lens distortion are projected together, in one matrix product."""
         points_m = np.asarray(points_m, np.float64).reshape(-1, 2)
-        plane = [cam for cam in self.image_sizes if self.calibrations[cam].distortion is None]
-        out = {cam: self.in_view(cam, points_m) for cam in self.image_sizes if self.calibrations[cam].distortion is not None}
+        lens, plane, to_image, sign, size = self._view_arrays()
+        out = {cam: self.in_view(cam, points_m) for cam in lens}
         if plane:
-            index = [self._index[cam] for cam in plane]
-            g, sign = self._to_image[index], self._sign[index, None]  # (C, 3, 3), (C, 1)
-            x, y = points_m[None, :, 0], points_m[None, :, 1]
-            w = g[:, 2, 0, None] * x + g[:, 2, 1, None] * y + g[:, 2, 2, None]
+            projected = to_image @ np.c_[points_m, np.ones(len(points_m))].T  # (C, 3, N)
+            w = projected[:, 2]
             w = np.where(w * sign > NEAR_ZERO, w, np.nan)  # behind the camera: NaN, so never inside
-            u = (g[:, 0, 0, None] * x + g[:, 0, 1, None] * y + g[:, 0, 2, None]) / w
-            v = (g[:, 1, 0, None] * x + g[:, 1, 1, None] * y + g[:, 1, 2, None]) / w
-            size = np.array([self.image_sizes[cam] for cam in plane], np.float64)
-            inside = self._inside(u, v, size[:, 0, None], size[:, 1, None])
+            inside = self._inside(projected[:, 0] / w, projected[:, 1] / w, size[:, :1], size[:, 1:])
             out.update(zip(plane, inside))
         return out
+
+    def _view_arrays(self) -> tuple:
+        """The cameras with a frame, lens ones apart, and the plane ones' floor -> image homographies
+        (C, 3, 3), floor sides (C, 1) and image sizes (C, 2): made again only when a camera's image
+        size changes."""
+        key = tuple(self.image_sizes.items())
+        if self._views[0] != key:
+            lens = [cam for cam in self.image_sizes if self.calibrations[cam].distortion is not None]
+            plane = [cam for cam in self.image_sizes if self.calibrations[cam].distortion is None]
+            index = [self._index[cam] for cam in plane]
+            size = np.array([self.image_sizes[cam] for cam in plane], np.float64).reshape(-1, 2)
+            self._views = (key, (lens, plane, self._to_image[index], self._sign[index, None], size))
+        return self._views[1]
 
     def _inside(self, u: np.ndarray, v: np.ndarray, width, height) -> np.ndarray:
         """Pixels inside the image less view_margin of its width on the left and right (NaN: outside)."""
