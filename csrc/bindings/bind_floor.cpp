@@ -1,5 +1,6 @@
-// floor_predict and floor_update: the floor tracks' Kalman filter over the arrays Python keeps
-// (mctrt/association/floor_tracks.py), the GIL released while it works.
+// The floor's per-step loops: the foot rule and the feet's floor positions (mctrt/geometry/feet.py),
+// the floor tracks' Kalman filter over the arrays Python keeps (mctrt/association/floor_tracks.py),
+// Mahalanobis distances and close pairs for association.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "arrays.hpp"
+#include "mctrt/feet.hpp"
 #include "mctrt/floor_filter.hpp"
 
 namespace mctrt::bindings {
@@ -47,7 +49,85 @@ void check_slots(const py::array_t<std::int64_t, py::array::c_style>& slots,
 
 }  // namespace
 
+namespace {
+
+void bind_feet(py::module_& m) {
+  py::class_<FootRule>(m, "FootRule", "The foot rule's settings (mctrt.config.FloorAssociationConfig), for foot_points and feet_to_floor.")
+      .def(py::init([](double height_memory_s, double edge_margin_px, double occlusion_ratio, double width_ratio,
+                       double foot_sigma, double estimated_foot_sigma, double floor_sigma_m) {
+             return FootRule{height_memory_s, edge_margin_px,      occlusion_ratio, width_ratio,
+                             foot_sigma,      estimated_foot_sigma, floor_sigma_m};
+           }),
+           py::kw_only(), py::arg("height_memory_s"), py::arg("edge_margin_px"), py::arg("occlusion_ratio"),
+           py::arg("width_ratio"), py::arg("foot_sigma"), py::arg("estimated_foot_sigma"), py::arg("floor_sigma_m"));
+
+  m.def(
+      "foot_points",
+      [](const FootRule& rule, const py::handle& xyxy_obj, const py::handle& image_wh_obj, const py::handle& time_obj,
+         const py::handle& rows_obj, const py::handle& height, const py::handle& top, const py::handle& bottom,
+         const py::handle& time) {
+        const auto xyxy = require_array<double>(xyxy_obj, "xyxy", {-1, 4}, "(N, 4)");
+        const py::ssize_t n = xyxy.shape(0);
+        const auto image_wh = require_array<double>(image_wh_obj, "image_wh", {n, 2}, "(N, 2)");
+        const auto time_s = require_array<double>(time_obj, "time_s", {n}, "(N,)");
+        const auto rows = require_array<std::int64_t>(rows_obj, "rows", {n}, "(N,)");
+        auto full_height = require_writable<double>(height, "full_height", {-1}, "(S,)");
+        auto full_top = require_writable<double>(top, "full_top", {full_height.shape(0)}, "(S,)");
+        auto full_bottom = require_writable<double>(bottom, "full_bottom", {full_height.shape(0)}, "(S,)");
+        auto full_time = require_writable<double>(time, "full_time", {full_height.shape(0)}, "(S,)");
+        for (py::ssize_t i = 0; i < n; ++i)
+          if (rows.data()[i] < 0 || rows.data()[i] >= full_height.shape(0))
+            throw py::value_error("rows[" + std::to_string(i) + "] is outside the table");
+        py::array_t<double> foot({n, py::ssize_t(2)}), body(n);
+        py::array_t<bool> hidden(n), estimated(n), cut_side(n);
+        const FullBoxes full{full_height.mutable_data(), full_top.mutable_data(), full_bottom.mutable_data(),
+                             full_time.mutable_data()};
+        foot_points(rule, xyxy.data(), image_wh.data(), time_s.data(), rows.data(), std::size_t(n), full,
+                    foot.mutable_data(), body.mutable_data(), hidden.mutable_data(), estimated.mutable_data(),
+                    cut_side.mutable_data());
+        return py::make_tuple(foot, body, hidden, estimated, cut_side);
+      },
+      py::arg("rule"), py::arg("xyxy"), py::arg("image_wh"), py::arg("time_s"), py::arg("rows"),
+      py::arg("full_height"), py::arg("full_top"), py::arg("full_bottom"), py::arg("full_time"),
+      R"doc(The foot rule (mctrt/geometry/feet.py) for boxes xyxy (N, 4) of images image_wh (N, 2) at times
+time_s (N,), float64, whose tracks' last full boxes are at rows (N,) int64 of the columns full_height,
+full_top, full_bottom, full_time (S,) float64 (read, then updated where a box is whole). Returns
+(foot (N, 2) pixels, body (N,) height, hidden (N,), estimated (N,), cut_side (N,) bool).)doc");
+
+  m.def(
+      "feet_to_floor",
+      [](const FootRule& rule, const py::handle& to_floor_obj, const py::handle& sign_obj, const py::handle& camera_obj,
+         const py::handle& foot_obj, const py::handle& body_obj, const py::handle& hidden_obj,
+         const py::handle& estimated_obj, const py::handle& cut_side_obj, double near_zero) {
+        const auto to_floor = require_array<double>(to_floor_obj, "to_floor", {-1, 3, 3}, "(C, 3, 3)");
+        const py::ssize_t c = to_floor.shape(0);
+        const auto sign = require_array<double>(sign_obj, "floor_sign", {c}, "(C,)");
+        const auto camera = require_array<std::int64_t>(camera_obj, "camera", {-1}, "(N,)");
+        const py::ssize_t n = camera.shape(0);
+        const auto foot = require_array<double>(foot_obj, "foot", {n, 2}, "(N, 2)");
+        const auto body = require_array<double>(body_obj, "body", {n}, "(N,)");
+        const auto hidden = require_array<bool>(hidden_obj, "hidden", {n}, "(N,)");
+        const auto estimated = require_array<bool>(estimated_obj, "estimated", {n}, "(N,)");
+        const auto cut_side = require_array<bool>(cut_side_obj, "cut_side", {n}, "(N,)");
+        for (py::ssize_t i = 0; i < n; ++i)
+          if (camera.data()[i] < 0 || camera.data()[i] >= c)
+            throw py::value_error("camera[" + std::to_string(i) + "] is not one of the " + std::to_string(c) + " homographies");
+        py::array_t<double> xy({n, py::ssize_t(2)}), cov({n, py::ssize_t(2), py::ssize_t(2)});
+        feet_to_floor(rule, to_floor.data(), sign.data(), camera.data(), foot.data(), body.data(), hidden.data(),
+                      estimated.data(), cut_side.data(), std::size_t(n), near_zero, xy.mutable_data(), cov.mutable_data());
+        return py::make_tuple(xy, cov);
+      },
+      py::arg("rule"), py::arg("to_floor"), py::arg("floor_sign"), py::arg("camera"), py::arg("foot"), py::arg("body"),
+      py::arg("hidden"), py::arg("estimated"), py::arg("cut_side"), py::arg("near_zero"),
+      R"doc(Undistorted foot points (N, 2) through their camera's image -> floor homography (to_floor (C, 3, 3),
+floor_sign (C,), camera (N,) int64) to (xy (N, 2) metres, NaN where not placed, cov (N, 2, 2)); body,
+hidden, estimated and cut_side as foot_points returned them.)doc");
+}
+
+}  // namespace
+
 void bind_floor(py::module_& m) {
+  bind_feet(m);
   m.def(
       "close_pairs",
       [](const py::handle& xy_obj, const py::handle& cov_obj, double radius_m, double gate_sq) {

@@ -117,6 +117,28 @@ def test_views_of_every_camera_at_once_agree_with_each_cameras_in_view():
         assert seen.tolist() == locator.in_view(cam, points).tolist() and 0 < seen.sum() < len(points), cam
 
 
+def test_feet_to_floor_in_cpp_is_the_homography_and_its_derivative():
+    from mctrt._native import core
+    from mctrt.geometry.calibration import NEAR_ZERO
+    rule = core.FootRule(height_memory_s=2.0, edge_margin_px=2.0, occlusion_ratio=0.8, width_ratio=0.4, foot_sigma=0.02,
+                         estimated_foot_sigma=0.08, floor_sigma_m=0.1)
+    foot = np.array([[320.0, 400.0], [100.0, 300.0], [500.0, 450.0], [320.0, 20.0]])
+    body = np.array([200.0, 120.0, 250.0, 30.0])
+    hidden, estimated = np.array([False, True, True, False]), np.array([False, True, False, False])
+    cut_side = np.array([False, False, False, True])
+    xy, cov = core.feet_to_floor(rule, TILTED.image_to_floor[None], np.array([TILTED.floor_sign]), np.zeros(4, np.int64),
+                                 foot, body, hidden, estimated, cut_side, NEAR_ZERO)
+    expected = TILTED.undistorted_to_floor(foot)
+    expected[2] = np.nan  # hidden and not estimated: no position
+    assert np.allclose(xy, expected, equal_nan=True)
+    sigma_v = np.where(estimated, 0.08, 0.02) * body
+    sigma_u = np.where(cut_side, np.maximum(sigma_v, 0.08 * body), sigma_v)
+    jac = TILTED.jacobian(foot)
+    pixel_cov = np.zeros((4, 2, 2))
+    pixel_cov[:, 0, 0], pixel_cov[:, 1, 1] = sigma_u ** 2, sigma_v ** 2
+    assert np.allclose(cov, jac @ pixel_cov @ jac.transpose(0, 2, 1) + 0.01 * np.eye(2))
+
+
 def reference_floor_step(mean, cov, dt, q, xy=None, xy_cov=None):
     """The textbook Kalman predict (and update) with full matrices: what core.floor_* must equal."""
     f = np.block([[np.eye(2), dt * np.eye(2)], [np.zeros((2, 2)), np.eye(2)]])

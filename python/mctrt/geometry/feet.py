@@ -1,6 +1,7 @@
 """FootLocator: where each calibrated camera's tracks stand on the floor, and how sure that is.
 
-The rule, per box (pixels; margin = edge_margin_px):
+The rule, per box (pixels; margin = edge_margin_px), run for every box of a step in C++
+(core.foot_points and core.feet_to_floor, csrc/src/feet.cpp):
 
 - The foot point is the bottom centre of the box.
 - Hidden feet: a box touching the image's lower edge, or one that shrank below occlusion_ratio of
@@ -25,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mctrt._native import core
 from mctrt.config.floor import FloorAssociationConfig
-from mctrt.geometry.calibration import NEAR_ZERO, CameraCalibration, apply_homography, homography_jacobian
+from mctrt.geometry.calibration import NEAR_ZERO, CameraCalibration
 from mctrt.tracking.track_table import TrackTable
 from mctrt.types import Tracks
 
@@ -74,7 +76,12 @@ class FootLocator:
         ordered = list(self.calibrations.values())
         self._to_floor = np.stack([c.image_to_floor for c in ordered]) if ordered else np.zeros((0, 3, 3))
         self._to_image = np.stack([c.floor_to_image for c in ordered]) if ordered else np.zeros((0, 3, 3))
-        self._sign = np.array([c.floor_sign for c in ordered])
+        self._sign = np.array([c.floor_sign for c in ordered], np.float64)
+        cfg = self.config
+        self._rule = core.FootRule(height_memory_s=cfg.height_memory_s, edge_margin_px=cfg.edge_margin_px,
+                                   occlusion_ratio=cfg.occlusion_ratio, width_ratio=cfg.width_ratio,
+                                   foot_sigma=cfg.foot_sigma, estimated_foot_sigma=cfg.estimated_foot_sigma,
+                                   floor_sigma_m=cfg.floor_sigma_m)
         self._tracks = TrackTable({"full_height": np.nan, "full_top": np.nan, "full_bottom": np.nan,
                                    "full_time": -np.inf})
         self.image_sizes: dict[str, tuple[int, int]] = {}  # of each camera's last frame
@@ -90,63 +97,28 @@ class FootLocator:
 
     def locate(self, frames: list[CameraFrame]) -> list[FloorPoints]:
         """Floor positions of these calibrated cameras' tracks, one FloorPoints per frame."""
-        cfg, table = self.config, self._tracks
+        table = self._tracks
         table.release(np.concatenate([self._keys(f.camera_id, f.tracks.removed_id) for f in frames] or [np.zeros(0, np.int64)]))
         for f in frames:
             self.image_sizes[f.camera_id] = f.image_size
         counts = [len(f.tracks) for f in frames]
         if not sum(counts):
             return [FloorPoints.empty(0) for _ in frames]
-        camera = np.repeat([self._index[f.camera_id] for f in frames], counts)
+        camera = np.repeat(np.array([self._index[f.camera_id] for f in frames], np.int64), counts)
         xyxy = np.concatenate([f.tracks.xyxy for f in frames]).astype(np.float64)
-        width = np.repeat([f.image_size[0] for f in frames], counts).astype(np.float64)
-        height = np.repeat([f.image_size[1] for f in frames], counts).astype(np.float64)
-        time_s = np.repeat([f.time_s for f in frames], counts).astype(np.float64)
+        image_wh = np.repeat(np.array([f.image_size for f in frames], np.float64), counts, axis=0)
+        time_s = np.repeat(np.array([f.time_s for f in frames], np.float64), counts)
         rows = table.rows(np.concatenate([self._keys(f.camera_id, f.tracks.track_id) for f in frames]))
-
-        x0, y0, x1, y1 = xyxy[:, 0], xyxy[:, 1], xyxy[:, 2], xyxy[:, 3]
-        h = y1 - y0
-        remembered = time_s - table["full_time"][rows] <= cfg.height_memory_s
-        recent = np.where(remembered, table["full_height"][rows], np.nan)
-        margin = cfg.edge_margin_px
-        cut_bottom, cut_top = y1 >= height - margin, y0 <= margin
-        cut_left, cut_right = x0 <= margin, x1 >= width - margin
-        with np.errstate(invalid="ignore"):
-            shrunk = h < cfg.occlusion_ratio * recent
-            bottom_moved = np.abs(y1 - table["full_bottom"][rows]) > np.abs(y0 - table["full_top"][rows])
-        hidden_feet = cut_bottom | (shrunk & bottom_moved)
-        estimated = hidden_feet & ~cut_top & ~np.isnan(recent)
-        body = np.where(estimated, recent, h)
-        half_width = 0.5 * cfg.width_ratio * body
-        foot = np.empty((len(rows), 2))
-        foot[:, 0] = np.where(cut_left & ~cut_right, x1 - half_width,
-                              np.where(cut_right & ~cut_left, x0 + half_width, 0.5 * (x0 + x1)))
-        foot[:, 1] = np.where(estimated, y0 + recent, y1)
-
-        full = ~cut_bottom & ~cut_top & ~shrunk
-        full_rows = rows[full]
-        table["full_height"][full_rows] = h[full]
-        table["full_top"][full_rows] = y0[full]
-        table["full_bottom"][full_rows] = y1[full]
-        table["full_time"][full_rows] = time_s[full]
-
+        foot, body, hidden, estimated, cut_side = core.foot_points(
+            self._rule, xyxy, image_wh, time_s, rows, table["full_height"], table["full_top"], table["full_bottom"],
+            table["full_time"])
         start = 0
         for f, n in zip(frames, counts):  # only lenses with distortion need OpenCV, camera by camera
             if n and self.calibrations[f.camera_id].distortion is not None:
                 foot[start:start + n] = self.calibrations[f.camera_id].undistort(foot[start:start + n])
             start += n
-        to_floor = self._to_floor[camera]
-        xy = apply_homography(to_floor, foot, self._sign[camera])
-        xy[hidden_feet & ~estimated] = np.nan
-        sigma_v = np.where(estimated, cfg.estimated_foot_sigma, cfg.foot_sigma) * body
-        sigma_u = np.where(cut_left | cut_right, np.maximum(sigma_v, cfg.estimated_foot_sigma * body), sigma_v)
-        jac = homography_jacobian(to_floor, foot)
-        # cov = J diag(su^2, sv^2) J^T + floor_sigma^2 I, for every row at once.
-        a, b, c, d = jac[:, 0, 0] * sigma_u, jac[:, 0, 1] * sigma_v, jac[:, 1, 0] * sigma_u, jac[:, 1, 1] * sigma_v
-        cov = np.empty((len(rows), 2, 2))
-        cov[:, 0, 0] = a * a + b * b + cfg.floor_sigma_m ** 2
-        cov[:, 0, 1] = cov[:, 1, 0] = a * c + b * d
-        cov[:, 1, 1] = c * c + d * d + cfg.floor_sigma_m ** 2
+        xy, cov = core.feet_to_floor(self._rule, self._to_floor, self._sign, camera, foot, body, hidden, estimated,
+                                     cut_side, NEAR_ZERO)
         out, start = [], 0
         for n in counts:
             out.append(FloorPoints(xy[start:start + n], cov[start:start + n], estimated[start:start + n]))
