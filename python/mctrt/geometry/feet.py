@@ -141,9 +141,13 @@ class FootLocator:
         lens distortion are projected together, in one matrix product."""
         points_m = np.asarray(points_m, np.float64).reshape(-1, 2)
         lens, plane, to_image, sign, size = self._view_arrays()
+        if not len(points_m):
+            return {cam: np.zeros(0, bool) for cam in lens + plane}
         out = {cam: self.in_view(cam, points_m) for cam in lens}
         if plane:
-            projected = to_image @ np.c_[points_m, np.ones(len(points_m))].T  # (C, 3, N)
+            homogeneous = np.ones((3, len(points_m)))
+            homogeneous[:2] = points_m.T
+            projected = to_image @ homogeneous  # (C, 3, N)
             w = projected[:, 2]
             w = np.where(w * sign > NEAR_ZERO, w, np.nan)  # behind the camera: NaN, so never inside
             inside = self._inside(projected[:, 0] / w, projected[:, 1] / w, size[:, :1], size[:, 1:])
