@@ -50,10 +50,10 @@ class Gallery:
     floor_since: np.ndarray
     walked_away: np.ndarray
     predicted: dict = field(default_factory=dict)  # time -> every floor track's (state, covariance) then
+    live: np.ndarray = field(init=False)  # (N,) bool: seen by a camera in this step
 
-    @property
-    def live(self) -> np.ndarray:
-        return self.seen_now.any(axis=1)
+    def __post_init__(self) -> None:
+        self.live = self.seen_now.any(axis=1)
 
 
 class MatchCosts:
