@@ -356,23 +356,21 @@ class CrossCameraAssociator:
         position = {r: k for k, r in enumerate(placed)}
         if placed:
             xy, cov = rows.xy[placed], rows.cov[placed]
-            together = mahalanobis_sq(xy[:, None] - xy[None], cov[:, None] + cov[None]) <= limit
+            d2 = mahalanobis_sq(xy[:, None] - xy[None], cov[:, None] + cov[None])
+            together = d2 <= limit
             seen = self.costs.views_of(xy)
             for k, r in enumerate(placed):  # each must be in the other's view
                 together[k] &= seen.get(rows.keys[r][0], True)
                 together[:, k] &= seen.get(rows.keys[r][0], True)
-        new: list[tuple[int, Identity]] = []  # (row, identity) founded in this step
+        identity_at: dict[int, Identity] = {}  # position in placed -> the ID its row got
         for r in founded:
-            partner = None
-            if r in position:
+            partner, k = None, position.get(r)
+            if k is not None:
                 best = limit
-                for other, identity in new:
-                    if (other not in position or not together[position[r], position[other]]
-                            or rows.keys[r][0] in rows.cameras_of.get(identity.global_id, ())):
-                        continue
-                    d2 = float(mahalanobis_sq(rows.xy[r] - rows.xy[other], rows.cov[r] + rows.cov[other]))
-                    if d2 <= best:
-                        best, partner = d2, identity
+                for other in np.flatnonzero(together[k, :k]).tolist():  # placed rows founded before r, in order
+                    identity = identity_at[other]
+                    if rows.keys[r][0] not in rows.cameras_of.get(identity.global_id, ()) and d2[k, other] <= best:
+                        best, partner = float(d2[k, other]), identity
             if partner is None:
                 key = rows.keys[r]
                 partner = Identity(self._next_id, key, float(rows.time[r]), float(rows.time[r]))
@@ -381,7 +379,8 @@ class CrossCameraAssociator:
             else:
                 partner.joined = True
             self._link(rows, r, partner)
-            new.append((r, partner))
+            if k is not None:
+                identity_at[k] = partner
 
     # -- rule 5: merges -------------------------------------------------------------------------------
 
