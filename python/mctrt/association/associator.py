@@ -227,7 +227,7 @@ class CrossCameraAssociator:
             k = placed[known]
             mean, cov = self.floor.predict(slots[known], rows.time[k])
             agree[known] = mahalanobis_sq(rows.xy[k] - mean, cov + rows.cov[k]) <= self.config.floor.gate_sigma ** 2
-        for gid in np.unique(gids[~agree]).tolist():
+        for gid in (np.unique(gids[~agree]).tolist() if not agree.all() else ()):
             mine = np.flatnonzero(gids == gid)
             if agree[mine].any() or len(set(rows.camera[placed[mine]].tolist())) < 2:
                 continue
@@ -245,7 +245,7 @@ class CrossCameraAssociator:
         placed, gids, known = placed[agree], gids[agree], known[agree]
         order = np.lexsort((rows.time[placed], gids))
         placed, gids, known = placed[order], gids[order], known[order]
-        first = np.r_[True, gids[1:] != gids[:-1]]
+        first = np.concatenate([[True], gids[1:] != gids[:-1]])
         for r in placed[first & ~known].tolist():  # an ID placed for the first time starts its floor track
             self._start_floor(self.identities[int(rows.gid[r])], rows, r)
         batch = placed[~(first & ~known)]  # each ID's positions in the order they were captured
@@ -409,7 +409,7 @@ class CrossCameraAssociator:
         # A camera that shows one but not the other may simply not see the other's place: (C, F) bool,
         # asked for the IDs of these pairs only.
         sees = np.ones((len(self._camera_index), len(fresh)), bool)
-        involved = np.unique(np.r_[a, b])
+        involved = np.unique(np.concatenate([a, b]))
         for cam, seen in self.costs.views_of(mean[involved]).items():
             sees[self._camera_index[cam], involved] = seen
         ok = ~(shows[a] & ~sees[:, b].T).any(axis=1) & ~(shows[b] & ~sees[:, a].T).any(axis=1)

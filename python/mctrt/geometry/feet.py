@@ -98,17 +98,20 @@ class FootLocator:
     def locate(self, frames: list[CameraFrame]) -> list[FloorPoints]:
         """Floor positions of these calibrated cameras' tracks, one FloorPoints per frame."""
         table = self._tracks
-        table.release(np.concatenate([self._keys(f.camera_id, f.tracks.removed_id) for f in frames] or [np.zeros(0, np.int64)]))
+        index = np.array([self._index[f.camera_id] for f in frames], np.int64)
+        removed = [f.tracks.removed_id for f in frames]
+        if any(len(r) for r in removed):
+            table.release(self._keys(np.repeat(index, [len(r) for r in removed]), np.concatenate(removed)))
         for f in frames:
             self.image_sizes[f.camera_id] = f.image_size
         counts = [len(f.tracks) for f in frames]
         if not sum(counts):
             return [FloorPoints.empty(0) for _ in frames]
-        camera = np.repeat(np.array([self._index[f.camera_id] for f in frames], np.int64), counts)
+        camera = np.repeat(index, counts)
         xyxy = np.concatenate([f.tracks.xyxy for f in frames]).astype(np.float64)
         image_wh = np.repeat(np.array([f.image_size for f in frames], np.float64), counts, axis=0)
         time_s = np.repeat(np.array([f.time_s for f in frames], np.float64), counts)
-        rows = table.rows(np.concatenate([self._keys(f.camera_id, f.tracks.track_id) for f in frames]))
+        rows = table.rows(self._keys(camera, np.concatenate([f.tracks.track_id for f in frames])))
         foot, body, hidden, estimated, cut_side = core.foot_points(
             self._rule, xyxy, image_wh, time_s, rows, table["full_height"], table["full_top"], table["full_bottom"],
             table["full_time"])
@@ -172,5 +175,6 @@ class FootLocator:
         margin = self.config.view_margin * width
         return (u >= margin) & (u <= width - margin) & (v >= 0) & (v <= height)
 
-    def _keys(self, camera_id: str, track_ids: np.ndarray) -> np.ndarray:
-        return self._index[camera_id] * self._CAMERA_SHIFT + np.asarray(track_ids, np.int64)
+    def _keys(self, camera: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
+        """Table keys of tracks (N,) of cameras (N,) by index."""
+        return camera * self._CAMERA_SHIFT + np.asarray(track_ids, np.int64)
