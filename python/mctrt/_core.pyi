@@ -6,6 +6,7 @@ import numpy.typing as npt
 Float32 = npt.NDArray[np.float32]
 Float64 = npt.NDArray[np.float64]
 Int64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
 
 def build_info() -> dict[str, str | int]: ...
 def iou_xyxy(a: Float32, b: Float32) -> Float32:
@@ -22,6 +23,36 @@ def floor_update(mean: Float64, cov: Float64, time: Float64, anchor: Float64, wa
                  times: Float64, xy: Float64, xy_cov: Float64, acceleration_sigma: float,
                  still_window_s: float) -> None:
     """Corrects floor tracks in place with positions xy (K, 2) and their covariances (K, 2, 2)."""
+
+def mahalanobis_sq(diff: Float64, cov: Float64) -> Float64:
+    """Squared Mahalanobis distances (K,) of diff (K, D) under cov (K, D, D), D <= 4; inf where not positive definite."""
+
+def close_pairs(xy: Float64, cov: Float64, radius_m: float, gate_sq: float) -> tuple[Int64, Int64]:
+    """Pairs (first, second), first < second, of floor positions within radius_m in x and y and within the gate."""
+
+class FootRule:
+    def __init__(self, *, height_memory_s: float, edge_margin_px: float, occlusion_ratio: float, width_ratio: float,
+                 foot_sigma: float, estimated_foot_sigma: float, floor_sigma_m: float) -> None: ...
+
+def foot_points(rule: FootRule, xyxy: Float64, image_wh: Float64, time_s: Float64, rows: Int64, full_height: Float64,
+                full_top: Float64, full_bottom: Float64, full_time: Float64) -> tuple[Float64, Float64, Bool, Bool, Bool]:
+    """The foot rule: (foot (N, 2), body (N,), hidden, estimated, cut_side (N,) bool); updates the full-box columns."""
+
+def feet_to_floor(rule: FootRule, to_floor: Float64, floor_sign: Float64, camera: Int64, foot: Float64, body: Float64,
+                  hidden: Bool, estimated: Bool, cut_side: Bool, near_zero: float) -> tuple[Float64, Float64]:
+    """Undistorted feet -> (floor xy (N, 2), NaN where not placed, covariance (N, 2, 2))."""
+
+class SlotMap:
+    def __init__(self) -> None: ...
+    def find_or_add(self, keys: Int64) -> tuple[Int64, Bool]: ...
+    def find(self, keys: Int64) -> Int64: ...
+    def release(self, keys: Int64) -> None: ...
+    def rename(self, old_key: int, new_key: int) -> bool: ...
+    def keys(self) -> list[int]: ...
+    @property
+    def slots_used(self) -> int: ...
+    def __contains__(self, key: int) -> bool: ...
+    def __len__(self) -> int: ...
 
 class KalmanFilter:
     std_weight_position: float
