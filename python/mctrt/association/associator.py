@@ -299,9 +299,10 @@ class CrossCameraAssociator:
         costs = np.full((len(waiting), len(gallery)), INFEASIBLE)
         decide = np.zeros(len(waiting), bool)
         margin = self.config.floor.ambiguity_margin
+        floor = self.costs.floor_costs(rows, waiting, people) if self.config.enabled and gallery else None
         for i, r in enumerate(waiting.tolist()):
             if self.config.enabled and gallery:
-                costs[i] = self.costs.options(rows, r, people)
+                costs[i] = self.costs.options(rows, r, people, floor_cost=floor[i])
             options = np.sort(costs[i][costs[i] < INFEASIBLE])
             if not len(options):  # founds a new ID, once appearance has had its chance
                 decide[i] = rows.embedded[r] or rows.give_up[r]

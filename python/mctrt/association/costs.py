@@ -49,7 +49,6 @@ class Gallery:
     slot: np.ndarray
     floor_since: np.ndarray
     walked_away: np.ndarray
-    predicted: dict = field(default_factory=dict)  # time -> every floor track's (state, covariance) then
     live: np.ndarray = field(init=False)  # (N,) bool: seen by a camera in this step
 
     def __post_init__(self) -> None:
@@ -149,8 +148,9 @@ class MatchCosts:
     # -- one row's costs ------------------------------------------------------------------------------
 
     def options(self, rows: StepRows, r: int, gallery: Gallery, appearance_only: bool = False,
-                exclude: int | None = None) -> np.ndarray:
-        """Costs (N,) of giving row r each person of the gallery (INFEASIBLE where a rule forbids it)."""
+                exclude: int | None = None, floor_cost: np.ndarray | None = None) -> np.ndarray:
+        """Costs (N,) of giving row r each person of the gallery (INFEASIBLE where a rule forbids it);
+        floor_cost: the row's floor costs (N,) from floor_costs(), when they were made for many rows."""
         cfg, floor_cfg = self.config, self.config.floor
         n = len(gallery.gids)
         cost = np.full(n, INFEASIBLE)
@@ -166,14 +166,14 @@ class MatchCosts:
         on_floor = np.zeros(n, bool)
         if rows.placed[r] and has_floor.any():
             k = np.flatnonzero(has_floor)
-            recent = (time_s - self.floor.time[gallery.slot[k]] <= floor_cfg.max_gap_s) & ~gallery.walked_away[k]
-            k = k[recent]
+            k = k[self.recent(gallery, k, time_s)]
             on_floor[k] = True
             if len(k) and not appearance_only:
-                floor_cost = self.floor_cost(rows, r, gallery, k)
-                ok = (floor_cost <= floor_cfg.gate_sigma ** 2) & allowed[k]
+                if floor_cost is None:
+                    floor_cost = self.floor_costs(rows, np.array([r]), gallery)[0]
+                ok = (floor_cost[k] <= floor_cfg.gate_sigma ** 2) & allowed[k]
                 ok &= np.isnan(similarity[k]) | (similarity[k] >= floor_cfg.min_similarity)
-                cost[k] = np.where(ok, floor_cost + appearance_term[k], INFEASIBLE)
+                cost[k] = np.where(ok, floor_cost[k] + appearance_term[k], INFEASIBLE)
         if rows.placed[r] and not appearance_only:
             still = self.still_cost(rows, r, gallery, has_floor & ~on_floor & allowed)
             on_floor |= still < INFEASIBLE
@@ -225,38 +225,42 @@ class MatchCosts:
             cost[k] = np.where(d2 <= cfg.gate_sigma ** 2, d2, INFEASIBLE)
         return cost
 
-    def predicted(self, gallery: Gallery, time_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """Every gallery person's floor state (N, 4) and covariance (N, 4, 4) at time_s (rows without a
-        floor track are zeros), computed once per time: a camera's waiting tracks share their time."""
-        found = gallery.predicted.get(time_s)
-        if found is None:
-            n = len(gallery.gids)
-            state, cov = np.zeros((n, 4)), np.zeros((n, 4, 4))
-            k = np.flatnonzero(gallery.slot >= 0)
-            if len(k):
-                state[k], cov[k] = self.floor.predict_state(gallery.slot[k], np.full(len(k), time_s))
-            found = gallery.predicted[time_s] = (state, cov)
-        return found
+    def floor_costs(self, rows: StepRows, waiting: np.ndarray, gallery: Gallery) -> np.ndarray:
+        """The floor part of the costs (W, N) of the waiting rows for every gallery person placed within
+        max_gap_s of the row's capture time and not walked away (NaN elsewhere, and for rows without a
+        position): the squared Mahalanobis distance of the row's position from theirs, predicted to its
+        capture time. For a person out of sight, position and velocity together, against the row's own
+        floor track (4-D, put on the same scale: -2 log of its chi-square tail probability): a track
+        that appeared must also move the way the person was moving, as far as it is known yet. Rows
+        are taken a capture time at a time (a camera's rows share theirs)."""
+        out = np.full((len(waiting), len(gallery.gids)), np.nan)
+        has_floor = np.flatnonzero(gallery.slot >= 0)
+        placed = np.flatnonzero(rows.placed[waiting])
+        if not len(has_floor) or not len(placed):
+            return out
+        for time_s in np.unique(rows.time[waiting[placed]]).tolist():
+            at = placed[rows.time[waiting[placed]] == time_s]  # positions in waiting
+            these = waiting[at]
+            k = has_floor[self.recent(gallery, has_floor, time_s)]
+            if not len(k):
+                continue
+            state, cov = self.floor.predict_state(gallery.slot[k], np.full(len(k), time_s))
+            d2 = mahalanobis_sq(rows.xy[these][:, None] - state[None, :, :2], cov[None, :, :2, :2] + rows.cov[these][:, None])
+            away = np.flatnonzero(~gallery.live[k])
+            own = [i for i, r in enumerate(these.tolist()) if rows.keys[r] in self.pending_id]
+            if len(away) and own:
+                pending = self.pending.slots([self.pending_id[rows.keys[these[i]]] for i in own])
+                own_state, own_cov = self.pending.predict_state(pending, np.full(len(own), time_s))
+                diff = (state[away][None] - own_state[:, None]).reshape(-1, 4)
+                d4 = core.mahalanobis_sq(diff, (cov[away][None] + own_cov[:, None]).reshape(-1, 4, 4))
+                d2[np.ix_(own, away)] = (d4 - 2.0 * np.log1p(d4 / 2.0)).reshape(len(own), len(away))
+            out[np.ix_(at, k)] = d2
+        return out
 
-    def floor_cost(self, rows: StepRows, r: int, gallery: Gallery, k: np.ndarray) -> np.ndarray:
-        """The floor part of row r's cost for the gallery's people k (indices, all with a floor track):
-        the squared Mahalanobis distance of its position from theirs, predicted to its capture time.
-        For a person out of sight, position and velocity together, against the row's own floor track
-        (4-D, put on the same scale: -2 log of its chi-square tail probability): a track that appeared
-        must also move the way the person was moving, as far as it is known yet."""
-        time_s = float(rows.time[r])
-        state_all, cov_all = self.predicted(gallery, time_s)
-        state, state_cov = state_all[k], cov_all[k]
-        cost = mahalanobis_sq(rows.xy[r] - state[:, :2], state_cov[:, :2, :2] + rows.cov[r])
-        key = rows.keys[r]
-        out_of_sight = ~gallery.live[k]
-        if key in self.pending_id and out_of_sight.any():
-            state, state_cov = state[out_of_sight], state_cov[out_of_sight]
-            own, own_cov = self.pending.predict_state(self.pending.slots([self.pending_id[key]]), np.array([time_s]))
-            diff = state - own
-            d2 = core.mahalanobis_sq(diff, state_cov + own_cov)
-            cost[out_of_sight] = d2 - 2.0 * np.log1p(d2 / 2.0)
-        return cost
+    def recent(self, gallery: Gallery, k: np.ndarray, time_s: float) -> np.ndarray:
+        """(K,) bool: which of the gallery's people k (all with a floor track) the floor can still
+        place at time_s: placed within max_gap_s, and not walked out of every view."""
+        return (time_s - self.floor.time[gallery.slot[k]] <= self.config.floor.max_gap_s) & ~gallery.walked_away[k]
 
     def _window_matrices(self) -> tuple[np.ndarray, np.ndarray]:
         """Transit windows' min_s and max_s for every pair of camera indices (C, C)."""
