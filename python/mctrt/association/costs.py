@@ -135,15 +135,6 @@ class MatchCosts:
         out[todo] = ~seen.any(axis=1)
         self._walked_away.update(zip(zip(gallery.gids[todo].tolist(), updated.tolist()), out[todo].tolist()))
         return out
-        steps = np.arange(_WALK_ON_STEP_S, self.config.floor.max_gap_s + 1e-9, _WALK_ON_STEP_S)
-        mean = self.floor.mean[gallery.slot[todo]]
-        path = (mean[:, None, :2] + steps[None, :, None] * mean[:, None, 2:]).reshape(-1, 2)
-        views = list(self.views_of(path).values())
-        if views:
-            seen = np.logical_or.reduce(views).reshape(len(todo), len(steps))
-            out[todo] = ~seen.any(axis=1)
-        self._walked_away.update(zip(gallery.gids[todo].tolist(), zip(updated.tolist(), out[todo].tolist())))
-        return out
 
     # -- one row's costs ------------------------------------------------------------------------------
 
