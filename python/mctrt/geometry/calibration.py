@@ -41,33 +41,16 @@ def _matrix(value, shape: tuple[int, ...], where: str) -> np.ndarray:
     return array
 
 
-def apply_homography(h: np.ndarray, points: np.ndarray, floor_sign) -> np.ndarray:
-    """Points (N, 2) through homographies h, one (3, 3) for all or one per point (N, 3, 3); NaN rows
-    for points whose third coordinate does not have floor_sign (a scalar or (N,)): beyond the horizon."""
+def apply_homography(h: np.ndarray, points: np.ndarray, floor_sign: float) -> np.ndarray:
+    """Points (N, 2) through the homography h (3, 3); NaN rows for points whose third coordinate does
+    not have floor_sign: beyond the horizon (image to floor) or behind the camera (floor to image)."""
     x, y = points[:, 0], points[:, 1]
-    h = h if h.ndim == 3 else h[None]
-    w = h[:, 2, 0] * x + h[:, 2, 1] * y + h[:, 2, 2]
+    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
     out = np.empty((len(points), 2))
-    with np.errstate(divide="ignore", invalid="ignore"):  # the horizon (w = 0) is set to NaN below
-        out[:, 0] = (h[:, 0, 0] * x + h[:, 0, 1] * y + h[:, 0, 2]) / w
-        out[:, 1] = (h[:, 1, 0] * x + h[:, 1, 1] * y + h[:, 1, 2]) / w
+    with np.errstate(divide="ignore", invalid="ignore"):  # w = 0 is set to NaN below
+        out[:, 0] = (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w
+        out[:, 1] = (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w
     out[~(w * floor_sign > NEAR_ZERO)] = np.nan
-    return out
-
-
-def homography_jacobian(h: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(N, 2, 2) derivative of the homographies h ((3, 3), or (N, 3, 3) one per point) at points (N, 2)."""
-    x, y = points[:, 0], points[:, 1]
-    h = h if h.ndim == 3 else h[None]
-    w = h[:, 2, 0] * x + h[:, 2, 1] * y + h[:, 2, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fx = (h[:, 0, 0] * x + h[:, 0, 1] * y + h[:, 0, 2]) / w
-        fy = (h[:, 1, 0] * x + h[:, 1, 1] * y + h[:, 1, 2]) / w
-        out = np.empty((len(points), 2, 2))
-        out[:, 0, 0] = (h[:, 0, 0] - fx * h[:, 2, 0]) / w
-        out[:, 0, 1] = (h[:, 0, 1] - fx * h[:, 2, 1]) / w
-        out[:, 1, 0] = (h[:, 1, 0] - fy * h[:, 2, 0]) / w
-        out[:, 1, 1] = (h[:, 1, 1] - fy * h[:, 2, 1]) / w
     return out
 
 
@@ -230,27 +213,26 @@ class CameraCalibration:
     def jacobian(self, points_px: np.ndarray) -> np.ndarray:
         """(N, 2) undistorted pixels -> (N, 2, 2) d(floor x, y) / d(pixel u, v) of the homography: how a
         pixel of error there becomes metres (it grows with the distance from the camera)."""
-        return homography_jacobian(self.image_to_floor, points_px)
+        h, x, y = self.image_to_floor, points_px[:, 0], points_px[:, 1]
+        w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+        out = np.empty((len(points_px), 2, 2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for row in (0, 1):  # d(f / w) / du = (df/du - (f / w) dw/du) / w for f the row's numerator
+                floor = (h[row, 0] * x + h[row, 1] * y + h[row, 2]) / w
+                for col in (0, 1):
+                    out[:, row, col] = (h[row, col] - floor * h[2, col]) / w
+        return out
 
     def to_image(self, points_m: np.ndarray) -> np.ndarray:
         """(N, 2) floor metres -> (N, 2) image pixels (through the lens when it is known); NaN rows for
         floor points behind the camera."""
         points_m = np.asarray(points_m, np.float64).reshape(-1, 2)
-        g = self.floor_to_image
-        x, y = points_m[:, 0], points_m[:, 1]
-        w = g[2, 0] * x + g[2, 1] * y + g[2, 2]
-        behind = ~(w * self.floor_sign > NEAR_ZERO)
+        out = apply_homography(self.floor_to_image, points_m, self.floor_sign)
         if self.distortion is not None and self.world_to_camera is not None and len(points_m):
             pose = self.world_to_camera
             rvec, _ = cv2.Rodrigues(pose[:3, :3])
             world = np.zeros((len(points_m), 1, 3))
             world[:, 0, :2] = points_m
-            out = cv2.projectPoints(world, rvec, pose[:3, 3], self.intrinsics, self.distortion)[0][:, 0, :]
-            out = np.asarray(out, np.float64)
-        else:
-            out = np.empty((len(points_m), 2))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out[:, 0] = (g[0, 0] * x + g[0, 1] * y + g[0, 2]) / w
-                out[:, 1] = (g[1, 0] * x + g[1, 1] * y + g[1, 2]) / w
-        out[behind] = np.nan
+            lens = cv2.projectPoints(world, rvec, pose[:3, 3], self.intrinsics, self.distortion)[0][:, 0, :]
+            out = np.where(np.isnan(out), np.nan, np.asarray(lens, np.float64))  # behind the camera stays NaN
         return out
