@@ -451,8 +451,8 @@ class CrossCameraAssociator:
                 kept.embedding = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
                 kept.embeddings = total
         kept.joined = True
-        if gone.floor_start is not None and (kept.floor_start is None or gone.floor_start[2] < kept.floor_start[2]):
-            kept.floor_start = gone.floor_start
+        if gone.floor_since is not None and (kept.floor_since is None or gone.floor_since < kept.floor_since):
+            kept.floor_since = gone.floor_since
         self.floor.merge(old, new)
         for other in self._distinct.pop(old, ()):
             self._distinct[other].discard(old)
@@ -494,7 +494,7 @@ class CrossCameraAssociator:
 
     def _start_floor(self, identity: Identity, rows: StepRows, r: int) -> None:
         self.floor.start(identity.global_id, float(rows.time[r]), rows.xy[r], rows.cov[r])
-        identity.floor_start = np.r_[rows.xy[r], rows.time[r]]
+        identity.floor_since = float(rows.time[r])
 
     def _detach(self, rows: StepRows, r: int) -> None:
         """Row r's track loses its ID (rules 1 and 2) and is matched again at once."""

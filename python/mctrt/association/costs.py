@@ -100,8 +100,8 @@ class MatchCosts:
                 embeddings[k] = identity.embedding
                 has_embedding[k] = True
                 mature[k] = identity.embeddings >= maturity
-            if identity.floor_start is not None:
-                floor_since[k] = identity.floor_start[2]
+            if identity.floor_since is not None:
+                floor_since[k] = identity.floor_since
         gallery = Gallery(gids, latest, last_seen, seen_now, embeddings, mature, has_embedding,
                           self.floor.find(gids), floor_since, np.zeros(n, bool))
         gallery.walked_away = self.walked_away(gallery, float(rows.time.max()) if len(rows.time) else 0.0)

@@ -60,7 +60,7 @@ class Identity:
     last_seen_by_camera: dict[str, float] = field(default_factory=dict)
     tracks: set[TrackKey] = field(default_factory=set)  # live tracks linked to it
     joined: bool = False  # a track other than its founder has been linked to it
-    floor_start: np.ndarray | None = None  # (x, y, time) where and when it was first placed on the floor
+    floor_since: float | None = None  # when it was first placed on the floor
 
     @property
     def latest_camera(self) -> str:

@@ -21,7 +21,7 @@ def _ref(name: str) -> dict:
 
 
 NUM, INT, STR, BOOL = {"type": "number"}, {"type": "integer"}, {"type": "string"}, {"type": "boolean"}
-NULL_NUM, NULL_INT, NULL_STR = {"type": ["number", "null"]}, {"type": ["integer", "null"]}, {"type": ["string", "null"]}
+NULL_NUM, NULL_INT = {"type": ["number", "null"]}, {"type": ["integer", "null"]}
 POINT = {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}
 NULL_POINT = {**POINT, "type": ["array", "null"]}
 POINTS = {"type": "array", "items": POINT}
