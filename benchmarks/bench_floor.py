@@ -10,8 +10,8 @@ tracks each step, as the schedule asks. Only geometry and
 association run: detection, tracking and re-ID are the same with or without the floor. The two sides
 take turns step by step, and the figure is the median of their per-step differences, so a change in
 the machine's load hits both alike. The uncalibrated side keeps more global IDs (appearance alone joins
-fewer tracks) and slows as its gallery grows, so the difference shrinks with --steps: the default 300
-is the figure reported.
+fewer tracks) and slows as its gallery grows, so the difference shrinks with --steps (and turns
+negative by 600): the default 300 is the figure reported.
 
     python benchmarks/bench_floor.py [--cameras 16] [--people 20] [--steps 300]
 
