@@ -295,6 +295,62 @@ async def test_websockets_from_another_origin_are_refused(assets, tmp_path, aioh
     pipeline.close()
 
 
+async def raw_request(client, request: bytes) -> bytes:
+    """Send bytes as they are (no HTTP library would send a malformed header) and read the status line."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(request)
+    await writer.drain()
+    line = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    return line
+
+
+async def test_a_token_that_is_not_utf8_is_refused_not_an_error(assets, tmp_path, aiohttp_client):
+    pipeline = make_pipeline(assets, tmp_path)
+    client = await aiohttp_client(create_app(pipeline, ServerConfig(token=TOKEN)))
+    line = await raw_request(client, b"GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \xff\r\n"
+                                     b"Connection: close\r\n\r\n")
+    assert line.split()[1] == b"401", line
+    pipeline.close()
+
+
+async def test_requests_addressed_to_another_host_name_are_refused(assets, tmp_path, aiohttp_client):
+    """DNS rebinding: a page of evil.example whose name resolves to this machine sends Host and Origin
+    evil.example; neither the API nor a WebSocket may answer it. IP addresses, localhost and the names in
+    server.allowed_hosts are answered."""
+    pipeline = make_pipeline(assets, tmp_path)
+    client = await aiohttp_client(create_app(pipeline, ServerConfig(allowed_hosts=("ops.example.com",))))
+    port = client.server.port
+    evil = {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}
+    for path in ("/api/events", "/api/stats", "/ws/stats", "/"):
+        response = await client.get(path, headers=evil)
+        assert response.status == 421, path
+        assert "server.allowed_hosts" in (await response.json())["error"]
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", "ops.example.com", "OPS.example.com."):
+        assert (await client.get("/api/stats", headers={"Host": host})).status == 200, host
+    ws = await client.ws_connect("/ws/stats", headers={"Host": f"localhost:{port}", "Origin": f"http://localhost:{port}"})
+    assert not ws.closed
+    await ws.close()
+    pipeline.close()
+
+
+@pytest.mark.parametrize("path", [
+    "/api/events?global_id=99999999999999999999",
+    "/api/events?global_id=-3",
+    "/api/events?global_id=%D9%A1",  # Arabic-Indic one: Python's int() would read it
+    "/api/events?since=%D9%A1",
+    "/api/identities/99999999999999999999",
+    "/api/identities/%C2%B2",  # a superscript two passes str.isdigit()
+    "/api/identities/%D9%A1",
+])
+async def test_out_of_range_and_non_ascii_numbers_are_400(served, path):
+    _, client = served
+    response = await client.get(path)
+    assert response.status == 400, path
+    check(await response.json(), "Error")
+
+
 async def test_a_slow_video_client_loses_frames_and_does_not_delay_another(assets, tmp_path, aiohttp_client):
     """One client never reads: its socket fills, its queue drops its oldest frames; the other client
     still gets the newest frame. Big noisy frames fill the socket buffers quickly."""

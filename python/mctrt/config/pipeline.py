@@ -309,6 +309,10 @@ class ServerConfig:
             time; 0: none). Longer: easier to read where people came from, more clutter and bytes.
         allowed_origins: browser origins (e.g. "https://ops.example.com") allowed to open WebSockets
             besides the page's own.
+        allowed_hosts: host names (e.g. "ops.example.com") requests may be addressed to besides
+            "localhost" and IP addresses: a request whose Host header names anything else is refused,
+            so that a web page cannot reach the server through a name of its own that resolves here
+            (DNS rebinding).
         floor_plan: a picture under the floor view (FloorPlanConfig), or None.
     """
 
@@ -322,6 +326,7 @@ class ServerConfig:
     stats_interval_s: float = 1.0
     trail_s: float = 5.0
     allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
     floor_plan: FloorPlanConfig | None = None
 
     def __post_init__(self) -> None:
@@ -338,6 +343,10 @@ class ServerConfig:
         if not isinstance(self.allowed_origins, tuple) or not all(
                 isinstance(o, str) and "://" in o for o in self.allowed_origins):
             raise fail("server.allowed_origins", 'a list of origins like "https://host:port"', self.allowed_origins)
+        if not isinstance(self.allowed_hosts, tuple) or not all(
+                isinstance(h, str) and h and not set(h) & set(":/[] ") for h in self.allowed_hosts):
+            raise fail("server.allowed_hosts", 'a list of host names like "ops.example.com" (no scheme or port)',
+                       self.allowed_hosts)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ beside the pipeline. Every JSON shape is described in openapi.py, served at /api
     WS  /ws/positions             {"type": "positions", ...the body of /api/positions} at most jpeg_max_fps a second
 
 With a token (server.token or MCTRT_TOKEN), /api/* and /ws/* need `Authorization: Bearer <token>`
-(browsers' WebSockets: `?token=<token>`). WebSockets from a browser page of another origin are refused.
+(browsers' WebSockets: `?token=<token>`). Every request must be addressed (its Host header) to an IP
+address, localhost or a name in server.allowed_hosts: a page of another site whose name was made to
+resolve here (DNS rebinding) is refused. WebSockets from a browser page of another origin are refused.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ HUB = web.AppKey("hub", LiveHub)
 STORE = web.AppKey("store", EventStore)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
 PUBLIC = ("/health", "/api/openapi.json")
+MAX_ID = 2**63 - 1  # the store keeps IDs as SQLite integers
 SOCKET_NAMES = ("stats", "dashboard-stats", "positions")  # /ws/<name> paths that are not cameras' video
 
 
@@ -65,6 +68,35 @@ def _error(status: int, message: str, **headers) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers or None)
 
 
+def host_allowed(host: str | None, names: frozenset[str]) -> bool:
+    """Whether a Host header (or an origin's host[:port]) addresses this server: an IP address, or one
+    of names (lower case), with or without a port."""
+    if not host:
+        return False
+    try:
+        hostname = urlsplit(f"//{host}").hostname
+    except ValueError:
+        return False
+    if hostname is None:
+        return False
+    try:
+        ipaddress.ip_address(hostname)
+        return True
+    except ValueError:
+        return hostname.rstrip(".") in names
+
+
+def _host_middleware(names: frozenset[str]):
+    @web.middleware
+    async def check_host(request: web.Request, handler):
+        if not host_allowed(request.headers.get("Host"), names):
+            return _error(421, f"this server does not answer to the host name {request.headers.get('Host')!r}: "
+                               "add it to server.allowed_hosts if it is one of this server's names")
+        return await handler(request)
+
+    return check_host
+
+
 def _auth_middleware(token: str | None):
     @web.middleware
     async def auth(request: web.Request, handler):
@@ -72,7 +104,8 @@ def _auth_middleware(token: str | None):
         if token is not None and protected:
             given = request.headers.get("Authorization", "")
             given = given[7:] if given.startswith("Bearer ") else request.query.get("token", "")
-            if not hmac.compare_digest(given.encode(), token.encode()):
+            # Headers arrive as text with undecodable bytes escaped: compare them as the bytes they were.
+            if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
                 return _error(401, "this server needs a token: send 'Authorization: Bearer <token>' "
                                    "(WebSockets and the page: ?token=<token>)", **{"WWW-Authenticate": "Bearer"})
         return await handler(request)
@@ -80,19 +113,36 @@ def _auth_middleware(token: str | None):
     return auth
 
 
-def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
-    """True for clients that send no Origin (not a browser page), the page's own origin, or a listed one."""
+def origin_allowed(request: web.Request, allowed: tuple[str, ...], names: frozenset[str]) -> bool:
+    """True for clients that send no Origin (not a browser page), the page's own origin (addressed to
+    one of this server's names, host_allowed), or a listed one."""
     origin = request.headers.get("Origin")
     if origin is None:
         return True
-    return urlsplit(origin).netloc == request.host or origin.rstrip("/") in allowed
+    if origin.rstrip("/") in allowed:
+        return True
+    try:
+        netloc = urlsplit(origin).netloc
+    except ValueError:
+        return False
+    return netloc == request.host and host_allowed(netloc, names)
+
+
+def host_names(config: ServerConfig) -> frozenset[str]:
+    """The names this server answers to besides IP addresses: localhost, the one it binds to when that
+    is a name, and server.allowed_hosts."""
+    names = {"localhost", *config.allowed_hosts}
+    if not host_allowed(config.host, frozenset()):  # a name, not an address
+        names.add(config.host)
+    return frozenset(n.lower().rstrip(".") for n in names)
 
 
 def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: Path = WEB_DIR) -> web.Application:
     """The dashboard and API for `pipeline` (running or not; serve() runs both)."""
     config = config or pipeline.config.server
     token = server_token(config)
-    app = web.Application(middlewares=[_auth_middleware(token)])
+    names = host_names(config)
+    app = web.Application(middlewares=[_host_middleware(names), _auth_middleware(token)])
     app[HUB] = LiveHub(pipeline, config)
     app[SOCKETS] = weakref.WeakSet()
     store_path = pipeline.config.store.path if pipeline.store is not None else None
@@ -171,7 +221,7 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
             return _error(400, f"camera must be one of {', '.join(pipeline.config.camera_ids)}; got {camera!r}")
         try:
             since = _query_number(q, "since", float, None)
-            global_id = _query_number(q, "global_id", int, None)
+            global_id = _query_number(q, "global_id", int, None, 1, MAX_ID)
             limit = _query_number(q, "limit", int, 100, 1, 10_000)
         except ValueError as exc:
             return _error(400, str(exc))
@@ -191,10 +241,10 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
     @routes.get("/api/identities/{global_id}")
     async def identity(request: web.Request) -> web.Response:
         store = need_store(request)
-        text = request.match_info["global_id"]
-        if not text.isdigit():
-            return _error(400, f"a global ID is a positive integer; got {text!r}")
-        gid = int(text)
+        try:
+            gid = _number(request.match_info["global_id"], "a global ID", int, 1, MAX_ID)
+        except ValueError as exc:
+            return _error(400, str(exc))
         found = await asyncio.to_thread(store.identity, gid)
         if found is None:
             return _error(404, f"no global ID {gid} in the store")
@@ -219,7 +269,7 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
         return web.json_response(request.app[HUB].floor.body())
 
     async def websocket(request: web.Request, subscribe: Callable[[LiveHub], ClientQueue]) -> web.StreamResponse:
-        if not origin_allowed(request, config.allowed_origins):
+        if not origin_allowed(request, config.allowed_origins, names):
             return _error(403, f"WebSocket from origin {request.headers.get('Origin')} refused: "
                                "add it to server.allowed_origins to allow it")
         ws = web.WebSocketResponse(heartbeat=20.0)
@@ -279,12 +329,19 @@ async def _pump(client: ClientQueue, ws: web.WebSocketResponse) -> None:
 
 def _query_number(query, name: str, kind: type, default, low=None, high=None):
     text = query.get(name)
-    if text is None:
-        return default
+    return default if text is None else _number(text, name, kind, low, high)
+
+
+def _number(text: str, name: str, kind: type, low=None, high=None):
+    """text as an int or float within low..high; ASCII digits only (Python would also read other
+    scripts' digits, and superscripts pass str.isdigit)."""
+    what = "an integer" if kind is int else "a number"
+    if not text.isascii():
+        raise ValueError(f"{name} must be {what} in ASCII digits; got {text!r}")
     try:
         value = kind(text)
     except ValueError:
-        raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}; got {text!r}") from None
+        raise ValueError(f"{name} must be {what}; got {text!r}") from None
     if (low is not None and value < low) or (high is not None and value > high) or value != value:
         raise ValueError(f"{name} must be in {low}..{high}; got {text!r}")
     return value

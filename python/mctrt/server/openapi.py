@@ -124,12 +124,24 @@ def _list_of(key: str, item: str) -> dict:
     return _obj({key: {"type": "array", "items": _ref(item)}})
 
 
+GLOBAL_ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
+def _health() -> dict:
+    """/health: public (no token), and 503 with the same body once the pipeline has stopped."""
+    operation = _get("liveness: ok, degraded (a camera failed or reconnects) or stopped (503)", _ref("Health"), errors=())
+    operation["get"]["security"] = []
+    operation["get"]["responses"]["503"] = {"description": "stopped",
+                                            "content": {"application/json": {"schema": _ref("Health")}}}
+    return operation
+
+
 def openapi() -> dict:
     events_params = [
         _query("since", NUM, "only events after this time (Unix seconds)"),
         _query("type", {"enum": list(EVENT_TYPES)}, "only this type"),
-        _query("camera", STR, "only this camera"),
-        _query("global_id", INT, "only this person"),
+        _query("camera", {"type": "string", "minLength": 1}, "only this camera (one of the configured cameras)"),
+        _query("global_id", GLOBAL_ID, "only this person"),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100},
                "the newest this many (returned oldest first)"),
     ]
@@ -146,8 +158,7 @@ def openapi() -> dict:
             "times a second.")},
         "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
-            "/health": _get("liveness: ok, degraded (a camera failed or reconnects) or stopped (503)", _ref("Health"),
-                            errors=()),
+            "/health": _health(),
             "/api/stats": _get("cameras, stage latency, association and event counters, clients", _ref("Stats")),
             "/api/cameras": _get("the cameras with their lines and zones", _list_of("cameras", "Camera")),
             "/api/events": _get("stored events, newest `limit`, oldest first", _list_of("events", "Event"),
@@ -158,7 +169,7 @@ def openapi() -> dict:
             "/api/identities/{global_id}": _get(
                 "one person and their journey: every event, with those of IDs corrected into it",
                 _obj({"identity": _ref("Identity"), "events": {"type": "array", "items": _ref("Event")}}),
-                [{"name": "global_id", "in": "path", "required": True, "schema": INT}], (400, 401, 404, 503)),
+                [{"name": "global_id", "in": "path", "required": True, "schema": GLOBAL_ID}], (400, 401, 404, 503)),
             "/api/floor": _get("the floor map: calibrated cameras and the floor they see, floor zones and lines, "
                                "bounds, and the plan image's placement", _ref("Floor")),
             "/api/floor/plan": _get("the floor plan image (server.floor_plan); 404 when none is configured", {},
