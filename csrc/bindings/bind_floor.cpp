@@ -47,6 +47,12 @@ void check_slots(const py::array_t<std::int64_t, py::array::c_style>& slots,
   }
 }
 
+FloorMotion floor_motion(double speed_sigma, double turn_time_s) {
+  if (!(speed_sigma >= 0)) throw py::value_error("speed_sigma must be >= 0");
+  if (!(turn_time_s > 0)) throw py::value_error("turn_time_s must be > 0");
+  return {speed_sigma, turn_time_s};
+}
+
 }  // namespace
 
 namespace {
@@ -169,8 +175,9 @@ float64, D <= 4; +inf where a covariance is not positive definite.)doc");
   m.def(
       "floor_predict",
       [](const py::handle& mean, const py::handle& cov, const py::handle& time, const py::handle& anchor,
-         const py::handle& wander, const py::handle& slots_obj, const py::handle& times_obj,
-         double acceleration_sigma) {
+         const py::handle& wander, const py::handle& slots_obj, const py::handle& times_obj, double speed_sigma,
+         double turn_time_s) {
+        const FloorMotion motion = floor_motion(speed_sigma, turn_time_s);
         TrackArrays tracks = track_arrays(mean, cov, time, anchor, wander);
         const auto slots = require_array<std::int64_t>(slots_obj, "slots", {-1}, "(K,)");
         const auto times = require_array<double>(times_obj, "times", {-1}, "(K,)");
@@ -182,21 +189,23 @@ float64, D <= 4; +inf where a covariance is not positive definite.)doc");
         double* oc = out_cov.mutable_data();
         {
           py::gil_scoped_release release;
-          floor_predict(view, slots.data(), times.data(), std::size_t(k), acceleration_sigma, om, oc);
+          floor_predict(view, slots.data(), times.data(), std::size_t(k), motion, om, oc);
         }
         return py::make_tuple(out_mean, out_cov);
       },
       py::arg("mean"), py::arg("cov"), py::arg("time"), py::arg("anchor"), py::arg("wander"), py::arg("slots"),
-      py::arg("times"), py::arg("acceleration_sigma"),
+      py::arg("times"), py::arg("speed_sigma"), py::arg("turn_time_s"),
       R"doc(States (K, 4) and covariances (K, 4, 4) of the floor tracks in `slots` (K,) int64 at `times`
-(K,) float64, constant velocity with white acceleration (acceleration_sigma, m/s^2). The track arrays
+(K,) float64; velocity persists for about turn_time_s and spreads by speed_sigma (m/s) per axis
+(an Ornstein-Uhlenbeck process, csrc/include/mctrt/floor_filter.hpp). The track arrays
 (mean (S, 4), cov (S, 4, 4), time (S,), anchor (S, 2), wander (S,), float64) are not changed.)doc");
 
   m.def(
       "floor_update",
       [](const py::handle& mean, const py::handle& cov, const py::handle& time, const py::handle& anchor,
          const py::handle& wander, const py::handle& slots_obj, const py::handle& times_obj, const py::handle& xy_obj,
-         const py::handle& xy_cov_obj, double acceleration_sigma, double still_window_s) {
+         const py::handle& xy_cov_obj, double speed_sigma, double turn_time_s, double still_window_s) {
+        const FloorMotion motion = floor_motion(speed_sigma, turn_time_s);
         TrackArrays tracks = track_arrays(mean, cov, time, anchor, wander);
         const auto slots = require_array<std::int64_t>(slots_obj, "slots", {-1}, "(K,)");
         const auto times = require_array<double>(times_obj, "times", {-1}, "(K,)");
@@ -207,11 +216,11 @@ float64, D <= 4; +inf where a covariance is not positive definite.)doc");
         check_slots(slots, times, view.size);
         if (!(still_window_s > 0)) throw py::value_error("still_window_s must be > 0");
         py::gil_scoped_release release;
-        floor_update(view, slots.data(), times.data(), xy.data(), xy_cov.data(), std::size_t(k), acceleration_sigma,
-                     still_window_s);
+        floor_update(view, slots.data(), times.data(), xy.data(), xy_cov.data(), std::size_t(k), motion, still_window_s);
       },
       py::arg("mean"), py::arg("cov"), py::arg("time"), py::arg("anchor"), py::arg("wander"), py::arg("slots"),
-      py::arg("times"), py::arg("xy"), py::arg("xy_cov"), py::arg("acceleration_sigma"), py::arg("still_window_s"),
+      py::arg("times"), py::arg("xy"), py::arg("xy_cov"), py::arg("speed_sigma"), py::arg("turn_time_s"),
+      py::arg("still_window_s"),
       R"doc(Corrects the floor tracks in `slots` (K,) int64, in place, with floor positions xy (K, 2)
 observed at `times` (K,) with covariances xy_cov (K, 2, 2); also moves each track's anchor and
 wander (exponential averages with time constant still_window_s). The track arrays must be writeable

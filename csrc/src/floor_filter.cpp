@@ -1,4 +1,4 @@
-// Floor filter arithmetic written out for F = [I dt*I; 0 I] and H = [I 0] (2x2 blocks): predict is a
+// Floor filter arithmetic written out for F = [I b*I; 0 a*I] and H = [I 0] (2x2 blocks): predict is a
 // few multiply-adds and the update inverts a 2x2 innovation covariance in closed form.
 #include "mctrt/floor_filter.hpp"
 
@@ -9,51 +9,58 @@
 namespace mctrt {
 namespace {
 
-// State and covariance of one track `dt` seconds after its last update.
-void predict_one(const double* mean, const double* p, double dt, double q, double* out_mean, double* out_p) {
-  out_mean[0] = mean[0] + dt * mean[2];
-  out_mean[1] = mean[1] + dt * mean[3];
-  out_mean[2] = mean[2];
-  out_mean[3] = mean[3];
-  // F P F^T: with P = [[A, B], [B^T, C]], the blocks become A + dt (B + B^T) + dt^2 C, B + dt C, C.
+// State and covariance of one track `dt` seconds after its last update. Velocity is an Ornstein-
+// Uhlenbeck process per axis (people keep their speed and heading for about turn_time_s, then change
+// them): with a = exp(-dt / tau) and b = tau (1 - a), F = [I b*I; 0 a*I], and the noise integrates
+// the velocity's stationary variance sigma^2 (speed_sigma per axis) over dt.
+void predict_one(const double* mean, const double* p, double dt, const FloorMotion& motion, double* out_mean,
+                 double* out_p) {
+  const double tau = motion.turn_time_s, a = std::exp(-dt / tau), b = tau * (1.0 - a);
+  out_mean[0] = mean[0] + b * mean[2];
+  out_mean[1] = mean[1] + b * mean[3];
+  out_mean[2] = a * mean[2];
+  out_mean[3] = a * mean[3];
+  // F P F^T: with P = [[A, B], [B^T, C]], the blocks become A + b (B + B^T) + b^2 C, a (B + b C),
+  // a (B^T + b C), a^2 C.
   for (int r = 0; r < 2; ++r) {
     for (int c = 0; c < 2; ++c) {
-      const double a = p[r * 4 + c], b = p[r * 4 + c + 2], bt = p[(r + 2) * 4 + c], cc = p[(r + 2) * 4 + c + 2];
-      out_p[r * 4 + c] = a + dt * (b + bt) + dt * dt * cc;
-      out_p[r * 4 + c + 2] = b + dt * cc;
-      out_p[(r + 2) * 4 + c] = bt + dt * cc;
-      out_p[(r + 2) * 4 + c + 2] = cc;
+      const double pa = p[r * 4 + c], pb = p[r * 4 + c + 2], pbt = p[(r + 2) * 4 + c], pc = p[(r + 2) * 4 + c + 2];
+      out_p[r * 4 + c] = pa + b * (pb + pbt) + b * b * pc;
+      out_p[r * 4 + c + 2] = a * (pb + b * pc);
+      out_p[(r + 2) * 4 + c] = a * (pbt + b * pc);
+      out_p[(r + 2) * 4 + c + 2] = a * a * pc;
     }
   }
-  const double dt2 = dt * dt;
-  for (int axis = 0; axis < 2; ++axis) {  // white acceleration, per axis
-    out_p[axis * 4 + axis] += q * dt2 * dt2 / 4.0;
-    out_p[axis * 4 + axis + 2] += q * dt2 * dt / 2.0;
-    out_p[(axis + 2) * 4 + axis] += q * dt2 * dt / 2.0;
-    out_p[(axis + 2) * 4 + axis + 2] += q * dt2;
+  const double var = motion.speed_sigma * motion.speed_sigma, x = dt / tau;
+  const double q_pp = var * tau * tau * (2.0 * x - 3.0 + 4.0 * a - a * a);
+  const double q_pv = var * tau * (1.0 - a) * (1.0 - a);
+  const double q_vv = var * (1.0 - a * a);
+  for (int axis = 0; axis < 2; ++axis) {
+    out_p[axis * 4 + axis] += q_pp;
+    out_p[axis * 4 + axis + 2] += q_pv;
+    out_p[(axis + 2) * 4 + axis] += q_pv;
+    out_p[(axis + 2) * 4 + axis + 2] += q_vv;
   }
 }
 
 }  // namespace
 
 void floor_predict(const FloorTrackArrays& tracks, const std::int64_t* slots, const double* times, std::size_t k,
-                   double acceleration_sigma, double* out_mean, double* out_cov) {
-  const double q = acceleration_sigma * acceleration_sigma;
+                   const FloorMotion& motion, double* out_mean, double* out_cov) {
   for (std::size_t i = 0; i < k; ++i) {
     const std::int64_t s = slots[i];
     const double dt = std::max(times[i] - tracks.time[s], 0.0);
-    predict_one(tracks.mean + 4 * s, tracks.cov + 16 * s, dt, q, out_mean + 4 * i, out_cov + 16 * i);
+    predict_one(tracks.mean + 4 * s, tracks.cov + 16 * s, dt, motion, out_mean + 4 * i, out_cov + 16 * i);
   }
 }
 
 void floor_update(FloorTrackArrays& tracks, const std::int64_t* slots, const double* times, const double* xy,
-                  const double* xy_cov, std::size_t k, double acceleration_sigma, double still_window_s) {
-  const double q = acceleration_sigma * acceleration_sigma;
+                  const double* xy_cov, std::size_t k, const FloorMotion& motion, double still_window_s) {
   for (std::size_t i = 0; i < k; ++i) {
     const std::int64_t s = slots[i];
     const double dt = std::max(times[i] - tracks.time[s], 0.0);
     double m[4], p[16];
-    predict_one(tracks.mean + 4 * s, tracks.cov + 16 * s, dt, q, m, p);
+    predict_one(tracks.mean + 4 * s, tracks.cov + 16 * s, dt, motion, m, p);
     // S = P[:2, :2] + R, its inverse in closed form; gain K = P[:, :2] S^-1 (4x2).
     const double* r = xy_cov + 4 * i;
     const double s00 = p[0] + r[0], s01 = p[1] + r[1], s10 = p[4] + r[2], s11 = p[5] + r[3];

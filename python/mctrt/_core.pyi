@@ -16,11 +16,11 @@ def lapjv(cost: npt.NDArray[np.floating] | npt.NDArray[np.integer], cost_limit: 
     """(N, M) costs -> (row_to_col (N,), col_to_row (M,)), -1 where unmatched."""
 
 def floor_predict(mean: Float64, cov: Float64, time: Float64, anchor: Float64, wander: Float64, slots: Int64,
-                  times: Float64, acceleration_sigma: float) -> tuple[Float64, Float64]:
+                  times: Float64, speed_sigma: float, turn_time_s: float) -> tuple[Float64, Float64]:
     """Floor tracks' states (K, 4) and covariances (K, 4, 4) at these times; the arrays are not changed."""
 
 def floor_update(mean: Float64, cov: Float64, time: Float64, anchor: Float64, wander: Float64, slots: Int64,
-                 times: Float64, xy: Float64, xy_cov: Float64, acceleration_sigma: float,
+                 times: Float64, xy: Float64, xy_cov: Float64, speed_sigma: float, turn_time_s: float,
                  still_window_s: float) -> None:
     """Corrects floor tracks in place with positions xy (K, 2) and their covariances (K, 2, 2)."""
 

@@ -91,15 +91,28 @@ def test_in_view_is_the_image_minus_a_side_margin():
 
 
 def test_floor_tracks_predict_at_a_time_and_fuse_measurements():
-    floor = FloorTracks(acceleration_sigma=0.5)
+    floor = FloorTracks(speed_sigma=0.5, turn_time_s=5.0)
     floor.start(7, 0.0, np.array([0.0, 0.0]), 0.01 * np.eye(2))
     for k in range(1, 11):  # walking +x at 1 m/s
         floor.update([7], np.array([0.1 * k]), np.array([[0.1 * k, 0.0]]), 0.01 * np.eye(2)[None])
     (x, y, vx, vy), t = floor.state(7)
     assert t == pytest.approx(1.0) and vx == pytest.approx(1.0, abs=0.15) and abs(vy) < 0.1
     mean, cov = floor.predict(floor.slots([7]), np.array([3.0]))
-    assert mean[0, 0] == pytest.approx(3.0, abs=0.4) and cov[0, 0, 0] > floor.cov[floor.slots([7])[0], 0, 0]
+    assert mean[0, 0] == pytest.approx(2.65, abs=0.4) and cov[0, 0, 0] > floor.cov[floor.slots([7])[0], 0, 0]
     assert floor.state(7)[1] == pytest.approx(1.0)  # predicting changed nothing
+
+
+def test_an_unseen_walker_is_extrapolated_for_about_the_turn_time_and_then_spreads_linearly():
+    floor = FloorTracks(speed_sigma=1.0, turn_time_s=4.0)
+    floor.start(1, 0.0, np.array([0.0, 0.0]), 0.01 * np.eye(2))
+    slot = floor.slots([1])
+    floor.mean[slot, 2:] = (1.5, 0.0)  # walking +x at 1.5 m/s
+    floor.cov[slot, 2:, 2:] = 0.01 * np.eye(2)
+    mean, cov = floor.predict(np.repeat(slot, 4), np.array([0.5, 30.0, 60.0, 120.0]))
+    assert mean[0, 0] == pytest.approx(1.5 * 4.0 * (1 - np.exp(-0.5 / 4.0)))  # about 0.5 s of walking
+    assert mean[2, 0] == pytest.approx(6.0, abs=1e-3) and mean[3, 0] == pytest.approx(6.0, abs=1e-6)  # 1.5 m/s x 4 s
+    # Long after, the variance grows by 2 sigma^2 tau per second: a random walk, not a thrown stone.
+    assert (cov[3, 0, 0] - cov[2, 0, 0]) / 60.0 == pytest.approx(2 * 1.0 * 4.0, rel=0.01)
 
 
 def test_views_of_every_camera_at_once_agree_with_each_cameras_in_view():
@@ -139,11 +152,18 @@ def test_feet_to_floor_in_cpp_is_the_homography_and_its_derivative():
     assert np.allclose(cov, jac @ pixel_cov @ jac.transpose(0, 2, 1) + 0.01 * np.eye(2))
 
 
-def reference_floor_step(mean, cov, dt, q, xy=None, xy_cov=None):
-    """The textbook Kalman predict (and update) with full matrices: what core.floor_* must equal."""
-    f = np.block([[np.eye(2), dt * np.eye(2)], [np.zeros((2, 2)), np.eye(2)]])
-    g = np.array([[dt * dt / 2, 0], [0, dt * dt / 2], [dt, 0], [0, dt]])
-    mean, cov = f @ mean, f @ cov @ f.T + q * g @ g.T
+def reference_floor_step(mean, cov, dt, speed_sigma, turn_time_s, xy=None, xy_cov=None):
+    """The textbook Kalman predict (and update) with full matrices, the motion discretised from its
+    continuous form (dx = v dt, dv = -v / tau dt + noise of density 2 sigma^2 / tau) by Van Loan's
+    matrix exponential: what core.floor_* must equal."""
+    from scipy.linalg import expm
+    a = np.block([[np.zeros((2, 2)), np.eye(2)], [np.zeros((2, 2)), -np.eye(2) / turn_time_s]])
+    noise = np.zeros((4, 4))
+    noise[2:, 2:] = 2 * speed_sigma ** 2 / turn_time_s * np.eye(2)
+    blocks = expm(np.block([[-a, noise], [np.zeros((4, 4)), a.T]]) * dt)
+    f = blocks[4:, 4:].T
+    q = f @ blocks[:4, 4:]
+    mean, cov = f @ mean, f @ cov @ f.T + q
     if xy is None:
         return mean, cov
     h = np.eye(2, 4)
@@ -153,7 +173,7 @@ def reference_floor_step(mean, cov, dt, q, xy=None, xy_cov=None):
 
 def test_floor_filter_in_cpp_matches_the_textbook_matrices():
     rng = np.random.default_rng(3)
-    floor = FloorTracks(acceleration_sigma=0.8, capacity=4)
+    floor = FloorTracks(speed_sigma=0.8, turn_time_s=2.5, capacity=4)
     for gid in (1, 2, 3):
         floor.start(gid, 0.0, rng.normal(size=2), 0.05 * np.eye(2))
     slots = floor.slots([1, 2, 3])
@@ -162,12 +182,12 @@ def test_floor_filter_in_cpp_matches_the_textbook_matrices():
     times = np.array([0.1, 0.7, 2.5])
     mean, cov = floor.predict_state(slots, times)
     for k in range(3):
-        expected = reference_floor_step(before_mean[k], before_cov[k], times[k], 0.8 ** 2)
+        expected = reference_floor_step(before_mean[k], before_cov[k], times[k], 0.8, 2.5)
         assert np.allclose(mean[k], expected[0]) and np.allclose(cov[k], expected[1])
     xy, xy_cov = rng.normal(size=(3, 2)), np.array([0.2, 0.1, 0.4])[:, None, None] * np.eye(2)
     floor.update([1, 2, 3], times, xy, xy_cov)
     for k in range(3):
-        expected = reference_floor_step(before_mean[k], before_cov[k], times[k], 0.8 ** 2, xy[k], xy_cov[k])
+        expected = reference_floor_step(before_mean[k], before_cov[k], times[k], 0.8, 2.5, xy[k], xy_cov[k])
         assert np.allclose(floor.mean[slots[k]], expected[0]) and np.allclose(floor.cov[slots[k]], expected[1])
     assert floor.time[slots].tolist() == times.tolist()
 
@@ -179,7 +199,7 @@ def test_floor_filter_names_a_bad_slot_and_a_copied_array():
     from mctrt._native import core
     with pytest.raises(ValueError, match="changed in place"):
         core.floor_update(floor.mean[:, ::-1], floor.cov, floor.time, floor.anchor, floor.wander, np.array([0]),
-                          np.array([0.0]), np.zeros((1, 2)), np.eye(2)[None], 1.0, 3.0)
+                          np.array([0.0]), np.zeros((1, 2)), np.eye(2)[None], 1.0, 5.0, 3.0)
 
 
 def test_floor_merge_keeps_the_newer_state_under_the_kept_id():

@@ -1,9 +1,10 @@
-// The floor tracks' constant-velocity Kalman filter, over many tracks at once.
+// The floor tracks' Kalman filter, over many tracks at once.
 //
-// State (4) = (x, y, vx, vy) in metres and m/s with a 4x4 covariance; white-acceleration noise of
-// acceleration_sigma (m/s^2) per axis, so over dt seconds a position's variance grows by
-// sigma^2 dt^4 / 4 and a velocity's by sigma^2 dt^2. Measurements are floor positions (2) with their
-// own 2x2 covariance. Tracks live in the caller's arrays (struct of arrays, indexed by slot): Python
+// State (4) = (x, y, vx, vy) in metres and m/s with a 4x4 covariance. Velocity follows an
+// Ornstein-Uhlenbeck process per axis (FloorMotion): it keeps its value for about turn_time_s and
+// varies by speed_sigma around zero over longer times, so a prediction goes on in the direction of
+// walking at first and then slows, and its uncertainty grows like a walker's (quadratically over a
+// second, linearly over many). Measurements are floor positions (2) with their own 2x2 covariance. Tracks live in the caller's arrays (struct of arrays, indexed by slot): Python
 // owns who is tracked (mctrt/association/floor_tracks.py), C++ the per-step arithmetic.
 //
 // Each track also keeps `anchor`, an exponential average of its positions with time constant
@@ -16,6 +17,11 @@
 #include <vector>
 
 namespace mctrt {
+
+struct FloorMotion {
+  double speed_sigma;  // a walker's velocity spread per axis, m/s
+  double turn_time_s;  // how long a velocity persists, s (> 0)
+};
 
 struct FloorTrackArrays {
   double* mean;    // (S, 4)
@@ -30,12 +36,12 @@ struct FloorTrackArrays {
 // and out_cov; the tracks are not changed. A time before a track's last update counts as that time:
 // observations a few ms out of order are simultaneous.
 void floor_predict(const FloorTrackArrays& tracks, const std::int64_t* slots, const double* times, std::size_t k,
-                   double acceleration_sigma, double* out_mean, double* out_cov);
+                   const FloorMotion& motion, double* out_mean, double* out_cov);
 
 // Corrects tracks `slots` with positions xy (K, 2) observed at `times` with covariances xy_cov
 // (K, 2, 2), one after the other (a slot listed twice is corrected twice, in order).
 void floor_update(FloorTrackArrays& tracks, const std::int64_t* slots, const double* times, const double* xy,
-                  const double* xy_cov, std::size_t k, double acceleration_sigma, double still_window_s);
+                  const double* xy_cov, std::size_t k, const FloorMotion& motion, double still_window_s);
 
 // Squared Mahalanobis distances out[i] = d_i^T S_i^-1 d_i of differences diff (K, dim) under
 // covariances cov (K, dim, dim), dim <= 4, through a Cholesky factor; +inf where S_i is not positive

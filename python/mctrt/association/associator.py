@@ -71,7 +71,7 @@ class CrossCameraAssociator:
         no camera's view is known, and an ID is never taken to have walked out of them."""
         self.config = config or AssociationConfig()
         floor = self.config.floor
-        self.floor = FloorTracks(floor.acceleration_sigma, floor.speed_sigma, floor.still_window_s)
+        self.floor = FloorTracks(floor.speed_sigma, floor.turn_time_s, floor.still_window_s)
         self.identities: dict[int, Identity] = {}
         self.links: dict[TrackKey, Link] = {}
         self.handoffs = 0  # tracks that joined an ID last seen in another camera
@@ -80,7 +80,7 @@ class CrossCameraAssociator:
         self._waiting_since: dict[TrackKey, float] = {}
         # Floor tracks of the tracks still waiting for an ID: their own motion, to compare with that of
         # people out of sight.
-        self._pending = FloorTracks(floor.acceleration_sigma, floor.speed_sigma)
+        self._pending = FloorTracks(floor.speed_sigma, floor.turn_time_s)
         self._pending_id: dict[TrackKey, int] = {}
         self._next_pending = 1
         self._apart_since: dict[TrackKey, float] = {}  # tracks disagreeing with their ID's floor track, since

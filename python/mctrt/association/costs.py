@@ -108,9 +108,10 @@ class MatchCosts:
         return gallery
 
     def walked_away(self, gallery: Gallery, time_s: float) -> np.ndarray:
-        """(N,) bool: people out of sight who, walking on as they were, would not come into any calibrated
-        camera's view within max_gap_s: they left the covered area, and the floor does not bring them
-        back (someone entering where they left is more likely someone else; appearance may still)."""
+        """(N,) bool: people out of sight who, walking on as their floor track predicts, would not come
+        into any calibrated camera's view within max_gap_s: they left the covered area, and the floor
+        does not bring them back (someone entering where they left is more likely someone else;
+        appearance may still)."""
         out = np.zeros(len(gallery.gids), bool)
         todo = np.flatnonzero((gallery.slot >= 0) & ~gallery.live)
         updated = self.floor.time[gallery.slot[todo]]
@@ -129,8 +130,8 @@ class MatchCosts:
         if not len(todo) or not cameras:
             return out
         steps = np.arange(_WALK_ON_STEP_S, self.config.floor.max_gap_s + 1e-9, _WALK_ON_STEP_S)
-        mean = self.floor.mean[gallery.slot[todo]]
-        path = (mean[:, None, :2] + steps[None, :, None] * mean[:, None, 2:]).reshape(-1, 2)
+        slots = gallery.slot[todo]
+        path, _ = self.floor.predict(np.repeat(slots, len(steps)), (updated[:, None] + steps[None]).reshape(-1))
         seen = np.logical_or.reduce(list(self.views_of(path).values())).reshape(len(todo), len(steps))
         out[todo] = ~seen.any(axis=1)
         self._walked_away.update(zip(zip(gallery.gids[todo].tolist(), updated.tolist()), out[todo].tolist()))

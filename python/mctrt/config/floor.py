@@ -88,14 +88,18 @@ class FloorAssociationConfig:
         occlusion_ratio: a box shorter than this fraction of its track's recent full height has its
             lower part hidden (if its bottom, not its top, moved): the foot is estimated.
         height_memory_s: how long a track's last full height is trusted for that estimate.
-        acceleration_sigma: how hard people change speed or turn (m/s^2): the floor tracks' process
-            noise. Larger: follows turns at once, extrapolates gaps less confidently.
-        speed_sigma: how fast a person first seen may be walking (m/s; people walk at about 1.4).
+        speed_sigma: how fast people walk, as the spread of their velocity per axis (m/s; about 1
+            for a walking pace of 1.4): how fast a person first seen may be walking, and how far one
+            out of sight may have gone.
+        turn_time_s: how long people keep their speed and heading (s): a person out of sight is
+            extrapolated along their last velocity for about this long and then not further, and the
+            uncertainty grows from quadratic to linear in the time out of sight. Larger: follows
+            straight walks more closely, turns less.
         gate_sigma: a track and a person's floor track match only within this many standard
             deviations (Mahalanobis distance of the position, at the track's capture time).
         max_gap_s: a person unseen this long is no longer placed by extrapolation (only appearance
-            and the transit windows can bring them back). Nor is one who, walking on as they were,
-            would not come into any calibrated camera's view within max_gap_s: they left the area.
+            and the transit windows can bring them back). Nor is one who, walking on as the motion model has them
+            (along their last velocity, slowing over turn_time_s), would not come into any calibrated camera's view within max_gap_s: they left the area.
         still_window_s, still_radius_m: a person out of sight longer than max_gap_s who, over the
             last still_window_s they were seen, strayed less than still_radius_m (rms) from where
             they were on average, was still (seated at a desk, standing in a queue): they are looked
@@ -122,10 +126,10 @@ class FloorAssociationConfig:
     width_ratio: float = 0.4
     occlusion_ratio: float = 0.75
     height_memory_s: float = 3.0
-    acceleration_sigma: float = 1.0
-    speed_sigma: float = 1.5
+    speed_sigma: float = 1.0
+    turn_time_s: float = 5.0
     gate_sigma: float = 3.0
-    max_gap_s: float = 4.0
+    max_gap_s: float = 10.0
     still_window_s: float = 3.0
     still_radius_m: float = 0.5
     appearance_weight: float = 10.0
@@ -137,7 +141,7 @@ class FloorAssociationConfig:
 
     def __post_init__(self) -> None:
         w = "association.floor"
-        for name in ("foot_sigma", "estimated_foot_sigma", "floor_sigma_m", "acceleration_sigma", "speed_sigma",
+        for name in ("foot_sigma", "estimated_foot_sigma", "floor_sigma_m", "speed_sigma", "turn_time_s",
                      "still_window_s", "gate_sigma"):
             number(f"{w}.{name}", getattr(self, name), 0.0, open_low=True)
         for name in ("still_radius_m", "height_memory_s", "max_gap_s", "appearance_weight", "ambiguity_margin", "split_after_s",
