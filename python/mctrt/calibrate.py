@@ -31,10 +31,10 @@ import cv2
 import numpy as np
 
 from mctrt.config import CalibrationConfig, InputConfig, load_config
-from mctrt.errors import DataError, MctrtError
+from mctrt.errors import DataError, MctrtError, SourceError
 from mctrt.geometry import CameraCalibration
 from mctrt.io.mot import read_mot
-from mctrt.io.sources import SourceFailure, open_capture
+from mctrt.io.sources import open_capture
 
 # Colours are BGR.
 GRID_COLOUR = (255, 255, 0)  # cyan: rare on floors and clothes
@@ -241,7 +241,7 @@ def draw_calibration(frame: np.ndarray, camera_id: str, config: CalibrationConfi
 # -- checking the cameras of a config -------------------------------------------------------------------
 
 def read_frame(item: InputConfig, frame_number: int) -> np.ndarray:
-    """The frame_number-th (1-based) decoded frame of the camera's input; SourceFailure says why not.
+    """The frame_number-th (1-based) decoded frame of the camera's input; SourceError says why not.
     Frames are read one by one, as the pipeline numbers them (seeking is not frame-exact in every codec)."""
     capture = open_capture(item)
     try:
@@ -250,7 +250,7 @@ def read_frame(item: InputConfig, frame_number: int) -> np.ndarray:
             if not ok:
                 read = index - 1
                 fix = f"give --frame {read} or less" if read else "check that it is a readable video"
-                raise SourceFailure(f"inputs[{item.camera_id}]: {item.path} gave {read} frame(s), not frame "
+                raise SourceError(f"inputs[{item.camera_id}]: {item.path} gave {read} frame(s), not frame "
                                     f"{frame_number}; {fix}", permanent=True)
     finally:
         capture.release()
@@ -326,7 +326,7 @@ def check_config(config_path: str, camera: str | None, frame_number: int, grid_m
     for item in calibrated:
         try:
             check_camera(item, frame_number, grid_m, output_dir)
-        except (MctrtError, SourceFailure) as exc:
+        except MctrtError as exc:
             print(f"error: {exc}", file=sys.stderr)
             failed += 1
     return 0 if not failed else 1 if failed < len(calibrated) else 2

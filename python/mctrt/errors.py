@@ -19,6 +19,15 @@ class DataError(MctrtError, ValueError):
     """A data file (detections, ground truth, tracking results) is missing or malformed."""
 
 
+class SourceError(MctrtError):
+    """A camera input cannot be read: permanent (a missing file: fix the config) or worth retrying (a
+    stream that dropped or did not answer)."""
+
+    def __init__(self, reason: str, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
 class CudaError(MctrtError):
     """A CUDA call failed, or CUDA was needed and this build or machine has none."""
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from mctrt.config import InputConfig
-from mctrt.io.sources import ENDED, FAILED, RECONNECTING, Backoff, CameraReader, FrameQueue
+from mctrt.errors import MctrtError, SourceError
+from mctrt.io.sources import ENDED, FAILED, RECONNECTING, Backoff, CameraReader, FrameQueue, open_capture
 from mctrt.types import Frame
 
 
@@ -107,6 +108,12 @@ def test_bad_file_fails_its_camera_with_a_reason(tmp_path, make, reason):
     assert reader.status.frames_read == 0
     assert re.search(reason, reader.status.reason), reader.status.reason
     assert reader.queue.closed and reader.queue.get(0) is None
+
+
+def test_an_unreadable_input_is_a_source_error_like_every_other_mctrt_error(tmp_path):
+    with pytest.raises(SourceError, match=r"missing.mp4 does not exist; fix inputs\[cam\].path") as failure:
+        open_capture(InputConfig("cam", str(tmp_path / "missing.mp4")))
+    assert isinstance(failure.value, MctrtError) and failure.value.permanent
 
 
 def test_a_missing_webcam_is_retried_with_a_reason_and_stops_cleanly():

@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 
 from mctrt.config import InputConfig
+from mctrt.errors import SourceError
 from mctrt.types import Frame
 
 log = logging.getLogger(__name__)
@@ -110,20 +111,12 @@ class CameraStatus:
         return dict(self.__dict__)
 
 
-class SourceFailure(Exception):
-    """Why a source cannot be read: permanent (a missing file) or worth retrying (a dropped stream)."""
-
-    def __init__(self, reason: str, permanent: bool) -> None:
-        super().__init__(reason)
-        self.permanent = permanent
-
-
 def open_capture(config: InputConfig) -> cv2.VideoCapture:
-    """An opened cv2.VideoCapture for the input, or SourceFailure saying why not and how to fix it."""
+    """An opened cv2.VideoCapture for the input, or SourceError saying why not and how to fix it."""
     if config.kind == "file":
         path = Path(config.path)
         if not path.is_file():
-            raise SourceFailure(f"video file {path} does not exist; fix inputs[{config.camera_id}].path", permanent=True)
+            raise SourceError(f"video file {path} does not exist; fix inputs[{config.camera_id}].path", permanent=True)
     timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(config.open_timeout_s * 1000),
                 cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(config.read_timeout_s * 1000)]
     if config.kind == "webcam":
@@ -142,14 +135,14 @@ def open_capture(config: InputConfig) -> cv2.VideoCapture:
     if not capture.isOpened():
         capture.release()
         if config.kind == "file":
-            raise SourceFailure(
+            raise SourceError(
                 f"video file {config.path} cannot be decoded (corrupt, or not a video FFmpeg reads); "
                 f"check the file or fix inputs[{config.camera_id}].path", permanent=True)
         if config.kind == "webcam":
-            raise SourceFailure(f"webcam {config.path} cannot be opened: is it connected, and free (not used by "
+            raise SourceError(f"webcam {config.path} cannot be opened: is it connected, and free (not used by "
                                 f"another program)? fix inputs[{config.camera_id}].path if it has another index",
                                 permanent=False)
-        raise SourceFailure(f"stream {config.path} did not open within {config.open_timeout_s:g} s; is it reachable?",
+        raise SourceError(f"stream {config.path} did not open within {config.open_timeout_s:g} s; is it reachable?",
                             permanent=False)
     return capture
 
@@ -181,7 +174,7 @@ class CameraReader(threading.Thread):
             while not self._stopping.is_set():
                 try:
                     capture = open_capture(self.config)
-                except SourceFailure as failure:
+                except SourceError as failure:
                     if failure.permanent:
                         return self._set(FAILED, str(failure))
                     self._set(RECONNECTING, str(failure))
