@@ -77,6 +77,8 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
         ({"modules": {}}, "modules.detector is required"),
         ({"modules": {"detector": {"model": "m"}, "tracker": {"track_tresh": 0.5}}}, r"modules.tracker has unknown keys \['track_tresh'\]"),
         ({"modules": {"detector": {"model": "m"}, "reid": {"model": "r", "every_n": 5}}}, r"modules.reid has unknown keys \['every_n'\]"),
+        # a track's own embedding average was validated but never used: gone (association.ema is the one)
+        ({"modules": {"detector": {"model": "m"}, "reid": {"model": "r", "ema": 0.8}}}, r"modules.reid has unknown keys \['ema'\]"),
         ({"modules": {"detector": {"model": "m"}, "reid": {"model": "r", "every_n_frames": 0}}}, "every_n_frames must be an integer >= 1"),
         ({"association": {"match_threshold": 2}}, "association.match_threshold must be a number"),
         ({"association": {"transit_windows": [{"cameras": ["a", "c"], "max_s": 5}]}}, "names camera 'c', which is not in inputs"),

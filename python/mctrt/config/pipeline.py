@@ -71,7 +71,6 @@ class ReidScheduleConfig:
     Attributes:
         every_n_frames: frames between two embeddings of one track. Lower: quicker to notice an ID
             mix-up, more re-ID work.
-        ema: weight of the old embedding when a new one arrives (0 = only the newest).
         min_box_height, min_box_width: smaller boxes are too few pixels to describe anyone (pixels).
         min_score: the detection score a box needs (occluded people score low and embed badly).
         border_margin_px: boxes within this of the image border are cut off and skipped.
@@ -80,7 +79,6 @@ class ReidScheduleConfig:
     """
 
     every_n_frames: int = 10
-    ema: float = 0.8
     min_box_height: int = 64
     min_box_width: int = 24
     min_score: float = 0.5
@@ -89,7 +87,6 @@ class ReidScheduleConfig:
 
     def __post_init__(self) -> None:
         number("modules.reid.every_n_frames", self.every_n_frames, 1, integer=True)
-        number("modules.reid.ema", self.ema, 0.0, 0.999)
         for name in ("min_box_height", "min_box_width", "border_margin_px", "max_wait_frames"):
             number(f"modules.reid.{name}", getattr(self, name), 0, integer=True)
         number("modules.reid.min_score", self.min_score, 0.0, 1.0)
