@@ -75,9 +75,11 @@ class Pipeline:
                 log.info("camera %s: calibration fitted from %d point pairs, residuals mean %.3f m, max %.3f m "
                          "(python -m mctrt.calibrate draws it)", cam, len(calibration.residuals_m),
                          calibration.residuals_m.mean(), calibration.residuals_m.max())
-        self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of)
-        self.events = EventEngine(config.events)
         self.store = EventStore(config.store.path) if use_store and config.store.path else None
+        # IDs continue after those of earlier runs into the same store: one ID, one person.
+        first_id = self.store.highest_global_id() + 1 if self.store is not None else 1
+        self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of, first_id)
+        self.events = EventEngine(config.events)
         self.writer = ResultWriter(output_dir, config.camera_ids) if output_dir is not None else None
         self.metrics = Metrics()
         self.readers: list[CameraReader] = []

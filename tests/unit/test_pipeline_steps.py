@@ -5,14 +5,16 @@ person, results and world.txt follow, and a floor zone counts a person once."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import cv2
 import numpy as np
 import pytest
 
-from mctrt.config import config_from_dict
+from mctrt.config import StoreConfig, config_from_dict
 from mctrt.pipeline import Pipeline
+from mctrt.store import EventStore
 from mctrt.types import Detections, Frame
 
 PIXELS_PER_M = 50.0  # the drawn floor: straight from above, 50 px a metre
@@ -175,3 +177,22 @@ def test_a_floor_zone_seen_by_both_cameras_counts_each_person_once(tmp_path):
     zone_events = [(e["type"], e["global_id"], e["camera_id"]) for e in events if e["type"].startswith("zone")]
     assert zone_events == [("zone_enter", 1, None), ("zone_leave", 1, None)]
     assert {e["camera_id"] for e in events if e["type"] == "entry"} == {"left", "right"}
+
+
+def test_a_second_run_into_the_same_store_numbers_its_people_after_the_first_runs(tmp_path):
+    """IDs are never reused within one store: otherwise the first run's person 1 and the second run's
+    person 1 would share one identity and one journey."""
+    cams = {"cam": 0}
+    cfg = dataclasses.replace(config(cams, tmp_path), store=StoreConfig(path=str(tmp_path / "events.db")))
+    runs = []
+    for run in range(2):
+        p = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder())
+        gids = set()
+        for step in range(5):
+            gids |= set(p.process(frames_at(step, step + 1, {0: (1.0, 3.0), 1: (4.0, 1.5)}, cams))[0].global_ids.tolist())
+        p.close()
+        runs.append(gids - {0})
+    assert runs[0] == {1, 2} and runs[1] == {3, 4}
+    store = EventStore(tmp_path / "events.db")
+    assert sorted(i["global_id"] for i in store.identities()) == [1, 2, 3, 4] and store.highest_global_id() == 4
+    store.close()

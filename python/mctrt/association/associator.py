@@ -62,11 +62,11 @@ _MERGE_RADIUS_M = 3.0  # pairs farther apart than this in x or y are never compa
 
 
 class CrossCameraAssociator:
-    """Global IDs for the tracks of many cameras (rules in the module docstring). IDs start at 1 and
-    count per instance."""
+    """Global IDs for the tracks of many cameras (rules in the module docstring). IDs count up from
+    first_id (1 unless a store already holds people)."""
 
     def __init__(self, config: AssociationConfig | None = None, camera_ids: list[str] | None = None,
-                 views: Views | None = None) -> None:
+                 views: Views | None = None, first_id: int = 1) -> None:
         """views: which calibrated cameras see given floor points (FootLocator.views_of); without it,
         no camera's view is known, and an ID is never taken to have walked out of them."""
         self.config = config or AssociationConfig()
@@ -76,7 +76,7 @@ class CrossCameraAssociator:
         self.links: dict[TrackKey, Link] = {}
         self.handoffs = 0  # tracks that joined an ID last seen in another camera
         self.corrections = 0
-        self._next_id = 1
+        self._first_id = self._next_id = first_id
         self._waiting_since: dict[TrackKey, float] = {}
         # Floor tracks of the tracks still waiting for an ID: their own motion, to compare with that of
         # people out of sight.
@@ -143,7 +143,7 @@ class CrossCameraAssociator:
 
     def stats(self) -> dict:
         multi = sum(1 for i in self.identities.values() if len(i.last_seen_by_camera) > 1)
-        return {"gallery_size": len(self.identities), "global_ids": self._next_id - 1,
+        return {"gallery_size": len(self.identities), "global_ids": self._next_id - self._first_id,
                 "active_ids": sum(1 for i in self.identities.values() if i.tracks),
                 "cross_camera_ids": multi, "handoffs": self.handoffs, "corrections": self.corrections,
                 "floor_tracks": len(self.floor_positions())}

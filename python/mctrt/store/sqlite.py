@@ -122,6 +122,13 @@ class EventStore:
                                     (*values, limit)).fetchall()
         return [{**json.loads(body), "id": id_} for id_, body in reversed(rows)]
 
+    def highest_global_id(self) -> int:
+        """The highest global ID any stored event names (0 for none): a new run numbers its people after
+        it, so that no ID stands for two people in one store."""
+        with self._lock:
+            row = self._db.execute("SELECT MAX(global_id) FROM events").fetchone()
+        return int(row[0] or 0)
+
     def identities(self, limit: int = 1000) -> list[dict]:
         """Per person: first and last seen, cameras, number of events; most recently seen first."""
         with self._lock:
