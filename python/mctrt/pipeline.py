@@ -80,6 +80,12 @@ class Pipeline:
         first_id = self.store.highest_global_id() + 1 if self.store is not None else 1
         self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of, first_id)
         self.events = EventEngine(config.events)
+        if self.store is not None:
+            closed = self.events.close_unclosed(self.store.unclosed_visits())
+            if closed:
+                log.warning("store %s: %d visits a run left open (it stopped without closing them) are closed now, "
+                            "at each person's last stored event, with reason 'unclosed'", config.store.path, len(closed))
+                self.store.add(closed)
         self.writer = ResultWriter(output_dir, config.camera_ids) if output_dir is not None else None
         self.metrics = Metrics()
         self.readers: list[CameraReader] = []

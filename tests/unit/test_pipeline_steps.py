@@ -196,3 +196,29 @@ def test_a_second_run_into_the_same_store_numbers_its_people_after_the_first_run
     store = EventStore(tmp_path / "events.db")
     assert sorted(i["global_id"] for i in store.identities()) == [1, 2, 3, 4] and store.highest_global_id() == 4
     store.close()
+
+
+def test_visits_a_killed_run_left_open_are_closed_by_the_next_run(tmp_path):
+    """A run killed mid-way leaves entries without exits in the store; the next run into it closes
+    each with an exit marked reason "unclosed", at the person's last stored event, so every entry
+    has exactly one exit."""
+    cams = {"left": 0, "right": 150}
+    cfg = dataclasses.replace(config(cams, tmp_path), store=StoreConfig(path=str(tmp_path / "events.db")))
+    killed = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder())
+    for step in range(6):
+        killed.process(frames_at(step, step + 1, {0: (2.5 + 0.1 * step, 3.0), 1: (6.5, 1.5)}, cams))
+    # no close(): the process died here
+    store = EventStore(tmp_path / "events.db")
+    entries = [e for e in store.events(limit=1000) if e["type"] == "entry"]
+    assert len(entries) >= 3 and not [e for e in store.events(limit=1000) if e["type"] == "exit"]
+    last_time = {}
+    for e in store.events(limit=1000):
+        last_time[e["global_id"]] = max(e["time"], last_time.get(e["global_id"], e["time"]))
+    Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder()).close()
+    events = store.events(limit=1000)
+    exits = [e for e in events if e["type"] == "exit"]
+    assert sorted((e["global_id"], e["camera_id"]) for e in exits) == sorted((e["global_id"], e["camera_id"]) for e in entries)
+    assert {e["reason"] for e in exits} == {"unclosed"} and all(e["time"] == last_time[e["global_id"]] for e in exits)
+    assert store.unclosed_visits() == []
+    store.close()
+    killed.store.close()

@@ -109,3 +109,14 @@ def test_a_store_made_before_camera_events_is_upgraded_keeping_its_events(tmp_pa
     columns = {name: notnull for _, name, _, notnull, _, _ in db.execute("PRAGMA table_info(events)")}
     db.close()
     assert {"events_time", "events_type_time", "events_camera_time"} <= indexes and columns["global_id"] == 0
+
+
+def test_unclosed_visits_follow_corrections_and_skip_what_was_closed(store):
+    store.add([event("entry", 1.0, 5), event("entry", 1.5, 7), event("entry", 2.0, 9, "b"),
+               event("zone_enter", 2.0, 9, "b", zone="door", occupancy=1),
+               {**event("id_corrected", 3.0, 7, None), "old_global_id": 5, "reason": "floor"},
+               event("exit", 4.0, 7, duration_s=2.5),  # 7's visit of a; 5's, now 7's, is still open
+               event("exit", 6.0, 9, "b", duration_s=4.0), event("dwell", 7.0, 7, duration_s=6.0)])
+    still_open = store.unclosed_visits()
+    assert sorted((v["type"], v["global_id"], v["camera_id"], v["until"]) for v in still_open) == [
+        ("entry", 7, "a", 7.0), ("zone_enter", 9, "b", 6.0)]

@@ -29,6 +29,9 @@ and, by type:
                  camera or zone, the two merge and the old ID's visit is closed at once by an exit or
                  zone_leave with corrected_to (the new ID). So every entry has exactly one exit, and
                  every zone_enter one zone_leave, under the same global_id or through the correction.
+    exit, zone_leave with reason "unclosed": a visit an earlier run into the same store opened and
+                 never closed (it was killed or crashed), closed when the next run starts, at the
+                 person's last stored event.
     camera_offline, camera_slow, camera_ok (live runs, debounced: see events/health.py):  since
                  (when the condition began), fps (frames processed a second over the window), and for
                  offline the reader's reason when it has one.

@@ -194,6 +194,20 @@ class EventEngine:
                 new.cameras |= old.cameras
         return events
 
+    def close_unclosed(self, opened: list[dict]) -> list[dict]:
+        """Exits and zone_leaves, with reason "unclosed", for visits an earlier run opened and never
+        closed (EventStore.unclosed_visits: opening events with `until`), at the person's last stored
+        event: so every entry keeps exactly one exit across a crash."""
+        events: list[dict] = []
+        for visit in opened:
+            until = max(visit["until"], visit["time"])
+            details = {"duration_s": until - visit["time"], "reason": "unclosed"}
+            if visit["type"] == "zone_enter":
+                details.update(zone=visit["zone"], occupancy=0)
+            self._emit(events, _event("exit" if visit["type"] == "entry" else "zone_leave", until, visit["global_id"],
+                                      visit["camera_id"], visit["track_id"], visit["frame"], **details))
+        return events
+
     def finish(self) -> list[dict]:
         """Close every open visit (the end of a run): exits, zone leaves and last_seen events."""
         events: list[dict] = []

@@ -71,7 +71,7 @@ SCHEMAS = {
          "threshold_s": NUM, "line": STR, "direction": {"enum": ["forward", "backward"]}, "zone": STR,
          "occupancy": INT, "first_seen": NUM, "cameras": {"type": "array", "items": STR}, "old_global_id": INT,
          "corrected_to": INT, "x": {"type": "number", "description": "floor metres, for floor zones and lines"},
-         "y": NUM, "reason": {"type": ["string", "null"], "description": "id_corrected: floor or appearance"}},
+         "y": NUM, "reason": {"type": ["string", "null"], "description": "id_corrected: floor or appearance; exit, zone_leave: unclosed (left open by an earlier run that stopped, closed by the next)"}},
         extra=True, description="The event schema of mctrt.events (new keys may be added, none removed)."),
     "Identity": _obj({"global_id": INT, "cameras": {"type": "array", "items": STR}, "first_seen": NUM,
                       "last_seen": NUM, "events": INT}),

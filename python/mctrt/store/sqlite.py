@@ -129,6 +129,44 @@ class EventStore:
             row = self._db.execute("SELECT MAX(global_id) FROM events").fetchone()
         return int(row[0] or 0)
 
+    def unclosed_visits(self) -> list[dict]:
+        """The entries and zone_enters no exit or zone_leave closed: what a run that stopped without
+        closing its visits (killed, crashed) left open. Each is its opening event under the person's
+        final ID (corrections followed, as an exit may come under the ID a person was corrected into),
+        with `until`: the time of that person's last stored event."""
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM events WHERE type IN ('entry', 'exit', 'zone_enter', 'zone_leave', "
+                                    "'id_corrected') ORDER BY id").fetchall()
+        events = [json.loads(body) for (body,) in rows]
+        renamed = {e["old_global_id"]: e["global_id"] for e in events if e["type"] == "id_corrected"}
+
+        def final(gid: int) -> int:
+            seen = set()
+            while gid in renamed and gid not in seen:
+                seen.add(gid)
+                gid = renamed[gid]
+            return gid
+
+        still_open: dict[tuple, list[dict]] = {}
+        for event in events:
+            if event["type"] == "id_corrected":
+                continue
+            key = (final(event["global_id"]), event["camera_id"], event.get("zone"))
+            if event["type"] in ("entry", "zone_enter"):
+                still_open.setdefault(key, []).append(event)
+            elif still_open.get(key):
+                still_open[key].pop()
+        out = []
+        for (gid, _, _), opened in still_open.items():
+            if not opened:
+                continue
+            ids = [g for g in {gid, *renamed} if final(g) == gid]
+            with self._lock:
+                (until,) = self._db.execute(f"SELECT MAX(time) FROM events WHERE global_id IN ({', '.join('?' * len(ids))})",
+                                            ids).fetchone()
+            out += [{**event, "global_id": gid, "until": until} for event in opened]
+        return out
+
     def identities(self, limit: int = 1000) -> list[dict]:
         """Per person: first and last seen, cameras, number of events; most recently seen first."""
         with self._lock:
