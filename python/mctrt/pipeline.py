@@ -198,8 +198,10 @@ class Pipeline:
 
     # -- running --------------------------------------------------------------------------------------
 
-    def run(self, progress: Callable[[Pipeline], None] | None = None, progress_every_s: float = 2.0) -> None:
-        """Read the cameras and process until they end (offline) or stop() is called."""
+    def run(self, progress: Callable[[Pipeline], None] | None = None, progress_every_s: float = 2.0,
+            max_frames: int | None = None) -> None:
+        """Read the cameras and process until they end (offline), each has given max_frames frames, or
+        stop() is called."""
         origin = time.time()
         capacity = 4 if self.offline else 1
         self.readers = [CameraReader(c, offline=self.offline, capacity=capacity, clock_origin=origin)
@@ -211,16 +213,23 @@ class Pipeline:
         health = None if self.offline else CameraHealth(self.config.events.camera_health, self.config.camera_ids,
                                                          time.time())
         last_report = time.monotonic()
+        enough: set[str] = set()  # cameras that gave max_frames frames
         try:
             while not self._stop.is_set():
                 frames = self._next_offline() if self.offline else self._next_live()
                 if frames is None:
                     break
+                arrived = [f.camera_id for f in frames]
+                if max_frames is not None:
+                    enough |= {f.camera_id for f in frames if f.index >= max_frames}
+                    frames = [f for f in frames if f.index <= max_frames]
                 if frames:
                     self.process(frames)
+                if max_frames is not None and len(enough) == len(self.readers):
+                    break
                 if health is not None:
                     reasons = {r.config.camera_id: r.status.reason for r in self.readers}
-                    self._publish(health.update(time.time(), [f.camera_id for f in frames], reasons))
+                    self._publish(health.update(time.time(), arrived, reasons))
                 if progress is not None and time.monotonic() - last_report >= progress_every_s:
                     progress(self)
                     last_report = time.monotonic()

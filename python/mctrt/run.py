@@ -20,6 +20,7 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 
 from mctrt.config import load_config
 from mctrt.errors import MctrtError
@@ -57,6 +58,18 @@ def summary(pipeline: Pipeline, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def _check_writable(folder: Path) -> None:
+    """--output must be a folder this process can create and write, found out before models load."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".mctrt-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise MctrtError(f"--output {folder} cannot be written ({exc.strerror or exc}); give a folder you can write "
+                         "to") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mctrt.run", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="YAML configuration (see configs/demo.yaml)")
@@ -66,10 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", help="listen on this address (default: the config's server.host, 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen on this port (default: the config's server.port, 8000)")
     parser.add_argument("--no-store", action="store_true", help="do not write the SQLite event store")
+    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after each camera's first N frames (a short try)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        if args.max_frames is not None and args.max_frames < 1:
+            raise MctrtError(f"--max-frames must be a positive number of frames; got {args.max_frames}")
+        if args.output:
+            _check_writable(Path(args.output))
         config = load_config(args.config)
         if args.offline:
             live = [i.camera_id for i in config.inputs if i.kind != "file"]
@@ -87,10 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_server:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: pipeline.stop())
-        pipeline.run(progress=_progress)
+        pipeline.run(progress=_progress, max_frames=args.max_frames)
     else:
         try:
-            asyncio.run(serve(pipeline, server, progress=_progress, linger=not args.offline))
+            asyncio.run(serve(pipeline, server, progress=_progress, linger=not args.offline, max_frames=args.max_frames))
         except MctrtError as exc:  # the address is taken: nothing ran
             pipeline.close()
             print(f"error: {exc}", file=sys.stderr)

@@ -188,3 +188,19 @@ def test_bad_config_exits_2_naming_the_key(tmp_path, assets):
     config.write_text("inputs: [{camera_id: a, path: a.mp4}]\nmodules: {detector: {model: m.onnx, conf: 0.3}}\n")
     result = run(["--config", str(config), "--offline", "--no-server"], assets)
     assert result.returncode == 2 and "modules.detector has unknown keys ['conf']" in result.stderr
+
+
+def test_an_unwritable_output_exits_2_before_any_model_loads(tmp_path, assets, demo_config):
+    result = run(["--config", str(demo_config(tmp_path)), "--offline", "--output", "/proc/mctrt-out", "--no-server"], assets)
+    assert result.returncode == 2 and "error: --output /proc/mctrt-out cannot be written" in result.stderr
+    assert "Traceback" not in result.stderr and "detector on" not in result.stderr
+
+
+def test_max_frames_stops_each_camera_after_that_many_frames(tmp_path, assets, demo_config):
+    result = run(["--config", str(demo_config(tmp_path)), "--offline", "--output", str(tmp_path / "out"), "--no-server",
+                  "--no-store", "--max-frames", "6"], assets)
+    assert result.returncode == 0, result.stderr
+    for camera in ("west", "east"):
+        rows = np.loadtxt(tmp_path / f"out/{camera}.txt", delimiter=",", ndmin=2)
+        assert len(rows) and rows[:, 0].max() == 6, camera
+    assert run(["--config", str(demo_config(tmp_path)), "--offline", "--max-frames", "0", "--no-server"], assets).returncode == 2

@@ -357,11 +357,12 @@ def is_loopback(host: str) -> bool:
 
 
 async def serve(pipeline: Pipeline, config: ServerConfig | None = None,
-                progress: Callable[[Pipeline], None] | None = None, linger: bool = True) -> None:
+                progress: Callable[[Pipeline], None] | None = None, linger: bool = True,
+                max_frames: int | None = None) -> None:
     """Serve the dashboard while the pipeline runs on a worker thread, until SIGINT or SIGTERM: then
     stop the pipeline (it flushes its sinks), close every socket and return. When the pipeline ends
-    by itself (every camera ended), the dashboard stays up showing the results if `linger`, else the
-    server stops too."""
+    by itself (every camera ended, or gave max_frames), the dashboard stays up showing the results if
+    `linger`, else the server stops too."""
     config = config or pipeline.config.server
     if not is_loopback(config.host) and server_token(config) is None:
         log.warning("\n%s\nSERVING ON %s WITHOUT A TOKEN: anyone who can reach this address sees every camera.\n"
@@ -381,7 +382,7 @@ async def serve(pipeline: Pipeline, config: ServerConfig | None = None,
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    worker = loop.run_in_executor(None, pipeline.run, progress)
+    worker = loop.run_in_executor(None, lambda: pipeline.run(progress, max_frames=max_frames))
 
     def finished(future: asyncio.Future) -> None:
         if future.exception() is not None or not linger:
