@@ -23,7 +23,7 @@ def test_a_mapping_becomes_a_config_with_paths_relative_to_the_file():
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"model": "m", "nms": 0.5}, r"modules.detector has unknown keys \['nms'\]; valid keys: model, backend"),
+    ({"model": "m", "nms": 0.5}, r"modules.detector has unknown keys \['nms'\] \(did you mean nms_iou\?\); valid keys: model, backend"),
     ({"backend": "torch"}, "modules.detector.model is required"),
     ({"model": "m", "conf_threshold": "high"}, r"conf_threshold must be a number in \[0, 1\]; got 'high'"),
     ({"model": "m", "input_size": [360, 640]}, "input_size must be \\[H, W\\], positive multiples of 32"),

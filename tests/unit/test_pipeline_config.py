@@ -161,3 +161,21 @@ def test_demo_documents_every_floor_association_key_at_its_default(monkeypatch):
     written = yaml.safe_load((CONFIGS / "demo.yaml").read_text())["association"]["floor"]
     assert set(written) == {f.name for f in dataclasses.fields(FloorAssociationConfig)}
     assert load_config(CONFIGS / "demo.yaml").association.floor == FloorAssociationConfig()
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"inputs": [{"camera_id": "a", "path": "x"}], "modules": {"detectr": {"model": "m"}}},
+     r"modules has unknown keys \['detectr'\] \(did you mean detector\?\)"),
+    ({"inputs": [{"camera_id": "a", "path": "x"}], "modules": {"detector": {"model": "m"}}, "assocation": {}},
+     r"unknown sections \['assocation'\] \(did you mean association\?\)"),
+    ({"inputs": [{"camera_id": "a", "path": "x"}], "modules": {"detector": {"model": "m", "conf_treshold": 0.3}}},
+     r"modules.detector has unknown keys \['conf_treshold'\] \(did you mean conf_threshold\?\)"),
+    ({"inputs": [{"camera_id": "a", "path": "x"}], "modules": {"detector": {"model": "m"}, "reid": {"model": "r", "evry_n_frames": 3}}},
+     r"modules.reid has unknown keys \['evry_n_frames'\] \(did you mean every_n_frames\?\)"),
+    ({"inputs": [{"camera_id": "a", "path": "x"}], "modules": {"detector": {"model": "m"}},
+      "association": {"floor": {"gate_sigm": 3, "turn_tim_s": 4}}},
+     r"unknown keys \['gate_sigm', 'turn_tim_s'\] \(did you mean gate_sigm -> gate_sigma, turn_tim_s -> turn_time_s\?\)"),
+])
+def test_a_misspelt_key_is_named_with_the_closest_valid_one(data, message, tmp_path):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(data, tmp_path)

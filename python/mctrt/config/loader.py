@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import MISSING, fields, replace
+from difflib import get_close_matches
 from pathlib import Path
 
 import yaml
@@ -67,6 +68,18 @@ def _expand_values(data, where: str):
     return data
 
 
+def unknown_keys(where: str, given, valid, what: str = "keys") -> ConfigError | None:
+    """The error for keys of `given` not in `valid` (None when all are known), each with the closest
+    valid one where a typo is likely: "modules has unknown keys ['detectr'] (did you mean detector?)"."""
+    unknown = sorted(set(given) - set(valid))
+    if not unknown:
+        return None
+    guesses = [f"{key} -> {close[0]}" for key in unknown if (close := get_close_matches(str(key), list(valid), 1, 0.6))]
+    hint = f" (did you mean {', '.join(guesses)}?)" if len(guesses) > 1 else (
+        f" (did you mean {guesses[0].split(' -> ')[1]}?)" if guesses else "")
+    return ConfigError(f"{where} has unknown {what} {unknown}{hint}; valid {what}: {', '.join(valid)}")
+
+
 def from_mapping(cls, data, where: str, base: Path | None = None, **converted):
     """`cls` built from a config mapping (at `where`, e.g. "modules.detector"): unknown keys refused,
     missing required keys named, lists made tuples, a relative `model` path taken relative to `base`.
@@ -74,9 +87,8 @@ def from_mapping(cls, data, where: str, base: Path | None = None, **converted):
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where} must be a mapping of settings; got {data!r}")
     names = [f.name for f in fields(cls) if not f.metadata.get("internal")]  # internal: set by code, not by files
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        raise ConfigError(f"{where} has unknown keys {unknown}; valid keys: {', '.join(names)}")
+    if (error := unknown_keys(where, data, names)) is not None:
+        raise error
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     values.update(converted)
     for f in fields(cls):
@@ -117,9 +129,8 @@ def _reid(data, base: Path) -> tuple[ReidConfig, ReidScheduleConfig]:
         raise ConfigError(f"modules.reid must be a mapping of settings; got {data!r}")
     model_keys = {f.name for f in fields(ReidConfig)}
     schedule_keys = {f.name for f in fields(ReidScheduleConfig)}
-    unknown = sorted(set(data) - model_keys - schedule_keys)
-    if unknown:
-        raise ConfigError(f"modules.reid has unknown keys {unknown}; valid keys: {', '.join(sorted(model_keys | schedule_keys))}")
+    if (error := unknown_keys("modules.reid", data, sorted(model_keys | schedule_keys))) is not None:
+        raise error
     model = from_mapping(ReidConfig, {k: v for k, v in data.items() if k in model_keys}, "modules.reid", base)
     return model, from_mapping(ReidScheduleConfig, {k: v for k, v in data.items() if k in schedule_keys}, "modules.reid")
 
@@ -129,9 +140,8 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
     where = str(source) if source else "config"
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where} must be a mapping with the sections {', '.join(SECTIONS)}")
-    unknown = sorted(set(data) - set(SECTIONS))
-    if unknown:
-        raise ConfigError(f"{where} has unknown sections {unknown}; valid sections: {', '.join(SECTIONS)}")
+    if (error := unknown_keys(where, data, SECTIONS, "sections")) is not None:
+        raise error
     inputs = tuple(_input(item, i, base) for i, item in enumerate(_list(data.get("inputs"), "inputs")))
     if not inputs:
         raise ConfigError(f"{where}: inputs must list at least one camera ({{camera_id, path}})")
@@ -141,11 +151,10 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
         raise ConfigError(f"inputs: camera_id {', '.join(repeated)} is used twice; each camera needs its own name")
 
     modules = data.get("modules") or {}
+    if isinstance(modules, Mapping) and (error := unknown_keys("modules", modules, MODULES)) is not None:
+        raise error  # before "detector is required": a misspelt detector is the likelier mistake
     if not isinstance(modules, Mapping) or "detector" not in modules:
         raise ConfigError("modules.detector is required: {model: path/to/detector.onnx, ...}")
-    unknown = sorted(set(modules) - set(MODULES))
-    if unknown:
-        raise ConfigError(f"modules has unknown keys {unknown}; valid keys: {', '.join(MODULES)}")
     detector = from_mapping(DetectorConfig, modules["detector"], "modules.detector", base)
     tracker = from_mapping(ByteTrackConfig, modules.get("tracker") or {}, "modules.tracker")
     reid, schedule = _reid(modules["reid"], base) if modules.get("reid") is not None else (None, ReidScheduleConfig())
