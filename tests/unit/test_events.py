@@ -129,13 +129,14 @@ def test_correction_merging_two_open_visits_closes_the_old_one_so_entries_and_ex
     assert engine.occupancy() == {"desk": 2}
     events = engine.correct(5, 2, 0.5)
     assert [(e["type"], e["global_id"], e.get("corrected_to")) for e in events] == [
-        ("id_corrected", 2, None), ("zone_leave", 5, 2), ("exit", 5, 2)]
+        ("id_corrected", 2, None), ("zone_leave", 5, 2), ("exit", 5, 2), ("last_seen", 5, 2)]
     assert events[1]["occupancy"] == 1 and engine.occupancy() == {"desk": 1}
     assert engine.visits[(2, "a")].entered == 0.0  # the merged visit keeps the earlier start
     step(engine, "a", 0.6, 3, [(2, 3, 50, 50)])
     engine.finish()
     assert engine.counts["entry"] == engine.counts["exit"] == 2
     assert engine.counts["zone_enter"] == engine.counts["zone_leave"] == 2
+    assert engine.counts["first_seen"] == engine.counts["last_seen"] == 2  # one of them closed by the correction
 
 
 # -- the floor ---------------------------------------------------------------------------------------

@@ -120,3 +120,11 @@ def test_unclosed_visits_follow_corrections_and_skip_what_was_closed(store):
     still_open = store.unclosed_visits()
     assert sorted((v["type"], v["global_id"], v["camera_id"], v["until"]) for v in still_open) == [
         ("entry", 7, "a", 7.0), ("zone_enter", 9, "b", 6.0)]
+
+
+def test_events_closing_a_corrected_id_count_for_the_id_it_became(store):
+    store.add([event("entry", 1.0, 5), event("entry", 1.2, 2), event("first_seen", 1.0, 5, None), event("first_seen", 1.2, 2, None),
+               {**event("id_corrected", 2.0, 2, None), "old_global_id": 5, "reason": "floor"},
+               event("exit", 1.5, 5, corrected_to=2, duration_s=0.5),
+               event("last_seen", 1.5, 5, None, corrected_to=2, duration_s=0.5, first_seen=1.0, cameras=["a"])])
+    assert [i["global_id"] for i in store.identities()] == [2]

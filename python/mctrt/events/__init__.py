@@ -27,8 +27,10 @@ and, by type:
                  their floor tracks agreed; "appearance": re-ID matched). Open visits of the
                  old ID carry on under the new one; where the new ID already had one in the same
                  camera or zone, the two merge and the old ID's visit is closed at once by an exit or
-                 zone_leave with corrected_to (the new ID). So every entry has exactly one exit, and
-                 every zone_enter one zone_leave, under the same global_id or through the correction.
+                 zone_leave with corrected_to (the new ID); likewise, where both IDs had been seen, the old
+                 ID's first_seen by a last_seen with corrected_to. So every entry has exactly one exit,
+                 every zone_enter one zone_leave and every first_seen one last_seen, under the same
+                 global_id or through the correction.
     exit, zone_leave with reason "unclosed": a visit an earlier run into the same store opened and
                  never closed (it was killed or crashed), closed when the next run starts, at the
                  person's last stored event.

@@ -188,7 +188,9 @@ class EventEngine:
         if old is not None:
             if new is None:
                 self.people[new_global_id] = old
-            else:
+            else:  # two first_seens, one person from now on: the old one's is closed, as its visits are
+                self._emit(events, _event("last_seen", old.last_seen, old_global_id, duration_s=old.last_seen - old.first_seen,
+                                          first_seen=old.first_seen, cameras=sorted(old.cameras), corrected_to=new_global_id))
                 new.first_seen = min(new.first_seen, old.first_seen)
                 new.last_seen = max(new.last_seen, old.last_seen)
                 new.cameras |= old.cameras

@@ -81,7 +81,9 @@ class EventStore:
         return ids
 
     def _summarise(self, event: dict) -> None:
-        gid = event["global_id"]
+        # An exit or last_seen closing a corrected ID's visit counts for the ID it was corrected into:
+        # the retired ID's summary is gone.
+        gid = event.get("corrected_to") or event["global_id"]
         if gid is None:  # about a camera, not a person
             return
         if event["type"] == "id_corrected":
