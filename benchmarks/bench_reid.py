@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from common import print_table, save
 
+from mctrt.boxes import tlwh_to_xyxy
 from mctrt.config import load_config
 from mctrt.eval import load_ground_truth
 from mctrt.models import Embedder
@@ -48,7 +49,7 @@ def crops(video: Path, truth: np.ndarray) -> tuple[list[np.ndarray], list[np.nda
         if not len(rows):
             continue
         images.append(image)
-        boxes.append(np.c_[rows[:, 2:4], rows[:, 2:4] + rows[:, 4:6]].astype(np.float32))
+        boxes.append(tlwh_to_xyxy(rows[:, 2:6]).astype(np.float32))
         person += rows[:, 1].astype(int).tolist()
         frame_of += [frame] * len(rows)
     reader.release()
