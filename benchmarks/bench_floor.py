@@ -112,7 +112,8 @@ class Run:
         self.cameras = [f"cam{k}" for k in range(len(scene.calibrations))]
         self.locator = FootLocator(dict(zip(self.cameras, scene.calibrations)))
         self.associator = CrossCameraAssociator(AssociationConfig(maturity=1), self.cameras,
-                                                self.locator.views_of if on_floor else None)
+                                                self.locator.views_of if on_floor else None,
+                                                site=self.locator.on_site if on_floor else None)
         self.seen = [np.zeros(0, np.int64) for _ in self.cameras]  # each camera's tracks in the previous step
         self.floor_s: list[float] = []
         self.associate_s: list[float] = []

@@ -78,7 +78,8 @@ class Pipeline:
         self.store = EventStore(config.store.path) if use_store and config.store.path else None
         # IDs continue after those of earlier runs into the same store: one ID, one person.
         first_id = self.store.highest_global_id() + 1 if self.store is not None else 1
-        self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of, first_id)
+        self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of, first_id,
+                                                site=self.feet.on_site)
         self.events = EventEngine(config.events)
         if self.store is not None:
             closed = self.events.close_unclosed(self.store.unclosed_visits())

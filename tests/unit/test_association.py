@@ -32,13 +32,20 @@ def alike(v: np.ndarray, similarity: float, seed: int) -> np.ndarray:
 
 class Views:
     """What a FootLocator tells association: which calibrated cameras see given floor points. Here each
-    camera sees a strip of x, remembered from the steps that placed its tracks (see step)."""
+    camera sees a strip of x, remembered from the steps that placed its tracks (see step), and the
+    site (the floor they cover, blind spots included) is a box, everything unless a test sets it."""
 
     def __init__(self) -> None:
         self.x_range: dict[str, tuple[float, float]] = {}
+        self.site = (-np.inf, np.inf, -np.inf, np.inf)  # x_min, x_max, y_min, y_max
 
     def __call__(self, points: np.ndarray) -> dict[str, np.ndarray]:
-        return {cam: (points[:, 0] >= low) & (points[:, 0] <= high) for cam, (low, high) in self.x_range.items()}
+        on_site = self.on_site(points)
+        return {cam: on_site & (points[:, 0] >= low) & (points[:, 0] <= high) for cam, (low, high) in self.x_range.items()}
+
+    def on_site(self, points: np.ndarray) -> np.ndarray:
+        x_min, x_max, y_min, y_max = self.site
+        return (points[:, 0] >= x_min) & (points[:, 0] <= x_max) & (points[:, 1] >= y_min) & (points[:, 1] <= y_max)
 
 
 def associator(floor=None, **kw) -> CrossCameraAssociator:
@@ -46,7 +53,8 @@ def associator(floor=None, **kw) -> CrossCameraAssociator:
     kw.setdefault("maturity", 1)
     if floor is not None:
         kw["floor"] = FloorAssociationConfig(**floor)
-    return CrossCameraAssociator(AssociationConfig(**kw), views=Views())
+    views = Views()
+    return CrossCameraAssociator(AssociationConfig(**kw), views=views, site=views.on_site)
 
 
 def step(a: CrossCameraAssociator, t: float, *tracks, removed=(), views=None):
@@ -209,14 +217,14 @@ def test_a_track_the_tracker_removed_loses_its_link():
 # -- the floor ---------------------------------------------------------------------------------------
 
 
-def walk(a, start_t, end_t, cam, tid, start_xy, velocity, dt=0.1, emb=None, others=()):
+def walk(a, start_t, end_t, cam, tid, start_xy, velocity, dt=0.1, emb=None, others=(), views=None):
     """A person walking in a straight line in one camera, one step every dt; returns the last IDs."""
     ids = {}
     for k in range(int(round((end_t - start_t) / dt)) + 1):
         t = start_t + k * dt
         xy = (start_xy[0] + velocity[0] * (t - start_t), start_xy[1] + velocity[1] * (t - start_t))
         extra = [o(t) for o in others]
-        ids, _ = step(a, t, (cam, tid, emb if k == 0 else None, {"xy": xy}), *extra)
+        ids, _ = step(a, t, (cam, tid, emb if k == 0 else None, {"xy": xy}), *extra, views=views)
     return ids
 
 
@@ -254,6 +262,32 @@ def test_a_person_crossing_a_blind_gap_keeps_their_id_and_a_stranger_elsewhere_d
     ids, _ = step(a, 3.6, ("east", 5, alike(walker, 0.7, 8), {"xy": (4.25, 0.05)}),
                   ("east", 6, alike(walker, 0.7, 9), {"xy": (4.2, 6.0)}))
     assert ids[("east", 5)] == gid and ids[("east", 6)] not in (0, gid)
+
+
+def test_a_walker_turning_in_a_blind_spot_between_views_is_looked_for_there():
+    # West sees x <= 4, east x >= 8. Walking on as the walker walked into the gap (slowing over
+    # turn_time_s) never reaches either view, but the gap is on the site: they have not left.
+    views = {"west": (-10.0, 4.0), "east": (8.0, 20.0)}
+    a = associator()
+    a.costs.views_of.site = (-10.0, 20.0, -6.0, 6.0)
+    walker = unit(35)
+    gid = walk(a, 0.0, 2.0, "west", 1, (2.9, -1.0), (0.5, 0.5), emb=walker, views=views)[("west", 1)]
+    step(a, 2.1, removed=[("west", 1)], views=views)
+    # 4 s later they come out of the gap into east, having turned towards it; they look only somewhat alike
+    ids, _ = step(a, 6.0, ("east", 3, alike(walker, 0.7, 10), {"xy": (8.3, 1.4)}), views=views)
+    assert ids[("east", 3)] == gid
+
+
+def test_a_walker_who_left_the_site_is_not_given_to_a_newcomer_where_they_left():
+    views = {"west": (-10.0, 4.0), "east": (8.0, 20.0)}
+    a = associator()
+    a.costs.views_of.site = (-10.0, 20.0, -6.0, 6.0)
+    walker = unit(36)
+    gid = walk(a, 0.0, 1.0, "west", 1, (2.0, 4.7), (0.0, 1.2), emb=walker, views=views)[("west", 1)]  # to y = 5.9
+    step(a, 1.1, removed=[("west", 1)], views=views)
+    # walking on takes them off the site (y > 6) at once; someone coming in there 1 s later is someone else
+    ids, _ = step(a, 2.0, ("west", 2, alike(walker, 0.7, 11), {"xy": (2.0, 5.8)}), views=views)
+    assert ids[("west", 2)] not in (0, gid)
 
 
 def test_a_person_out_of_sight_longer_than_max_gap_is_not_placed_by_the_floor():

@@ -90,6 +90,17 @@ def test_in_view_is_the_image_minus_a_side_margin():
     assert locator.in_view(points).tolist() == [True, False, True] and not locator.in_view(np.array([[0.0, -30.0]]))[0]
 
 
+def test_the_site_is_the_floor_the_cameras_cover_blind_spots_between_them_included():
+    def strip(x0):  # columns x0 .. x0 + 250 of the TILTED camera's image, as a camera of its own
+        return CameraCalibration.from_homography(TILTED.image_to_floor @ np.array([[1.0, 0, x0], [0, 1, 0], [0, 0, 1]]))
+    locator = FootLocator({"left": strip(0), "right": strip(390)}, FloorAssociationConfig(view_margin=0.0))
+    gap, nearer = TILTED.to_floor(np.array([[320.0, 300.0], [320.0, 700.0]]))  # between the strips; below the image
+    assert not locator.on_site(np.array([gap])).any()  # no frame yet
+    locator.locate([CameraFrame(cam, tracks(), (250, 480), 0.0) for cam in ("left", "right")])
+    assert not any(seen[0] for seen in locator.views_of(np.array([gap])).values())
+    assert locator.on_site(np.array([gap, nearer])).tolist() == [True, False]
+
+
 def test_floor_tracks_predict_at_a_time_and_fuse_measurements():
     floor = FloorTracks(speed_sigma=0.5, turn_time_s=5.0)
     floor.start(7, 0.0, np.array([0.0, 0.0]), 0.01 * np.eye(2))

@@ -23,7 +23,8 @@ until then. The rules, in the order update() applies them each step:
      overlapping views), and
    - on the floor (both calibrated, the ID placed within max_gap_s): the track is within gate_sigma
      of where the ID should be at its capture time (for an ID out of sight: where it would have
-     walked on to, and moving as it moved), the ID has not walked out of every camera's view,
+     walked on to, and moving as it moved), the ID has not left the site (walking on would take it
+     off the floor the cameras cover before any camera sees it; a blind spot between views is on it),
      and the embeddings, when both exist, are at least min_similarity alike; or the ID was still
      (seated, standing) when last seen and the track is where it stood; the cost is the squared
      Mahalanobis distance plus appearance_weight * (1 - cosine similarity), a neutral
@@ -52,7 +53,7 @@ import logging
 import numpy as np
 
 from mctrt._native import core
-from mctrt.association.costs import INFEASIBLE, MatchCosts, Views
+from mctrt.association.costs import INFEASIBLE, MatchCosts, Site, Views
 from mctrt.association.floor_tracks import FloorTracks, mahalanobis_sq
 from mctrt.association.step import CameraTracks, Correction, Identity, Link, StepRows, TrackKey
 from mctrt.config import AssociationConfig
@@ -66,9 +67,11 @@ class CrossCameraAssociator:
     first_id (1 unless a store already holds people)."""
 
     def __init__(self, config: AssociationConfig | None = None, camera_ids: list[str] | None = None,
-                 views: Views | None = None, first_id: int = 1) -> None:
+                 views: Views | None = None, first_id: int = 1, site: Site | None = None) -> None:
         """views: which calibrated cameras see given floor points (FootLocator.views_of); without it,
-        no camera's view is known, and an ID is never taken to have walked out of them."""
+        no camera's view is known, and an ID is never taken to have left. site: which floor points lie
+        on the floor the cameras cover (FootLocator.on_site); without it, an ID that no camera would
+        see again is taken to have left."""
         self.config = config or AssociationConfig()
         floor = self.config.floor
         self.floor = FloorTracks(floor.speed_sigma, floor.turn_time_s, floor.still_window_s)
@@ -88,7 +91,7 @@ class CrossCameraAssociator:
         self._distinct: dict[int, set[int]] = {}  # IDs one camera showed together: never one person
         self._camera_index: dict[str, int] = {}
         self.costs = MatchCosts(self.config, self.identities, self.floor, self._pending, self._pending_id,
-                                self._camera_index, views or (lambda points: {}))
+                                self._camera_index, views or (lambda points: {}), site)
         for cam in camera_ids or ():
             self._camera(cam)
 

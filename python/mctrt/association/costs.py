@@ -22,6 +22,7 @@ from mctrt.config import AssociationConfig
 
 INFEASIBLE = 1e9
 Views = Callable[[np.ndarray], dict[str, np.ndarray]]  # floor points (P, 2) -> camera_id -> (P,) bool in its view
+Site = Callable[[np.ndarray], np.ndarray]  # floor points (P, 2) -> (P,) bool on the floor the cameras cover
 _WALK_ON_STEP_S = 0.25  # where a person out of sight would be, looked at this often
 
 
@@ -36,7 +37,7 @@ class Gallery:
         embeddings: (N, D) their appearance (zeros where none); mature: (N,) enough embeddings to be
             matched; has_embedding: (N,) any at all.
         slot: (N,) their floor track's slot, -1 where they have none; floor_since: (N,) when it started.
-        walked_away: (N,) bool, out of sight and walking out of every camera's view (see walked_away).
+        walked_away: (N,) bool, out of sight and walking off the covered floor (see walked_away).
     """
 
     gids: np.ndarray
@@ -58,11 +59,12 @@ class Gallery:
 class MatchCosts:
     """Rule 4's costs over the associator's people (identities), floor tracks (floor), the floor
     tracks of waiting tracks (pending, keyed through pending_id), the cameras (camera_index: name ->
-    index) and their views (views_of: which calibrated cameras see given floor points)."""
+    index), their views (views_of: which calibrated cameras see given floor points) and the site
+    (on_site: which floor points lie on the floor they cover, blind spots between views included)."""
 
     def __init__(self, config: AssociationConfig, identities: dict[int, Identity], floor: FloorTracks,
                  pending: FloorTracks, pending_id: dict[TrackKey, int], camera_index: dict[str, int],
-                 views: Views) -> None:
+                 views: Views, site: Site | None = None) -> None:
         self.config = config
         self.identities = identities
         self.floor = floor
@@ -70,6 +72,7 @@ class MatchCosts:
         self.pending_id = pending_id
         self.camera_index = camera_index
         self.views_of = views
+        self.on_site = site
         self._walked_away: dict[tuple[int, float], bool] = {}  # (global ID, floor track time) -> walked_away
         self._walked_away_cameras: tuple[str, ...] = ()
         self._windows = (0, np.zeros((0, 0)), np.zeros((0, 0)))  # camera count, min_s and max_s by camera pair
@@ -108,10 +111,12 @@ class MatchCosts:
         return gallery
 
     def walked_away(self, gallery: Gallery, time_s: float) -> np.ndarray:
-        """(N,) bool: people out of sight who, walking on as their floor track predicts, would not come
-        into any calibrated camera's view within max_gap_s: they left the covered area, and the floor
-        does not bring them back (someone entering where they left is more likely someone else;
-        appearance may still)."""
+        """(N,) bool: people out of sight who, walking on as their floor track predicts, would leave
+        the site within max_gap_s without coming into any calibrated camera's view: they left the
+        covered area, and the floor does not bring them back (someone entering where they left is more
+        likely someone else; appearance may still). One whose path stays on the site is in a blind spot
+        between views, and the floor keeps looking for them there (without a site, every path that no
+        camera sees counts as leaving)."""
         out = np.zeros(len(gallery.gids), bool)
         todo = np.flatnonzero((gallery.slot >= 0) & ~gallery.live)
         updated = self.floor.time[gallery.slot[todo]]
@@ -134,6 +139,8 @@ class MatchCosts:
         path, _ = self.floor.predict(np.repeat(slots, len(steps)), (updated[:, None] + steps[None]).reshape(-1))
         seen = np.logical_or.reduce(list(self.views_of(path).values())).reshape(len(todo), len(steps))
         out[todo] = ~seen.any(axis=1)
+        if self.on_site is not None:
+            out[todo] &= ~self.on_site(path).reshape(len(todo), len(steps)).all(axis=1)
         self._walked_away.update(zip(zip(gallery.gids[todo].tolist(), updated.tolist()), out[todo].tolist()))
         return out
 
@@ -251,7 +258,7 @@ class MatchCosts:
 
     def recent(self, gallery: Gallery, k: np.ndarray, time_s: float) -> np.ndarray:
         """(K,) bool: which of the gallery's people k (all with a floor track) the floor can still
-        place at time_s: placed within max_gap_s, and not walked out of every view."""
+        place at time_s: placed within max_gap_s, and not walked off the site."""
         return (time_s - self.floor.time[gallery.slot[k]] <= self.config.floor.max_gap_s) & ~gallery.walked_away[k]
 
     def _window_matrices(self) -> tuple[np.ndarray, np.ndarray]:

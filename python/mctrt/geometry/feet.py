@@ -24,11 +24,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from mctrt._native import core
 from mctrt.config.floor import FloorAssociationConfig
 from mctrt.geometry.calibration import NEAR_ZERO, CameraCalibration
+from mctrt.geometry.layout import field_of_view
 from mctrt.tracking.track_table import TrackTable
 from mctrt.types import Tracks
 
@@ -86,6 +88,7 @@ class FootLocator:
                                    "full_time": -np.inf})
         self.image_sizes: dict[str, tuple[int, int]] = {}  # of each camera's last frame
         self._views: tuple = (None, None)  # (image sizes, _view_arrays() for them)
+        self._site: tuple = (None, None)  # (image sizes, the site's corners for them)
 
     def __contains__(self, camera_id: str) -> bool:
         return camera_id in self._index
@@ -156,6 +159,24 @@ class FootLocator:
             inside = self._inside(projected[:, 0] / w, projected[:, 1] / w, size[:, :1], size[:, 1:])
             out.update(zip(plane, inside))
         return out
+
+    def on_site(self, points_m: np.ndarray) -> np.ndarray:
+        """(N,) bool: whether floor points lie on the site, the convex hull of the floor that the
+        cameras with a frame see (layout.field_of_view). A person out of sight on the site is in a
+        blind spot between views; one off it has left. Before any frame: all False."""
+        points_m = np.asarray(points_m, np.float64).reshape(-1, 2)
+        key = tuple(self.image_sizes.items())
+        if self._site[0] != key:
+            seen = [p for cam, size in self.image_sizes.items() for p in field_of_view(self.calibrations[cam], size)]
+            corners = cv2.convexHull(np.array(seen, np.float32)).reshape(-1, 2).astype(np.float64) if len(seen) >= 3 else None
+            self._site = (key, corners)
+        corners = self._site[1]
+        if corners is None:
+            return np.zeros(len(points_m), bool)
+        edge = np.roll(corners, -1, axis=0) - corners  # (K, 2); inside a convex polygon: on one side of every edge
+        side = edge[None, :, 0] * (points_m[:, None, 1] - corners[None, :, 1]) \
+            - edge[None, :, 1] * (points_m[:, None, 0] - corners[None, :, 0])
+        return (side >= 0).all(axis=1) | (side <= 0).all(axis=1)
 
     def _view_arrays(self) -> tuple:
         """The cameras with a frame, lens ones apart, and the plane ones' floor -> image homographies
