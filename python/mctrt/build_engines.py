@@ -18,28 +18,15 @@ import logging
 import sys
 from pathlib import Path
 
-from mctrt.config import DetectorConfig, ReidConfig, from_mapping
+from mctrt.config import DetectorConfig, ReidConfig, load_config
 from mctrt.errors import ConfigError, MctrtError
 
 
 def models_from_config(path: Path) -> list[tuple[str, DetectorConfig | ReidConfig]]:
-    """[("detector", DetectorConfig), ("reid", ReidConfig)] from a config file's modules: section."""
-    import yaml
-
-    if not path.is_file():
-        raise ConfigError(f"config {path} does not exist")
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config {path} is not valid YAML: {exc}") from None
-    modules = document.get("modules") if isinstance(document, dict) else None
-    if not isinstance(modules, dict):
-        raise ConfigError(f"config {path} has no modules: section (with detector: and reid:)")
-    found = []
-    for name, cls in (("detector", DetectorConfig), ("reid", ReidConfig)):
-        if name in modules:
-            found.append((name, from_mapping(cls, modules[name], f"{path}: modules.{name}", path.parent)))
-    return found
+    """[("detector", DetectorConfig), ("reid", ReidConfig)] of a pipeline config, read as every command
+    reads one (load_config: ${VAR} expanded, every key checked)."""
+    config = load_config(path)
+    return [(name, module) for name, module in (("detector", config.detector), ("reid", config.reid)) if module is not None]
 
 
 def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Path:

@@ -6,6 +6,7 @@ machines, which cannot install TensorRT).
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -55,9 +56,16 @@ def test_build_engines_without_tensorrt_says_how_to_get_it(assets):
     assert "tensorrt is not installed" in result.stderr and "pip install tensorrt-cu12" in result.stderr
 
 
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="tensorrt is installed here")
+def test_build_engines_reads_a_pipeline_config_as_the_pipeline_does(assets):
+    # configs/demo.yaml: ${MCTRT_ASSETS} expanded, the re-ID schedule's keys known; it gets as far as TensorRT
+    result = run_cli("--config", str(Path(__file__).resolve().parents[2] / "configs/demo.yaml"))
+    assert result.returncode == 2 and "tensorrt is not installed" in result.stderr, result.stderr
+
+
 def test_build_engines_refuses_a_bad_config(tmp_path):
     config = tmp_path / "c.yaml"
-    config.write_text("modules:\n  detector:\n    model: m.onnx\n    conf: 0.3\n")
+    config.write_text("inputs: [{camera_id: a, path: a.mp4}]\nmodules:\n  detector:\n    model: m.onnx\n    conf: 0.3\n")
     result = run_cli("--config", str(config))
     assert result.returncode == 2
     assert "modules.detector has unknown keys ['conf']; valid keys: model, backend, input_size" in result.stderr
