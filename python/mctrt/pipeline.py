@@ -26,7 +26,7 @@ from mctrt.events import EventEngine
 from mctrt.events.health import CameraHealth
 from mctrt.geometry.feet import CameraFrame, FootLocator
 from mctrt.io.results import ResultWriter
-from mctrt.io.sources import ENDED, FAILED, CameraReader
+from mctrt.io.sources import ENDED, FAILED, CameraReader, CameraStatus
 from mctrt.metrics import Metrics
 from mctrt.models import Detector, Embedder
 from mctrt.store import EventStore
@@ -95,6 +95,8 @@ class Pipeline:
         self.running = False
         self._stop = threading.Event()
         self._closed = False
+        self._state_lock = threading.Lock()
+        self._state = self._step_state()
 
     # -- one step -------------------------------------------------------------------------------------
 
@@ -138,6 +140,9 @@ class Pipeline:
         return results
 
     def _tell(self, results: list[CameraResult], events: list[dict]) -> None:
+        state = self._step_state()
+        with self._state_lock:
+            self._state = state
         for listener in self.listeners:
             listener(results, events)
 
@@ -281,7 +286,24 @@ class Pipeline:
             self.store.close()
 
     def camera_status(self) -> list[dict]:
-        return [r.status.as_dict() for r in self.readers]
+        """Each configured camera's reader status (connecting until the pipeline has started it)."""
+        started = {r.status.camera_id: r.status for r in self.readers}
+        return [(started.get(c.camera_id) or CameraStatus(c.camera_id, c.kind)).as_dict() for c in self.config.inputs]
+
+    def snapshot(self) -> dict:
+        """What the pipeline is doing, for every reader of it (the dashboard's stats, /health, the
+        cameras' API, the run's summary), safe from any thread: running, offline, metrics
+        (Metrics.snapshot) and cameras (camera_status) as they are now; association (the associator's
+        stats), events (counts by type) and zones (occupancy) as the last step left them."""
+        with self._state_lock:
+            state = self._state
+        return {"running": self.running, "offline": self.offline, "metrics": self.metrics.snapshot(),
+                "cameras": self.camera_status(), **state}
+
+    def _step_state(self) -> dict:
+        """The parts of snapshot() only the pipeline's thread may read (they change within a step)."""
+        return {"association": self.associator.stats(), "events": dict(self.events.counts),
+                "zones": self.events.occupancy()}
 
 
 class _StageTimer:

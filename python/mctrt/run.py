@@ -30,30 +30,31 @@ from mctrt.server import serve
 
 
 def _progress(pipeline: Pipeline) -> None:
-    snap = pipeline.metrics.snapshot()
-    per_camera = ", ".join(f"{cam} {n}" for cam, n in snap["frames"].items())
-    print(f"  {snap['total_frames']} frames ({per_camera}) at {snap['average_fps']:.1f} frames/s", file=sys.stderr)
+    metrics = pipeline.snapshot()["metrics"]
+    per_camera = ", ".join(f"{cam} {n}" for cam, n in metrics["frames"].items())
+    print(f"  {metrics['total_frames']} frames ({per_camera}) at {metrics['average_fps']:.1f} frames/s", file=sys.stderr)
 
 
 def summary(pipeline: Pipeline, seconds: float) -> str:
-    snap = pipeline.metrics.snapshot()
-    lines = [f"frames: {snap['total_frames']} in {seconds:.1f} s = {snap['total_frames'] / max(seconds, 1e-9):.1f} frames/s "
-             f"across {len(pipeline.config.inputs)} camera(s)"]
-    for status in pipeline.camera_status():
+    snap = pipeline.snapshot()
+    metrics = snap["metrics"]
+    lines = [f"frames: {metrics['total_frames']} in {seconds:.1f} s = {metrics['total_frames'] / max(seconds, 1e-9):.1f} "
+             f"frames/s across {len(snap['cameras'])} camera(s)"]
+    for status in snap["cameras"]:
         state = status["state"] + (f" ({status['reason']})" if status["reason"] else "")
-        lines.append(f"  {status['camera_id']}: {snap['frames'].get(status['camera_id'], 0)} frames, "
+        lines.append(f"  {status['camera_id']}: {metrics['frames'].get(status['camera_id'], 0)} frames, "
                      f"{status['frames_dropped']} dropped, {state}")
     lines.append("stage latency per step, ms:   p50      p95      p99")
-    for name, s in snap["stages"].items():
+    for name, s in metrics["stages"].items():
         if s["count"]:
             lines.append(f"  {name:<12} {s['p50_ms']:15.2f} {s['p95_ms']:8.2f} {s['p99_ms']:8.2f}")
-    c = snap["capture_to_result"]
+    c = metrics["capture_to_result"]
     if c["count"]:
         lines.append(f"  {'capture->result':<12} {c['p50_ms']:12.2f} {c['p95_ms']:8.2f} {c['p99_ms']:8.2f}")
-    stats = pipeline.associator.stats()
+    stats = snap["association"]
     lines.append(f"global IDs: {stats['global_ids']}, seen by 2+ cameras: {stats['cross_camera_ids']}, "
                  f"handoffs: {stats['handoffs']}")
-    counts = {k: v for k, v in pipeline.events.counts.items() if v}
+    counts = {k: v for k, v in snap["events"].items() if v}
     lines.append("events: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "none"))
     return "\n".join(lines)
 

@@ -222,3 +222,18 @@ def test_visits_a_killed_run_left_open_are_closed_by_the_next_run(tmp_path):
     assert store.unclosed_visits() == []
     store.close()
     killed.store.close()
+
+
+def test_one_snapshot_tells_every_reader_what_the_pipeline_is_doing(tmp_path):
+    """The dashboard, /health, the cameras' API and the run's summary all read Pipeline.snapshot()."""
+    cams = {"west": 0, "east": 150}
+    p = pipeline(config(cams, tmp_path), tmp_path)
+    before = p.snapshot()
+    assert [(c["camera_id"], c["state"]) for c in before["cameras"]] == [("west", "connecting"), ("east", "connecting")]
+    assert before["association"]["global_ids"] == 0 and not before["running"] and before["offline"]
+    for step in range(10):
+        p.process(frames_at(step, step + 1, {0: (3.5, 3.0), 1: (0.8, 4.0)}, cams))
+    snap = p.snapshot()
+    assert snap["metrics"]["total_frames"] == 20 and snap["metrics"]["frames"] == {"west": 10, "east": 10}
+    assert snap["association"]["global_ids"] == 2 and snap["association"]["cross_camera_ids"] == 1
+    assert snap["events"]["first_seen"] == 2

@@ -170,15 +170,15 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
 
     @routes.get("/health")
     async def health(request: web.Request) -> web.Response:
-        hub = request.app[HUB]
-        states = [s["state"] for s in hub.camera_status()]
-        if not pipeline.running:
+        snap = pipeline.snapshot()
+        states = [s["state"] for s in snap["cameras"]]
+        if not snap["running"]:
             status = "stopped"
         elif any(s in (FAILED, RECONNECTING) for s in states):
             status = "degraded"
         else:
             status = "ok"
-        body = {"status": status, "running": pipeline.running, "cameras": {s: states.count(s) for s in sorted(set(states))}}
+        body = {"status": status, "running": snap["running"], "cameras": {s: states.count(s) for s in sorted(set(states))}}
         return web.json_response(body, status=503 if status == "stopped" else 200)
 
     @routes.get("/api/openapi.json")
@@ -193,7 +193,7 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
     async def cameras(request: web.Request) -> web.Response:
         events = pipeline.config.events
         out = []
-        for status in request.app[HUB].camera_status():
+        for status in pipeline.camera_status():
             cam = status["camera_id"]
             out.append({
                 "camera_id": cam, "kind": status["kind"], "state": status["state"], "reason": status["reason"],

@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 
 from mctrt.config import ServerConfig
-from mctrt.io.sources import CameraStatus
 from mctrt.metrics import LatencyWindow
 from mctrt.pipeline import CameraResult, Pipeline
 from mctrt.server.floor import PeopleOnFloor
@@ -107,7 +106,6 @@ class LiveHub:
         self.dropped_for_clients = 0  # of clients that have gone; live ones count in their queues
         self._lock = threading.Lock()
         self._latest: dict[str, CameraResult] = {}
-        self._state = self._pipeline_state()
         self._pending_events: list[dict] = []
         self._frame_ready = {cam: asyncio.Event() for cam in self.camera_ids}
         self._new_client = dict.fromkeys(self.camera_ids, False)
@@ -121,11 +119,6 @@ class LiveHub:
 
     # -- the pipeline's thread ------------------------------------------------------------------------
 
-    def _pipeline_state(self) -> dict:
-        """What the pipeline's thread changes as it goes, copied on that thread (never read mid-change)."""
-        return {"association": self.pipeline.associator.stats(), "events": dict(self.pipeline.events.counts),
-                "zones": self.pipeline.events.occupancy()}
-
     def _placed_people(self, results: list[CameraResult]) -> tuple[float, list[dict]] | None:
         """(the step's scene time, the people placed on the floor within max_gap_s of it), or None
         when no camera is calibrated or there was no step (the pipeline closing)."""
@@ -136,12 +129,10 @@ class LiveHub:
         return step_time_s, self.pipeline.associator.floor_positions(since=recent_s)
 
     def on_results(self, results: list[CameraResult], events: list[dict]) -> None:
-        state = self._pipeline_state()
         placed = self._placed_people(results)
         with self._lock:
             for r in results:
                 self._latest[r.frame.camera_id] = r
-            self._state = state
         loop = self._loop
         if loop is not None:
             try:
@@ -179,26 +170,27 @@ class LiveHub:
 
     def stats(self) -> dict:
         """The Stats object of /api/stats and /ws/stats (its schema: server/openapi.py)."""
-        snap = self.pipeline.metrics.snapshot()
+        snap = self.pipeline.snapshot()
+        metrics = snap["metrics"]
         with self._lock:
             latest = dict(self._latest)
-            state = self._state
         cameras = []
-        for status in self.camera_status():
+        for status in snap["cameras"]:
             cam = status["camera_id"]
             last = latest.get(cam)
             cameras.append({
                 "camera_id": cam, "kind": status["kind"], "state": status["state"], "reason": status["reason"],
-                "fps": snap["fps"].get(cam, 0.0), "source_fps": status["fps"], "frames": snap["frames"].get(cam, 0),
+                "fps": metrics["fps"].get(cam, 0.0), "source_fps": status["fps"], "frames": metrics["frames"].get(cam, 0),
                 "frames_read": status["frames_read"], "frames_dropped": status["frames_dropped"],
                 "reconnects": status["reconnects"], "width": status["width"], "height": status["height"],
                 "detections": last.detections if last else 0, "tracks": len(last.tracks.track_id) if last else 0})
         return {
-            "time": time.time(), "mode": "offline" if self.pipeline.offline else "live",
-            "running": self.pipeline.running, "uptime_s": snap["uptime_s"], "total_frames": snap["total_frames"],
-            "fps_total": sum(snap["fps"].values()), "cameras": cameras, "stages": snap["stages"],
-            "capture_to_result": snap["capture_to_result"], "capture_to_send": self.capture_to_send.summary(),
-            **state, "clients": self.client_stats(),
+            "time": time.time(), "mode": "offline" if snap["offline"] else "live",
+            "running": snap["running"], "uptime_s": metrics["uptime_s"], "total_frames": metrics["total_frames"],
+            "fps_total": sum(metrics["fps"].values()), "cameras": cameras, "stages": metrics["stages"],
+            "capture_to_result": metrics["capture_to_result"], "capture_to_send": self.capture_to_send.summary(),
+            "association": snap["association"], "events": snap["events"], "zones": snap["zones"],
+            "clients": self.client_stats(),
         }
 
     def image_sizes(self) -> dict[str, tuple[int, int]]:
@@ -206,15 +198,10 @@ class LiveHub:
         with self._lock:
             latest = dict(self._latest)
         sizes = {cam: (r.frame.image.shape[1], r.frame.image.shape[0]) for cam, r in latest.items()}
-        for status in self.camera_status():
+        for status in self.pipeline.camera_status():
             if status["width"] and status["height"]:
                 sizes[status["camera_id"]] = (status["width"], status["height"])
         return sizes
-
-    def camera_status(self) -> list[dict]:
-        """Each configured camera's reader status (connecting until the pipeline has started it)."""
-        by_id = {s["camera_id"]: s for s in self.pipeline.camera_status()}
-        return [by_id.get(c.camera_id) or CameraStatus(c.camera_id, c.kind).as_dict() for c in self.pipeline.config.inputs]
 
     def client_stats(self) -> dict:
         live = [c for clients in self.video_clients.values() for c in clients]
