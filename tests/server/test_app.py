@@ -21,7 +21,7 @@ from mctrt.config import ServerConfig, config_from_dict
 from mctrt.events import EVENT_TYPES
 from mctrt.pipeline import Pipeline
 from mctrt.server import create_app
-from mctrt.server.app import HUB
+from mctrt.server.routes import HUB
 from mctrt.server.openapi import openapi
 from mctrt.types import Frame
 
@@ -292,6 +292,32 @@ async def test_websockets_from_another_origin_are_refused(assets, tmp_path, aioh
         ws = await client.ws_connect("/ws/west", headers={"Origin": origin})
         assert not ws.closed
         await ws.close()
+    pipeline.close()
+
+
+async def test_a_websocket_client_that_stops_answering_pings_is_closed_after_the_heartbeat(assets, tmp_path,
+                                                                                            aiohttp_client):
+    pipeline = make_pipeline(assets, tmp_path)
+    client = await aiohttp_client(create_app(pipeline, ServerConfig(heartbeat_s=1.0)))
+    silent = await client.ws_connect("/ws/stats", autoping=False)  # a page whose machine went to sleep
+    answering = await client.ws_connect("/ws/stats")  # answers each ping as it reads
+    gone = asyncio.Event()
+
+    async def read(ws, until: asyncio.Event | None = None) -> list:
+        kinds = []
+        while not (until and until.is_set()):
+            kinds.append((await ws.receive(timeout=30.0)).type)
+            if kinds[-1] in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                break
+        return kinds
+
+    reader = asyncio.create_task(read(answering, gone))
+    silent_saw = await read(silent)
+    gone.set()
+    answering_saw = await reader  # returns at its next message (stats come every second)
+    assert WSMsgType.PING in silent_saw and silent_saw[-1] in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
+    assert answering_saw[-1] == WSMsgType.TEXT and not answering.closed  # closed for not answering, not for time
+    await answering.close()
     pipeline.close()
 
 

@@ -302,6 +302,8 @@ class ServerConfig:
         jpeg_quality: 1..100.
         client_queue: frames (or stats messages) held per client; a slow client loses its oldest.
         stats_interval_s: how often /ws/stats pushes the stats.
+        heartbeat_s: how often a WebSocket is pinged; a client that has not answered within half of it
+            is closed (a page whose machine slept or lost its network).
         trail_s: how much of each person's recent path the floor view shows (seconds of scene
             time; 0: none). Longer: easier to read where people came from, more clutter and bytes.
         allowed_origins: browser origins (e.g. "https://ops.example.com") allowed to open WebSockets
@@ -321,6 +323,7 @@ class ServerConfig:
     jpeg_quality: int = 75
     client_queue: int = 2
     stats_interval_s: float = 1.0
+    heartbeat_s: float = 20.0
     trail_s: float = 5.0
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
@@ -336,6 +339,7 @@ class ServerConfig:
         number("server.jpeg_quality", self.jpeg_quality, 1, 100, integer=True)
         number("server.client_queue", self.client_queue, 1, 1000, integer=True)
         number("server.stats_interval_s", self.stats_interval_s, 0.05, 60.0)
+        number("server.heartbeat_s", self.heartbeat_s, 1.0, 3600.0)
         number("server.trail_s", self.trail_s, 0.0, 60.0)
         if not isinstance(self.allowed_origins, tuple) or not all(
                 isinstance(o, str) and "://" in o for o in self.allowed_origins):
