@@ -1,0 +1,226 @@
+"""Cross-camera identity on many random cuts of PETS09-S2L1, quick enough to compare settings: the
+instrument for tuning (bench_identity.py reports; this one chooses, and never sees its held-out splits).
+
+One decision of the associator can move a split's IDF1 by 0.05 either way, so a setting judged on a
+handful of splits is judged on noise. Here the same settings run on some 85 cuts and are compared
+pair-wise, cut by cut: the mean difference from the first setting, its standard error, and how many
+cuts got better or worse by more than 0.005.
+
+The cuts: 2-4 vertical strips with blind gaps of 40-110 px between them, over the first half, the
+second half or the whole clip, drawn from a fixed seed; any within 40 px of a held-out split
+(bench_identity's H1-H3, and pets09_split2) is left out. To be quick, the detector runs once on the
+whole frames: a strip keeps the boxes lying at least 35 % inside it, clipped to it; re-ID embeds the
+same pixels it would in the strip (the clipped box in the whole frame), once for every cut that asks.
+That is the shortcut's limit: a detector run on a strip finds a person cut by its edge less often
+than clipping does, so absolute figures are not bench_identity's; the differences are what count.
+
+    MCTRT_ASSETS=../shared python benchmarks/bench_identity_many.py \\
+        [--setting "gate 2.5: floor.gate_sigma=2.5" ...] [--draws 200] [--cuts R2,R6]
+
+The first setting is always the config as it is (configs/pets09.yaml); keys are AssociationConfig
+fields, floor.* those of its floor settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+from common import print_table, save
+
+from mctrt.config import config_from_dict, load_config
+from mctrt.eval import evaluate_cameras
+from mctrt.io.mot import read_mot
+from mctrt.models import Detector, Embedder
+from mctrt.pipeline import Pipeline
+from mctrt.splits import Strip, parse_strips, strip_ground_truth
+from mctrt.types import Detections, Frame
+
+ROOT = Path(__file__).resolve().parents[1]
+HELD_OUT = ("0:256,320:576,640:768", "0:220,300:480,560:768", "0:360,420:768", "0:448,320:768")  # H1-H3, split2
+NEAR_PX = 40
+MIN_INSIDE = 0.35  # of a box's area inside a strip, for the strip's detector to have found it
+SEED = 12345
+
+
+def edges(strips: str) -> list[int]:
+    return [int(v) for part in strips.split(",") for v in part.split(":")]
+
+
+def random_cuts(draws: int, width: int) -> dict[str, tuple[str, tuple[int, int]]]:
+    """name -> (strips, (first, last) frame): from `draws` draws of the fixed seed, those that fit
+    (strips >= 100 px) and are not near a held-out split."""
+    rng = np.random.default_rng(SEED)
+    cuts = {}
+    for i in range(draws):
+        count, gap = int(rng.integers(2, 5)), int(rng.integers(40, 110))
+        centres = np.sort(rng.choice(np.arange(120, 650), count - 1, replace=False))
+        spans, x = [], 0
+        for c in centres.tolist():
+            spans.append((x, c - gap // 2))
+            x = c + gap - gap // 2
+        spans.append((x, width))
+        if any(b - a < 100 for a, b in spans):
+            continue
+        frames = [(1, 400), (396, 795), (1, 795)][int(rng.integers(0, 3))]
+        strips = ",".join(f"{a}:{b}" for a, b in spans)
+        near = any(len(edges(strips)) == len(edges(h)) and max(abs(a - b) for a, b in zip(edges(strips), edges(h))) <= NEAR_PX
+                   for h in HELD_OUT)
+        if not near:
+            cuts[f"R{i}"] = (strips, frames)
+    return cuts
+
+
+class ClippedDetector:
+    """The whole frame's detections, as a detector run on each strip would give them (see above).
+    `now` is set before each step: (frame index, strip) per image."""
+
+    def __init__(self, whole: list[Detections]) -> None:
+        self.whole, self.now = whole, []
+
+    def detect(self, images):
+        out = []
+        for index, s in self.now:
+            found = self.whole[index - 1]
+            box = found.xyxy
+            clipped = np.c_[np.maximum(box[:, 0], s.x0), np.maximum(box[:, 1], s.y0),
+                            np.minimum(box[:, 2], s.x1), np.minimum(box[:, 3], s.y1)]
+            inside = np.clip(clipped[:, 2] - clipped[:, 0], 0, None) * np.clip(clipped[:, 3] - clipped[:, 1], 0, None)
+            keep = inside >= MIN_INSIDE * (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])
+            shifted = (clipped[keep] - np.array([s.x0, s.y0, s.x0, s.y0])).astype(np.float32)
+            out.append(Detections(shifted, found.scores[keep], found.class_ids[keep]))
+        return out
+
+
+class ClippedEmbedder:
+    """Re-ID of strip boxes computed on the whole frame (the same pixels), remembered across cuts."""
+
+    def __init__(self, model: Embedder, frames: list[np.ndarray]) -> None:
+        self.model, self.frames, self.now, self.answers = model, frames, [], {}
+
+    def embed(self, images, boxes_per_image):
+        keys, todo = [], {}
+        for (index, s), boxes in zip(self.now, boxes_per_image):
+            whole = np.asarray(boxes, np.float64) + np.array([s.x0, s.y0, s.x0, s.y0])
+            for box in whole:
+                key = (index, *np.round(box, 1).tolist())
+                keys.append(key)
+                if key not in self.answers:
+                    todo.setdefault(index, {})[key] = box
+        if todo:
+            indices = sorted(todo)
+            features = self.model.embed([self.frames[i - 1] for i in indices],
+                                        [np.array(list(todo[i].values()), np.float32) for i in indices])
+            for key, feature in zip([k for i in indices for k in todo[i]], features):
+                self.answers[key] = feature
+        return np.stack([self.answers[k] for k in keys]) if keys else np.zeros((0, 512), np.float32)
+
+
+def with_setting(config, setting: dict[str, float]):
+    """The config with association fields (floor.* for its floor settings) replaced."""
+    association = config.association
+    floor = {k.removeprefix("floor."): v for k, v in setting.items() if k.startswith("floor.")}
+    top = {k: v for k, v in setting.items() if not k.startswith("floor.")}
+    association = dataclasses.replace(association, floor=dataclasses.replace(association.floor, **floor), **top)
+    return dataclasses.replace(config, association=association)
+
+
+def parse_setting(text: str) -> tuple[str, dict[str, float]]:
+    name, _, assignments = text.partition(":")
+    values = {}
+    for part in (p.strip() for p in assignments.split(",") if p.strip()):
+        key, _, value = part.partition("=")
+        values[key.strip()] = float(value)
+    return name.strip(), values
+
+
+def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.ndarray, setting: dict[str, float],
+            models: tuple[ClippedDetector, ClippedEmbedder], images: list[np.ndarray], work: Path, image_to_floor) -> float:
+    data = dict(base, inputs=[{"camera_id": s.name, "path": str(base["_video"]),
+                               "calibration": {"image_to_floor": s.homography(image_to_floor).tolist()}} for s in strips])
+    data.pop("_video")
+    config = with_setting(config_from_dict(data, base=ROOT / "configs"), setting)
+    first, last = frames
+    rows = gt[(gt[:, 0] >= first) & (gt[:, 0] <= last)].copy()
+    rows[:, 0] -= first - 1
+    for s in strips:
+        (work / "gt" / s.name / "gt").mkdir(parents=True, exist_ok=True)
+        np.savetxt(work / "gt" / s.name / "gt" / "gt.txt", strip_ground_truth(rows, s), delimiter=",", fmt="%.6g")
+    detector, embedder = models
+    pipeline = Pipeline(config, offline=True, output_dir=work / "out", use_store=False, detector=detector, embedder=embedder)
+    start = 1_000_000.0
+    for index in range(first, last + 1):
+        image = images[index - 1]
+        detector.now = embedder.now = [(index, s) for s in strips]
+        pipeline.process([Frame(s.name, index - first + 1, time.monotonic(), start + (index - first) / 10.0,
+                                np.ascontiguousarray(image[s.y0:s.y1, s.x0:s.x1])) for s in strips])
+    pipeline.close()
+    return evaluate_cameras(work / "gt", work / "out")[0].idf1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--setting", action="append", default=[], help='"name: key=value, ..." (repeatable)')
+    parser.add_argument("--draws", type=int, default=200, help="random draws (about 85 cuts fit of 200)")
+    parser.add_argument("--cuts", help="comma-separated cut names, to look at a few")
+    args = parser.parse_args()
+    assets = Path(os.environ.setdefault("MCTRT_ASSETS", str(ROOT.parent / "shared")))
+    video = assets / "data/pets09_s2l1/pets09_s2l1.avi"
+    config = load_config(ROOT / "configs/pets09.yaml")
+    base = yaml.safe_load((ROOT / "configs/pets09.yaml").read_text())
+    base.pop("events", None)
+    base["store"] = {"path": None}
+    base["_video"] = video
+    base["modules"]["detector"]["model"], base["modules"]["reid"]["model"] = str(config.detector.model), str(config.reid.model)
+    image_to_floor = config.inputs[0].calibration.camera.image_to_floor
+    capture = cv2.VideoCapture(str(video))
+    images = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        images.append(image)
+    capture.release()
+    height, width = images[0].shape[:2]
+    gt = read_mot(assets / "data/pets09_s2l1/gt/gt.txt", what="ground-truth file")
+    started = time.perf_counter()
+    detector = Detector.from_config(config.detector)
+    whole = [found for k in range(0, len(images), 8) for found in detector.detect(images[k:k + 8])]
+    models = (ClippedDetector(whole), ClippedEmbedder(Embedder.from_config(config.reid), images))
+    print(f"detector on {len(images)} whole frames: {time.perf_counter() - started:.0f} s", flush=True)
+    cuts = random_cuts(args.draws, width)
+    if args.cuts:
+        cuts = {name: cuts[name] for name in args.cuts.split(",")}
+    settings = [("as configured", {})] + [parse_setting(s) for s in args.setting]
+    work = Path(tempfile.mkdtemp(prefix="mctrt-identity-many-"))
+    scores = {name: {} for name, _ in settings}
+    for cut, (strips_text, frames) in cuts.items():
+        strips = parse_strips(strips_text, width, height)
+        for name, setting in settings:
+            scores[name][cut] = run_cut(base, strips, frames, gt, setting, models, images, work / cut / name, image_to_floor)
+        print(f"{cut} {strips_text} frames {frames[0]}-{frames[1]}: " + "  ".join(f"{n} {scores[n][cut]:.3f}" for n, _ in settings),
+              flush=True)
+    reference = np.array(list(scores[settings[0][0]].values()))
+    rows, summary = [], {}
+    for name, setting in settings:
+        values = np.array(list(scores[name].values()))
+        diff = values - reference
+        se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
+        summary[name] = {"setting": setting, "mean_idf1": float(values.mean()), "diff": float(diff.mean()), "se": se,
+                         "better": int((diff > 0.005).sum()), "worse": int((diff < -0.005).sum())}
+        rows.append([name, float(values.mean()), float(diff.mean()), se, summary[name]["better"], summary[name]["worse"]])
+    print_table(f"Cross-camera IDF1 on {len(cuts)} random cuts of PETS09-S2L1 (tuning only; held-out splits excluded)",
+                ["setting", "mean IDF1", "diff", "se", "better", "worse"], rows)
+    save("identity_many", {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()},
+                           "summary": summary, "scores": scores})
+
+
+if __name__ == "__main__":
+    main()
