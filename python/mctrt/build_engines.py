@@ -44,8 +44,8 @@ def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Pa
     return build_engine(model, source, options)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mctrt.build_engines", description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None, prog: str = "python -m mctrt.build_engines") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, help="a pipeline config: builds its detector and re-ID models")
     parser.add_argument("--detector", help="a detector .onnx file")
     parser.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), help="the detector's input size")

@@ -383,8 +383,8 @@ def positive_metres(text: str) -> float:
     return value
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mctrt.calibrate", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m mctrt.calibrate") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     task = parser.add_mutually_exclusive_group(required=True)
     task.add_argument("--config", help="draw the floor into each calibrated camera of this YAML configuration")
     task.add_argument("--fit-gt", metavar="GT.txt", help="fit image_to_floor from MOTChallenge 2015 ground truth")

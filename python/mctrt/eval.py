@@ -152,8 +152,8 @@ def format_table(results: list[EvalResult]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mctrt.eval", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m mctrt.eval") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--gt", required=True, help="ground-truth file, or a folder of <camera>/gt/gt.txt")
     parser.add_argument("--pred", required=True, help="results file, or a folder of <camera>.txt")
     parser.add_argument("--gt-format", choices=GT_FORMATS, default="auto", help="ground-truth layout (default: by column count)")

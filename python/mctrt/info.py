@@ -4,6 +4,7 @@ reason for every "no". Nothing here fails: each probe reports instead of raising
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.util
 import platform
@@ -59,7 +60,8 @@ def collect() -> dict:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m mctrt.info") -> int:
+    argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0]).parse_args(argv)
     info = collect()
     build = info["build"]
     print(f"mctrt {info['version']} (Python {info['python']}, {info['platform']})")

@@ -71,8 +71,8 @@ def _check_writable(folder: Path) -> None:
                          "to") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mctrt.run", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="YAML configuration (see configs/demo.yaml)")
     parser.add_argument("--offline", action="store_true", help="process every frame of file inputs, then exit")
     parser.add_argument("--output", help="write <camera_id>.txt results and events.jsonl to this folder")

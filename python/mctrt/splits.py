@@ -123,8 +123,8 @@ def make_split(video: str | Path, gt: str | Path, image_to_floor: np.ndarray, st
     return strips
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mctrt.splits", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m mctrt.splits") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--video", required=True)
     parser.add_argument("--gt", required=True, help="MOTChallenge ground truth of the video")
     parser.add_argument("--image-to-floor", required=True, help="the video's 3x3 homography to floor metres (JSON)")
