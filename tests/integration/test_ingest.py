@@ -110,6 +110,17 @@ def test_bad_file_fails_its_camera_with_a_reason(tmp_path, make, reason):
     assert reader.queue.closed and reader.queue.get(0) is None
 
 
+def test_a_corrupt_file_gets_our_message_without_ffmpegs_and_opencvs_own_lines(tmp_path, capfd):
+    (tmp_path / "corrupt.mp4").write_bytes(b"\x00not a video" * 500)
+    capfd.readouterr()
+    reader = CameraReader(InputConfig("cam", str(tmp_path / "corrupt.mp4")), offline=True)
+    reader.start()
+    reader.join(10)
+    assert reader.status.state == FAILED and "corrupt.mp4" in reader.status.reason
+    written = capfd.readouterr()  # at the file descriptors: FFmpeg writes to stderr from C
+    assert "moov atom" not in written.err and "WARN" not in written.err, written.err
+
+
 def test_an_unreadable_input_is_a_source_error_like_every_other_mctrt_error(tmp_path):
     with pytest.raises(SourceError, match=r"missing.mp4 does not exist; fix inputs\[cam\].path") as failure:
         open_capture(InputConfig("cam", str(tmp_path / "missing.mp4")))

@@ -32,6 +32,13 @@ CONNECTING, CONNECTED, RECONNECTING, ENDED, FAILED = "connecting", "connected", 
 _FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 _open_lock = threading.Lock()  # the FFmpeg options travel through a process-wide environment variable
 
+# FFmpeg's and OpenCV's own log lines ("moov atom not found", "[ WARN:0@6.1] ...") would reach stderr
+# beside the clear message every failure gets here (the camera's status and the log). A user who sets
+# these variables keeps their own levels.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when FFmpeg is first used
+if "OPENCV_LOG_LEVEL" not in os.environ:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 
 class FrameQueue:
     """A bounded FIFO of frames. When full, put() drops the oldest frame (counted in `dropped`) if
