@@ -36,11 +36,14 @@ def test_tensorrt_without_tensorrt_says_how_to_get_it(assets):
         Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="tensorrt")
 
 
-torch = pytest.importorskip("torch")
+@pytest.fixture
+def torch():
+    """The torch backend's tests need torch; the rest of this file runs without it."""
+    return pytest.importorskip("torch", reason="the torch backend needs torch (pip install torch)")
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_converted_graph_equals_onnxruntime(assets, name):
+def test_converted_graph_equals_onnxruntime(assets, name, torch):
     import onnxruntime as ort
 
     from mctrt.models.backends.onnx_to_torch import onnx_to_torch
@@ -58,7 +61,7 @@ def test_converted_graph_equals_onnxruntime(assets, name):
     np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=1e-5 * np.abs(want).max())
 
 
-def test_an_operator_without_a_conversion_is_named():
+def test_an_operator_without_a_conversion_is_named(torch):
     from mctrt.models.backends.onnx_to_torch import onnx_to_torch
 
     node = helper.make_node("Einsum", ["x", "x"], ["y"], equation="ij,jk->ik", name="mix")
@@ -70,7 +73,7 @@ def test_an_operator_without_a_conversion_is_named():
         onnx_to_torch(helper.make_model(graph))
 
 
-def test_torch_detector_equals_onnxruntime_detector(assets):
+def test_torch_detector_equals_onnxruntime_detector(assets, torch):
     path = assets / "models/yolov8n_coco_fp32.onnx"
     images = [cv2.imread(str(assets / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]
     reference = Detector(path, backend="onnxruntime").detect(images)
@@ -83,7 +86,7 @@ def test_torch_detector_equals_onnxruntime_detector(assets):
         np.testing.assert_array_equal(got.class_ids, want.class_ids)
 
 
-def test_torch_embedder_equals_onnxruntime_embedder(assets):
+def test_torch_embedder_equals_onnxruntime_embedder(assets, torch):
     path = assets / "models/osnet_x0_25_market1501.onnx"
     frame = cv2.imread(str(assets / "images/zidane.jpg"))
     boxes = np.array([[100, 100, 400, 700], [700, 50, 1100, 700], [0, 0, 50, 120]], np.float32)
@@ -93,7 +96,7 @@ def test_torch_embedder_equals_onnxruntime_embedder(assets):
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
-def test_backend_options_are_checked(assets):
+def test_backend_options_are_checked(assets, torch):
     from mctrt.errors import ConfigError
 
     path = assets / "models/yolov8n_coco_fp32.onnx"
@@ -103,7 +106,7 @@ def test_backend_options_are_checked(assets):
         Detector(path, backend="torch", backend_options={"cuda_graphs": True})
 
 
-def test_shape_arithmetic_and_clip_convert():
+def test_shape_arithmetic_and_clip_convert(torch):
     """Flatten through Shape -> Gather (1-D index) -> Concat -> Reshape, and Clip without bounds."""
     from onnx import numpy_helper
 
@@ -128,7 +131,7 @@ def test_shape_arithmetic_and_clip_convert():
     np.testing.assert_array_equal(y.numpy(), x.reshape(4, 6).numpy())
 
 
-def test_torch_output_is_row_major_for_consumers_that_read_it_by_address(assets):
+def test_torch_output_is_row_major_for_consumers_that_read_it_by_address(assets, torch):
     # YOLOX's graph ends in a transpose; the GPU decode reads the output as (anchors, 85) rows
     detector = Detector(assets / "models/yolox_nano_coco_416.onnx", backend="torch")
     assert detector.backend.fixed_batch == 1  # its Reshape constants pin batch 1: run image by image

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from mctrt import Detector, iou_xyxy
 from mctrt.boxes import tlwh_to_xyxy
@@ -65,6 +66,7 @@ def test_average_precision_of_a_known_ranking():
     assert ap == np.float64(0.5 * 1.0 + 0.5 * (2 / 3))
 
 
+@pytest.mark.slow  # ~45 s: YOLOv8n on the MOT17 frames on a CPU
 def test_person_ap50_on_mot17_frames(assets):
     detector = Detector(assets / "models/yolov8n_coco_fp32.onnx", conf_threshold=0.01, nms_iou=0.45)
     per_image = []

@@ -25,6 +25,7 @@ def peer_results(det_rows: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
+@pytest.mark.slow  # the peer tracker runs the whole clip in Python
 def test_pets09_mota_and_idf1_at_least_roboflow_trackers(assets, tmp_path):
     data = assets / "data/pets09_s2l1"
     det_rows = read_mot(data / "det/yolov8n_640.txt")

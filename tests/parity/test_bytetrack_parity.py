@@ -41,6 +41,7 @@ CONFIGS = {
 SCENES = {"15 people": {"people": 15}, "60 people, crowded": {"people": 60, "frames": 60}}
 
 
+@pytest.mark.slow  # ~50 s: the pure-Python reference on 900 busy frames
 def test_synthetic_scenes_track_identically(synthetic_scene):
     events = Counter()
     for name, config in CONFIGS.items():
