@@ -394,9 +394,8 @@ async def test_a_slow_video_client_loses_frames_and_does_not_delay_another(asset
     reader = asyncio.create_task(read_fast())
     noise = np.random.default_rng(0).integers(0, 256, (1080, 1920, 3), np.uint8)
     steps = 40
-    for k in range(1, steps + 1):
-        pipeline.process([Frame("west", k, time.monotonic(), 1000.0 + k, noise)])
-        await asyncio.sleep(0.03)  # let the loop send
+    for k in range(1, steps + 1):  # on a worker thread, as the running pipeline does: the loop stays free to send
+        await asyncio.to_thread(pipeline.process, [Frame("west", k, time.monotonic(), 1000.0 + k, noise)])
     deadline = asyncio.get_running_loop().time() + 20
     while (not got or got[-1] != steps) and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
