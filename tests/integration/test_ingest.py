@@ -110,6 +110,20 @@ def test_bad_file_fails_its_camera_with_a_reason(tmp_path, make, reason):
     assert reader.queue.closed and reader.queue.get(0) is None
 
 
+def test_a_file_that_stops_decoding_midway_is_reported_not_taken_for_its_end(tmp_path):
+    whole = write_video(tmp_path / "whole.avi", frames=24).read_bytes()
+    (tmp_path / "cut.avi").write_bytes(whole[:len(whole) // 2])  # a copy cut off halfway
+    reader = CameraReader(InputConfig("cam", str(tmp_path / "cut.avi")), offline=True)
+    reader.start()
+    frames = drain(reader)
+    assert 0 < len(frames) < 20 and reader.status.state == FAILED, reader.status
+    assert re.search(rf"cut.avi stopped decoding after {len(frames)} of the 24 frames it declares \(the rest is "
+                     rf"corrupt or missing\); the {len(frames)} frames before it were used", reader.status.reason)
+    reader = CameraReader(InputConfig("cam", str(tmp_path / "whole.avi")), offline=True)
+    reader.start()
+    assert len(drain(reader)) == 24 and reader.status.state == ENDED  # the whole file ends normally
+
+
 def test_a_corrupt_file_gets_our_message_without_ffmpegs_and_opencvs_own_lines(tmp_path, capfd):
     (tmp_path / "corrupt.mp4").write_bytes(b"\x00not a video" * 500)
     capfd.readouterr()

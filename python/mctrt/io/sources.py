@@ -209,6 +209,15 @@ class CameraReader(threading.Thread):
                     "camera %s: %s%s", self.config.camera_id, state, f" ({reason})" if reason else "")
         self.status.state, self.status.reason = state, reason
 
+    def _cut_short(self, read: int, declared: int) -> str:
+        """Why a file stopped decoding before its end, or "" when it reached it: fewer frames than its
+        header declares (beyond the slack of a count estimated from the duration) means the rest
+        is corrupt or missing, not a normal end of file."""
+        if declared <= 0 or read >= declared - max(2, declared // 100):
+            return ""
+        return (f"video file {self.config.path} stopped decoding after {read} of the {declared} frames it declares "
+                "(the rest is corrupt or missing)")
+
     def _read(self, capture: cv2.VideoCapture) -> bool:
         """Read until the source ends or breaks. True when this reader is done for good."""
         fps = self.config.fps or capture.get(cv2.CAP_PROP_FPS) or 0.0
@@ -217,6 +226,7 @@ class CameraReader(threading.Thread):
         self.status.height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) or None
         self._set(CONNECTED)
         is_file = self.config.kind == "file"
+        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if is_file else 0
         pace = is_file and not self.offline and self.status.fps
         started, first_index = time.monotonic(), self._index
         while not self._stopping.is_set():
@@ -228,11 +238,17 @@ class CameraReader(threading.Thread):
                 if self._index == first_index:
                     self._set(FAILED, f"video file {self.config.path} has no decodable frames")
                     return True
+                cut = self._cut_short(self._index - first_index, declared)
                 if self.config.loop and not self.offline:
+                    if cut:
+                        self._set(CONNECTED, f"{cut}; looping over the frames before it")
                     capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
                     started, first_index = time.monotonic(), self._index
                     continue
-                self._set(ENDED, f"end of file after {self._index} frames")
+                if cut:
+                    self._set(FAILED, f"{cut}; the {self._index - first_index} frames before it were used")
+                else:
+                    self._set(ENDED, f"end of file after {self._index} frames")
                 return True
             self._index += 1
             now = time.monotonic()
