@@ -22,17 +22,58 @@ import sys
 import time
 from pathlib import Path
 
-from mctrt.config import load_config
-from mctrt.errors import MctrtError
-from mctrt.io.sources import FAILED
+import cv2
+from tqdm import tqdm
+
+from mctrt.config import PipelineConfig, load_config
+from mctrt.errors import MctrtError, SourceError
+from mctrt.io.sources import FAILED, open_capture
 from mctrt.pipeline import Pipeline
 from mctrt.server import serve
 
 
-def _progress(pipeline: Pipeline) -> None:
-    metrics = pipeline.snapshot()["metrics"]
-    per_camera = ", ".join(f"{cam} {n}" for cam, n in metrics["frames"].items())
-    print(f"  {metrics['total_frames']} frames ({per_camera}) at {metrics['average_fps']:.1f} frames/s", file=sys.stderr)
+class Progress:
+    """How far a run has got, called by Pipeline.run every few seconds. Offline on a terminal: a
+    progress bar (tqdm) of the frames done of all the files' frames, with the rate and the time left;
+    elsewhere (a log file, a live run): a plain line each time."""
+
+    def __init__(self, total: int | None, stream=sys.stderr) -> None:
+        self.total, self.stream = total, stream
+        self.bar = tqdm(total=total, unit="frame", file=stream, dynamic_ncols=True) if total and stream.isatty() else None
+        self.every_s = 0.5 if self.bar is not None else 2.0  # a bar is redrawn in place; lines pile up
+
+    def __call__(self, pipeline: Pipeline) -> None:
+        metrics = pipeline.snapshot()["metrics"]
+        done = metrics["total_frames"]
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+            self.bar.refresh()  # called only every every_s: draw each time (tqdm would skip calls that come quickly)
+            return
+        per_camera = ", ".join(f"{cam} {n}" for cam, n in metrics["frames"].items())
+        of = f" of {self.total}" if self.total else ""
+        print(f"  {done}{of} frames ({per_camera}) at {metrics['average_fps']:.1f} frames/s", file=self.stream)
+
+    def close(self, pipeline: Pipeline) -> None:
+        if self.bar is not None:
+            self.bar.update(pipeline.snapshot()["metrics"]["total_frames"] - self.bar.n)
+            self.bar.close()
+
+
+def total_frames(config: PipelineConfig, max_frames: int | None) -> int | None:
+    """The frames an offline run will process: each file's declared count (at most max_frames), or
+    None when a file does not say (or cannot be opened: its camera reports that itself)."""
+    total = 0
+    for camera in config.inputs:
+        try:
+            capture = open_capture(camera)
+        except SourceError:
+            return None
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        capture.release()
+        if count <= 0:
+            return None
+        total += min(count, max_frames or count)
+    return total
 
 
 def summary(pipeline: Pipeline, seconds: float) -> str:
@@ -102,18 +143,20 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
         return 2
     print(f"mctrt: {len(config.inputs)} camera(s), detector on {pipeline.detector.backend.name}"
           + (", offline" if args.offline else ", live (Ctrl-C stops)"), file=sys.stderr)
+    progress = Progress(total_frames(config, args.max_frames) if args.offline else None)
     started = time.monotonic()
     if args.no_server:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: pipeline.stop())
-        pipeline.run(progress=_progress, max_frames=args.max_frames)
+        pipeline.run(progress=progress, progress_every_s=progress.every_s, max_frames=args.max_frames)
     else:
         try:
-            asyncio.run(serve(pipeline, server, progress=_progress, linger=not args.offline, max_frames=args.max_frames))
+            asyncio.run(serve(pipeline, server, progress=progress, linger=not args.offline, max_frames=args.max_frames))
         except MctrtError as exc:  # the address is taken: nothing ran
             pipeline.close()
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    progress.close(pipeline)
     print(summary(pipeline, time.monotonic() - started))
     if args.output:
         print(f"results: {args.output}/<camera_id>.txt and {args.output}/events.jsonl")
