@@ -1,7 +1,9 @@
 """Camera readers: every frame in order offline, freshest frames live, and faults (a missing file, a
 corrupt file, a failed camera beside a good one) that change only their own camera's status."""
 
+import logging
 import re
+import socket
 import threading
 import time
 
@@ -11,7 +13,8 @@ import pytest
 
 from mctrt.config import InputConfig
 from mctrt.errors import MctrtError, SourceError
-from mctrt.io.sources import ENDED, FAILED, RECONNECTING, Backoff, CameraReader, FrameQueue, open_capture
+from mctrt.io import sources
+from mctrt.io.sources import ENDED, FAILED, RECONNECTING, Backoff, CameraReader, FrameQueue, open_capture, why_unreachable
 from mctrt.types import Frame
 
 
@@ -139,6 +142,33 @@ def test_an_unreadable_input_is_a_source_error_like_every_other_mctrt_error(tmp_
     with pytest.raises(SourceError, match=r"missing.mp4 does not exist; fix inputs\[cam\].path") as failure:
         open_capture(InputConfig("cam", str(tmp_path / "missing.mp4")))
     assert isinstance(failure.value, MctrtError) and failure.value.permanent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_stream_says_so_and_its_retries_are_logged_now_and_then(caplog, monkeypatch):
+    monkeypatch.setattr(sources, "RETRY_LOG_EVERY_S", 0.0)  # every retry, to see them here
+    caplog.set_level(logging.WARNING, logger="mctrt.io.sources")
+    port = free_port()
+    reader = CameraReader(InputConfig("door", f"rtsp://127.0.0.1:{port}/live"), backoff=Backoff(initial_s=0.05, max_s=0.1))
+    reader.start()
+    deadline = time.monotonic() + 20
+    while reader.status.reconnects < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    reader.stop()
+    reader.join(10)
+    assert f"refused the connection: nothing listens on 127.0.0.1:{port}" in reader.status.reason, reader.status.reason
+    retries = [r.getMessage() for r in caplog.records if "still unreachable" in r.getMessage()]
+    assert retries and retries[0].startswith("camera door: still unreachable after 2 tries; the next in")
+
+
+def test_a_stream_whose_name_does_not_resolve_says_so():
+    assert "the host name nowhere.invalid does not resolve" in why_unreachable("rtsp://nowhere.invalid/cam", 1.0)
+    assert why_unreachable("rtsp://127.0.0.1:notaport/cam", 1.0) == "has no valid host:port; fix the URL"
 
 
 def test_a_missing_webcam_is_retried_with_a_reason_and_stops_cleanly():

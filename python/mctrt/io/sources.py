@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import random
+import socket
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import cv2
 
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 CONNECTING, CONNECTED, RECONNECTING, ENDED, FAILED = "connecting", "connected", "reconnecting", "ended", "failed"
 _FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 _open_lock = threading.Lock()  # the FFmpeg options travel through a process-wide environment variable
+RETRY_LOG_EVERY_S = 30.0  # a camera that stays unreachable says so this often, not at every try
 
 # FFmpeg's and OpenCV's own log lines ("moov atom not found", "[ WARN:0@6.1] ...") would reach stderr
 # beside the clear message every failure gets here (the camera's status and the log). A user who sets
@@ -149,9 +152,33 @@ def open_capture(config: InputConfig) -> cv2.VideoCapture:
             raise SourceError(f"webcam {config.path} cannot be opened: is it connected, and free (not used by "
                                 f"another program)? fix inputs[{config.camera_id}].path if it has another index",
                                 permanent=False)
-        raise SourceError(f"stream {config.path} did not open within {config.open_timeout_s:g} s; is it reachable?",
-                            permanent=False)
+        raise SourceError(f"stream {config.path} {why_unreachable(config.path, config.open_timeout_s)}", permanent=False)
     return capture
+
+
+def why_unreachable(url: str, open_timeout_s: float) -> str:
+    """Why a stream did not open, as far as its host and port tell (asked only after it failed): the
+    name does not resolve, nothing listens there (refused), no answer, or it answers but FFmpeg
+    could not open the stream there."""
+    parts = urlsplit(url)
+    default = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}.get(parts.scheme.lower())
+    try:
+        host, port = parts.hostname, parts.port or default
+    except ValueError:  # a port that is not a number
+        return "has no valid host:port; fix the URL"
+    if not host or port is None:
+        return f"did not open within {open_timeout_s:g} s; is it reachable?"
+    try:
+        with socket.create_connection((host, port), timeout=min(open_timeout_s, 3.0)):
+            pass
+    except socket.gaierror:
+        return f"cannot be reached: the host name {host} does not resolve; fix the URL or the DNS"
+    except ConnectionRefusedError:
+        return f"refused the connection: nothing listens on {host}:{port}; is the camera (or its server) running?"
+    except OSError as exc:
+        return f"cannot be reached at {host}:{port} ({exc.strerror or exc}); is it on this network?"
+    return (f"answers on {host}:{port} but did not give a stream within {open_timeout_s:g} s; check the path in "
+            "the URL, its credentials, and rtsp_transport")
 
 
 class CameraReader(threading.Thread):
@@ -170,6 +197,7 @@ class CameraReader(threading.Thread):
         self._stopping = threading.Event()
         self._origin = time.time() if clock_origin is None else clock_origin
         self._index = 0
+        self._retry_logged = time.monotonic()  # the first failure is logged as the state changes
 
     def stop(self) -> None:
         self._stopping.set()
@@ -185,7 +213,12 @@ class CameraReader(threading.Thread):
                     if failure.permanent:
                         return self._set(FAILED, str(failure))
                     self._set(RECONNECTING, str(failure))
-                    self._stopping.wait(self.backoff.delay(attempt))
+                    delay = self.backoff.delay(attempt)
+                    if attempt and time.monotonic() - self._retry_logged >= RETRY_LOG_EVERY_S:
+                        self._retry_logged = time.monotonic()
+                        log.warning("camera %s: still unreachable after %d tries; the next in %.1f s",
+                                    self.config.camera_id, attempt + 1, delay)
+                    self._stopping.wait(delay)
                     attempt += 1
                     self.status.reconnects += 1
                     continue
