@@ -204,3 +204,29 @@ def test_max_frames_stops_each_camera_after_that_many_frames(tmp_path, assets, d
         rows = np.loadtxt(tmp_path / f"out/{camera}.txt", delimiter=",", ndmin=2)
         assert len(rows) and rows[:, 0].max() == 6, camera
     assert run(["--config", str(demo_config(tmp_path)), "--offline", "--max-frames", "0", "--no-server"], assets).returncode == 2
+
+
+def test_a_killed_offline_run_leaves_the_results_it_had_and_a_rerun_keeps_them(tmp_path, assets, demo_config):
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "mctrt.run", "--config", str(demo_config(tmp_path)), "--offline", "--output", str(out),
+            "--no-server", "--no-store"]
+    process = subprocess.Popen(args, env={**os.environ, "MCTRT_ASSETS": str(assets)}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 600  # the models load first; then rows come every step
+        while time.monotonic() < deadline and process.poll() is None:
+            if (out / "west.txt").exists() and len((out / "west.txt").read_text().splitlines()) >= 20:
+                break
+            time.sleep(0.2)
+        process.send_signal(signal.SIGKILL)  # no chance to close anything
+    finally:
+        process.wait(60)
+    kept = np.loadtxt(out / "west.txt", delimiter=",", ndmin=2)
+    assert len(kept) >= 20 and (kept[:, 1] > 0).all()  # rows with the IDs they had when written
+    assert (out / "world.txt").read_text().startswith("time,frame,global_id,x,y")
+    assert any(json.loads(line)["type"] == "first_seen" for line in (out / "events.jsonl").read_text().splitlines())
+    result = run([*args[3:], "--max-frames", "3"], assets)
+    assert result.returncode == 0, result.stderr
+    (previous,) = out.glob("previous-*")
+    assert np.array_equal(np.loadtxt(previous / "west.txt", delimiter=",", ndmin=2), kept)
+    assert "held an earlier run's results" in result.stderr

@@ -53,3 +53,33 @@ def test_corrections_rewrite_every_row_of_the_retired_id_chains_included(tmp_pat
 def test_a_run_with_nobody_writes_empty_files(tmp_path):
     ResultWriter(tmp_path, ["a"]).close()
     assert (tmp_path / "a.txt").read_text() == "" and (tmp_path / "world.txt").read_text().strip() == WORLD_HEADER
+
+
+def test_results_are_on_disk_as_the_run_goes_before_close(tmp_path):
+    writer = ResultWriter(tmp_path, ["a"])
+    add(writer, 1, 0, 1, 0)  # waiting for its ID: held back until close
+    add(writer, 2, 4, 1, 1)
+    writer.add_positions(0.2, 2, [{"global_id": 4, "x": 1.0, "y": 2.0}])
+    writer.add_events([{"type": "first_seen", "global_id": 4}])
+    # a run killed here leaves these
+    assert rows(tmp_path / "a.txt")[:, :2].tolist() == [[2, 4]]
+    assert (tmp_path / "world.txt").read_text().splitlines() == [WORLD_HEADER, "0.200,2,4,1.000,2.000"]
+    assert json.loads((tmp_path / "events.jsonl").read_text())["global_id"] == 4
+    writer.close()
+    assert rows(tmp_path / "a.txt")[:, :2].tolist() == [[1, 4], [2, 4]]
+
+
+def test_a_rerun_into_the_same_folder_keeps_the_earlier_results(tmp_path):
+    first = ResultWriter(tmp_path, ["a"])
+    add(first, 1, 3, 1, 0)
+    first.add_events([{"type": "first_seen", "global_id": 3}])
+    first.close()
+    second = ResultWriter(tmp_path, ["a"])
+    second.close()
+    assert second.previous is not None and second.previous.parent == tmp_path
+    assert rows(second.previous / "a.txt")[:, 1].tolist() == [3]
+    assert json.loads((second.previous / "events.jsonl").read_text())["global_id"] == 3
+    assert (tmp_path / "events.jsonl").read_text() == "" and (tmp_path / "a.txt").read_text() == ""
+    third = ResultWriter(tmp_path, ["a"])
+    third.close()
+    assert third.previous != second.previous  # a third run keeps the second's

@@ -83,8 +83,11 @@ def result_rows(frame: int, track_id: np.ndarray, xyxy: np.ndarray, score: np.nd
     return out
 
 
+MOT_FORMAT = ["%d", "%d", "%.2f", "%.2f", "%.2f", "%.2f", "%.4f", "%d", "%d", "%d"]
+
+
 def write_mot(path: str | Path, rows: np.ndarray) -> None:
     """Write result rows (R, 10) as MOTChallenge CSV, creating the parent folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savetxt(path, rows.reshape(-1, 10), delimiter=",", fmt=["%d", "%d", "%.2f", "%.2f", "%.2f", "%.2f", "%.4f", "%d", "%d", "%d"])
+    np.savetxt(path, rows.reshape(-1, 10), delimiter=",", fmt=MOT_FORMAT)

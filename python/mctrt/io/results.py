@@ -1,37 +1,56 @@
 """Offline results: DIR/<camera_id>.txt (MOTChallenge rows with global IDs), DIR/world.txt (floor
 positions) and DIR/events.jsonl.
 
-Every step's rows are kept with the global ID each track had then. At close():
+Written as the run goes, so that a run that is killed leaves what it had done: each step's rows
+with the global ID they had then (rows still waiting for an ID are held back), its floor positions
+and its events, flushed step by step. Every row is also kept, and at close() the files are
+rewritten (each replaced whole, never left half-written) with the final IDs:
 - a track's rows from before it had an ID take its first ID (the time it waited for re-ID or for a
   clear floor match is part of the same person's track); a track that never had one is left out;
 - corrections (rename(old, new), the `id_corrected` events) apply to every row, chains included;
 - each file is sorted by frame, then ID.
+After a kill, events.jsonl's `id_corrected` events say which IDs had become which.
 
 world.txt has one row per person and step while a calibrated camera sees them:
 `time,frame,global_id,x,y` (scene seconds, the step's frame number, floor metres); where a
 correction joined two IDs that both had floor tracks, the surviving ID's positions are kept.
+
+A run into a folder that holds an earlier run's results moves those into DIR/previous-<time>/
+first (and logs it): a rerun never overwrites them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import time
 from pathlib import Path
 
 import numpy as np
 
-from mctrt.io.mot import result_rows, write_mot
+from mctrt.io.mot import MOT_FORMAT, result_rows, write_mot
+
+log = logging.getLogger(__name__)
 
 WORLD_HEADER = "time,frame,global_id,x,y"
+WORLD_FORMAT = ["%.3f", "%d", "%d", "%.3f", "%.3f"]
 
 
 class ResultWriter:
     def __init__(self, output_dir: str | Path, camera_ids: list[str]) -> None:
         self.dir = Path(output_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
+        names = [f"{cam}.txt" for cam in camera_ids] + ["world.txt", "events.jsonl"]
+        self.previous = _keep_previous(self.dir, names)
         self._blocks: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}  # (track_id, MOT row) blocks
         self._world: list[np.ndarray] = []
         self._renamed: dict[int, int] = {}
-        self._events = open(self.dir / "events.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        # The files as the run goes (closed, then replaced, in close()).
+        self._rows = {cam: open(self.dir / f"{cam}.txt", "w", encoding="utf-8") for cam in camera_ids}  # noqa: SIM115
+        self._world_file = open(self.dir / "world.txt", "w", encoding="utf-8")  # noqa: SIM115
+        self._world_file.write(WORLD_HEADER + "\n")
+        self._events = open(self.dir / "events.jsonl", "w", encoding="utf-8")  # noqa: SIM115
 
     def add(self, camera_id: str, frame: int, global_ids: np.ndarray, track_ids: np.ndarray, xyxy: np.ndarray,
             scores: np.ndarray) -> None:
@@ -39,11 +58,16 @@ class ResultWriter:
         if len(track_ids):
             rows = result_rows(frame, global_ids, xyxy, scores)
             self._blocks[camera_id].append(np.c_[track_ids.astype(np.float64), rows])
+            file = self._rows[camera_id]
+            np.savetxt(file, rows[rows[:, 1] > 0], delimiter=",", fmt=MOT_FORMAT)
+            file.flush()
 
     def add_positions(self, time_s: float, frame: int, positions: list[dict]) -> None:
         """Floor positions of one step (dicts with global_id, x, y)."""
         if positions:
             self._world.append(np.array([[time_s, frame, p["global_id"], p["x"], p["y"]] for p in positions]))
+            np.savetxt(self._world_file, self._world[-1], delimiter=",", fmt=WORLD_FORMAT)
+            self._world_file.flush()
 
     def rename(self, old_global_id: int, new_global_id: int) -> None:
         """old_global_id was corrected into new_global_id: every row of it takes the new ID."""
@@ -55,11 +79,13 @@ class ResultWriter:
         self._events.flush()
 
     def close(self) -> None:
-        """Write every camera's file and world.txt (see the module docstring)."""
+        """Rewrite every camera's file and world.txt with the final IDs (see the module docstring)."""
+        for file in [*self._rows.values(), self._world_file]:
+            file.close()
         for cam, blocks in self._blocks.items():
             rows = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, 11)))
             rows[:, 1] = self._final(rows[:, 1])
-            write_mot(self.dir / f"{cam}.txt", rows[np.lexsort((rows[:, 1], rows[:, 0]))])
+            _replace(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows[np.lexsort((rows[:, 1], rows[:, 0]))]))
         world = np.concatenate(self._world) if self._world else np.empty((0, 5))
         final = self._final(world[:, 2])
         # A person had two floor tracks until a correction joined them: keep the one that survived.
@@ -68,8 +94,8 @@ class ResultWriter:
         world = world[np.lexsort((~survived, world[:, 2], world[:, 1]))]
         if len(world):
             world = world[np.r_[True, (np.diff(world[:, 1]) != 0) | (np.diff(world[:, 2]) != 0)]]
-        np.savetxt(self.dir / "world.txt", world, delimiter=",", fmt=["%.3f", "%d", "%d", "%.3f", "%.3f"],
-                   header=WORLD_HEADER, comments="")
+        _replace(self.dir / "world.txt", lambda path: np.savetxt(path, world, delimiter=",", fmt=WORLD_FORMAT,
+                                                                   header=WORLD_HEADER, comments=""))
         self._events.close()
 
     def _final(self, global_ids: np.ndarray) -> np.ndarray:
@@ -99,3 +125,28 @@ def _first_id_for_waiting_rows(blocks: np.ndarray) -> np.ndarray:
     waiting = ~has_id
     rows[waiting, 1] = [first_id.get(t, 0.0) for t in track[waiting].tolist()]
     return rows[rows[:, 1] > 0]
+
+
+def _replace(path: Path, write) -> None:
+    """Write a file beside `path` with write(temporary path), then put it in place in one step."""
+    temporary = path.with_name(path.name + ".tmp")
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def _keep_previous(folder: Path, names: list[str]) -> Path | None:
+    """Move an earlier run's result files (of these names) into folder/previous-<UTC time>/."""
+    found = [folder / n for n in names if (folder / n).exists()]
+    if not found:
+        return None
+    kept = folder / time.strftime("previous-%Y%m%d-%H%M%S", time.gmtime())
+    suffix = 1
+    while kept.exists():
+        suffix += 1
+        kept = kept.with_name(f"{kept.name.split('.')[0]}.{suffix}")
+    kept.mkdir()
+    for path in found:
+        os.replace(path, kept / path.name)
+    log.warning("%s held an earlier run's results (%s): moved into %s", folder, ", ".join(p.name for p in found), kept)
+    return kept
+
