@@ -30,9 +30,11 @@ def models_from_config(path: Path) -> list[tuple[str, DetectorConfig | ReidConfi
 
 
 def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Path:
-    from mctrt.models.backends import load_onnx
-    from mctrt.models.backends.tensorrt import EngineOptions, build_engine
+    from mctrt.models.backends.tensorrt_build import EngineOptions, build_engine
     from mctrt.models.detector import load_detector_model
+    from mctrt.models.embedder import whole_frames_into
+    from mctrt.models.onnx_io import io_shapes, load_onnx
+    from mctrt.models.yolo import family, letterbox_into
 
     settings = {**dict(config.backend_options.get("tensorrt") or {}), **overrides}
     try:
@@ -40,8 +42,12 @@ def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Pa
     except TypeError as exc:
         raise ConfigError(f"modules.{name}.backend_options.tensorrt: {exc}") from None
     source = Path(config.model)
-    model = load_detector_model(source, config.input_size) if name == "detector" else load_onnx(source, "re-ID model")
-    return build_engine(model, source, options)
+    if name == "detector":
+        model = load_detector_model(source, config.input_size)
+        prepare = letterbox_into(family(io_shapes(model)[1][0])[0])
+    else:
+        model, prepare = load_onnx(source, "re-ID model"), whole_frames_into
+    return build_engine(model, source, options, prepare)
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m mctrt.build_engines") -> int:

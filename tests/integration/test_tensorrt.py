@@ -14,7 +14,7 @@ import pytest
 
 from mctrt import Detector, iou_xyxy
 from mctrt.errors import ConfigError
-from mctrt.models.backends.tensorrt import EngineOptions, engine_key, engine_path
+from mctrt.models.backends.tensorrt_build import EngineOptions, engine_key, engine_path
 
 GPU = {"name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0"}
 

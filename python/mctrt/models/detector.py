@@ -15,26 +15,13 @@ import numpy as np
 from mctrt._native import core, cuda
 from mctrt.config import DetectorConfig
 from mctrt.errors import ConfigError, ModelError
-from mctrt.models.backends import load_onnx, open_backend
+from mctrt.models.backends import open_backend
+from mctrt.models.onnx_io import io_shapes, load_onnx
+from mctrt.models.prepare import is_yolov8_export, prepare_model
+from mctrt.models.yolo import LETTERBOX, PAD_VALUE, family, letterbox_into
 from mctrt.types import Detections
 
-# family -> (centre, to_rgb, scale) of its letterbox
-LETTERBOX = {"yolov8": (True, True, 1.0 / 255), "yolox": (False, False, 1.0)}
-PAD_VALUE = 114.0
 MAX_DETECTIONS = 300
-
-
-def _family(output_shape: tuple) -> tuple[str, int, int]:
-    """('yolov8' | 'yolox', number of classes, number of anchors) from the output shape, or ModelError."""
-    if len(output_shape) == 3 and all(isinstance(d, int) for d in output_shape[1:]):
-        _, a, b = output_shape
-        if 4 < a < b:
-            return "yolov8", a - 4, b
-        if 5 < b < a:
-            return "yolox", b - 5, a
-    raise ModelError(
-        f"output shape {output_shape} is neither YOLOv8's (1, 4 + classes, anchors) nor YOLOX's (1, anchors, 5 + classes)"
-    )
 
 
 class Detector:
@@ -64,8 +51,9 @@ class Detector:
                                      conf_threshold, nms_iou, tuple(classes), dict(backend_options or {}))
         path = Path(model)
         proto = load_detector_model(path, self.config.input_size)
-        self.backend = open_backend(proto, path, backend, "detector model", backend_options)
-        self.family, self.num_classes, self.num_anchors = _family(self.backend.output_shapes[0])
+        self.backend = open_backend(proto, path, backend, "detector model", backend_options,
+                                    prepare=letterbox_into(family(io_shapes(proto)[1][0])[0]))
+        self.family, self.num_classes, self.num_anchors = family(self.backend.output_shapes[0])
         shape = self.backend.input_shape
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]):
             raise ModelError(f"detector model {path} has input shape {shape}; expected (batch, 3, H, W) with fixed H, W")
@@ -134,8 +122,6 @@ def _sizes(images: list[np.ndarray]) -> np.ndarray:
 
 def load_detector_model(path: Path, input_size: tuple[int, int] | None):
     """The ONNX model at `path`; a YOLOv8 export made batch-dynamic and re-targeted to input_size."""
-    from mctrt.models.prepare import is_yolov8_export, prepare_model
-
     model = load_onnx(path, "detector model")
     if not is_yolov8_export(model):
         return model  # YOLOX, or a graph prepare does not know: used as it is

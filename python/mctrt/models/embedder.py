@@ -15,7 +15,8 @@ import numpy as np
 from mctrt._native import core, cuda
 from mctrt.config import ReidConfig
 from mctrt.errors import ModelError
-from mctrt.models.backends import load_onnx, open_backend
+from mctrt.models.backends import open_backend
+from mctrt.models.onnx_io import load_onnx
 
 
 class Embedder:
@@ -31,7 +32,8 @@ class Embedder:
     def __init__(self, model: str | Path, *, backend: str = "auto", backend_options: Mapping[str, Mapping] | None = None) -> None:
         self.config = ReidConfig(str(model), backend, dict(backend_options or {}))
         path = Path(model)
-        self.backend = open_backend(load_onnx(path, "re-ID model"), path, backend, "re-ID model", backend_options)
+        self.backend = open_backend(load_onnx(path, "re-ID model"), path, backend, "re-ID model", backend_options,
+                                    prepare=whole_frames_into)
         shape, out = self.backend.input_shape, self.backend.output_shapes[0]
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]) or len(out) != 2:
             raise ModelError(
@@ -80,3 +82,10 @@ class Embedder:
                                   backend.stream)
             cuda.copy_to_host(backend.execute(n), features[first:last], backend.stream)
         return features
+
+
+def whole_frames_into(images: list[np.ndarray], out: np.ndarray) -> None:
+    """Frames into a batch of the model's input (B, 3, H, W), each whole frame cut as one crop, exactly
+    as embed() prepares boxes (TensorRT's INT8 calibration feeds real frames through this)."""
+    boxes = [np.array([[0, 0, image.shape[1], image.shape[0]]], np.float32) for image in images]
+    core.crop_resize_batch(images, boxes, out)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt.errors import ModelError
+from mctrt.models.onnx_io import load_onnx
 
 STRIDES = (8, 16, 32)
 
@@ -98,8 +99,6 @@ def prepare(
 ) -> Path:
     """Write a rewritten copy of the YOLOv8 model at `source` to `target`; returns target."""
     import onnx
-
-    from mctrt.models.backends import load_onnx
 
     source, target = Path(source), Path(target)
     model = load_onnx(source, "model")

@@ -22,26 +22,15 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import numpy as np
 
 from mctrt.config import check_backend
 from mctrt.errors import BackendUnavailable, ConfigError, ModelError
 
 log = logging.getLogger(__name__)
-
-
-def load_onnx(path: str | Path, what: str):
-    """The ONNX ModelProto at `path`, or ModelError naming the file (`what`, e.g. "detector model")."""
-    import onnx
-
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{what} {path} does not exist; give the path of its .onnx file")
-    try:
-        return onnx.load(str(path))
-    except Exception as exc:  # protobuf raises its own types
-        raise ModelError(f"{what} {path} is not a readable ONNX file ({exc}); give an .onnx export of the model") from None
 
 
 def _gpu_reason() -> str | None:
@@ -84,11 +73,14 @@ def choose_backend(backend: str) -> str:
     raise BackendUnavailable("no inference backend can run here: " + "; ".join(skipped))
 
 
-def open_backend(model, source: Path, backend: str, what: str, options: Mapping[str, Mapping] | None = None):
+def open_backend(model, source: Path, backend: str, what: str, options: Mapping[str, Mapping] | None = None,
+                 prepare: Callable[[list, np.ndarray], None] | None = None):
     """Load the ONNX ModelProto `model` (read from `source`, a `what`) on the named backend.
 
     options: per backend name, keyword arguments for it, e.g. {"torch": {"cuda_graphs": True},
     "tensorrt": {"precision": "int8", ...}}; only the chosen backend's are used.
+    prepare(frames, out): writes frames into a batch of the model's input as its user does (TensorRT's
+    INT8 calibration feeds it real frames that way).
     """
     options = dict(options or {})
     check_backend(what, backend, options)
@@ -99,27 +91,15 @@ def open_backend(model, source: Path, backend: str, what: str, options: Mapping[
     elif name == "torch":
         from mctrt.models.backends.torch import TorchBackend as Backend
     else:
-        from mctrt.models.backends.tensorrt import EngineOptions, TensorRtBackend as Backend
+        from mctrt.models.backends.tensorrt import TensorRtBackend as Backend
+        from mctrt.models.backends.tensorrt_build import EngineOptions
     takes = EngineOptions.__dataclass_fields__ if name == "tensorrt" else inspect.signature(Backend).parameters
     unknown = sorted(set(kwargs) - set(takes) - {"model", "source"})
     if unknown:
         raise ConfigError(f"{name} backend has no option {', '.join(unknown)}; it takes {', '.join(k for k in takes if k not in ('model', 'source'))}")
     if name == "tensorrt":
-        kwargs = {"options": EngineOptions(**kwargs)}
+        kwargs = {"options": EngineOptions(**kwargs), "prepare": prepare}
     try:
         return Backend(model, source, **kwargs)
     except ModelError as exc:
         raise ModelError(f"{what} {source}: {exc}") from None
-
-
-def io_shapes(model) -> tuple[tuple, list[tuple]]:
-    """(input shape, output shapes) of a one-input ONNX graph, dims as ints or their symbolic names."""
-    initializers = {t.name for t in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in initializers]
-    if len(inputs) != 1:
-        raise ModelError(f"it has {len(inputs)} inputs; a detector or embedder has one image input")
-
-    def dims(value) -> tuple:
-        return tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in value.type.tensor_type.shape.dim)
-
-    return dims(inputs[0]), [dims(o) for o in model.graph.output]

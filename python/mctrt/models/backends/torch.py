@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt.errors import BackendUnavailable
-from mctrt.models.backends import io_shapes
+from mctrt.models.onnx_io import io_shapes
 from mctrt.models.backends.onnx_to_torch import onnx_to_torch
 
 log = logging.getLogger(__name__)
