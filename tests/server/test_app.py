@@ -377,6 +377,18 @@ async def test_out_of_range_and_non_ascii_numbers_are_400(served, path):
     check(await response.json(), "Error")
 
 
+async def test_a_query_parameter_the_document_does_not_list_is_400_naming_it(served):
+    _, client = served
+    response = await client.get("/api/events?limt=5")
+    body = await response.json()
+    assert response.status == 400 and body["error"] == ("/api/events has no query parameter 'limt'; it takes: camera, "
+                                                        "global_id, limit, since, type")
+    assert (await client.get("/api/stats?x=1")).status == 400 and (await client.get("/api/events?limit=5")).status == 200
+    served_document = await (await client.get("/api/openapi.json")).json()
+    camera = next(p for p in served_document["paths"]["/api/events"]["get"]["parameters"] if p["name"] == "camera")
+    assert camera["schema"] == {"enum": ["west", "east"]}  # the configured cameras
+
+
 async def test_a_slow_video_client_loses_frames_and_does_not_delay_another(assets, tmp_path, aiohttp_client):
     """One client never reads: its socket fills, its queue drops its oldest frames; the other client
     still gets the newest frame. Big noisy frames fill the socket buffers quickly."""

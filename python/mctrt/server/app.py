@@ -35,7 +35,7 @@ from mctrt.config import ServerConfig
 from mctrt.pipeline import Pipeline
 from mctrt.server.hub import LiveHub
 from mctrt.server.routes import (CONFIG, HOST_NAMES, HUB, PIPELINE, SOCKET_NAMES, SOCKETS, STORE, WEB_DIR,
-                                 routes)
+                                 known_query_only, routes)
 from mctrt.server.security import auth_middleware, host_middleware, host_names, server_token
 from mctrt.store import EventStore
 
@@ -49,7 +49,7 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
     config = config or pipeline.config.server
     token = server_token(config)
     names = host_names(config)
-    app = web.Application(middlewares=[host_middleware(names), auth_middleware(token)])
+    app = web.Application(middlewares=[host_middleware(names), auth_middleware(token), known_query_only])
     app[PIPELINE], app[CONFIG], app[HOST_NAMES], app[WEB_DIR] = pipeline, config, names, web_dir
     app[HUB] = LiveHub(pipeline, config)
     app[SOCKETS] = weakref.WeakSet()

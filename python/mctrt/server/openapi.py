@@ -136,11 +136,13 @@ def _health() -> dict:
     return operation
 
 
-def openapi() -> dict:
+def openapi(camera_ids: list[str] | None = None) -> dict:
+    """The document; with camera_ids (the served one has them), the camera parameter lists them."""
+    camera = {"enum": list(camera_ids)} if camera_ids else {"type": "string", "minLength": 1}
     events_params = [
         _query("since", NUM, "only events after this time (Unix seconds)"),
         _query("type", {"enum": list(EVENT_TYPES)}, "only this type"),
-        _query("camera", {"type": "string", "minLength": 1}, "only this camera (one of the configured cameras)"),
+        _query("camera", camera, "only this camera (one of the configured cameras)"),
         _query("global_id", GLOBAL_ID, "only this person"),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100},
                "the newest this many (returned oldest first)"),
@@ -149,7 +151,8 @@ def openapi() -> dict:
         "openapi": "3.1.0",
         "info": {"title": "mctrt", "version": "1", "description": (
             "Live multi-camera people tracking. With a token configured, /api/* (but this document) and /ws/* "
-            "need 'Authorization: Bearer <token>' or ?token=<token>. WebSockets: /ws/{camera_id} sends binary "
+            "need 'Authorization: Bearer <token>' or ?token=<token>. A query parameter a path does not list "
+            "(but token) is refused with 400. WebSockets: /ws/{camera_id} sends binary "
             "messages (4-byte big-endian header length, UTF-8 JSON header {camera_id, frame, captured_at, "
             "sent_at, width, height, scale, detections, tracks: [{track_id, global_id (0: pending), box "
             "[x0, y0, x1, y1] in source pixels, score}]}, then a JPEG); /ws/stats and /ws/dashboard-stats send "
@@ -179,3 +182,10 @@ def openapi() -> dict:
         },
         "security": [{"bearer": []}],
     }
+
+
+def query_parameters(document: dict) -> dict[str, frozenset[str]]:
+    """path (as the document writes it) -> the query parameters its GET takes, besides token."""
+    return {path: frozenset(p["name"] for p in item["get"].get("parameters", ()) if p["in"] == "query")
+            for path, item in document["paths"].items() if "get" in item}
+

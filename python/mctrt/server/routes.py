@@ -17,7 +17,7 @@ from mctrt.io.sources import FAILED, RECONNECTING
 from mctrt.pipeline import Pipeline
 from mctrt.server.floor import PLAN_URL, floor_map
 from mctrt.server.hub import ClientQueue, LiveHub
-from mctrt.server.openapi import openapi
+from mctrt.server.openapi import openapi, query_parameters
 from mctrt.server.security import error, origin_allowed
 from mctrt.store import EventStore
 
@@ -32,6 +32,21 @@ MAX_ID = 2**63 - 1  # the store keeps IDs as SQLite integers
 SOCKET_NAMES = ("stats", "dashboard-stats", "positions")  # /ws/<name> paths that are not cameras' video
 
 routes = web.RouteTableDef()
+QUERY = query_parameters(openapi())  # path -> the query parameters the document gives its GET
+
+
+@web.middleware
+async def known_query_only(request: web.Request, handler):
+    """A query parameter the document does not list for the path (but the token) is a 400: a typo
+    (?limt=5) is named, not silently ignored."""
+    route = request.match_info.route.resource
+    takes = QUERY.get(route.canonical) if route is not None else None
+    if takes is not None:
+        unknown = sorted(set(request.query) - takes - {"token"})
+        if unknown:
+            listed = ", ".join(sorted(takes)) or "none"
+            return error(400, f"{request.path} has no query parameter {', '.join(map(repr, unknown))}; it takes: {listed}")
+    return await handler(request)
 
 
 @routes.get("/")
@@ -55,7 +70,7 @@ async def health(request: web.Request) -> web.Response:
 
 @routes.get("/api/openapi.json")
 async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(openapi())
+    return web.json_response(openapi(request.app[PIPELINE].config.camera_ids))
 
 
 @routes.get("/api/stats")
