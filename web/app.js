@@ -402,6 +402,15 @@ async function loadCameras() {
 
 // ---------------------------------------------------------------- stats
 
+/** The first paint: counters and the configured zones from REST, before the first stats push. */
+async function loadStats() {
+  try {
+    onStats(await apiGet("/api/stats"));
+  } catch (err) {
+    console.warn("stats:", err.message);
+  }
+}
+
 function connectStats() {
   const wsState = document.getElementById("ws-state");
   reconnectingSocket("/ws/stats", {
@@ -752,7 +761,7 @@ function main() {
   // capture->display keeps updating even if the stats socket is down.
   setInterval(updateCaptureToDisplay, 1000);
   drawSparks();
-  loadCameras().then(connectStats);
+  loadCameras().then(loadStats).then(connectStats);
   startFloorView({
     apiGet, apiFetch, socket: reconnectingSocket, colorOf: gidColor,
     selected: () => state.selected, onPick: toggleSelect,

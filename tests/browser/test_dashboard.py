@@ -92,10 +92,12 @@ def start_browser(profile: Path) -> tuple[subprocess.Popen, int]:
 
 
 def with_floor_zone_and_line(config: Path) -> Path:
-    """The demo config with FLOOR_ZONE and FLOOR_LINE added (demo.yaml has none on the floor)."""
+    """The demo config with FLOOR_ZONE and FLOOR_LINE added (demo.yaml has none on the floor), stats
+    pushed once a minute."""
     data = yaml.safe_load(config.read_text())
     data["events"]["zones"].append(FLOOR_ZONE)
     data["events"]["lines"].append(FLOOR_LINE)
+    data["server"]["stats_interval_s"] = 60.0  # no stats push while the test looks: the page paints from REST first
     config.write_text(yaml.safe_dump(data))
     return config
 
@@ -146,6 +148,9 @@ async def test_dashboard_shows_live_video_events_and_a_journey_in_chromium(tmp_p
             await page.send("Page.enable")
             await page.send("Page.navigate", url=f"http://127.0.0.1:{port}/")
             await page.wait_for("document.querySelectorAll('.camera').length === 2", "both camera tiles")
+            await page.wait_for("document.querySelectorAll('#zones .zone').length === 3 && "
+                                "document.querySelector('#global-ids').textContent.trim() !== '–'",
+                                "the configured zones and the counters from the first REST reply", timeout=30)
             await page.wait_for(
                 "[...document.querySelectorAll('.camera')].every(c => Number(c.dataset.frames || 0) >= 30)",
                 "video frames drawn on every camera")
