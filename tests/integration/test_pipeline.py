@@ -131,7 +131,7 @@ def test_three_cameras_with_blind_gaps_between_them_keep_people(assets, tmp_path
     assert result.returncode == 0, result.stderr[-3000:]
     combined, _ = evaluate_cameras(tmp_path / "split", tmp_path / "out")
     print(f"three strips with blind gaps: IDF1 {combined.idf1:.3f} MOTA {combined.mota:.3f} IDs {combined.pred_ids}")
-    assert combined.idf1 >= 0.53  # measured 0.573 (goal 0.75); no association at all: 0.339
+    assert combined.idf1 >= 0.53  # measured 0.566 (H1 of bench_identity; goal 0.75); no association at all: 0.339
 
 
 def test_lab4cam_keeps_its_three_people_under_at_most_four_ids(assets, tmp_path, monkeypatch):
