@@ -23,8 +23,8 @@ until then. The rules, in the order update() applies them each step:
      overlapping views), and
    - on the floor (both calibrated, the ID placed within max_gap_s): the track is within gate_sigma
      of where the ID should be at its capture time (for an ID out of sight: where it would have
-     walked on to, and moving as it moved), the ID has not left the site (walking on would take it
-     off the floor the cameras cover before any camera sees it; a blind spot between views is on it),
+     walked on to, and moving as it moved), the ID has not left the site (walked on to that time, it
+     is off the floor the cameras cover; a blind spot between views is on it),
      and the embeddings, when both exist, are at least min_similarity alike; or the ID was still
      (seated, standing) when last seen and the track is where it stood; the cost is the squared
      Mahalanobis distance plus appearance_weight * (1 - cosine similarity), a neutral
@@ -69,9 +69,9 @@ class CrossCameraAssociator:
     def __init__(self, config: AssociationConfig | None = None, camera_ids: list[str] | None = None,
                  views: Views | None = None, first_id: int = 1, site: Site | None = None) -> None:
         """views: which calibrated cameras see given floor points (FootLocator.views_of); without it,
-        no camera's view is known, and an ID is never taken to have left. site: which floor points lie
-        on the floor the cameras cover (FootLocator.on_site); without it, an ID that no camera would
-        see again is taken to have left."""
+        no camera's view is known. site: which floor points lie
+        on the floor the cameras cover (FootLocator.on_site); without it, no ID is taken to have
+        left the site."""
         self.config = config or AssociationConfig()
         floor = self.config.floor
         self.floor = FloorTracks(floor.speed_sigma, floor.turn_time_s, floor.still_window_s)

@@ -23,7 +23,6 @@ from mctrt.config import AssociationConfig
 INFEASIBLE = 1e9
 Views = Callable[[np.ndarray], dict[str, np.ndarray]]  # floor points (P, 2) -> camera_id -> (P,) bool in its view
 Site = Callable[[np.ndarray], np.ndarray]  # floor points (P, 2) -> (P,) bool on the floor the cameras cover
-_WALK_ON_STEP_S = 0.25  # where a person out of sight would be, looked at this often
 
 
 @dataclass
@@ -37,7 +36,7 @@ class Gallery:
         embeddings: (N, D) their appearance (zeros where none); mature: (N,) enough embeddings to be
             matched; has_embedding: (N,) any at all.
         slot: (N,) their floor track's slot, -1 where they have none; floor_since: (N,) when it started.
-        walked_away: (N,) bool, out of sight and walking off the covered floor (see walked_away).
+        walked_away: (N,) bool, out of sight and off the covered floor by now (see walked_away).
     """
 
     gids: np.ndarray
@@ -73,8 +72,6 @@ class MatchCosts:
         self.camera_index = camera_index
         self.views_of = views
         self.on_site = site
-        self._walked_away: dict[tuple[int, float], bool] = {}  # (global ID, floor track time) -> walked_away
-        self._walked_away_cameras: tuple[str, ...] = ()
         self._windows = (0, np.zeros((0, 0)), np.zeros((0, 0)))  # camera count, min_s and max_s by camera pair
 
     # -- the gallery ----------------------------------------------------------------------------------
@@ -111,37 +108,22 @@ class MatchCosts:
         return gallery
 
     def walked_away(self, gallery: Gallery, time_s: float) -> np.ndarray:
-        """(N,) bool: people out of sight who, walking on as their floor track predicts, would leave
-        the site within max_gap_s without coming into any calibrated camera's view: they left the
-        covered area, and the floor does not bring them back (someone entering where they left is more
-        likely someone else; appearance may still). One whose path stays on the site is in a blind spot
-        between views, and the floor keeps looking for them there (without a site, every path that no
-        camera sees counts as leaving)."""
+        """(N,) bool: people out of sight whom their floor track, walked on to time_s (along their
+        last velocity, slowing over turn_time_s), has off the site: they left the floor the cameras
+        cover, and the floor does not bring them back (someone entering where they left is more
+        likely someone else; appearance may still). One it has on the site is in a blind spot between
+        views, or hidden, and the floor keeps looking for them there. Without a site, nobody has left.
+
+        Judged where they would be now, not on where walking on would take them later: people at
+        the site's edge turn and stop, and one taken for gone at once is a new ID when they come back."""
         out = np.zeros(len(gallery.gids), bool)
-        todo = np.flatnonzero((gallery.slot >= 0) & ~gallery.live)
-        updated = self.floor.time[gallery.slot[todo]]
-        recent = time_s - updated <= self.config.floor.max_gap_s  # others: too old for the floor anyway
-        todo, updated = todo[recent], updated[recent]
-        # A floor track out of sight is not corrected, so its answer holds until it is, or until the
-        # cameras with a view change.
-        cameras = tuple(self.views_of(np.zeros((0, 2))))
-        if cameras != self._walked_away_cameras or len(self._walked_away) > 2 * len(gallery.gids) + 64:
-            self._walked_away, self._walked_away_cameras = {}, cameras
-        gids = gallery.gids[todo].tolist()
-        cached = [self._walked_away.get((g, t)) for g, t in zip(gids, updated.tolist())]
-        hit = np.array([c is not None for c in cached], bool)
-        out[todo[hit]] = [c for c in cached if c is not None]
-        todo, updated = todo[~hit], updated[~hit]
-        if not len(todo) or not cameras:
+        if self.on_site is None:
             return out
-        steps = np.arange(_WALK_ON_STEP_S, self.config.floor.max_gap_s + 1e-9, _WALK_ON_STEP_S)
-        slots = gallery.slot[todo]
-        path, _ = self.floor.predict(np.repeat(slots, len(steps)), (updated[:, None] + steps[None]).reshape(-1))
-        seen = np.logical_or.reduce(list(self.views_of(path).values())).reshape(len(todo), len(steps))
-        out[todo] = ~seen.any(axis=1)
-        if self.on_site is not None:
-            out[todo] &= ~self.on_site(path).reshape(len(todo), len(steps)).all(axis=1)
-        self._walked_away.update(zip(zip(gallery.gids[todo].tolist(), updated.tolist()), out[todo].tolist()))
+        todo = np.flatnonzero((gallery.slot >= 0) & ~gallery.live)
+        todo = todo[time_s - self.floor.time[gallery.slot[todo]] <= self.config.floor.max_gap_s]  # others: too old anyway
+        if len(todo):
+            now, _ = self.floor.predict(gallery.slot[todo], np.full(len(todo), time_s))
+            out[todo] = ~self.on_site(now)
         return out
 
     # -- one row's costs ------------------------------------------------------------------------------

@@ -98,10 +98,10 @@ class FloorAssociationConfig:
         gate_sigma: a track and a person's floor track match only within this many standard
             deviations (Mahalanobis distance of the position, at the track's capture time).
         max_gap_s: a person unseen this long is no longer placed by extrapolation (only appearance
-            and the transit windows can bring them back). Nor is one who, walking on as the motion model has
-            them (along their last velocity, slowing over turn_time_s), would leave the site (the convex hull
-            of the floor the calibrated cameras see) within max_gap_s before any camera sees them: they left
-            the area. One whose path stays on the site is in a blind spot between views and still looked for.
+            and the transit windows can bring them back). Nor is one whom the motion model, walking them
+            on (along their last velocity, slowing over turn_time_s), has off the site by now (the convex
+            hull of the floor the calibrated cameras see): they left the area. One it has on the site is in
+            a blind spot between views, or hidden, and still looked for.
         still_window_s, still_radius_m: a person out of sight longer than max_gap_s who, over the
             last still_window_s they were seen, strayed less than still_radius_m (rms) from where
             they were on average, was still (seated at a desk, standing in a queue): they are looked
