@@ -401,23 +401,25 @@ def test_floor_positions_report_the_people_placed_in_a_step():
     assert a.floor_positions(since=1.0) == []
 
 
+
 def test_a_walker_at_the_sites_edge_is_looked_for_until_their_walk_has_taken_them_off_it():
     # West sees x <= 4, east x >= 6; the site ends at y = 6. Walking on as the walker walked into the
     # gap would take them off the site before east sees them, but they turn at the edge: 1.5 s later
     # (by now still on the site, as walked on) they come into east.
     views = {"west": (-10.0, 4.0), "east": (6.0, 20.0)}
-    a = associator()
-    a.costs.views_of.site = (-10.0, 20.0, -6.0, 6.0)
     walker = unit(48)
-    gid = walk(a, 0.0, 2.0, "west", 1, (2.4, 3.8), (0.8, 0.6), emb=walker, views=views)[("west", 1)]  # to (4.0, 5.0)
-    step(a, 2.1, removed=[("west", 1)], views=views)
+
+    def into_the_gap():
+        a = associator()
+        a.costs.views_of.site = (-10.0, 20.0, -6.0, 6.0)
+        gid = walk(a, 0.0, 2.0, "west", 1, (2.4, 3.8), (0.8, 0.6), emb=walker, views=views)[("west", 1)]  # to (4.0, 5.0)
+        step(a, 2.1, removed=[("west", 1)], views=views)
+        return a, gid
+
+    a, gid = into_the_gap()
     ids, _ = step(a, 3.5, ("east", 2, alike(walker, 0.7, 12), {"xy": (6.1, 5.4)}), views=views)
     assert ids[("east", 2)] == gid
     # had they walked on, they would be off the site 4 s later: someone coming into east there is new
-    b = associator()
-    b.costs.views_of.site = (-10.0, 20.0, -6.0, 6.0)
-    gid = walk(b, 0.0, 2.0, "west", 1, (2.4, 3.8), (0.8, 0.6), emb=walker, views=views)[("west", 1)]
-    step(b, 2.1, removed=[("west", 1)], views=views)
+    b, gid = into_the_gap()
     ids, _ = step(b, 6.0, ("east", 2, alike(walker, 0.7, 13), {"xy": (6.5, 5.9)}), views=views)
     assert ids[("east", 2)] not in (0, gid)
-

@@ -69,9 +69,8 @@ class CrossCameraAssociator:
     def __init__(self, config: AssociationConfig | None = None, camera_ids: list[str] | None = None,
                  views: Views | None = None, first_id: int = 1, site: Site | None = None) -> None:
         """views: which calibrated cameras see given floor points (FootLocator.views_of); without it,
-        no camera's view is known. site: which floor points lie
-        on the floor the cameras cover (FootLocator.on_site); without it, no ID is taken to have
-        left the site."""
+        no camera's view is known. site: which floor points lie on the floor the cameras cover
+        (FootLocator.on_site); without it, no ID is taken to have left the site."""
         self.config = config or AssociationConfig()
         floor = self.config.floor
         self.floor = FloorTracks(floor.speed_sigma, floor.turn_time_s, floor.still_window_s)
