@@ -29,7 +29,9 @@ void foot_points(const FootRule& rule, const double* xyxy, const double* image_w
     foot[2 * i] = cut_left && !cut_right ? x1 - half_width : cut_right && !cut_left ? x0 + half_width : 0.5 * (x0 + x1);
     foot[2 * i + 1] = estimated[i] ? y0 + recent : y1;
     if (!cut_bottom && !cut_top && !shrunk) {
-      full.height[row] = h;
+      // Halfway to the new height: a box of two people merged (or of the tracker jumping to another
+      // person) must not make the person taller at once, or the next whole box reads as hidden legs.
+      full.height[row] = std::isnan(recent) ? h : 0.5 * (recent + h);
       full.top[row] = y0;
       full.bottom[row] = y1;
       full.time[row] = time_s[i];

@@ -11,14 +11,15 @@ namespace mctrt {
 struct FootRule {
   double height_memory_s;       // a full height older than this is forgotten
   double edge_margin_px;        // a box this near an image edge is cut by it
-  double occlusion_ratio;       // shorter than this part of the last full height: legs hidden
+  double occlusion_ratio;       // shorter than this part of the full height: legs hidden
   double width_ratio;           // body width / height, to place a box cut at the side
   double foot_sigma;            // foot pixel error, as a part of the body height
   double estimated_foot_sigma;  // the same for an estimated foot
   double floor_sigma_m;         // calibration error on the floor
 };
 
-// Each track's last full box, by row of the caller's table (per-track columns of length S).
+// Each track's full box (its height smoothed over its whole boxes), by row of the caller's table
+// (per-track columns of length S).
 struct FullBoxes {
   double* height;
   double* top;
@@ -27,7 +28,7 @@ struct FullBoxes {
 };
 
 // What each box says about its feet: foot (N, 2) pixels, body (N) the height used for the person,
-// and per box whether the feet are hidden, estimated (hidden but placed from the last full height)
+// and per box whether the feet are hidden, estimated (hidden but placed from the full height)
 // and cut at the side. Reads and then updates `full` at rows[i] (a box that is whole becomes the
 // track's full box).
 void foot_points(const FootRule& rule, const double* xyxy, const double* image_wh, const double* time_s,

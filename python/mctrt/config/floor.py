@@ -87,7 +87,7 @@ class FloorAssociationConfig:
         width_ratio: a person's width as a fraction of their height (to place one cut by a side edge).
         occlusion_ratio: a box shorter than this fraction of its track's recent full height has its
             lower part hidden (if its bottom, not its top, moved): the foot is estimated.
-        height_memory_s: how long a track's last full height is trusted for that estimate.
+        height_memory_s: how long a track's full height (from its last whole box) is trusted for that estimate.
         speed_sigma: how fast people walk, as the spread of their velocity per axis (m/s; about 1
             for a walking pace of 1.4): how fast a person first seen may be walking, and how far one
             out of sight may have gone.

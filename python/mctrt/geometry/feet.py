@@ -5,14 +5,16 @@ The rule, per box (pixels; margin = edge_margin_px), run for every box of a step
 
 - The foot point is the bottom centre of the box.
 - Hidden feet: a box touching the image's lower edge, or one that shrank below occlusion_ratio of
-  its track's last full height with its bottom (not its top) moving (something in front of the
-  legs). The foot is then estimated as the box top plus that last full height, if the track had a
-  full box within height_memory_s and the top is not cut; otherwise the track has no position this
-  frame. Limits: a person who was never seen whole (seated behind a desk from the start) cannot be
+  its track's full height with its bottom (not its top) moving (something in front of the legs).
+  The foot is then estimated as the box top plus that full height, if the track had a whole box
+  within height_memory_s and the top is not cut; otherwise the track has no position this frame.
+  The full height moves halfway to each whole box's height: one box of two people merged (or of
+  the tracker jumping to another person) does not make the person taller at once, which would make
+  their next whole box read as hidden legs. Limits: a person who was never seen whole (seated behind a desk from the start) cannot be
   estimated and is placed where the box ends; a person bending or sitting down changes height for
   real, which reads as a moving top, not hidden feet.
 - A box cut by the left or right edge: its centre is taken half a body width in from its edge that is
-  inside the image (the body width being width_ratio of its height, or of the track's last full
+  inside the image (the body width being width_ratio of its height, or of the track's full
   height), so a person walking in or out of view is placed where they are, not where the visible
   half of them is; its horizontal error is then estimated_foot_sigma times the height.
 - The pixel error (foot_sigma, or estimated_foot_sigma, times the box height) is carried to the
@@ -67,7 +69,7 @@ class CameraFrame:
 class FootLocator:
     """Foot points of the tracks of every calibrated camera, on the floor (see the module docstring).
     All cameras of a step are placed in one pass of array operations; each keeps its own per-track
-    state (the last full height)."""
+    state (the full height)."""
 
     _CAMERA_SHIFT = 1 << 40  # a track's key: camera index * shift + track ID
 
