@@ -423,3 +423,38 @@ def test_a_walker_at_the_sites_edge_is_looked_for_until_their_walk_has_taken_the
     b, gid = into_the_gap()
     ids, _ = step(b, 6.0, ("east", 2, alike(walker, 0.7, 13), {"xy": (6.5, 5.9)}), views=views)
     assert ids[("east", 2)] not in (0, gid)
+
+
+def crossing(swap: bool, a=None):
+    """A walks east along y = 0 (track 1), B west along y = 0.3 (track 2) in one camera; B's track is
+    lost at t = 2.2 as they close in. With swap, track 1 follows B from t = 2.6 on (trackers swap
+    people who cross) and A gets track 3 at t = 3.4; without, track 1 stays on A. Returns the
+    associator, A's and B's IDs, and the IDs of the last step (t = 4.0)."""
+    a = a or associator()
+    ids = {}
+    for k in range(41):
+        t = 0.1 * k
+        on_a, on_b = (1.2 * t, 0.0), (6.0 - 1.2 * t, 0.3)
+        tracks = [("cam", 1, unit(49) if k == 0 else None, {"xy": on_b if swap and t > 2.55 else on_a})]
+        if t < 2.15:
+            tracks.append(("cam", 2, unit(50) if k == 0 else None, {"xy": on_b}))
+        if swap and t > 3.35:
+            tracks.append(("cam", 3, None, {"xy": on_a}))
+        ids, _ = step(a, t, *tracks, removed=[("cam", 2)] if 2.15 < t < 2.25 else ())
+        if k == 0:
+            gid_a, gid_b = ids[("cam", 1)], ids[("cam", 2)]
+    return a, gid_a, gid_b, ids
+
+
+def test_a_track_that_swapped_people_where_they_crossed_follows_the_one_it_moves_like():
+    _, gid_a, gid_b, ids = crossing(swap=True)
+    assert ids[("cam", 1)] == gid_b  # it moves the way B was walking when lost, not as A was
+    assert ids[("cam", 3)] == gid_a  # A, free again, is found where they walked on
+    # without the meeting rule, track 1 keeps A, and A's own new track cannot have A's ID
+    _, gid_a, gid_b, ids = crossing(swap=True, a=associator(floor={"meeting_s": 0.0}))
+    assert ids[("cam", 1)] == gid_a and ids[("cam", 3)] != gid_a
+
+
+def test_a_track_that_met_someone_lost_but_walked_on_as_before_keeps_its_id():
+    _, gid_a, gid_b, ids = crossing(swap=False)
+    assert ids[("cam", 1)] == gid_a

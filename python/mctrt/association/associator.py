@@ -12,6 +12,10 @@ until then. The rules, in the order update() applies them each step:
    detached, as its tracker switched people or it was linked to the wrong one; meanwhile it does
    not move the ID. If every track of an ID disagrees but two or more cameras agree with one
    another, the person moved unexpectedly and they are believed.
+2b. Trackers swap people who cross (meetings.py): a track that comes within gate_sigma of someone
+   lost from sight moments ago (meeting_window_s) is watched for meeting_s, then stays with
+   whichever of its ID and the people it met it moved like (position and velocity), leaving its ID
+   only by ambiguity_margin; an ID it leaves gets back its floor track from when they met.
 3. The floor track of every ID is corrected with its tracks' positions, each at its own capture
    time; the ID's appearance learns each new embedding (EMA).
 4. Tracks waiting for an ID are matched to the known IDs as one assignment (mctrt.lapjv), with the
@@ -55,6 +59,7 @@ import numpy as np
 from mctrt._native import core
 from mctrt.association.costs import INFEASIBLE, MatchCosts, Site, Views
 from mctrt.association.floor_tracks import FloorTracks, mahalanobis_sq
+from mctrt.association.meetings import Meetings
 from mctrt.association.step import CameraTracks, Correction, Identity, Link, StepRows, TrackKey
 from mctrt.config import AssociationConfig
 
@@ -88,6 +93,7 @@ class CrossCameraAssociator:
         self._apart_since: dict[TrackKey, float] = {}  # tracks disagreeing with their ID's floor track, since
         self._together_since: dict[tuple[int, int], float] = {}
         self._distinct: dict[int, set[int]] = {}  # IDs one camera showed together: never one person
+        self.meetings = Meetings(floor, self.floor)
         self._camera_index: dict[str, int] = {}
         self.costs = MatchCosts(self.config, self.identities, self.floor, self._pending, self._pending_id,
                                 self._camera_index, views or (lambda points: {}), site)
@@ -107,6 +113,7 @@ class CrossCameraAssociator:
         if len(rows.keys):
             self._one_track_per_camera(rows)
             self._follow_floor(rows)
+            self._settle_meetings(rows)
             corrections += self._learn_appearance(rows)
             self._match_waiting(rows)
             corrections += self._merge_colocated(rows)
@@ -219,6 +226,7 @@ class CrossCameraAssociator:
         An ID whose tracks all disagree with it but agree with one another (2+ cameras) moved in a
         way the motion model did not expect: those positions are taken."""
         placed = np.flatnonzero((rows.gid > 0) & rows.placed)
+        self.meetings.follow(rows, placed)
         if not len(placed):
             return
         gids = rows.gid[placed]
@@ -252,6 +260,33 @@ class CrossCameraAssociator:
             self._start_floor(self.identities[int(rows.gid[r])], rows, r)
         batch = placed[~(first & ~known)]  # each ID's positions in the order they were captured
         self.floor.update(rows.gid[batch], rows.time[batch], rows.xy[batch], rows.cov[batch])
+
+    # -- rule 2b: meetings ----------------------------------------------------------------------------
+
+    def _settle_meetings(self, rows: StepRows) -> None:
+        """Rule 2b (meetings.py): each track whose meeting is due stays with its ID or moves to one of
+        the people it met; then tracks coming upon people lost moments ago open meetings."""
+        if self.config.floor.meeting_s <= 0 or not self.config.enabled:
+            return
+        for r, meeting in self.meetings.due(rows):
+            key = rows.keys[r]
+            others = [g for g in sorted(meeting.others) if g in self.identities and not self.identities[g].tracks]
+            chosen = self.meetings.choose(rows, r, meeting, [g for g in others if g in self.floor])
+            if chosen != meeting.global_id and rows.gid[r] == meeting.global_id:
+                log.debug("t=%.1f %s moves from %d to %d after a meeting", rows.time[r], key, meeting.global_id, chosen)
+                left, joined = self.identities[meeting.global_id], self.identities[chosen]
+                left.tracks.discard(key)
+                self.links[key] = Link(chosen, float(rows.time[r]))
+                joined.tracks.add(key)
+                joined.joined = True
+                rows.gid[r] = chosen
+                if not left.tracks:
+                    self.meetings.restore(meeting)
+                if rows.placed[r]:
+                    self.floor.update(rows.gid[[r]], rows.time[[r]], rows.xy[[r]], rows.cov[[r]])
+            self.meetings.close(key)
+        lost = [g for g, identity in self.identities.items() if not identity.tracks and g in self.floor]
+        self.meetings.start(rows, np.asarray(lost, np.int64))
 
     def _learn_appearance(self, rows: StepRows) -> list[Correction]:
         """Sightings for every linked row; each new embedding teaches its ID, or corrects a provisional
@@ -462,6 +497,7 @@ class CrossCameraAssociator:
                 self._distinct[other].add(new)
                 self._distinct.setdefault(new, set()).add(other)
         self._together_since = {p: t for p, t in self._together_since.items() if old not in p}
+        self.meetings.merged(old, new)
         return Correction(old, new, time_s, reason)
 
     # -- bookkeeping ----------------------------------------------------------------------------------
@@ -503,6 +539,7 @@ class CrossCameraAssociator:
         key = rows.keys[r]
         link = self.links.pop(key)
         self._apart_since.pop(key, None)
+        self.meetings.forget(key)
         log.debug("t=%.1f detach %s from %d", rows.time[r], key, link.global_id)
         identity = self.identities.get(link.global_id)
         if identity is not None:
@@ -513,6 +550,7 @@ class CrossCameraAssociator:
     def _end_track(self, key: TrackKey) -> None:
         self._stop_waiting(key)
         self._apart_since.pop(key, None)
+        self.meetings.forget(key)
         link = self.links.pop(key, None)
         if link is not None and link.global_id in self.identities:
             self.identities[link.global_id].tracks.discard(key)

@@ -82,6 +82,15 @@ class FloorTracks:
         self.anchor[slot] = xy
         self.wander[slot] = 0.0
 
+    def copy(self, global_id: int, into: FloorTracks, as_id: int) -> None:
+        """Copy this ID's track into another FloorTracks (`into`, with the same settings) under as_id,
+        replacing any it has there."""
+        if as_id not in into:
+            into.start(as_id, 0.0, np.zeros(2), np.eye(2))
+        mine, theirs = int(self.slots([global_id])[0]), int(into.slots([as_id])[0])
+        for source, target in zip(self._arrays(), into._arrays()):
+            target[theirs] = source[mine]
+
     def remove(self, global_id: int) -> None:
         self._slots.release(np.array([global_id], np.int64))
 
