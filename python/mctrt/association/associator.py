@@ -94,6 +94,7 @@ class CrossCameraAssociator:
         self._together_since: dict[tuple[int, int], float] = {}
         self._distinct: dict[int, set[int]] = {}  # IDs one camera showed together: never one person
         self.meetings = Meetings(floor, self.floor)
+        self._lost: set[int] = set()  # IDs whose last track ended or left (some may have one again)
         self._camera_index: dict[str, int] = {}
         self.costs = MatchCosts(self.config, self.identities, self.floor, self._pending, self._pending_id,
                                 self._camera_index, views or (lambda points: {}), site)
@@ -225,8 +226,8 @@ class CrossCameraAssociator:
         split_after_s is detached: its tracker switched people, or it was linked to the wrong one.
         An ID whose tracks all disagree with it but agree with one another (2+ cameras) moved in a
         way the motion model did not expect: those positions are taken."""
+        self.meetings.follow(rows)
         placed = np.flatnonzero((rows.gid > 0) & rows.placed)
-        self.meetings.follow(rows, placed)
         if not len(placed):
             return
         gids = rows.gid[placed]
@@ -268,14 +269,14 @@ class CrossCameraAssociator:
         the people it met; then tracks coming upon people lost moments ago open meetings."""
         if self.config.floor.meeting_s <= 0 or not self.config.enabled:
             return
-        for r, meeting in self.meetings.due(rows):
+        settled = self.meetings.settle(rows, lambda g: g in self.identities and not self.identities[g].tracks)
+        for r, meeting, chosen in settled:
             key = rows.keys[r]
-            others = [g for g in sorted(meeting.others) if g in self.identities and not self.identities[g].tracks]
-            chosen = self.meetings.choose(rows, r, meeting, [g for g in others if g in self.floor])
-            if chosen != meeting.global_id and rows.gid[r] == meeting.global_id:
+            if chosen != meeting.global_id and rows.gid[r] == meeting.global_id and not self.identities[chosen].tracks:
                 log.debug("t=%.1f %s moves from %d to %d after a meeting", rows.time[r], key, meeting.global_id, chosen)
                 left, joined = self.identities[meeting.global_id], self.identities[chosen]
                 left.tracks.discard(key)
+                self._lost.add(left.global_id)
                 self.links[key] = Link(chosen, float(rows.time[r]))
                 joined.tracks.add(key)
                 joined.joined = True
@@ -284,9 +285,21 @@ class CrossCameraAssociator:
                     self.meetings.restore(meeting)
                 if rows.placed[r]:
                     self.floor.update(rows.gid[[r]], rows.time[[r]], rows.xy[[r]], rows.cov[[r]])
-            self.meetings.close(key)
-        lost = [g for g, identity in self.identities.items() if not identity.tracks and g in self.floor]
-        self.meetings.start(rows, np.asarray(lost, np.int64))
+        self.meetings.close([rows.keys[r] for r, _, _ in settled])
+        self.meetings.start(rows, self._lost_lately(float(rows.time.max())))
+
+    def _lost_lately(self, now: float) -> np.ndarray:
+        """The IDs that no track shows, placed on the floor within meeting_window_s of now."""
+        window, floor, lost = self.config.floor.meeting_window_s, self.floor, []
+        for gid in list(self._lost):
+            identity = self.identities.get(gid)
+            if identity is None or identity.tracks or gid not in floor:
+                self._lost.discard(gid)
+            elif now - floor.time[floor.slots([gid])[0]] <= window:
+                lost.append(gid)
+            else:
+                self._lost.discard(gid)  # placed too long ago: never met again
+        return np.array(sorted(lost), np.int64)
 
     def _learn_appearance(self, rows: StepRows) -> list[Correction]:
         """Sightings for every linked row; each new embedding teaches its ID, or corrects a provisional
@@ -544,6 +557,7 @@ class CrossCameraAssociator:
         identity = self.identities.get(link.global_id)
         if identity is not None:
             identity.tracks.discard(key)
+            self._lost.add(identity.global_id)
         rows.gid[r] = 0
         rows.give_up[r] = True
 
@@ -554,6 +568,7 @@ class CrossCameraAssociator:
         link = self.links.pop(key, None)
         if link is not None and link.global_id in self.identities:
             self.identities[link.global_id].tracks.discard(key)
+            self._lost.add(link.global_id)
 
     def _stop_waiting(self, key: TrackKey) -> None:
         self._waiting_since.pop(key, None)

@@ -71,28 +71,36 @@ class FloorTracks:
 
     def start(self, global_id: int, time_s: float, xy: np.ndarray, cov: np.ndarray) -> None:
         """A new track at xy (2,) with covariance cov (2, 2), standing still as far as is known."""
-        slot = int(self._slots.find_or_add(np.array([global_id], np.int64))[0][0])
-        if slot >= len(self.time):
-            self._grow()
-        self.mean[slot] = (xy[0], xy[1], 0.0, 0.0)
-        self.cov[slot] = 0.0
-        self.cov[slot, :2, :2] = cov
-        self.cov[slot, 2, 2] = self.cov[slot, 3, 3] = self.speed_sigma ** 2
-        self.time[slot] = time_s
-        self.anchor[slot] = xy
-        self.wander[slot] = 0.0
+        self.start_many([global_id], [time_s], np.reshape(xy, (1, 2)), np.reshape(cov, (1, 2, 2)))
 
-    def copy(self, global_id: int, into: FloorTracks, as_id: int) -> None:
-        """Copy this ID's track into another FloorTracks (`into`, with the same settings) under as_id,
-        replacing any it has there."""
-        if as_id not in into:
-            into.start(as_id, 0.0, np.zeros(2), np.eye(2))
-        mine, theirs = int(self.slots([global_id])[0]), int(into.slots([as_id])[0])
+    def start_many(self, global_ids, times, xy: np.ndarray, cov: np.ndarray) -> None:
+        """start() for K IDs at once: times (K,), xy (K, 2), cov (K, 2, 2)."""
+        slots = self._slots.find_or_add(np.asarray(global_ids, np.int64).reshape(-1))[0]
+        while len(slots) and slots.max() >= len(self.time):
+            self._grow()
+        self.mean[slots] = 0.0
+        self.mean[slots, :2] = xy
+        self.cov[slots] = 0.0
+        self.cov[slots, :2, :2] = cov
+        self.cov[slots, 2, 2] = self.cov[slots, 3, 3] = self.speed_sigma ** 2
+        self.time[slots] = times
+        self.anchor[slots] = xy
+        self.wander[slots] = 0.0
+
+    def copy(self, global_ids, into: FloorTracks, as_ids) -> None:
+        """Copy these IDs' tracks (K,) into another FloorTracks (`into`, with the same settings) under
+        as_ids (K,), replacing any it has there."""
+        as_ids = np.asarray(as_ids, np.int64).reshape(-1)
+        theirs = into._slots.find_or_add(as_ids)[0]
+        while len(theirs) and theirs.max() >= len(into.time):
+            into._grow()
+        mine = self.slots(global_ids)
         for source, target in zip(self._arrays(), into._arrays()):
             target[theirs] = source[mine]
 
-    def remove(self, global_id: int) -> None:
-        self._slots.release(np.array([global_id], np.int64))
+    def remove(self, global_ids) -> None:
+        """Forget these IDs' tracks (one ID, or an array)."""
+        self._slots.release(np.asarray(global_ids, np.int64).reshape(-1))
 
     # -- filtering ------------------------------------------------------------------------------------
 

@@ -13,12 +13,13 @@ joined them) is no longer a candidate, so a swap whose other half was already li
 tuning cuts of benchmarks/bench_identity_many.py.)
 
 A track compares itself with each lost person once. Meetings decide nothing by themselves: the
-associator asks which are due (due) and which person each stays with (choose), and when a track
-leaves its person, puts their floor track back (restore).
+associator asks which are due and which person each stays with (settle), and when a track leaves
+its person, puts their floor track back (restore).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,93 +53,109 @@ class Meetings:
 
     def start(self, rows: StepRows, lost: np.ndarray) -> None:
         """Open a meeting for each placed, linked row (not in one) within gate_sigma of a person
-        in `lost` (global IDs with a floor track and no live track) placed at most meeting_window_s
-        ago, whom it has not met before."""
-        cfg = self.config
+        in `lost` (global IDs with a floor track placed at most meeting_window_s ago and no live
+        track) whom it has not met before."""
         if not len(lost):
             return
-        lost = lost[float(rows.time.max()) - self.floor.time[self.floor.slots(lost)] <= cfg.meeting_window_s]
+        gate2 = self.config.gate_sigma ** 2
         linked = np.flatnonzero((rows.gid > 0) & rows.placed)
         linked = linked[self.floor.find(rows.gid[linked]) >= 0]
-        if self.open:
-            linked = linked[[rows.keys[r] not in self.open for r in linked.tolist()]]
-        if not len(lost) or not len(linked):
-            return
         slots = self.floor.slots(lost)
+        opening: list[tuple[int, set[int]]] = []
         for time_s in np.unique(rows.time[linked]).tolist():  # a camera's rows share their capture time
             these = linked[rows.time[linked] == time_s]
             mean, cov = self.floor.predict(slots, np.full(len(slots), time_s))
-            near = mahalanobis_sq(rows.xy[these][:, None] - mean[None], cov[None] + rows.cov[these][:, None])
-            near = near <= cfg.gate_sigma ** 2
-            for i in np.flatnonzero(near.any(axis=1)).tolist():
-                r = int(these[i])
-                key = rows.keys[r]
-                others = set(lost[near[i]].tolist()) - self._met.get(key, set())
-                if others:
-                    self._open(rows, r, others)
+            # the Mahalanobis distance is at least the plain one over the trace of the covariance: a
+            # cheap bound first, the exact test for the few pairs it leaves
+            diff = rows.xy[these][:, None] - mean[None]
+            spread = np.trace(rows.cov[these], axis1=1, axis2=2)[:, None] + np.trace(cov, axis1=1, axis2=2)[None]
+            i, j = np.nonzero((diff ** 2).sum(axis=2) <= gate2 * spread)
+            if not len(i):
+                continue
+            near = np.zeros((len(these), len(lost)), bool)
+            near[i, j] = mahalanobis_sq(diff[i, j], rows.cov[these[i]] + cov[j]) <= gate2
+            for k in np.flatnonzero(near.any(axis=1)).tolist():
+                key = rows.keys[int(these[k])]
+                others = set(lost[near[k]].tolist()) - self._met.get(key, set())
+                if others and key not in self.open:
+                    opening.append((int(these[k]), others))
+        if opening:
+            self._open(rows, opening)
 
-    def _open(self, rows: StepRows, r: int, others: set[int]) -> None:
-        key, gid = rows.keys[r], int(rows.gid[r])
-        self._met.setdefault(key, set()).update(others)
-        watch = self._next_watch
-        self._next_watch += 1
-        self.watched.start(watch, float(rows.time[r]), rows.xy[r], rows.cov[r])
-        self.floor.copy(gid, self.watched, -watch)
-        self.open[key] = Meeting(float(rows.time[r]), gid, others, watch)
+    def _open(self, rows: StepRows, opening: list[tuple[int, set[int]]]) -> None:
+        r = np.array([row for row, _ in opening], np.int64)
+        watch = np.arange(self._next_watch, self._next_watch + len(r), dtype=np.int64)
+        self._next_watch += len(r)
+        self.watched.start_many(watch, rows.time[r], rows.xy[r], rows.cov[r])
+        self.floor.copy(rows.gid[r], self.watched, -watch)
+        for (row, others), w in zip(opening, watch.tolist()):
+            key = rows.keys[row]
+            self._met.setdefault(key, set()).update(others)
+            self.open[key] = Meeting(float(rows.time[row]), int(rows.gid[row]), others, w)
 
-    def follow(self, rows: StepRows, placed: np.ndarray) -> None:
-        """Correct the own floor tracks of these placed rows that are in a meeting."""
-        if not self.open or not len(placed):
+    def follow(self, rows: StepRows) -> None:
+        """Correct the own floor tracks of the tracks in a meeting with their placed rows."""
+        if not self.open:
             return
-        mine = placed[[rows.keys[r] in self.open for r in placed.tolist()]]
-        if len(mine):
-            self.watched.update([self.open[rows.keys[r]].watch for r in mine.tolist()], rows.time[mine], rows.xy[mine],
-                                rows.cov[mine])
+        mine = [(key, r) for key, r in rows.row_of(self.open) if rows.placed[r] and rows.gid[r] > 0]
+        if mine:
+            r = np.array([r for _, r in mine], np.int64)
+            self.watched.update([self.open[key].watch for key, _ in mine], rows.time[r], rows.xy[r], rows.cov[r])
 
-    def due(self, rows: StepRows) -> list[tuple[int, Meeting]]:
-        """(row, meeting) of the meetings of this step's rows that have lasted meeting_s."""
+    def settle(self, rows: StepRows, lost: Callable[[int], bool]) -> list[tuple[int, Meeting, int]]:
+        """The meetings of this step's rows that have lasted meeting_s, as (row, meeting, the ID its
+        track stays with: meeting.global_id or one of the people it met that are still `lost` (out
+        of sight) and placed). All compared at once; close() them once acted upon."""
         if not self.open:
             return []
-        out = []
-        for r, key in enumerate(rows.keys):
-            meeting = self.open.get(key)
-            if meeting is not None and rows.time[r] - meeting.since >= self.config.meeting_s:
-                out.append((r, meeting))
-        return out
-
-    def choose(self, rows: StepRows, r: int, meeting: Meeting, others: list[int]) -> int:
-        """The person row r's track stays with: meeting.global_id or one of `others` (people still
-        out of sight, with a floor track)."""
-        if not others:
-            return meeting.global_id
+        due = sorted((r, self.open[key]) for key, r in rows.row_of(self.open)
+                     if rows.time[r] - self.open[key].since >= self.config.meeting_s)
+        if not due:
+            return []
         cfg = self.config
-        t = np.full(len(others) + 1, float(rows.time[r]))
-        state, cov = self.watched.predict_state(self.watched.slots([meeting.watch] * len(t)), t)
-        before, before_cov = self.watched.predict_state(self.watched.slots([-meeting.watch]), t[:1])
-        theirs, their_cov = self.floor.predict_state(self.floor.slots(others), t[1:])
+        row = np.array([r for r, _ in due], np.int64)
+        t = rows.time[row]
+        own, own_cov = self.watched.predict_state(self.watched.slots([m.watch for _, m in due]), t)
+        before, before_cov = self.watched.predict_state(self.watched.slots([-m.watch for _, m in due]), t)
+        pairs = [(d, g) for d, (_, m) in enumerate(due) for g in sorted(m.others) if g in self.floor and lost(g)]
+        of = np.array([d for d, _ in pairs], np.int64)  # each candidate's meeting: first their IDs, then the others
+        theirs, their_cov = self.floor.predict_state(self.floor.slots([g for _, g in pairs]), t[of])
+        of = np.concatenate([np.arange(len(due)), of])
         theirs, their_cov = np.concatenate([before, theirs]), np.concatenate([before_cov, their_cov])
-        total = np.ascontiguousarray(cov + their_cov)
-        d4 = core.mahalanobis_sq(np.ascontiguousarray(state - theirs), total)
+        total = np.ascontiguousarray(own_cov[of] + their_cov)
+        d4 = core.mahalanobis_sq(np.ascontiguousarray(own[of] - theirs), total)
         fits = d4 - 2.0 * np.log1p(d4 / 2.0) <= cfg.gate_sigma ** 2  # on the 2-D scale, as MatchCosts.floor_costs
         nll = np.where(fits, d4 + np.linalg.slogdet(total)[1], np.inf)
-        best = int(np.argmin(nll))
-        return others[best - 1] if best and nll[best] + cfg.ambiguity_margin < nll[0] else meeting.global_id
+        out = []
+        for d, (r, meeting) in enumerate(due):
+            chosen = meeting.global_id
+            mine = len(due) + np.flatnonzero(of[len(due):] == d)
+            if len(mine):
+                best = int(mine[np.argmin(nll[mine])])
+                if nll[best] + cfg.ambiguity_margin < nll[d]:
+                    chosen = pairs[best - len(due)][1]
+            out.append((r, meeting, chosen))
+        return out
 
     def restore(self, meeting: Meeting) -> None:
         """Put back the floor track of meeting.global_id as it was when the meeting began (what it
         learnt from the track since was someone else's motion)."""
         self.watched.copy(-meeting.watch, self.floor, meeting.global_id)
 
-    def close(self, key: TrackKey) -> None:
-        meeting = self.open.pop(key, None)
-        if meeting is not None:
-            self._met[key].add(meeting.global_id)  # compared with it too, should the track have left it
-            self.watched.remove(meeting.watch)
-            self.watched.remove(-meeting.watch)
+    def close(self, keys: list[TrackKey]) -> None:
+        """End these tracks' meetings (those they have)."""
+        ended = []
+        for key in keys:
+            meeting = self.open.pop(key, None)
+            if meeting is not None:
+                self._met[key].add(meeting.global_id)  # compared with it too, should the track have left it
+                ended += (meeting.watch, -meeting.watch)
+        if ended:
+            self.watched.remove(ended)
 
     def forget(self, key: TrackKey) -> None:
         """The track has ended or lost its link."""
-        self.close(key)
+        self.close([key])
         self._met.pop(key, None)
 
     def merged(self, old: int, new: int) -> None:

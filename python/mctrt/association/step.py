@@ -92,3 +92,10 @@ class StepRows:
 
     def __post_init__(self) -> None:
         self.placed = ~np.isnan(self.xy[:, 0])
+        self._row_of: dict[TrackKey, int] | None = None
+
+    def row_of(self, keys) -> list[tuple[TrackKey, int]]:
+        """(key, row) of those of these track keys that have a row in this step."""
+        if self._row_of is None:
+            self._row_of = {key: r for r, key in enumerate(self.keys)}
+        return [(key, self._row_of[key]) for key in keys if key in self._row_of]
