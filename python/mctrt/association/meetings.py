@@ -68,12 +68,13 @@ class Meetings:
             # the Mahalanobis distance is at least the plain one over the trace of the covariance: a
             # cheap bound first, the exact test for the few pairs it leaves
             diff = rows.xy[these][:, None] - mean[None]
-            spread = np.trace(rows.cov[these], axis1=1, axis2=2)[:, None] + np.trace(cov, axis1=1, axis2=2)[None]
-            i, j = np.nonzero((diff ** 2).sum(axis=2) <= gate2 * spread)
+            row_cov = rows.cov[these]
+            spread = (row_cov[:, 0, 0] + row_cov[:, 1, 1])[:, None] + (cov[:, 0, 0] + cov[:, 1, 1])[None]
+            i, j = np.nonzero(diff[..., 0] ** 2 + diff[..., 1] ** 2 <= gate2 * spread)
             if not len(i):
                 continue
             near = np.zeros((len(these), len(lost)), bool)
-            near[i, j] = mahalanobis_sq(diff[i, j], rows.cov[these[i]] + cov[j]) <= gate2
+            near[i, j] = mahalanobis_sq(diff[i, j], row_cov[i] + cov[j]) <= gate2
             for k in np.flatnonzero(near.any(axis=1)).tolist():
                 key = rows.keys[int(these[k])]
                 others = set(lost[near[k]].tolist()) - self._met.get(key, set())
