@@ -103,7 +103,7 @@ def test_two_camera_split_keeps_people_across_cameras(demo_run, assets):
     _, tmp = demo_run
     combined, per_camera = evaluate_cameras(assets / "data/pets09_split2", tmp / "out")
     print(f"pets09_split2 all cameras: IDF1 {combined.idf1:.3f} MOTA {combined.mota:.3f} IDs {combined.pred_ids}")
-    assert combined.idf1 >= 0.82  # measured 0.864 (goal 0.85); appearance only: 0.686; no association: 0.513
+    assert combined.idf1 >= 0.84  # measured 0.873 (goal 0.85); appearance only: 0.686; no association: 0.513
     world = np.loadtxt(tmp / "out/world.txt", delimiter=",", skiprows=1)
     assert world.shape[1] == 5 and set(world[:, 2].astype(int)) <= set(
         np.loadtxt(tmp / "out/west.txt", delimiter=",")[:, 1].astype(int)) | set(
@@ -131,7 +131,7 @@ def test_three_cameras_with_blind_gaps_between_them_keep_people(assets, tmp_path
     assert result.returncode == 0, result.stderr[-3000:]
     combined, _ = evaluate_cameras(tmp_path / "split", tmp_path / "out")
     print(f"three strips with blind gaps: IDF1 {combined.idf1:.3f} MOTA {combined.mota:.3f} IDs {combined.pred_ids}")
-    assert combined.idf1 >= 0.55  # measured 0.589 (H1 of bench_identity; goal 0.75); no association at all: 0.339
+    assert combined.idf1 >= 0.60  # measured 0.632 (H1 of bench_identity; goal 0.75); no association at all: 0.339
 
 
 def test_lab4cam_keeps_its_three_people_under_at_most_four_ids(assets, tmp_path, monkeypatch):
