@@ -24,9 +24,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from common import print_table, save
+from common import match_boxes, print_table, save
 
-from mctrt import iou_xyxy, lapjv
 from mctrt.config import load_config
 from mctrt.eval import evaluate_cameras, evaluate_sequence, load_ground_truth
 from mctrt.io.mot import read_mot, write_mot
@@ -114,14 +113,8 @@ def oracle(gt: Path, tracks_dir: Path, out: Path) -> float:
         votes: dict[int, Counter] = {}
         for frame in np.unique(rows[:, 0]) if len(rows) else []:
             mine, theirs = rows[rows[:, 0] == frame], truth[truth[:, 0] == frame]
-            if not len(theirs):
-                continue
-            to_xyxy = lambda r: np.c_[r[:, 2:4], r[:, 2:4] + r[:, 4:6]].astype(np.float32)  # noqa: E731
-            overlap = iou_xyxy(to_xyxy(mine), to_xyxy(theirs))
-            row_to_col, _ = lapjv(1.0 - overlap.astype(np.float64), 0.5)
-            for i, j in enumerate(row_to_col.tolist()):
-                if j >= 0:
-                    votes.setdefault(int(mine[i, 1]), Counter())[int(theirs[j, 1])] += 1
+            for i, j in match_boxes(mine, theirs):
+                votes.setdefault(int(mine[i, 1]), Counter())[int(theirs[j, 1])] += 1
         person = {track: count.most_common(1)[0][0] for track, count in votes.items()}
         if len(rows):  # a track matching nobody stays a person of its own
             rows[:, 1] = [person.get(int(t), 1_000_000 + int(t)) for t in rows[:, 1]]

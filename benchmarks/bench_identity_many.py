@@ -4,7 +4,9 @@ instrument for tuning (bench_identity.py reports; this one chooses, and never se
 One decision of the associator can move a split's IDF1 by 0.05 either way, so a setting judged on a
 handful of splits is judged on noise. Here the same settings run on some 85 cuts and are compared
 pair-wise, cut by cut: the mean difference from the first setting, its standard error, and how many
-cuts got better or worse by more than 0.005.
+cuts got better or worse by more than 0.005. A second table says where each setting's wrong IDs come
+from (wrong_ids): a track given someone else's ID, a person split into IDs of their own, or the
+per-camera tracker moving a track onto another person; what to work on next.
 
 The cuts: 2-4 vertical strips with blind gaps of 40-110 px between them, over the first half, the
 second half or the whole clip, drawn from a fixed seed; any within 40 px of a held-out split
@@ -28,16 +30,18 @@ import dataclasses
 import os
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import cv2
 import numpy as np
 import yaml
-from common import print_table, save
+from common import match_boxes, print_table, save
 
 from mctrt.config import config_from_dict, load_config
 from mctrt.eval import evaluate_cameras
-from mctrt.io.mot import read_mot
+from mctrt import lapjv
+from mctrt.io.mot import read_mot, result_rows
 from mctrt.models import Detector, Embedder
 from mctrt.pipeline import Pipeline
 from mctrt.splits import Strip, parse_strips, strip_ground_truth
@@ -142,7 +146,9 @@ def parse_setting(text: str) -> tuple[str, dict[str, float]]:
 
 
 def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.ndarray, setting: dict[str, float],
-            models: tuple[ClippedDetector, ClippedEmbedder], images: list[np.ndarray], work: Path, image_to_floor) -> float:
+            models: tuple[ClippedDetector, ClippedEmbedder], images: list[np.ndarray], work: Path,
+            image_to_floor) -> tuple[float, dict[str, int]]:
+    """IDF1 of one cut under one setting, and its wrong IDs by kind (wrong_ids)."""
     data = dict(base, inputs=[{"camera_id": s.name, "path": str(base["_video"]),
                                "calibration": {"image_to_floor": s.homography(image_to_floor).tolist()}} for s in strips])
     data.pop("_video")
@@ -156,13 +162,57 @@ def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.nda
     detector, embedder = models
     pipeline = Pipeline(config, offline=True, output_dir=work / "out", use_store=False, detector=detector, embedder=embedder)
     start = 1_000_000.0
+    tracks = {}  # (camera, frame) -> (track IDs, their boxes as MOT rows)
     for index in range(first, last + 1):
         image = images[index - 1]
         detector.now = embedder.now = [(index, s) for s in strips]
-        pipeline.process([Frame(s.name, index - first + 1, time.monotonic(), start + (index - first) / 10.0,
-                                np.ascontiguousarray(image[s.y0:s.y1, s.x0:s.x1])) for s in strips])
+        for r in pipeline.process([Frame(s.name, index - first + 1, time.monotonic(), start + (index - first) / 10.0,
+                                         np.ascontiguousarray(image[s.y0:s.y1, s.x0:s.x1])) for s in strips]):
+            t = r.tracks
+            tracks[(r.frame.camera_id, r.frame.index)] = (t.track_id, result_rows(r.frame.index, t.track_id, t.xyxy, t.score))
     pipeline.close()
-    return evaluate_cameras(work / "gt", work / "out")[0].idf1
+    return evaluate_cameras(work / "gt", work / "out")[0].idf1, wrong_ids(work, [s.name for s in strips], tracks)
+
+
+def wrong_ids(work: Path, cameras: list[str], tracks: dict) -> dict[str, int]:
+    """Where the wrong global IDs come from: every ground-truth box matched by a result box (IoU >= 0.5),
+    counted by kind. Each person is paired with one global ID (the most boxes in common, one-to-one,
+    as IDF1 pairs them); each per-camera track with the person it covers most. A box under its
+    person's ID is `right`; otherwise, when its track covers another person most, the tracker swapped
+    people (`tracker swap`); when its track is its person's but the ID another person's, association
+    gave the track someone else (`wrong person`); when that ID is nobody's, it split the person
+    (`split`)."""
+    seen = []  # (person, camera, track, global ID)
+    for cam in cameras:
+        truth = read_mot(work / "gt" / cam / "gt" / "gt.txt", what="ground truth")
+        rows = read_mot(work / "out" / f"{cam}.txt", what="results")
+        for frame in np.unique(rows[:, 0]).tolist() if len(rows) else []:
+            mine, theirs = rows[rows[:, 0] == frame], truth[truth[:, 0] == frame]
+            track_id, boxes = tracks[(cam, int(frame))]
+            # each written row's track: the recorded box it was written from
+            nearest = np.abs(mine[:, None, 2:6] - boxes[None, :, 2:6]).sum(axis=2).argmin(axis=1)
+            for i, j in match_boxes(mine, theirs):
+                seen.append((int(theirs[j, 1]), cam, int(track_id[nearest[i]]), int(mine[i, 1])))
+    if not seen:
+        return {}
+    people, gids = sorted({p for p, *_ in seen}), sorted({g for *_, g in seen})
+    common = np.zeros((len(people), len(gids)))
+    covers: dict[tuple[str, int], Counter] = {}
+    for p, cam, t, g in seen:
+        common[people.index(p), gids.index(g)] += 1
+        covers.setdefault((cam, t), Counter())[p] += 1
+    row_to_col, _ = lapjv(common.max() - common, common.max() - 0.5)  # pairs with a box in common
+    id_of = {people[i]: gids[j] for i, j in enumerate(row_to_col.tolist()) if j >= 0}
+    paired = set(id_of.values())
+    kinds = Counter()
+    for p, cam, t, g in seen:
+        if id_of.get(p) == g:
+            kinds["right"] += 1
+        elif covers[(cam, t)].most_common(1)[0][0] != p:
+            kinds["tracker swap"] += 1
+        else:
+            kinds["wrong person" if g in paired else "split"] += 1
+    return dict(kinds)
 
 
 def main() -> None:
@@ -201,10 +251,13 @@ def main() -> None:
     settings = [("as configured", {})] + [parse_setting(s) for s in args.setting]
     work = Path(tempfile.mkdtemp(prefix="mctrt-identity-many-"))
     scores = {name: {} for name, _ in settings}
+    kinds = {name: Counter() for name, _ in settings}
     for cut, (strips_text, frames) in cuts.items():
         strips = parse_strips(strips_text, width, height)
         for name, setting in settings:
-            scores[name][cut] = run_cut(base, strips, frames, gt, setting, models, images, work / cut / name, image_to_floor)
+            scores[name][cut], found = run_cut(base, strips, frames, gt, setting, models, images, work / cut / name,
+                                               image_to_floor)
+            kinds[name].update(found)
         print(f"{cut} {strips_text} frames {frames[0]}-{frames[1]}: " + "  ".join(f"{n} {scores[n][cut]:.3f}" for n, _ in settings),
               flush=True)
     reference = np.array(list(scores[settings[0][0]].values()))
@@ -214,10 +267,14 @@ def main() -> None:
         diff = values - reference
         se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
         summary[name] = {"setting": setting, "mean_idf1": float(values.mean()), "diff": float(diff.mean()), "se": se,
-                         "better": int((diff > 0.005).sum()), "worse": int((diff < -0.005).sum())}
+                         "better": int((diff > 0.005).sum()), "worse": int((diff < -0.005).sum()),
+                         "boxes_by_kind": dict(kinds[name])}
         rows.append([name, float(values.mean()), float(diff.mean()), se, summary[name]["better"], summary[name]["worse"]])
     print_table(f"Cross-camera IDF1 on {len(cuts)} random cuts of PETS09-S2L1 (tuning only; held-out splits excluded)",
                 ["setting", "mean IDF1", "diff", "se", "better", "worse"], rows)
+    names = ["right", "wrong person", "split", "tracker swap"]
+    print_table("Ground-truth boxes found, by the ID they got (share of all found; see wrong_ids)", ["setting", *names],
+                [[name, *[kinds[name][k] / max(sum(kinds[name].values()), 1) for k in names]] for name, _ in settings])
     save("identity_many", {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()},
                            "summary": summary, "scores": scores})
 

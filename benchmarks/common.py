@@ -116,3 +116,14 @@ def save(benchmark: str, payload: dict) -> Path:
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"\nsaved {path.relative_to(RESULTS_DIR.parent.parent)}")
     return path
+
+
+def match_boxes(mine: np.ndarray, truth: np.ndarray) -> list[tuple[int, int]]:
+    """One frame's MOTChallenge rows (left, top, width, height in columns 2-5) paired one-to-one with
+    the ground truth's, IoU >= 0.5, as the evaluation pairs them: (row of mine, row of truth) pairs."""
+    if not len(mine) or not len(truth):
+        return []
+    to_xyxy = lambda r: np.c_[r[:, 2:4], r[:, 2:4] + r[:, 4:6]].astype(np.float32)  # noqa: E731
+    overlap = mctrt.iou_xyxy(to_xyxy(mine), to_xyxy(truth))
+    row_to_col, _ = mctrt.lapjv(1.0 - overlap.astype(np.float64), 0.5)
+    return [(i, j) for i, j in enumerate(row_to_col.tolist()) if j >= 0]
