@@ -38,9 +38,9 @@ import numpy as np
 import yaml
 from common import match_boxes, print_table, save
 
+from mctrt import lapjv
 from mctrt.config import config_from_dict, load_config
 from mctrt.eval import evaluate_cameras
-from mctrt import lapjv
 from mctrt.io.mot import read_mot, result_rows
 from mctrt.models import Detector, Embedder
 from mctrt.pipeline import Pipeline
@@ -177,7 +177,7 @@ def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.nda
 def wrong_ids(work: Path, cameras: list[str], tracks: dict) -> dict[str, int]:
     """Where the wrong global IDs come from: every ground-truth box matched by a result box (IoU >= 0.5),
     counted by kind. Each person is paired with one global ID (the most boxes in common, one-to-one,
-    as IDF1 pairs them); each per-camera track with the person it covers most. A box under its
+    close to how IDF1 pairs them); each per-camera track with the person it covers most. A box under its
     person's ID is `right`; otherwise, when its track covers another person most, the tracker swapped
     people (`tracker swap`); when its track is its person's but the ID another person's, association
     gave the track someone else (`wrong person`); when that ID is nobody's, it split the person
@@ -196,10 +196,11 @@ def wrong_ids(work: Path, cameras: list[str], tracks: dict) -> dict[str, int]:
     if not seen:
         return {}
     people, gids = sorted({p for p, *_ in seen}), sorted({g for *_, g in seen})
+    person_at, gid_at = {p: k for k, p in enumerate(people)}, {g: k for k, g in enumerate(gids)}
     common = np.zeros((len(people), len(gids)))
     covers: dict[tuple[str, int], Counter] = {}
     for p, cam, t, g in seen:
-        common[people.index(p), gids.index(g)] += 1
+        common[person_at[p], gid_at[g]] += 1
         covers.setdefault((cam, t), Counter())[p] += 1
     row_to_col, _ = lapjv(common.max() - common, common.max() - 0.5)  # pairs with a box in common
     id_of = {people[i]: gids[j] for i, j in enumerate(row_to_col.tolist()) if j >= 0}

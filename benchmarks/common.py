@@ -19,6 +19,7 @@ import numpy as np
 
 import mctrt
 from mctrt import _native
+from mctrt.boxes import tlwh_to_xyxy
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -120,10 +121,10 @@ def save(benchmark: str, payload: dict) -> Path:
 
 def match_boxes(mine: np.ndarray, truth: np.ndarray) -> list[tuple[int, int]]:
     """One frame's MOTChallenge rows (left, top, width, height in columns 2-5) paired one-to-one with
-    the ground truth's, IoU >= 0.5, as the evaluation pairs them: (row of mine, row of truth) pairs."""
+    the ground truth's, IoU >= 0.5 (the evaluation's threshold), most overlap first: (row of mine, row
+    of truth) pairs."""
     if not len(mine) or not len(truth):
         return []
-    to_xyxy = lambda r: np.c_[r[:, 2:4], r[:, 2:4] + r[:, 4:6]].astype(np.float32)  # noqa: E731
-    overlap = mctrt.iou_xyxy(to_xyxy(mine), to_xyxy(truth))
+    overlap = mctrt.iou_xyxy(*(tlwh_to_xyxy(r[:, 2:6]).astype(np.float32) for r in (mine, truth)))
     row_to_col, _ = mctrt.lapjv(1.0 - overlap.astype(np.float64), 0.5)
     return [(i, j) for i, j in enumerate(row_to_col.tolist()) if j >= 0]
