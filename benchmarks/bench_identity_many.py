@@ -173,18 +173,22 @@ class StripEmbedder:
         return np.stack([self.answers[key] for key in flat]) if flat else np.zeros((0, 512), np.float32)
 
 
+def read_video(path: Path) -> list[np.ndarray]:
+    """Every frame of a video file."""
+    capture, frames = cv2.VideoCapture(str(path)), []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image)
+    capture.release()
+    return frames
+
+
 def strip_videos(video: Path, gt: Path, image_to_floor, strips_text: str, frames: tuple[int, int], out: Path) -> dict[str, list]:
     """Each strip's frames as bench_identity sees them: written as a video by mctrt.splits, read back."""
-    decoded = {}
-    for s in make_split(video, gt, image_to_floor, strips_text, out, frames):
-        capture, decoded[s.name] = cv2.VideoCapture(str(out / s.name / f"{s.name}.mp4")), []
-        while True:
-            ok, image = capture.read()
-            if not ok:
-                break
-            decoded[s.name].append(image)
-        capture.release()
-    return decoded
+    return {s.name: read_video(out / s.name / f"{s.name}.mp4")
+            for s in make_split(video, gt, image_to_floor, strips_text, out, frames)}
 
 
 def with_setting(config, setting: dict[str, float]):
@@ -294,14 +298,7 @@ def main() -> None:
     base["_video"] = video
     base["modules"]["detector"]["model"], base["modules"]["reid"]["model"] = str(config.detector.model), str(config.reid.model)
     image_to_floor = config.inputs[0].calibration.camera.image_to_floor
-    capture = cv2.VideoCapture(str(video))
-    images = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        images.append(image)
-    capture.release()
+    images = read_video(video)
     height, width = images[0].shape[:2]
     gt_path = assets / "data/pets09_s2l1/gt/gt.txt"
     gt = read_mot(gt_path, what="ground-truth file")
