@@ -3,9 +3,9 @@
     python -m mctrt.eval --gt GT.txt --pred PRED.txt          # one camera
     python -m mctrt.eval --gt GT_DIR --pred PRED_DIR          # several cameras, scored as one
 
-The metrics are computed by roboflow `trackers` (its eval module reproduces TrackEval). With folders,
-GT_DIR holds <camera>/gt/gt.txt and PRED_DIR holds <camera>.txt; all cameras are concatenated in time
-into one sequence, so a person earns identity credit only by keeping one ID across cameras.
+The metrics are computed by mctrt.mot_metrics, by TrackEval's rules. With folders, GT_DIR holds
+<camera>/gt/gt.txt and PRED_DIR holds <camera>.txt; all cameras are concatenated in time into one
+sequence, so a person earns identity credit only by keeping one ID across cameras.
 
 Ground truth is read in either MOTChallenge layout: MOT16/17/20 (9 columns: ...,consider,class,
 visibility; pedestrians scored, distractor classes ignored, as TrackEval does) or MOT15 (10 columns:
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -66,35 +65,30 @@ def load_ground_truth(path: str | Path, gt_format: str = "auto") -> np.ndarray:
     return out
 
 
-def _run_trackers_eval(gt_rows: np.ndarray, pred_rows: np.ndarray, name: str) -> EvalResult:
+def _score(gt_rows: np.ndarray, pred_rows: np.ndarray, name: str) -> EvalResult:
     try:
-        from trackers.eval import evaluate_mot_sequence
-    except ImportError as exc:
+        from mctrt import mot_metrics
+    except ImportError as exc:  # scipy, for the assignments
         raise MctrtError(
-            f"python -m mctrt.eval needs roboflow trackers ({exc}); install it with: pip install 'mctrt[eval]'"
+            f"python -m mctrt.eval needs scipy ({exc}); install it with: pip install 'mctrt[eval]'"
         ) from None
     if len(gt_rows) == 0:
         raise DataError(f"{name}: the ground truth has no boxes to score")
-    if len(pred_rows) == 0:
-        # trackers refuses an empty file; a row with ID -1 is an unconfirmed box, which it drops.
-        pred_rows = np.array([[1, -1, 0, 0, 1, 1, 0, -1, -1, -1]], dtype=np.float64)
-    with tempfile.TemporaryDirectory(prefix="mctrt-eval-") as tmp:
-        gt_file, pred_file = Path(tmp) / "gt.txt", Path(tmp) / "pred.txt"
-        np.savetxt(gt_file, gt_rows, delimiter=",", fmt="%.6g")
-        np.savetxt(pred_file, pred_rows, delimiter=",", fmt="%.6g")
-        result = evaluate_mot_sequence(gt_file, pred_file, metrics=["CLEAR", "HOTA", "Identity"])
-    clear, identity, hota = result.CLEAR, result.Identity, result.HOTA
+    sequence = mot_metrics.prepare_sequence(gt_rows, pred_rows)
+    clear = mot_metrics.clear_metrics(sequence)
+    identity = mot_metrics.identity_metrics(sequence)
+    hota = mot_metrics.hota_metrics(sequence)
     return EvalResult(
         name=name,
-        mota=float(clear.MOTA),
-        idf1=float(identity.IDF1),
-        hota=float(hota.HOTA),
-        id_switches=int(clear.IDSW),
-        motp=float(clear.MOTP),
-        false_positives=int(clear.CLR_FP),
-        false_negatives=int(clear.CLR_FN),
-        gt_boxes=int(clear.CLR_TP + clear.CLR_FN),
-        gt_ids=len(np.unique(gt_rows[(gt_rows[:, 6] != 0) & (gt_rows[:, 7] == 1), 1])),
+        mota=clear.mota,
+        idf1=identity.idf1,
+        hota=hota.hota,
+        id_switches=clear.id_switches,
+        motp=clear.motp,
+        false_positives=clear.false_positives,
+        false_negatives=clear.false_negatives,
+        gt_boxes=clear.true_positives + clear.false_negatives,
+        gt_ids=sequence.num_gt_ids,
         pred_ids=len(np.unique(pred_rows[pred_rows[:, 1] >= 0, 1])),
     )
 
@@ -103,7 +97,7 @@ def evaluate_sequence(gt_path: str | Path, pred_path: str | Path, gt_format: str
     """Score one camera's results file against its ground-truth file."""
     gt_rows = load_ground_truth(gt_path, gt_format)
     pred_rows = read_mot(pred_path, what="results file")
-    return _run_trackers_eval(gt_rows, pred_rows, Path(pred_path).stem)
+    return _score(gt_rows, pred_rows, Path(pred_path).stem)
 
 
 def evaluate_cameras(
@@ -129,7 +123,7 @@ def evaluate_cameras(
         gt_rows = load_ground_truth(gt_dir / camera / "gt" / "gt.txt", gt_format)
         pred_rows = read_mot(pred_dir / f"{camera}.txt", what="results file")
         if len(gt_rows):  # a camera nobody walked through has no score of its own; its boxes still count below
-            per_camera.append(_run_trackers_eval(gt_rows, pred_rows, camera))
+            per_camera.append(_score(gt_rows, pred_rows, camera))
         # Shift this camera after the previous ones so that all play as one long sequence.
         last = max([int(r[:, 0].max()) for r in (gt_rows, pred_rows) if len(r)], default=0)
         combined_gt.append(gt_rows + np.r_[offset, np.zeros(gt_rows.shape[1] - 1)])
@@ -137,7 +131,7 @@ def evaluate_cameras(
         offset += last
     width = max(r.shape[1] for r in combined_pred)
     combined_pred = [np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=-1) for r in combined_pred]
-    combined = _run_trackers_eval(np.concatenate(combined_gt), np.concatenate(combined_pred), "all cameras")
+    combined = _score(np.concatenate(combined_gt), np.concatenate(combined_pred), "all cameras")
     return combined, per_camera
 
 

@@ -1,4 +1,5 @@
-"""python -m mctrt.eval: single sequences, several cameras scored as one, and its errors."""
+"""python -m mctrt.eval: single sequences, several cameras scored as one, its errors, and its scores
+against roboflow trackers' (TrackEval's) on real ground truth."""
 
 import subprocess
 import sys
@@ -24,6 +25,31 @@ def as_results(gt: np.ndarray) -> np.ndarray:
     out[:, :6] = gt[:, :6]
     out[:, 6] = 1.0
     return out
+
+
+def perturbed_results(gt: np.ndarray) -> np.ndarray:
+    """Results made from ground truth by fixed rules (no random numbers, so their scores never move):
+    boxes nudged by a repeating pattern of up to 8 px, the two busiest people swap IDs from the middle
+    frame on, the third busiest gets a new ID for the last quarter, every 7th box dropped, a copy of
+    every 11th moved 60 px right as a false positive, a copy of every 13th with ID -1 (unconfirmed)."""
+    rows = as_results(gt)
+    i = np.arange(len(rows))
+    rows[:, 2] += np.array([-8, -3, 0, 2, 5, 8, -1, 4, -6])[i % 9]
+    rows[:, 3] += np.array([3, -5, 0, 7, -2, -8, 1])[i % 7]
+    rows[:, 4] += np.array([0, 4, -3, 6, -5])[i % 5]
+    ids, counts = np.unique(rows[:, 1], return_counts=True)
+    busiest = ids[np.argsort(-counts, kind="stable")]
+    first, last = rows[:, 0].min(), rows[:, 0].max()
+    late = rows[:, 0] > (first + last) / 2
+    a, b = (late & (rows[:, 1] == busiest[0])), (late & (rows[:, 1] == busiest[1]))
+    rows[a, 1], rows[b, 1] = busiest[1], busiest[0]
+    rows[(rows[:, 0] > first + 0.75 * (last - first)) & (rows[:, 1] == busiest[2]), 1] += 1000
+    false_positives = rows[i % 11 == 5].copy()
+    false_positives[:, 2] += 60
+    false_positives[:, 1] += 2000
+    unconfirmed = rows[i % 13 == 2].copy()
+    unconfirmed[:, 1] = -1
+    return np.concatenate([rows[i % 7 != 3], false_positives, unconfirmed])
 
 
 def test_perfect_results_score_one(tmp_path):
@@ -112,6 +138,62 @@ def test_missing_camera_results_name_the_expected_file(assets, tmp_path):
 def test_folder_without_cameras_is_rejected(tmp_path):
     with pytest.raises(DataError, match="expected .*/<camera>/gt/gt.txt"):
         evaluate_cameras(tmp_path, tmp_path)
+
+
+# perturbed_results of each ground truth, scored by roboflow trackers 2.6.1 (trackers.eval.evaluate_mot_sequence,
+# which reproduces TrackEval) through mctrt.eval as it was before it computed the metrics itself (commit a97e2c8).
+# The new code gave the same numbers to the last bit, HOTA to 1e-16. MOT17-02 (its first 4 frames) has results on every
+# ground-truth row, 37 of them on distractor boxes.
+# (mota, idf1, hota, motp, id_switches, false_positives, false_negatives, gt_boxes)
+SCORED_BY_TRACKERS = {
+    "pets09_s2l1": (0.563449508489723, 0.6938073394495413, 0.49914033462632396, 0.7208499668309942,
+                    6, 858, 1090, 4476),
+    "mot17_mini/MOT17-02-FRCNN": (0.3522727272727273, 0.6934673366834171, 0.5481478631454366, 0.7861329474222802,
+                                  2, 39, 16, 88),
+}
+SPLIT2_SCORED_BY_TRACKERS = {  # pets09_split2, both cameras' results perturbed, scored as one sequence and alone
+    "all cameras": (0.5633880789813619, 0.6412806668561144, 0.45860299534455895, 0.7194410779024459,
+                    17, 1034, 1315, 5419),
+    "east": (0.5635208711433757, 0.6679087098276665, 0.4853762593625788, 0.7179186411105714, 4, 634, 805, 3306),
+    "west": (0.5646000946521533, 0.6535471331389698, 0.48123201561894496, 0.7218163832152829, 10, 400, 510, 2113),
+}
+
+
+def scores(r):
+    return r.mota, r.idf1, r.hota, r.motp, r.id_switches, r.false_positives, r.false_negatives, r.gt_boxes
+
+
+@pytest.mark.parametrize("sequence", SCORED_BY_TRACKERS)
+def test_scores_equal_roboflow_trackers(assets, tmp_path, sequence):
+    gt = assets / "data" / sequence / "gt/gt.txt"
+    write_mot(tmp_path / "pred.txt", perturbed_results(load_ground_truth(gt)))
+    assert scores(evaluate_sequence(gt, tmp_path / "pred.txt")) == pytest.approx(SCORED_BY_TRACKERS[sequence], abs=1e-9)
+
+
+def test_camera_scores_equal_roboflow_trackers(assets, tmp_path):
+    root, cameras = split_cameras(assets)
+    for camera in cameras:
+        write_mot(tmp_path / f"{camera}.txt", perturbed_results(load_ground_truth(root / camera / "gt/gt.txt")))
+    combined, per_camera = evaluate_cameras(root, tmp_path)
+    for r in [combined, *per_camera]:
+        assert scores(r) == pytest.approx(SPLIT2_SCORED_BY_TRACKERS[r.name], abs=1e-9), r.name
+
+
+def test_scores_equal_installed_roboflow_trackers(assets, tmp_path):
+    """The reference values above, recomputed where trackers is installed (how they were made)."""
+    trackers_eval = pytest.importorskip(
+        "trackers.eval", reason="roboflow trackers is the reference (pip install 'mctrt[test]')")
+    for sequence in SCORED_BY_TRACKERS:
+        gt = load_ground_truth(assets / "data" / sequence / "gt/gt.txt")
+        np.savetxt(tmp_path / "gt.txt", gt, delimiter=",", fmt="%.6g")  # lossless for these files
+        write_mot(tmp_path / "pred.txt", perturbed_results(gt))
+        ours = evaluate_sequence(tmp_path / "gt.txt", tmp_path / "pred.txt")
+        theirs = trackers_eval.evaluate_mot_sequence(
+            tmp_path / "gt.txt", tmp_path / "pred.txt", metrics=["CLEAR", "HOTA", "Identity"])
+        assert (ours.mota, ours.idf1, ours.hota, ours.motp) == pytest.approx(
+            (theirs.CLEAR.MOTA, theirs.Identity.IDF1, theirs.HOTA.HOTA, theirs.CLEAR.MOTP), abs=1e-9)
+        assert (ours.id_switches, ours.false_positives, ours.false_negatives) == (
+            theirs.CLEAR.IDSW, theirs.CLEAR.CLR_FP, theirs.CLEAR.CLR_FN)
 
 
 def run_cli(*args):
