@@ -1,7 +1,7 @@
 // The floor view: a map of the floor in metres, +y up as on a map, with the calibrated cameras and
 // the floor they see, floor zones and lines, an optional plan image, and the people on the floor as
-// dots with short trails. The map comes from /api/floor, the people from /ws/positions; app.js owns
-// the selection and the connections, and hands them in through startFloorView().
+// dots with short trails. The map comes from /api/floor, the people from /ws/positions; app.js hands
+// in the connections (api.js) and the selection (selection.js) through startFloorView().
 
 const LAYOUT_RETRY_MS = 2000;   // a camera's view is known once its reader has opened the video
 const MARGIN_PX = 18;           // kept clear around the fitted map (CSS pixels)

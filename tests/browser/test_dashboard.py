@@ -1,6 +1,7 @@
 """The dashboard in a real browser: Debian's Chromium, headless, driven over the DevTools protocol,
 loads the page while `python -m mctrt.run` runs live on ../shared/data/pets09_split2 (configs/demo.yaml,
-both cameras calibrated, plus a floor zone and a floor line); it waits for video on every camera and
+both cameras calibrated, plus a floor zone and a floor line); it checks that the type filter and the
+latency rows list the server's event types and stages, waits for video on every camera and
 for an event in the timeline, clicks a global ID, waits for that person's journey, waits for people on
 the floor view, clicks one there with the mouse, checks that the same person is selected and their
 journey shows, and saves a screenshot (MCTRT_SCREENSHOT=path keeps a copy, e.g. docs/dashboard.png)."""
@@ -22,6 +23,9 @@ import cv2
 import numpy as np
 import pytest
 import yaml
+
+from mctrt.events import EVENT_TYPES
+from mctrt.metrics import STAGES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
@@ -151,6 +155,11 @@ async def test_dashboard_shows_live_video_events_and_a_journey_in_chromium(tmp_p
             await page.wait_for("document.querySelectorAll('#zones .zone').length === 3 && "
                                 "document.querySelector('#global-ids').textContent.trim() !== '–'",
                                 "the configured zones and the counters from the first REST reply", timeout=30)
+            # The page lists the names the server sends (/api/meta); it keeps no copy of its own.
+            types = await page.evaluate("[...document.querySelectorAll('#filter-type option')].map(o => o.value)")
+            assert types == ["all", *EVENT_TYPES]
+            rows = await page.evaluate("[...document.querySelectorAll('#latency-table tbody tr')].map(r => r.cells[1].id)")
+            assert rows == [f"lat-{name}-p50" for name in (*STAGES, "capture_to_result", "capture_to_send")]
             await page.wait_for(
                 "[...document.querySelectorAll('.camera')].every(c => Number(c.dataset.frames || 0) >= 30)",
                 "video frames drawn on every camera")

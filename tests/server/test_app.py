@@ -19,9 +19,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from mctrt.config import ServerConfig, config_from_dict
 from mctrt.events import EVENT_TYPES
+from mctrt.metrics import STAGES
 from mctrt.pipeline import Pipeline
 from mctrt.server import create_app
-from mctrt.server.routes import HUB
+from mctrt.server.routes import HUB, WEB_DIR
 from mctrt.server.openapi import openapi
 from mctrt.types import Frame
 
@@ -129,9 +130,12 @@ async def test_page_static_files_and_health(served):
     _, client = served
     page = await client.get("/")
     assert page.status == 200 and "<html" in (await page.text()).lower()
-    for name, kind in (("app.js", "javascript"), ("style.css", "css")):
+    modules = sorted(path.name for path in client.app[WEB_DIR].glob("*.js"))
+    assert {"app.js", "floor.js"} <= set(modules)
+    # Browsers refuse an ES module served with any other than a JavaScript MIME type.
+    for name, kind in [*((module, "javascript") for module in modules), ("style.css", "css")]:
         response = await client.get(f"/static/{name}")
-        assert response.status == 200 and kind in response.headers["Content-Type"]
+        assert response.status == 200 and kind in response.headers["Content-Type"], name
     for escape in ("/static/../server/app.py", "/static/%2e%2e/server/app.py", "/static/../../pyproject.toml"):
         assert (await client.get(escape)).status in (403, 404)
     health = await client.get("/health")
@@ -150,6 +154,15 @@ async def test_openapi_document_is_served_and_describes_every_api_route(served):
     assert api == set(doc["paths"]) | {"/api/openapi.json"}
     for schema in doc["components"]["schemas"].values():
         jsonschema.Draft202012Validator.check_schema(schema)
+
+
+async def test_meta_lists_exactly_the_event_types_and_stages_of_the_python_package(served):
+    _, client = served
+    response = await client.get("/api/meta")
+    assert response.status == 200
+    body = await response.json()
+    check(body, response_schema("/api/meta"))
+    assert body == {"event_types": list(EVENT_TYPES), "stages": list(STAGES)}
 
 
 async def test_stats_cameras_events_and_identities_after_real_frames(served, street):
@@ -256,8 +269,8 @@ async def test_stats_socket_pushes_stats_and_new_events_on_both_paths(served, st
 async def test_token_is_required_by_the_api_and_websockets_but_not_health_or_the_page(assets, tmp_path, aiohttp_client):
     pipeline = make_pipeline(assets, tmp_path)
     client = await aiohttp_client(create_app(pipeline, ServerConfig(token=TOKEN)))
-    for path in ("/api/stats", "/api/events", "/api/cameras", "/api/identities", "/api/floor", "/api/floor/plan",
-                 "/api/positions", "/ws/west", "/ws/stats", "/ws/positions"):
+    for path in ("/api/meta", "/api/stats", "/api/events", "/api/cameras", "/api/identities", "/api/floor",
+                 "/api/floor/plan", "/api/positions", "/ws/west", "/ws/stats", "/ws/positions"):
         response = await client.get(path)
         assert response.status == 401, path
         assert "Bearer" in (await response.json())["error"] and response.headers["WWW-Authenticate"] == "Bearer"

@@ -5,6 +5,7 @@ pipeline. Every JSON shape is described in openapi.py, served at /api/openapi.js
     GET /                         the dashboard (web/index.html); /static/* the rest of web/
     GET /health                   {"status": "ok" | "degraded" | "stopped", ...}; no token needed
     GET /api/openapi.json         this API's OpenAPI description; no token needed
+    GET /api/meta                 the event types and pipeline stages (the page lists them, never copies)
     GET /api/stats                cameras, stage latency, association and event counters, clients
     GET /api/cameras              cameras with their lines and zones
     GET /api/events               stored events: since, type, camera, global_id, limit

@@ -100,6 +100,12 @@ SCHEMAS = {
     "Positions": _obj(POSITIONS),
     "PositionsMessage": _obj({"type": {"const": "positions"}, **POSITIONS},
                              description="A /ws/positions message: the body of /api/positions with its type."),
+    "Meta": _obj({
+        "event_types": {"type": "array", "items": {"enum": list(EVENT_TYPES)}, "uniqueItems": True,
+                        "description": "every Event type (mctrt.events.EVENT_TYPES), in that order"},
+        "stages": {"type": "array", "items": {"enum": list(STAGES)}, "uniqueItems": True,
+                   "description": "the keys of Stats.stages (mctrt.metrics.STAGES), in pipeline order"}},
+        description="Names the server defines, for clients to list rather than copy."),
     "Health": _obj({"status": {"enum": ["ok", "degraded", "stopped"]}, "running": BOOL,
                     "cameras": {"type": "object", "additionalProperties": INT, "description": "cameras per state"}}),
 }
@@ -162,6 +168,7 @@ def openapi(camera_ids: list[str] | None = None) -> dict:
         "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "paths": {
             "/health": _health(),
+            "/api/meta": _get("the event types and the pipeline stages, in order", _ref("Meta")),
             "/api/stats": _get("cameras, stage latency, association and event counters, clients", _ref("Stats")),
             "/api/cameras": _get("the cameras with their lines and zones", _list_of("cameras", "Camera")),
             "/api/events": _get("stored events, newest `limit`, oldest first", _list_of("events", "Event"),

@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 from mctrt.config import ServerConfig
 from mctrt.events import EVENT_TYPES
 from mctrt.io.sources import FAILED, RECONNECTING
+from mctrt.metrics import STAGES
 from mctrt.pipeline import Pipeline
 from mctrt.server.floor import PLAN_URL, floor_map
 from mctrt.server.hub import ClientQueue, LiveHub
@@ -71,6 +72,12 @@ async def health(request: web.Request) -> web.Response:
 @routes.get("/api/openapi.json")
 async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(openapi(request.app[PIPELINE].config.camera_ids))
+
+
+@routes.get("/api/meta")
+async def meta(request: web.Request) -> web.Response:
+    """The names the page lists, from their one place in Python, so that web/ never copies them."""
+    return web.json_response({"event_types": list(EVENT_TYPES), "stages": list(STAGES)})
 
 
 @routes.get("/api/stats")
