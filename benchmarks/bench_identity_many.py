@@ -193,10 +193,11 @@ def strip_videos(video: Path, gt: Path, image_to_floor, strips_text: str, frames
 
 def with_setting(config, setting: dict[str, float]):
     """The config with association fields (floor.* for its floor settings, tracker.* for the per-camera
-    tracker's) replaced."""
+    tracker's) replaced; a value takes the type of the one it replaces (track_buffer is an int)."""
     association = config.association
     part = {prefix: {k.removeprefix(prefix): v for k, v in setting.items() if k.startswith(prefix)}
             for prefix in ("floor.", "tracker.")}
+    part["tracker."] = {k: type(getattr(config.tracker, k))(v) for k, v in part["tracker."].items()}
     top = {k: v for k, v in setting.items() if not k.startswith(("floor.", "tracker."))}
     association = dataclasses.replace(association, floor=dataclasses.replace(association.floor, **part["floor."]), **top)
     return dataclasses.replace(config, association=association, tracker=dataclasses.replace(config.tracker, **part["tracker."]))
