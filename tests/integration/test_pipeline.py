@@ -131,7 +131,7 @@ def test_three_cameras_with_blind_gaps_between_them_keep_people(assets, tmp_path
     assert result.returncode == 0, result.stderr[-3000:]
     combined, _ = evaluate_cameras(tmp_path / "split", tmp_path / "out")
     print(f"three strips with blind gaps: IDF1 {combined.idf1:.3f} MOTA {combined.mota:.3f} IDs {combined.pred_ids}")
-    assert combined.idf1 >= 0.60  # measured 0.632 (H1 of bench_identity; goal 0.75); no association at all: 0.339
+    assert combined.idf1 >= 0.65  # measured 0.676 (H1 of bench_identity; goal 0.75); no association at all: 0.339
 
 
 def test_lab4cam_keeps_its_three_people_under_at_most_four_ids(assets, tmp_path, monkeypatch):
@@ -156,7 +156,7 @@ def test_pets09_meets_the_single_camera_goals(assets, tmp_path, monkeypatch):
     pipeline.run()
     result = evaluate_sequence(assets / "data/pets09_s2l1/gt/gt.txt", tmp_path / "pets09.txt")
     print(f"PETS09-S2L1: MOTA {result.mota:.4f} IDF1 {result.idf1:.4f} IDSW {result.id_switches}")
-    assert result.mota >= 0.80 and result.idf1 >= 0.80  # ByteTrack alone on this detector: 0.792 / 0.659
+    assert result.mota >= 0.80 and result.idf1 >= 0.80  # measured 0.807 / 0.887; ByteTrack alone on this detector: 0.792 / 0.659
 
 
 def test_a_failed_camera_does_not_stop_the_others(assets, tmp_path):
