@@ -166,6 +166,42 @@ def test_a_refused_stream_says_so_and_its_retries_are_logged_now_and_then(caplog
     assert retries and retries[0].startswith("camera door: still unreachable after 2 tries; the next in")
 
 
+class SizedCapture:
+    """A stand-in for cv2.VideoCapture that delivers `frames` frames of one size, then fails: a stream
+    whose camera went away. (Real files cannot show a size change: OpenCV scales their frames.)"""
+
+    def __init__(self, size, frames):
+        self.size, self.left = size, frames
+
+    def get(self, prop):
+        return {cv2.CAP_PROP_FRAME_WIDTH: self.size[0], cv2.CAP_PROP_FRAME_HEIGHT: self.size[1]}.get(prop, 0.0)
+
+    def read(self):
+        self.left -= 1
+        return (True, np.zeros((self.size[1], self.size[0], 3), np.uint8)) if self.left >= 0 else (False, None)
+
+    def release(self):
+        pass
+
+
+def test_a_camera_whose_frames_change_size_is_reported_in_its_status_and_the_log(caplog, monkeypatch):
+    """A camera reopened at another resolution: its calibration and zones no longer fit; say so."""
+    caplog.set_level(logging.WARNING, logger="mctrt.io.sources")
+    captures = iter([SizedCapture((96, 64), 3), SizedCapture((192, 128), 10**9)])
+    monkeypatch.setattr(sources, "open_capture", lambda config: next(captures))
+    reader = CameraReader(InputConfig("door", "rtsp://127.0.0.1:1/live"), capacity=100, backoff=Backoff(initial_s=0.01, max_s=0.01))
+    reader.start()
+    deadline = time.monotonic() + 20
+    while reader.status.frames_read < 6 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    reader.stop()
+    reader.join(10)
+    assert (reader.status.width, reader.status.height) == (192, 128)
+    expected = "the frames changed size from 96x64 to 192x128 at frame 4"
+    assert expected in reader.status.reason, reader.status
+    assert [r.getMessage() for r in caplog.records if expected in r.getMessage()][:1] == [f"camera door: {reader.status.reason}"]
+
+
 def test_a_stream_whose_name_does_not_resolve_says_so():
     assert "the host name nowhere.invalid does not resolve" in why_unreachable("rtsp://nowhere.invalid/cam", 1.0)
     assert why_unreachable("rtsp://127.0.0.1:notaport/cam", 1.0) == "has no valid host:port; fix the URL"

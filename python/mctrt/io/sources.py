@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import cv2
+import numpy as np
 
 from mctrt.config import InputConfig
 from mctrt.errors import SourceError
@@ -198,6 +199,8 @@ class CameraReader(threading.Thread):
         self._origin = time.time() if clock_origin is None else clock_origin
         self._index = 0
         self._retry_logged = time.monotonic()  # the first failure is logged as the state changes
+        self._size: tuple[int, int] | None = None  # (width, height) of the frames so far
+        self._resized = ""  # why the frames' size changed, once it has
 
     def stop(self) -> None:
         self._stopping.set()
@@ -251,6 +254,21 @@ class CameraReader(threading.Thread):
         return (f"video file {self.config.path} stopped decoding after {read} of the {declared} frames it declares "
                 "(the rest is corrupt or missing)")
 
+    def _check_size(self, image: np.ndarray) -> None:
+        """Report frames whose size differs from the earlier ones' (across reconnects too):
+        calibration, image-space lines and zones are in pixels of that size. (OpenCV's FFmpeg backend
+        scales every frame of a file or stream whose resolution changes to its first size, so this
+        catches only sources that hand over the new size, such as a camera reopened after a change.)"""
+        size = (image.shape[1], image.shape[0])
+        self.status.width, self.status.height = size
+        if self._size is not None and size != self._size:
+            self._resized = (f"the frames changed size from {self._size[0]}x{self._size[1]} to {size[0]}x{size[1]} "
+                             f"at frame {self._index}; calibration, lines and zones in pixels are for the old "
+                             "size: fix the camera's resolution or its config")
+            self.status.reason = self._resized
+            log.warning("camera %s: %s", self.config.camera_id, self._resized)
+        self._size = size
+
     def _read(self, capture: cv2.VideoCapture) -> bool:
         """Read until the source ends or breaks. True when this reader is done for good."""
         fps = self.config.fps or capture.get(cv2.CAP_PROP_FPS) or 0.0
@@ -281,9 +299,10 @@ class CameraReader(threading.Thread):
                 if cut:
                     self._set(FAILED, f"{cut}; the {self._index - first_index} frames before it were used")
                 else:
-                    self._set(ENDED, f"end of file after {self._index} frames")
+                    self._set(ENDED, f"end of file after {self._index} frames" + (f"; {self._resized}" if self._resized else ""))
                 return True
             self._index += 1
+            self._check_size(image)
             now = time.monotonic()
             if pace:
                 due = started + (self._index - first_index) / self.status.fps
