@@ -39,6 +39,13 @@ def drain(reader, timeout=10.0):
     raise AssertionError("the reader did not finish")
 
 
+def wait_until(condition, timeout, poll=0.02):
+    """Poll condition() until it holds or timeout seconds pass (the assertions after it say which)."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(poll)
+
+
 def frame(k):
     return Frame("c", k, 0.0, 0.0, np.zeros((1, 1, 3), np.uint8))
 
@@ -156,9 +163,7 @@ def test_a_refused_stream_says_so_and_its_retries_are_logged_now_and_then(caplog
     port = free_port()
     reader = CameraReader(InputConfig("door", f"rtsp://127.0.0.1:{port}/live"), backoff=Backoff(initial_s=0.05, max_s=0.1))
     reader.start()
-    deadline = time.monotonic() + 20
-    while reader.status.reconnects < 3 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: reader.status.reconnects >= 3, 20)
     reader.stop()
     reader.join(10)
     assert f"refused the connection: nothing listens on 127.0.0.1:{port}" in reader.status.reason, reader.status.reason
@@ -191,9 +196,7 @@ def test_a_camera_whose_frames_change_size_is_reported_in_its_status_and_the_log
     monkeypatch.setattr(sources, "open_capture", lambda config: next(captures))
     reader = CameraReader(InputConfig("door", "rtsp://127.0.0.1:1/live"), capacity=100, backoff=Backoff(initial_s=0.01, max_s=0.01))
     reader.start()
-    deadline = time.monotonic() + 20
-    while reader.status.frames_read < 6 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: reader.status.frames_read >= 6, 20)
     reader.stop()
     reader.join(10)
     assert (reader.status.width, reader.status.height) == (192, 128)
@@ -210,9 +213,7 @@ def test_a_stream_whose_name_does_not_resolve_says_so():
 def test_a_missing_webcam_is_retried_with_a_reason_and_stops_cleanly():
     reader = CameraReader(InputConfig("desk", "57"), backoff=Backoff(initial_s=0.05, max_s=0.1))
     reader.start()
-    deadline = time.monotonic() + 10
-    while reader.status.reconnects < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: reader.status.reconnects >= 2, 10)
     assert reader.status.kind == "webcam" and reader.status.state == RECONNECTING
     assert "webcam 57 cannot be opened" in reader.status.reason and "inputs[desk].path" in reader.status.reason
     reader.stop()
@@ -247,9 +248,7 @@ def test_a_live_run_reports_a_camera_that_never_delivers_as_offline_once(tmp_pat
     pipeline.listeners.append(lambda results, step_events: events.extend(step_events))
     runner = threading.Thread(target=pipeline.run, daemon=True)
     runner.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(e["type"] == "camera_offline" for e in events):
-        time.sleep(0.1)
+    wait_until(lambda: any(e["type"] == "camera_offline" for e in events), 60, poll=0.1)
     time.sleep(1.0)  # long enough for a second, wrong event to show up
     pipeline.stop()
     runner.join(timeout=30)
