@@ -143,6 +143,8 @@ def test_lab4cam_keeps_its_three_people_under_at_most_four_ids(assets, tmp_path,
     for cam in ("cam0", "cam1", "cam2", "cam3"):
         rows = np.loadtxt(tmp_path / f"{cam}.txt", delimiter=",", ndmin=2)
         assert len(rows) > 100, cam  # everyone is seen by every camera for most of the clip
+        frame_and_id = rows[:, :2].astype(int)
+        assert len(np.unique(frame_and_id, axis=0)) == len(rows), f"{cam} shows one global ID twice in a frame"
         ids |= set(rows[:, 1].astype(int).tolist())
     print(f"lab4cam: global IDs {sorted(ids)}")
     assert 3 <= len(ids) <= 4

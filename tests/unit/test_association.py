@@ -458,3 +458,18 @@ def test_a_track_that_swapped_people_where_they_crossed_follows_the_one_it_moves
 def test_a_track_that_met_someone_lost_but_walked_on_as_before_keeps_its_id():
     _, gid_a, gid_b, ids = crossing(swap=False)
     assert ids[("cam", 1)] == gid_a
+
+
+def test_ids_one_camera_showed_apart_are_never_merged_when_they_later_stand_together():
+    # lab4cam: a camera showed a seated person and a walker 1.4 m apart; its tracker later drifted onto
+    # the walker's place. Merging the two IDs would rewrite that camera's rows to show one ID twice.
+    a = associator(floor={"merge_after_s": 0.3})
+    seated, walker = unit(48), alike(unit(48), 0.85, 49)  # OSNet x0.25 rates different people this alike
+    step(a, 0.0, ("west", 1, seated, {"xy": (0.0, 0.0)}), ("west", 2, walker, {"xy": (1.4, 0.0)}))
+    corrections = []
+    for k in range(1, 12):  # west's track 2 ends; east's track of the walker comes to where west's track 1 is
+        ids, c = step(a, 0.1 * k, ("west", 1, None, {"xy": (0.0, 0.0)}),
+                      ("east", 3, walker if k == 1 else None, {"xy": (max(0.1, 1.4 - 0.3 * k), 0.0)}),
+                      removed=[("west", 2)] if k == 1 else ())
+        corrections += c
+    assert ids == {("west", 1): 1, ("east", 3): 2} and corrections == []

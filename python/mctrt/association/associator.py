@@ -41,7 +41,9 @@ until then. The rules, in the order update() applies them each step:
    waited max_wait_frames). A track with no option waits for its first embedding (a person
    re-entering must get a chance to be recognised), then founds a new ID; new tracks of
    different cameras standing at one place, each in the other's view, found one ID together.
-5. Corrections (an `id_corrected` event; results files rewrite the retired ID):
+5. Corrections (an `id_corrected` event; results files rewrite the retired ID). Two IDs that one
+   camera has ever shown at once are two people and never merged (else the rewritten results would
+   show one ID twice in that camera's frames).
    - by the floor: two IDs whose floor tracks agree for merge_after_s while no camera shows both,
      and each camera showing one has the other's place in view, are one person; the younger ID is
      retired into the older;
@@ -93,6 +95,7 @@ class CrossCameraAssociator:
         self._apart_since: dict[TrackKey, float] = {}  # tracks disagreeing with their ID's floor track, since
         self._together_since: dict[tuple[int, int], float] = {}
         self._distinct: dict[int, set[int]] = {}  # IDs one camera showed together: never one person
+        self._shown = np.zeros(0, np.int64)  # the (camera, ID) pairs of the last step, as camera << 44 | ID
         self.meetings = Meetings(floor, self.floor)
         self._lost: set[int] = set()  # IDs whose last track ended or left (some may have one again)
         self._camera_index: dict[str, int] = {}
@@ -117,6 +120,7 @@ class CrossCameraAssociator:
             self._settle_meetings(rows)
             corrections += self._learn_appearance(rows)
             self._match_waiting(rows)
+            self._note_shown_together(rows)
             corrections += self._merge_colocated(rows)
         self._forget(max((c.time_s for c in cameras), default=0.0))
         out, start = [], 0
@@ -329,6 +333,7 @@ class CrossCameraAssociator:
         """A provisional ID (founded by this row's track, never joined) whose track now matches an
         established one by appearance alone is retired into it."""
         cost = self.costs.options(rows, r, gallery, appearance_only=True, exclude=identity.global_id)
+        cost[np.isin(gallery.gids, list(self._distinct.get(identity.global_id, ())))] = INFEASIBLE
         if not len(cost) or cost.min() >= INFEASIBLE:
             return None
         target = self.identities[int(gallery.gids[int(np.argmin(cost))])]
@@ -446,17 +451,12 @@ class CrossCameraAssociator:
         mean, cov = self.floor.predict(slots, np.full(len(slots), now))
         a, b = core.close_pairs(np.ascontiguousarray(mean), np.ascontiguousarray(cov), _MERGE_RADIUS_M,
                                 self.config.floor.gate_sigma ** 2)  # a < b: fresh is sorted, so the older ID first
-        # One camera showing both: two people, for good. Which cameras show each ID, as an (F, C) matrix.
+        # Which cameras show each ID, as an (F, C) matrix (pairs that one camera shows are distinct).
         shows = np.zeros((len(fresh), len(self._camera_index)), bool)
         linked = np.flatnonzero(rows.gid > 0)
         at = np.searchsorted(fresh, rows.gid[linked])
         known = (at < len(fresh)) & (fresh[np.minimum(at, len(fresh) - 1)] == rows.gid[linked])
         shows[at[known], rows.camera[linked][known]] = True
-        shared = (shows[a] & shows[b]).any(axis=1)
-        for gi, gj in zip(fresh[a[shared]].tolist(), fresh[b[shared]].tolist()):
-            self._distinct.setdefault(gi, set()).add(gj)
-            self._distinct.setdefault(gj, set()).add(gi)
-        a, b = a[~shared], b[~shared]
         # A camera that shows one but not the other may simply not see the other's place: (C, F) bool,
         # asked for the IDs of these pairs only.
         sees = np.ones((len(self._camera_index), len(fresh)), bool)
@@ -479,6 +479,23 @@ class CrossCameraAssociator:
                 log.debug("t=%.1f merge %d into %d", now, gj, gi)
                 corrections.append(self._merge(gj, gi, now, "floor", rows))
         return corrections
+
+    def _note_shown_together(self, rows: StepRows) -> None:
+        """IDs that one camera shows in one step are two people, for good (rules 5 and the appearance
+        correction never merge them), however far apart they stand now: people come close later, or a
+        tracker drifts from one onto the other's place. Only (camera, ID) pairs new since the last
+        step can make new pairs, so a steady scene costs one set difference per step."""
+        linked = rows.gid > 0
+        shown = np.unique((rows.camera[linked] << 44) | rows.gid[linked])
+        new = np.setdiff1d(shown, self._shown, assume_unique=True)
+        self._shown = shown
+        for cam in np.unique(new >> 44).tolist():
+            here = (shown[(shown >> 44) == cam] & ((1 << 44) - 1)).tolist()
+            for gid in (new[(new >> 44) == cam] & ((1 << 44) - 1)).tolist():
+                for other in here:
+                    if other != gid:
+                        self._distinct.setdefault(gid, set()).add(other)
+                        self._distinct.setdefault(other, set()).add(gid)
 
     def _merge(self, old: int, new: int, time_s: float, reason: str, rows: StepRows) -> Correction:
         """Retire ID `old` into `new`: its tracks, sightings, appearance and floor track join `new`."""
