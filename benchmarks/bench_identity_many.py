@@ -9,7 +9,8 @@ from (wrong_ids): a track given someone else's ID, a person split into IDs of th
 per-camera tracker moving a track onto another person; what to work on next.
 
 The cuts: 2-4 vertical strips with blind gaps of 40-110 px between them, over the first half, the
-second half or the whole clip, drawn from a fixed seed; any within 40 px of a held-out split
+second half or the whole clip, drawn from a fixed seed (with --cuts, overlapping ones may be named
+too: O cuts, whose strips share 20-140 px, drawn alike from a seed of their own); any within 40 px of a held-out split
 (bench_identity's H1-H3, and pets09_split2) is left out. To be quick, the detector runs once on the
 whole frames: a strip keeps the boxes lying at least 35 % inside it, clipped to it; re-ID embeds the
 same pixels it would in the strip (the clipped box in the whole frame), once for every cut that asks.
@@ -66,13 +67,16 @@ def edges(strips: str) -> list[int]:
     return [int(v) for part in strips.split(",") for v in part.split(":")]
 
 
-def random_cuts(draws: int, width: int) -> dict[str, tuple[str, tuple[int, int]]]:
+def random_cuts(draws: int, width: int, overlapping: bool = False) -> dict[str, tuple[str, tuple[int, int]]]:
     """name -> (strips, (first, last) frame): from `draws` draws of the fixed seed, those that fit
-    (strips >= 100 px) and are not near a held-out split."""
-    rng = np.random.default_rng(SEED)
+    (strips >= 100 px) and are not near a held-out split. R cuts have blind gaps of 40-110 px between
+    their strips; overlapping ones (O, drawn from a seed of their own) share 20-140 px instead."""
+    rng = np.random.default_rng(SEED + 1 if overlapping else SEED)
     cuts = {}
     for i in range(draws):
         count, gap = int(rng.integers(2, 5)), int(rng.integers(40, 110))
+        if overlapping:
+            gap = -int(rng.integers(20, 140))
         centres = np.sort(rng.choice(np.arange(120, 650), count - 1, replace=False))
         spans, x = [], 0
         for c in centres.tolist():
@@ -86,7 +90,7 @@ def random_cuts(draws: int, width: int) -> dict[str, tuple[str, tuple[int, int]]
         near = any(len(edges(strips)) == len(edges(h)) and max(abs(a - b) for a, b in zip(edges(strips), edges(h))) <= NEAR_PX
                    for h in HELD_OUT)
         if not near:
-            cuts[f"R{i}"] = (strips, frames)
+            cuts[f"{'O' if overlapping else 'R'}{i}"] = (strips, frames)
     return cuts
 
 
@@ -286,7 +290,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--setting", action="append", default=[], help='"name: key=value, ..." (repeatable)')
     parser.add_argument("--draws", type=int, default=200, help="random draws (about 85 cuts fit of 200)")
-    parser.add_argument("--cuts", help="comma-separated cut names (R..., or bench_identity's T1-T7), to look at a few")
+    parser.add_argument("--cuts", help="comma-separated cut names (R..., overlapping O..., or bench_identity's T1-T7), "
+                                       "to look at a few")
     parser.add_argument("--as-videos", action="store_true", help="run each cut as bench_identity does (see above)")
     parser.add_argument("--cache", type=Path, help="with --as-videos: keep the detector's boxes here, per cut")
     args = parser.parse_args()
@@ -312,7 +317,8 @@ def main() -> None:
     cuts = random_cuts(args.draws, width)
     if args.cuts:  # bench_identity's tuning splits may be named too; never its held-out ones
         tuning = {name: (strips, frames or (1, len(images))) for name, (strips, frames, role) in SPLITS.items() if role == "tuning"}
-        cuts = {name: {**cuts, **tuning}[name] for name in args.cuts.split(",")}
+        cuts = {name: {**cuts, **random_cuts(args.draws, width, overlapping=True), **tuning}[name]
+                for name in args.cuts.split(",")}
     settings = [("as configured", {})] + [parse_setting(s) for s in args.setting]
     work = Path(tempfile.mkdtemp(prefix="mctrt-identity-many-"))
     scores = {name: {} for name, _ in settings}
