@@ -317,8 +317,8 @@ def main() -> None:
     cuts = random_cuts(args.draws, width)
     if args.cuts:  # bench_identity's tuning splits may be named too; never its held-out ones
         tuning = {name: (strips, frames or (1, len(images))) for name, (strips, frames, role) in SPLITS.items() if role == "tuning"}
-        cuts = {name: {**cuts, **random_cuts(args.draws, width, overlapping=True), **tuning}[name]
-                for name in args.cuts.split(",")}
+        named = {**cuts, **random_cuts(args.draws, width, overlapping=True), **tuning}
+        cuts = {name: named[name] for name in args.cuts.split(",")}
     settings = [("as configured", {})] + [parse_setting(s) for s in args.setting]
     work = Path(tempfile.mkdtemp(prefix="mctrt-identity-many-"))
     scores = {name: {} for name, _ in settings}

@@ -66,6 +66,7 @@ from mctrt.association.step import CameraTracks, Correction, Identity, Link, Ste
 from mctrt.config import AssociationConfig
 
 log = logging.getLogger(__name__)
+_ID_BITS = 44  # a (camera, ID) pair as one int64: camera index << _ID_BITS | ID
 _MERGE_RADIUS_M = 3.0  # pairs farther apart than this in x or y are never compared for a merge (a quick pre-filter)
 
 
@@ -95,7 +96,7 @@ class CrossCameraAssociator:
         self._apart_since: dict[TrackKey, float] = {}  # tracks disagreeing with their ID's floor track, since
         self._together_since: dict[tuple[int, int], float] = {}
         self._distinct: dict[int, set[int]] = {}  # IDs one camera showed together: never one person
-        self._shown = np.zeros(0, np.int64)  # the (camera, ID) pairs of the last step, as camera << 44 | ID
+        self._shown = np.zeros(0, np.int64)  # the (camera, ID) pairs of the last step (_ID_BITS)
         self.meetings = Meetings(floor, self.floor)
         self._lost: set[int] = set()  # IDs whose last track ended or left (some may have one again)
         self._camera_index: dict[str, int] = {}
@@ -486,12 +487,13 @@ class CrossCameraAssociator:
         tracker drifts from one onto the other's place. Only (camera, ID) pairs new since the last
         step can make new pairs, so a steady scene costs one set difference per step."""
         linked = rows.gid > 0
-        shown = np.unique((rows.camera[linked] << 44) | rows.gid[linked])
+        shown = np.unique((rows.camera[linked] << _ID_BITS) | rows.gid[linked])
         new = np.setdiff1d(shown, self._shown, assume_unique=True)
         self._shown = shown
-        for cam in np.unique(new >> 44).tolist():
-            here = (shown[(shown >> 44) == cam] & ((1 << 44) - 1)).tolist()
-            for gid in (new[(new >> 44) == cam] & ((1 << 44) - 1)).tolist():
+        id_mask = (1 << _ID_BITS) - 1
+        for cam in np.unique(new >> _ID_BITS).tolist():
+            here = (shown[(shown >> _ID_BITS) == cam] & id_mask).tolist()
+            for gid in (new[(new >> _ID_BITS) == cam] & id_mask).tolist():
                 for other in here:
                     if other != gid:
                         self._distinct.setdefault(gid, set()).add(other)
