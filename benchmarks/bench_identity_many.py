@@ -320,6 +320,11 @@ def main() -> None:
         named = {**cuts, **random_cuts(args.draws, width, overlapping=True), **tuning}
         cuts = {name: named[name] for name in args.cuts.split(",")}
     settings = [("as configured", {})] + [parse_setting(s) for s in args.setting]
+    for name, setting in settings:  # a misspelt key fails here, not after the first cut has run
+        try:
+            with_setting(config, setting)
+        except TypeError as error:
+            parser.error(f"--setting {name!r}: {error} (keys: floor.<name>, tracker.<name> or an association field)")
     work = Path(tempfile.mkdtemp(prefix="mctrt-identity-many-"))
     scores = {name: {} for name, _ in settings}
     kinds = {name: Counter() for name, _ in settings}
