@@ -49,6 +49,7 @@ from common import match_boxes, print_table, save
 
 from mctrt import lapjv
 from mctrt.config import config_from_dict, load_config
+from mctrt.errors import ConfigError
 from mctrt.eval import evaluate_cameras
 from mctrt.io.mot import read_mot, result_rows
 from mctrt.models import Detector, Embedder
@@ -323,7 +324,7 @@ def main() -> None:
     for name, setting in settings:  # a misspelt key fails here, not after the first cut has run
         try:
             with_setting(config, setting)
-        except TypeError as error:
+        except (TypeError, ConfigError) as error:  # an unknown field, or a value its config refuses
             parser.error(f"--setting {name!r}: {error} (keys: floor.<name>, tracker.<name> or an association field)")
     work = Path(tempfile.mkdtemp(prefix="mctrt-identity-many-"))
     scores = {name: {} for name, _ in settings}
