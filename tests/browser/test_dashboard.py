@@ -34,6 +34,7 @@ WIDTH, HEIGHT = 1440, 1000
 FLOOR_ZONE = {"name": "square", "polygon_m": [[-12, -14], [12, -14], [12, 2], [-12, 2]]}  # where the demo's people walk
 FLOOR_LINE = {"name": "middle", "points_m": [[0, -14], [0, 2]]}
 FLOOR_CLICK_ATTEMPTS = 3  # a person may leave the floor between finding their dot and the click
+CHIP_CLICK_ATTEMPTS = 3  # the identities list may be drawn again between finding a chip and the click
 
 
 class DevTools:
@@ -106,6 +107,23 @@ def with_floor_zone_and_line(config: Path) -> Path:
     return config
 
 
+async def click_an_identity(page: DevTools) -> str:
+    """Click the first chip of the identities list with the mouse; its global ID once the page has
+    selected that person. The list is drawn again every few seconds, so a click may land on another
+    chip (or between two) when it moves under the pointer: then deselect and try again."""
+    selected = "document.querySelector('#journey').dataset.gid"
+    for _ in range(CHIP_CLICK_ATTEMPTS):
+        gid = await page.evaluate("document.querySelector('#identities .gid-chip').dataset.gid")
+        await page.click(f"#identities .gid-chip[data-gid='{gid}']")
+        got = await page.wait_for(f"{selected} || 'none'", "the click to be handled")
+        if got == gid:
+            return gid
+        if got != "none":  # another person's chip took the click
+            await page.click("#journey-close")
+            await page.wait_for(f"{selected} === undefined", "no one selected")
+    raise AssertionError(f"{CHIP_CLICK_ATTEMPTS} clicks on the first identity did not select it")
+
+
 async def click_a_person_on_the_floor(page: DevTools) -> int:
     """Click the most isolated person's dot on the floor view with the mouse; their global ID once
     the page has selected them."""
@@ -166,9 +184,8 @@ async def test_dashboard_shows_live_video_events_and_a_journey_in_chromium(tmp_p
             await page.wait_for("document.querySelector('#ws-state').textContent.trim() === 'live'", "the stats socket")
             await page.wait_for("document.querySelectorAll('#timeline .event').length >= 1", "an event in the timeline")
             await page.wait_for("document.querySelectorAll('#identities .gid-chip').length >= 3", "identities")
-            gid = await page.evaluate("document.querySelector('#identities .gid-chip').dataset.gid")
-            await page.click("#identities .gid-chip")
-            await page.wait_for(f"document.querySelector('#journey').dataset.gid === {json.dumps(gid)}",
+            gid = json.dumps(await click_an_identity(page))
+            await page.wait_for(f"document.querySelector('#journey-gid .gid-chip').dataset.gid === {gid}",
                                 "the journey of the clicked person")
             await page.wait_for("document.querySelectorAll('#journey .journey-event').length >= 1", "journey events")
 
