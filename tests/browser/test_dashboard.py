@@ -35,6 +35,7 @@ FLOOR_ZONE = {"name": "square", "polygon_m": [[-12, -14], [12, -14], [12, 2], [-
 FLOOR_LINE = {"name": "middle", "points_m": [[0, -14], [0, 2]]}
 FLOOR_CLICK_ATTEMPTS = 3  # a person may leave the floor between finding their dot and the click
 CHIP_CLICK_ATTEMPTS = 3  # the identities list may be drawn again between finding a chip and the click
+SELECTED = "document.querySelector('#journey').dataset.gid"  # the selected person's global ID (undefined: nobody)
 
 
 class DevTools:
@@ -111,23 +112,21 @@ async def click_an_identity(page: DevTools) -> str:
     """Click the first chip of the identities list with the mouse; its global ID once the page has
     selected that person. The list is drawn again every few seconds, so a click may land on another
     chip (or between two) when it moves under the pointer: then deselect and try again."""
-    selected = "document.querySelector('#journey').dataset.gid"
     for _ in range(CHIP_CLICK_ATTEMPTS):
         gid = await page.evaluate("document.querySelector('#identities .gid-chip').dataset.gid")
         await page.click(f"#identities .gid-chip[data-gid='{gid}']")
-        got = await page.wait_for(f"{selected} || 'none'", "the click to be handled")
+        got = await page.wait_for(f"{SELECTED} || 'none'", "the click to be handled")
         if got == gid:
             return gid
         if got != "none":  # another person's chip took the click
             await page.click("#journey-close")
-            await page.wait_for(f"{selected} === undefined", "no one selected")
+            await page.wait_for(f"{SELECTED} === undefined", "no one selected")
     raise AssertionError(f"{CHIP_CLICK_ATTEMPTS} clicks on the first identity did not select it")
 
 
 async def click_a_person_on_the_floor(page: DevTools) -> int:
     """Click the most isolated person's dot on the floor view with the mouse; their global ID once
     the page has selected them."""
-    selected = "document.querySelector('#journey').dataset.gid"
     for _ in range(FLOOR_CLICK_ATTEMPTS):
         await page.evaluate("document.querySelector('#floor-canvas').scrollIntoView({block: 'center'})")
         people = await page.evaluate("import('/static/floor.js').then(m => m.peopleOnScreen())")
@@ -139,7 +138,7 @@ async def click_a_person_on_the_floor(page: DevTools) -> int:
 
         person = max(people, key=room)
         await page.click_at(person["x"], person["y"])
-        got = await page.wait_for(f"{selected} || 'none'", "the click to be handled")
+        got = await page.wait_for(f"{SELECTED} || 'none'", "the click to be handled")
         if got != "none":
             assert got == str(person["global_id"]), f"clicked #{person['global_id']} on the floor, #{got} selected"
             return person["global_id"]
