@@ -70,13 +70,14 @@ void bind_feet(py::module_& m) {
   m.def(
       "foot_points",
       [](const FootRule& rule, const py::handle& xyxy_obj, const py::handle& image_wh_obj, const py::handle& time_obj,
-         const py::handle& rows_obj, const py::handle& height, const py::handle& top, const py::handle& bottom,
-         const py::handle& time) {
+         const py::handle& rows_obj, const py::handle& occluded_obj, const py::handle& height, const py::handle& top,
+         const py::handle& bottom, const py::handle& time) {
         const auto xyxy = require_array<double>(xyxy_obj, "xyxy", {-1, 4}, "(N, 4)");
         const py::ssize_t n = xyxy.shape(0);
         const auto image_wh = require_array<double>(image_wh_obj, "image_wh", {n, 2}, "(N, 2)");
         const auto time_s = require_array<double>(time_obj, "time_s", {n}, "(N,)");
         const auto rows = require_array<std::int64_t>(rows_obj, "rows", {n}, "(N,)");
+        const auto occluded = require_array<bool>(occluded_obj, "occluded", {n}, "(N,)");
         auto full_height = require_writable<double>(height, "full_height", {-1}, "(S,)");
         auto full_top = require_writable<double>(top, "full_top", {full_height.shape(0)}, "(S,)");
         auto full_bottom = require_writable<double>(bottom, "full_bottom", {full_height.shape(0)}, "(S,)");
@@ -88,16 +89,17 @@ void bind_feet(py::module_& m) {
         py::array_t<bool> hidden(n), estimated(n), cut_side(n);
         const FullBoxes full{full_height.mutable_data(), full_top.mutable_data(), full_bottom.mutable_data(),
                              full_time.mutable_data()};
-        foot_points(rule, xyxy.data(), image_wh.data(), time_s.data(), rows.data(), std::size_t(n), full,
+        foot_points(rule, xyxy.data(), image_wh.data(), time_s.data(), rows.data(), occluded.data(), std::size_t(n), full,
                     foot.mutable_data(), body.mutable_data(), hidden.mutable_data(), estimated.mutable_data(),
                     cut_side.mutable_data());
         return py::make_tuple(foot, body, hidden, estimated, cut_side);
       },
-      py::arg("rule"), py::arg("xyxy"), py::arg("image_wh"), py::arg("time_s"), py::arg("rows"),
+      py::arg("rule"), py::arg("xyxy"), py::arg("image_wh"), py::arg("time_s"), py::arg("rows"), py::arg("occluded"),
       py::arg("full_height"), py::arg("full_top"), py::arg("full_bottom"), py::arg("full_time"),
       R"doc(The foot rule (mctrt/geometry/feet.py) for boxes xyxy (N, 4) of images image_wh (N, 2) at times
 time_s (N,), float64, whose tracks' last full boxes are at rows (N,) int64 of the columns full_height,
-full_top, full_bottom, full_time (S,) float64 (read, then updated where a box is whole). Returns
+full_top, full_bottom, full_time (S,) float64 (read, then updated where a box is whole); occluded (N,)
+bool marks boxes whose lower part a nearer person hides. Returns
 (foot (N, 2) pixels, body (N,) height, hidden (N,), estimated (N,), cut_side (N,) bool).)doc");
 
   m.def(

@@ -7,8 +7,8 @@
 namespace mctrt {
 
 void foot_points(const FootRule& rule, const double* xyxy, const double* image_wh, const double* time_s,
-                 const std::int64_t* rows, std::size_t n, FullBoxes full, double* foot, double* body,
-                 bool* hidden, bool* estimated, bool* cut_side) {
+                 const std::int64_t* rows, const bool* occluded, std::size_t n, FullBoxes full, double* foot,
+                 double* body, bool* hidden, bool* estimated, bool* cut_side) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (std::size_t i = 0; i < n; ++i) {
     const double x0 = xyxy[4 * i], y0 = xyxy[4 * i + 1], x1 = xyxy[4 * i + 2], y1 = xyxy[4 * i + 3];
@@ -21,14 +21,14 @@ void foot_points(const FootRule& rule, const double* xyxy, const double* image_w
     const bool cut_left = x0 <= margin, cut_right = x1 >= width - margin;
     const bool shrunk = h < rule.occlusion_ratio * recent;  // false without a recent height (NaN)
     const bool bottom_moved = std::abs(y1 - full.bottom[row]) > std::abs(y0 - full.top[row]);
-    hidden[i] = cut_bottom || (shrunk && bottom_moved);
+    hidden[i] = cut_bottom || (shrunk && bottom_moved) || occluded[i];
     estimated[i] = hidden[i] && !cut_top && !std::isnan(recent);
     cut_side[i] = cut_left || cut_right;
     body[i] = estimated[i] ? recent : h;
     const double half_width = 0.5 * rule.width_ratio * body[i];
     foot[2 * i] = cut_left && !cut_right ? x1 - half_width : cut_right && !cut_left ? x0 + half_width : 0.5 * (x0 + x1);
     foot[2 * i + 1] = estimated[i] ? y0 + recent : y1;
-    if (!cut_bottom && !cut_top && !shrunk) {
+    if (!cut_bottom && !cut_top && !shrunk && !occluded[i]) {
       // Halfway to the new height: a box of two people merged (or of the tracker jumping to another
       // person) must not make the person taller at once, or the next whole box reads as hidden legs.
       full.height[row] = std::isnan(recent) ? h : 0.5 * (recent + h);

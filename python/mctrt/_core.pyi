@@ -34,8 +34,9 @@ class FootRule:
     def __init__(self, *, height_memory_s: float, edge_margin_px: float, occlusion_ratio: float, width_ratio: float,
                  foot_sigma: float, estimated_foot_sigma: float, floor_sigma_m: float) -> None: ...
 
-def foot_points(rule: FootRule, xyxy: Float64, image_wh: Float64, time_s: Float64, rows: Int64, full_height: Float64,
-                full_top: Float64, full_bottom: Float64, full_time: Float64) -> tuple[Float64, Float64, Bool, Bool, Bool]:
+def foot_points(rule: FootRule, xyxy: Float64, image_wh: Float64, time_s: Float64, rows: Int64, occluded: Bool,
+                full_height: Float64, full_top: Float64, full_bottom: Float64,
+                full_time: Float64) -> tuple[Float64, Float64, Bool, Bool, Bool]:
     """The foot rule: (foot (N, 2), body (N,), hidden, estimated, cut_side (N,) bool); updates the full-box columns."""
 
 def feet_to_floor(rule: FootRule, to_floor: Float64, floor_sign: Float64, camera: Int64, foot: Float64, body: Float64,

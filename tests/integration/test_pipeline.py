@@ -2,8 +2,8 @@
 global IDs and floor positions, events, the store, the summary, and the quality goals: PETS09-S2L1
 MOTA >= 0.80 and IDF1 >= 0.80; cross-camera IDF1 on the two-camera split and on a three-camera
 split with blind gaps (made here with python -m mctrt.splits) no lower than measured when these
-tests were written (below the issue's goals of 0.85 and 0.75, which are not met); lab4cam's three
-people under at most four global IDs."""
+tests were written (the two-camera split meets its goal of 0.85, the blind gaps not their 0.75);
+lab4cam's three people under at most four global IDs, the seated one under one."""
 
 import json
 import os
@@ -134,7 +134,7 @@ def test_three_cameras_with_blind_gaps_between_them_keep_people(assets, tmp_path
     assert combined.idf1 >= 0.65  # measured 0.676 (H1 of bench_identity; goal 0.75); no association at all: 0.339
 
 
-def test_lab4cam_keeps_its_three_people_under_at_most_four_ids(assets, tmp_path, monkeypatch):
+def test_lab4cam_keeps_its_three_people_under_at_most_four_ids_and_the_seated_one_under_one(assets, tmp_path, monkeypatch):
     """Four real overlapping calibrated views, two people walking and one seated all along."""
     monkeypatch.setenv("MCTRT_ASSETS", str(assets))
     pipeline = Pipeline(load_config(CONFIGS / "lab4cam.yaml"), offline=True, output_dir=tmp_path, use_store=False)
@@ -150,6 +150,15 @@ def test_lab4cam_keeps_its_three_people_under_at_most_four_ids(assets, tmp_path,
     assert 3 <= len(ids) <= 4
     world = np.loadtxt(tmp_path / "world.txt", delimiter=",", skiprows=1)
     assert np.abs(world[:, 3:5]).max() < 6.0  # the lab is about 8 m x 9 m around the origin
+    # The seated person (at a desk near (2.85, -0.1) m; cam2 sees them at first, cam1 from frame 127)
+    # keeps one ID, and no walker takes it: once, a walker's new track in cam3 joined their vague
+    # prediction, and they came back under an ID of their own.
+    from_desk = np.linalg.norm(world[:, 3:5] - [2.85, -0.1], axis=1)
+    at_desk = sorted(set(world[from_desk < 0.8, 2].astype(int).tolist()))
+    print(f"lab4cam: at the desk {at_desk}, frames {sorted(set(world[from_desk < 0.8, 1].astype(int).tolist()))[::20]}")
+    assert len(at_desk) == 1 and from_desk[world[:, 2] == at_desk[0]].max() < 1.5
+    frames = world[world[:, 2] == at_desk[0], 1]
+    assert frames.min() <= 5 and frames.max() >= 200  # from the start to the end
 
 
 def test_pets09_meets_the_single_camera_goals(assets, tmp_path, monkeypatch):

@@ -473,3 +473,22 @@ def test_ids_one_camera_showed_apart_are_never_merged_when_they_later_stand_toge
                       removed=[("west", 2)] if k == 1 else ())
         corrections += c
     assert ids == {("west", 1): 1, ("east", 3): 2} and corrections == []
+
+
+def test_a_new_track_where_other_cameras_see_someone_is_not_given_a_vague_prediction_instead():
+    # lab4cam: a seated person's jittery boxes gave their floor track a velocity; out of sight for 4 s,
+    # its prediction covers metres and reaches the spot where two cameras see a standing person. A new
+    # track there is that person, although by Mahalanobis distance alone the vague prediction is nearer.
+    a = associator()
+    ids = {}
+    for k in range(30):
+        ids, _ = step(a, 0.1 * k, ("cam2", 1, unit(52) if k == 0 else None, {"xy": (2.8 - 0.03 * k, 0.1 + 0.03 * k)}),
+                      ("cam0", 1, unit(53) if k == 0 else None, {"xy": (1.2, 1.5)}))
+    seated, standing = ids[("cam2", 1)], ids[("cam0", 1)]
+    step(a, 3.0, ("cam0", 1, None, {"xy": (1.2, 1.5)}), removed=[("cam2", 1)])
+    for k in range(31, 70):
+        ids, _ = step(a, 0.1 * k, ("cam0", 1, None, {"xy": (1.2, 1.5)}), ("cam1", 1, None, {"xy": (1.2, 1.5)}))
+    assert ids[("cam1", 1)] == standing
+    ids, _ = step(a, 7.0, ("cam0", 1, None, {"xy": (1.2, 1.5)}), ("cam1", 1, None, {"xy": (1.2, 1.5)}),
+                  ("cam3", 1, None, {"xy": (1.45, 1.3), "give_up": True}))
+    assert ids[("cam3", 1)] == standing != seated

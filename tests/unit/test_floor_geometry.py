@@ -350,3 +350,71 @@ def test_cameras_placed_together_keep_their_own_tracks_and_lenses():
     cut = tracks((300, 350, 340, 480))
     again = locator.locate([CameraFrame("lens", cut, IMAGE, 0.1)])[0]
     assert again.estimated[0] and np.allclose(again.xy, lens.to_floor([[320, 490]]))
+
+
+def posed_camera() -> CameraCalibration:
+    """A camera 3 m up at (0, -6), looking along +y and 25 degrees down, without distortion."""
+    tilt = np.radians(25.0)
+    forward, right = np.array([0.0, np.cos(tilt), -np.sin(tilt)]), np.array([1.0, 0.0, 0.0])
+    rotation = np.stack([right, np.cross(forward, right), forward])  # rows: the camera's x (right), y (down), z
+    pose = np.eye(4)
+    pose[:3, :3], pose[:3, 3] = rotation, -rotation @ np.array([0.0, -6.0, 3.0])
+    return CameraCalibration.from_lens([[800.0, 0.0, 640.0], [0.0, 800.0, 360.0], [0.0, 0.0, 1.0]], [], pose)
+
+
+def project(camera: CameraCalibration, points: np.ndarray) -> np.ndarray:
+    """World points (N, 3) -> pixels (N, 2)."""
+    seen = (camera.world_to_camera[:3, :3] @ points.T).T + camera.world_to_camera[:3, 3]
+    pixels = (camera.intrinsics @ seen.T).T
+    return pixels[:, :2] / pixels[:, 2:]
+
+
+def test_floor_below_a_point_seen_at_a_height_is_where_it_stands():
+    camera = posed_camera()
+    points = np.array([[0.5, 2.0, 1.6], [-1.0, 4.0, 1.2], [2.0, 0.0, 0.0]])
+    for point in points:
+        assert np.allclose(camera.floor_below(project(camera, point[None]), point[2]), point[None, :2], atol=1e-9)
+    assert np.isnan(camera.floor_below([[640.0, 0.0]], 3.5)).all()  # that high, the view's top row never gets there
+    with pytest.raises(ValueError, match="pose"):
+        TILTED.floor_below([[0.0, 0.0]], 1.6)
+
+
+def person_box(camera: CameraCalibration, x: float, y: float, height: float, visible: float = 1.0) -> tuple:
+    """The box (x0, y0, x1, y1) of a person standing at floor (x, y), its lower part cut to `visible` of its height."""
+    (u, top), (_, bottom) = project(camera, np.array([[x, y, height], [x, y, 0.0]]))
+    return (u - 0.2 * (bottom - top), top, u + 0.2 * (bottom - top), top + visible * (bottom - top))
+
+
+def test_legs_hidden_by_a_nearer_person_are_placed_from_the_head_where_the_pose_is_known():
+    # lab4cam: a walker behind another showed a half box, placed at its bottom: metres beyond them.
+    posed = posed_camera()
+    config = FloorAssociationConfig(head_height_m=1.6, head_height_sigma_m=0.25)
+    behind = person_box(posed, 0.3, 3.0, 1.6, visible=0.5)  # its bottom is inside the nearer person's box
+    front = person_box(posed, 0.35, 1.0, 1.6)
+    points = OneCamera(config, posed).locate(tracks(behind, front), (1280, 720), 0.0)
+    assert np.allclose(points.xy[0], [0.3, 3.0], atol=1e-6) and points.estimated.tolist() == [True, False]
+    along = np.linalg.eigh(points.cov[0])[1][:, -1]  # most uncertain along the line of sight (the height's spread)
+    assert abs(along[1]) > 0.95 and np.linalg.eigvalsh(points.cov[0]).max() > 4 * np.linalg.eigvalsh(points.cov[1]).max()
+    # without the pose (the same view as a bare homography) the box's bottom stays its foot
+    plane = CameraCalibration(posed.image_to_floor, floor_side_w=1.0)
+    points = OneCamera(config, plane).locate(tracks(behind, front), (1280, 720), 0.0)
+    assert np.allclose(points.xy[0], plane.to_floor([[0.5 * (behind[0] + behind[2]), behind[3]]])[0])
+    assert points.xy[0, 1] > 4.0 and not points.estimated[0]
+
+
+def test_a_posed_camera_places_a_box_cut_by_the_lower_edge_from_the_head():
+    posed = posed_camera()
+    x0, y0, x1, y1 = person_box(posed, 0.0, -4.0, 1.7)  # near the camera: its feet below the image
+    assert y1 > 720
+    points = OneCamera(FloorAssociationConfig(head_height_m=1.7), posed).locate(tracks((x0, y0, x1, 720.0)), (1280, 720), 0.0)
+    assert points.estimated[0] and np.allclose(points.xy[0], [0.0, -4.0], atol=1e-6)
+
+
+def test_a_box_behind_a_nearer_person_uses_the_remembered_height_and_does_not_become_it():
+    posed = posed_camera()
+    locator = OneCamera(FloorAssociationConfig(occlusion_ratio=0.75), posed)
+    front = person_box(posed, 0.35, 1.0, 1.8)
+    whole = locator.locate(tracks(person_box(posed, 0.3, 3.0, 1.8)), (1280, 720), 0.0).xy[0]
+    for k in (1, 2):  # 85 % visible: not shrunk enough to read as hidden legs, but the nearer person hides them
+        points = locator.locate(tracks(person_box(posed, 0.3, 3.0, 1.8, visible=0.85), front, ids=[1, 2]), (1280, 720), 0.1 * k)
+        assert points.estimated[0] and np.allclose(points.xy[0], whole), k

@@ -29,11 +29,12 @@ struct FullBoxes {
 
 // What each box says about its feet: foot (N, 2) pixels, body (N) the height used for the person,
 // and per box whether the feet are hidden, estimated (hidden but placed from the full height)
-// and cut at the side. Reads and then updates `full` at rows[i] (a box that is whole becomes the
-// track's full box).
+// and cut at the side. occluded (N) marks boxes whose lower part the caller found hidden behind a
+// nearer person. Reads and then updates `full` at rows[i] (a box that is whole becomes the track's
+// full box).
 void foot_points(const FootRule& rule, const double* xyxy, const double* image_wh, const double* time_s,
-                 const std::int64_t* rows, std::size_t n, FullBoxes full, double* foot, double* body,
-                 bool* hidden, bool* estimated, bool* cut_side);
+                 const std::int64_t* rows, const bool* occluded, std::size_t n, FullBoxes full, double* foot,
+                 double* body, bool* hidden, bool* estimated, bool* cut_side);
 
 // Foot points (N, 2), undistorted, through their camera's image -> floor homography
 // (to_floor[camera[i]], 3x3, with its floor side floor_sign) to floor metres xy (N, 2), NaN where

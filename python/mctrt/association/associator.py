@@ -32,7 +32,11 @@ until then. The rules, in the order update() applies them each step:
      and the embeddings, when both exist, are at least min_similarity alike; or the ID was still
      (seated, standing) when last seen and the track is where it stood; the cost is the squared
      Mahalanobis distance plus appearance_weight * (1 - cosine similarity), a neutral
-     1 - match_threshold standing in for a missing embedding;
+     1 - match_threshold standing in for a missing embedding; where someone another camera shows
+     right now is within the gate, each other person's cost also gains the log of how much more
+     floor their predicted position covers (a likelihood), so that someone out of sight for
+     seconds, predicted vaguely over metres, does not take a track standing where cameras see
+     someone;
    - by appearance alone (where the floor cannot tell): the cosine similarity reaches
      match_threshold, or reentry_threshold for an ID last seen in the track's own camera or placed
      on the floor too long ago; the cost is gate_sigma^2 plus the appearance term, so a floor match

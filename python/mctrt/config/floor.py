@@ -88,6 +88,11 @@ class FloorAssociationConfig:
         occlusion_ratio: a box shorter than this fraction of its track's recent full height has its
             lower part hidden (if its bottom, not its top, moved): the foot is estimated.
         height_memory_s: how long a track's full height (from its last whole box) is trusted for that estimate.
+        head_height_m, head_height_sigma_m: how high above the floor a box's top is, for a camera
+            whose pose is known (intrinsics and extrinsics) to place a person whose feet are hidden and
+            who has no recent full height: under the point at that height seen at the box top, that
+            height's spread (seated about 1.3 m, standing 1.5-1.95 m) becoming an uncertainty along the
+            line of sight. Set from people's heights, not swept.
         speed_sigma: how fast people walk, as the spread of their velocity per axis (m/s; about 1
             for a walking pace of 1.4): how fast a person first seen may be walking, and how far one
             out of sight may have gone.
@@ -133,6 +138,8 @@ class FloorAssociationConfig:
     width_ratio: float = 0.4
     occlusion_ratio: float = 0.75
     height_memory_s: float = 3.0
+    head_height_m: float = 1.6
+    head_height_sigma_m: float = 0.25
     speed_sigma: float = 1.0
     turn_time_s: float = 5.0
     gate_sigma: float = 3.0
@@ -151,9 +158,9 @@ class FloorAssociationConfig:
     def __post_init__(self) -> None:
         w = "association.floor"
         for name in ("foot_sigma", "estimated_foot_sigma", "floor_sigma_m", "speed_sigma", "turn_time_s",
-                     "still_window_s", "gate_sigma"):
+                     "still_window_s", "gate_sigma", "head_height_m"):
             number(f"{w}.{name}", getattr(self, name), 0.0, open_low=True)
-        for name in ("still_radius_m", "height_memory_s", "max_gap_s", "appearance_weight", "ambiguity_margin", "split_after_s",
+        for name in ("still_radius_m", "height_memory_s", "head_height_sigma_m", "max_gap_s", "appearance_weight", "ambiguity_margin", "split_after_s",
                      "merge_after_s", "meeting_s", "meeting_window_s"):
             number(f"{w}.{name}", getattr(self, name), 0.0)
         number(f"{w}.edge_margin_px", self.edge_margin_px, 0, integer=True)

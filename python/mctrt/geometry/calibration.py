@@ -210,6 +210,22 @@ class CameraCalibration:
     def undistorted_to_floor(self, points_px: np.ndarray) -> np.ndarray:
         return apply_homography(self.image_to_floor, points_px, self.floor_sign)
 
+    @property
+    def knows_pose(self) -> bool:
+        """Whether the camera's pose (and so the vertical) is known: set for from_lens/from_file."""
+        return self.world_to_camera is not None
+
+    def floor_below(self, points_px: np.ndarray, height_m: float) -> np.ndarray:
+        """(N, 2) undistorted pixels of points height_m above the floor -> (N, 2) floor metres right
+        below them; NaN rows where that line of sight does not reach the height in front of the
+        camera. Needs the pose (knows_pose): the plane z = height_m is seen through K [r1 r2 h r3 + t]."""
+        if not self.knows_pose:
+            raise ValueError("floor_below needs the camera's pose (intrinsics and world_to_camera)")
+        rotation, translation = self.world_to_camera[:3, :3], self.world_to_camera[:3, 3]
+        plane_to_image = self.intrinsics @ np.c_[rotation[:, 0], rotation[:, 1], height_m * rotation[:, 2] + translation]
+        # the third coordinate of inv(plane_to_image) @ pixel is 1 / depth: positive in front of the camera
+        return apply_homography(np.linalg.inv(plane_to_image), np.asarray(points_px, np.float64).reshape(-1, 2), 1.0)
+
     def jacobian(self, points_px: np.ndarray) -> np.ndarray:
         """(N, 2) undistorted pixels -> (N, 2, 2) d(floor x, y) / d(pixel u, v) of the homography: how a
         pixel of error there becomes metres (it grows with the distance from the camera)."""
