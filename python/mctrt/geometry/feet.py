@@ -126,7 +126,7 @@ class FootLocator:
         image_wh = np.repeat(np.array([f.image_size for f in frames], np.float64), counts, axis=0)
         time_s = np.repeat(np.array([f.time_s for f in frames], np.float64), counts)
         rows = table.rows(self._keys(camera, np.concatenate([f.tracks.track_id for f in frames])))
-        posed = [n and self.calibrations[f.camera_id].knows_pose for f, n in zip(frames, counts)]
+        posed = [n > 0 and self.calibrations[f.camera_id].knows_pose for f, n in zip(frames, counts)]
         occluded = np.concatenate([self._occluded(xyxy[s]) if p else np.zeros(s.stop - s.start, bool)
                                    for s, p in zip(self._slices(counts), posed)])
         foot, body, hidden, estimated, cut_side = core.foot_points(
@@ -146,14 +146,11 @@ class FootLocator:
                                      cut_side, NEAR_ZERO)
         for placed, along in spread:
             cov[placed] += along[:, :, None] * along[:, None, :]
-        out, start = [], 0
-        for n in counts:
-            out.append(FloorPoints(xy[start:start + n], cov[start:start + n], estimated[start:start + n]))
-            start += n
-        return out
+        return [FloorPoints(xy[s], cov[s], estimated[s]) for s in self._slices(counts)]
 
     @staticmethod
     def _slices(counts: list[int]) -> list[slice]:
+        """Each camera's rows of the step's arrays, from the cameras' row counts."""
         ends = np.cumsum(counts).tolist()
         return [slice(end - n, end) for n, end in zip(counts, ends)]
 
