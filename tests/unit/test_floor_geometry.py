@@ -9,7 +9,7 @@ from mctrt.association.floor_tracks import mahalanobis_sq
 from mctrt.config import FloorAssociationConfig, ReidScheduleConfig, config_from_dict
 from mctrt.geometry import CameraCalibration
 from mctrt.geometry.feet import CameraFrame, FootLocator
-from mctrt.geometry.layout import floor_layout
+from mctrt.geometry.layout import field_of_view, floor_layout
 from mctrt.tracking.track_table import TrackTable
 from mctrt.types import Tracks
 
@@ -352,13 +352,13 @@ def test_cameras_placed_together_keep_their_own_tracks_and_lenses():
     assert again.estimated[0] and np.allclose(again.xy, lens.to_floor([[320, 490]]))
 
 
-def posed_camera() -> CameraCalibration:
-    """A camera 3 m up at (0, -6), looking along +y and 25 degrees down, without distortion."""
-    tilt = np.radians(25.0)
+def posed_camera(position=(0.0, -6.0, 3.0), tilt_deg=25.0) -> CameraCalibration:
+    """A camera (by default 3 m up at (0, -6)) looking along +y and tilt_deg down, without distortion."""
+    tilt = np.radians(tilt_deg)
     forward, right = np.array([0.0, np.cos(tilt), -np.sin(tilt)]), np.array([1.0, 0.0, 0.0])
     rotation = np.stack([right, np.cross(forward, right), forward])  # rows: the camera's x (right), y (down), z
     pose = np.eye(4)
-    pose[:3, :3], pose[:3, 3] = rotation, -rotation @ np.array([0.0, -6.0, 3.0])
+    pose[:3, :3], pose[:3, 3] = rotation, -rotation @ np.array(position)
     return CameraCalibration.from_lens([[800.0, 0.0, 640.0], [0.0, 800.0, 360.0], [0.0, 0.0, 1.0]], [], pose)
 
 
@@ -418,3 +418,14 @@ def test_a_box_behind_a_nearer_person_uses_the_remembered_height_and_does_not_be
     for k in (1, 2):  # 85 % visible: not shrunk enough to read as hidden legs, but the nearer person hides them
         points = locator.locate(tracks(person_box(posed, 0.3, 3.0, 1.8, visible=0.85), front, ids=[1, 2]), (1280, 720), 0.1 * k)
         assert points.estimated[0] and np.allclose(points.xy[0], whole), k
+
+
+def test_a_camera_far_from_what_it_sees_keeps_its_view_and_the_site():
+    # On a building 40 m from a square, 20 m up: the nearest floor it shows is 21 m away, so a cut
+    # 25 m from the camera itself would leave it (and the site) only a sliver of the square.
+    camera = posed_camera(position=(0.0, -40.0, 20.0), tilt_deg=20.0)
+    view = np.array(field_of_view(camera, (1280, 720)))
+    assert view[:, 1].min() < -18.0 and view[:, 1].max() > 5.0
+    locator = FootLocator({"far": camera})
+    locator.locate([CameraFrame("far", tracks(), (1280, 720), 0.0)])
+    assert locator.on_site(np.array([[0.0, 0.0], [0.0, 5.0]])).all()

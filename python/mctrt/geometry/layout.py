@@ -6,32 +6,47 @@ from __future__ import annotations
 import numpy as np
 
 from mctrt.config import PipelineConfig
-from mctrt.geometry.calibration import CameraCalibration
+from mctrt.geometry.calibration import NEAR_ZERO, CameraCalibration
 
 _EDGE_SAMPLES = 24  # points per image edge when tracing a camera's view on the floor
-MAX_VIEW_RANGE_M = 25.0  # a view is cut this far from the camera (or from its nearest floor point)
+MAX_VIEW_RANGE_M = 25.0  # a view is cut this far beyond the nearest floor point it shows
 
 
 def field_of_view(calibration: CameraCalibration, image_size: tuple[int, int]) -> list[list[float]]:
-    """The floor polygon (metres) the camera sees: its image border mapped to the floor, the part
-    above the horizon left out and the rest cut at MAX_VIEW_RANGE_M."""
+    """The floor polygon (metres) the camera sees: its image border mapped to the floor, cut
+    MAX_VIEW_RANGE_M beyond the nearest floor point it shows. Where the camera's position is known
+    the cut is measured from its foot, and the border above the horizon is put at the cut along its
+    line of sight (a camera on a building may see nothing nearer than 30 m, and its far edge is the
+    horizon); with a bare homography that part of the border is left out."""
     w, h = image_size
     t = np.linspace(0.0, 1.0, _EDGE_SAMPLES, endpoint=False)
     border = np.concatenate([np.c_[t * w, np.zeros_like(t)], np.c_[np.full_like(t, w), t * h],
                              np.c_[(1 - t) * w, np.full_like(t, h)], np.c_[np.zeros_like(t), (1 - t) * h]])
     floor = calibration.to_floor(border)
-    floor = floor[~np.isnan(floor[:, 0])]
-    if not len(floor):
+    seen = ~np.isnan(floor[:, 0])
+    if not seen.any():
         return []
     if calibration.camera_position_m is not None:
         origin = calibration.camera_position_m[:2]
+        reach = MAX_VIEW_RANGE_M + np.linalg.norm(floor[seen] - origin, axis=1).min()
+        rotation, k = calibration.world_to_camera[:3, :3], calibration.intrinsics
+        pixels = np.c_[calibration.undistort(border), np.ones(len(border))]
+        heading = (rotation.T @ np.linalg.solve(k, pixels.T)).T[:, :2]  # each line of sight, seen from above
+        length = np.linalg.norm(heading, axis=1)
+        aims = length > NEAR_ZERO  # straight down has no heading (and then sees the floor)
+        offset = np.where(seen[:, None], floor - origin, np.nan)
+        offset[~seen & aims] = heading[~seen & aims] / length[~seen & aims, None] * reach
+        floor = origin + offset
+        floor = floor[~np.isnan(floor[:, 0])]
     else:
+        floor = floor[seen]
         near = calibration.to_floor(np.array([[w / 2.0, float(h)]]))[0]
         origin = near if np.isfinite(near).all() else floor.mean(axis=0)
+        reach = MAX_VIEW_RANGE_M
     offset = floor - origin
     distance = np.linalg.norm(offset, axis=1)
-    far = distance > MAX_VIEW_RANGE_M
-    floor[far] = origin + offset[far] / distance[far, None] * MAX_VIEW_RANGE_M
+    far = distance > reach
+    floor[far] = origin + offset[far] / distance[far, None] * reach
     return np.round(floor, 3).tolist()
 
 
