@@ -126,27 +126,31 @@ class FootLocator:
         image_wh = np.repeat(np.array([f.image_size for f in frames], np.float64), counts, axis=0)
         time_s = np.repeat(np.array([f.time_s for f in frames], np.float64), counts)
         rows = table.rows(self._keys(camera, np.concatenate([f.tracks.track_id for f in frames])))
+        slices = self._slices(counts)
         posed = [n > 0 and self.calibrations[f.camera_id].knows_pose for f, n in zip(frames, counts)]
-        occluded = np.concatenate([self._occluded(xyxy[s]) if p else np.zeros(s.stop - s.start, bool)
-                                   for s, p in zip(self._slices(counts), posed)])
+        occluded = np.zeros(len(xyxy), bool)
+        for s, p in zip(slices, posed):
+            if p:
+                occluded[s] = self._occluded(xyxy[s])
         foot, body, hidden, estimated, cut_side = core.foot_points(
             self._rule, xyxy, image_wh, time_s, rows, occluded, table["full_height"], table["full_top"],
             table["full_bottom"], table["full_time"])
         spread = []  # (rows, (K, 2) floor metres per standard deviation of the head's height) placed from the head
-        for f, s, p in zip(frames, self._slices(counts), posed):  # only lenses need OpenCV, camera by camera
+        for f, s, p in zip(frames, slices, posed):  # only lenses need OpenCV, camera by camera
             calibration = self.calibrations[f.camera_id]
-            head = np.flatnonzero(hidden[s] & ~estimated[s] & (xyxy[s, 1] > self.config.edge_margin_px)) if p else []
-            top = np.c_[foot[s][head, 0], xyxy[s][head, 1]]  # above the foot point, cut sides allowed for
+            head = np.flatnonzero(hidden[s] & ~estimated[s] & (xyxy[s, 1] > self.config.edge_margin_px)) if p else ()
+            if len(head):  # the box top above the foot point (cut sides allowed for), before undistorting it
+                top = np.c_[foot[s][head, 0], xyxy[s][head, 1]]
             if calibration.distortion is not None:
                 foot[s] = calibration.undistort(foot[s])
-                top = calibration.undistort(top)
             if len(head):
-                spread.append(self._place_by_head(calibration, s.start + head, top, foot, body, estimated))
+                spread.append(self._place_by_head(calibration, s.start + head, calibration.undistort(top), foot, body,
+                                                  estimated))
         xy, cov = core.feet_to_floor(self._rule, self._to_floor, self._sign, camera, foot, body, hidden, estimated,
                                      cut_side, NEAR_ZERO)
         for placed, along in spread:
             cov[placed] += along[:, :, None] * along[:, None, :]
-        return [FloorPoints(xy[s], cov[s], estimated[s]) for s in self._slices(counts)]
+        return [FloorPoints(xy[s], cov[s], estimated[s]) for s in slices]
 
     @staticmethod
     def _slices(counts: list[int]) -> list[slice]:

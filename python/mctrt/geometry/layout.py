@@ -34,9 +34,8 @@ def field_of_view(calibration: CameraCalibration, image_size: tuple[int, int]) -
         heading = (rotation.T @ np.linalg.solve(k, pixels.T)).T[:, :2]  # each line of sight, seen from above
         length = np.linalg.norm(heading, axis=1)
         aims = length > NEAR_ZERO  # straight down has no heading (and then sees the floor)
-        offset = np.where(seen[:, None], floor - origin, np.nan)
-        offset[~seen & aims] = heading[~seen & aims] / length[~seen & aims, None] * reach
-        floor = origin + offset
+        above = ~seen & aims
+        floor[above] = origin + heading[above] / length[above, None] * reach
         floor = floor[~np.isnan(floor[:, 0])]
     else:
         floor = floor[seen]
