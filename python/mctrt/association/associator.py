@@ -299,16 +299,13 @@ class CrossCameraAssociator:
 
     def _lost_lately(self, now: float) -> np.ndarray:
         """The IDs that no track shows, placed on the floor within meeting_window_s of now."""
-        window, floor, lost = self.config.floor.meeting_window_s, self.floor, []
-        for gid in list(self._lost):
-            identity = self.identities.get(gid)
-            if identity is None or identity.tracks or gid not in floor:
-                self._lost.discard(gid)
-            elif now - floor.time[floor.slots([gid])[0]] <= window:
-                lost.append(gid)
-            else:
-                self._lost.discard(gid)  # placed too long ago: never met again
-        return np.array(sorted(lost), np.int64)
+        candidates = np.array(sorted(g for g in self._lost if g in self.identities and not self.identities[g].tracks),
+                              np.int64)
+        slots = self.floor.find(candidates)
+        placed = slots >= 0
+        lost = candidates[placed][now - self.floor.time[slots[placed]] <= self.config.floor.meeting_window_s]
+        self._lost = set(lost.tolist())  # the others are seen again, gone, or placed too long ago: never met again
+        return lost
 
     def _learn_appearance(self, rows: StepRows) -> list[Correction]:
         """Sightings for every linked row; each new embedding teaches its ID, or corrects a provisional
@@ -396,15 +393,18 @@ class CrossCameraAssociator:
 
     def _follow_pending(self, rows: StepRows, waiting: np.ndarray) -> None:
         """Start or correct the floor tracks of waiting rows that have a position."""
-        updates = []
+        updates, starts = [], []
         for r in waiting[rows.placed[waiting]].tolist():
             key = rows.keys[r]
             if key in self._pending_id:
                 updates.append(r)
                 continue
-            self._pending_id[key] = pending = self._next_pending
-            self._next_pending += 1
-            self._pending.start(pending, float(rows.time[r]), rows.xy[r], rows.cov[r])
+            self._pending_id[key] = self._next_pending + len(starts)
+            starts.append(r)
+        if starts:
+            ids = np.arange(self._next_pending, self._next_pending + len(starts))
+            self._next_pending += len(starts)
+            self._pending.start_many(ids, rows.time[starts], rows.xy[starts], rows.cov[starts])
         if updates:
             self._pending.update([self._pending_id[rows.keys[r]] for r in updates], rows.time[updates], rows.xy[updates],
                                  rows.cov[updates])
@@ -554,16 +554,16 @@ class CrossCameraAssociator:
     def _place_linked(self, rows: StepRows) -> None:
         """The floor tracks of the IDs just linked, in link order: started for IDs new to the floor,
         corrected with the other positions in one call."""
-        update = []
-        for r in rows.linked:
-            if not rows.placed[r]:
-                continue
-            gid = int(rows.gid[r])
-            if gid in self.floor:
-                update.append(r)
-            else:
-                self._start_floor(self.identities[gid], rows, r)
-        if update:
+        linked = np.array(rows.linked, np.int64)
+        linked = linked[rows.placed[linked]]
+        gids = rows.gid[linked]
+        starts = np.zeros(len(linked), bool)
+        starts[np.unique(gids, return_index=True)[1]] = True  # an ID new to the floor: its first row starts it, the rest correct it
+        starts &= self.floor.find(gids) < 0
+        for r in linked[starts].tolist():
+            self._start_floor(self.identities[int(rows.gid[r])], rows, r)
+        update = linked[~starts]
+        if len(update):
             self.floor.update(rows.gid[update], rows.time[update], rows.xy[update], rows.cov[update])
 
     def _start_floor(self, identity: Identity, rows: StepRows, r: int) -> None:

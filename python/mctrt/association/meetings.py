@@ -77,8 +77,10 @@ class Meetings:
             near[i, j] = mahalanobis_sq(diff[i, j], row_cov[i] + cov[j]) <= gate2
             for k in np.flatnonzero(near.any(axis=1)).tolist():
                 key = rows.keys[int(these[k])]
-                others = set(lost[near[k]].tolist()) - self._met.get(key, set())
-                if others and key not in self.open:
+                if key in self.open:
+                    continue
+                others = set(lost[near[k]].tolist()).difference(self._met.get(key, ()))
+                if others:
                     opening.append((int(these[k]), others))
         if opening:
             self._open(rows, opening)
@@ -98,10 +100,13 @@ class Meetings:
         """Correct the own floor tracks of the tracks in a meeting with their placed rows."""
         if not self.open:
             return
-        mine = [(key, r) for key, r in rows.row_of(self.open) if rows.placed[r] and rows.gid[r] > 0]
-        if mine:
-            r = np.array([r for _, r in mine], np.int64)
-            self.watched.update([self.open[key].watch for key, _ in mine], rows.time[r], rows.xy[r], rows.cov[r])
+        mine = rows.row_of(self.open)
+        r = np.array([r for _, r in mine], np.int64)
+        keep = rows.placed[r] & (rows.gid[r] > 0)
+        if keep.any():
+            watch = np.array([self.open[key].watch for key, _ in mine], np.int64)
+            r = r[keep]
+            self.watched.update(watch[keep], rows.time[r], rows.xy[r], rows.cov[r])
 
     def settle(self, rows: StepRows, lost: Callable[[int], bool]) -> list[tuple[int, Meeting, int]]:
         """The meetings of this step's rows that have lasted meeting_s, as (row, meeting, the ID its
@@ -109,8 +114,10 @@ class Meetings:
         of sight) and placed). All compared at once; close() them once acted upon."""
         if not self.open:
             return []
-        due = sorted((r, self.open[key]) for key, r in rows.row_of(self.open)
-                     if rows.time[r] - self.open[key].since >= self.config.meeting_s)
+        mine = rows.row_of(self.open)
+        r = np.array([r for _, r in mine], np.int64)
+        since = np.array([self.open[key].since for key, _ in mine])
+        due = sorted((int(r[d]), self.open[mine[d][0]]) for d in np.flatnonzero(rows.time[r] - since >= self.config.meeting_s))
         if not due:
             return []
         cfg = self.config

@@ -99,7 +99,7 @@ class FootLocator:
                                    "full_time": -np.inf})
         self.image_sizes: dict[str, tuple[int, int]] = {}  # of each camera's last frame
         self._views: tuple = (None, None)  # (image sizes, _view_arrays() for them)
-        self._site: tuple = (None, None)  # (image sizes, the site's corners for them)
+        self._site: tuple = (None, None, None)  # (image sizes, the site's corners for them, its edges)
 
     def __contains__(self, camera_id: str) -> bool:
         return camera_id in self._index
@@ -224,11 +224,12 @@ class FootLocator:
         if self._site[0] != key:
             seen = [p for cam, size in self.image_sizes.items() for p in field_of_view(self.calibrations[cam], size)]
             corners = cv2.convexHull(np.array(seen, np.float32)).reshape(-1, 2).astype(np.float64) if len(seen) >= 3 else None
-            self._site = (key, corners)
-        corners = self._site[1]
+            edge = None if corners is None else np.roll(corners, -1, axis=0) - corners  # (K, 2)
+            self._site = (key, corners, edge)
+        _, corners, edge = self._site
         if corners is None:
             return np.zeros(len(points_m), bool)
-        edge = np.roll(corners, -1, axis=0) - corners  # (K, 2); inside a convex polygon: on one side of every edge
+        # inside a convex polygon: on one side of every edge
         side = edge[None, :, 0] * (points_m[:, None, 1] - corners[None, :, 1]) \
             - edge[None, :, 1] * (points_m[:, None, 0] - corners[None, :, 0])
         return (side >= 0).all(axis=1) | (side <= 0).all(axis=1)
