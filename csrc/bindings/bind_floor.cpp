@@ -156,6 +156,31 @@ covariances cov (N, 2, 2), float64, within radius_m of each other in x and in y 
 in squared Mahalanobis distance under the sum of their covariances.)doc");
 
   m.def(
+      "pairwise_mahalanobis_sq",
+      [](const py::handle& xy_a_obj, const py::handle& cov_a_obj, const py::handle& xy_b_obj,
+         const py::handle& cov_b_obj) {
+        const auto xy_a = require_array<double>(xy_a_obj, "xy_a", {-1, 2}, "(A, 2)");
+        const py::ssize_t na = xy_a.shape(0);
+        const auto cov_a = require_array<double>(cov_a_obj, "cov_a", {na, 2, 2}, "(A, 2, 2)");
+        const auto xy_b = require_array<double>(xy_b_obj, "xy_b", {-1, 2}, "(B, 2)");
+        const py::ssize_t nb = xy_b.shape(0);
+        const auto cov_b = require_array<double>(cov_b_obj, "cov_b", {nb, 2, 2}, "(B, 2, 2)");
+        py::array_t<double> d2({na, nb}), logdet({na, nb});
+        double* d = d2.mutable_data();
+        double* l = logdet.mutable_data();
+        {
+          py::gil_scoped_release release;
+          pairwise_mahalanobis_sq(xy_a.data(), cov_a.data(), std::size_t(na), xy_b.data(), cov_b.data(),
+                                  std::size_t(nb), d, l);
+        }
+        return py::make_tuple(d2, logdet);
+      },
+      py::arg("xy_a"), py::arg("cov_a"), py::arg("xy_b"), py::arg("cov_b"),
+      R"doc(Squared Mahalanobis distances (A, B) of every pair of floor positions xy_a (A, 2) and xy_b
+(B, 2) under the sum of their covariances cov_a (A, 2, 2) and cov_b (B, 2, 2), float64, and the
+log-determinants (A, B) of those sums; as (d2, logdet). NaN positions give NaN.)doc");
+
+  m.def(
       "mahalanobis_sq",
       [](const py::handle& diff_obj, const py::handle& cov_obj) {
         const auto diff = require_array<double>(diff_obj, "diff", {-1, -1}, "(K, D)");

@@ -117,6 +117,21 @@ void close_pairs(const double* xy, const double* cov, std::size_t n, double radi
   }
 }
 
+void pairwise_mahalanobis_sq(const double* xy_a, const double* cov_a, std::size_t na, const double* xy_b,
+                             const double* cov_b, std::size_t nb, double* d2, double* logdet) {
+  for (std::size_t i = 0; i < na; ++i) {
+    const double* a = cov_a + 4 * i;
+    for (std::size_t j = 0; j < nb; ++j) {
+      const double* b = cov_b + 4 * j;
+      const double s00 = a[0] + b[0], s01 = a[1] + b[1], s11 = a[3] + b[3];
+      const double x = xy_a[2 * i] - xy_b[2 * j], y = xy_a[2 * i + 1] - xy_b[2 * j + 1];
+      const double det = s00 * s11 - s01 * s01;
+      d2[i * nb + j] = (s11 * x * x - 2 * s01 * x * y + s00 * y * y) / det;
+      logdet[i * nb + j] = std::log(det);
+    }
+  }
+}
+
 void mahalanobis_sq(const double* diff, const double* cov, std::size_t k, int dim, double* out) {
   for (std::size_t i = 0; i < k; ++i) {
     const double* d = diff + i * dim;

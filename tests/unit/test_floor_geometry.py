@@ -273,6 +273,25 @@ def test_mahalanobis_in_cpp_matches_the_matrix_formula(dim):
     assert np.allclose(got[:5], expected) and got[5] == np.inf
 
 
+def test_pairwise_mahalanobis_in_cpp_matches_the_matrix_formula_for_every_pair():
+    from mctrt._native import core
+    rng = np.random.default_rng(5)
+    xy_a, xy_b = rng.uniform(0, 10, (4, 2)), rng.uniform(0, 10, (3, 2))
+    a, b = rng.normal(scale=0.3, size=(4, 2, 2)), rng.normal(scale=0.3, size=(3, 2, 2))
+    cov_a, cov_b = a @ a.transpose(0, 2, 1) + 0.05 * np.eye(2), b @ b.transpose(0, 2, 1) + 0.05 * np.eye(2)
+    xy_a[3] = np.nan  # not placed: NaN against everyone
+    d2, logdet = core.pairwise_mahalanobis_sq(xy_a, cov_a, xy_b, cov_b)
+    assert d2.shape == logdet.shape == (4, 3)
+    for i in range(3):
+        for j in range(3):
+            s = cov_a[i] + cov_b[j]
+            d = xy_a[i] - xy_b[j]
+            assert d2[i, j] == pytest.approx(d @ np.linalg.inv(s) @ d) and logdet[i, j] == pytest.approx(np.linalg.slogdet(s)[1])
+    assert np.isnan(d2[3]).all()
+    with pytest.raises(ValueError, match=r"cov_b must be a float64 numpy array of shape \(B, 2, 2\)"):
+        core.pairwise_mahalanobis_sq(xy_a, cov_a, xy_b, cov_a)
+
+
 def test_close_pairs_are_those_a_brute_force_search_finds():
     from mctrt._native import core
     rng = np.random.default_rng(4)

@@ -48,6 +48,13 @@ void floor_update(FloorTrackArrays& tracks, const std::int64_t* slots, const dou
 // definite.
 void mahalanobis_sq(const double* diff, const double* cov, std::size_t k, int dim, double* out);
 
+// Squared Mahalanobis distances d2 (A, B) of every pair of floor positions xy_a (A, 2) and xy_b (B, 2)
+// under the sum of their covariances cov_a (A, 2, 2) and cov_b (B, 2, 2), and the log-determinants
+// logdet (A, B) of those sums (how much floor the pair's spread covers): the gate of every waiting
+// track against every person at once. Only the upper off-diagonal element of each covariance is read.
+void pairwise_mahalanobis_sq(const double* xy_a, const double* cov_a, std::size_t na, const double* xy_b,
+                             const double* cov_b, std::size_t nb, double* d2, double* logdet);
+
 // Pairs (i, j), i < j, of floor positions xy (N, 2) with covariances cov (N, 2, 2) that are within
 // radius_m of each other in x and in y and within gate_sq of each other in squared Mahalanobis
 // distance (under cov_i + cov_j): who might be one person. Found by sweeping the points sorted by x.

@@ -417,7 +417,7 @@ class CrossCameraAssociator:
         position = {r: k for k, r in enumerate(placed)}
         if placed:
             xy, cov = rows.xy[placed], rows.cov[placed]
-            d2 = mahalanobis_sq(xy[:, None] - xy[None], cov[:, None] + cov[None])
+            d2 = core.pairwise_mahalanobis_sq(xy, cov, xy, cov)[0]
             together = d2 <= limit
             seen = self.costs.views_of(xy)
             for k, r in enumerate(placed):  # each must be in the other's view
@@ -456,6 +456,12 @@ class CrossCameraAssociator:
         mean, cov = self.floor.predict(slots, np.full(len(slots), now))
         a, b = core.close_pairs(np.ascontiguousarray(mean), np.ascontiguousarray(cov), _MERGE_RADIUS_M,
                                 self.config.floor.gate_sigma ** 2)  # a < b: fresh is sorted, so the older ID first
+        undecided = [k for k, (gi, gj) in enumerate(zip(fresh[a].tolist(), fresh[b].tolist()))
+                     if gj not in self._distinct.get(gi, ())]  # most pairs close by are known to be two people
+        a, b = a[undecided], b[undecided]
+        if not len(a):
+            self._together_since = {}
+            return []
         # Which cameras show each ID, as an (F, C) matrix (pairs that one camera shows are distinct).
         shows = np.zeros((len(fresh), len(self._camera_index)), bool)
         linked = np.flatnonzero(rows.gid > 0)
@@ -471,8 +477,6 @@ class CrossCameraAssociator:
         ok = ~(shows[a] & ~sees[:, b].T).any(axis=1) & ~(shows[b] & ~sees[:, a].T).any(axis=1)
         together = {}
         for gi, gj in zip(fresh[a[ok]].tolist(), fresh[b[ok]].tolist()):
-            if gj in self._distinct.get(gi, ()):
-                continue
             ei, ej = self.identities[gi].embedding, self.identities[gj].embedding
             if ei is not None and ej is not None and float(ei @ ej) < self.config.floor.min_similarity:
                 continue

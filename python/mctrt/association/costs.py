@@ -228,8 +228,7 @@ class MatchCosts:
             if not len(k):
                 continue
             state, cov = self.floor.predict_state(gallery.slot[k], np.full(len(k), time_s))
-            spread = cov[None, :, :2, :2] + rows.cov[these][:, None]
-            d2 = mahalanobis_sq(rows.xy[these][:, None] - state[None, :, :2], spread)
+            d2, logdet = core.pairwise_mahalanobis_sq(rows.xy[these], rows.cov[these], state[:, :2], cov[:, :2, :2])
             away = np.flatnonzero(~gallery.live[k])
             own = [i for i, r in enumerate(these.tolist()) if rows.keys[r] in self.pending_id]
             if len(away) and own:
@@ -238,15 +237,15 @@ class MatchCosts:
                 diff = (state[away][None] - own_state[:, None]).reshape(-1, 4)
                 d4 = core.mahalanobis_sq(diff, (cov[away][None] + own_cov[:, None]).reshape(-1, 4, 4))
                 d2[np.ix_(own, away)] = (d4 - 2.0 * np.log1p(d4 / 2.0)).reshape(len(own), len(away))
-            out[np.ix_(at, k)] = d2 + self._vaguer(rows.camera[these], gallery.seen_now[k], spread, d2)
+            out[np.ix_(at, k)] = d2 + self._vaguer(rows.camera[these], gallery.seen_now[k], logdet, d2)
         return out
 
-    def _vaguer(self, cameras: np.ndarray, seen_now: np.ndarray, spread: np.ndarray, d2: np.ndarray) -> np.ndarray:
+    def _vaguer(self, cameras: np.ndarray, seen_now: np.ndarray, logdet: np.ndarray, d2: np.ndarray) -> np.ndarray:
         """(R, K) what each person's floor cost gains for a vaguer prediction than that of the person
         another camera shows right now who fits the row best (the log of how much more floor their
         spread covers: the likelihood's other term), for rows of these cameras (R,) that such a person
-        fits (within gate_sigma), else 0. seen_now (K, C): who each camera shows; spread (R, K, 2, 2)
-        and d2 (R, K): each pair's combined covariance and cost. Otherwise someone out of sight for
+        fits (within gate_sigma), else 0. seen_now (K, C): who each camera shows; logdet and d2 (R, K):
+        the log-determinant of each pair's combined covariance, and its cost. Otherwise someone out of sight for
         seconds, whose prediction covers metres, is nearer in standard deviations than the person
         three cameras see standing right there."""
         here = seen_now[:, cameras].T  # (R, K) shown by the row's own camera: someone else
@@ -254,7 +253,6 @@ class MatchCosts:
         fits = elsewhere & ~here & (d2 <= self.config.floor.gate_sigma ** 2)
         if not fits.any():
             return np.zeros_like(d2)
-        logdet = np.log(spread[..., 0, 0] * spread[..., 1, 1] - spread[..., 0, 1] ** 2)
         reference = np.where(fits, logdet, np.inf).min(axis=1, keepdims=True)
         return np.where(np.isfinite(reference), np.maximum(0.0, logdet - reference), 0.0)
 

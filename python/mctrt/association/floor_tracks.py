@@ -154,8 +154,9 @@ class FloorTracks:
 
 
 def mahalanobis_sq(diff: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Squared Mahalanobis distances (...,) of differences (..., 2) under covariances (..., 2, 2)."""
-    a, b, c = cov[..., 0, 0], cov[..., 0, 1], cov[..., 1, 1]
-    det = a * c - b * b
-    x, y = diff[..., 0], diff[..., 1]
-    return (c * x * x - 2 * b * x * y + a * y * y) / det
+    """Squared Mahalanobis distances (...,) of differences (..., 2) under covariances (..., 2, 2), their
+    leading axes broadcast (core.mahalanobis_sq); inf where a covariance is not positive definite."""
+    shape = np.broadcast_shapes(np.shape(diff)[:-1], np.shape(cov)[:-2])
+    diff = np.ascontiguousarray(np.broadcast_to(diff, (*shape, 2)), np.float64).reshape(-1, 2)
+    cov = np.ascontiguousarray(np.broadcast_to(cov, (*shape, 2, 2)), np.float64).reshape(-1, 2, 2)
+    return core.mahalanobis_sq(diff, cov).reshape(shape)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mctrt._native import core
-from mctrt.association.floor_tracks import FloorTracks, mahalanobis_sq
+from mctrt.association.floor_tracks import FloorTracks
 from mctrt.association.step import StepRows, TrackKey
 from mctrt.config.floor import FloorAssociationConfig
 
@@ -65,16 +65,7 @@ class Meetings:
         for time_s in np.unique(rows.time[linked]).tolist():  # a camera's rows share their capture time
             these = linked[rows.time[linked] == time_s]
             mean, cov = self.floor.predict(slots, np.full(len(slots), time_s))
-            # the Mahalanobis distance is at least the plain one over the trace of the covariance: a
-            # cheap bound first, the exact test for the few pairs it leaves
-            diff = rows.xy[these][:, None] - mean[None]
-            row_cov = rows.cov[these]
-            spread = (row_cov[:, 0, 0] + row_cov[:, 1, 1])[:, None] + (cov[:, 0, 0] + cov[:, 1, 1])[None]
-            i, j = np.nonzero(diff[..., 0] ** 2 + diff[..., 1] ** 2 <= gate2 * spread)
-            if not len(i):
-                continue
-            near = np.zeros((len(these), len(lost)), bool)
-            near[i, j] = mahalanobis_sq(diff[i, j], row_cov[i] + cov[j]) <= gate2
+            near = core.pairwise_mahalanobis_sq(rows.xy[these], rows.cov[these], mean, cov)[0] <= gate2
             for k in np.flatnonzero(near.any(axis=1)).tolist():
                 key = rows.keys[int(these[k])]
                 if key in self.open:

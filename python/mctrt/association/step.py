@@ -97,5 +97,5 @@ class StepRows:
     def row_of(self, keys) -> list[tuple[TrackKey, int]]:
         """(key, row) of those of these track keys that have a row in this step."""
         if self._row_of is None:
-            self._row_of = {key: r for r, key in enumerate(self.keys)}
+            self._row_of = dict(zip(self.keys, range(len(self.keys))))
         return [(key, self._row_of[key]) for key in keys if key in self._row_of]
