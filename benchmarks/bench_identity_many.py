@@ -222,13 +222,17 @@ def parse_setting(text: str) -> tuple[str, dict[str, float]]:
 
 
 def fitted_pose(image_to_floor: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """A pinhole camera (K (3, 3), its principal point the image centre) and world -> camera pose
-    (4, 4) that reproduce a floor homography: the focal length that makes the homography's first two
-    columns, through K's inverse, perpendicular; they and their cross product, made a rotation."""
+    """A pinhole camera (K (3, 3), its principal point the image centre, square pixels) and world ->
+    camera pose (4, 4) that reproduce a floor homography: the focal length that makes the homography's
+    first two columns, through K's inverse, perpendicular and of one length (both conditions are
+    linear in 1 / focal^2: least squares, so a camera square to the floor's axes, where one of them
+    says nothing, still has one); they and their cross product, made a rotation."""
     floor_to_image = np.linalg.inv(image_to_floor)
     centre = np.array([width / 2.0, height / 2.0])
     a, b = (floor_to_image[:2, k] - centre * floor_to_image[2, k] for k in (0, 1))
-    focal = np.sqrt(-(a @ b) / (floor_to_image[2, 0] * floor_to_image[2, 1]))
+    za, zb = floor_to_image[2, 0], floor_to_image[2, 1]
+    image_part, depth_part = np.array([a @ b, a @ a - b @ b]), np.array([za * zb, za * za - zb * zb])
+    focal = 1.0 / np.sqrt(-(image_part @ depth_part) / (image_part @ image_part))
     k = np.array([[focal, 0.0, centre[0]], [0.0, focal, centre[1]], [0.0, 0.0, 1.0]])
     m = np.linalg.solve(k, floor_to_image)
     m /= np.sqrt(np.linalg.norm(m[:, 0]) * np.linalg.norm(m[:, 1])) * np.sign(m[2, 2])  # the floor in front

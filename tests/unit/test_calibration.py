@@ -278,3 +278,35 @@ def test_loader_refuses_unknown_calibration_keys(tmp_path):
 def test_loader_names_the_camera_when_its_calibration_file_is_missing(tmp_path):
     with pytest.raises(ConfigError, match=r"inputs\[cam0\]\.calibration\.file: .*missing\.json does not exist"):
         config_from_dict(minimal_config({"file": "missing.json"}), tmp_path)
+
+
+# -- a lens and pose fitted to a homography (benchmarks/bench_identity_many.py --posed) --------------------
+
+def fitted_pose(image_to_floor, width, height):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_identity_many import fitted_pose as fit
+    return fit(np.asarray(image_to_floor, np.float64), width, height)
+
+
+def test_fitted_pose_recovers_a_camera_from_its_homography():
+    # a camera with its principal point at the image centre, as fitted_pose assumes
+    truth = CameraCalibration.from_lens(K, [], POSE)
+    k, pose = fitted_pose(truth.image_to_floor, WIDTH, HEIGHT)
+    np.testing.assert_allclose(k, K, atol=1e-6 * K[0][0])
+    np.testing.assert_allclose(pose, POSE, atol=1e-6)
+    assert -pose[:3, :3].T @ pose[:3, 3] == pytest.approx(CAMERA_M)
+
+
+def test_fitted_pose_places_pets09_floor_points_where_its_homography_does():
+    width, height = 768, 576
+    k, pose = fitted_pose(PETS09_IMAGE_TO_FLOOR, width, height)
+    camera = -pose[:3, :3].T @ pose[:3, 3]
+    assert camera[2] > 2.0  # above the floor, looking down at it
+    posed = CameraCalibration.from_lens(k, [], pose, resolution=(width, height))
+    u, v = np.meshgrid(np.arange(0, width + 1, 64), np.arange(height // 3, height + 1, 48))
+    pixels = np.c_[u.ravel(), v.ravel()].astype(np.float64)  # the lower two thirds: floor, not sky
+    truth = CameraCalibration.from_homography(PETS09_IMAGE_TO_FLOOR).to_floor(pixels)
+    miss = np.linalg.norm(posed.to_floor(pixels) - truth, axis=1)
+    assert (miss <= 0.03 * np.linalg.norm(truth - camera[:2], axis=1)).all()
