@@ -245,9 +245,9 @@ class MatchCosts:
         another camera shows right now who fits the row best (the log of how much more floor their
         spread covers: the likelihood's other term), for rows of these cameras (R,) that such a person
         fits (within gate_sigma), else 0. seen_now (K, C): who each camera shows; logdet and d2 (R, K):
-        the log-determinant of each pair's combined covariance, and its cost. Otherwise someone out of sight for
-        seconds, whose prediction covers metres, is nearer in standard deviations than the person
-        three cameras see standing right there."""
+        the log-determinant of each pair's combined covariance, and its cost. Otherwise someone out of
+        sight for seconds, whose prediction covers metres, is nearer in standard deviations than the
+        person three cameras see standing right there."""
         here = seen_now[:, cameras].T  # (R, K) shown by the row's own camera: someone else
         elsewhere = seen_now.sum(axis=1)[None, :] > here
         fits = elsewhere & ~here & (d2 <= self.config.floor.gate_sigma ** 2)

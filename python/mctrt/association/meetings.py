@@ -108,7 +108,8 @@ class Meetings:
         mine = rows.row_of(self.open)
         r = np.array([r for _, r in mine], np.int64)
         since = np.array([self.open[key].since for key, _ in mine])
-        due = sorted((int(r[d]), self.open[mine[d][0]]) for d in np.flatnonzero(rows.time[r] - since >= self.config.meeting_s))
+        lasted = np.flatnonzero(rows.time[r] - since >= self.config.meeting_s)
+        due = sorted((int(r[d]), self.open[mine[d][0]]) for d in lasted)
         if not due:
             return []
         cfg = self.config
