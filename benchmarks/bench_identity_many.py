@@ -232,7 +232,11 @@ def fitted_pose(image_to_floor: np.ndarray, width: int, height: int) -> tuple[np
     a, b = (floor_to_image[:2, k] - centre * floor_to_image[2, k] for k in (0, 1))
     za, zb = floor_to_image[2, 0], floor_to_image[2, 1]
     image_part, depth_part = np.array([a @ b, a @ a - b @ b]), np.array([za * zb, za * za - zb * zb])
-    focal = 1.0 / np.sqrt(-(image_part @ depth_part) / (image_part @ image_part))
+    numerator, denominator = -(image_part @ depth_part), image_part @ image_part  # of 1 / focal^2
+    if not (numerator > 0 and denominator > 0):
+        raise ValueError("fitted_pose: this homography fixes no focal length (a camera looking straight down, or one "
+                         "no pinhole with its principal point at the image centre gives)")
+    focal = np.sqrt(denominator / numerator)
     k = np.array([[focal, 0.0, centre[0]], [0.0, focal, centre[1]], [0.0, 0.0, 1.0]])
     m = np.linalg.solve(k, floor_to_image)
     m /= np.sqrt(np.linalg.norm(m[:, 0]) * np.linalg.norm(m[:, 1])) * np.sign(m[2, 2])  # the floor in front

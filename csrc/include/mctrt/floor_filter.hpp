@@ -51,7 +51,9 @@ void mahalanobis_sq(const double* diff, const double* cov, std::size_t k, int di
 // Squared Mahalanobis distances d2 (A, B) of every pair of floor positions xy_a (A, 2) and xy_b (B, 2)
 // under the sum of their covariances cov_a (A, 2, 2) and cov_b (B, 2, 2), and the log-determinants
 // logdet (A, B) of those sums (how much floor the pair's spread covers): the gate of every waiting
-// track against every person at once. Only the upper off-diagonal element of each covariance is read.
+// track against every person at once. Closed form, as the covariances are symmetric and positive
+// definite (each has the floor's own noise in it): only their upper off-diagonal element is read, and
+// unlike mahalanobis_sq nothing checks definiteness. NaN positions give NaN distances.
 void pairwise_mahalanobis_sq(const double* xy_a, const double* cov_a, std::size_t na, const double* xy_b,
                              const double* cov_b, std::size_t nb, double* d2, double* logdet);
 
