@@ -156,6 +156,8 @@ class FloorTracks:
 def mahalanobis_sq(diff: np.ndarray, cov: np.ndarray) -> np.ndarray:
     """Squared Mahalanobis distances (...,) of differences (..., 2) under covariances (..., 2, 2), their
     leading axes broadcast (core.mahalanobis_sq); inf where a covariance is not positive definite."""
+    if diff.ndim == 2 and cov.ndim == 3 and len(diff) == len(cov):  # the common case: no broadcasting to do
+        return core.mahalanobis_sq(np.ascontiguousarray(diff, np.float64), np.ascontiguousarray(cov, np.float64))
     shape = np.broadcast_shapes(np.shape(diff)[:-1], np.shape(cov)[:-2])
     diff = np.ascontiguousarray(np.broadcast_to(diff, (*shape, 2)), np.float64).reshape(-1, 2)
     cov = np.ascontiguousarray(np.broadcast_to(cov, (*shape, 2, 2)), np.float64).reshape(-1, 2, 2)

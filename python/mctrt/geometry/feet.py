@@ -33,6 +33,7 @@ The rule, per box (pixels; margin = edge_margin_px), run for every box of a step
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -90,6 +91,7 @@ class FootLocator:
         self._to_floor = np.stack([c.image_to_floor for c in ordered]) if ordered else np.zeros((0, 3, 3))
         self._to_image = np.stack([c.floor_to_image for c in ordered]) if ordered else np.zeros((0, 3, 3))
         self._sign = np.array([c.floor_sign for c in ordered], np.float64)
+        self._special = {cam for cam, c in self.calibrations.items() if c.knows_pose or c.distortion is not None}
         cfg = self.config
         self._rule = core.FootRule(height_memory_s=cfg.height_memory_s, edge_margin_px=cfg.edge_margin_px,
                                    occlusion_ratio=cfg.occlusion_ratio, width_ratio=cfg.width_ratio,
@@ -127,16 +129,18 @@ class FootLocator:
         time_s = np.repeat(np.array([f.time_s for f in frames], np.float64), counts)
         rows = table.rows(self._keys(camera, np.concatenate([f.tracks.track_id for f in frames])))
         slices = self._slices(counts)
-        posed = [n > 0 and self.calibrations[f.camera_id].knows_pose for f, n in zip(frames, counts)]
+        # Cameras whose pose or lens is known need more than the one pass below, camera by camera.
+        special = [(f, s, self.calibrations[f.camera_id].knows_pose) for f, s in zip(frames, slices)
+                   if s.stop > s.start and f.camera_id in self._special]
         occluded = np.zeros(len(xyxy), bool)
-        for s, p in zip(slices, posed):
+        for _, s, p in special:
             if p:
                 occluded[s] = self._occluded(xyxy[s])
         foot, body, hidden, estimated, cut_side = core.foot_points(
             self._rule, xyxy, image_wh, time_s, rows, occluded, table["full_height"], table["full_top"],
             table["full_bottom"], table["full_time"])
         spread = []  # (rows, (K, 2) floor metres per standard deviation of the head's height) placed from the head
-        for f, s, p in zip(frames, slices, posed):  # only lenses need OpenCV, camera by camera
+        for f, s, p in special:  # only lenses need OpenCV
             calibration = self.calibrations[f.camera_id]
             head = np.flatnonzero(hidden[s] & ~estimated[s] & (xyxy[s, 1] > self.config.edge_margin_px)) if p else ()
             if len(head):  # the box top above the foot point (cut sides allowed for), before undistorting it
@@ -155,8 +159,7 @@ class FootLocator:
     @staticmethod
     def _slices(counts: list[int]) -> list[slice]:
         """Each camera's rows of the step's arrays, from the cameras' row counts."""
-        ends = np.cumsum(counts).tolist()
-        return [slice(end - n, end) for n, end in zip(counts, ends)]
+        return [slice(end - n, end) for n, end in zip(counts, itertools.accumulate(counts))]
 
     @staticmethod
     def _occluded(xyxy: np.ndarray) -> np.ndarray:
