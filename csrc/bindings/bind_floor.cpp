@@ -158,27 +158,45 @@ in squared Mahalanobis distance under the sum of their covariances.)doc");
   m.def(
       "pairwise_mahalanobis_sq",
       [](const py::handle& xy_a_obj, const py::handle& cov_a_obj, const py::handle& xy_b_obj,
-         const py::handle& cov_b_obj) {
+         const py::handle& cov_b_obj, const py::handle& block_obj) {
         const auto xy_a = require_array<double>(xy_a_obj, "xy_a", {-1, 2}, "(A, 2)");
         const py::ssize_t na = xy_a.shape(0);
         const auto cov_a = require_array<double>(cov_a_obj, "cov_a", {na, 2, 2}, "(A, 2, 2)");
-        const auto xy_b = require_array<double>(xy_b_obj, "xy_b", {-1, 2}, "(B, 2)");
-        const py::ssize_t nb = xy_b.shape(0);
-        const auto cov_b = require_array<double>(cov_b_obj, "cov_b", {nb, 2, 2}, "(B, 2, 2)");
+        py::array_t<double, py::array::c_style> xy_b, cov_b;
+        py::array_t<std::int64_t, py::array::c_style> block;
+        py::ssize_t nb = 0;
+        if (block_obj.is_none()) {
+          xy_b = require_array<double>(xy_b_obj, "xy_b", {-1, 2}, "(B, 2)");
+          nb = xy_b.shape(0);
+          cov_b = require_array<double>(cov_b_obj, "cov_b", {nb, 2, 2}, "(B, 2, 2)");
+        } else {
+          xy_b = require_array<double>(xy_b_obj, "xy_b", {-1, -1, 2}, "(T, B, 2)");
+          const py::ssize_t nt = xy_b.shape(0);
+          nb = xy_b.shape(1);
+          cov_b = require_array<double>(cov_b_obj, "cov_b", {nt, nb, 2, 2}, "(T, B, 2, 2)");
+          block = require_array<std::int64_t>(block_obj, "block", {na}, "(A,)");
+          for (py::ssize_t i = 0; i < na; ++i)
+            if (block.data()[i] < 0 || block.data()[i] >= nt)
+              throw py::value_error("block must lie in [0, " + std::to_string(nt) + "); row " + std::to_string(i) +
+                                    " has " + std::to_string(block.data()[i]));
+        }
         py::array_t<double> d2({na, nb}), logdet({na, nb});
         double* d = d2.mutable_data();
         double* l = logdet.mutable_data();
+        const std::int64_t* rows_block = block_obj.is_none() ? nullptr : block.data();
         {
           py::gil_scoped_release release;
           pairwise_mahalanobis_sq(xy_a.data(), cov_a.data(), std::size_t(na), xy_b.data(), cov_b.data(),
-                                  std::size_t(nb), d, l);
+                                  std::size_t(nb), d, l, rows_block);
         }
         return py::make_tuple(d2, logdet);
       },
-      py::arg("xy_a"), py::arg("cov_a"), py::arg("xy_b"), py::arg("cov_b"),
+      py::arg("xy_a"), py::arg("cov_a"), py::arg("xy_b"), py::arg("cov_b"), py::arg("block") = py::none(),
       R"doc(Squared Mahalanobis distances (A, B) of every pair of floor positions xy_a (A, 2) and xy_b
 (B, 2) under the sum of their covariances cov_a (A, 2, 2) and cov_b (B, 2, 2), float64, and the
-log-determinants (A, B) of those sums; as (d2, logdet). NaN positions give NaN.)doc");
+log-determinants (A, B) of those sums; as (d2, logdet). NaN positions give NaN. With block (A,)
+int64, xy_b and cov_b hold T blocks ((T, B, 2), (T, B, 2, 2)) and row i is compared with block
+block[i] only (people predicted to each row's capture time).)doc");
 
   m.def(
       "mahalanobis_sq",

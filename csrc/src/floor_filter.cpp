@@ -118,13 +118,17 @@ void close_pairs(const double* xy, const double* cov, std::size_t n, double radi
 }
 
 void pairwise_mahalanobis_sq(const double* xy_a, const double* cov_a, std::size_t na, const double* xy_b,
-                             const double* cov_b, std::size_t nb, double* d2, double* logdet) {
+                             const double* cov_b, std::size_t nb, double* d2, double* logdet,
+                             const std::int64_t* block) {
   for (std::size_t i = 0; i < na; ++i) {
     const double* a = cov_a + 4 * i;
+    const std::size_t first = block ? std::size_t(block[i]) * nb : 0;  // row i's block of B positions
+    const double* pb = xy_b + 2 * first;
+    const double* cb = cov_b + 4 * first;
     for (std::size_t j = 0; j < nb; ++j) {
-      const double* b = cov_b + 4 * j;
+      const double* b = cb + 4 * j;
       const double s00 = a[0] + b[0], s01 = a[1] + b[1], s11 = a[3] + b[3];
-      const double x = xy_a[2 * i] - xy_b[2 * j], y = xy_a[2 * i + 1] - xy_b[2 * j + 1];
+      const double x = xy_a[2 * i] - pb[2 * j], y = xy_a[2 * i + 1] - pb[2 * j + 1];
       const double det = s00 * s11 - s01 * s01;
       d2[i * nb + j] = (s11 * x * x - 2 * s01 * x * y + s00 * y * y) / det;
       logdet[i * nb + j] = std::log(det);

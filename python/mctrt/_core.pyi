@@ -27,8 +27,10 @@ def floor_update(mean: Float64, cov: Float64, time: Float64, anchor: Float64, wa
 def mahalanobis_sq(diff: Float64, cov: Float64) -> Float64:
     """Squared Mahalanobis distances (K,) of diff (K, D) under cov (K, D, D), D <= 4; inf where not positive definite."""
 
-def pairwise_mahalanobis_sq(xy_a: Float64, cov_a: Float64, xy_b: Float64, cov_b: Float64) -> tuple[Float64, Float64]:
-    """Every pair of floor positions (A, 2) x (B, 2) under the sum of their covariances: (d2, logdet), each (A, B)."""
+def pairwise_mahalanobis_sq(xy_a: Float64, cov_a: Float64, xy_b: Float64, cov_b: Float64,
+                            block: Int64 | None = None) -> tuple[Float64, Float64]:
+    """Every pair of floor positions (A, 2) x (B, 2) under the sum of their covariances: (d2, logdet), each (A, B).
+    With block (A,): xy_b (T, B, 2), cov_b (T, B, 2, 2), and row i against block block[i] only."""
 
 def close_pairs(xy: Float64, cov: Float64, radius_m: float, gate_sq: float) -> tuple[Int64, Int64]:
     """Pairs (first, second), first < second, of floor positions within radius_m in x and y and within the gate."""

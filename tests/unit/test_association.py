@@ -57,10 +57,11 @@ def associator(floor=None, **kw) -> CrossCameraAssociator:
     return CrossCameraAssociator(AssociationConfig(**kw), views=views, site=views.on_site)
 
 
-def step(a: CrossCameraAssociator, t: float, *tracks, removed=(), views=None):
+def step(a: CrossCameraAssociator, t: float, *tracks, removed=(), views=None, lags=None):
     """One step. tracks: (camera, track_id, embedding or None[, options]) with options a dict of
     give_up (bool) and xy (floor metres: the camera is calibrated). removed: (camera, track_id) pairs
     the trackers dropped. views: camera -> (x_min, x_max) of the floor it sees (default: everything).
+    lags: camera -> seconds its capture time lies after t (default 0: all capture at t).
     Returns ({(camera, track_id): global ID}, corrections)."""
     cameras = {}
     for track in tracks:
@@ -85,7 +86,7 @@ def step(a: CrossCameraAssociator, t: float, *tracks, removed=(), views=None):
                                 np.tile(SIGMA_M ** 2 * np.eye(2), (len(rows), 1, 1)), np.zeros(len(rows), bool))
             a.costs.views_of.x_range[cam] = (views or {}).get(cam, (-np.inf, np.inf))
         gone = np.array([tid for c, tid in removed if c == cam], np.int64)
-        inputs.append(CameraTracks(cam, t, ids, gone, embedded, embeddings, give_up, floor))
+        inputs.append(CameraTracks(cam, t + (lags or {}).get(cam, 0.0), ids, gone, embedded, embeddings, give_up, floor))
     gids, corrections = a.update(inputs)
     out = {}
     for cam_input, g in zip(inputs, gids):
@@ -425,11 +426,12 @@ def test_a_walker_at_the_sites_edge_is_looked_for_until_their_walk_has_taken_the
     assert ids[("east", 2)] not in (0, gid)
 
 
-def crossing(swap: bool, a=None):
+def crossing(swap: bool, a=None, bystander: bool = False):
     """A walks east along y = 0 (track 1), B west along y = 0.3 (track 2) in one camera; B's track is
     lost at t = 2.2 as they close in. With swap, track 1 follows B from t = 2.6 on (trackers swap
-    people who cross) and A gets track 3 at t = 3.4; without, track 1 stays on A. Returns the
-    associator, A's and B's IDs, and the IDs of the last step (t = 4.0)."""
+    people who cross) and A gets track 3 at t = 3.4; without, track 1 stays on A. With bystander,
+    a second camera capturing 40 ms later shows someone walking 20 m away. Returns the associator,
+    A's and B's IDs, and the IDs of the last step (t = 4.0)."""
     a = a or associator()
     ids = {}
     for k in range(41):
@@ -440,7 +442,9 @@ def crossing(swap: bool, a=None):
             tracks.append(("cam", 2, unit(50) if k == 0 else None, {"xy": on_b}))
         if swap and t > 3.35:
             tracks.append(("cam", 3, None, {"xy": on_a}))
-        ids, _ = step(a, t, *tracks, removed=[("cam", 2)] if 2.15 < t < 2.25 else ())
+        if bystander:
+            tracks.append(("far", 1, unit(51) if k == 0 else None, {"xy": (20.0, 20.0 + t)}))
+        ids, _ = step(a, t, *tracks, removed=[("cam", 2)] if 2.15 < t < 2.25 else (), lags={"far": 0.04})
         if k == 0:
             gid_a, gid_b = ids[("cam", 1)], ids[("cam", 2)]
     return a, gid_a, gid_b, ids
@@ -453,6 +457,9 @@ def test_a_track_that_swapped_people_where_they_crossed_follows_the_one_it_moves
     # without the meeting rule, track 1 keeps A, and A's own new track cannot have A's ID
     _, gid_a, gid_b, ids = crossing(swap=True, a=associator(floor={"meeting_s": 0.0}))
     assert ids[("cam", 1)] == gid_a and ids[("cam", 3)] != gid_a
+    # the same with another camera capturing at its own moment: people are met at each track's time
+    _, gid_a, gid_b, ids = crossing(swap=True, bystander=True)
+    assert ids[("cam", 1)] == gid_b and ids[("cam", 3)] == gid_a and ids[("far", 1)] not in (gid_a, gid_b)
 
 
 def test_a_track_that_met_someone_lost_but_walked_on_as_before_keeps_its_id():
@@ -492,3 +499,33 @@ def test_a_new_track_where_other_cameras_see_someone_is_not_given_a_vague_predic
     ids, _ = step(a, 7.0, ("cam0", 1, None, {"xy": (1.2, 1.5)}), ("cam1", 1, None, {"xy": (1.2, 1.5)}),
                   ("cam3", 1, None, {"xy": (1.45, 1.3), "give_up": True}))
     assert ids[("cam3", 1)] == standing != seated
+
+
+def test_tracks_of_cameras_capturing_at_different_moments_are_costed_as_each_moment_alone():
+    """Live cameras capture at their own moments: the floor costs of a step's waiting tracks predict
+    every person to each track's capture time, all in one pass, and come out as one time at a time."""
+    a = associator()
+    for k in range(10):  # five people walking different ways, seen by camera a for a second
+        t = 0.1 * k
+        step(a, t, *[("a", p + 1, unit(p) if k == 0 else None, {"xy": (2.0 * p + 0.8 * t * (p % 3 - 1), 1.0 + 0.5 * t)})
+                     for p in range(5)])
+    cameras = [CameraTracks("a", 1.0, np.arange(1, 4), np.array([4, 5]), np.zeros(3, bool), None, np.zeros(3, bool),
+                            FloorPoints(np.array([[0.0, 1.5], [2.0, 1.5], [4.8, 1.5]]), np.tile(SIGMA_M ** 2 * np.eye(2), (3, 1, 1)),
+                                        np.zeros(3, bool)))]
+    for c, lag, xy in (("b", 0.01, [[6.0, 1.5], [8.8, 1.55]]), ("c", 0.04, [[7.9, 1.5]]), ("d", 0.07, [[6.1, 1.6], [0.1, 1.5]])):
+        n = len(xy)
+        cameras.append(CameraTracks(c, 1.0 + lag, np.arange(1, n + 1), np.zeros(0, np.int64), np.zeros(n, bool), None,
+                                    np.zeros(n, bool), FloorPoints(np.array(xy), np.tile(SIGMA_M ** 2 * np.eye(2), (n, 1, 1)),
+                                                                   np.zeros(n, bool))))
+    rows = a._rows(cameras)
+    for rule in (a._one_track_per_camera, a._follow_floor, a._settle_meetings, a._learn_appearance):
+        rule(rows)  # as update() does before matching the waiting tracks
+    waiting = np.flatnonzero(rows.gid == 0)
+    a._follow_pending(rows, waiting)  # their own floor tracks: the 4-D costs against people out of sight
+    gallery = a.costs.gallery(rows)
+    together = a.costs.floor_costs(rows, waiting, gallery)
+    assert len(np.unique(rows.time[waiting])) == 3 and np.isfinite(together).sum() >= 10
+    assert gallery.live.sum() == 3 and (~gallery.live).sum() == 2  # people in view and out of it
+    for time_s in np.unique(rows.time[waiting]):
+        mine = rows.time[waiting] == time_s
+        assert np.array_equal(together[mine], a.costs.floor_costs(rows, waiting[mine], gallery), equal_nan=True)

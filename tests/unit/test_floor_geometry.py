@@ -292,6 +292,24 @@ def test_pairwise_mahalanobis_in_cpp_matches_the_matrix_formula_for_every_pair()
         core.pairwise_mahalanobis_sq(xy_a, cov_a, xy_b, cov_a)
 
 
+def test_pairwise_mahalanobis_by_block_compares_each_row_with_its_own_block_only():
+    from mctrt._native import core
+    rng = np.random.default_rng(6)
+    xy_a, xy_b = rng.uniform(0, 10, (5, 2)), rng.uniform(0, 10, (3, 4, 2))  # 3 blocks (capture times) of 4 people
+    a, b = rng.normal(scale=0.3, size=(5, 2, 2)), rng.normal(scale=0.3, size=(3, 4, 2, 2))
+    cov_a, cov_b = a @ a.transpose(0, 2, 1) + 0.05 * np.eye(2), b @ np.swapaxes(b, -1, -2) + 0.05 * np.eye(2)
+    block = np.array([2, 0, 2, 1, 0])
+    d2, logdet = core.pairwise_mahalanobis_sq(xy_a, cov_a, xy_b, cov_b, block)
+    for i, t in enumerate(block):  # the same as the unblocked call against that row's block
+        alone = core.pairwise_mahalanobis_sq(xy_a[i:i + 1], cov_a[i:i + 1], xy_b[t], cov_b[t])
+        assert np.array_equal(d2[i], alone[0][0]) and np.array_equal(logdet[i], alone[1][0])
+    assert not np.array_equal(d2[0], core.pairwise_mahalanobis_sq(xy_a[:1], cov_a[:1], xy_b[0], cov_b[0])[0][0])
+    with pytest.raises(ValueError, match=r"block must lie in \[0, 3\); row 1 has 3"):
+        core.pairwise_mahalanobis_sq(xy_a, cov_a, xy_b, cov_b, np.array([0, 3, 0, 0, 0]))
+    with pytest.raises(ValueError, match=r"xy_b must be a float64 numpy array of shape \(T, B, 2\)"):
+        core.pairwise_mahalanobis_sq(xy_a, cov_a, xy_b[0], cov_b[0], block)
+
+
 def test_close_pairs_are_those_a_brute_force_search_finds():
     from mctrt._native import core
     rng = np.random.default_rng(4)

@@ -54,8 +54,12 @@ void mahalanobis_sq(const double* diff, const double* cov, std::size_t k, int di
 // track against every person at once. Closed form, as the covariances are symmetric and positive
 // definite (each has the floor's own noise in it): only their upper off-diagonal element is read, and
 // unlike mahalanobis_sq nothing checks definiteness. NaN positions give NaN distances.
+// With block (A,), xy_b and cov_b hold T blocks of B positions each ((T, B, 2), (T, B, 2, 2)) and row i
+// is compared with block block[i] only: tracks of cameras with different capture times against
+// people predicted to each of those times, in one call. block's values must lie in [0, T).
 void pairwise_mahalanobis_sq(const double* xy_a, const double* cov_a, std::size_t na, const double* xy_b,
-                             const double* cov_b, std::size_t nb, double* d2, double* logdet);
+                             const double* cov_b, std::size_t nb, double* d2, double* logdet,
+                             const std::int64_t* block = nullptr);
 
 // Pairs (i, j), i < j, of floor positions xy (N, 2) with covariances cov (N, 2, 2) that are within
 // radius_m of each other in x and in y and within gate_sq of each other in squared Mahalanobis

@@ -214,30 +214,36 @@ class MatchCosts:
         floor track (4-D, put on the same scale: -2 log of its chi-square tail probability): a track
         that appeared must also move the way the person was moving, as far as it is known yet. Where
         someone another camera shows right now fits a row, the others' costs (and so their gate) grow
-        by how much vaguer their predictions are (_vaguer). Rows are taken a capture time at a time
-        (a camera's rows share theirs)."""
+        by how much vaguer their predictions are (_vaguer). Each person is predicted once to each capture
+        time of the rows (a camera's rows share theirs), all in one call."""
         out = np.full((len(waiting), len(gallery.gids)), np.nan)
         has_floor = np.flatnonzero(gallery.slot >= 0)
         placed = np.flatnonzero(rows.placed[waiting])
         if not len(has_floor) or not len(placed):
             return out
-        for time_s in np.unique(rows.time[waiting[placed]]).tolist():
-            at = placed[rows.time[waiting[placed]] == time_s]  # positions in waiting
-            these = waiting[at]
-            k = has_floor[self.recent(gallery, has_floor, time_s)]
-            if not len(k):
-                continue
-            state, cov = self.floor.predict_state(gallery.slot[k], np.full(len(k), time_s))
-            d2, logdet = core.pairwise_mahalanobis_sq(rows.xy[these], rows.cov[these], state[:, :2], cov[:, :2, :2])
-            away = np.flatnonzero(~gallery.live[k])
-            own = [i for i, r in enumerate(these.tolist()) if rows.keys[r] in self.pending_id]
-            if len(away) and own:
-                pending = self.pending.slots([self.pending_id[rows.keys[these[i]]] for i in own])
-                own_state, own_cov = self.pending.predict_state(pending, np.full(len(own), time_s))
-                diff = (state[away][None] - own_state[:, None]).reshape(-1, 4)
-                d4 = core.mahalanobis_sq(diff, (cov[away][None] + own_cov[:, None]).reshape(-1, 4, 4))
-                d2[np.ix_(own, away)] = (d4 - 2.0 * np.log1p(d4 / 2.0)).reshape(len(own), len(away))
-            out[np.ix_(at, k)] = d2 + self._vaguer(rows.camera[these], gallery.seen_now[k], logdet, d2)
+        these = waiting[placed]
+        times, block = rows.capture_times(these)
+        recent = self.recent_at(gallery, has_floor, times)  # (T, K)
+        k = has_floor[recent.any(axis=0)]
+        if not len(k):
+            return out
+        recent = recent[:, recent.any(axis=0)]
+        n, t = len(k), len(times)
+        state, cov = self.floor.predict_state(np.tile(gallery.slot[k], t), np.repeat(times, n))  # (T * K, ...)
+        d2, logdet = core.pairwise_mahalanobis_sq(rows.xy[these], rows.cov[these],
+                                                  np.ascontiguousarray(state[:, :2]).reshape(t, n, 2),
+                                                  np.ascontiguousarray(cov[:, :2, :2]).reshape(t, n, 2, 2), block)
+        away = np.flatnonzero(~gallery.live[k])
+        own = [i for i, r in enumerate(these.tolist()) if rows.keys[r] in self.pending_id]
+        if len(away) and own:
+            pending = self.pending.slots([self.pending_id[rows.keys[these[i]]] for i in own])
+            own_state, own_cov = self.pending.predict_state(pending, rows.time[these[own]])
+            theirs = block[own][:, None] * n + away[None, :]  # (O, A) rows of state
+            diff = (state[theirs] - own_state[:, None]).reshape(-1, 4)
+            d4 = core.mahalanobis_sq(diff, (cov[theirs] + own_cov[:, None]).reshape(-1, 4, 4))
+            d2[np.ix_(own, away)] = (d4 - 2.0 * np.log1p(d4 / 2.0)).reshape(len(own), len(away))
+        d2[~recent[block]] = np.nan  # not placed within max_gap_s of that row's time, or walked away by then
+        out[np.ix_(placed, k)] = d2 + self._vaguer(rows.camera[these], gallery.seen_now[k], logdet, d2)
         return out
 
     def _vaguer(self, cameras: np.ndarray, seen_now: np.ndarray, logdet: np.ndarray, d2: np.ndarray) -> np.ndarray:
@@ -259,7 +265,12 @@ class MatchCosts:
     def recent(self, gallery: Gallery, k: np.ndarray, time_s: float) -> np.ndarray:
         """(K,) bool: which of the gallery's people k (all with a floor track) the floor can still
         place at time_s: placed within max_gap_s, and not walked off the site."""
-        return (time_s - self.floor.time[gallery.slot[k]] <= self.config.floor.max_gap_s) & ~gallery.walked_away[k]
+        return self.recent_at(gallery, k, np.array([time_s]))[0]
+
+    def recent_at(self, gallery: Gallery, k: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """recent() at each of these times (T,): (T, K) bool."""
+        age = times[:, None] - self.floor.time[gallery.slot[k]][None, :]
+        return (age <= self.config.floor.max_gap_s) & ~gallery.walked_away[k][None, :]
 
     def _window_matrices(self) -> tuple[np.ndarray, np.ndarray]:
         """Transit windows' min_s and max_s for every pair of camera indices (C, C)."""

@@ -61,18 +61,19 @@ class Meetings:
         linked = np.flatnonzero((rows.gid > 0) & rows.placed)
         linked = linked[self.floor.find(rows.gid[linked]) >= 0]
         slots = self.floor.slots(lost)
+        times, block = rows.capture_times(linked)
+        n, t = len(slots), len(times)
+        mean, cov = self.floor.predict(np.tile(slots, t), np.repeat(times, n))  # everyone lost, at each of those times
+        near = core.pairwise_mahalanobis_sq(rows.xy[linked], rows.cov[linked], np.ascontiguousarray(mean).reshape(t, n, 2),
+                                            np.ascontiguousarray(cov).reshape(t, n, 2, 2), block)[0] <= gate2
         opening: list[tuple[int, set[int]]] = []
-        for time_s in np.unique(rows.time[linked]).tolist():  # a camera's rows share their capture time
-            these = linked[rows.time[linked] == time_s]
-            mean, cov = self.floor.predict(slots, np.full(len(slots), time_s))
-            near = core.pairwise_mahalanobis_sq(rows.xy[these], rows.cov[these], mean, cov)[0] <= gate2
-            for k in np.flatnonzero(near.any(axis=1)).tolist():
-                key = rows.keys[int(these[k])]
-                if key in self.open:
-                    continue
-                others = set(lost[near[k]].tolist()).difference(self._met.get(key, ()))
-                if others:
-                    opening.append((int(these[k]), others))
+        for k in np.flatnonzero(near.any(axis=1)).tolist():
+            key = rows.keys[int(linked[k])]
+            if key in self.open:
+                continue
+            others = set(lost[near[k]].tolist()).difference(self._met.get(key, ()))
+            if others:
+                opening.append((int(linked[k]), others))
         if opening:
             self._open(rows, opening)
 

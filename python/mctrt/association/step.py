@@ -93,6 +93,16 @@ class StepRows:
     def __post_init__(self) -> None:
         self.placed = ~np.isnan(self.xy[:, 0])
         self._row_of: dict[TrackKey, int] | None = None
+        self._capture: tuple[np.ndarray, np.ndarray] | None = None
+
+    def capture_times(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct capture times (T,) of these rows, ascending, and each row's index among them
+        (a camera's rows share their time): for predicting people once to each time."""
+        if self._capture is None:
+            self._capture = np.unique(self.time, return_inverse=True)
+        times, block = self._capture
+        present = np.bincount(block[rows], minlength=len(times)) > 0
+        return times[present], (np.cumsum(present) - 1)[block[rows]]
 
     def row_of(self, keys) -> list[tuple[TrackKey, int]]:
         """(key, row) of those of these track keys that have a row in this step."""
