@@ -101,6 +101,8 @@ class StepRows:
         if self._capture is None:
             self._capture = np.unique(self.time, return_inverse=True)
         times, block = self._capture
+        if len(times) == 1:  # cameras read in step (files): one time
+            return times, block[rows]
         present = np.bincount(block[rows], minlength=len(times)) > 0
         return times[present], (np.cumsum(present) - 1)[block[rows]]
 
