@@ -60,6 +60,8 @@ class Meetings:
         gate2 = self.config.gate_sigma ** 2
         linked = np.flatnonzero((rows.gid > 0) & rows.placed)
         linked = linked[self.floor.find(rows.gid[linked]) >= 0]
+        if not len(linked):
+            return
         slots = self.floor.slots(lost)
         times, block = rows.capture_times(linked)
         n, t = len(slots), len(times)
