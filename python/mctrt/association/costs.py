@@ -224,21 +224,19 @@ class MatchCosts:
         these = waiting[placed]
         times, block = rows.capture_times(these)
         recent = self.recent_at(gallery, has_floor, times)  # (T, K)
-        k = has_floor[recent.any(axis=0)]
+        anytime = recent.any(axis=0)
+        k, recent = has_floor[anytime], recent[:, anytime]
         if not len(k):
             return out
-        recent = recent[:, recent.any(axis=0)]
-        n, t = len(k), len(times)
-        state, cov = self.floor.predict_state(np.tile(gallery.slot[k], t), np.repeat(times, n))  # (T * K, ...)
-        d2, logdet = core.pairwise_mahalanobis_sq(rows.xy[these], rows.cov[these],
-                                                  np.ascontiguousarray(state[:, :2]).reshape(t, n, 2),
-                                                  np.ascontiguousarray(cov[:, :2, :2]).reshape(t, n, 2, 2), block)
+        state, cov = self.floor.predict_grid(gallery.slot[k], times)  # (T, K, 4), (T, K, 4, 4)
+        d2, logdet = core.pairwise_mahalanobis_sq(rows.xy[these], rows.cov[these], np.ascontiguousarray(state[..., :2]),
+                                                  np.ascontiguousarray(cov[..., :2, :2]), block)
         away = np.flatnonzero(~gallery.live[k])
         own = [i for i, r in enumerate(these.tolist()) if rows.keys[r] in self.pending_id]
         if len(away) and own:
             pending = self.pending.slots([self.pending_id[rows.keys[these[i]]] for i in own])
             own_state, own_cov = self.pending.predict_state(pending, rows.time[these[own]])
-            theirs = block[own][:, None] * n + away[None, :]  # (O, A) rows of state
+            theirs = (block[own][:, None], away[None, :])  # (O, A): each own row's time, each person away
             diff = (state[theirs] - own_state[:, None]).reshape(-1, 4)
             d4 = core.mahalanobis_sq(diff, (cov[theirs] + own_cov[:, None]).reshape(-1, 4, 4))
             d2[np.ix_(own, away)] = (d4 - 2.0 * np.log1p(d4 / 2.0)).reshape(len(own), len(away))

@@ -111,6 +111,14 @@ class FloorTracks:
         return core.floor_predict(*self._arrays(), np.asarray(slots, np.int64), np.asarray(times, np.float64),
                                   self.speed_sigma, self.turn_time_s)
 
+    def predict_grid(self, slots: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """predict_state of every one of these slots (K,) at every one of these times (T,), in one call:
+        states (T, K, 4) and covariances (T, K, 4, 4). Rows of cameras capturing at different moments
+        are each compared with their own time's (core.pairwise_mahalanobis_sq's block)."""
+        slots = np.asarray(slots, np.int64)
+        mean, cov = self.predict_state(np.tile(slots, len(times)), np.repeat(times, len(slots)))
+        return mean.reshape(len(times), len(slots), 4), cov.reshape(len(times), len(slots), 4, 4)
+
     def predict(self, slots: np.ndarray, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions (K, 2) and their covariances (K, 2, 2) of these slots at these times, without
         changing any state."""

@@ -64,10 +64,9 @@ class Meetings:
             return
         slots = self.floor.slots(lost)
         times, block = rows.capture_times(linked)
-        n, t = len(slots), len(times)
-        mean, cov = self.floor.predict(np.tile(slots, t), np.repeat(times, n))  # everyone lost, at each of those times
-        near = core.pairwise_mahalanobis_sq(rows.xy[linked], rows.cov[linked], np.ascontiguousarray(mean).reshape(t, n, 2),
-                                            np.ascontiguousarray(cov).reshape(t, n, 2, 2), block)[0] <= gate2
+        mean, cov = self.floor.predict_grid(slots, times)  # everyone lost, at each of those times
+        near = core.pairwise_mahalanobis_sq(rows.xy[linked], rows.cov[linked], np.ascontiguousarray(mean[..., :2]),
+                                            np.ascontiguousarray(cov[..., :2, :2]), block)[0] <= gate2
         opening: list[tuple[int, set[int]]] = []
         for k in np.flatnonzero(near.any(axis=1)).tolist():
             key = rows.keys[int(linked[k])]
