@@ -27,8 +27,16 @@ With --posed every strip is a camera whose pose is known (the lens and pose of f
 place floor points within 3 % of their distance from the camera of where PETS09's homography does),
 so that the rules for such cameras run (geometry/feet.py): PETS09 itself has only the homography.
 
+Two ceilings, with the shortcut only, say what limits the IDs: --truth-boxes gives the detector's place
+to the ground truth's boxes (each strip keeps those at least 35 % inside it, clipped, as above), so that the
+per-camera tracks are as good as they get (--drop P misses each box with probability P, --jitter S moves
+each edge by S box heights, one standard deviation); --truth-embeddings gives re-ID's place to vectors that
+know each box's person (its ground-truth box clipped to the strip, IoU >= 0.5; cosine about 0.99 for one
+person, 0 for two; a box of nobody's gets a vector of its own): appearance as good as it gets.
+
     MCTRT_ASSETS=../shared python benchmarks/bench_identity_many.py \\
         [--setting "gate 2.5: floor.gate_sigma=2.5" ...] [--draws 200] [--cuts R2,R6] [--as-videos [--cache DIR]] [--posed]
+        [--reid-model OSNET.onnx] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
 
 The first setting is always the config as it is (configs/pets09.yaml); keys are AssociationConfig
 fields, floor.* those of its floor settings, tracker.* ByteTrackConfig's.
@@ -52,6 +60,7 @@ from bench_identity import SPLITS
 from common import match_boxes, print_table, save
 
 from mctrt import lapjv
+from mctrt.boxes import tlwh_to_xyxy
 from mctrt.config import config_from_dict, load_config
 from mctrt.errors import ConfigError
 from mctrt.eval import evaluate_cameras
@@ -142,6 +151,52 @@ class ClippedEmbedder:
             for key, feature in zip([k for i in indices for k in todo[i]], features):
                 self.answers[key] = feature
         return np.stack([self.answers[k] for k in keys]) if keys else np.zeros((0, 512), np.float32)
+
+
+def truth_detections(gt: np.ndarray, frames: int, drop: float = 0.0, jitter: float = 0.0, seed: int = 1) -> list[Detections]:
+    """The ground truth's boxes of every frame (1..frames) as detections scoring 0.9 (--truth-boxes):
+    each missed with probability `drop`, each edge moved by `jitter` box heights (one standard deviation)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for frame in range(1, frames + 1):
+        rows = gt[gt[:, 0] == frame]
+        xyxy = tlwh_to_xyxy(rows[:, 2:6])[rng.random(len(rows)) >= drop]
+        xyxy = xyxy + jitter * (xyxy[:, 3:4] - xyxy[:, 1:2]) * rng.normal(size=xyxy.shape)
+        out.append(Detections(xyxy.astype(np.float32), np.full(len(xyxy), 0.9, np.float32), np.zeros(len(xyxy), np.int64)))
+    return out
+
+
+class TruthEmbedder:
+    """Embeddings that know each box's person (--truth-embeddings): the person's own random unit vector
+    plus a little noise (cosine about 0.99 for one person, about 0 for two); a box matching nobody (IoU
+    >= 0.5 with a ground-truth box clipped to its strip) gets a vector of its own. `now` as for
+    ClippedEmbedder."""
+
+    def __init__(self, gt: np.ndarray, seed: int = 0) -> None:
+        self.gt, self.now, self.rng = gt, [], np.random.default_rng(seed)
+        self.people: dict[int, np.ndarray] = {}
+
+    def _unit(self, v: np.ndarray) -> np.ndarray:
+        return v / np.linalg.norm(v)
+
+    def embed(self, images, boxes_per_image):
+        out = []
+        for (index, s), boxes in zip(self.now, boxes_per_image):
+            truth = self.gt[self.gt[:, 0] == index].copy()
+            clipped = np.clip(tlwh_to_xyxy(truth[:, 2:6]), [s.x0, s.y0, s.x0, s.y0], [s.x1, s.y1, s.x1, s.y1])
+            truth[:, 2:6] = np.c_[clipped[:, :2], clipped[:, 2:] - clipped[:, :2]]
+            whole = np.asarray(boxes, np.float64).reshape(-1, 4) + np.array([s.x0, s.y0, s.x0, s.y0])
+            mine = np.c_[np.zeros((len(whole), 2)), whole[:, :2], whole[:, 2:] - whole[:, :2]]
+            person = dict(match_boxes(mine, truth))
+            for i in range(len(whole)):
+                noise = 0.1 * self.rng.normal(size=512) / np.sqrt(512)
+                if i in person:
+                    p = int(truth[person[i], 1])
+                    base = self.people.setdefault(p, self._unit(self.rng.normal(size=512)))
+                else:
+                    base = self._unit(self.rng.normal(size=512))
+                out.append(self._unit(base + noise))
+        return np.array(out, np.float32).reshape(-1, 512)
 
 
 class CachedDetector:
@@ -332,7 +387,15 @@ def main() -> None:
     parser.add_argument("--as-videos", action="store_true", help="run each cut as bench_identity does (see above)")
     parser.add_argument("--cache", type=Path, help="with --as-videos: keep the detector's boxes here, per cut")
     parser.add_argument("--posed", action="store_true", help="strips with a lens and pose fitted to the homography")
+    parser.add_argument("--reid-model", type=Path, help="another re-ID model (ONNX) in place of the config's, for every setting")
+    parser.add_argument("--input-size", help="H,W: the detector's input size in place of the config's (YOLOv8 only)")
+    parser.add_argument("--truth-boxes", action="store_true", help="the ground truth's boxes as detections (see above)")
+    parser.add_argument("--drop", type=float, default=0.0, help="with --truth-boxes: the chance that a box is missed")
+    parser.add_argument("--jitter", type=float, default=0.0, help="with --truth-boxes: box edges moved by this many heights (sd)")
+    parser.add_argument("--truth-embeddings", action="store_true", help="embeddings that know each box's person (see above)")
     args = parser.parse_args()
+    if args.as_videos and (args.truth_boxes or args.truth_embeddings):
+        parser.error("--truth-boxes and --truth-embeddings work with the shortcut only, not with --as-videos")
     assets = Path(os.environ.setdefault("MCTRT_ASSETS", str(ROOT.parent / "shared")))
     video = assets / "data/pets09_s2l1/pets09_s2l1.avi"
     config = load_config(ROOT / "configs/pets09.yaml")
@@ -340,6 +403,12 @@ def main() -> None:
     base.pop("events", None)
     base["store"] = {"path": None}
     base["_video"] = video
+    if args.reid_model:
+        config = dataclasses.replace(config, reid=dataclasses.replace(config.reid, model=args.reid_model))
+    if args.input_size:
+        size = tuple(int(v) for v in args.input_size.split(","))
+        config = dataclasses.replace(config, detector=dataclasses.replace(config.detector, input_size=size))
+        base["modules"]["detector"]["input_size"] = list(size)
     base["modules"]["detector"]["model"], base["modules"]["reid"]["model"] = str(config.detector.model), str(config.reid.model)
     image_to_floor = config.inputs[0].calibration.camera.image_to_floor
     images = read_video(video)
@@ -350,9 +419,12 @@ def main() -> None:
     detector, embedder = Detector.from_config(config.detector), Embedder.from_config(config.reid)
     if not args.as_videos:
         started = time.perf_counter()
-        whole = [found for k in range(0, len(images), 8) for found in detector.detect(images[k:k + 8])]
-        models = (ClippedDetector(whole), ClippedEmbedder(embedder, images))
-        print(f"detector on {len(images)} whole frames: {time.perf_counter() - started:.0f} s", flush=True)
+        if args.truth_boxes:
+            whole = truth_detections(gt, len(images), args.drop, args.jitter)
+        else:
+            whole = [found for k in range(0, len(images), 8) for found in detector.detect(images[k:k + 8])]
+            print(f"detector on {len(images)} whole frames: {time.perf_counter() - started:.0f} s", flush=True)
+        models = (ClippedDetector(whole), TruthEmbedder(gt) if args.truth_embeddings else ClippedEmbedder(embedder, images))
     cuts = random_cuts(args.draws, width)
     if args.cuts:  # bench_identity's tuning splits may be named too; never its held-out ones
         tuning = {name: (strips, frames or (1, len(images))) for name, (strips, frames, role) in SPLITS.items() if role == "tuning"}
@@ -401,8 +473,11 @@ def main() -> None:
     names = ["right", "wrong person", "split", "tracker swap"]
     print_table("Ground-truth boxes found, by the ID they got (share of all found; see wrong_ids)", ["setting", *names],
                 [[name, *[kinds[name][k] / max(sum(kinds[name].values()), 1) for k in names]] for name, _ in settings])
-    save(("identity_many_videos" if args.as_videos else "identity_many") + ("_posed" if args.posed else ""), {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()},
-                           "summary": summary, "scores": scores})
+    variant = {"videos": args.as_videos, "posed": args.posed, "truth_boxes": args.truth_boxes,
+               "truth_embeddings": args.truth_embeddings}
+    save("_".join(["identity_many", *[name for name, on in variant.items() if on]]),
+         {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()}, "summary": summary, "scores": scores,
+          "reid_model": str(config.reid.model), **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {})})
 
 
 if __name__ == "__main__":
