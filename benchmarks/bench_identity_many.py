@@ -36,7 +36,7 @@ person, 0 for two; a box of nobody's gets a vector of its own): appearance as go
 
     MCTRT_ASSETS=../shared python benchmarks/bench_identity_many.py \\
         [--setting "gate 2.5: floor.gate_sigma=2.5" ...] [--draws 200] [--cuts R2,R6] [--as-videos [--cache DIR]] [--posed]
-        [--reid-model OSNET.onnx] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
+        [--reid-model OSNET.onnx] [--input-size H,W] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
 
 The first setting is always the config as it is (configs/pets09.yaml); keys are AssociationConfig
 fields, floor.* those of its floor settings, tracker.* ByteTrackConfig's.
@@ -267,6 +267,15 @@ def with_setting(config, setting: dict[str, float]):
     return dataclasses.replace(config, association=association, tracker=dataclasses.replace(config.tracker, **part["tracker."]))
 
 
+def input_size(text: str) -> tuple[int, int]:
+    """--input-size: "H,W" (the detector's config checks that they are multiples of 32)."""
+    try:
+        height, width = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected H,W such as 384,512, got {text!r}") from None
+    return height, width
+
+
 def parse_setting(text: str) -> tuple[str, dict[str, float]]:
     name, _, assignments = text.partition(":")
     values = {}
@@ -388,7 +397,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="with --as-videos: keep the detector's boxes here, per cut")
     parser.add_argument("--posed", action="store_true", help="strips with a lens and pose fitted to the homography")
     parser.add_argument("--reid-model", type=Path, help="another re-ID model (ONNX) in place of the config's, for every setting")
-    parser.add_argument("--input-size", help="H,W: the detector's input size in place of the config's (YOLOv8 only)")
+    parser.add_argument("--input-size", type=input_size, help="H,W: the detector's input size in place of the config's (YOLOv8)")
     parser.add_argument("--truth-boxes", action="store_true", help="the ground truth's boxes as detections (see above)")
     parser.add_argument("--drop", type=float, default=0.0, help="with --truth-boxes: the chance that a box is missed")
     parser.add_argument("--jitter", type=float, default=0.0, help="with --truth-boxes: box edges moved by this many heights (sd)")
@@ -396,6 +405,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.as_videos and (args.truth_boxes or args.truth_embeddings):
         parser.error("--truth-boxes and --truth-embeddings work with the shortcut only, not with --as-videos")
+    if (args.drop or args.jitter) and not args.truth_boxes:
+        parser.error("--drop and --jitter change the ground truth's boxes: add --truth-boxes")
     assets = Path(os.environ.setdefault("MCTRT_ASSETS", str(ROOT.parent / "shared")))
     video = assets / "data/pets09_s2l1/pets09_s2l1.avi"
     config = load_config(ROOT / "configs/pets09.yaml")
@@ -406,9 +417,8 @@ def main() -> None:
     if args.reid_model:
         config = dataclasses.replace(config, reid=dataclasses.replace(config.reid, model=args.reid_model))
     if args.input_size:
-        size = tuple(int(v) for v in args.input_size.split(","))
-        config = dataclasses.replace(config, detector=dataclasses.replace(config.detector, input_size=size))
-        base["modules"]["detector"]["input_size"] = list(size)
+        config = dataclasses.replace(config, detector=dataclasses.replace(config.detector, input_size=args.input_size))
+        base["modules"]["detector"]["input_size"] = list(args.input_size)
     base["modules"]["detector"]["model"], base["modules"]["reid"]["model"] = str(config.detector.model), str(config.reid.model)
     image_to_floor = config.inputs[0].calibration.camera.image_to_floor
     images = read_video(video)
@@ -477,7 +487,7 @@ def main() -> None:
                "truth_embeddings": args.truth_embeddings}
     save("_".join(["identity_many", *[name for name, on in variant.items() if on]]),
          {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()}, "summary": summary, "scores": scores,
-          "reid_model": str(config.reid.model), **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {})})
+          "reid_model": str(config.reid.model), "input_size": config.detector.input_size, **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {})})
 
 
 if __name__ == "__main__":
