@@ -1,6 +1,7 @@
 """Detector latency on this machine, split into pre-processing / inference / post-processing, against a
 bare InferenceSession.run on the same input; mctrt's C++ letterbox against cv2 + numpy (and against
-the time just to write its output, a floor no letterbox can beat); backends side by side; batch sweep.
+the time just to write its output, a floor no letterbox can beat); backends side by side; FP32 against
+static INT8 (mctrt.models.quantize) with how far their boxes agree; batch sweep.
 On a GPU (with torch): the torch backend in FP16 with and without CUDA graphs over batch sizes, with
 the CUDA letterbox and decode + NMS timed on their own.
 
@@ -84,6 +85,8 @@ def main() -> None:
     print_table("Detector.detect by backend (this machine), milliseconds per frame", ["backend", "device", "batch", "ms/frame"],
                 [[b["backend"], b["device"], b["batch"], b["ms_per_frame"]] for b in backends])
 
+    precision = precision_table(model, assets)
+
     sweep = []
     for size in (1, 2, 4, 8):  # the shared export is made batch-dynamic as it loads
         frames = [frame] * size
@@ -94,9 +97,39 @@ def main() -> None:
     save("detector", {"unit": "milliseconds", "model": model.name, "frame": "1920x1080",
                       "stages": {"pre_ms": pre * 1e3, "inference_ms": infer * 1e3, "post_ms": post * 1e3,
                                  "detect_ms": total * 1e3, "pre_plus_post_over_inference": (pre + post) / infer},
-                      "letterbox": letterbox, "backends": backends, "batch_sweep": sweep,
+                      "letterbox": letterbox, "backends": backends, "precision": precision, "batch_sweep": sweep,
                       "gpu": gpu_tables(model, frame) if cuda_status().usable else None,
                       "goals": "pre + post <= 15 % of inference; letterbox >= 3x cv2 + numpy"})
+
+
+def precision_table(model: Path, assets: Path) -> dict:
+    """FP32 against static INT8 (onnxruntime, calibrated on 64 lab4cam frames) on PETS09 frames, footage
+    it was not calibrated on: time per frame measured in alternation (the best of each), and how far
+    the INT8 model's boxes agree with the float model's."""
+    from mctrt.models.quantize import agreement, sample_frames
+
+    calibration = [str(assets / f"data/lab4cam/videos/cam{k}.mp4") for k in range(4)]
+    fp32 = Detector(model, backend="onnxruntime")
+    int8 = Detector(model, backend="onnxruntime", precision="int8", calibration=calibration)
+    frames = sample_frames([str(assets / "data/pets09_s2l1/pets09_s2l1.avi")], 40)
+    rows = []
+    for size in (1, 4):
+        batch = frames[:size]
+        times = {"fp32": [], "int8": []}
+        for _ in range(3):
+            for name, detector in (("fp32", fp32), ("int8", int8)):
+                times[name].append(best_time(lambda: detector.detect(batch), repeat=3, min_seconds=0.5))
+        fp, i8 = (min(times[n]) * 1e3 / size for n in ("fp32", "int8"))
+        rows.append({"batch": size, "fp32_ms_per_frame": fp, "int8_ms_per_frame": i8, "speedup": fp / i8})
+    print_table("YOLOv8n 640 on 768x576 PETS09 frames, onnxruntime: FP32 against static INT8, milliseconds per frame",
+                ["batch", "FP32", "INT8", "FP32 / INT8"],
+                [[r["batch"], r["fp32_ms_per_frame"], r["int8_ms_per_frame"], r["speedup"]] for r in rows])
+    agreed = agreement(fp32, int8, frames)
+    print(f"INT8 against FP32 on {agreed['frames']} PETS09 frames (boxes >= 0.5, IoU >= 0.5): "
+          f"{agreed['found_by_other']:.1%} of FP32's {agreed['reference_boxes']} found, "
+          f"{agreed['found_by_reference']:.1%} of INT8's {agreed['other_boxes']}; score change "
+          f"{agreed['score_change_mean']:+.4f} (sd {agreed['score_change_sd']:.4f})")
+    return {"calibration": "64 frames of lab4cam cam0-3", "timing": rows, "agreement": agreed}
 
 
 def gpu_tables(model: Path, frame: np.ndarray) -> dict:

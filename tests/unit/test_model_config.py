@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mctrt.config import DetectorConfig, ReidConfig, from_mapping
+from mctrt.config import DetectorConfig, ReidConfig, config_from_dict, from_mapping
 from mctrt.errors import ConfigError
 
 
@@ -30,7 +30,28 @@ def test_a_mapping_becomes_a_config_with_paths_relative_to_the_file():
     ({"model": "m", "classes": []}, "classes must be a non-empty list"),
     ({"model": "m", "backend": "gpu"}, "backend must be one of auto, onnxruntime, tensorrt, torch; got 'gpu'"),
     ({"model": "m", "backend_options": {"cuda_graphs": True}}, "backend_options are keyed by backend"),
+    ({"model": "m", "precision": "fp16"}, "precision must be one of fp32, int8; got 'fp16'"),
+    ({"model": "m", "calibration": [3]}, "calibration must be a path or a list of paths"),
+    ({"model": "m", "calibration_frames": 0}, "calibration_frames must be a whole number in 1..10000"),
 ])
 def test_bad_settings_name_the_key(data, message):
     with pytest.raises(ConfigError, match=message):
         from_mapping(DetectorConfig, data, "modules.detector")
+
+
+def _site(detector: dict, inputs: list) -> dict:
+    return {"inputs": inputs, "modules": {"detector": {"model": "/m.onnx", **detector}}}
+
+
+def test_int8_calibrates_on_the_configs_own_videos_unless_told_otherwise(tmp_path):
+    videos = [{"camera_id": "a", "path": "a.mp4"}, {"camera_id": "b", "path": "rtsp://cam/b"}]
+    own = config_from_dict(_site({"precision": "int8"}, videos), tmp_path)
+    assert own.detector.calibration == (str(tmp_path / "a.mp4"),)  # the file input, not the stream
+    given = config_from_dict(_site({"precision": "int8", "calibration": "frames"}, videos), tmp_path)
+    assert given.detector.calibration == (str(tmp_path / "frames"),)
+    assert config_from_dict(_site({}, videos), tmp_path).detector.precision == "fp32"
+
+
+def test_int8_with_only_streams_and_no_calibration_says_what_to_give(tmp_path):
+    with pytest.raises(ConfigError, match="precision int8 needs calibration: a video file or a folder of images"):
+        config_from_dict(_site({"precision": "int8"}, [{"camera_id": "b", "path": "rtsp://cam/b"}]), tmp_path)

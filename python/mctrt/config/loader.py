@@ -118,6 +118,19 @@ def _input(data, index: int, base: Path) -> InputConfig:
     return config
 
 
+def _detector(data, inputs, base: Path) -> DetectorConfig:
+    """modules.detector; INT8 calibration paths taken relative to `base`, and by default the inputs'
+    video files (the user's own frames)."""
+    detector = from_mapping(DetectorConfig, data, "modules.detector", base)
+    calibration = tuple(c if Path(c).is_absolute() else str(base / c) for c in detector.calibration)
+    if detector.precision == "int8" and not calibration:
+        calibration = tuple(i.path for i in inputs if i.kind == "file")
+        if not calibration:
+            raise ConfigError("modules.detector.precision int8 needs calibration: a video file or a folder of images "
+                              "from your cameras (no input of this config is a video file to take frames from)")
+    return replace(detector, calibration=calibration)
+
+
 def _calibration(data, where: str, base: Path) -> CalibrationConfig:
     if isinstance(data, Mapping) and isinstance(data.get("file"), str) and not Path(data["file"]).is_absolute():
         data = {**data, "file": str(base / data["file"])}
@@ -155,7 +168,7 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
         raise error  # before "detector is required": a misspelt detector is the likelier mistake
     if not isinstance(modules, Mapping) or "detector" not in modules:
         raise ConfigError("modules.detector is required: {model: path/to/detector.onnx, ...}")
-    detector = from_mapping(DetectorConfig, modules["detector"], "modules.detector", base)
+    detector = _detector(modules["detector"], inputs, base)
     tracker = from_mapping(ByteTrackConfig, modules.get("tracker") or {}, "modules.tracker")
     reid, schedule = _reid(modules["reid"], base) if modules.get("reid") is not None else (None, ReidScheduleConfig())
 

@@ -85,6 +85,7 @@ class ByteTrackConfig:
 
 
 BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
+PRECISIONS = ("fp32", "int8")  # of the onnxruntime backend; GPU backends have their own
 
 
 def check_backend(owner: str, backend: str, options: Mapping) -> None:
@@ -109,6 +110,12 @@ class DetectorConfig:
         classes: COCO class indices to keep (0 = person).
         backend_options: per backend, its settings: {"torch": {"cuda_graphs": true}, "tensorrt":
             {"precision": "fp16", "max_batch": 32, ...}}.
+        precision: "fp32", or "int8" on the onnxruntime backend (the CPU): a static INT8 copy of the
+            model (mctrt.models.quantize), built on the first run and cached under engines/. GPU
+            backends keep their own precision (torch FP16, tensorrt's backend_options).
+        calibration: for int8, video files or folders of images from your cameras whose frames set
+            the INT8 ranges; in a config file it defaults to the config's video-file inputs.
+        calibration_frames: how many frames of them calibrate.
     """
 
     model: str
@@ -118,6 +125,9 @@ class DetectorConfig:
     nms_iou: float = 0.45
     classes: tuple[int, ...] = (0,)
     backend_options: Mapping[str, Mapping] = field(default_factory=dict)
+    precision: str = "fp32"
+    calibration: tuple[str, ...] = ()
+    calibration_frames: int = 64
 
     def __post_init__(self) -> None:
         for name in ("conf_threshold", "nms_iou"):
@@ -135,6 +145,16 @@ class DetectorConfig:
             raise ConfigError(f"DetectorConfig.classes must be a non-empty list of class indices; got {self.classes!r}")
         object.__setattr__(self, "classes", tuple(self.classes))
         check_backend("DetectorConfig", self.backend, self.backend_options)
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"DetectorConfig.precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
+        calibration = (self.calibration,) if isinstance(self.calibration, str) else tuple(self.calibration or ())
+        if not all(isinstance(c, str) and c for c in calibration):
+            raise ConfigError(f"DetectorConfig.calibration must be a path or a list of paths (videos, folders of images); "
+                              f"got {self.calibration!r}")
+        object.__setattr__(self, "calibration", calibration)
+        frames = self.calibration_frames
+        if isinstance(frames, bool) or not isinstance(frames, int) or not 1 <= frames <= 10_000:
+            raise ConfigError(f"DetectorConfig.calibration_frames must be a whole number in 1..10000; got {frames!r}")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ YOLOv8 (1, 4 + C, A), centred letterbox, RGB / 255; YOLOX (1, A, 5 + C), top-lef
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,11 +16,14 @@ import numpy as np
 from mctrt._native import core, cuda
 from mctrt.config import DetectorConfig
 from mctrt.errors import ConfigError, ModelError
-from mctrt.models.backends import open_backend
+from mctrt.models.backends import choose_backend, open_backend
 from mctrt.models.onnx_io import io_shapes, load_onnx
 from mctrt.models.prepare import is_yolov8_export, prepare_model
+from mctrt.models.quantize import cached_int8
 from mctrt.models.yolo import LETTERBOX, PAD_VALUE, family, letterbox_into
 from mctrt.types import Detections
+
+log = logging.getLogger(__name__)
 
 MAX_DETECTIONS = 300
 
@@ -31,7 +35,8 @@ class Detector:
         model: path of a YOLOv8 or YOLOX ONNX file. A YOLOv8 export is made batch-dynamic (and re-targeted
             to input_size) in memory as it loads; see mctrt.models.prepare.
         backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime), or a backend's name.
-        input_size, conf_threshold, nms_iou, classes, backend_options: see mctrt.config.DetectorConfig.
+        input_size, conf_threshold, nms_iou, classes, backend_options, precision, calibration,
+            calibration_frames: see mctrt.config.DetectorConfig.
     On a GPU backend, letterbox, decode and NMS run as CUDA kernels on the backend's stream, the
     letterbox writing straight into the model's input.
     """
@@ -46,13 +51,26 @@ class Detector:
         nms_iou: float = 0.45,
         classes: Sequence[int] = (0,),
         backend_options: Mapping[str, Mapping] | None = None,
+        precision: str = "fp32",
+        calibration: Sequence[str] | str = (),
+        calibration_frames: int = 64,
     ) -> None:
         self.config = DetectorConfig(str(model), backend, None if input_size is None else tuple(input_size),
-                                     conf_threshold, nms_iou, tuple(classes), dict(backend_options or {}))
+                                     conf_threshold, nms_iou, tuple(classes), dict(backend_options or {}), precision,
+                                     calibration, calibration_frames)
         path = Path(model)
         proto = load_detector_model(path, self.config.input_size)
-        self.backend = open_backend(proto, path, backend, "detector model", backend_options,
-                                    prepare=letterbox_into(family(io_shapes(proto)[1][0])[0]))
+        prepare = letterbox_into(family(io_shapes(proto)[1][0])[0])
+        backend = choose_backend(backend)
+        if precision == "int8":
+            if backend == "onnxruntime":
+                try:
+                    proto = cached_int8(proto, path, self.config.calibration, prepare, calibration_frames, "detector")
+                except ModelError as exc:
+                    raise ModelError(f"detector model {path}: INT8: {exc}") from None
+            else:
+                log.info("detector precision int8 is for onnxruntime; the %s backend runs its own precision", backend)
+        self.backend = open_backend(proto, path, backend, "detector model", backend_options, prepare=prepare)
         self.family, self.num_classes, self.num_anchors = family(self.backend.output_shapes[0])
         shape = self.backend.input_shape
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]):
@@ -74,7 +92,8 @@ class Detector:
     def from_config(cls, config: DetectorConfig) -> Detector:
         return cls(config.model, backend=config.backend, input_size=config.input_size,
                    conf_threshold=config.conf_threshold, nms_iou=config.nms_iou, classes=config.classes,
-                   backend_options=config.backend_options)
+                   backend_options=config.backend_options, precision=config.precision,
+                   calibration=config.calibration, calibration_frames=config.calibration_frames)
 
     def _batch_buffer(self, size: int) -> np.ndarray:
         """The model input, allocated once per batch size seen and reused."""

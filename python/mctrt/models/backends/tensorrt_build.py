@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt.errors import BackendUnavailable, ModelError
+from mctrt.models.quantize import CACHE_DIR
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class EngineOptions:
     max_batch: int = 32
     opt_batch: int = 8
     workspace_gib: float = 4.0
-    engine_dir: str = "engines"
+    engine_dir: str = CACHE_DIR
     calibration_images: str | None = None  # a folder of frames, needed for int8
     calibration_batches: int = 16
 
