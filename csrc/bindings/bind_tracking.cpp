@@ -4,6 +4,8 @@
 #include <pybind11/pybind11.h>
 
 #include <array>
+#include <cmath>
+#include <limits>
 #include <mutex>
 #include <string>
 
@@ -62,12 +64,14 @@ are xyah (4,). All arrays are float64. Methods return new arrays and never modif
           py::arg("xyah"), "xyah (4,) -> (mean (8,), covariance (8, 8)) of a new track.")
       .def(
           "predict",
-          [](const KalmanFilter& kf, const py::handle& mean, const py::handle& cov) {
+          [](const KalmanFilter& kf, const py::handle& mean, const py::handle& cov, double dt) {
+            if (!(dt >= 0) || !std::isfinite(dt)) throw py::value_error("dt must be a finite number of frames >= 0");
             KalmanState s = state_from(mean, cov);
-            kf.predict(s);
+            kf.predict(s, dt);
             return state_to_tuple(s);
           },
-          py::arg("mean"), py::arg("covariance"), "One frame ahead: (mean (8,), covariance (8, 8)).")
+          py::arg("mean"), py::arg("covariance"), py::arg("dt") = 1.0,
+          "dt frames ahead (default one): (mean (8,), covariance (8, 8)).")
       .def(
           "multi_predict",
           [](const KalmanFilter& kf, const py::handle& means_obj, const py::handle& covs_obj) {
@@ -139,6 +143,7 @@ void bind_config(py::module_& m) {
       .def_readwrite("second_match_thresh", &ByteTrackConfig::second_match_thresh)
       .def_readwrite("unconfirmed_match_thresh", &ByteTrackConfig::unconfirmed_match_thresh)
       .def_readwrite("duplicate_iou", &ByteTrackConfig::duplicate_iou)
+      .def_readwrite("distance_gate", &ByteTrackConfig::distance_gate)
       .def_readwrite("fuse_score", &ByteTrackConfig::fuse_score)
       .def_readwrite("track_buffer", &ByteTrackConfig::track_buffer)
       .def_readwrite("frame_rate", &ByteTrackConfig::frame_rate)
@@ -151,7 +156,7 @@ void bind_tracker(py::module_& m) {
       .def(py::init<const ByteTrackConfig&>(), py::arg("config"))
       .def(
           "update",
-          [](LockedTracker& self, const py::handle& xyxy_obj, const py::handle& scores_obj) {
+          [](LockedTracker& self, const py::handle& xyxy_obj, const py::handle& scores_obj, double time) {
             const auto xyxy = require_array<float>(xyxy_obj, "xyxy", {-1, 4}, "(N, 4)");
             const auto scores = require_array<float>(scores_obj, "scores", {-1}, "(N,)");
             if (scores.shape(0) != xyxy.shape(0))
@@ -164,7 +169,7 @@ void bind_tracker(py::module_& m) {
             {
               py::gil_scoped_release release;
               lock.lock();
-              out = &self.tracker.update(xyxy.data(), scores.data(), std::size_t(xyxy.shape(0)));
+              out = &self.tracker.update(xyxy.data(), scores.data(), std::size_t(xyxy.shape(0)), time);
             }
             const py::ssize_t n = py::ssize_t(out->size());
             const py::ssize_t k = py::ssize_t(out->removed_id.size());
@@ -172,8 +177,8 @@ void bind_tracker(py::module_& m) {
                                   copy_to_array(out->score.data(), {n}), copy_to_array(out->det_index.data(), {n}),
                                   copy_to_array(out->removed_id.data(), {k}));
           },
-          py::arg("xyxy"), py::arg("scores"),
-          "xyxy (N, 4) float32, scores (N,) float32 -> (xyxy (M, 4) float32, track_id (M,) int64, "
+          py::arg("xyxy"), py::arg("scores"), py::arg("time") = std::numeric_limits<double>::quiet_NaN(),
+          "xyxy (N, 4) float32, scores (N,) float32, time (capture seconds, NaN: one frame later) -> (xyxy (M, 4) float32, track_id (M,) int64, "
           "score (M,) float32, det_index (M,) int64, removed_id (K,) int64).")
       .def(
           "reset",

@@ -1,6 +1,8 @@
 // ByteTracker::update, step by step in the order of the official BYTETracker.update.
 #include "mctrt/byte_tracker.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -30,6 +32,7 @@ void ByteTrackConfig::validate() const {
   require(unconfirmed_match_thresh >= 0 && unconfirmed_match_thresh <= 1, "unconfirmed_match_thresh", "in [0, 1]",
           unconfirmed_match_thresh);
   require(duplicate_iou >= 0 && duplicate_iou <= 1, "duplicate_iou", "in [0, 1]", duplicate_iou);
+  require(distance_gate >= 0 && std::isfinite(distance_gate), "distance_gate", ">= 0 (0 turns it off)", distance_gate);
   require(track_buffer >= 0, "track_buffer", ">= 0", track_buffer);
   require(frame_rate > 0 && std::isfinite(frame_rate), "frame_rate", "a positive number of frames per second",
           frame_rate);
@@ -53,6 +56,8 @@ std::vector<std::int64_t> ByteTracker::reset() {
   lost_.clear();
   frame_id_ = 0;
   next_id_ = 1;
+  clock_ = 0.0;
+  last_time_ = std::numeric_limits<double>::quiet_NaN();
   return removed;
 }
 
@@ -82,6 +87,7 @@ void ByteTracker::absorb(Track& t, std::size_t det) {
   t.score = scores_[det];
   t.det_index = std::int64_t(det);
   t.frame_id = frame_id_;
+  t.seen_at = clock_;
   confirm(t);
 }
 
@@ -112,14 +118,22 @@ void ByteTracker::match(const std::vector<Slot>& tracks, const std::vector<std::
   lap_.solve_sparse(n, m, entries_, limit, row_to_col_.data(), col_to_row_.data());
 }
 
-const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std::size_t n) {
+const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std::size_t n, double time) {
   check_xyxy(xyxy, n, "xyxy");
   for (std::size_t i = 0; i < n; ++i)
     if (!std::isfinite(scores[i]))
       throw std::invalid_argument("scores[" + std::to_string(i) + "] is not finite; scores must be numbers");
+  if (std::isinf(time)) throw std::invalid_argument("time must be finite seconds, or NaN when unknown");
   xyxy_ = xyxy;
   scores_ = scores;
   ++frame_id_;
+  // Frames elapsed at frame_rate: the real gap when both times are known (a time that goes back
+  // counts as no time), else one frame. Rounded to a thousandth of a frame: Unix times in seconds
+  // carry ~1e-7 s of rounding, which must not make a steady video differ from one given no times.
+  const double dt = std::isnan(time) || std::isnan(last_time_) || frame_id_ == 1
+                        ? 1.0 : std::max(0.0, std::round((time - last_time_) * config_.frame_rate * 1000.0) / 1000.0);
+  if (!std::isnan(time)) last_time_ = time;
+  clock_ += dt;
 
   // Split detections by score; boxes without area cannot be tracked (no aspect ratio). Scores are
   // float32, so thresholds are compared in float32: a score of 0.1f is at a threshold of 0.1.
@@ -142,7 +156,7 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
   for (const Slot s : pool_slots_) {
     Track& t = pool_[s];
     if (t.state != State::kTracked) t.kalman.mean[7] = 0.0;  // a lost track's height stops changing
-    kalman_.predict(t.kalman);
+    kalman_.predict(t.kalman, dt);
   }
   activated_.clear();
   refound_.clear();
@@ -194,9 +208,13 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
     }
   }
 
+  taken_.assign(leftover_.size(), 0);
+  for (std::size_t c = 0; c < leftover_.size(); ++c) taken_[c] = col_to_row_[c] >= 0;
+  if (config_.distance_gate > 0) match_by_distance();
+
   // New tentative tracks from confident leftovers (confirmed at once only on the first frame).
   for (std::size_t c = 0; c < leftover_.size(); ++c) {
-    if (col_to_row_[c] >= 0) continue;
+    if (taken_[c]) continue;
     const std::size_t det = leftover_[c];
     if (scores[det] < float(config_.new_track_thresh)) continue;
     const Slot s = new_slot();
@@ -206,13 +224,14 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
     t.score = scores[det];
     t.det_index = std::int64_t(det);
     t.frame_id = t.start_frame = frame_id_;
+    t.seen_at = clock_;
     if (frame_id_ == 1) confirm(t);
     activated_.push_back(s);
   }
 
   for (const Slot s : lost_) {
     Track& t = pool_[s];
-    if (t.state == State::kLost && frame_id_ - t.frame_id > max_frames_lost_) {
+    if (t.state == State::kLost && clock_ - t.seen_at > max_frames_lost_) {
       t.state = State::kRemoved;
       removed_.push_back(s);
     }
@@ -234,7 +253,8 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
   next_lost_.clear();
   for (const Slot s : lost_)
     if (pool_[s].state == State::kLost) next_lost_.push_back(s);
-  next_lost_.insert(next_lost_.end(), newly_lost_.begin(), newly_lost_.end());
+  for (const Slot s : newly_lost_)
+    if (pool_[s].state == State::kLost) next_lost_.push_back(s);  // not those found again by distance
   tracked_.swap(next_tracked_);
   lost_.swap(next_lost_);
   output_.removed_id.clear();
@@ -247,6 +267,52 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
   write_output();
   xyxy_ = scores_ = nullptr;
   return output_;
+}
+
+// Third association: the tracks lost in this update (tracked until the last one, but no box
+// overlapped enough, as when people move more than about their width between processed frames: low
+// frame rates, dropped frames) against the confident boxes still unmatched, by the squared
+// Mahalanobis distance of each box's centre from the track's predicted centre. The filter's spread
+// scales with the box height and with the time since the last frame, so the gate widens for near or
+// fast people and long gaps. Heights must agree within a factor of kMaxHeightRatio, as the distance
+// alone ignores size. Tracks lost for longer are left out: a person who walked out of view is then
+// too easily given to someone else walking in nearby (measured: README, Tracking).
+void ByteTracker::match_by_distance() {
+  constexpr double kMaxHeightRatio = 1.5;
+  strays_.clear();
+  for (const Slot s : newly_lost_)
+    if (pool_[s].state == State::kLost) strays_.push_back(s);
+  free_.clear();
+  for (std::size_t c = 0; c < leftover_.size(); ++c)
+    if (!taken_[c]) free_.push_back(c);
+  if (strays_.empty() || free_.empty()) return;
+  entries_.clear();
+  std::array<double, 4> mean;
+  std::array<double, 16> cov;
+  for (std::size_t r = 0; r < strays_.size(); ++r) {
+    kalman_.project(pool_[strays_[r]].kalman, mean, cov);
+    const double a = cov[0], b = cov[1], d = cov[5], det = a * d - b * b;
+    if (!(det > 0) || !(mean[3] > 0)) continue;
+    for (std::size_t k = 0; k < free_.size(); ++k) {
+      const auto xyah = xyxy_to_xyah(xyxy_ + 4 * leftover_[free_[k]]);
+      const double ratio = xyah[3] / mean[3];
+      if (!(ratio <= kMaxHeightRatio && ratio >= 1.0 / kMaxHeightRatio)) continue;
+      const double dx = xyah[0] - mean[0], dy = xyah[1] - mean[1];
+      const double d2 = (d * dx * dx - 2 * b * dx * dy + a * dy * dy) / det;
+      if (d2 <= config_.distance_gate) entries_.push_back({std::uint32_t(r), std::uint32_t(k), d2});
+    }
+  }
+  row_to_col_.resize(strays_.size());
+  col_to_row_.resize(free_.size());
+  lap_.solve_sparse(strays_.size(), free_.size(), entries_, config_.distance_gate, row_to_col_.data(),
+                    col_to_row_.data());
+  for (std::size_t r = 0; r < strays_.size(); ++r) {
+    const std::int64_t k = row_to_col_[r];
+    if (k < 0) continue;
+    absorb(pool_[strays_[r]], leftover_[free_[std::size_t(k)]]);
+    refound_.push_back(strays_[r]);
+    taken_[free_[std::size_t(k)]] = 1;
+  }
 }
 
 void ByteTracker::remove_duplicates() {

@@ -71,25 +71,26 @@ KalmanState KalmanFilter::initiate(const std::array<double, 4>& xyah) const {
   return s;
 }
 
-void KalmanFilter::predict(KalmanState& s) const {
+void KalmanFilter::predict(KalmanState& s, double dt) const {
   const double h = s.mean[3];
   const double std_pos = kStdWeightPosition * h;
   const double std_vel = kStdWeightVelocity * h;
   const double noise[kDim] = {std_pos, std_pos, 1e-2, std_pos, std_vel, std_vel, 1e-5, std_vel};
 
-  for (int i = 0; i < kObs; ++i) s.mean[i] += s.mean[i + kObs];
+  for (int i = 0; i < kObs; ++i) s.mean[i] += dt * s.mean[i + kObs];
 
-  // P = [A B; B' D] -> F P F' = [A + B + B' + D, B + D; B' + D, D]
+  // P = [A B; B' D] -> F P F' = [A + dt B + dt B' + dt^2 D, B + dt D; B' + dt D, D] (at dt = 1 the
+  // products are exact, so the sums are the per-frame filter's, bit for bit)
   std::array<double, 64>& p = s.covariance;
   for (int r = 0; r < kObs; ++r) {
     for (int c = 0; c < kObs; ++c) {
       const double a = at(p, r, c), b = at(p, r, c + kObs), bt = at(p, r + kObs, c), d = at(p, r + kObs, c + kObs);
-      at(p, r, c) = a + b + bt + d;
-      at(p, r, c + kObs) = b + d;
-      at(p, r + kObs, c) = bt + d;
+      at(p, r, c) = a + dt * b + dt * bt + dt * dt * d;
+      at(p, r, c + kObs) = b + dt * d;
+      at(p, r + kObs, c) = bt + dt * d;
     }
   }
-  for (int i = 0; i < kDim; ++i) at(p, i, i) += noise[i] * noise[i];
+  for (int i = 0; i < kDim; ++i) at(p, i, i) += noise[i] * noise[i] * dt;
 }
 
 void KalmanFilter::multi_predict(KalmanState* states, std::size_t n) const {

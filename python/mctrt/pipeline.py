@@ -105,7 +105,8 @@ class Pipeline:
         timer = _StageTimer(self.metrics)
         detections = self.detector.detect([f.image for f in frames])
         timer.done("detect")
-        tracks = [self.trackers[f.camera_id].update(d.xyxy, d.scores) for f, d in zip(frames, detections)]
+        # capture times: the trackers predict across the real gap (dropped frames, uneven rates)
+        tracks = [self.trackers[f.camera_id].update(d.xyxy, d.scores, f.time_s) for f, d in zip(frames, detections)]
         timer.done("track")
         cameras = self._reid(frames, tracks)
         timer.done("reid")

@@ -5,6 +5,7 @@ split with blind gaps (made here with python -m mctrt.splits) no lower than meas
 tests were written (the two-camera split meets its goal of 0.85, the blind gaps not their 0.75);
 lab4cam's three people under at most four global IDs, the seated one under one."""
 
+import dataclasses
 import json
 import os
 import re
@@ -168,6 +169,40 @@ def test_pets09_meets_the_single_camera_goals(assets, tmp_path, monkeypatch):
     result = evaluate_sequence(assets / "data/pets09_s2l1/gt/gt.txt", tmp_path / "pets09.txt")
     print(f"PETS09-S2L1: MOTA {result.mota:.4f} IDF1 {result.idf1:.4f} IDSW {result.id_switches}")
     assert result.mota >= 0.80 and result.idf1 >= 0.80  # measured 0.807 / 0.887; ByteTrack alone on this detector: 0.792 / 0.659
+
+
+def keep_every(assets, k: int, folder):
+    """PETS09-S2L1 keeping every k-th frame: a video at 10 / k frames/s and its ground truth renumbered."""
+    capture = cv2.VideoCapture(str(assets / "data/pets09_s2l1/pets09_s2l1.avi"))
+    writer = cv2.VideoWriter(str(folder / "pets09.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0 / k, (768, 576))
+    index = 0
+    while (image := capture.read()[1]) is not None:
+        if index % k == 0:
+            writer.write(image)
+        index += 1
+    writer.release()
+    truth = np.loadtxt(assets / "data/pets09_s2l1/gt/gt.txt", delimiter=",")
+    truth = truth[(truth[:, 0] - 1) % k == 0]
+    truth[:, 0] = (truth[:, 0] - 1) // k + 1
+    np.savetxt(folder / "gt.txt", truth, delimiter=",", fmt="%g")
+    return folder / "pets09.avi", folder / "gt.txt"
+
+
+@pytest.mark.slow  # ~1 min: the detector on 398 + 265 frames
+@pytest.mark.parametrize(("k", "goal"), [(2, 0.70), (3, 0.60)])
+def test_pets09_at_a_half_and_a_third_of_its_frame_rate_keeps_identities(assets, tmp_path, monkeypatch, k, goal):
+    """Processing slower than the camera (a loaded CPU drops frames): the tracker predicts across the
+    capture-time gap and finds again by distance the people who moved beyond their width."""
+    monkeypatch.setenv("MCTRT_ASSETS", str(assets))
+    video, truth = keep_every(assets, k, tmp_path)
+    config = load_config(CONFIGS / "pets09.yaml")
+    config = dataclasses.replace(config, inputs=(dataclasses.replace(config.inputs[0], path=str(video)),))
+    Pipeline(config, offline=True, output_dir=tmp_path / "out", use_store=False).run()
+    result = evaluate_sequence(truth, tmp_path / "out/pets09.txt")
+    print(f"PETS09-S2L1 every {k}th frame: MOTA {result.mota:.4f} IDF1 {result.idf1:.4f} IDSW {result.id_switches}")
+    # measured 0.783 and 0.741; without the distance association 0.735 and 0.706; ByteTrack on the
+    # same detections, without capture times: 0.596 and 0.427
+    assert result.idf1 >= goal
 
 
 def test_a_failed_camera_does_not_stop_the_others(assets, tmp_path):

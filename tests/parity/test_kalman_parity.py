@@ -96,3 +96,22 @@ def test_methods_do_not_modify_their_arguments(kf):
 def test_bad_shapes_raise_value_error(kf, call, message):
     with pytest.raises(ValueError, match=message):
         call(kf)
+
+
+def test_predicting_dt_frames_ahead_is_the_reference_with_f_and_q_for_dt(kf):
+    """dt frames ahead: F moves positions by dt times the velocities and Q is dt times one frame's;
+    dt = 1 is exactly the per-frame step."""
+    rng = np.random.default_rng(7)
+    mean, cov = kf.initiate(random_xyah(rng))
+    mean, cov = kf.update(*kf.predict(mean, cov), random_xyah(rng))
+    np.testing.assert_array_equal(kf.predict(mean, cov, 1.0)[0], kf.predict(mean, cov)[0])
+    np.testing.assert_array_equal(kf.predict(mean, cov, 1.0)[1], kf.predict(mean, cov)[1])
+    dt = 2.5
+    f = np.eye(8)
+    f[:4, 4:] = dt * np.eye(4)
+    _, one_frame_cov = ref.predict(mean, np.zeros((8, 8)))  # Q of one frame, for this height
+    got_mean, got_cov = kf.predict(mean, cov, dt)
+    np.testing.assert_allclose(got_mean, f @ mean, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(got_cov, f @ cov @ f.T + dt * one_frame_cov, rtol=RTOL, atol=ATOL)
+    with pytest.raises(ValueError, match="dt must be a finite number of frames >= 0"):
+        kf.predict(mean, cov, -1.0)

@@ -264,3 +264,61 @@ def test_concurrent_updates_on_one_tracker_are_serialised(synthetic_scene):
     for t in threads:
         t.join()
     assert tracker.frame_id == 4 * len(frames)
+
+
+# -- time and distance: people who move more than their width between processed frames ---------------
+
+def walker(step_px: float, frames: int, every: int = 1, t0: float = 100.0, fps: float = 10.0):
+    """A 30 x 80 px person walking right at step_px per frame of a fps video; every `every`-th frame
+    kept: (capture time, detections) per kept frame."""
+    return [(t0 + k / fps, frame((50 + step_px * k, 100, 80 + step_px * k, 180)))
+            for k in range(0, frames, every)]
+
+
+@pytest.mark.parametrize(("timed", "gate", "one_id"), [(False, 0.0, False), (True, 0.0, False), (True, 9.21, True)])
+def test_a_walker_seen_every_third_frame_keeps_one_id_only_with_times_and_the_distance_gate(timed, gate, one_id):
+    # 12 px a frame, 36 px between kept frames: more than the box's 30 px width, so no IoU at all
+    # until the filter has learnt the speed; the distance association bridges those first steps
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10, distance_gate=gate))
+    reported = [ids(tracker.update(xyxy, scores, t if timed else None)) for t, (xyxy, scores) in walker(12.0, 60, every=3)]
+    assert all(r == [1] for r in reported) == one_id, reported  # in every kept frame, under ID 1
+
+
+def test_with_times_the_filter_predicts_across_the_gap():
+    # the same walker, learnt at 10 fps, then two frames dropped: IoU alone matches it only if the
+    # prediction moved it three frames on
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10))
+    steps = walker(6.0, 30)
+    for t, (xyxy, scores) in steps[:20]:
+        tracker.update(xyxy, scores, t)
+    t, (xyxy, scores) = steps[29]  # 9 frames later: 54 px on, beyond the box's width
+    assert ids(tracker.update(xyxy, scores, t)) == [1]
+    untimed = ByteTracker(ByteTrackConfig(frame_rate=10))
+    for _, (xyxy, scores) in steps[:20]:
+        untimed.update(xyxy, scores)
+    assert ids(untimed.update(*steps[29][1])) == []  # predicted one frame on: no overlap, a new tentative track
+
+
+def test_with_times_a_lost_track_is_kept_for_track_buffer_over_30_seconds_whatever_the_frames():
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10, track_buffer=30))  # 1 s
+    tracker.update(*frame(A), 0.0)
+    removed = [tracker.update(*EMPTY, t).removed_id.tolist() for t in (0.5, 1.0, 1.1, 1.6)]
+    assert removed == [[], [], [1], []]  # lost at 0.5 s, last seen at 0 s: kept until more than 1 s has passed
+
+
+def test_the_distance_gate_needs_heights_that_agree():
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10, distance_gate=1e6))  # any distance
+    for k in range(5):
+        tracker.update(*frame((100 + 2 * k, 100, 130 + 2 * k, 180)), k / 10)
+    far = tracker.update(*frame((200, 100, 230, 180)), 0.5)  # no overlap, same height: the same person
+    assert ids(far) == [1]
+    tall = tracker.update(*frame((300, 20, 360, 180)), 0.6)  # twice the height: someone else
+    assert ids(tall) == [] and tracker.num_tracked == 1  # a tentative track, not track 1
+
+
+def test_a_time_that_goes_back_counts_as_no_time_and_infinite_times_are_refused():
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10))
+    tracker.update(*frame(A), 5.0)
+    assert ids(tracker.update(*frame(A), 4.0)) == [1]
+    with pytest.raises(ValueError, match="time must be finite seconds"):
+        tracker.update(*frame(A), float("inf"))

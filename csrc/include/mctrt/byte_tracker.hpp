@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "mctrt/iou.hpp"
@@ -31,6 +32,7 @@ struct ByteTrackConfig {
   double second_match_thresh = 0.5;       // low-score association: max cost 1 - IoU
   double unconfirmed_match_thresh = 0.7;  // tentative tracks: max cost 1 - IoU * score
   double duplicate_iou = 0.85;            // a tracked and a lost track overlapping more are duplicates
+  double distance_gate = 0.0;             // third association: max squared Mahalanobis centre distance; 0 = off
   bool fuse_score = true;                 // multiply IoU by the detection score in the cost
   int track_buffer = 30;                  // frames a lost track is kept, at 30 fps
   double frame_rate = 30.0;               // of the video; scales track_buffer
@@ -61,7 +63,11 @@ class ByteTracker {
   // on a non-finite value or an inverted box); boxes with zero width or height are ignored.
   // Returns the confirmed tracks matched in this frame and the confirmed ones removed in it; the
   // reference stays valid until the next call.
-  const TrackList& update(const float* xyxy, const float* scores, std::size_t n);
+  // time: the frame's capture time in seconds, or NaN when unknown (then one frame has passed). With
+  // times, the Kalman filter predicts across the real gap since the last update (dropped frames,
+  // uneven rates) and a lost track is kept for track_buffer / 30 s, whatever frames arrive.
+  const TrackList& update(const float* xyxy, const float* scores, std::size_t n,
+                          double time = std::numeric_limits<double>::quiet_NaN());
 
   // Forgets every track; returns the IDs of the confirmed ones, which are thereby removed.
   std::vector<std::int64_t> reset();
@@ -81,6 +87,7 @@ class ByteTracker {
     std::int64_t det_index = -1;
     std::int64_t track_id = 0;  // 0 until confirmed
     std::int64_t frame_id = 0;  // last frame it was matched
+    double seen_at = 0.0;       // clock_ then, in frames at frame_rate
     std::int64_t start_frame = 0;
     State state = State::kTracked;
     bool is_activated = false;
@@ -88,6 +95,7 @@ class ByteTracker {
 
   void match(const std::vector<Slot>& tracks, const std::vector<std::size_t>& dets, bool fuse, double limit);
   void absorb(Track& track, std::size_t det);
+  void match_by_distance();
   void confirm(Track& track);
   Slot new_slot();
   void track_boxes(const std::vector<Slot>& tracks);
@@ -101,6 +109,8 @@ class ByteTracker {
   OverlapFinder overlaps_;
   std::int64_t frame_id_ = 0;
   std::int64_t next_id_ = 1;
+  double clock_ = 0.0;  // time in frames at frame_rate: +1 per update, or the real gap when times are given
+  double last_time_ = std::numeric_limits<double>::quiet_NaN();
 
   std::vector<Track> pool_;  // every track lives in a slot; the lists below hold slots
   std::vector<Slot> free_slots_;
@@ -121,6 +131,9 @@ class ByteTracker {
   std::vector<LapEntry> entries_;
   std::vector<std::int64_t> row_to_col_, col_to_row_;
   std::vector<std::uint8_t> drop_a_, drop_b_;
+  std::vector<std::uint8_t> taken_;  // per leftover_ entry: matched by a track this frame
+  std::vector<Slot> strays_;
+  std::vector<std::size_t> free_;
   TrackList output_;
 };
 

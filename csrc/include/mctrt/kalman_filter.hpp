@@ -29,8 +29,10 @@ class KalmanFilter {
   // A new track from one xyah measurement: zero velocity, wide velocity uncertainty.
   KalmanState initiate(const std::array<double, 4>& xyah) const;
 
-  // One frame ahead: x = F x, P = F P F' + Q. Q uses the height before the step.
-  void predict(KalmanState& state) const;
+  // dt frames ahead (1: one frame; fractions and gaps of dropped frames alike): x = F x,
+  // P = F P F' + dt Q, with F moving positions by dt times the velocities. Q uses the height before
+  // the step. dt = 1 gives exactly the per-frame filter of ByteTrack and DeepSORT.
+  void predict(KalmanState& state, double dt = 1.0) const;
   void multi_predict(KalmanState* states, std::size_t n) const;
 
   // Projection to measurement space: mean (4,), innovation covariance S = H P H' + R (4x4).

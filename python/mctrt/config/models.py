@@ -46,11 +46,22 @@ class ByteTrackConfig:
         unconfirmed_match_thresh: largest cost for confirming a one-frame-old track.
         duplicate_iou: a tracked and a lost track overlapping more than this are one person; the
             younger is dropped.
+        distance_gate: a third association, after ByteTrack's two: the tracks lost in this frame and
+            the confident boxes left over, matched by the squared Mahalanobis distance of a box's centre
+            from the track's predicted centre (the Kalman filter's spread: it scales with the box height
+            and the time since the last frame), up to this value; heights must agree within a factor of
+            1.5. It keeps people who moved more than about their width between processed frames (low
+            frame rates, dropped frames), where IoU sees no overlap. 0 turns it off (ByteTrack's
+            behaviour); 9.21 is the 99 % quantile of that distance for a right match.
         fuse_score: multiply IoU by the detection score in the first and tentative associations, so
             confident detections win close calls (the official code turns this off for MOT20).
-        track_buffer: how long a lost track is kept for re-finding, in frames at 30 fps. Longer:
+        track_buffer: how long a lost track is kept for re-finding, in frames at 30 fps (track_buffer
+            / 30 seconds when the tracker is given capture times, as in the pipeline). Longer:
             survives longer occlusions, but a different person may inherit the ID.
-        frame_rate: the video's frame rate; track_buffer is scaled by frame_rate / 30.
+        frame_rate: the video's frame rate: the unit of the Kalman filter's motion noise (ByteTrack's
+            per-frame values) and, without capture times, of time itself (track_buffer is scaled by
+            frame_rate / 30). Given capture times, the tracker predicts across the real gap between
+            frames, so dropped frames and uneven rates cost no identities.
     """
 
     track_thresh: float = 0.6
@@ -60,6 +71,7 @@ class ByteTrackConfig:
     second_match_thresh: float = 0.5
     unconfirmed_match_thresh: float = 0.7
     duplicate_iou: float = 0.85
+    distance_gate: float = 0.0
     fuse_score: bool = True
     track_buffer: int = 30
     frame_rate: float = 30.0

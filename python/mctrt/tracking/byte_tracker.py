@@ -24,12 +24,15 @@ class ByteTracker:
         self.config = config if config is not None else ByteTrackConfig()
         self._native = core.ByteTracker(self.config.to_native())
 
-    def update(self, xyxy: np.ndarray, scores: np.ndarray) -> Tracks:
+    def update(self, xyxy: np.ndarray, scores: np.ndarray, time: float | None = None) -> Tracks:
         """Advance one frame.
 
         Args:
             xyxy: (N, 4) float32 detection boxes in pixels (N may be 0).
             scores: (N,) float32 detection scores.
+            time: the frame's capture time in seconds. Given, the tracker predicts across the real gap
+                since the last frame (dropped frames, uneven rates) and keeps a lost track for
+                track_buffer / 30 seconds; None: one frame at config.frame_rate has passed.
 
         Returns:
             The confirmed tracks matched in this frame, and those removed in it (see Tracks).
@@ -38,7 +41,7 @@ class ByteTracker:
             ValueError: a wrong shape or dtype, a non-finite value, or an inverted box; the tracker's
                 state is left unchanged.
         """
-        return Tracks(*self._native.update(xyxy, scores))
+        return Tracks(*self._native.update(xyxy, scores, float("nan") if time is None else time))
 
     def reset(self) -> np.ndarray:
         """Forget every track; the next confirmed track gets ID 1 again. Returns the IDs (K,) int64 of
