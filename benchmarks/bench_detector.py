@@ -72,7 +72,7 @@ def main() -> None:
                 ["frame", "mctrt C++", "cv2 + numpy", "cv2 / mctrt", "fill output only", "cv2 / fill"], rows)
 
     backends = []
-    for name in ("onnxruntime", "torch"):
+    for name in ("onnxruntime", "openvino", "torch"):
         try:
             other = Detector(model, backend=name)
         except MctrtError as exc:

@@ -1,5 +1,6 @@
 """Backends: the choice "auto" makes and says, the torch backend (ONNX graphs converted to PyTorch)
-equal to ONNX Runtime on the CPU, and clear errors for a backend that cannot run here.
+and the OpenVINO backend equal to ONNX Runtime on the CPU, and clear errors for a backend that cannot
+run here.
 
 Tolerances: the converted graphs compute the same operations in float32, in another order, so the
 raw outputs agree within 1e-5 of their largest value (YOLOv8 box coordinates up to 640 px within 6e-3 px).
@@ -7,6 +8,7 @@ raw outputs agree within 1e-5 of their largest value (YOLOv8 box coordinates up 
 
 import importlib.util
 import logging
+import re
 
 import cv2
 import numpy as np
@@ -16,7 +18,7 @@ from onnx import TensorProto, helper
 
 from mctrt import Detector, Embedder
 from mctrt.errors import BackendUnavailable, ModelError
-from mctrt.models.backends import choose_backend
+from mctrt.models.backends import OPENVINO_MARGIN, choose_backend, runs_on_cpu
 
 MODELS = ["yolov8n_coco_fp32.onnx", "yolox_nano_coco_416.onnx", "osnet_x0_25_market1501.onnx"]
 
@@ -137,3 +139,59 @@ def test_torch_output_is_row_major_for_consumers_that_read_it_by_address(assets,
     assert detector.backend.fixed_batch == 1  # its Reshape constants pin batch 1: run image by image
     out = detector.backend._execute(1)
     assert out.shape == (1, 3549, 85) and out.is_contiguous()
+
+
+# -- OpenVINO (the [openvino] extra; in [test], so CI runs these) ------------------------------------------
+
+@pytest.fixture
+def openvino():
+    return pytest.importorskip("openvino", reason="the openvino backend needs openvino (pip install 'mctrt[openvino]')")
+
+
+def test_openvino_detector_and_embedder_equal_onnxruntimes(assets, openvino):
+    """Tolerances: OpenVINO runs FP32 (precision hint f32) with its own kernels, so boxes within 0.01 px
+    and scores within 1e-4; embeddings within 1e-4."""
+    path = assets / "models/yolov8n_coco_fp32.onnx"
+    images = [cv2.imread(str(assets / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]
+    reference = Detector(path, backend="onnxruntime").detect(images)
+    on_openvino = Detector(path, backend="openvino")
+    assert on_openvino.backend.name == "openvino" and on_openvino.backend.device == "cpu"
+    for want, got in zip(reference, on_openvino.detect(images)):
+        assert len(got) == len(want) > 0
+        np.testing.assert_allclose(got.xyxy, want.xyxy, atol=0.01)
+        np.testing.assert_allclose(got.scores, want.scores, atol=1e-4)
+    reid = assets / "models/osnet_x0_25_market1501.onnx"
+    boxes = np.array([[100, 100, 400, 700], [700, 50, 1100, 700], [0, 0, 50, 120]], np.float32)
+    want = Embedder(reid, backend="onnxruntime").embed([images[1]], [boxes])
+    got = Embedder(reid, backend="openvino").embed([images[1]], [boxes])
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    again = Embedder(reid, backend="openvino")
+    first = again.embed([images[1]], [boxes])
+    again.embed([images[0]], [boxes])
+    np.testing.assert_array_equal(first, got)  # an earlier result is not overwritten by the next run
+
+
+def test_auto_on_the_cpu_times_openvino_against_onnxruntime_and_says_both(assets, openvino, caplog):
+    if not runs_on_cpu("auto"):
+        pytest.skip("a GPU backend runs here")
+    caplog.set_level(logging.INFO, logger="mctrt.models.backends")
+    detector = Detector(assets / "models/yolov8n_coco_fp32.onnx")
+    (line,) = [r.getMessage() for r in caplog.records if "one run on this CPU" in r.getMessage()]
+    timings = dict(re.findall(r"(onnxruntime|openvino) ([0-9.]+) ms", line))
+    assert set(timings) == {"onnxruntime", "openvino"}, line
+    faster = float(timings["openvino"]) < OPENVINO_MARGIN * float(timings["onnxruntime"])
+    assert detector.backend.name == ("openvino" if faster else "onnxruntime")
+    assert line.startswith(f"backend auto: {detector.backend.name} for yolov8n_coco_fp32.onnx")
+
+
+def test_int8_runs_on_openvino_too(assets, openvino, tmp_path, monkeypatch):
+    from mctrt.models import quantize
+    from mctrt.models.quantize import agreement, sample_frames
+
+    monkeypatch.setattr(quantize, "CACHE_DIR", str(tmp_path))
+    calibration = [str(assets / "data/lab4cam/videos/cam0.mp4")]
+    kwargs = {"precision": "int8", "calibration": calibration, "calibration_frames": 8}
+    on_openvino = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="openvino", **kwargs)
+    reference = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime")
+    found = agreement(reference, on_openvino, sample_frames([str(assets / "data/pets09_s2l1/pets09_s2l1.avi")], 6))
+    assert found["found_by_other"] >= 0.95 and abs(found["score_change_mean"]) <= 0.03, found

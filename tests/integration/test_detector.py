@@ -115,7 +115,7 @@ def test_a_reid_model_is_not_a_detector(assets):
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"backend": "magic"}, ConfigError, "backend must be one of auto, onnxruntime, tensorrt, torch"),
+        ({"backend": "magic"}, ConfigError, "backend must be one of auto, onnxruntime, openvino, tensorrt, torch"),
         ({"conf_threshold": 1.5}, ConfigError, r"conf_threshold must be a number in \[0, 1\]; got 1.5"),
         ({"classes": (0, 80)}, ConfigError, r"classes \[80\] are not in the model's 0..79"),
         ({"input_size": (400, 640)}, ConfigError, r"input_size must be \[H, W\], positive multiples of 32"),

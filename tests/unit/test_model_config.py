@@ -28,7 +28,7 @@ def test_a_mapping_becomes_a_config_with_paths_relative_to_the_file():
     ({"model": "m", "conf_threshold": "high"}, r"conf_threshold must be a number in \[0, 1\]; got 'high'"),
     ({"model": "m", "input_size": [360, 640]}, "input_size must be \\[H, W\\], positive multiples of 32"),
     ({"model": "m", "classes": []}, "classes must be a non-empty list"),
-    ({"model": "m", "backend": "gpu"}, "backend must be one of auto, onnxruntime, tensorrt, torch; got 'gpu'"),
+    ({"model": "m", "backend": "gpu"}, "backend must be one of auto, onnxruntime, openvino, tensorrt, torch; got 'gpu'"),
     ({"model": "m", "backend_options": {"cuda_graphs": True}}, "backend_options are keyed by backend"),
     ({"model": "m", "precision": "fp16"}, "precision must be one of fp32, int8; got 'fp16'"),
     ({"model": "m", "calibration": [3]}, "calibration must be a path or a list of paths"),

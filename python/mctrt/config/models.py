@@ -96,8 +96,8 @@ class ByteTrackConfig:
         return native
 
 
-BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
-PRECISIONS = ("fp32", "int8")  # of the onnxruntime backend; GPU backends have their own
+BACKENDS = ("auto", "onnxruntime", "openvino", "tensorrt", "torch")
+PRECISIONS = ("fp32", "int8")  # of the CPU backends; GPU backends have their own
 
 
 def check_backend(owner: str, backend: str, options: Mapping) -> None:
@@ -114,7 +114,8 @@ class DetectorConfig:
 
     Attributes:
         model: path of a YOLOv8 or YOLOX ONNX file (the single source of truth; engines are built from it).
-        backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime) or one of them by name.
+        backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime, or openvino where installed and
+            faster here) or one of them by name.
         input_size: (H, W) multiples of 32, e.g. (384, 640) for 16:9 video (YOLOv8 only; the model is
             re-targeted as it loads); None keeps the model's own.
         conf_threshold: boxes scoring lower are dropped. Lower: more people found, more false boxes.
@@ -122,7 +123,7 @@ class DetectorConfig:
         classes: COCO class indices to keep (0 = person).
         backend_options: per backend, its settings: {"torch": {"cuda_graphs": true}, "tensorrt":
             {"precision": "fp16", "max_batch": 32, ...}}.
-        precision: "fp32", or "int8" on the onnxruntime backend (the CPU): a static INT8 copy of the
+        precision: "fp32", or "int8" on the CPU backends (onnxruntime, openvino): a static INT8 copy of the
             model (mctrt.models.quantize), built on the first run and cached under engines/. GPU
             backends keep their own precision (torch FP16, tensorrt's backend_options).
         calibration: for int8, video files or folders of images from your cameras whose frames set

@@ -16,7 +16,7 @@ import numpy as np
 from mctrt._native import core, cuda
 from mctrt.config import DetectorConfig
 from mctrt.errors import ConfigError, ModelError
-from mctrt.models.backends import choose_backend, open_backend
+from mctrt.models.backends import open_backend, runs_on_cpu
 from mctrt.models.onnx_io import io_shapes, load_onnx
 from mctrt.models.prepare import is_yolov8_export, prepare_model
 from mctrt.models.quantize import cached_int8
@@ -34,7 +34,8 @@ class Detector:
     Args:
         model: path of a YOLOv8 or YOLOX ONNX file. A YOLOv8 export is made batch-dynamic (and re-targeted
             to input_size) in memory as it loads; see mctrt.models.prepare.
-        backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime), or a backend's name.
+        backend: "auto" (tensorrt, then torch on CUDA, then the faster of onnxruntime and openvino here),
+            or a backend's name.
         input_size, conf_threshold, nms_iou, classes, backend_options, precision, calibration,
             calibration_frames: see mctrt.config.DetectorConfig.
     On a GPU backend, letterbox, decode and NMS run as CUDA kernels on the backend's stream, the
@@ -61,15 +62,14 @@ class Detector:
         path = Path(model)
         proto = load_detector_model(path, self.config.input_size)
         prepare = letterbox_into(family(io_shapes(proto)[1][0])[0])
-        backend = choose_backend(backend)
         if precision == "int8":
-            if backend == "onnxruntime":
+            if runs_on_cpu(backend):
                 try:
                     proto = cached_int8(proto, path, self.config.calibration, prepare, calibration_frames, "detector")
                 except ModelError as exc:
                     raise ModelError(f"detector model {path}: INT8: {exc}") from None
             else:
-                log.info("detector precision int8 is for onnxruntime; the %s backend runs its own precision", backend)
+                log.info("detector precision int8 is for the CPU backends; %s runs its own precision", backend)
         self.backend = open_backend(proto, path, backend, "detector model", backend_options, prepare=prepare)
         self.family, self.num_classes, self.num_anchors = family(self.backend.output_shapes[0])
         shape = self.backend.input_shape
