@@ -141,7 +141,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
     except MctrtError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"mctrt: {len(config.inputs)} camera(s), detector on {pipeline.detector.backend.name}"
+    backend = pipeline.detector.backend
+    print(f"mctrt: {len(config.inputs)} camera(s), detector on "
+          f"{backend.name if backend else config.detector.backend + ' (input sized at the first frames)'}"
           + (", offline" if args.offline else ", live (Ctrl-C stops)"), file=sys.stderr)
     progress = Progress(total_frames(config, args.max_frames) if args.offline else None)
     started = time.monotonic()

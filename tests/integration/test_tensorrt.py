@@ -63,6 +63,14 @@ def test_build_engines_reads_a_pipeline_config_as_the_pipeline_does(assets):
     assert result.returncode == 2 and "tensorrt is not installed" in result.stderr, result.stderr
 
 
+def test_build_engines_asks_for_a_size_when_the_config_sizes_the_input_at_run_time(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("inputs: [{camera_id: a, path: a.mp4}]\nmodules:\n  detector:\n    model: m.onnx\n    input_size: auto\n")
+    result = run_cli("--config", str(config))
+    assert result.returncode == 2
+    assert "input_size auto is chosen from the cameras' first frames" in result.stderr and "--input-size" in result.stderr
+
+
 def test_build_engines_refuses_a_bad_config(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("inputs: [{camera_id: a, path: a.mp4}]\nmodules:\n  detector:\n    model: m.onnx\n    conf: 0.3\n")

@@ -55,3 +55,24 @@ def test_int8_calibrates_on_the_configs_own_videos_unless_told_otherwise(tmp_pat
 def test_int8_with_only_streams_and_no_calibration_says_what_to_give(tmp_path):
     with pytest.raises(ConfigError, match="precision int8 needs calibration: a video file or a folder of images"):
         config_from_dict(_site({"precision": "int8"}, [{"camera_id": "b", "path": "rtsp://cam/b"}]), tmp_path)
+
+
+@pytest.mark.parametrize(("frames", "long_side", "size"), [
+    ([(576, 768)], 640, (480, 640)),  # 4:3: the pixels a 640 x 640 letterbox holds, without its padding
+    ([(1080, 1920)], 640, (384, 640)),  # 16:9: 360 rows, rounded up to the grid of 32
+    ([(1920, 1080)], 640, (640, 384)),  # portrait
+    ([(576, 768)], 512, (384, 512)),
+    ([(576, 768), (1080, 1920), (576, 768)], 640, (480, 640)),  # mixed shapes: the box around them all
+])
+def test_auto_input_size_keeps_every_cameras_scale_and_drops_the_padding(frames, long_side, size):
+    from mctrt.models.detector import auto_input_size
+
+    assert auto_input_size(frames, long_side) == size
+
+
+def test_auto_input_size_and_its_long_side_are_checked():
+    assert DetectorConfig("m", input_size="auto").input_size == "auto"
+    with pytest.raises(ConfigError, match='input_size must be \\[H, W\\] or "auto"; got \'big\''):
+        DetectorConfig("m", input_size="big")
+    with pytest.raises(ConfigError, match="input_long_side must be a positive multiple of 32; got 500"):
+        DetectorConfig("m", input_long_side=500)

@@ -117,7 +117,12 @@ class DetectorConfig:
         backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime, or openvino where installed and
             faster here) or one of them by name.
         input_size: (H, W) multiples of 32, e.g. (384, 640) for 16:9 video (YOLOv8 only; the model is
-            re-targeted as it loads); None keeps the model's own.
+            re-targeted as it loads); "auto": the cameras' own shape, from the first frames, at the
+            scale a square input_long_side input gives them (4:3 -> 480 x 640, 16:9 -> 384 x 640: the
+            same pixels of each frame, without the padding; for cameras of several shapes, the box
+            around all of them); None keeps the model's own (YOLOX models always do).
+        input_long_side: the input's long side for "auto", a multiple of 32. Smaller is faster and
+            loses distant people (a person 60 px tall in a 1080p frame is 20 px at 640).
         conf_threshold: boxes scoring lower are dropped. Lower: more people found, more false boxes.
         nms_iou: boxes of one class overlapping a better one by more than this are dropped.
         classes: COCO class indices to keep (0 = person).
@@ -141,13 +146,20 @@ class DetectorConfig:
     precision: str = "fp32"
     calibration: tuple[str, ...] = ()
     calibration_frames: int = 64
+    input_long_side: int = 640
 
     def __post_init__(self) -> None:
         for name in ("conf_threshold", "nms_iou"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ConfigError(f"DetectorConfig.{name} must be a number in [0, 1]; got {value!r}")
-        if self.input_size is not None:
+        long_side = self.input_long_side
+        if isinstance(long_side, bool) or not isinstance(long_side, int) or long_side <= 0 or long_side % 32:
+            raise ConfigError(f"DetectorConfig.input_long_side must be a positive multiple of 32; got {long_side!r}")
+        if isinstance(self.input_size, str):
+            if self.input_size != "auto":
+                raise ConfigError(f'DetectorConfig.input_size must be [H, W] or "auto"; got {self.input_size!r}')
+        elif self.input_size is not None:
             size = tuple(self.input_size)
             if len(size) != 2 or not all(isinstance(v, int) and v > 0 and v % 32 == 0 for v in size):
                 raise ConfigError(

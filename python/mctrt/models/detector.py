@@ -47,7 +47,7 @@ class Detector:
         model: str | Path,
         *,
         backend: str = "auto",
-        input_size: tuple[int, int] | None = None,
+        input_size: tuple[int, int] | str | None = None,
         conf_threshold: float = 0.25,
         nms_iou: float = 0.45,
         classes: Sequence[int] = (0,),
@@ -55,22 +55,34 @@ class Detector:
         precision: str = "fp32",
         calibration: Sequence[str] | str = (),
         calibration_frames: int = 64,
+        input_long_side: int = 640,
     ) -> None:
-        self.config = DetectorConfig(str(model), backend, None if input_size is None else tuple(input_size),
-                                     conf_threshold, nms_iou, tuple(classes), dict(backend_options or {}), precision,
-                                     calibration, calibration_frames)
-        path = Path(model)
-        proto = load_detector_model(path, self.config.input_size)
+        size = input_size if input_size is None or isinstance(input_size, str) else tuple(input_size)
+        self.config = DetectorConfig(str(model), backend, size, conf_threshold, nms_iou, tuple(classes),
+                                     dict(backend_options or {}), precision, calibration, calibration_frames,
+                                     input_long_side)
+        self.path = Path(model)
+        self.backend = None
+        # "auto" sizes the input to the cameras, from the first frames: until then only the file is checked
+        if self.config.input_size == "auto" and is_yolov8_export(load_detector_model(self.path, None)):
+            return
+        self._load(None if self.config.input_size == "auto" else self.config.input_size)
+
+    def _load(self, input_size: tuple[int, int] | None) -> None:
+        """The backend for the model re-targeted to input_size (None: the model's own)."""
+        path, backend = self.path, self.config.backend
+        proto = load_detector_model(path, input_size)
         prepare = letterbox_into(family(io_shapes(proto)[1][0])[0])
-        if precision == "int8":
+        if self.config.precision == "int8":
             if runs_on_cpu(backend):
                 try:
-                    proto = cached_int8(proto, path, self.config.calibration, prepare, calibration_frames, "detector")
+                    proto = cached_int8(proto, path, self.config.calibration, prepare, self.config.calibration_frames,
+                                        "detector")
                 except ModelError as exc:
                     raise ModelError(f"detector model {path}: INT8: {exc}") from None
             else:
                 log.info("detector precision int8 is for the CPU backends; %s runs its own precision", backend)
-        self.backend = open_backend(proto, path, backend, "detector model", backend_options, prepare=prepare)
+        self.backend = open_backend(proto, path, backend, "detector model", self.config.backend_options, prepare=prepare)
         self.family, self.num_classes, self.num_anchors = family(self.backend.output_shapes[0])
         shape = self.backend.input_shape
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]):
@@ -93,7 +105,8 @@ class Detector:
         return cls(config.model, backend=config.backend, input_size=config.input_size,
                    conf_threshold=config.conf_threshold, nms_iou=config.nms_iou, classes=config.classes,
                    backend_options=config.backend_options, precision=config.precision,
-                   calibration=config.calibration, calibration_frames=config.calibration_frames)
+                   calibration=config.calibration, calibration_frames=config.calibration_frames,
+                   input_long_side=config.input_long_side)
 
     def _batch_buffer(self, size: int) -> np.ndarray:
         """The model input, allocated once per batch size seen and reused."""
@@ -105,6 +118,11 @@ class Detector:
         """Detections for each BGR uint8 (H, W, 3) frame, in that frame's pixels."""
         if not images:
             return []
+        if self.backend is None:
+            size = auto_input_size([image.shape[:2] for image in images], self.config.input_long_side)
+            log.info("detector input auto: %dx%d for frames of %s (long side %d)", *size,
+                     ", ".join(sorted({f"{w}x{h}" for h, w in (i.shape[:2] for i in images)})), self.config.input_long_side)
+            self._load(size)
         if self._gpu is not None:
             step = self.backend.fixed_batch or self.backend.max_batch or len(images)
             results = [r for i in range(0, len(images), step) for r in self._detect_on_gpu(images[i : i + step])]
@@ -132,6 +150,17 @@ class Detector:
         raw = backend.execute(n)
         return self._gpu.postprocess(raw, n, self.num_anchors, self.family, transforms, _sizes(images), *self._keep(),
                                      backend.stream)
+
+
+def auto_input_size(frame_sizes: Sequence[tuple[int, int]], long_side: int = 640) -> tuple[int, int]:
+    """The detector input (H, W) for frames of these (height, width): each frame scaled so that its
+    long side is long_side (the scale a square long_side input gives it), and the input the smallest
+    multiple of 32 holding every one of them. One camera or several of one shape: that shape
+    (4:3 -> 480 x 640, 16:9 -> 384 x 640), with less padding to run through the model than a square;
+    cameras of different shapes: the box around all of them, so that none is shrunk further."""
+    height = max(h / max(h, w) for h, w in frame_sizes) * long_side
+    width = max(w / max(h, w) for h, w in frame_sizes) * long_side
+    return (int(np.ceil(height / 32 - 1e-9)) * 32, int(np.ceil(width / 32 - 1e-9)) * 32)
 
 
 def _sizes(images: list[np.ndarray]) -> np.ndarray:
