@@ -13,6 +13,8 @@
 namespace mctrt {
 namespace {
 
+constexpr double kSkippedFrame = 1.5;  // frames since the last update at which one counts as skipped
+
 void require(bool ok, const char* field, const std::string& range, double value) {
   if (!ok)
     throw std::invalid_argument(std::string(field) + " must be " + range + "; got " + std::to_string(value));
@@ -210,7 +212,9 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
 
   taken_.assign(leftover_.size(), 0);
   for (std::size_t c = 0; c < leftover_.size(); ++c) taken_[c] = col_to_row_[c] >= 0;
-  if (config_.distance_gate > 0) match_by_distance();
+  // Only when processing fell behind the camera (a frame or more skipped): at the camera's own rate
+  // IoU finds everyone who kept moving, and the tracks it lets go are people leaving or hidden.
+  if (config_.distance_gate > 0 && dt >= kSkippedFrame) match_by_distance();
 
   // New tentative tracks from confident leftovers (confirmed at once only on the first frame).
   for (std::size_t c = 0; c < leftover_.size(); ++c) {
@@ -269,7 +273,7 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
   return output_;
 }
 
-// Third association: the tracks lost in this update (tracked until the last one, but no box
+// Third association (in updates at least kSkippedFrame frames after the last): the tracks lost in this update (tracked until the last one, but no box
 // overlapped enough, as when people move more than about their width between processed frames: low
 // frame rates, dropped frames) against the confident boxes still unmatched, by the squared
 // Mahalanobis distance of each box's centre from the track's predicted centre. The filter's spread

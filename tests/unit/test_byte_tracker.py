@@ -306,13 +306,19 @@ def test_with_times_a_lost_track_is_kept_for_track_buffer_over_30_seconds_whatev
     assert removed == [[], [], [1], []]  # lost at 0.5 s, last seen at 0 s: kept until more than 1 s has passed
 
 
-def test_the_distance_gate_needs_heights_that_agree():
-    tracker = ByteTracker(ByteTrackConfig(frame_rate=10, distance_gate=1e6))  # any distance
-    for k in range(5):
-        tracker.update(*frame((100 + 2 * k, 100, 130 + 2 * k, 180)), k / 10)
-    far = tracker.update(*frame((200, 100, 230, 180)), 0.5)  # no overlap, same height: the same person
+def test_the_distance_gate_acts_after_skipped_frames_and_needs_heights_that_agree():
+    def learnt():
+        tracker = ByteTracker(ByteTrackConfig(frame_rate=10, distance_gate=1e6))  # any distance
+        for k in range(5):
+            tracker.update(*frame((100 + 2 * k, 100, 130 + 2 * k, 180)), k / 10)
+        return tracker
+
+    tracker = learnt()
+    assert ids(tracker.update(*frame((200, 100, 230, 180)), 0.5)) == []  # the next frame: IoU alone decides
+    tracker = learnt()
+    far = tracker.update(*frame((200, 100, 230, 180)), 0.7)  # two frames skipped; no overlap, same height
     assert ids(far) == [1]
-    tall = tracker.update(*frame((300, 20, 360, 180)), 0.6)  # twice the height: someone else
+    tall = tracker.update(*frame((300, 20, 360, 180)), 1.0)  # twice the height: someone else
     assert ids(tall) == [] and tracker.num_tracked == 1  # a tentative track, not track 1
 
 

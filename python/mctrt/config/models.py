@@ -46,7 +46,8 @@ class ByteTrackConfig:
         unconfirmed_match_thresh: largest cost for confirming a one-frame-old track.
         duplicate_iou: a tracked and a lost track overlapping more than this are one person; the
             younger is dropped.
-        distance_gate: a third association, after ByteTrack's two: the tracks lost in this frame and
+        distance_gate: a third association, after ByteTrack's two, in frames that come 1.5 frames or
+            more after the last (processing fell behind the camera): the tracks lost in this frame and
             the confident boxes left over, matched by the squared Mahalanobis distance of a box's centre
             from the track's predicted centre (the Kalman filter's spread: it scales with the box height
             and the time since the last frame), up to this value; heights must agree within a factor of
