@@ -136,3 +136,14 @@ def test_int8_person_ap50_on_mot17_frames_stays_within_0_02_of_the_float_models(
     ap = average_precision(per_image)
     print(f"\nINT8 person AP50 on mot17_mini ({len(per_image)} frames): {ap:.3f} (float: 0.617)")
     assert ap >= 0.617 - 0.02
+
+
+def test_a_long_video_is_sought_to_its_samples_and_gives_the_frames_read_through_would(assets, monkeypatch):
+    video = [str(assets / "data/pets09_s2l1/pets09_s2l1.avi")]
+    monkeypatch.setattr(quantize, "SEEK_BEYOND", 10**9)
+    read_through = sample_frames(video, 5)
+    monkeypatch.setattr(quantize, "SEEK_BEYOND", 10)  # 795 frames, 5 samples: 159 apart, so sought
+    sought = sample_frames(video, 5)
+    assert len(sought) == len(read_through) == 5
+    for a, b in zip(sought, read_through):
+        np.testing.assert_array_equal(a, b)

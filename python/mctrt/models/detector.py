@@ -37,7 +37,8 @@ class Detector:
         backend: "auto" (tensorrt, then torch on CUDA, then the faster of onnxruntime and openvino here),
             or a backend's name.
         input_size, conf_threshold, nms_iou, classes, backend_options, precision, calibration,
-            calibration_frames: see mctrt.config.DetectorConfig.
+            calibration_frames, input_long_side: see mctrt.config.DetectorConfig. With input_size "auto"
+            the backend is built by the first detect(), from those frames' sizes.
     On a GPU backend, letterbox, decode and NMS run as CUDA kernels on the backend's stream, the
     letterbox writing straight into the model's input.
     """

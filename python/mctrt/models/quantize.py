@@ -35,6 +35,7 @@ CACHE_DIR = "engines"  # shared with TensorRT's engines (EngineOptions.engine_di
 PER_CHANNEL_OPSET = 13  # QuantizeLinear's axis attribute, which per-channel weights need
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 HELD_BACK_EVERY = 5  # every 5th sampled frame is kept out of calibration, to check agreement on
+SEEK_BEYOND = 100  # frames between samples beyond which a video is sought rather than read through
 
 
 def float_tail(model) -> list[str]:
@@ -76,6 +77,14 @@ def _video_frames(path: Path, count: int) -> list[np.ndarray]:
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     step = max(1, total // count) if total > 0 else 1
     frames, index = [], 0
+    if step > SEEK_BEYOND:  # a long recording: seek to each frame instead of decoding all between
+        for k in range(count):
+            capture.set(cv2.CAP_PROP_POS_FRAMES, k * step)
+            ok, image = capture.read()
+            if ok and image is not None:
+                frames.append(image)
+        capture.release()
+        return frames
     while len(frames) < count:
         ok = capture.grab()
         if not ok:
