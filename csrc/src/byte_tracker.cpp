@@ -273,9 +273,10 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
   return output_;
 }
 
-// Third association (in updates at least kSkippedFrame frames after the last): the tracks lost in this update (tracked until the last one, but no box
-// overlapped enough, as when people move more than about their width between processed frames: low
-// frame rates, dropped frames) against the confident boxes still unmatched, by the squared
+// Third association, in updates at least kSkippedFrame frames after the last: the tracks lost in
+// this update (tracked until the last one, but no box overlapped enough, as when people move more
+// than about their width between processed frames: low frame rates, dropped frames) against the
+// confident boxes still unmatched, by the squared
 // Mahalanobis distance of each box's centre from the track's predicted centre. The filter's spread
 // scales with the box height and with the time since the last frame, so the gate widens for near or
 // fast people and long gaps. Heights must agree within a factor of kMaxHeightRatio, as the distance
