@@ -25,8 +25,19 @@ from mctrt.events import EVENT_TYPES
 from mctrt.pipeline import Pipeline
 from mctrt.store import EventStore
 
+from conftest import pin_onnxruntime
+
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 pytestmark = pytest.mark.slow
+
+
+def on_onnxruntime(config):
+    """The config with its models on onnxruntime, where the figures these tests guard were measured
+    (see conftest.pin_onnxruntime)."""
+    models = {"detector": dataclasses.replace(config.detector, backend="onnxruntime")}
+    if config.reid is not None:
+        models["reid"] = dataclasses.replace(config.reid, backend="onnxruntime")
+    return dataclasses.replace(config, **models)
 
 
 def run(args, env_assets, timeout=900):
@@ -127,6 +138,8 @@ def test_three_cameras_with_blind_gaps_between_them_keep_people(assets, tmp_path
                             "--out", str(tmp_path / "split")], capture_output=True, text=True, timeout=300,
                            env={**os.environ, "MCTRT_ASSETS": str(assets)})
     assert split.returncode == 0, split.stderr
+    split_config = tmp_path / "split/config.yaml"
+    split_config.write_text(pin_onnxruntime(split_config.read_text()))
     result = run(["--config", str(tmp_path / "split/config.yaml"), "--offline", "--output", str(tmp_path / "out"),
                   "--no-server"], assets)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -138,7 +151,8 @@ def test_three_cameras_with_blind_gaps_between_them_keep_people(assets, tmp_path
 def test_lab4cam_keeps_its_three_people_under_at_most_four_ids_and_the_seated_one_under_one(assets, tmp_path, monkeypatch):
     """Four real overlapping calibrated views, two people walking and one seated all along."""
     monkeypatch.setenv("MCTRT_ASSETS", str(assets))
-    pipeline = Pipeline(load_config(CONFIGS / "lab4cam.yaml"), offline=True, output_dir=tmp_path, use_store=False)
+    pipeline = Pipeline(on_onnxruntime(load_config(CONFIGS / "lab4cam.yaml")), offline=True, output_dir=tmp_path,
+                        use_store=False)
     pipeline.run()
     ids = set()
     for cam in ("cam0", "cam1", "cam2", "cam3"):
@@ -164,7 +178,8 @@ def test_lab4cam_keeps_its_three_people_under_at_most_four_ids_and_the_seated_on
 
 def test_pets09_meets_the_single_camera_goals(assets, tmp_path, monkeypatch):
     monkeypatch.setenv("MCTRT_ASSETS", str(assets))
-    pipeline = Pipeline(load_config(CONFIGS / "pets09.yaml"), offline=True, output_dir=tmp_path, use_store=False)
+    pipeline = Pipeline(on_onnxruntime(load_config(CONFIGS / "pets09.yaml")), offline=True, output_dir=tmp_path,
+                        use_store=False)
     pipeline.run()
     result = evaluate_sequence(assets / "data/pets09_s2l1/gt/gt.txt", tmp_path / "pets09.txt")
     print(f"PETS09-S2L1: MOTA {result.mota:.4f} IDF1 {result.idf1:.4f} IDSW {result.id_switches}")
@@ -195,7 +210,7 @@ def test_pets09_at_a_half_and_a_third_of_its_frame_rate_keeps_identities(assets,
     capture-time gap and finds again by distance the people who moved beyond their width."""
     monkeypatch.setenv("MCTRT_ASSETS", str(assets))
     video, truth = keep_every(assets, k, tmp_path)
-    config = load_config(CONFIGS / "pets09.yaml")
+    config = on_onnxruntime(load_config(CONFIGS / "pets09.yaml"))
     config = dataclasses.replace(config, inputs=(dataclasses.replace(config.inputs[0], path=str(video)),))
     Pipeline(config, offline=True, output_dir=tmp_path / "out", use_store=False).run()
     result = evaluate_sequence(truth, tmp_path / "out/pets09.txt")
