@@ -60,7 +60,7 @@ from bench_identity import SPLITS
 from common import match_boxes, print_table, save
 
 from mctrt import lapjv
-from mctrt.boxes import tlwh_to_xyxy
+from mctrt.boxes import tlwh_to_xyxy, xyxy_to_tlwh
 from mctrt.config import config_from_dict, load_config
 from mctrt.errors import ConfigError
 from mctrt.eval import evaluate_cameras
@@ -184,9 +184,9 @@ class TruthEmbedder:
         for (index, s), boxes in zip(self.now, boxes_per_image):
             truth = self.gt[self.gt[:, 0] == index].copy()
             clipped = np.clip(tlwh_to_xyxy(truth[:, 2:6]), [s.x0, s.y0, s.x0, s.y0], [s.x1, s.y1, s.x1, s.y1])
-            truth[:, 2:6] = np.c_[clipped[:, :2], clipped[:, 2:] - clipped[:, :2]]
+            truth[:, 2:6] = xyxy_to_tlwh(clipped)
             whole = np.asarray(boxes, np.float64).reshape(-1, 4) + np.array([s.x0, s.y0, s.x0, s.y0])
-            mine = np.c_[np.zeros((len(whole), 2)), whole[:, :2], whole[:, 2:] - whole[:, :2]]
+            mine = np.c_[np.zeros((len(whole), 2)), xyxy_to_tlwh(whole)]
             person = dict(match_boxes(mine, truth))
             for i in range(len(whole)):
                 noise = 0.1 * self.rng.normal(size=512) / np.sqrt(512)

@@ -75,17 +75,24 @@ def test_an_operator_without_a_conversion_is_named(torch):
         onnx_to_torch(helper.make_model(graph))
 
 
+def assert_detects_as_onnxruntime(detector, path, images, score_atol: float) -> None:
+    """`detector` runs on the CPU and finds in `images` what onnxruntime finds with the model at `path`:
+    the same people, boxes within 0.01 px, scores within score_atol, the same classes."""
+    assert detector.backend.device == "cpu"
+    reference = Detector(path, backend="onnxruntime").detect(images)
+    for want, got in zip(reference, detector.detect(images)):
+        assert len(got) == len(want) > 0
+        np.testing.assert_allclose(got.xyxy, want.xyxy, atol=0.01)
+        np.testing.assert_allclose(got.scores, want.scores, atol=score_atol)
+        np.testing.assert_array_equal(got.class_ids, want.class_ids)
+
+
 def test_torch_detector_equals_onnxruntime_detector(assets, torch):
     path = assets / "models/yolov8n_coco_fp32.onnx"
     images = [cv2.imread(str(assets / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]
-    reference = Detector(path, backend="onnxruntime").detect(images)
     on_torch = Detector(path, backend="torch")
-    assert on_torch.backend.name == "torch" and on_torch.backend.device == "cpu"
-    for want, got in zip(reference, on_torch.detect(images)):
-        assert len(got) == len(want) > 0
-        np.testing.assert_allclose(got.xyxy, want.xyxy, atol=0.01)
-        np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
-        np.testing.assert_array_equal(got.class_ids, want.class_ids)
+    assert on_torch.backend.name == "torch"
+    assert_detects_as_onnxruntime(on_torch, path, images, score_atol=1e-5)
 
 
 def test_torch_embedder_equals_onnxruntime_embedder(assets, torch):
@@ -153,13 +160,9 @@ def test_openvino_detector_and_embedder_equal_onnxruntimes(assets, openvino):
     and scores within 1e-4; embeddings within 1e-4."""
     path = assets / "models/yolov8n_coco_fp32.onnx"
     images = [cv2.imread(str(assets / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]
-    reference = Detector(path, backend="onnxruntime").detect(images)
     on_openvino = Detector(path, backend="openvino")
-    assert on_openvino.backend.name == "openvino" and on_openvino.backend.device == "cpu"
-    for want, got in zip(reference, on_openvino.detect(images)):
-        assert len(got) == len(want) > 0
-        np.testing.assert_allclose(got.xyxy, want.xyxy, atol=0.01)
-        np.testing.assert_allclose(got.scores, want.scores, atol=1e-4)
+    assert on_openvino.backend.name == "openvino"
+    assert_detects_as_onnxruntime(on_openvino, path, images, score_atol=1e-4)
     reid = assets / "models/osnet_x0_25_market1501.onnx"
     boxes = np.array([[100, 100, 400, 700], [700, 50, 1100, 700], [0, 0, 50, 120]], np.float32)
     want = Embedder(reid, backend="onnxruntime").embed([images[1]], [boxes])

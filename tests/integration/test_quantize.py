@@ -123,18 +123,14 @@ def test_the_cli_writes_the_model_and_prints_the_agreement(assets, tmp_path):
 
 @pytest.mark.slow  # ~30 s: the INT8 YOLOv8n on the MOT17 frames
 def test_int8_person_ap50_on_mot17_frames_stays_within_0_02_of_the_float_models(int8_detector, assets, monkeypatch):
-    from test_detector_quality import average_precision, frames_with_ground_truth
+    from test_detector_quality import person_ap50
 
     monkeypatch.setattr(quantize, "CACHE_DIR", str(int8_detector[1]))
     detector = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", precision="int8",
                         calibration=[str(assets / "data/lab4cam/videos/cam0.mp4")], calibration_frames=16,
                         conf_threshold=0.01)  # the float model's protocol
-    per_image = []
-    for image, positives, ignores in frames_with_ground_truth(assets / "data/mot17_mini"):
-        (dets,) = detector.detect([image])
-        per_image.append((dets.xyxy, dets.scores, positives, ignores))
-    ap = average_precision(per_image)
-    print(f"\nINT8 person AP50 on mot17_mini ({len(per_image)} frames): {ap:.3f} (float: 0.617)")
+    ap, frames = person_ap50(detector, assets / "data/mot17_mini")
+    print(f"\nINT8 person AP50 on mot17_mini ({frames} frames): {ap:.3f} (float: 0.617)")
     assert ap >= 0.617 - 0.02
 
 
