@@ -340,7 +340,7 @@ def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.nda
         for r in pipeline.process([Frame(s.name, index - first + 1, time.monotonic(), start + (index - first) / 10.0,
                                          np.ascontiguousarray(strip_image(index, s))) for s in strips]):
             t = r.tracks
-            tracks[(r.frame.camera_id, r.frame.index)] = (t.track_id, result_rows(r.frame.index, t.track_id, t.xyxy, t.score))
+            tracks[(r.camera_id, r.step.index)] = (t.track_id, result_rows(r.step.index, t.track_id, t.xyxy, t.score))
     pipeline.close()
     return evaluate_cameras(work / "gt", work / "out")[0].idf1, wrong_ids(work, [s.name for s in strips], tracks)
 

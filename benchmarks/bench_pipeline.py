@@ -50,7 +50,7 @@ def measure(config, batches: list[list[Frame]], out: str) -> dict:
         pipeline = Pipeline(config, offline=True, output_dir=out, use_store=False)
         start = time.perf_counter()
         for batch in batches:
-            pipeline.detector.detect([f.image for f in batch])
+            pipeline.perception.detector.detect([f.image for f in batch])
         detector_fps.append(frames / (time.perf_counter() - start))
         start = time.perf_counter()
         for batch in batches:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -146,3 +148,65 @@ def wait_for_dashboard():
         raise AssertionError(f"the dashboard on port {port} did not come up in {timeout:g} s")
 
     return wait
+
+
+def run_mctrt(args: list[str], assets: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    """python -m mctrt.run with these arguments and MCTRT_ASSETS set, to its end."""
+    return subprocess.run([sys.executable, "-m", "mctrt.run", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "MCTRT_ASSETS": str(assets)})
+
+
+@pytest.fixture(scope="session")
+def demo_run(assets, tmp_path_factory, demo_config):
+    """configs/demo.yaml run offline in one process, with its store in a temporary folder: (the
+    finished process, the folder; results in folder/out)."""
+    tmp = tmp_path_factory.mktemp("demo")
+    config = demo_config(tmp)
+    result = run_mctrt(["--config", str(config), "--offline", "--output", str(tmp / "out"), "--no-server"], assets)
+    return result, tmp
+
+
+def start_redis(port: int, folder: Path) -> subprocess.Popen:
+    """redis-server (Debian's) on 127.0.0.1:port, answering PING, without persistence; skips the test
+    where none is installed."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server is not installed (Debian: apt install redis-server; .ci/run installs it)")
+    import redis
+
+    process = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"redis-server on port {port} did not start") from None
+            time.sleep(0.1)
+    client.close()
+    return process
+
+
+@pytest.fixture(scope="session")
+def redis_server(free_port, tmp_path_factory):
+    """The URL of a redis-server started on a free 127.0.0.1 port for this session (start_redis)."""
+    port = free_port()
+    process = start_redis(port, tmp_path_factory.mktemp("redis"))
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """redis_server emptied for this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server)
+    client.flushall()
+    client.close()
+    return redis_server

@@ -77,3 +77,16 @@ class Metrics:
                 "stages": {name: w.summary() for name, w in self.stages.items()},
                 "capture_to_result": self.capture_to_result.summary(),
             }
+
+
+class StageTimer:
+    """Times consecutive stages of one step: done(name) records the time since the last call."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self.last = time.perf_counter()
+
+    def done(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.metrics.stage(stage, now - self.last)
+        self.last = now

@@ -3,6 +3,12 @@
     python -m mctrt.run --config configs/demo.yaml                       # live, dashboard at http://127.0.0.1:8000
     python -m mctrt.run --config C --offline --output DIR --no-server    # every frame of file inputs, then exit
 
+Across machines (README, Deployment): workers read, detect, track and embed some cameras each and
+publish their steps to Redis; one central gives global IDs, events, the store, results and dashboard:
+
+    python -m mctrt.run --config C --role worker --cameras west,east --bus redis://HOST:6379/0
+    python -m mctrt.run --config C --role central --bus redis://HOST:6379/0
+
 Live runs serve the dashboard (unless --no-server) and go on until Ctrl-C or SIGTERM, the dashboard
 staying up after file inputs end; offline runs end with their inputs.
 Offline runs write DIR/<camera_id>.txt (MOTChallenge rows with global IDs) and DIR/events.jsonl,
@@ -25,9 +31,10 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from mctrt.config import PipelineConfig, load_config
+from mctrt.config import InputConfig, PipelineConfig, load_config
 from mctrt.errors import MctrtError, SourceError
 from mctrt.io.sources import FAILED, open_capture
+from mctrt.central import Central
 from mctrt.pipeline import Pipeline
 from mctrt.server import serve
 
@@ -59,11 +66,11 @@ class Progress:
             self.bar.close()
 
 
-def total_frames(config: PipelineConfig, max_frames: int | None) -> int | None:
-    """The frames an offline run will process: each file's declared count (at most max_frames), or
+def total_frames(inputs: list[InputConfig], max_frames: int | None) -> int | None:
+    """The frames an offline run will process over these inputs: each file's declared count (at most max_frames), or
     None when a file does not say (or cannot be opened: its camera reports that itself)."""
     total = 0
-    for camera in config.inputs:
+    for camera in inputs:
         try:
             capture = open_capture(camera)
         except SourceError:
@@ -92,7 +99,15 @@ def summary(pipeline: Pipeline, seconds: float) -> str:
     c = metrics["capture_to_result"]
     if c["count"]:
         lines.append(f"  {'capture->result':<12} {c['p50_ms']:12.2f} {c['p95_ms']:8.2f} {c['p99_ms']:8.2f}")
+    if "bus" in snap:
+        bus = snap["bus"]
+        lines.append(f"bus: {bus['late']} late steps, {bus['duplicates']} delivered again (skipped)")
+        if bus["delay"]["count"]:
+            d = bus["delay"]
+            lines.append(f"  {'worker->here':<12} {d['p50_ms']:15.2f} {d['p95_ms']:8.2f} {d['p99_ms']:8.2f}")
     stats = snap["association"]
+    if not stats:  # a worker: the central has the identities and events
+        return "\n".join(lines)
     lines.append(f"global IDs: {stats['global_ids']}, seen by 2+ cameras: {stats['cross_camera_ids']}, "
                  f"handoffs: {stats['handoffs']}")
     counts = {k: v for k, v in snap["events"].items() if v}
@@ -112,6 +127,29 @@ def _check_writable(folder: Path) -> None:
                          "to") from None
 
 
+def _build(args, config: PipelineConfig) -> Pipeline | Central:
+    """The role's runner: a Pipeline (all, worker) or a Central; MctrtError for bad arguments or an
+    unreachable bus."""
+    if args.role != "worker" and args.cameras:
+        raise MctrtError("--cameras is for --role worker; a central and a single process take every camera of the config")
+    if args.role == "all":
+        if args.bus:
+            raise MctrtError("--bus is for --role worker or central; one process needs no bus")
+        return Pipeline(config, offline=args.offline, output_dir=args.output, use_store=not args.no_store)
+    from mctrt.bus.redis_streams import RedisPublisher, RedisSubscriber  # redis is needed by these roles only
+
+    if args.role == "central":
+        return Central(config, RedisSubscriber(config.bus, config.camera_ids, args.bus), offline=args.offline,
+                       output_dir=args.output, use_store=not args.no_store)
+    if args.output:
+        raise MctrtError("--output is for the central (or one process): a worker's results go to the bus")
+    cameras = args.cameras.split(",") if args.cameras else config.camera_ids
+    unknown = [c for c in cameras if c not in config.camera_ids]
+    if unknown:
+        raise MctrtError(f"--cameras names {', '.join(unknown)}, not in the config's inputs ({', '.join(config.camera_ids)})")
+    return Pipeline(config, offline=args.offline, camera_ids=cameras, publisher=RedisPublisher(config.bus, args.bus))
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="YAML configuration (see configs/demo.yaml)")
@@ -122,6 +160,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
     parser.add_argument("--port", type=int, help="listen on this port (default: the config's server.port, 8000)")
     parser.add_argument("--no-store", action="store_true", help="do not write the SQLite event store")
     parser.add_argument("--max-frames", type=int, metavar="N", help="stop after each camera's first N frames (a short try)")
+    parser.add_argument("--role", choices=("all", "worker", "central"), default="all",
+                        help="all: everything in this process (default); worker: read, detect, track and embed "
+                             "--cameras and publish to --bus; central: association, events, store, results and "
+                             "dashboard for the workers' cameras")
+    parser.add_argument("--cameras", metavar="A,B", help="worker: the config's cameras this worker reads (default: all)")
+    parser.add_argument("--bus", metavar="URL", help="worker, central: the Redis server (default: the config's bus.url)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -137,17 +181,21 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
                 raise MctrtError(f"--offline reads files only; camera(s) {', '.join(live)} are streams or webcams")
         server = dataclasses.replace(config.server, **{k: v for k, v in (("host", args.host), ("port", args.port))
                                                         if v is not None})
-        pipeline = Pipeline(config, offline=args.offline, output_dir=args.output, use_store=not args.no_store)
+        pipeline = _build(args, config)
     except MctrtError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    backend = pipeline.detector.backend
-    print(f"mctrt: {len(config.inputs)} camera(s), detector on "
-          f"{backend.name if backend else config.detector.backend + ' (input sized at the first frames)'}"
-          + (", offline" if args.offline else ", live (Ctrl-C stops)"), file=sys.stderr)
-    progress = Progress(total_frames(config, args.max_frames) if args.offline else None)
+    mode = ", offline" if args.offline else ", live (Ctrl-C stops)"
+    if args.role == "central":
+        print(f"mctrt central: {len(config.inputs)} camera(s) from {args.bus or config.bus.url}{mode}", file=sys.stderr)
+    else:
+        backend = pipeline.perception.detector.backend
+        print(f"mctrt{' worker' if args.role == 'worker' else ''}: {len(pipeline.inputs)} camera(s), detector on "
+              f"{backend.name if backend else config.detector.backend + ' (input sized at the first frames)'}{mode}",
+              file=sys.stderr)
+    progress = Progress(total_frames(pipeline.inputs, args.max_frames) if args.offline and args.role != "central" else None)
     started = time.monotonic()
-    if args.no_server:
+    if args.no_server or args.role == "worker":
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: pipeline.stop())
         pipeline.run(progress=progress, progress_every_s=progress.every_s, max_frames=args.max_frames)

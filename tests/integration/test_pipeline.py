@@ -25,7 +25,7 @@ from mctrt.events import EVENT_TYPES
 from mctrt.pipeline import Pipeline
 from mctrt.store import EventStore
 
-from conftest import pin_onnxruntime
+from conftest import pin_onnxruntime, run_mctrt
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 pytestmark = pytest.mark.slow
@@ -41,17 +41,7 @@ def on_onnxruntime(config):
 
 
 def run(args, env_assets, timeout=900):
-    return subprocess.run([sys.executable, "-m", "mctrt.run", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "MCTRT_ASSETS": str(env_assets)})
-
-
-@pytest.fixture(scope="module")
-def demo_run(assets, tmp_path_factory, demo_config):
-    """configs/demo.yaml offline, with its store in a temporary folder."""
-    tmp = tmp_path_factory.mktemp("demo")
-    config = demo_config(tmp)
-    result = run(["--config", str(config), "--offline", "--output", str(tmp / "out"), "--no-server"], assets)
-    return result, tmp
+    return run_mctrt(args, env_assets, timeout)
 
 
 def test_offline_demo_writes_results_events_store_and_a_summary(demo_run):

@@ -91,7 +91,7 @@ def frames_at(step: int, index: int, people, cameras: dict[str, int]) -> list[Fr
 
 
 def ids_of(results) -> dict[str, list[int]]:
-    return {r.frame.camera_id: sorted(r.global_ids.tolist()) for r in results}
+    return {r.camera_id: sorted(r.global_ids.tolist()) for r in results}
 
 
 @pytest.mark.parametrize("calibrated", [False, True], ids=["appearance-only", "on-the-floor"])
@@ -117,11 +117,11 @@ def test_a_track_the_tracker_removes_is_released_everywhere(tmp_path):
     p = pipeline(config(cams, tmp_path), tmp_path, output_dir=tmp_path / "out")
     for step in range(5):
         p.process(frames_at(step, step + 1, {0: (1.0, 3.0)}, cams))
-    assert ("cam", 1) in p.associator.links
+    assert ("cam", 1) in p.scene.associator.links
     for step in range(5, 20):  # gone longer than the tracker's lost buffer (10 updates)
         p.process(frames_at(step, step + 1, {}, cams))
-    assert ("cam", 1) not in p.associator.links and not p.associator.identities[1].tracks
-    assert p.trackers["cam"].num_lost == 0
+    assert ("cam", 1) not in p.scene.associator.links and not p.scene.associator.identities[1].tracks
+    assert p.perception.trackers["cam"].num_lost == 0
     p.close()
     rows = np.loadtxt(tmp_path / "out/cam.txt", delimiter=",", ndmin=2)
     assert rows[:, 0].tolist() == [1, 2, 3, 4, 5] and set(rows[:, 1]) == {1}
@@ -221,7 +221,7 @@ def test_visits_a_killed_run_left_open_are_closed_by_the_next_run(tmp_path):
     assert {e["reason"] for e in exits} == {"unclosed"} and all(e["time"] == last_time[e["global_id"]] for e in exits)
     assert store.unclosed_visits() == []
     store.close()
-    killed.store.close()
+    killed.scene.store.close()
 
 
 def test_one_snapshot_tells_every_reader_what_the_pipeline_is_doing(tmp_path):

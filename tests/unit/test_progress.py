@@ -52,6 +52,6 @@ def test_the_total_is_what_the_files_declare_up_to_max_frames(tmp_path):
         return config_from_dict({"inputs": [{"camera_id": f"c{k}", "path": str(p)} for k, p in enumerate(paths)],
                                  "modules": {"detector": {"model": "m.onnx"}}}, tmp_path)
 
-    assert total_frames(config(tmp_path / "a.avi", tmp_path / "a.avi"), None) == 60
-    assert total_frames(config(tmp_path / "a.avi", tmp_path / "a.avi"), 20) == 40
-    assert total_frames(config(tmp_path / "a.avi", tmp_path / "missing.avi"), None) is None  # its camera says why
+    assert total_frames(config(tmp_path / "a.avi", tmp_path / "a.avi").inputs, None) == 60
+    assert total_frames(config(tmp_path / "a.avi", tmp_path / "a.avi").inputs, 20) == 40
+    assert total_frames(config(tmp_path / "a.avi", tmp_path / "missing.avi").inputs, None) is None  # its camera says why

@@ -8,6 +8,7 @@ from mctrt.config.loader import config_from_dict, expand_env, from_mapping, load
 from mctrt.config.models import BACKENDS, ByteTrackConfig, DetectorConfig, ReidConfig, check_backend
 from mctrt.config.pipeline import (
     AssociationConfig,
+    BusConfig,
     CameraHealthConfig,
     EventsConfig,
     InputConfig,
@@ -21,7 +22,7 @@ from mctrt.config.pipeline import (
 )
 
 __all__ = [
-    "BACKENDS", "AssociationConfig", "ByteTrackConfig", "CalibrationConfig", "CameraHealthConfig",
+    "BACKENDS", "AssociationConfig", "BusConfig", "ByteTrackConfig", "CalibrationConfig", "CameraHealthConfig",
     "FloorAssociationConfig", "FloorPlanConfig", "DetectorConfig", "EventsConfig", "InputConfig", "LineConfig",
     "PipelineConfig", "ReidConfig", "ReidScheduleConfig", "ServerConfig", "StoreConfig", "TransitWindow", "ZoneConfig",
     "check_backend", "config_from_dict", "expand_env", "from_mapping", "load_config",

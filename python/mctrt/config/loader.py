@@ -17,6 +17,7 @@ from mctrt.config.floor import CalibrationConfig, FloorAssociationConfig, FloorP
 from mctrt.config.models import ByteTrackConfig, DetectorConfig, ReidConfig
 from mctrt.config.pipeline import (
     AssociationConfig,
+    BusConfig,
     CameraHealthConfig,
     EventsConfig,
     InputConfig,
@@ -33,7 +34,7 @@ from mctrt.errors import ConfigError
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _REQUIRED_HINTS = {"model": "the path of the .onnx file", "path": "a video file, an rtsp:// URL or a webcam index",
                    "camera_id": "a short name for the camera"}
-SECTIONS = ("inputs", "modules", "association", "events", "server", "store")
+SECTIONS = ("inputs", "modules", "association", "events", "server", "store", "bus")
 MODULES = ("detector", "tracker", "reid")
 
 
@@ -224,7 +225,8 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
     store = from_mapping(StoreConfig, data.get("store") or {}, "store")
     if store.path is not None and not Path(store.path).is_absolute():
         store = StoreConfig(str(base / store.path))
-    return PipelineConfig(inputs, detector, tracker, reid, schedule, association, events, server, store, source)
+    bus = from_mapping(BusConfig, data.get("bus") or {}, "bus")
+    return PipelineConfig(inputs, detector, tracker, reid, schedule, association, events, server, store, bus, source)
 
 
 def load_config(path: str | Path) -> PipelineConfig:

@@ -358,6 +358,44 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class BusConfig:
+    """Camera workers and one central over Redis Streams (`bus:`; used by --role worker and central).
+
+    Attributes:
+        url: the Redis server, redis://HOST:PORT/DB (--bus overrides it).
+        prefix: the streams' names start with it: PREFIX:step:<camera_id>. Give each site (or each
+            offline run sharing one Redis) its own.
+        lateness_s: live: how long the central waits for a camera that is behind before it goes on
+            without it (its late steps are then processed late and counted, never dropped).
+        step_window_s: cameras' steps whose capture times lie within this of each other are one step
+            of the scene (at most one per camera).
+        max_len: entries kept per camera stream (older ones are trimmed; about max_len / fps seconds).
+        embedding_dtype: float16 (half the bytes) or float32.
+        buffer: steps a worker holds while Redis is unreachable; beyond it the oldest are dropped and
+            counted.
+    """
+
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "mctrt"
+    lateness_s: float = 0.5
+    step_window_s: float = 0.05
+    max_len: int = 100_000
+    embedding_dtype: str = "float16"
+    buffer: int = 1000
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.url, str) or not self.url.startswith(("redis://", "rediss://", "unix://")):
+            raise fail("bus.url", "a Redis URL like redis://HOST:6379/0", self.url)
+        text("bus.prefix", self.prefix)
+        number("bus.lateness_s", self.lateness_s, 0.0, 60.0)
+        number("bus.step_window_s", self.step_window_s, 0.0, 10.0)
+        number("bus.max_len", self.max_len, 100, 10**9, integer=True)
+        if self.embedding_dtype not in ("float16", "float32"):
+            raise fail("bus.embedding_dtype", "float16 or float32", self.embedding_dtype)
+        number("bus.buffer", self.buffer, 1, 10**7, integer=True)
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """A whole configuration file, loaded by load_config()."""
 
@@ -370,6 +408,7 @@ class PipelineConfig:
     events: EventsConfig = EventsConfig()
     server: ServerConfig = ServerConfig()
     store: StoreConfig = StoreConfig()
+    bus: BusConfig = BusConfig()
     source: Path | None = None  # the file it came from
 
     @property

@@ -54,7 +54,7 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
     app[PIPELINE], app[CONFIG], app[HOST_NAMES], app[WEB_DIR] = pipeline, config, names, web_dir
     app[HUB] = LiveHub(pipeline, config)
     app[SOCKETS] = weakref.WeakSet()
-    store_path = pipeline.config.store.path if pipeline.store is not None else None
+    store_path = pipeline.config.store.path if pipeline.scene.store is not None else None
 
     async def lifecycle(app: web.Application):
         if store_path is not None:

@@ -76,13 +76,13 @@ def encode_frame(result: CameraResult, config: ServerConfig) -> tuple[bytes, flo
         image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality])
     if not ok:
-        raise RuntimeError(f"camera {result.frame.camera_id}: JPEG encoding failed")
-    captured_at = time.time() - (time.monotonic() - result.frame.capture_ts)
+        raise RuntimeError(f"camera {result.camera_id}: JPEG encoding failed")
+    captured_at = time.time() - (time.monotonic() - result.step.capture_ts)
     tracks = result.tracks
     header = {
-        "camera_id": result.frame.camera_id, "frame": result.frame.index, "captured_at": captured_at,
+        "camera_id": result.camera_id, "frame": result.step.index, "captured_at": captured_at,
         "sent_at": time.time(), "width": image.shape[1], "height": image.shape[0], "scale": scale,
-        "detections": result.detections,
+        "detections": result.step.detections,
         "tracks": [{"track_id": int(t), "global_id": int(g), "box": [round(float(v), 1) for v in box],
                     "score": round(float(s), 3)}
                    for t, g, box, s in zip(tracks.track_id, result.global_ids, tracks.xyxy, tracks.score)],
@@ -124,19 +124,19 @@ class LiveHub:
         when no camera is calibrated or there was no step (the pipeline closing)."""
         if not self._floor_enabled or not results:
             return None
-        step_time_s = max(r.frame.time_s for r in results)
+        step_time_s = max(r.step.time_s for r in results)
         recent_s = step_time_s - self.pipeline.config.association.floor.max_gap_s  # older ones are not placed
-        return step_time_s, self.pipeline.associator.floor_positions(since=recent_s)
+        return step_time_s, self.pipeline.scene.associator.floor_positions(since=recent_s)
 
     def on_results(self, results: list[CameraResult], events: list[dict]) -> None:
         placed = self._placed_people(results)
         with self._lock:
             for r in results:
-                self._latest[r.frame.camera_id] = r
+                self._latest[r.camera_id] = r
         loop = self._loop
         if loop is not None:
             try:
-                loop.call_soon_threadsafe(self._arrived, [r.frame.camera_id for r in results], events, placed)
+                loop.call_soon_threadsafe(self._arrived, [r.camera_id for r in results], events, placed)
             except RuntimeError:  # the loop has closed: the server is gone
                 pass
 
@@ -183,7 +183,7 @@ class LiveHub:
                 "fps": metrics["fps"].get(cam, 0.0), "source_fps": status["fps"], "frames": metrics["frames"].get(cam, 0),
                 "frames_read": status["frames_read"], "frames_dropped": status["frames_dropped"],
                 "reconnects": status["reconnects"], "width": status["width"], "height": status["height"],
-                "detections": last.detections if last else 0, "tracks": len(last.tracks.track_id) if last else 0})
+                "detections": last.step.detections if last else 0, "tracks": len(last.tracks.track_id) if last else 0})
         return {
             "time": time.time(), "mode": "offline" if snap["offline"] else "live",
             "running": snap["running"], "uptime_s": metrics["uptime_s"], "total_frames": metrics["total_frames"],
@@ -197,7 +197,7 @@ class LiveHub:
         """Each camera's (width, height) as its reader reports it, else as its newest frame shows it."""
         with self._lock:
             latest = dict(self._latest)
-        sizes = {cam: (r.frame.image.shape[1], r.frame.image.shape[0]) for cam, r in latest.items()}
+        sizes = {cam: r.step.size for cam, r in latest.items()}
         for status in self.pipeline.camera_status():
             if status["width"] and status["height"]:
                 sizes[status["camera_id"]] = (status["width"], status["height"])

@@ -1,0 +1,167 @@
+"""The scene: every camera's CameraSteps -> floor positions (calibrated cameras) -> global IDs ->
+events -> the store and the results files. It needs no image, so it runs beside perception
+(python -m mctrt.run) or alone, fed by workers over a bus (--role central).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mctrt.association import CameraTracks, CrossCameraAssociator
+from mctrt.bus.messages import CameraStep
+from mctrt.config import PipelineConfig
+from mctrt.events import EventEngine
+from mctrt.geometry.feet import CameraFrame, FootLocator
+from mctrt.io.results import ResultWriter
+from mctrt.metrics import StageTimer
+from mctrt.store import EventStore
+from mctrt.types import Frame, Tracks
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CameraResult:
+    """One camera's outcome in one step. global_ids[i] is 0 while track i still waits for its ID;
+    floor_xy[i] is where it stands (metres; NaN when unknown or the camera is not calibrated)."""
+
+    step: CameraStep
+    global_ids: np.ndarray
+    floor_xy: np.ndarray | None = None
+    events: list[dict] = field(default_factory=list)
+
+    @property
+    def camera_id(self) -> str:
+        return self.step.camera_id
+
+    @property
+    def frame(self) -> Frame | None:
+        """The decoded frame, where perception runs in this process."""
+        return self.step.frame
+
+    @property
+    def tracks(self) -> Tracks:
+        return self.step.tracks
+
+
+class Scene:
+    """Foot locators, the associator, the event engine and the sinks for the cameras of one config.
+
+    Args:
+        config: the loaded configuration.
+        output_dir: write MOTChallenge results, world.txt and events.jsonl there.
+        use_store: save events in the config's SQLite store (when store.path is set).
+    """
+
+    def __init__(self, config: PipelineConfig, *, output_dir: str | Path | None = None, use_store: bool = True) -> None:
+        self.config = config
+        self.feet = FootLocator({i.camera_id: i.calibration.camera for i in config.inputs if i.calibration is not None},
+                                config.association.floor)
+        for cam, calibration in self.feet.calibrations.items():
+            if calibration.residuals_m is not None:
+                log.info("camera %s: calibration fitted from %d point pairs, residuals mean %.3f m, max %.3f m "
+                         "(python -m mctrt.calibrate draws it)", cam, len(calibration.residuals_m),
+                         calibration.residuals_m.mean(), calibration.residuals_m.max())
+        self.store = EventStore(config.store.path) if use_store and config.store.path else None
+        # IDs continue after those of earlier runs into the same store: one ID, one person.
+        first_id = self.store.highest_global_id() + 1 if self.store is not None else 1
+        self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of, first_id,
+                                                site=self.feet.on_site)
+        self.events = EventEngine(config.events)
+        if self.store is not None:
+            closed = self.events.close_unclosed(self.store.unclosed_visits())
+            if closed:
+                log.warning("store %s: %d visits a run left open (it stopped without closing them) are closed now, "
+                            "at each person's last stored event, with reason 'unclosed'", config.store.path, len(closed))
+                self.store.add(closed)
+        self.writer = ResultWriter(output_dir, config.camera_ids) if output_dir is not None else None
+        self._closed = False
+
+    def step(self, steps: list[CameraStep], timer: StageTimer) -> tuple[list[CameraResult], list[dict]]:
+        """Global IDs and events for these camera steps (one per camera at most), written to the sinks."""
+        cameras = [CameraTracks(s.camera_id, s.time_s, s.tracks.track_id, s.tracks.removed_id, s.embedded,
+                                s.embeddings, s.give_up) for s in steps]
+        placed = [k for k, s in enumerate(steps) if self._calibrated(s)]
+        floor = self.feet.locate([CameraFrame(steps[k].camera_id, steps[k].tracks, steps[k].size, steps[k].time_s)
+                                  for k in placed])
+        for k, points in zip(placed, floor):
+            cameras[k].floor = points
+        timer.done("floor")
+        global_ids, corrections = self.associator.update(cameras)
+        now = max(s.time_s for s in steps)
+        positions = self.associator.floor_positions(since=min(s.time_s for s in steps))
+        timer.done("associate")
+        results, all_events = [], []
+        for c in corrections:
+            all_events += self.events.correct(c.old_global_id, c.new_global_id, c.time_s, c.reason)
+        for step, gids, cam in zip(steps, global_ids, cameras):
+            known = gids > 0
+            trk = step.tracks
+            events = self.events.update(step.camera_id, step.time_s, step.index, gids[known], trk.track_id[known],
+                                        trk.xyxy[known])
+            all_events += events
+            floor_xy = cam.floor.xy if cam.floor is not None else None
+            results.append(CameraResult(step, gids, floor_xy, events))
+        all_events += self.events.update_floor(now, positions)
+        timer.done("events")
+        self._output(results, all_events, corrections, positions, now, max(s.index for s in steps))
+        timer.done("output")
+        return results, all_events
+
+    def publish(self, events: list[dict]) -> None:
+        """Events outside a step (camera health, the end of a run) to the store and the results."""
+        if not events:
+            return
+        if self.store is not None:
+            self.store.add(events)
+        if self.writer is not None:
+            self.writer.add_events(events)
+
+    def _calibrated(self, step: CameraStep) -> bool:
+        """Whether this camera's tracks go on the floor: it is calibrated, for the size of its images."""
+        if step.camera_id not in self.feet:
+            return False
+        expected = self.feet.calibrations[step.camera_id].resolution
+        if expected is not None and expected != step.size:
+            log.error("camera %s: its calibration is for %dx%d images but it gives %dx%d; its people are matched by "
+                      "appearance only until inputs[%s].calibration is redone for this resolution",
+                      step.camera_id, *expected, *step.size, step.camera_id)
+            self.feet.drop(step.camera_id)
+            return False
+        return True
+
+    def _output(self, results: list[CameraResult], events: list[dict], corrections, positions, now: float,
+                frame_index: int) -> None:
+        if self.store is not None:
+            self.store.add(events)
+        if self.writer is not None:
+            for r in results:
+                t = r.tracks
+                self.writer.add(r.camera_id, r.step.index, r.global_ids, t.track_id, t.xyxy, t.score)
+            for c in corrections:
+                self.writer.rename(c.old_global_id, c.new_global_id)
+            self.writer.add_positions(now, frame_index, positions)
+            self.writer.add_events(events)
+
+    def close(self) -> list[dict]:
+        """End every track, close every visit, flush the sinks (idempotent); the closing events."""
+        if self._closed:
+            return []
+        self._closed = True
+        self.associator.end_all()
+        events = self.events.finish()
+        self.publish(events)
+        if self.writer is not None:
+            self.writer.close()
+        if self.store is not None:
+            self.store.close()
+        return events
+
+    def state(self) -> dict:
+        """The association stats, event counts and zone occupancy as the last step left them."""
+        return {"association": self.associator.stats(), "events": dict(self.events.counts),
+                "zones": self.events.occupancy()}

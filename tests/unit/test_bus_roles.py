@@ -1,0 +1,117 @@
+"""Workers and a central over a real Redis (redis-server on a free 127.0.0.1 port), with the fake
+models of test_pipeline_steps: the central gives the global IDs one process gives, takes up after a
+crash the steps it had not acknowledged, skips steps delivered twice, and a worker holds its steps
+while Redis is down."""
+
+from __future__ import annotations
+
+import pytest
+
+from mctrt.bus.messages import CameraStep
+from mctrt.bus.redis_streams import BusError, RedisPublisher, RedisSubscriber, connect, stream_name
+from mctrt.central import Central
+from mctrt.pipeline import Pipeline
+
+from conftest import start_redis
+from test_pipeline_steps import ColourDetector, ColourEmbedder, config, frames_at, pipeline
+
+CAMERAS = {"west": 0, "east": 150}  # overlapping views of the drawn floor
+
+
+def walk(step: int) -> dict[int, tuple[float, float]]:
+    """Three people crossing both views."""
+    return {0: (0.5 + 0.06 * step, 2.0), 1: (7.0 - 0.05 * step, 3.5), 2: (1.0 + 0.04 * step, 5.0)}
+
+
+STEPS = 60
+
+
+def one_process(cfg, tmp_path) -> dict[tuple[str, int], list[int]]:
+    p = pipeline(cfg, tmp_path)
+    ids = {}
+    for step in range(STEPS):
+        for r in p.process(frames_at(step, step + 1, walk(step), CAMERAS)):
+            ids[(r.camera_id, r.step.index)] = sorted(r.global_ids.tolist())
+    p.close()
+    return ids
+
+
+def publish_workers(cfg, tmp_path, url, steps=range(STEPS), end=True) -> None:
+    """One worker per camera, each publishing its camera's steps (and, offline, its end marker)."""
+    for name in CAMERAS:
+        publisher = RedisPublisher(cfg.bus, url)
+        worker = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False,
+                          camera_ids=[name], publisher=publisher)
+        for step in steps:
+            worker.process([f for f in frames_at(step, step + 1, walk(step), CAMERAS) if f.camera_id == name])
+        if end:
+            publisher.publish([CameraStep.end(name, steps[-1] + 1, 0.0)])
+        publisher.close()
+
+
+def central_ids(cfg, url) -> tuple[dict[tuple[str, int], list[int]], Central]:
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, url), offline=True, use_store=False)
+    ids = {}
+    central.listeners.append(lambda results, _: ids.update(
+        {(r.camera_id, r.step.index): sorted(r.global_ids.tolist()) for r in results}))
+    central.run()
+    return ids, central
+
+
+def test_two_workers_and_a_central_give_the_global_ids_of_one_process(tmp_path, redis_url):
+    cfg = config(CAMERAS, tmp_path)
+    expected = one_process(cfg, tmp_path)
+    publish_workers(cfg, tmp_path, redis_url)
+    got, central = central_ids(cfg, redis_url)
+    assert len(got) == 2 * STEPS and got == expected
+    assert {g for ids in got.values() for g in ids} == {1, 2, 3}  # three people, three IDs across both cameras
+    assert central.duplicates == 0 and central.orderer.late == 0
+    client = connect(redis_url)
+    assert all(client.xpending(stream_name(cfg.bus.prefix, cam), "central")["pending"] == 0 for cam in CAMERAS)
+
+
+def test_a_central_that_crashed_takes_up_what_it_had_not_acknowledged_and_skips_what_comes_twice(tmp_path, redis_url):
+    cfg = config(CAMERAS, tmp_path)
+    expected = one_process(cfg, tmp_path)
+    publish_workers(cfg, tmp_path, redis_url, end=False)
+    crashed = RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url)
+    delivered = crashed.read() + crashed.read()  # its pending entries (none), then new ones
+    assert len(delivered) > 0  # delivered, never acknowledged: the central died before processing them
+    publish_workers(cfg, tmp_path, redis_url, steps=range(STEPS - 5, STEPS))  # a worker resending, then ending
+    got, central = central_ids(cfg, redis_url)
+    assert got == expected
+    assert central.duplicates == 2 * 5
+
+
+def test_a_worker_holds_its_steps_while_redis_is_down_and_drops_the_oldest_beyond_its_buffer(tmp_path, free_port):
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    server = start_redis(port, tmp_path)
+    cfg = config(CAMERAS, tmp_path)
+    cfg = cfg.__class__(**{**cfg.__dict__, "bus": cfg.bus.__class__(buffer=3)})
+    publisher = RedisPublisher(cfg.bus, url)
+    worker = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False,
+                      camera_ids=["west"], publisher=publisher)
+    try:
+        worker.process([f for f in frames_at(0, 1, walk(0), CAMERAS) if f.camera_id == "west"])
+        server.terminate()
+        server.wait(timeout=10)
+        for step in range(1, 6):  # Redis is gone: nothing raises
+            worker.process([f for f in frames_at(step, step + 1, walk(step), CAMERAS) if f.camera_id == "west"])
+        assert publisher.dropped == 2 and publisher.published == 1
+        server = start_redis(port, tmp_path)
+        assert publisher.flush(wait=True)
+        client = connect(url)
+        frames = [int(f[b"frame"]) for _, f in client.xrange(stream_name(cfg.bus.prefix, "west"))]
+        assert frames == [4, 5, 6]  # the newest three; the first step went down with the old server's memory
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_an_unreachable_bus_is_an_error_naming_the_url_and_the_fix(tmp_path, free_port):
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    with pytest.raises(BusError, match=f"cannot reach Redis at {url}.*redis-server"):
+        RedisPublisher(config(CAMERAS, tmp_path).bus, url)
+    with pytest.raises(BusError, match="not a Redis URL"):
+        connect("http://example.com")
