@@ -5,19 +5,21 @@ Tests import the installed mctrt, never the source tree.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from mctrt import _native
 from mctrt.io.mot import iter_detection_frames, read_mot
 
@@ -210,3 +212,41 @@ def redis_url(redis_server):
     client.flushall()
     client.close()
     return redis_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server(free_port):
+    """A PostgreSQL server (Debian's binaries) started in a temporary folder on a free 127.0.0.1 port
+    for this session, trusting local connections; yields a function giving the URL of a new, empty
+    database. Skips where PostgreSQL is not installed. PostgreSQL refuses to run as root: as root the
+    server runs as the postgres user Debian's package creates."""
+    initdb = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not initdb:
+        pytest.skip("PostgreSQL is not installed (Debian: apt install postgresql; .ci/run installs it)")
+    psycopg = pytest.importorskip("psycopg", reason="psycopg 3 is missing: pip install 'mctrt[postgres]'")
+    bindir = Path(initdb[-1]).parent
+    folder = Path(tempfile.mkdtemp(prefix="mctrt-pg-"))  # not under pytest's root-only folders
+    as_user = []
+    if os.geteuid() == 0:
+        import pwd
+
+        user = pwd.getpwnam("postgres")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", free_port()
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "mctrt", "--auth=trust", "-E", "UTF8"],
+                   check=True, capture_output=True)
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"),
+                    "-w", "start"], check=True, capture_output=True)
+    admin = psycopg.connect(f"postgresql://mctrt@127.0.0.1:{port}/postgres", autocommit=True)
+
+    def new_database() -> str:
+        name = f"t{uuid.uuid4().hex[:12]}"
+        admin.execute(f"CREATE DATABASE {name}")
+        return f"postgresql://mctrt@127.0.0.1:{port}/{name}"
+
+    yield new_database
+    admin.close()
+    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(folder, ignore_errors=True)

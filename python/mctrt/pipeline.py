@@ -42,7 +42,7 @@ class Pipeline:
         config: the loaded configuration.
         offline: read every frame of file inputs as fast as possible (no drops) and stop at their end.
         output_dir: write MOTChallenge results, world.txt and events.jsonl there.
-        use_store: save events in the config's SQLite store (when store.path is set).
+        use_store: save events in the config's store (SQLite at store.path, or PostgreSQL at store.url).
         detector, embedder: already built models to use instead of the config's (tests, benchmarks).
         camera_ids: read only these of the config's cameras (a worker's; default: all).
         publisher: a worker's bus (--role worker): the camera steps go there instead of to a scene in

@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
     parser.add_argument("--no-server", action="store_true", help="do not serve the dashboard")
     parser.add_argument("--host", help="listen on this address (default: the config's server.host, 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen on this port (default: the config's server.port, 8000)")
-    parser.add_argument("--no-store", action="store_true", help="do not write the SQLite event store")
+    parser.add_argument("--no-store", action="store_true", help="do not write the event store (store.path or store.url)")
     parser.add_argument("--max-frames", type=int, metavar="N", help="stop after each camera's first N frames (a short try)")
     parser.add_argument("--role", choices=("all", "worker", "central"), default="all",
                         help="all: everything in this process (default); worker: read, detect, track and embed "

@@ -18,7 +18,7 @@ from mctrt.events import EventEngine
 from mctrt.geometry.feet import CameraFrame, FootLocator
 from mctrt.io.results import ResultWriter
 from mctrt.metrics import StageTimer
-from mctrt.store import EventStore
+from mctrt.store import open_store
 from mctrt.types import Frame, Tracks
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class Scene:
     Args:
         config: the loaded configuration.
         output_dir: write MOTChallenge results, world.txt and events.jsonl there.
-        use_store: save events in the config's SQLite store (when store.path is set).
+        use_store: save events in the config's store (SQLite at store.path, or PostgreSQL at store.url).
     """
 
     def __init__(self, config: PipelineConfig, *, output_dir: str | Path | None = None, use_store: bool = True) -> None:
@@ -66,7 +66,7 @@ class Scene:
                 log.info("camera %s: calibration fitted from %d point pairs, residuals mean %.3f m, max %.3f m "
                          "(python -m mctrt.calibrate draws it)", cam, len(calibration.residuals_m),
                          calibration.residuals_m.mean(), calibration.residuals_m.max())
-        self.store = EventStore(config.store.path) if use_store and config.store.path else None
+        self.store = open_store(config.store) if use_store else None
         # IDs continue after those of earlier runs into the same store: one ID, one person.
         first_id = self.store.highest_global_id() + 1 if self.store is not None else 1
         self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of, first_id,

@@ -6,10 +6,8 @@ import subprocess
 import sys
 
 import pytest
-
-from mctrt.eval import evaluate_cameras
-
 from conftest import run_mctrt
+from mctrt.eval import evaluate_cameras
 
 pytestmark = pytest.mark.slow
 

@@ -3,8 +3,14 @@ time (StepOrderer); no Redis needed."""
 
 import numpy as np
 import pytest
-
-from mctrt.bus.messages import END, SCHEMA_VERSION, BusVersionError, CameraStep, decode, encode
+from mctrt.bus.messages import (
+    END,
+    SCHEMA_VERSION,
+    BusVersionError,
+    CameraStep,
+    decode,
+    encode,
+)
 from mctrt.bus.ordering import StepOrderer
 from mctrt.types import Tracks
 

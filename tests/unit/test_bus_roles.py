@@ -1,19 +1,33 @@
 """Workers and a central over a real Redis (redis-server on a free 127.0.0.1 port), with the fake
 models of test_pipeline_steps: the central gives the global IDs one process gives, takes up after a
-crash the steps it had not acknowledged, skips steps delivered twice, and a worker holds its steps
-while Redis is down."""
+crash the steps it had not acknowledged, skips steps delivered twice, stores in PostgreSQL the events
+one process stores in SQLite, and a worker holds its steps while Redis is down."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
-
-from mctrt.bus.messages import CameraStep
-from mctrt.bus.redis_streams import BusError, RedisPublisher, RedisSubscriber, connect, stream_name
-from mctrt.central import Central
-from mctrt.pipeline import Pipeline
-
 from conftest import start_redis
-from test_pipeline_steps import ColourDetector, ColourEmbedder, config, frames_at, pipeline
+from mctrt.bus.messages import CameraStep
+from mctrt.bus.redis_streams import (
+    BusError,
+    RedisPublisher,
+    RedisSubscriber,
+    connect,
+    stream_name,
+)
+from mctrt.central import Central
+from mctrt.config import BusConfig, StoreConfig
+from mctrt.pipeline import Pipeline
+from mctrt.store import open_store
+from test_pipeline_steps import (
+    ColourDetector,
+    ColourEmbedder,
+    config,
+    frames_at,
+    pipeline,
+)
 
 CAMERAS = {"west": 0, "east": 150}  # overlapping views of the drawn floor
 
@@ -88,7 +102,7 @@ def test_a_worker_holds_its_steps_while_redis_is_down_and_drops_the_oldest_beyon
     url = f"redis://127.0.0.1:{port}/0"
     server = start_redis(port, tmp_path)
     cfg = config(CAMERAS, tmp_path)
-    cfg = cfg.__class__(**{**cfg.__dict__, "bus": cfg.bus.__class__(buffer=3)})
+    cfg = dataclasses.replace(cfg, bus=BusConfig(buffer=3))
     publisher = RedisPublisher(cfg.bus, url)
     worker = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False,
                       camera_ids=["west"], publisher=publisher)
@@ -115,3 +129,31 @@ def test_an_unreachable_bus_is_an_error_naming_the_url_and_the_fix(tmp_path, fre
         RedisPublisher(config(CAMERAS, tmp_path).bus, url)
     with pytest.raises(BusError, match="not a Redis URL"):
         connect("http://example.com")
+
+
+def stored_events(store) -> list[tuple]:
+    """The store's events by content: absolute times (the central's offline clock starts at its own
+    start) and row ids left out, other floats rounded."""
+    def content(e):
+        return tuple(sorted((k, round(v, 6) if isinstance(v, float) else v if not isinstance(v, list) else tuple(v))
+                            for k, v in e.items() if k not in ("id", "time", "first_seen", "until", "since")))
+    return sorted((content(e) for e in store.events(limit=10_000)), key=repr)
+
+
+def test_a_central_stores_in_postgresql_the_events_one_process_stores_in_sqlite(tmp_path, redis_url, postgres_server):
+    zone = {"zones": [{"name": "middle", "polygon_m": [[2, 0], [5, 0], [5, 6], [2, 6]]}]}
+    sqlite_cfg = dataclasses.replace(config(CAMERAS, tmp_path, events=zone), store=StoreConfig(str(tmp_path / "one.db")))
+    one = Pipeline(sqlite_cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder())
+    for step in range(STEPS):
+        one.process(frames_at(step, step + 1, walk(step), CAMERAS))
+    one.close()
+    pg_cfg = dataclasses.replace(sqlite_cfg, store=StoreConfig(url=postgres_server()))
+    publish_workers(sqlite_cfg, tmp_path, redis_url)
+    Central(pg_cfg, RedisSubscriber(pg_cfg.bus, pg_cfg.camera_ids, redis_url), offline=True).run()
+    expected, got = open_store(sqlite_cfg.store), open_store(pg_cfg.store)
+    try:
+        assert len(stored_events(expected)) > 6 and stored_events(got) == stored_events(expected)
+        assert {e["type"] for e in got.events(limit=10_000)} >= {"entry", "exit", "zone_enter", "zone_leave"}
+    finally:
+        expected.close()
+        got.close()

@@ -1,5 +1,6 @@
-"""EventStore: the queries the API needs, identity summaries that follow corrections, and no committed
-event lost when the writing process is killed."""
+"""The event store: the queries the API needs and identity summaries that follow corrections, on
+SQLite and on PostgreSQL (a server the tests start); no committed event lost when the writing process
+is killed; SQLite stores of older versions upgraded."""
 
 import os
 import signal
@@ -9,17 +10,20 @@ import sys
 import textwrap
 
 import pytest
-
-from mctrt.store import EventStore
+from mctrt.config import StoreConfig
+from mctrt.store import EventStore, PostgresStore, open_store
 
 
 def event(kind, t, gid, cam="a", **extra):
     return {"type": kind, "time": t, "camera_id": cam, "global_id": gid, "track_id": 1, "frame": int(t), **extra}
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = EventStore(tmp_path / "sub" / "events.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        s = EventStore(tmp_path / "sub" / "events.db")
+    else:
+        s = PostgresStore(request.getfixturevalue("postgres_server")())
     yield s
     s.close()
 
@@ -128,3 +132,22 @@ def test_events_closing_a_corrected_id_count_for_the_id_it_became(store):
                event("exit", 1.5, 5, corrected_to=2, duration_s=0.5),
                event("last_seen", 1.5, 5, None, corrected_to=2, duration_s=0.5, first_seen=1.0, cameras=["a"])])
     assert [i["global_id"] for i in store.identities()] == [2]
+
+
+def test_times_keep_their_precision_and_ids_are_never_reused_after_a_reopen(store, tmp_path):
+    t = 1_764_700_000.123456  # Unix seconds with microseconds: a 4-byte float would round them to minutes
+    store.add([event("entry", t, 41)])
+    assert store.events()[0]["time"] == t and store.identity(41)["first_seen"] == t
+    reopened = open_store(StoreConfig(url=store.url) if isinstance(store, PostgresStore) else StoreConfig(store.path))
+    try:
+        assert reopened.highest_global_id() == 41 and reopened.count() == 1
+    finally:
+        reopened.close()
+
+
+def test_an_unreachable_postgresql_names_the_url_without_its_password_and_the_fix(free_port):
+    url = f"postgresql://mctrt:secret@127.0.0.1:{free_port()}/mctrt"
+    with pytest.raises(Exception, match=r"event store postgresql://mctrt:\*\*\*@127.0.0.1:\d+/mctrt cannot be opened "
+                                        r".*start PostgreSQL there or fix store.url") as caught:
+        open_store(StoreConfig(url=url))
+    assert "secret" not in str(caught.value)

@@ -224,7 +224,7 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
     server = from_mapping(ServerConfig, server_data, "server", **nested)
     store = from_mapping(StoreConfig, data.get("store") or {}, "store")
     if store.path is not None and not Path(store.path).is_absolute():
-        store = StoreConfig(str(base / store.path))
+        store = replace(store, path=str(base / store.path))
     bus = from_mapping(BusConfig, data.get("bus") or {}, "bus")
     return PipelineConfig(inputs, detector, tracker, reid, schedule, association, events, server, store, bus, source)
 

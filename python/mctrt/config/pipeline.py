@@ -352,9 +352,21 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
-    """The SQLite event store (`store:`). path: the database file (null: no store)."""
+    """The event store (`store:`).
+
+    Attributes:
+        path: the SQLite database file (null: no store); the embedded default.
+        url: a PostgreSQL database instead, postgresql://USER[:PASSWORD]@HOST:PORT/DB (its tables are
+            created if missing): one store for a central and every reader. When set, path is unused.
+    """
 
     path: str | None = "mctrt.db"
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.url is not None and (not isinstance(self.url, str)
+                                     or not self.url.startswith(("postgresql://", "postgres://"))):
+            raise fail("store.url", "a PostgreSQL URL like postgresql://mctrt@HOST:5432/mctrt", self.url)
 
 
 @dataclass(frozen=True)

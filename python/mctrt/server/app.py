@@ -38,7 +38,7 @@ from mctrt.server.hub import LiveHub
 from mctrt.server.routes import (CONFIG, HOST_NAMES, HUB, PIPELINE, SOCKET_NAMES, SOCKETS, STORE, WEB_DIR,
                                  known_query_only, routes)
 from mctrt.server.security import auth_middleware, host_middleware, host_names, server_token
-from mctrt.store import EventStore
+from mctrt.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +54,15 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
     app[PIPELINE], app[CONFIG], app[HOST_NAMES], app[WEB_DIR] = pipeline, config, names, web_dir
     app[HUB] = LiveHub(pipeline, config)
     app[SOCKETS] = weakref.WeakSet()
-    store_path = pipeline.config.store.path if pipeline.scene.store is not None else None
+    stored = pipeline.scene.store is not None
 
     async def lifecycle(app: web.Application):
-        if store_path is not None:
-            app[STORE] = EventStore(store_path)  # a connection of its own: WAL lets it read beside the writer
+        if stored:  # a connection of its own: SQLite's WAL lets it read beside the writer
+            app[STORE] = open_store(pipeline.config.store)
         app[HUB].start()
         yield
         await app[HUB].stop()
-        if store_path is not None:
+        if stored:
             app[STORE].close()
 
     async def close_sockets(app: web.Application) -> None:

@@ -20,14 +20,14 @@ from mctrt.server.floor import PLAN_URL, floor_map
 from mctrt.server.hub import ClientQueue, LiveHub
 from mctrt.server.openapi import openapi, query_parameters
 from mctrt.server.security import error, origin_allowed
-from mctrt.store import EventStore
+from mctrt.store import SqlStore
 
 PIPELINE = web.AppKey("pipeline", Pipeline)
 CONFIG = web.AppKey("server_config", ServerConfig)
 HOST_NAMES = web.AppKey("host_names", frozenset)
 WEB_DIR = web.AppKey("web_dir", Path)
 HUB = web.AppKey("hub", LiveHub)
-STORE = web.AppKey("store", EventStore)
+STORE = web.AppKey("store", SqlStore)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
 MAX_ID = 2**63 - 1  # the store keeps IDs as SQLite integers
 SOCKET_NAMES = ("stats", "dashboard-stats", "positions")  # /ws/<name> paths that are not cameras' video
@@ -101,7 +101,7 @@ async def cameras(request: web.Request) -> web.Response:
     return web.json_response({"cameras": out})
 
 
-def need_store(request: web.Request) -> EventStore:
+def need_store(request: web.Request) -> SqlStore:
     if STORE not in request.app:
         raise web.HTTPServiceUnavailable(content_type="application/json", text=json.dumps(
             {"error": "the event store is off (--no-store, or store.path: null in the config)"}))

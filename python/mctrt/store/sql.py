@@ -1,10 +1,12 @@
-"""EventStore: events and per-person summaries in one SQLite file (stdlib sqlite3, WAL journal).
+"""The event store: events and per-person summaries in SQL, the same tables and queries on SQLite
+(EventStore: one file, stdlib sqlite3, WAL; the embedded default) and PostgreSQL (PostgresStore,
+`store: {url: postgresql://...}`: one database shared by several readers and a central).
 
-Each add() is one transaction: once it returns, its events survive the process being killed (WAL
-with synchronous=NORMAL loses nothing on a process crash; only a power cut can take the last
-transactions). The pipeline writes from its own thread; the API reads through its own connection,
-which WAL lets run alongside the writer. Identity summaries follow id_corrected events, so a retired
-global ID's history is folded into the one that replaced it.
+Each add() is one transaction: once it returns, its events survive the process being killed (SQLite's
+WAL with synchronous=NORMAL loses nothing on a process crash; only a power cut can take the last
+transactions; PostgreSQL commits durably). The pipeline writes from its own thread; the API reads
+through its own connection. Identity summaries follow id_corrected events, so a retired global ID's
+history is folded into the one that replaced it.
 """
 
 from __future__ import annotations
@@ -39,21 +41,19 @@ CREATE TABLE IF NOT EXISTS identities (
 """
 
 
-class EventStore:
-    """Events and identities in SQLite at `path` (created with its folder if missing)."""
+class SqlStore:
+    """What both databases share: every query, written once with ? placeholders. A subclass opens
+    the connection (self._db: autocommit, transactions by explicit BEGIN/COMMIT) and says how its
+    driver marks parameters (_PARAM)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            _let_events_have_no_person(self._db)
-            self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise MctrtError(f"event store {self.path} cannot be opened ({exc}); fix store.path in the config") from None
+    _PARAM = "?"
+    _db: sqlite3.Connection
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
+
+    def _execute(self, sql: str, params: tuple | list = ()):
+        return self._db.execute(sql.replace("?", self._PARAM) if self._PARAM != "?" else sql, params)
 
     def close(self) -> None:
         with self._lock:
@@ -65,18 +65,18 @@ class EventStore:
             return []
         ids = []
         with self._lock:
-            self._db.execute("BEGIN")
+            self._execute("BEGIN")
             try:
                 for event in events:
-                    cursor = self._db.execute(
-                        "INSERT INTO events (time, type, camera_id, global_id, body) VALUES (?, ?, ?, ?, ?)",
-                        (event["time"], event["type"], event["camera_id"], event["global_id"], json.dumps(event)))
-                    event["id"] = cursor.lastrowid
-                    ids.append(cursor.lastrowid)
+                    (id_,) = self._execute(
+                        "INSERT INTO events (time, type, camera_id, global_id, body) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                        (event["time"], event["type"], event["camera_id"], event["global_id"], json.dumps(event))).fetchone()
+                    event["id"] = id_
+                    ids.append(id_)
                     self._summarise(event)
-                self._db.execute("COMMIT")
+                self._execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._execute("ROLLBACK")
                 raise
         return ids
 
@@ -87,23 +87,23 @@ class EventStore:
         if gid is None:  # about a camera, not a person
             return
         if event["type"] == "id_corrected":
-            old = self._db.execute("SELECT first_seen, last_seen, cameras, events FROM identities WHERE global_id = ?",
+            old = self._execute("SELECT first_seen, last_seen, cameras, events FROM identities WHERE global_id = ?",
                                    (event["old_global_id"],)).fetchone()
             if old is not None:
-                self._db.execute("DELETE FROM identities WHERE global_id = ?", (event["old_global_id"],))
+                self._execute("DELETE FROM identities WHERE global_id = ?", (event["old_global_id"],))
                 self._merge(gid, old[0], old[1], json.loads(old[2]), old[3])
             return
         cameras = [event["camera_id"]] if event["camera_id"] else []
         self._merge(gid, event["time"], event["time"], cameras, 1)
 
     def _merge(self, gid: int, first: float, last: float, cameras: list[str], count: int) -> None:
-        row = self._db.execute("SELECT first_seen, last_seen, cameras, events FROM identities WHERE global_id = ?",
+        row = self._execute("SELECT first_seen, last_seen, cameras, events FROM identities WHERE global_id = ?",
                                (gid,)).fetchone()
         if row is None:
-            self._db.execute("INSERT INTO identities VALUES (?, ?, ?, ?, ?)", (gid, first, last, json.dumps(sorted(cameras)), count))
+            self._execute("INSERT INTO identities VALUES (?, ?, ?, ?, ?)", (gid, first, last, json.dumps(sorted(cameras)), count))
             return
         merged = sorted(set(json.loads(row[2])) | set(cameras))
-        self._db.execute("UPDATE identities SET first_seen = ?, last_seen = ?, cameras = ?, events = ? WHERE global_id = ?",
+        self._execute("UPDATE identities SET first_seen = ?, last_seen = ?, cameras = ?, events = ? WHERE global_id = ?",
                          (min(row[0], first), max(row[1], last), json.dumps(merged), row[3] + count, gid))
 
     def events(self, since: float | None = None, type: str | None = None, camera: str | None = None,
@@ -120,7 +120,7 @@ class EventStore:
                 values.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._lock:
-            rows = self._db.execute(f"SELECT id, body FROM events {where} ORDER BY time DESC, id DESC LIMIT ?",
+            rows = self._execute(f"SELECT id, body FROM events {where} ORDER BY time DESC, id DESC LIMIT ?",
                                     (*values, limit)).fetchall()
         return [{**json.loads(body), "id": id_} for id_, body in reversed(rows)]
 
@@ -128,7 +128,7 @@ class EventStore:
         """The highest global ID any stored event names (0 for none): a new run numbers its people after
         it, so that no ID stands for two people in one store."""
         with self._lock:
-            row = self._db.execute("SELECT MAX(global_id) FROM events").fetchone()
+            row = self._execute("SELECT MAX(global_id) FROM events").fetchone()
         return int(row[0] or 0)
 
     def unclosed_visits(self) -> list[dict]:
@@ -137,7 +137,7 @@ class EventStore:
         final ID (corrections followed, as an exit may come under the ID a person was corrected into),
         with `until`: the time of that person's last stored event."""
         with self._lock:
-            rows = self._db.execute("SELECT body FROM events WHERE type IN ('entry', 'exit', 'zone_enter', 'zone_leave', "
+            rows = self._execute("SELECT body FROM events WHERE type IN ('entry', 'exit', 'zone_enter', 'zone_leave', "
                                     "'id_corrected') ORDER BY id").fetchall()
         events = [json.loads(body) for (body,) in rows]
         renamed = {e["old_global_id"]: e["global_id"] for e in events if e["type"] == "id_corrected"}
@@ -164,7 +164,7 @@ class EventStore:
                 continue
             ids = [g for g in {gid, *renamed} if final(g) == gid]
             with self._lock:
-                (until,) = self._db.execute(f"SELECT MAX(time) FROM events WHERE global_id IN ({', '.join('?' * len(ids))})",
+                (until,) = self._execute(f"SELECT MAX(time) FROM events WHERE global_id IN ({', '.join('?' * len(ids))})",
                                             ids).fetchone()
             out += [{**event, "global_id": gid, "until": until} for event in opened]
         return out
@@ -172,14 +172,14 @@ class EventStore:
     def identities(self, limit: int = 1000) -> list[dict]:
         """Per person: first and last seen, cameras, number of events; most recently seen first."""
         with self._lock:
-            rows = self._db.execute(f"SELECT {_IDENTITY_COLUMNS} FROM identities ORDER BY last_seen DESC LIMIT ?",
+            rows = self._execute(f"SELECT {_IDENTITY_COLUMNS} FROM identities ORDER BY last_seen DESC LIMIT ?",
                                     (limit,)).fetchall()
         return [_identity(row) for row in rows]
 
     def identity(self, global_id: int) -> dict | None:
         """One person's summary (as identities() gives it), or None."""
         with self._lock:
-            row = self._db.execute(f"SELECT {_IDENTITY_COLUMNS} FROM identities WHERE global_id = ?",
+            row = self._execute(f"SELECT {_IDENTITY_COLUMNS} FROM identities WHERE global_id = ?",
                                    (global_id,)).fetchone()
         return None if row is None else _identity(row)
 
@@ -188,7 +188,7 @@ class EventStore:
         ids, todo = {global_id}, [global_id]
         with self._lock:
             while todo:
-                rows = self._db.execute("SELECT body FROM events WHERE type = 'id_corrected' AND global_id = ?",
+                rows = self._execute("SELECT body FROM events WHERE type = 'id_corrected' AND global_id = ?",
                                         (todo.pop(),)).fetchall()
                 for (body,) in rows:
                     old = json.loads(body)["old_global_id"]
@@ -196,13 +196,71 @@ class EventStore:
                         ids.add(old)
                         todo.append(old)
             marks = ", ".join("?" * len(ids))
-            rows = self._db.execute(f"SELECT id, body FROM events WHERE global_id IN ({marks}) ORDER BY time, id LIMIT ?",
+            rows = self._execute(f"SELECT id, body FROM events WHERE global_id IN ({marks}) ORDER BY time, id LIMIT ?",
                                     (*ids, limit)).fetchall()
         return [{**json.loads(body), "id": id_} for id_, body in rows]
 
     def count(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+            return self._execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+
+class EventStore(SqlStore):
+    """Events and identities in SQLite at `path` (created with its folder if missing)."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            _let_events_have_no_person(self._db)
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise MctrtError(f"event store {self.path} cannot be opened ({exc}); fix store.path in the config") from None
+
+
+class PostgresStore(SqlStore):
+    """Events and identities in the PostgreSQL database at `url` (postgresql://USER@HOST:PORT/DB; the
+    tables are created if missing). Needs psycopg 3 (pip install "mctrt[postgres]")."""
+
+    _PARAM = "%s"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        try:
+            import psycopg
+        except ImportError:
+            raise MctrtError(f"store.url {_without_password(url)} needs psycopg 3: pip install \"mctrt[postgres]\"") from None
+        try:
+            self._db = psycopg.connect(url, autocommit=True, connect_timeout=5)
+            with self._lock:  # two runs starting together both create the tables: one at a time
+                self._db.execute("SELECT pg_advisory_lock(7261)")
+                try:
+                    self._db.execute(_POSTGRES_SCHEMA)
+                finally:
+                    self._db.execute("SELECT pg_advisory_unlock(7261)")
+        except psycopg.Error as exc:
+            reason = " ".join(str(exc).split())  # one line
+            raise MctrtError(f"event store {_without_password(url)} cannot be opened ({reason}); start "
+                             "PostgreSQL there or fix store.url in the config") from None
+
+
+# The same tables as _SCHEMA in PostgreSQL's types: times in double precision (REAL is 4 bytes there).
+_POSTGRES_SCHEMA = (_SCHEMA.replace("id INTEGER PRIMARY KEY AUTOINCREMENT", "id BIGSERIAL PRIMARY KEY")
+                    .replace("REAL", "DOUBLE PRECISION").replace("global_id INTEGER", "global_id BIGINT"))
+
+
+def _without_password(url: str) -> str:
+    """The URL as logs and errors may show it."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    user, _, host = rest.rpartition("@")
+    return f"{scheme}{sep}{user.split(':', 1)[0]}:***@{host}" if ":" in user else url
 
 
 _IDENTITY_COLUMNS = "global_id, first_seen, last_seen, cameras, events"
