@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from mctrt import _native
 from mctrt.io.mot import iter_detection_frames, read_mot
 

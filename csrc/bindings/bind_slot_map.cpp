@@ -46,6 +46,16 @@ caller's numpy columns; released slots are handed out again. Not thread-safe: on
       .def("keys", &SlotMap::keys, "The keys held, ascending.")
       .def_property_readonly("slots_used", &SlotMap::slots_used,
                              "One more than the highest slot ever handed out: how long the columns must be.")
+      .def(py::pickle(
+          [](const SlotMap& self) {  // a central's checkpoint: the exact map, free slots in reuse order included
+            const SlotMap::State state = self.state();
+            return py::make_tuple(state.keys, state.slots, state.free, state.next);
+          },
+          [](const py::tuple& t) {
+            if (t.size() != 4) throw std::invalid_argument("SlotMap: a pickled state has 4 parts");
+            return SlotMap::from_state({t[0].cast<std::vector<std::int64_t>>(), t[1].cast<std::vector<std::int64_t>>(),
+                                        t[2].cast<std::vector<std::int64_t>>(), t[3].cast<std::int64_t>()});
+          }))
       .def("__contains__", &SlotMap::contains)
       .def("__len__", &SlotMap::size);
 }

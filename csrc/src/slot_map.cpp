@@ -56,4 +56,26 @@ std::vector<std::int64_t> SlotMap::keys() const {
   return out;
 }
 
+SlotMap::State SlotMap::state() const {
+  State out{keys(), {}, free_, next_};
+  out.slots.reserve(out.keys.size());
+  for (const std::int64_t key : out.keys) out.slots.push_back(slot_of_.at(key));
+  return out;
+}
+
+SlotMap SlotMap::from_state(const State& state) {
+  if (state.keys.size() != state.slots.size())
+    throw std::invalid_argument("SlotMap state: keys and slots differ in length");
+  SlotMap map;
+  map.next_ = state.next;
+  map.free_ = state.free;
+  for (std::size_t i = 0; i < state.keys.size(); ++i) {
+    if (state.slots[i] < 0 || state.slots[i] >= state.next)
+      throw std::invalid_argument("SlotMap state: a slot outside 0..next-1");
+    if (!map.slot_of_.emplace(state.keys[i], state.slots[i]).second)
+      throw std::invalid_argument("SlotMap state: a key held twice");
+  }
+  return map;
+}
+
 }  // namespace mctrt

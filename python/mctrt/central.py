@@ -1,7 +1,15 @@
 """The central (python -m mctrt.run --role central): the scene for every camera of a config, fed by
 camera workers over the bus. It reads the camera streams, orders their steps by capture time
-(bus/ordering.py), runs each scene step (association, events, store, results) and acknowledges the
-step's messages only after that, so a central that restarts takes up what it had not finished.
+(bus/ordering.py) and runs each scene step (association, events, store, results).
+
+Crashes lose nothing and repeat nothing: every bus.checkpoint_s the central saves its state (people,
+visits, floor tracks, the last frame processed per camera) together with the events of the steps
+since the last checkpoint, in one store transaction (in Redis when it has no store), and only then
+acknowledges those steps' messages. A central killed between checkpoints restarts from the last one
+and reads its unacknowledged messages again, in the same order: the same steps give the same events.
+A message already processed (a crash between the commit and the acknowledgement, a worker resending)
+is skipped. A central that stops cleanly closes every visit and leaves no state to resume: the next
+one starts afresh. Results files (--output) hold what the last central run wrote.
 
 It offers what the dashboard reads of a Pipeline (config, scene, listeners, snapshot, camera_status,
 run, stop), so the same server runs on it.
@@ -10,19 +18,24 @@ run, stop), so the same server runs on it.
 from __future__ import annotations
 
 import logging
+import pickle
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from mctrt.bus.messages import STEP, CameraStep
 from mctrt.bus.ordering import StepOrderer
 from mctrt.config import PipelineConfig
+from mctrt.errors import MctrtError
 from mctrt.events.health import CameraHealth
 from mctrt.io.sources import ENDED, CameraStatus
 from mctrt.metrics import LatencyWindow, Metrics, StageTimer
 from mctrt.scene import CameraResult, Scene
+from mctrt.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +44,8 @@ class Subscriber(Protocol):
     """The central's side of a transport (RedisSubscriber)."""
 
     def read(self, block_ms: int = 100) -> list[tuple[CameraStep, object]]: ...
-    def ack(self, tokens: list) -> None: ...
+    def ack(self, tokens: list, checkpoint: bytes | None = None) -> None: ...
+    def checkpoint(self) -> bytes | None: ...
     def close(self) -> None: ...
 
 
@@ -52,25 +66,76 @@ class Central:
         self.config = config
         self.offline = offline
         self.subscriber = subscriber
-        self.scene = Scene(config, output_dir=output_dir, use_store=use_store)
+        self.use_store = use_store and (config.store.url is not None or config.store.path is not None)
+        saved = self._saved_state()
+        self.scene = Scene(config, output_dir=output_dir, use_store=use_store, hold_events=True,
+                           resume=saved["scene"] if saved else None)
         self.orderer: StepOrderer = StepOrderer(config.camera_ids, config.bus.step_window_s,
                                                 None if offline else config.bus.lateness_s)
         self.metrics = Metrics()
         self.listeners: list[Callable[[list[CameraResult], list[dict]], None]] = []
         self.running = False
-        self.origin = time.time()
+        # offline: the workers' times count from each video's start; the central's clock origin is added
+        self.origin = saved["origin"] if saved else time.time()
+        self.resumed = saved is not None
         self.duplicates = 0  # redelivered steps already processed, skipped
         self.bus_delay = LatencyWindow()  # a worker's publishing -> its step's processing here (wall clocks)
-        self._done_index = dict.fromkeys(config.camera_ids, 0)  # the newest frame processed per camera
+        # per camera: the worker run and newest frame processed, and its live tracks (checkpointed) ...
+        self._done_index = saved["done"] if saved else dict.fromkeys(config.camera_ids, 0)
+        self._run: dict[str, str] = saved["runs"] if saved else {}
+        self._live: dict[str, set[int]] = saved["live"] if saved else {cam: set() for cam in config.camera_ids}
+        # ... and the newest frame (and its run) taken in, processed or not, for telling repeats
+        self._accepted, self._accepted_run = dict(self._done_index), dict(self._run)
+        self._unacked: list = []  # tokens of the steps processed since the last checkpoint
+        self._checkpointed = time.monotonic()
         self._status = {i.camera_id: CameraStatus(i.camera_id, i.kind).as_dict() for i in config.inputs}
         self._stop = threading.Event()
         self._closed = False
         self._state_lock = threading.Lock()
         self._state = self.scene.state()
+        if saved:
+            log.warning("central: resuming from the checkpoint a central that did not stop cleanly left (frames done: "
+                        "%s); its unacknowledged steps are read again", self._done_index)
+
+    def _saved_state(self) -> dict | None:
+        """The checkpoint to resume from, if the last central did not stop cleanly."""
+        if self.use_store:
+            store = open_store(self.config.store)
+            try:
+                blob = store.checkpoint(self.config.bus.prefix)
+            finally:
+                store.close()
+        else:
+            blob = self.subscriber.checkpoint()
+        if not blob:  # none, or b"": the last one stopped cleanly
+            return None
+        state = pickle.loads(blob)
+        if set(state["done"]) != set(self.config.camera_ids):
+            raise MctrtError(f"central: the checkpoint under bus.prefix {self.config.bus.prefix!r} is of cameras "
+                             f"{sorted(state['done'])}, not this config's {sorted(self.config.camera_ids)}; give this "
+                             "site its own bus.prefix")
+        return state
+
+    def _checkpoint(self, final: bool = False) -> list[dict]:
+        """Commit the held events with the state they lead to, then acknowledge their steps. final: the
+        central stops cleanly: close the scene (every visit) and leave an empty state, so the next
+        central starts afresh; returns the closing events."""
+        state = b"" if final else pickle.dumps({"scene": self.scene.parts(), "done": self._done_index, "runs": self._run,
+                                                "live": self._live, "origin": self.origin},
+                                               protocol=pickle.HIGHEST_PROTOCOL)
+        checkpoint = (self.config.bus.prefix, state) if self.use_store else None
+        closing = self.scene.close(checkpoint) if final else []
+        if not final:
+            self.scene.commit(checkpoint)
+        self.subscriber.ack(self._unacked, checkpoint=None if self.use_store else state)
+        self._unacked = []
+        self._checkpointed = time.monotonic()
+        return closing
 
     def run(self, progress: Callable[[Central], None] | None = None, progress_every_s: float = 2.0,
             max_frames: int | None = None) -> None:
-        """Process the workers' steps until every camera has ended (offline) or stop() is called."""
+        """Process the workers' steps until every camera's worker has ended its run (read its files to the
+        end, or its --max-frames), each camera has max_frames frames, or stop() is called."""
         self.running = True
         health = None if self.offline else CameraHealth(self.config.events.camera_health, self.config.camera_ids,
                                                         time.time())
@@ -80,14 +145,15 @@ class Central:
                 arrived = self._receive()
                 for group in self.orderer.ready(None if self.offline else time.time()):
                     self.process(group)
-                if self.orderer.ends:
-                    self.subscriber.ack([token for _, token in self.orderer.ends])
-                    for end, _ in self.orderer.ends:
-                        self._status[end.camera_id] = end.status or {**self._status[end.camera_id], "state": ENDED}
-                    self.orderer.ends.clear()
-                if self.offline and self.orderer.done:
+                    if max_frames is not None and min(self._done_index.values()) >= max_frames:
+                        break
+                if self._unacked and time.monotonic() - self._checkpointed >= self.config.bus.checkpoint_s:
+                    self._checkpoint()
+                for end, _ in self.orderer.ends:  # acknowledged when all is done (close): a resumed central needs them
+                    self._status[end.camera_id] = end.status or {**self._status[end.camera_id], "state": ENDED}
+                if self.orderer.done:  # every camera's worker has ended its run
                     break
-                if max_frames is not None and all(i >= max_frames for i in self._done_index.values()):
+                if max_frames is not None and min(self._done_index.values()) >= max_frames:
                     break
                 if health is not None:
                     reasons = {cam: s.get("reason", "") for cam, s in self._status.items()}
@@ -108,10 +174,12 @@ class Central:
             arrived.append(cam)
             if step.status is not None:
                 self._status[cam] = step.status
-            if step.kind == STEP and step.index <= self._done_index[cam]:
-                self.duplicates += 1  # delivered again (a restart, a worker resending): its effects are in
-                self.subscriber.ack([token])
-                continue
+            if step.kind == STEP:
+                if step.run == self._accepted_run.get(cam) and step.index <= self._accepted[cam]:
+                    self.duplicates += 1  # delivered again (a restart, a worker resending): taken in already
+                    self.subscriber.ack([token])
+                    continue
+                self._accepted[cam], self._accepted_run[cam] = step.index, step.run
             if self.offline:
                 step.time_s += self.origin
             else:  # the latency from capture, on this machine's clock
@@ -126,15 +194,29 @@ class Central:
         for step in steps:
             if step.sent_s is not None:
                 self.bus_delay.add(max(0.0, now - step.sent_s))
+        restarted = [s for s in steps if self._run.get(s.camera_id, s.run) != s.run]
+        if restarted:  # a worker restarted: its old tracks end before its new ones (IDs from 1 again) begin
+            _, events = self.scene.step([self._ending(s) for s in restarted], StageTimer(self.metrics))
+            self._tell([], events)
         timer = StageTimer(self.metrics)
         results, events = self.scene.step(steps, timer)
-        self.subscriber.ack([token for _, token in group])
+        self._unacked += [token for _, token in group]
         finished = time.monotonic()
         for step in steps:
-            self._done_index[step.camera_id] = max(self._done_index[step.camera_id], step.index)
-            self.metrics.result(step.camera_id, step.capture_ts, finished)
+            cam = step.camera_id
+            self._done_index[cam], self._run[cam] = step.index, step.run
+            self._live[cam] = (self._live[cam] | set(step.tracks.track_id.tolist())) - set(step.tracks.removed_id.tolist())
+            self.metrics.result(cam, step.capture_ts, finished)
         self._tell(results, events)
         return results
+
+    def _ending(self, step: CameraStep) -> CameraStep:
+        """A step of step's camera, at its time, that removes every track of the camera's old worker run."""
+        ended = CameraStep.end(step.camera_id, step.index, step.time_s)
+        ended.kind, ended.size = STEP, step.size
+        ended.tracks.removed_id = np.array(sorted(self._live[step.camera_id]), np.int64)
+        self._live[step.camera_id] = set()
+        return ended
 
     def _tell(self, results: list[CameraResult], events: list[dict]) -> None:
         state = self.scene.state()
@@ -159,7 +241,9 @@ class Central:
         if self.orderer.pending():
             log.warning("central: %d camera steps received but not processed (the run stopped first); they stay "
                         "pending on the bus for the next central", self.orderer.pending())
-        self._tell([], self.scene.close())
+        if self.orderer.done:
+            self._unacked += [token for _, token in self.orderer.ends]
+        self._tell([], self._checkpoint(final=True))  # the closing events
         self.subscriber.close()
 
     def camera_status(self) -> list[dict]:

@@ -11,6 +11,8 @@ follow it. The policy of each step lives in perception.py and scene.py.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -46,7 +48,8 @@ class Pipeline:
         detector, embedder: already built models to use instead of the config's (tests, benchmarks).
         camera_ids: read only these of the config's cameras (a worker's; default: all).
         publisher: a worker's bus (--role worker): the camera steps go there instead of to a scene in
-            this process (which is then None), and offline runs end each camera with an END marker.
+            this process (which is then None), and a run that ends by itself (not stopped) ends each
+            camera with an END marker.
     """
 
     def __init__(self, config: PipelineConfig, *, offline: bool = False, output_dir: str | Path | None = None,
@@ -57,6 +60,8 @@ class Pipeline:
         self.inputs = [i for i in config.inputs if camera_ids is None or i.camera_id in camera_ids]
         self.perception = Perception(config, [i.camera_id for i in self.inputs], detector=detector, embedder=embedder)
         self.publisher = publisher
+        # A worker's run: the central tells a restarted worker (frame numbers, track IDs from 1 again) by it.
+        self.run_id = f"{socket.gethostname()}-{os.getpid()}-{time.time():.3f}"
         self.scene = Scene(config, output_dir=output_dir, use_store=use_store) if publisher is None else None
         self.metrics = Metrics()
         self.readers: list[CameraReader] = []
@@ -76,7 +81,7 @@ class Pipeline:
         steps = self.perception.step(frames, timer)
         if self.publisher is not None:
             for step in steps:
-                step.status = self._status_of(step.camera_id)
+                step.status, step.run = self._status_of(step.camera_id), self.run_id
             self.publisher.publish(steps)
             timer.done("output")
             results, events = [], []
@@ -177,9 +182,9 @@ class Pipeline:
             return
         self._closed = True
         if self.publisher is not None:
-            if self.offline and not self._stop.is_set():  # read to the end (not stopped): tell the central
+            if not self._stop.is_set():  # it ended by itself (inputs ended, --max-frames), not stopped: tell the central
                 self.publisher.publish([CameraStep.end(r.config.camera_id, r.status.frames_read, 0.0,
-                                                       r.status.as_dict()) for r in self.readers])
+                                                       r.status.as_dict(), self.run_id) for r in self.readers])
             self.publisher.close()
             self._tell([], [])
             return

@@ -57,7 +57,8 @@ class Scene:
         use_store: save events in the config's store (SQLite at store.path, or PostgreSQL at store.url).
     """
 
-    def __init__(self, config: PipelineConfig, *, output_dir: str | Path | None = None, use_store: bool = True) -> None:
+    def __init__(self, config: PipelineConfig, *, output_dir: str | Path | None = None, use_store: bool = True,
+                 hold_events: bool = False, resume: tuple | None = None) -> None:
         self.config = config
         self.feet = FootLocator({i.camera_id: i.calibration.camera for i in config.inputs if i.calibration is not None},
                                 config.association.floor)
@@ -67,19 +68,30 @@ class Scene:
                          "(python -m mctrt.calibrate draws it)", cam, len(calibration.residuals_m),
                          calibration.residuals_m.mean(), calibration.residuals_m.max())
         self.store = open_store(config.store) if use_store else None
-        # IDs continue after those of earlier runs into the same store: one ID, one person.
-        first_id = self.store.highest_global_id() + 1 if self.store is not None else 1
-        self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of, first_id,
-                                                site=self.feet.on_site)
-        self.events = EventEngine(config.events)
-        if self.store is not None:
-            closed = self.events.close_unclosed(self.store.unclosed_visits())
-            if closed:
-                log.warning("store %s: %d visits a run left open (it stopped without closing them) are closed now, "
-                            "at each person's last stored event, with reason 'unclosed'", config.store.path, len(closed))
-                self.store.add(closed)
+        # Events for the store wait in `held` until commit() when a central checkpoints them with its state.
+        self.held: list[dict] | None = [] if hold_events else None
+        if resume is not None:  # a central's checkpoint: people, visits and floor tracks as they were
+            self.associator, self.events, self.feet = resume
+        else:
+            # IDs continue after those of earlier runs into the same store: one ID, one person.
+            first_id = self.store.highest_global_id() + 1 if self.store is not None else 1
+            self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of,
+                                                    first_id, site=self.feet.on_site)
+            self.events = EventEngine(config.events)
+            if self.store is not None:
+                closed = self.events.close_unclosed(self.store.unclosed_visits())
+                if closed:
+                    log.warning("store %s: %d visits a run left open (it stopped without closing them) are closed now, "
+                                "at each person's last stored event, with reason 'unclosed'",
+                                config.store.url or config.store.path, len(closed))
+                    self.store.add(closed)
         self.writer = ResultWriter(output_dir, config.camera_ids) if output_dir is not None else None
         self._closed = False
+
+    def parts(self) -> tuple:
+        """What a central checkpoints (picklable; Scene(resume=...) takes it back): the associator,
+        the event engine and the foot locator."""
+        return self.associator, self.events, self.feet
 
     def step(self, steps: list[CameraStep], timer: StageTimer) -> tuple[list[CameraResult], list[dict]]:
         """Global IDs and events for these camera steps (one per camera at most), written to the sinks."""
@@ -116,10 +128,22 @@ class Scene:
         """Events outside a step (camera health, the end of a run) to the store and the results."""
         if not events:
             return
-        if self.store is not None:
-            self.store.add(events)
+        self._store(events)
         if self.writer is not None:
             self.writer.add_events(events)
+
+    def _store(self, events: list[dict]) -> None:
+        if self.held is not None:
+            self.held += events
+        elif self.store is not None:
+            self.store.add(events)
+
+    def commit(self, checkpoint: tuple[str, bytes] | None = None) -> None:
+        """Store the held events (hold_events: a central's), with checkpoint (name, state) in the same
+        transaction."""
+        held, self.held = self.held, []
+        if self.store is not None:
+            self.store.add(held, checkpoint)
 
     def _calibrated(self, step: CameraStep) -> bool:
         """Whether this camera's tracks go on the floor: it is calibrated, for the size of its images."""
@@ -136,8 +160,7 @@ class Scene:
 
     def _output(self, results: list[CameraResult], events: list[dict], corrections, positions, now: float,
                 frame_index: int) -> None:
-        if self.store is not None:
-            self.store.add(events)
+        self._store(events)
         if self.writer is not None:
             for r in results:
                 t = r.tracks
@@ -147,14 +170,17 @@ class Scene:
             self.writer.add_positions(now, frame_index, positions)
             self.writer.add_events(events)
 
-    def close(self) -> list[dict]:
-        """End every track, close every visit, flush the sinks (idempotent); the closing events."""
+    def close(self, checkpoint: tuple[str, bytes] | None = None) -> list[dict]:
+        """End every track, close every visit, flush the sinks (idempotent); the closing events.
+        Held events are committed, with checkpoint."""
         if self._closed:
             return []
         self._closed = True
         self.associator.end_all()
         events = self.events.finish()
         self.publish(events)
+        if self.held is not None:
+            self.commit(checkpoint)
         if self.writer is not None:
             self.writer.close()
         if self.store is not None:

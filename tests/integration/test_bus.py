@@ -1,41 +1,100 @@
 """python -m mctrt.run across processes: two workers (west, east) and a central over a real Redis,
-offline on the two-camera demo, score as the single process does; bad role arguments and an
-unreachable bus are clear errors."""
+offline on the two-camera demo, score as the single process does, and a central killed mid-run and
+restarted stores what an uninterrupted one stores; bad role arguments and an unreachable bus are
+clear errors."""
 
+import json
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
-from conftest import run_mctrt
+import redis
+
 from mctrt.eval import evaluate_cameras
+from mctrt.store import EventStore
+
+from conftest import run_mctrt
 
 pytestmark = pytest.mark.slow
 
 
-def test_two_workers_and_a_central_score_as_one_process_on_the_demo(assets, tmp_path, demo_config, demo_run, redis_url):
-    config = demo_config(tmp_path)
-    bus = ["--config", str(config), "--bus", redis_url, "--offline"]
-    central = subprocess.Popen([sys.executable, "-m", "mctrt.run", *bus, "--role", "central", "--output",
-                                str(tmp_path / "out"), "--no-server"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+def mctrt(*args):
+    return subprocess.Popen([sys.executable, "-m", "mctrt.run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def ended(process, timeout=900) -> str:
+    out, err = process.communicate(timeout=timeout)
+    assert process.returncode == 0, err[-3000:]
+    return out
+
+
+def stored_events(path) -> list[tuple]:
+    """A store's events by content: absolute times (an offline central's clock starts at its own start)
+    and row ids left out."""
+    store = EventStore(path)
     try:
-        workers = [subprocess.Popen([sys.executable, "-m", "mctrt.run", *bus, "--role", "worker", "--cameras", cam],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                   for cam in ("west", "east")]
-        for worker in workers:
-            out, err = worker.communicate(timeout=900)
-            assert worker.returncode == 0, err[-3000:]
-            assert "795 frames, 0 dropped, ended" in out
-        out, err = central.communicate(timeout=300)
+        events = store.events(limit=10_000)
     finally:
-        central.kill()
-    assert central.returncode == 0, err[-3000:]
-    assert "bus: 0 late steps, 0 delivered again" in out and "global IDs:" in out
+        store.close()
+    return sorted((json.dumps({k: v for k, v in e.items() if k not in ("id", "time", "first_seen", "until", "since")},
+                              sort_keys=True) for e in events))
+
+
+def test_two_workers_and_a_central_killed_mid_run_end_as_one_process_and_an_uninterrupted_central(
+        assets, tmp_path, demo_config, demo_run, redis_url):
+    """Two workers (west, east) and a central run together on the demo; the central is killed (SIGKILL)
+    once it has checkpointed, and started again. Its store then holds the events an uninterrupted
+    central gives on the same messages (no duplicate, none missing), and the uninterrupted central's
+    cross-camera IDF1 is the single process's."""
+    config = demo_config(tmp_path)
+    killed_store = tmp_path / "killed.db"
+    text = config.read_text()
+    config.write_text(text.replace(f"path: {tmp_path / 'store.db'}", f"path: {killed_store}"))
+    bus = ["--config", str(config), "--bus", redis_url, "--offline"]
+    central = mctrt(*bus, "--role", "central", "--no-server")
+    workers = [mctrt(*bus, "--role", "worker", "--cameras", cam) for cam in ("west", "east")]
+    try:
+        deadline = time.monotonic() + 300
+        while not (killed_store.exists() and _checkpoints(killed_store)):
+            assert central.poll() is None and time.monotonic() < deadline, "the central never checkpointed"
+            time.sleep(0.2)
+        assert all(w.poll() is None for w in workers)  # mid-run: the workers are still reading
+        central.send_signal(signal.SIGKILL)
+        central.wait(timeout=30)
+        restarted = mctrt(*bus, "--role", "central", "--no-server")
+        for worker in workers:
+            assert "795 frames, 0 dropped, ended" in ended(worker)
+        out = ended(restarted, timeout=300)
+    finally:
+        for process in [central, *workers]:
+            process.kill()
+    assert "bus: 0 late steps" in out
+    # the same messages again, into an uninterrupted central (the group's position set back to the start)
+    client = redis.Redis.from_url(redis_url)
+    for cam in ("west", "east"):
+        client.xgroup_setid(f"mctrt:step:{cam}", "central", "0")
+    config.write_text(text)  # its store: tmp_path/store.db
+    ended(mctrt(*bus, "--role", "central", "--no-server", "--output", str(tmp_path / "out")), timeout=300)
+    events = stored_events(killed_store)
+    assert len(events) > 50 and events == stored_events(tmp_path / "store.db")
     single, _ = evaluate_cameras(assets / "data/pets09_split2", demo_run[1] / "out")
     spread, _ = evaluate_cameras(assets / "data/pets09_split2", tmp_path / "out")
     print(f"pets09_split2 cross-camera IDF1: one process {single.idf1:.3f}, two workers + central {spread.idf1:.3f}")
     assert abs(spread.idf1 - single.idf1) <= 0.01
-    assert (tmp_path / "out/events.jsonl").read_text().count('"type": "entry"') > 0
+
+
+def _checkpoints(path) -> int:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT COUNT(*) FROM checkpoints WHERE length(state) > 0").fetchone()[0]
+    except sqlite3.OperationalError:  # the tables are not there yet
+        return 0
+    finally:
+        db.close()
 
 
 CONFIG = """

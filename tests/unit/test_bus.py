@@ -3,6 +3,7 @@ time (StepOrderer); no Redis needed."""
 
 import numpy as np
 import pytest
+
 from mctrt.bus.messages import (
     END,
     SCHEMA_VERSION,

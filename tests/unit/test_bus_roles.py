@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from conftest import start_redis
+
 from mctrt.bus.messages import CameraStep
 from mctrt.bus.redis_streams import (
     BusError,
@@ -21,6 +21,8 @@ from mctrt.central import Central
 from mctrt.config import BusConfig, StoreConfig
 from mctrt.pipeline import Pipeline
 from mctrt.store import open_store
+
+from conftest import start_redis
 from test_pipeline_steps import (
     ColourDetector,
     ColourEmbedder,
@@ -64,7 +66,7 @@ def publish_workers(cfg, tmp_path, url, steps=range(STEPS), end=True) -> None:
 
 
 def central_ids(cfg, url) -> tuple[dict[tuple[str, int], list[int]], Central]:
-    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, url), offline=True, use_store=False)
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, url), offline=True)
     ids = {}
     central.listeners.append(lambda results, _: ids.update(
         {(r.camera_id, r.step.index): sorted(r.global_ids.tolist()) for r in results}))
@@ -84,17 +86,71 @@ def test_two_workers_and_a_central_give_the_global_ids_of_one_process(tmp_path, 
     assert all(client.xpending(stream_name(cfg.bus.prefix, cam), "central")["pending"] == 0 for cam in CAMERAS)
 
 
-def test_a_central_that_crashed_takes_up_what_it_had_not_acknowledged_and_skips_what_comes_twice(tmp_path, redis_url):
+def publish_ends(cfg, url) -> None:
+    publisher = RedisPublisher(cfg.bus, url)
+    publisher.publish([CameraStep.end(name, STEPS, 0.0) for name in CAMERAS])
+    publisher.close()
+
+
+def test_a_central_that_died_before_processing_what_it_read_gets_it_again_and_repeats_are_skipped(tmp_path, redis_url):
     cfg = config(CAMERAS, tmp_path)
     expected = one_process(cfg, tmp_path)
     publish_workers(cfg, tmp_path, redis_url, end=False)
     crashed = RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url)
     delivered = crashed.read() + crashed.read()  # its pending entries (none), then new ones
     assert len(delivered) > 0  # delivered, never acknowledged: the central died before processing them
-    publish_workers(cfg, tmp_path, redis_url, steps=range(STEPS - 5, STEPS))  # a worker resending, then ending
+    client = connect(redis_url)
+    for cam in CAMERAS:  # a worker's publisher sending its last 5 steps again (a retry after a timeout)
+        stream = stream_name(cfg.bus.prefix, cam)
+        for _, fields in client.xrange(stream)[-5:]:
+            client.xadd(stream, fields)
+    publish_ends(cfg, redis_url)
     got, central = central_ids(cfg, redis_url)
     assert got == expected
     assert central.duplicates == 2 * 5
+
+
+def crash_at(cfg, url, frames: int) -> Central:
+    """A central that processes up to `frames` frames per camera and dies there (no clean close: what
+    it had not checkpointed stays unacknowledged and out of the store)."""
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, url), offline=True)
+    central.close = lambda: None  # killed: nothing of a clean stop happens
+    central.run(max_frames=frames)
+    return central
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql", "none"])
+def test_a_central_killed_mid_run_resumes_and_its_store_ends_as_an_uninterrupted_runs(tmp_path, redis_url, store,
+                                                                                       request):
+    zone = {"zones": [{"name": "middle", "polygon_m": [[2, 0], [5, 0], [5, 6], [2, 6]]}]}
+    base = config(CAMERAS, tmp_path, events=zone)
+    uninterrupted = dataclasses.replace(base, store=StoreConfig(str(tmp_path / "one.db")))
+    one = Pipeline(uninterrupted, offline=True, detector=ColourDetector(), embedder=ColourEmbedder())
+    ids = {}
+    for step in range(STEPS):
+        ids.update({(r.camera_id, r.step.index): sorted(r.global_ids.tolist())
+                    for r in one.process(frames_at(step, step + 1, walk(step), CAMERAS))})
+    one.close()
+    where = {"sqlite": StoreConfig(str(tmp_path / "central.db")), "none": StoreConfig(None),
+             "postgresql": StoreConfig(url=request.getfixturevalue("postgres_server")()) if store == "postgresql" else None}
+    cfg = dataclasses.replace(base, store=where[store])
+    publish_workers(cfg, tmp_path, redis_url)
+    # committed after every step up to frame 20, then killed after frame 40 with 21..40 not committed
+    crash_at(dataclasses.replace(cfg, bus=BusConfig(checkpoint_s=0.0)), redis_url, 20)
+    crash_at(dataclasses.replace(cfg, bus=BusConfig(checkpoint_s=3600.0)), redis_url, 40)
+    got, central = central_ids(cfg, redis_url)
+    assert central.resumed and min(frame for _, frame in got) == 21  # from the checkpoint on
+    assert got == {key: value for key, value in ids.items() if key[1] > 20}
+    if store != "none":
+        expected, stored = open_store(uninterrupted.store), open_store(cfg.store)
+        try:
+            assert len(stored_events(expected)) > 6 and stored_events(stored) == stored_events(expected)
+        finally:
+            expected.close()
+            stored.close()
+    rerun = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), offline=True, use_store=store != "none")
+    assert not rerun.resumed  # the last central stopped cleanly: nothing to resume
+    rerun.subscriber.close()
 
 
 def test_a_worker_holds_its_steps_while_redis_is_down_and_drops_the_oldest_beyond_its_buffer(tmp_path, free_port):
@@ -157,3 +213,47 @@ def test_a_central_stores_in_postgresql_the_events_one_process_stores_in_sqlite(
     finally:
         expected.close()
         got.close()
+
+
+def test_a_restarted_worker_starts_a_new_run_whose_people_keep_their_global_ids(tmp_path, redis_url):
+    """A worker dies after 30 steps; its replacement counts frames and track IDs from 1 again, and
+    sees the first person a few frames late, so its track 1 is another person than the old run's.
+    The central ends the old run's tracks and the floor finds the same three people again."""
+    cfg = config(CAMERAS, tmp_path)
+    for name in CAMERAS:
+        for first, last in ((0, 30), (30, STEPS)):  # two runs of the worker: frames 1..30, then 1..30 again
+            publisher = RedisPublisher(cfg.bus, redis_url)
+            worker = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False,
+                              camera_ids=[name], publisher=publisher)
+            for step in range(first, last):
+                people = walk(step)
+                if first and step - first < 5:
+                    del people[0]
+                frame = [f for f in frames_at(step, step - first + 1, people, CAMERAS) if f.camera_id == name]
+                worker.process(frame)
+            publisher.close()
+    publish_ends(cfg, redis_url)
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), offline=True)
+    seen, links_after = [], {}
+
+    def listen(results, _):
+        seen.extend((r.camera_id, r.step.index, r.step.run, sorted(r.global_ids.tolist())) for r in results)
+        for r in results:  # the links of the camera's tracks just after its worker's restart
+            if r.step.index == 1 and any(c == r.camera_id and i > 1 for c, i, _, _ in seen):
+                links_after[r.camera_id] = (r.step.time_s, {k: link.since for k, link in
+                                                            central.scene.associator.links.items() if k[0] == r.camera_id})
+
+    central.listeners.append(listen)
+    central.run()
+    for restart_s, links in links_after.values():  # the old run's links ended: any link is of the new run
+        assert all(since >= restart_s for since in links.values()), links
+    runs = {cam: [] for cam in CAMERAS}
+    for cam, _, run, _ in seen:
+        if run not in runs[cam]:
+            runs[cam].append(run)
+    assert all(len(r) == 2 for r in runs.values()) and len(links_after) == 2  # both runs of each camera, none skipped
+    assert central.duplicates == 0 and len(seen) == 2 * STEPS
+    expected = one_process(cfg, tmp_path)  # no restart: frame k + 30 of it is frame k of the second run
+    second = {(cam, index + 30): ids for cam, index, run, ids in seen if run == runs[cam][1] and index > 8}
+    assert second == {key: ids for key, ids in expected.items() if key[1] > 38}  # the same people, the same IDs
+    assert not central.scene.associator.links  # every track, of both runs, ended at the close

@@ -260,6 +260,21 @@ def test_slot_map_reuses_released_slots_and_renames():
         slots.find(np.array([1.5]))
 
 
+def test_a_pickled_slot_map_is_the_same_map_free_slots_and_their_order_included():
+    import pickle
+
+    from mctrt._native import core
+    slots = core.SlotMap()
+    slots.find_or_add(np.array([5, 6, 7, 8], np.int64))
+    slots.release(np.array([6, 8], np.int64))  # slots 1 and 3 free; 3 is handed out first
+    copy = pickle.loads(pickle.dumps(slots))
+    assert copy.keys() == [5, 7] and copy.slots_used == 4
+    assert copy.find_or_add(np.array([20, 21, 22], np.int64))[0].tolist() == \
+        slots.find_or_add(np.array([20, 21, 22], np.int64))[0].tolist() == [3, 1, 4]
+    with pytest.raises(ValueError, match="a slot outside"):
+        core.SlotMap.__new__(core.SlotMap).__setstate__(([1], [9], [], 2))
+
+
 @pytest.mark.parametrize("dim", [1, 2, 3, 4])
 def test_mahalanobis_in_cpp_matches_the_matrix_formula(dim):
     from mctrt._native import core

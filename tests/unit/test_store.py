@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 import pytest
+
 from mctrt.config import StoreConfig
 from mctrt.store import EventStore, PostgresStore, open_store
 

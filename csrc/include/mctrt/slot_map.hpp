@@ -33,6 +33,16 @@ class SlotMap {
   // The keys held, ascending.
   std::vector<std::int64_t> keys() const;
 
+  // All it holds, to copy it exactly (a central's checkpoint pickles it): the keys ascending and their
+  // slots, the free slots in their order of reuse (the last is handed out first), the next new slot.
+  struct State {
+    std::vector<std::int64_t> keys, slots, free;
+    std::int64_t next = 0;
+  };
+  State state() const;
+  // The SlotMap a state() came from; std::invalid_argument for a state no SlotMap could be in.
+  static SlotMap from_state(const State& state);
+
  private:
   std::unordered_map<std::int64_t, std::int64_t> slot_of_;
   std::vector<std::int64_t> free_;

@@ -19,7 +19,7 @@ from mctrt.types import Frame, Tracks
 SCHEMA_VERSION = 1
 
 STEP = "step"
-END = "end"  # an offline worker's camera has no more frames
+END = "end"  # a worker's camera has no more frames: its run ended by itself
 
 
 class BusVersionError(MctrtError):
@@ -47,7 +47,10 @@ class CameraStep:
         frame: the decoded frame (with its image) where perception and scene share a process; None on
             a central, which sees only this message.
         status: the camera reader's status (CameraStatus.as_dict()) when this step was made.
-        kind: STEP, or END for the last message of an offline camera (its other fields are empty).
+        kind: STEP, or END for a camera's last message of a worker run that ended by itself (its files
+            read to the end, or --max-frames; not a stopped or killed worker); its other fields are empty.
+        run: the worker run that made it: a restarted worker starts a new run, whose frame numbers
+            and track IDs start again from 1 (the central ends the old run's tracks).
     """
 
     camera_id: str
@@ -63,15 +66,16 @@ class CameraStep:
     frame: Frame | None = None
     status: dict | None = None
     kind: str = STEP
+    run: str = ""
     sent_s: float | None = field(default=None, compare=False)  # worker's wall clock at publishing
 
     @classmethod
-    def end(cls, camera_id: str, index: int, time_s: float, status: dict | None = None) -> CameraStep:
-        """The end-of-stream marker after an offline camera's last frame `index`."""
+    def end(cls, camera_id: str, index: int, time_s: float, status: dict | None = None, run: str = "") -> CameraStep:
+        """The end-of-stream marker after a camera's last frame `index`."""
         none = np.zeros(0, np.int64)
         return cls(camera_id, index, time_s, 0.0, (0, 0), 0,
                    Tracks(np.zeros((0, 4), np.float32), none, np.zeros(0, np.float32), none, none),
-                   np.zeros(0, bool), None, np.zeros(0, bool), status=status, kind=END)
+                   np.zeros(0, bool), None, np.zeros(0, bool), status=status, kind=END, run=run)
 
 
 def encode(step: CameraStep, embedding_dtype: str = "float16") -> dict[str, bytes]:
@@ -79,7 +83,7 @@ def encode(step: CameraStep, embedding_dtype: str = "float16") -> dict[str, byte
     bytes; cosine similarities move by < 1e-3) or float32."""
     t = step.tracks
     fields = {
-        "v": str(SCHEMA_VERSION), "kind": step.kind, "camera": step.camera_id, "frame": str(step.index),
+        "v": str(SCHEMA_VERSION), "kind": step.kind, "run": step.run, "camera": step.camera_id, "frame": str(step.index),
         "time": repr(float(step.time_s)), "width": str(step.size[0]), "height": str(step.size[1]),
         "detections": str(step.detections),
         "track_id": _bytes(t.track_id, "<i8"), "xyxy": _bytes(t.xyxy, "<f4"), "score": _bytes(t.score, "<f4"),
@@ -112,7 +116,7 @@ def decode(fields: dict[bytes | str, bytes], capture_ts: float) -> CameraStep:
         raise BusVersionError(f"camera {f.get('camera', b'?').decode()}: its worker writes bus schema v{version}, this "
                               f"central reads up to v{SCHEMA_VERSION}; upgrade mctrt on the central first, then the "
                               "workers")
-    text = {k: f[k].decode() for k in ("kind", "camera", "frame", "time", "width", "height", "detections")}
+    text = {k: f[k].decode() for k in ("kind", "run", "camera", "frame", "time", "width", "height", "detections")}
     track_id = np.frombuffer(f["track_id"], "<i8").astype(np.int64)
     m = len(track_id)
     embedded = np.frombuffer(f["embedded"], "u1").astype(bool)
@@ -129,7 +133,7 @@ def decode(fields: dict[bytes | str, bytes], capture_ts: float) -> CameraStep:
     return CameraStep(text["camera"], int(text["frame"]), float(text["time"]), capture_ts,
                       (int(text["width"]), int(text["height"])), int(text["detections"]), tracks, embedded,
                       embeddings, np.frombuffer(f["give_up"], "u1").astype(bool),
-                      status=json.loads(f["status"]) if "status" in f else None, kind=text["kind"],
+                      status=json.loads(f["status"]) if "status" in f else None, kind=text["kind"], run=text["run"],
                       sent_s=float(f["sent"]) if "sent" in f else None)
 
 

@@ -17,6 +17,7 @@ process reads together.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 from mctrt.bus.messages import END, CameraStep
@@ -51,6 +52,7 @@ class StepOrderer(Generic[T]):
             self.ended.add(step.camera_id)
             self.ends.append((step, token))
             return
+        self.ended.discard(step.camera_id)  # a worker started again after its end
         self._queues[step.camera_id].append((step, token))
         newest = self._newest[step.camera_id]
         self._newest[step.camera_id] = step.time_s if newest is None else max(newest, step.time_s)
@@ -65,24 +67,24 @@ class StepOrderer(Generic[T]):
             mark = max(mark, newest - self.lateness_s)
         return mark
 
-    def ready(self, now_s: float | None = None) -> list[list[tuple[CameraStep, T]]]:
-        """The scene steps that may be processed now, oldest first."""
+    def ready(self, now_s: float | None = None) -> Iterator[list[tuple[CameraStep, T]]]:
+        """The scene steps that may be processed now, oldest first; each leaves the orderer only as it
+        is taken (a caller that stops taking leaves the rest queued)."""
         mark = self.watermark(now_s)
-        out = []
         while True:
             heads = [q[0] for q in self._queues.values() if q]
             if not heads:
-                return out
+                return
             first = min(step.time_s for step, _ in heads)
             if first > mark:
-                return out
+                return
             group = [(s, t) for s, t in heads if s.time_s <= first + self.window_s]
             for step, _ in group:
                 self._queues[step.camera_id].popleft()
                 if step.time_s < self.released_until:
                     self.late += 1
             self.released_until = max(self.released_until, max(s.time_s for s, _ in group))
-            out.append(group)
+            yield group
 
     @property
     def done(self) -> bool:

@@ -126,6 +126,8 @@ class RedisSubscriber:
             except redis.ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise BusError(f"bus {self.url}: cannot create the consumer group on {stream}: {exc}") from None
+        self._acks: list[tuple[str, bytes]] = []  # not yet sent (Redis unreachable)
+        self._checkpoint: bytes | None = None
         # first this consumer's pending entries, from each stream's start (cursor: the last ID read), then new ones
         self._cursor: dict[str, str | bytes] | None = dict.fromkeys(self.streams, "0")
 
@@ -154,14 +156,31 @@ class RedisSubscriber:
             self._cursor = None
         return out
 
-    def ack(self, tokens: list[tuple[str, bytes]]) -> None:
+    def ack(self, tokens: list[tuple[str, bytes]], checkpoint: bytes | None = None) -> None:
+        """Acknowledge these entries; with checkpoint, save it (the central's state after them) in the
+        same transaction (MULTI): a central without a store of its own keeps its checkpoint here. While
+        Redis is unreachable they wait and go with the next call (acknowledging twice is harmless)."""
+        self._acks += tokens
+        if checkpoint is not None:
+            self._checkpoint = checkpoint
         by_stream: dict[str, list[bytes]] = {}
-        for stream, entry_id in tokens:
+        for stream, entry_id in self._acks:
             by_stream.setdefault(stream, []).append(entry_id)
-        pipe = self.client.pipeline(transaction=False)
+        pipe = self.client.pipeline(transaction=self._checkpoint is not None)
         for stream, ids in by_stream.items():
             pipe.xack(stream, GROUP, *ids)
-        pipe.execute()
+        if self._checkpoint is not None:
+            pipe.set(f"{self.config.prefix}:checkpoint", self._checkpoint)
+        try:
+            pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("bus %s unreachable (%s): %d acknowledgements wait for it", self.url, exc, len(self._acks))
+            return
+        self._acks, self._checkpoint = [], None
+
+    def checkpoint(self) -> bytes | None:
+        """The state ack() last saved, or None."""
+        return self.client.get(f"{self.config.prefix}:checkpoint")
 
     def close(self) -> None:
         self.client.close()

@@ -385,6 +385,9 @@ class BusConfig:
         embedding_dtype: float16 (half the bytes) or float32.
         buffer: steps a worker holds while Redis is unreachable; beyond it the oldest are dropped and
             counted.
+        checkpoint_s: how often the central saves its state with the events since the last save (one
+            store transaction), then acknowledges their steps: a restarted central repeats at most
+            this much work. Events reach the store (and its API) up to this late.
     """
 
     url: str = "redis://127.0.0.1:6379/0"
@@ -394,6 +397,7 @@ class BusConfig:
     max_len: int = 100_000
     embedding_dtype: str = "float16"
     buffer: int = 1000
+    checkpoint_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.url, str) or not self.url.startswith(("redis://", "rediss://", "unix://")):
@@ -405,6 +409,7 @@ class BusConfig:
         if self.embedding_dtype not in ("float16", "float32"):
             raise fail("bus.embedding_dtype", "float16 or float32", self.embedding_dtype)
         number("bus.buffer", self.buffer, 1, 10**7, integer=True)
+        number("bus.checkpoint_s", self.checkpoint_s, 0.0, 3600.0)
 
 
 @dataclass(frozen=True)

@@ -92,16 +92,18 @@ class FootLocator:
         self._to_image = np.stack([c.floor_to_image for c in ordered]) if ordered else np.zeros((0, 3, 3))
         self._sign = np.array([c.floor_sign for c in ordered], np.float64)
         self._special = {cam for cam, c in self.calibrations.items() if c.knows_pose or c.distortion is not None}
-        cfg = self.config
-        self._rule = core.FootRule(height_memory_s=cfg.height_memory_s, edge_margin_px=cfg.edge_margin_px,
-                                   occlusion_ratio=cfg.occlusion_ratio, width_ratio=cfg.width_ratio,
-                                   foot_sigma=cfg.foot_sigma, estimated_foot_sigma=cfg.estimated_foot_sigma,
-                                   floor_sigma_m=cfg.floor_sigma_m)
+        self._rule = _foot_rule(self.config)
         self._tracks = TrackTable({"full_height": np.nan, "full_top": np.nan, "full_bottom": np.nan,
                                    "full_time": -np.inf})
         self.image_sizes: dict[str, tuple[int, int]] = {}  # of each camera's last frame
         self._views: tuple = (None, None)  # (image sizes, _view_arrays() for them)
         self._site: tuple = (None, None, None)  # (image sizes, the site's corners for them, its edges)
+
+    def __getstate__(self) -> dict:  # a central's checkpoint; the rule (C++ settings) is rebuilt from the config
+        return {k: v for k, v in self.__dict__.items() if k != "_rule"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _rule=_foot_rule(state["config"]))
 
     def __contains__(self, camera_id: str) -> bool:
         return camera_id in self._index
@@ -258,3 +260,9 @@ class FootLocator:
     def _keys(self, camera: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
         """Table keys of tracks (N,) of cameras (N,) by index."""
         return camera * self._CAMERA_SHIFT + np.asarray(track_ids, np.int64)
+
+
+def _foot_rule(cfg: FloorAssociationConfig) -> core.FootRule:
+    return core.FootRule(height_memory_s=cfg.height_memory_s, edge_margin_px=cfg.edge_margin_px,
+                         occlusion_ratio=cfg.occlusion_ratio, width_ratio=cfg.width_ratio, foot_sigma=cfg.foot_sigma,
+                         estimated_foot_sigma=cfg.estimated_foot_sigma, floor_sigma_m=cfg.floor_sigma_m)

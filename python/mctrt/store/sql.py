@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from mctrt.errors import MctrtError
@@ -38,6 +39,11 @@ CREATE TABLE IF NOT EXISTS identities (
     cameras TEXT NOT NULL,
     events INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name TEXT PRIMARY KEY,
+    time REAL NOT NULL,
+    state BLOB NOT NULL
+);
 """
 
 
@@ -59,14 +65,20 @@ class SqlStore:
         with self._lock:
             self._db.close()
 
-    def add(self, events: list[dict]) -> list[int]:
-        """Save events in one transaction; returns their ids (also set as event["id"])."""
-        if not events:
+    def add(self, events: list[dict], checkpoint: tuple[str, bytes] | None = None) -> list[int]:
+        """Save events in one transaction; returns their ids (also set as event["id"]). checkpoint:
+        (name, state) saved in the same transaction, replacing that name's (a central's state that
+        these events are the effects of: both are there after a crash, or neither)."""
+        if not events and checkpoint is None:
             return []
         ids = []
         with self._lock:
             self._execute("BEGIN")
             try:
+                if checkpoint is not None:
+                    self._execute("INSERT INTO checkpoints (name, time, state) VALUES (?, ?, ?) ON CONFLICT (name) DO "
+                                  "UPDATE SET time = excluded.time, state = excluded.state",
+                                  (checkpoint[0], time.time(), checkpoint[1]))
                 for event in events:
                     (id_,) = self._execute(
                         "INSERT INTO events (time, type, camera_id, global_id, body) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -200,6 +212,16 @@ class SqlStore:
                                     (*ids, limit)).fetchall()
         return [{**json.loads(body), "id": id_} for id_, body in rows]
 
+    def checkpoint(self, name: str) -> bytes | None:
+        """The state add() last saved under this name, or None."""
+        with self._lock:
+            row = self._execute("SELECT state FROM checkpoints WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def drop_checkpoint(self, name: str) -> None:
+        with self._lock:
+            self._execute("DELETE FROM checkpoints WHERE name = ?", (name,))
+
     def count(self) -> int:
         with self._lock:
             return self._execute("SELECT COUNT(*) FROM events").fetchone()[0]
@@ -251,7 +273,8 @@ class PostgresStore(SqlStore):
 
 # The same tables as _SCHEMA in PostgreSQL's types: times in double precision (REAL is 4 bytes there).
 _POSTGRES_SCHEMA = (_SCHEMA.replace("id INTEGER PRIMARY KEY AUTOINCREMENT", "id BIGSERIAL PRIMARY KEY")
-                    .replace("REAL", "DOUBLE PRECISION").replace("global_id INTEGER", "global_id BIGINT"))
+                    .replace("REAL", "DOUBLE PRECISION").replace("global_id INTEGER", "global_id BIGINT")
+                    .replace("BLOB", "BYTEA"))
 
 
 def _without_password(url: str) -> str:
