@@ -20,6 +20,7 @@ from mctrt.bus.redis_streams import (
 from mctrt.central import Central
 from mctrt.config import BusConfig, StoreConfig
 from mctrt.pipeline import Pipeline
+from mctrt.server import create_app
 from mctrt.store import open_store
 
 from conftest import start_redis
@@ -257,3 +258,22 @@ def test_a_restarted_worker_starts_a_new_run_whose_people_keep_their_global_ids(
     second = {(cam, index + 30): ids for cam, index, run, ids in seen if run == runs[cam][1] and index > 8}
     assert second == {key: ids for key, ids in expected.items() if key[1] > 38}  # the same people, the same IDs
     assert not central.scene.associator.links  # every track, of both runs, ended at the close
+
+
+async def test_the_dashboard_serves_a_central_its_cameras_stats_identities_and_events(tmp_path, redis_url,
+                                                                                      aiohttp_client):
+    cfg = dataclasses.replace(config(CAMERAS, tmp_path), store=StoreConfig(str(tmp_path / "central.db")))
+    publish_workers(cfg, tmp_path, redis_url)
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), offline=True)
+    central.run()
+    client = await aiohttp_client(create_app(central))
+    health = await client.get("/health")  # the workers' runs ended, and with them the central's
+    assert health.status == 503 and (await health.json())["status"] == "stopped"
+    cameras = (await (await client.get("/api/cameras")).json())["cameras"]
+    assert [(c["camera_id"], c["state"]) for c in cameras] == [(cam, "ended") for cam in CAMERAS]
+    stats = await (await client.get("/api/stats")).json()
+    assert stats["total_frames"] == 2 * STEPS and stats["association"]["global_ids"] == 3
+    identities = (await (await client.get("/api/identities")).json())["identities"]
+    assert sorted(i["global_id"] for i in identities) == [1, 2, 3]
+    entries = (await (await client.get("/api/events", params={"type": "entry"})).json())["events"]
+    assert len(entries) >= 3

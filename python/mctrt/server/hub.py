@@ -252,8 +252,8 @@ class LiveHub:
                 await asyncio.sleep(wait)  # rate limit; the newest frame is taken after the wait
             with self._lock:
                 result = self._latest.get(camera_id)
-            if result is None or (result is sent and not self._new_client[camera_id]):
-                continue
+            if result is None or result.frame is None or (result is sent and not self._new_client[camera_id]):
+                continue  # none yet, a central's (it has no images), or sent already
             self._new_client[camera_id] = False
             last_sent = time.monotonic()
             try:

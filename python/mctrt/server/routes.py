@@ -104,7 +104,7 @@ async def cameras(request: web.Request) -> web.Response:
 def need_store(request: web.Request) -> SqlStore:
     if STORE not in request.app:
         raise web.HTTPServiceUnavailable(content_type="application/json", text=json.dumps(
-            {"error": "the event store is off (--no-store, or store.path: null in the config)"}))
+            {"error": "the event store is off (--no-store, or neither store.path nor store.url in the config)"}))
     return request.app[STORE]
 
 
