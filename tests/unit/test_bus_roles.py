@@ -277,3 +277,19 @@ async def test_the_dashboard_serves_a_central_its_cameras_stats_identities_and_e
     assert sorted(i["global_id"] for i in identities) == [1, 2, 3]
     entries = (await (await client.get("/api/events", params={"type": "entry"})).json())["events"]
     assert len(entries) >= 3
+
+
+def test_a_central_refuses_a_newer_workers_messages_naming_the_fix_and_leaves_them_for_an_upgraded_one(
+        tmp_path, redis_url, caplog):
+    cfg = config(CAMERAS, tmp_path)
+    publish_workers(cfg, tmp_path, redis_url, steps=range(2), end=False)
+    client = connect(redis_url)
+    stream = stream_name(cfg.bus.prefix, "west")
+    newer = {**client.xrange(stream)[-1][1], b"v": b"99"}
+    client.xadd(stream, newer)
+    subscriber = RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url)
+    got = subscriber.read() + subscriber.read()
+    assert len(got) == 4  # two steps of each camera; not the newer one
+    assert "bus schema v99" in caplog.text and "upgrade mctrt on the central first" in caplog.text
+    subscriber.ack([token for _, token in got])
+    assert client.xpending(stream, "central")["pending"] == 1  # still there for an upgraded central

@@ -13,7 +13,7 @@ from collections import deque
 
 import redis
 
-from mctrt.bus.messages import CameraStep, decode, encode
+from mctrt.bus.messages import BusVersionError, CameraStep, decode, encode
 from mctrt.config import BusConfig
 from mctrt.errors import MctrtError
 
@@ -127,6 +127,7 @@ class RedisSubscriber:
                 if "BUSYGROUP" not in str(exc):
                     raise BusError(f"bus {self.url}: cannot create the consumer group on {stream}: {exc}") from None
         self._acks: list[tuple[str, bytes]] = []  # not yet sent (Redis unreachable)
+        self._refused: set[str] = set()  # streams whose messages this central cannot read (a newer schema)
         self._checkpoint: bytes | None = None
         # first this consumer's pending entries, from each stream's start (cursor: the last ID read), then new ones
         self._cursor: dict[str, str | bytes] | None = dict.fromkeys(self.streams, "0")
@@ -151,7 +152,12 @@ class RedisSubscriber:
                 if not fields:  # a pending entry trimmed away before it was acknowledged
                     self.client.xack(stream, GROUP, entry_id)
                     continue
-                out.append((decode(fields, capture_ts=arrived), (stream, entry_id)))
+                try:
+                    out.append((decode(fields, capture_ts=arrived), (stream, entry_id)))
+                except BusVersionError as exc:  # left unacknowledged: a central upgraded later reads it again
+                    if stream not in self._refused:
+                        log.error("bus %s: %s (its messages are left on the stream, unread)", stream, exc)
+                        self._refused.add(stream)
         if pending and not any(entries for _, entries in replies or []):
             self._cursor = None
         return out
