@@ -32,6 +32,7 @@ from mctrt.bus.ordering import StepOrderer
 from mctrt.config import PipelineConfig
 from mctrt.errors import MctrtError
 from mctrt.events.health import CameraHealth
+from mctrt.io.jpeg import Picture
 from mctrt.io.sources import ENDED, CameraStatus
 from mctrt.metrics import LatencyWindow, Metrics, StageTimer
 from mctrt.scene import CameraResult, Scene
@@ -46,6 +47,8 @@ class Subscriber(Protocol):
     def read(self, block_ms: int = 100) -> list[tuple[CameraStep, object]]: ...
     def ack(self, tokens: list, checkpoint: bytes | None = None) -> None: ...
     def checkpoint(self) -> bytes | None: ...
+    def watch(self, camera_ids: list[str], ttl_s: float = 5.0) -> None: ...
+    def latest_picture(self, camera_id: str) -> tuple[int, Picture] | None: ...
     def close(self) -> None: ...
 
 
@@ -89,6 +92,9 @@ class Central:
         self._unacked: list = []  # tokens of the steps processed since the last checkpoint
         self._checkpointed = time.monotonic()
         self._status = {i.camera_id: CameraStatus(i.camera_id, i.kind).as_dict() for i in config.inputs}
+        self._wanted: dict[str, float] = {}  # camera -> when the dashboard last asked for its picture
+        self._pictures: dict[str, Picture] = {}
+        self._pictures_polled = self._watch_sent = -1e9
         self._stop = threading.Event()
         self._closed = False
         self._state_lock = threading.Lock()
@@ -143,6 +149,7 @@ class Central:
         try:
             while not self._stop.is_set():
                 arrived = self._receive()
+                self._poll_pictures()
                 for group in self.orderer.ready(None if self.offline else time.time()):
                     self.process(group)
                     if max_frames is not None and min(self._done_index.values()) >= max_frames:
@@ -164,6 +171,26 @@ class Central:
         finally:
             self.close()
             self.running = False
+
+    def picture(self, camera_id: str) -> Picture | None:
+        """The newest picture of the camera its worker sent. Asking is watching: for a few seconds after,
+        the worker sends pictures of it (the dashboard's video), and only then."""
+        self._wanted[camera_id] = time.monotonic()
+        return self._pictures.get(camera_id)
+
+    def _poll_pictures(self) -> None:
+        now = time.monotonic()
+        watched = [cam for cam, asked in list(self._wanted.items()) if now - asked < 5.0]  # the loop's thread adds
+        if not watched or now - self._pictures_polled < 0.05:
+            return
+        self._pictures_polled = now
+        if now - self._watch_sent >= 2.0:
+            self.subscriber.watch(watched, ttl_s=5.0)
+            self._watch_sent = now
+        for cam in watched:
+            latest = self.subscriber.latest_picture(cam)
+            if latest is not None:
+                self._pictures[cam] = latest[1]
 
     def _receive(self) -> list[str]:
         """Read what the workers sent into the orderer; the cameras heard from."""

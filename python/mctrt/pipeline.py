@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from mctrt.bus.messages import CameraStep
 from mctrt.config import PipelineConfig
 from mctrt.events.health import CameraHealth
+from mctrt.io.jpeg import Picture
 from mctrt.io.sources import ENDED, FAILED, CameraReader, CameraStatus
 from mctrt.metrics import Metrics, StageTimer
 from mctrt.models import Detector, Embedder
@@ -83,6 +84,11 @@ class Pipeline:
             for step in steps:
                 step.status, step.run = self._status_of(step.camera_id), self.run_id
             self.publisher.publish(steps)
+            server = self.config.server
+            for frame in frames:  # only while a central's dashboard shows the camera, at its frame rate
+                if self.publisher.wants_picture(frame.camera_id, 1.0 / server.jpeg_max_fps):
+                    self.publisher.publish_picture(frame.camera_id, frame.index, Picture.of(
+                        frame.image, server.jpeg_max_width, server.jpeg_quality))
             timer.done("output")
             results, events = [], []
         else:

@@ -147,7 +147,7 @@ def _build(args, config: PipelineConfig) -> Pipeline | Central:
     unknown = [c for c in cameras if c not in config.camera_ids]
     if unknown:
         raise MctrtError(f"--cameras names {', '.join(unknown)}, not in the config's inputs ({', '.join(config.camera_ids)})")
-    return Pipeline(config, offline=args.offline, camera_ids=cameras, publisher=RedisPublisher(config.bus, args.bus))
+    return Pipeline(config, offline=args.offline, camera_ids=cameras, publisher=RedisPublisher(config.bus, cameras, args.bus))
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> int:

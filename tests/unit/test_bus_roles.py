@@ -6,17 +6,18 @@ one process stores in SQLite, and a worker holds its steps while Redis is down."
 from __future__ import annotations
 
 import dataclasses
+import json
+import struct
+import threading
+import time
 
+import aiohttp
+import cv2
+import numpy as np
 import pytest
 
 from mctrt.bus.messages import CameraStep
-from mctrt.bus.redis_streams import (
-    BusError,
-    RedisPublisher,
-    RedisSubscriber,
-    connect,
-    stream_name,
-)
+from mctrt.bus.redis_streams import BusError, RedisPublisher, RedisSubscriber, connect, picture_stream, stream_name
 from mctrt.central import Central
 from mctrt.config import BusConfig, StoreConfig
 from mctrt.pipeline import Pipeline
@@ -56,7 +57,7 @@ def one_process(cfg, tmp_path) -> dict[tuple[str, int], list[int]]:
 def publish_workers(cfg, tmp_path, url, steps=range(STEPS), end=True) -> None:
     """One worker per camera, each publishing its camera's steps (and, offline, its end marker)."""
     for name in CAMERAS:
-        publisher = RedisPublisher(cfg.bus, url)
+        publisher = RedisPublisher(cfg.bus, [name], url)
         worker = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False,
                           camera_ids=[name], publisher=publisher)
         for step in steps:
@@ -88,7 +89,7 @@ def test_two_workers_and_a_central_give_the_global_ids_of_one_process(tmp_path, 
 
 
 def publish_ends(cfg, url) -> None:
-    publisher = RedisPublisher(cfg.bus, url)
+    publisher = RedisPublisher(cfg.bus, list(CAMERAS), url)
     publisher.publish([CameraStep.end(name, STEPS, 0.0) for name in CAMERAS])
     publisher.close()
 
@@ -160,7 +161,7 @@ def test_a_worker_holds_its_steps_while_redis_is_down_and_drops_the_oldest_beyon
     server = start_redis(port, tmp_path)
     cfg = config(CAMERAS, tmp_path)
     cfg = dataclasses.replace(cfg, bus=BusConfig(buffer=3))
-    publisher = RedisPublisher(cfg.bus, url)
+    publisher = RedisPublisher(cfg.bus, ["west"], url)
     worker = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False,
                       camera_ids=["west"], publisher=publisher)
     try:
@@ -183,7 +184,7 @@ def test_a_worker_holds_its_steps_while_redis_is_down_and_drops_the_oldest_beyon
 def test_an_unreachable_bus_is_an_error_naming_the_url_and_the_fix(tmp_path, free_port):
     url = f"redis://127.0.0.1:{free_port()}/0"
     with pytest.raises(BusError, match=f"cannot reach Redis at {url}.*redis-server"):
-        RedisPublisher(config(CAMERAS, tmp_path).bus, url)
+        RedisPublisher(config(CAMERAS, tmp_path).bus, ["west"], url)
     with pytest.raises(BusError, match="not a Redis URL"):
         connect("http://example.com")
 
@@ -223,7 +224,7 @@ def test_a_restarted_worker_starts_a_new_run_whose_people_keep_their_global_ids(
     cfg = config(CAMERAS, tmp_path)
     for name in CAMERAS:
         for first, last in ((0, 30), (30, STEPS)):  # two runs of the worker: frames 1..30, then 1..30 again
-            publisher = RedisPublisher(cfg.bus, redis_url)
+            publisher = RedisPublisher(cfg.bus, [name], redis_url)
             worker = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False,
                               camera_ids=[name], publisher=publisher)
             for step in range(first, last):
@@ -293,3 +294,70 @@ def test_a_central_refuses_a_newer_workers_messages_naming_the_fix_and_leaves_th
     assert "bus schema v99" in caplog.text and "upgrade mctrt on the central first" in caplog.text
     subscriber.ack([token for _, token in got])
     assert client.xpending(stream, "central")["pending"] == 1  # still there for an upgraded central
+
+
+def test_a_worker_sends_pictures_of_a_camera_only_while_a_centrals_dashboard_watches_it(tmp_path, redis_url):
+    cfg = config(CAMERAS, tmp_path)
+    worker = Pipeline(cfg, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False, camera_ids=["west"],
+                      publisher=RedisPublisher(cfg.bus, ["west"], redis_url))
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), use_store=False)  # live
+    runner = threading.Thread(target=central.run)
+    runner.start()
+    client, pictures = connect(redis_url), picture_stream(cfg.bus.prefix, "west")
+    try:
+        step = 0
+        for step in range(5):
+            worker.process([f for f in frames_at(step, step + 1, walk(step), CAMERAS) if f.camera_id == "west"])
+        assert not client.exists(pictures)  # nobody watches
+        assert central.picture("west") is None  # asking for it is watching it
+        deadline = time.monotonic() + 60
+        while central.picture("west") is None:
+            assert time.monotonic() < deadline, "no picture came"
+            step += 1
+            worker.process([f for f in frames_at(step, step + 1, walk(step), CAMERAS) if f.camera_id == "west"])
+            time.sleep(0.1)
+        image = cv2.imdecode(np.frombuffer(central.picture("west").jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert image.shape == (300, 250, 3) and client.xlen(pictures) <= 2
+        assert not client.exists(picture_stream(cfg.bus.prefix, "east"))  # not watched
+    finally:
+        central.stop()
+        runner.join(timeout=30)
+        worker.publisher.close()
+
+
+async def test_a_centrals_dashboard_shows_a_cameras_video_from_its_workers_pictures_with_global_ids(
+        tmp_path, redis_url, aiohttp_client):
+    cfg = config(CAMERAS, tmp_path)
+    worker = Pipeline(cfg, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False, camera_ids=["west"],
+                      publisher=RedisPublisher(cfg.bus, ["west"], redis_url))
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), use_store=False)  # live
+    client = await aiohttp_client(create_app(central))
+    runner, stop = threading.Thread(target=central.run), threading.Event()
+
+    def work():
+        for step in range(10_000):
+            if stop.is_set():
+                return
+            worker.process([f for f in frames_at(step % 100, step + 1, walk(step % 100), CAMERAS)
+                            if f.camera_id == "west"])
+            time.sleep(0.05)
+
+    feeder = threading.Thread(target=work)
+    runner.start()
+    feeder.start()
+    try:
+        ws = await client.ws_connect("/ws/west")
+        message = await ws.receive(timeout=60)
+        assert message.type == aiohttp.WSMsgType.BINARY
+        (size,) = struct.unpack(">I", message.data[:4])
+        header = json.loads(message.data[4:4 + size])
+        image = cv2.imdecode(np.frombuffer(message.data[4 + size:], np.uint8), cv2.IMREAD_COLOR)
+        assert header["camera_id"] == "west" and (header["width"], header["height"], header["scale"]) == (250, 300, 1.0)
+        assert image.shape == (300, 250, 3) and header["tracks"]
+        await ws.close()
+    finally:
+        stop.set()
+        feeder.join(timeout=30)
+        central.stop()
+        runner.join(timeout=30)
+        worker.publisher.close()

@@ -16,6 +16,7 @@ import redis
 from mctrt.bus.messages import BusVersionError, CameraStep, decode, encode
 from mctrt.config import BusConfig
 from mctrt.errors import MctrtError
+from mctrt.io.jpeg import Picture
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,16 @@ class BusError(MctrtError):
 
 def stream_name(prefix: str, camera_id: str) -> str:
     return f"{prefix}:step:{camera_id}"
+
+
+def picture_stream(prefix: str, camera_id: str) -> str:
+    """A camera's pictures for the dashboard (the last two, only while one watches)."""
+    return f"{prefix}:picture:{camera_id}"
+
+
+def watch_key(prefix: str, camera_id: str) -> str:
+    """Set (with an expiry) while a central's dashboard shows the camera's video."""
+    return f"{prefix}:watch:{camera_id}"
 
 
 def connect(url: str) -> redis.Redis:
@@ -50,10 +61,14 @@ class RedisPublisher:
     counted in `dropped`) and the publisher tries again with backoff; nothing raises mid-run.
     """
 
-    def __init__(self, config: BusConfig, url: str | None = None) -> None:
+    def __init__(self, config: BusConfig, camera_ids: list[str], url: str | None = None) -> None:
         self.config = config
         self.url = url or config.url
         self.client = connect(self.url)
+        self._cameras = list(camera_ids)
+        self._watched: set[str] = set()
+        self._watch_checked = -1e9
+        self._picture_sent: dict[str, float] = {}
         self._buffer: deque[CameraStep] = deque()
         self.dropped = 0
         self.published = 0
@@ -95,6 +110,31 @@ class RedisPublisher:
         self._buffer.clear()
         self._backoff_s = 0.5
         return True
+
+    def wants_picture(self, camera_id: str, every_s: float) -> bool:
+        """Whether to send a picture of this camera now: a central's dashboard watches it (checked
+        once a second) and the last one went at least every_s ago."""
+        now = time.monotonic()
+        if now - self._watch_checked >= 1.0:
+            self._watch_checked = now
+            keys = [watch_key(self.config.prefix, cam) for cam in self._cameras]
+            try:
+                self._watched = {cam for cam, on in zip(self._cameras, self.client.mget(keys)) if on}
+            except redis.RedisError:
+                self._watched = set()
+        if camera_id not in self._watched or now - self._picture_sent.get(camera_id, -1e9) < every_s:
+            return False
+        self._picture_sent[camera_id] = now
+        return True
+
+    def publish_picture(self, camera_id: str, index: int, picture: Picture) -> None:
+        """The newest picture of a camera for the dashboard (the stream keeps the last two)."""
+        fields = {"frame": str(index), "width": str(picture.width), "height": str(picture.height),
+                  "scale": repr(picture.scale), "jpeg": picture.jpeg}
+        try:
+            self.client.xadd(picture_stream(self.config.prefix, camera_id), fields, maxlen=2, approximate=False)
+        except redis.RedisError:
+            pass  # pictures are for watching now: one that cannot go is not kept
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Send what is left (trying for up to timeout_s), then disconnect."""
@@ -183,6 +223,27 @@ class RedisSubscriber:
             log.warning("bus %s unreachable (%s): %d acknowledgements wait for it", self.url, exc, len(self._acks))
             return
         self._acks, self._checkpoint = [], None
+
+    def watch(self, camera_ids: list[str], ttl_s: float = 5.0) -> None:
+        """Ask these cameras' workers for pictures for the next ttl_s seconds."""
+        pipe = self.client.pipeline(transaction=False)
+        for cam in camera_ids:
+            pipe.set(watch_key(self.config.prefix, cam), b"1", px=int(ttl_s * 1000))
+        try:
+            pipe.execute()
+        except redis.RedisError:
+            pass
+
+    def latest_picture(self, camera_id: str) -> tuple[int, Picture] | None:
+        """(frame, picture): the newest picture the camera's worker sent, or None."""
+        try:
+            entries = self.client.xrevrange(picture_stream(self.config.prefix, camera_id), count=1)
+        except redis.RedisError:
+            return None
+        if not entries:
+            return None
+        f = entries[0][1]
+        return int(f[b"frame"]), Picture(f[b"jpeg"], int(f[b"width"]), int(f[b"height"]), float(f[b"scale"]))
 
     def checkpoint(self) -> bytes | None:
         """The state ack() last saved, or None."""

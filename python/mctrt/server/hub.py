@@ -24,9 +24,8 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
-import cv2
-
 from mctrt.config import ServerConfig
+from mctrt.io.jpeg import Picture
 from mctrt.metrics import LatencyWindow
 from mctrt.pipeline import CameraResult, Pipeline
 from mctrt.server.floor import PeopleOnFloor
@@ -67,28 +66,24 @@ class ClientQueue:
         self._ready.set()
 
 
-def encode_frame(result: CameraResult, config: ServerConfig) -> tuple[bytes, float]:
-    """A video message for one camera result, and the capture time (Unix seconds) it carries."""
-    image = result.frame.image
-    h, w = image.shape[:2]
-    scale = min(1.0, config.jpeg_max_width / w)
-    if scale < 1.0:
-        image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality])
-    if not ok:
-        raise RuntimeError(f"camera {result.camera_id}: JPEG encoding failed")
+def encode_frame(result: CameraResult, config: ServerConfig, picture: Picture | None = None) -> tuple[bytes, float]:
+    """A video message for one camera result, and the capture time (Unix seconds) it carries.
+    picture: the frame as a worker sent it (a central's results carry no image); else it is encoded
+    from the result's frame."""
+    if picture is None:
+        picture = Picture.of(result.frame.image, config.jpeg_max_width, config.jpeg_quality)
     captured_at = time.time() - (time.monotonic() - result.step.capture_ts)
     tracks = result.tracks
     header = {
         "camera_id": result.camera_id, "frame": result.step.index, "captured_at": captured_at,
-        "sent_at": time.time(), "width": image.shape[1], "height": image.shape[0], "scale": scale,
+        "sent_at": time.time(), "width": picture.width, "height": picture.height, "scale": picture.scale,
         "detections": result.step.detections,
         "tracks": [{"track_id": int(t), "global_id": int(g), "box": [round(float(v), 1) for v in box],
                     "score": round(float(s), 3)}
                    for t, g, box, s in zip(tracks.track_id, result.global_ids, tracks.xyxy, tracks.score)],
     }
     head = json.dumps(header).encode()
-    return struct.pack(">I", len(head)) + head + jpeg.tobytes(), captured_at
+    return struct.pack(">I", len(head)) + head + picture.jpeg, captured_at
 
 
 class LiveHub:
@@ -252,12 +247,18 @@ class LiveHub:
                 await asyncio.sleep(wait)  # rate limit; the newest frame is taken after the wait
             with self._lock:
                 result = self._latest.get(camera_id)
-            if result is None or result.frame is None or (result is sent and not self._new_client[camera_id]):
-                continue  # none yet, a central's (it has no images), or sent already
+            if result is None or (result is sent and not self._new_client[camera_id]):
+                continue
+            picture = None
+            if result.frame is None:  # a central's: the newest picture its worker sent, if any yet
+                picture = self.pipeline.picture(camera_id)
+                if picture is None:
+                    continue
             self._new_client[camera_id] = False
             last_sent = time.monotonic()
             try:
-                message, captured_at = await loop.run_in_executor(self._encoder, encode_frame, result, self.config)
+                message, captured_at = await loop.run_in_executor(self._encoder, encode_frame, result, self.config,
+                                                                  picture)
             except Exception:  # one bad frame must not end this camera's video
                 log.exception("camera %s: cannot encode a frame for the dashboard", camera_id)
                 continue
