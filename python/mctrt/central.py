@@ -82,7 +82,9 @@ class Central:
         self.origin = saved["origin"] if saved else time.time()
         self.resumed = saved is not None
         self.duplicates = 0  # redelivered steps already processed, skipped
-        self.bus_delay = LatencyWindow()  # a worker's publishing -> its step's processing here (wall clocks)
+        # a worker's publishing -> its step's arrival here (wall clocks), and arrival -> processing (ordering)
+        self.bus_delay, self.ordering_wait = LatencyWindow(), LatencyWindow()
+        self._arrived: dict[int, float] = {}  # id(step) -> when it arrived
         # per camera: the worker run and newest frame processed, and its live tracks (checkpointed) ...
         self._done_index = saved["done"] if saved else dict.fromkeys(config.camera_ids, 0)
         self._run: dict[str, str] = saved["runs"] if saved else {}
@@ -211,16 +213,21 @@ class Central:
                 step.time_s += self.origin
             else:  # the latency from capture, on this machine's clock
                 step.capture_ts = now - max(0.0, wall - step.time_s)
+            if step.sent_s is not None:
+                self.bus_delay.add(max(0.0, wall - step.sent_s))
+            if step.kind == STEP:
+                self._arrived[id(step)] = now
             self.orderer.add(step, token)
         return arrived
 
     def process(self, group: list[tuple[CameraStep, object]]) -> list[CameraResult]:
         """One scene step; its messages are acknowledged once its effects are written."""
         steps = [step for step, _ in group]
-        now = time.time()
+        now = time.monotonic()
         for step in steps:
-            if step.sent_s is not None:
-                self.bus_delay.add(max(0.0, now - step.sent_s))
+            arrived = self._arrived.pop(id(step), None)
+            if arrived is not None:
+                self.ordering_wait.add(now - arrived)
         restarted = [s for s in steps if self._run.get(s.camera_id, s.run) != s.run]
         if restarted:  # a worker restarted: its old tracks end before its new ones (IDs from 1 again) begin
             _, events = self.scene.step([self._ending(s) for s in restarted], StageTimer(self.metrics))
@@ -278,12 +285,13 @@ class Central:
         return [dict(self._status[cam]) for cam in self.config.camera_ids]
 
     def snapshot(self) -> dict:
-        """As Pipeline.snapshot, plus the bus: late and duplicate steps, steps waiting for the watermark, and
-        the delay from a worker's publishing to the step's processing here (ordering included)."""
+        """As Pipeline.snapshot, plus the bus: late and duplicate steps, steps waiting for the watermark,
+        the delay from a worker's publishing to a step's arrival here (delay), and from its arrival to
+        its processing (ordering_wait: waiting for the other cameras' steps of its time)."""
         with self._state_lock:
             state = self._state
         bus = {"late": self.orderer.late, "duplicates": self.duplicates, "waiting": self.orderer.pending(),
-               "delay": self.bus_delay.summary()}
+               "delay": self.bus_delay.summary(), "ordering_wait": self.ordering_wait.summary()}
         return {"running": self.running, "offline": self.offline, "metrics": self.metrics.snapshot(),
                 "cameras": self.camera_status(), "bus": bus, **state}
 

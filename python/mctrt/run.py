@@ -102,9 +102,10 @@ def summary(pipeline: Pipeline, seconds: float) -> str:
     if "bus" in snap:
         bus = snap["bus"]
         lines.append(f"bus: {bus['late']} late steps, {bus['duplicates']} delivered again (skipped)")
-        if bus["delay"]["count"]:
-            d = bus["delay"]
-            lines.append(f"  {'worker->here':<12} {d['p50_ms']:15.2f} {d['p95_ms']:8.2f} {d['p99_ms']:8.2f}")
+        for name, key in (("worker->here", "delay"), ("ordering", "ordering_wait")):
+            d = bus[key]
+            if d["count"]:
+                lines.append(f"  {name:<12} {d['p50_ms']:15.2f} {d['p95_ms']:8.2f} {d['p99_ms']:8.2f}")
     stats = snap["association"]
     if not stats:  # a worker: the central has the identities and events
         return "\n".join(lines)

@@ -115,6 +115,18 @@ def test_backend_options_are_checked(assets, torch):
         Detector(path, backend="torch", backend_options={"cuda_graphs": True})
 
 
+def test_onnxruntime_runs_on_the_threads_it_is_given_and_refuses_a_bad_count(assets):
+    path = assets / "models/osnet_x0_25_msmt17.onnx"
+    embedder = Embedder(path, backend="onnxruntime", backend_options={"onnxruntime": {"threads": 1}})
+    assert embedder.backend.session.get_session_options().intra_op_num_threads == 1
+    frame = cv2.imread(str(assets / "images/zidane.jpg"))
+    boxes = np.array([[100, 100, 400, 700]], np.float32)
+    np.testing.assert_allclose(embedder.embed([frame], [boxes]),
+                               Embedder(path, backend="onnxruntime").embed([frame], [boxes]), atol=1e-5)
+    with pytest.raises(ModelError, match="threads must be a whole number >= 1; got 0"):
+        Embedder(path, backend="onnxruntime", backend_options={"onnxruntime": {"threads": 0}})
+
+
 def test_shape_arithmetic_and_clip_convert(torch):
     """Flatten through Shape -> Gather (1-D index) -> Concat -> Reshape, and Clip without bounds."""
     from onnx import numpy_helper

@@ -13,19 +13,29 @@ log = logging.getLogger(__name__)
 
 
 class OnnxRuntimeBackend:
-    """One InferenceSession. Models whose batch dimension is fixed to 1 run a batch image by image."""
+    """One InferenceSession. Models whose batch dimension is fixed to 1 run a batch image by image.
+
+    threads: the CPU threads one inference uses (`backend_options: {onnxruntime: {threads: N}}`);
+    default: onnxruntime's, one per physical core. Give each of several processes on one machine its
+    share (two workers on two cores: 1 each), or they slow each other down.
+    """
 
     name = "onnxruntime"
     device = "cpu"  # host in, host out, even on onnxruntime-gpu's CUDA provider
 
-    def __init__(self, model, source: Path) -> None:
+    def __init__(self, model, source: Path, threads: int | None = None) -> None:
+        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+            raise ModelError(f"backend_options.onnxruntime.threads must be a whole number >= 1; got {threads!r}")
         try:
             import onnxruntime as ort
         except ImportError as exc:
             raise BackendUnavailable(f"onnxruntime is not installed ({exc}); pip install onnxruntime") from None
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
         try:
-            self.session = ort.InferenceSession(model.SerializeToString(), providers=providers)
+            options = ort.SessionOptions()
+            if threads is not None:
+                options.intra_op_num_threads = threads
+            self.session = ort.InferenceSession(model.SerializeToString(), options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception types for unloadable models
             raise ModelError(f"onnxruntime could not load it: {exc}") from None
         inputs = self.session.get_inputs()
