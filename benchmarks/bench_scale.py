@@ -3,9 +3,11 @@
 1. Bus cost: microseconds to publish and consume one camera step with 10 and 50 tracks (a tenth of
    them carrying a new embedding, as the re-ID schedule gives), and bytes per message; beside it the
    encoding and decoding alone (no Redis).
-2. The two-camera demo offline: one process against two workers and a central (three processes on
-   this machine), frames/s and cross-camera IDF1; then both live for --live-frames frames per camera:
-   capture -> result, and the worker -> central delay the bus adds.
+2. The two-camera demo offline: one process against two workers (one camera and one CPU thread each)
+   and a central, and against one worker (both cameras) and a central, all on this machine: frames/s
+   and cross-camera IDF1; then one process and two workers live for --live-frames frames per camera:
+   capture -> result, the bus's delay (worker publishes -> central receives) and the central's wait
+   for the other camera's step of the same time (ordering).
 3. A simulation of scale: a publisher process replays the workers' recorded messages of (2) as N
    cameras at 30 steps/s each (N = 16, 64, 256; each pair of cameras on its own stretch of floor),
    into one central in this process: the central's sustained steps/s, its lag (capture -> result) and
@@ -121,10 +123,14 @@ def bus_cost(url: str, messages: int = 2000) -> list[dict]:
 # -- 2. the demo: one process against two workers and a central --------------------------------------
 
 
-def write_config(folder: Path) -> Path:
+def write_config(folder: Path, threads: int | None = None, name: str = "demo.yaml") -> Path:
+    """configs/demo.yaml on onnxruntime; threads: its CPU threads per inference (default: one per core)."""
     text = CONFIG.read_text().replace("${MCTRT_ASSETS:-../../shared}", os.environ["MCTRT_ASSETS"])
-    path = folder / "demo.yaml"
-    path.write_text(text.replace("backend: auto", "backend: onnxruntime"))
+    text = text.replace("backend: auto", "backend: onnxruntime")
+    if threads is not None:  # each model's backend line gets its options beside it
+        text = text.replace("backend: onnxruntime", f"backend: onnxruntime\n    backend_options: {{onnxruntime: {{threads: {threads}}}}}")
+    path = folder / name
+    path.write_text(text)
     return path
 
 
@@ -146,41 +152,49 @@ def latency(summary: str, name: str) -> tuple[float, float]:
     return (float(match.group(1)), float(match.group(3))) if match else (float("nan"), float("nan"))
 
 
+def distributed(url: str, config: Path, cameras: list[list[str]], output: Path | None, *extra: str) -> tuple[float, str]:
+    """Workers (one per camera group, each with its own config) and a central from empty streams: the
+    wall time until all have ended, and the central's summary."""
+    redis.Redis.from_url(url).flushall()
+    start = time.perf_counter()
+    bus = ("--bus", url, *extra)
+    central = mctrt_run("--config", str(config), *bus, "--role", "central", "--no-server",
+                        *(("--output", str(output)) if output else ()))
+    workers = [mctrt_run("--config", str(worker_config), *bus, "--role", "worker", "--cameras", ",".join(group))
+               for worker_config, group in cameras]
+    for worker in workers:
+        finish(worker)
+    summary = finish(central, timeout=120)
+    return time.perf_counter() - start, summary
+
+
 def demo(url: str, folder: Path, live_frames: int) -> tuple[dict, dict[str, list[dict]]]:
     config = write_config(folder)
+    shared = write_config(folder, threads=1, name="one_thread.yaml")  # two workers on 2 cores: one core each
     gt = Path(os.environ["MCTRT_ASSETS"]) / "data/pets09_split2"
+    frames = 2 * 795
     start = time.perf_counter()
     finish(mctrt_run("--config", str(config), "--offline", "--output", str(folder / "one"), "--no-server"))
     one_s = time.perf_counter() - start
-    redis.Redis.from_url(url).flushall()
-    start = time.perf_counter()
-    bus = ("--config", str(config), "--bus", url)
-    central = mctrt_run(*bus, "--role", "central", "--offline", "--output", str(folder / "bus"), "--no-server")
-    workers = [mctrt_run(*bus, "--role", "worker", "--offline", "--cameras", cam) for cam in ("west", "east")]
-    for worker in workers:
-        finish(worker)
-    finish(central)
-    bus_s = time.perf_counter() - start
+    two_s, _ = distributed(url, config, [(shared, ["west"]), (shared, ["east"])], folder / "two", "--offline")
     client = redis.Redis.from_url(url)
     recorded = {cam: [fields for _, fields in client.xrange(stream_name("mctrt", cam))] for cam in ("west", "east")}
-    frames = 2 * 795
-    offline = {"one_process_fps": frames / one_s, "distributed_fps": frames / bus_s,
-               "ratio": one_s / bus_s,
+    both_s, _ = distributed(url, config, [(config, ["west", "east"])], folder / "both", "--offline")
+    offline = {"one_process_fps": frames / one_s, "two_workers_fps": frames / two_s, "one_worker_fps": frames / both_s,
+               "two_workers_ratio": one_s / two_s, "one_worker_ratio": one_s / both_s,
                "idf1_one_process": evaluate_cameras(gt, folder / "one")[0].idf1,
-               "idf1_distributed": evaluate_cameras(gt, folder / "bus")[0].idf1}
+               "idf1_two_workers": evaluate_cameras(gt, folder / "two")[0].idf1,
+               "idf1_one_worker": evaluate_cameras(gt, folder / "both")[0].idf1,
+               "threads_per_worker_when_two": 1}
 
     n = str(live_frames)
     one = finish(mctrt_run("--config", str(config), "--no-server", "--max-frames", n))
-    redis.Redis.from_url(url).flushall()
-    central = mctrt_run(*bus, "--role", "central", "--no-server", "--max-frames", n)
-    workers = [mctrt_run(*bus, "--role", "worker", "--cameras", cam, "--max-frames", n) for cam in ("west", "east")]
-    for worker in workers:
-        finish(worker)
-    spread = finish(central, timeout=60)
+    _, spread = distributed(url, config, [(shared, ["west"]), (shared, ["east"])], None, "--max-frames", n)
     live = {"frames_per_camera": live_frames,
             "one_process_capture_to_result_ms": latency(one, "capture->result"),
             "distributed_capture_to_result_ms": latency(spread, "capture->result"),
-            "bus_worker_to_central_ms": latency(spread, "worker->here")}
+            "bus_worker_to_central_ms": latency(spread, "worker->here"),
+            "central_ordering_wait_ms": latency(spread, "ordering")}
     return {"offline": offline, "live": live}, recorded
 
 
@@ -271,15 +285,18 @@ def main() -> None:
                       r["bytes_float32"]] for r in cost])
         measured, recorded = demo(url, folder, args.live_frames)
         off, live = measured["offline"], measured["live"]
-        print_table("2. the two-camera demo offline: one process vs two workers + a central (same machine)",
-                    ["", "frames/s", "cross-camera IDF1"],
-                    [["one process", off["one_process_fps"], off["idf1_one_process"]],
-                     ["2 workers + central", off["distributed_fps"], off["idf1_distributed"]],
-                     ["ratio", off["ratio"], ""]])
-        print_table(f"   live, {args.live_frames} frames per camera: latency ms", ["", "p50", "p99"],
+        print_table("2. the two-camera demo offline: one process vs workers + a central (same machine)",
+                    ["", "frames/s", "x one process", "cross-camera IDF1"],
+                    [["one process", off["one_process_fps"], 1.0, off["idf1_one_process"]],
+                     ["2 workers (1 thread each) + central", off["two_workers_fps"], off["two_workers_ratio"],
+                      off["idf1_two_workers"]],
+                     ["1 worker (both cameras) + central", off["one_worker_fps"], off["one_worker_ratio"],
+                      off["idf1_one_worker"]]])
+        print_table(f"   live, {args.live_frames} frames per camera, 2 workers + central: latency ms", ["", "p50", "p99"],
                     [["one process capture->result", *live["one_process_capture_to_result_ms"]],
                      ["distributed capture->result", *live["distributed_capture_to_result_ms"]],
-                     ["bus: worker -> central", *live["bus_worker_to_central_ms"]]])
+                     ["bus: worker publishes -> central receives", *live["bus_worker_to_central_ms"]],
+                     ["central: waiting for the other camera (ordering)", *live["central_ordering_wait_ms"]]])
         recording = folder / "recording.pkl"
         recording.write_bytes(pickle.dumps(recorded))
         sims = [simulate(url, recording, int(n), args.seconds) for n in args.cameras.split(",")]

@@ -197,8 +197,9 @@ class Central:
     def _receive(self) -> list[str]:
         """Read what the workers sent into the orderer; the cameras heard from."""
         arrived = []
-        now, wall = time.monotonic(), time.time()
-        for step, token in self.subscriber.read(block_ms=50):
+        received = self.subscriber.read(block_ms=50)
+        now, wall = time.monotonic(), time.time()  # after the read: it blocks until something comes
+        for step, token in received:
             cam = step.camera_id
             arrived.append(cam)
             if step.status is not None:
