@@ -361,3 +361,54 @@ async def test_a_centrals_dashboard_shows_a_cameras_video_from_its_workers_pictu
         central.stop()
         runner.join(timeout=30)
         worker.publisher.close()
+
+
+def test_a_killed_worker_shows_offline_the_other_camera_goes_on_and_a_restarted_one_is_back(tmp_path, redis_url):
+    """Live: the west worker dies; the central goes on with east (it waits for west at most
+    bus.lateness_s), says camera_offline for west, and camera_ok once a new west worker sends."""
+    health = {"camera_health": {"offline_after_s": 1.0, "debounce_s": 0.2, "window_s": 1.0}}
+    cfg = dataclasses.replace(config(CAMERAS, tmp_path, events=health), bus=BusConfig(lateness_s=0.3))
+
+    def worker(name):
+        return Pipeline(cfg, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False, camera_ids=[name],
+                        publisher=RedisPublisher(cfg.bus, [name], redis_url))
+
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), use_store=False)  # live
+    events, processed = [], []
+    central.listeners.append(lambda results, new: (events.extend(new), processed.extend(
+        (r.camera_id, r.step.run) for r in results)))
+    runner = threading.Thread(target=central.run)
+    runner.start()
+    workers = {name: worker(name) for name in CAMERAS}
+    step = 0
+
+    def run_until(condition, names, what):
+        nonlocal step
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert time.monotonic() < deadline, what
+            step += 1
+            for name in names:
+                frames = frames_at(step % 100, step, walk(step % 100), CAMERAS)
+                workers[name].process([f for f in frames if f.camera_id == name])
+            time.sleep(0.05)
+
+    def said(kind, camera):
+        return any(e["type"] == kind and e["camera_id"] == camera for e in list(events))
+
+    try:
+        run_until(lambda: {"west", "east"} <= {c for c, _ in processed}, CAMERAS, "both cameras never processed")
+        workers["west"].publisher.close()  # killed: it sends nothing more
+        east_before = sum(c == "east" for c, _ in processed)
+        run_until(lambda: said("camera_offline", "west"), ["east"], "west never went offline")
+        assert sum(c == "east" for c, _ in processed) > east_before + 5  # east went on meanwhile
+        assert not said("camera_offline", "east")
+        old_run = workers["west"].run_id
+        workers["west"] = worker("west")  # restarted: a new run
+        run_until(lambda: said("camera_ok", "west"), CAMERAS, "west never came back")
+        assert ("west", workers["west"].run_id) in processed and workers["west"].run_id != old_run
+    finally:
+        central.stop()
+        runner.join(timeout=30)
+        for w in workers.values():
+            w.publisher.close()
