@@ -33,7 +33,7 @@ from mctrt.config import PipelineConfig
 from mctrt.errors import MctrtError
 from mctrt.events.health import CameraHealth
 from mctrt.io.jpeg import Picture
-from mctrt.io.sources import ENDED, CameraStatus
+from mctrt.io.sources import ENDED, OFFLINE, CameraStatus
 from mctrt.metrics import LatencyWindow, Metrics, StageTimer
 from mctrt.scene import CameraResult, Scene
 from mctrt.store import open_store
@@ -94,6 +94,7 @@ class Central:
         self._unacked: list = []  # tokens of the steps processed since the last checkpoint
         self._checkpointed = time.monotonic()
         self._status = {i.camera_id: CameraStatus(i.camera_id, i.kind).as_dict() for i in config.inputs}
+        self._heard: dict[str, float] = {}  # camera -> when its worker's last message came (monotonic)
         self._wanted: dict[str, float] = {}  # camera -> when the dashboard last asked for its picture
         self._pictures: dict[str, Picture] = {}
         self._pictures_polled = self._watch_sent = -1e9
@@ -202,6 +203,7 @@ class Central:
         for step, token in received:
             cam = step.camera_id
             arrived.append(cam)
+            self._heard[cam] = now
             if step.status is not None:
                 self._status[cam] = step.status
             if step.kind == STEP:
@@ -282,8 +284,17 @@ class Central:
         self.subscriber.close()
 
     def camera_status(self) -> list[dict]:
-        """Each camera's status as its worker last reported it (connecting until one has)."""
-        return [dict(self._status[cam]) for cam in self.config.camera_ids]
+        """Each camera's status as its worker last reported it (connecting until one has); live, a camera
+        whose worker has sent nothing for camera_health.offline_after_s is offline."""
+        out = []
+        silent_s = self.config.events.camera_health.offline_after_s
+        for cam in self.config.camera_ids:
+            status, heard = dict(self._status[cam]), self._heard.get(cam)
+            if (not self.offline and heard is not None and status["state"] != ENDED
+                    and time.monotonic() - heard > silent_s):
+                status.update(state=OFFLINE, reason=f"its worker has sent nothing for {time.monotonic() - heard:.0f} s")
+            out.append(status)
+        return out
 
     def snapshot(self) -> dict:
         """As Pipeline.snapshot, plus the bus: late and duplicate steps, steps waiting for the watermark,

@@ -1,5 +1,6 @@
-"""The pipeline in one process: camera readers -> Perception (detect, track, re-ID) -> Scene (floor
-positions, global IDs, events, store, results files) -> listeners (the dashboard), with metrics.
+"""The pipeline: camera readers -> Perception (detect, track, re-ID) -> Scene (floor positions, global
+IDs, events, store, results files) -> listeners (the dashboard), with metrics; or, in a worker
+(--role worker), Perception -> the bus, the scene being the central's (central.py).
 
 Pipeline.process() is one step over a list of frames (at most one per camera); Pipeline.run() feeds it
 from the camera readers until the inputs end (offline) or stop() is called (live). Everything here
@@ -39,7 +40,8 @@ log = logging.getLogger(__name__)
 
 
 class Pipeline:
-    """Perception and the scene in one process, fed by the camera readers (python -m mctrt.run).
+    """Perception and the scene in one process (python -m mctrt.run), or perception and the bus (a
+    worker), fed by the camera readers.
 
     Args:
         config: the loaded configuration.

@@ -403,10 +403,13 @@ def test_a_killed_worker_shows_offline_the_other_camera_goes_on_and_a_restarted_
         run_until(lambda: said("camera_offline", "west"), ["east"], "west never went offline")
         assert sum(c == "east" for c, _ in processed) > east_before + 5  # east went on meanwhile
         assert not said("camera_offline", "east")
+        states = {s["camera_id"]: s["state"] for s in central.camera_status()}  # as /api/cameras shows them
+        assert states["west"] == "offline" and states["east"] != "offline"
         old_run = workers["west"].run_id
         workers["west"] = worker("west")  # restarted: a new run
         run_until(lambda: said("camera_ok", "west"), CAMERAS, "west never came back")
         assert ("west", workers["west"].run_id) in processed and workers["west"].run_id != old_run
+        assert "offline" not in {s["state"] for s in central.camera_status()}
     finally:
         central.stop()
         runner.join(timeout=30)

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 # Camera states, as the API reports them.
 CONNECTING, CONNECTED, RECONNECTING, ENDED, FAILED = "connecting", "connected", "reconnecting", "ended", "failed"
+OFFLINE = "offline"  # a central's camera whose worker has gone silent (the reader's state is unknown there)
 _FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 _open_lock = threading.Lock()  # the FFmpeg options travel through a process-wide environment variable
 RETRY_LOG_EVERY_S = 30.0  # a camera that stays unreachable says so this often, not at every try

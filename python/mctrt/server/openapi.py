@@ -4,7 +4,7 @@ the server tests validate every response against them, so this file is where eac
 from __future__ import annotations
 
 from mctrt.events import EVENT_TYPES
-from mctrt.io.sources import CONNECTED, CONNECTING, ENDED, FAILED, RECONNECTING
+from mctrt.io.sources import CONNECTED, CONNECTING, ENDED, FAILED, OFFLINE, RECONNECTING
 from mctrt.metrics import STAGES
 
 
@@ -25,7 +25,7 @@ NULL_NUM, NULL_INT = {"type": ["number", "null"]}, {"type": ["integer", "null"]}
 POINT = {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}
 NULL_POINT = {**POINT, "type": ["array", "null"]}
 POINTS = {"type": "array", "items": POINT}
-STATES = [CONNECTING, CONNECTED, RECONNECTING, ENDED, FAILED]
+STATES = [CONNECTING, CONNECTED, RECONNECTING, ENDED, FAILED, OFFLINE]
 POSITIONS = {  # the body of /api/positions, and of a /ws/positions message beside its type
     "time": {"type": ["number", "null"], "description": "scene seconds of the newest step (null before it)"},
     "people": {"type": "array", "items": _ref("FloorPerson")}}

@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 
 from mctrt.config import ServerConfig
 from mctrt.events import EVENT_TYPES
-from mctrt.io.sources import FAILED, RECONNECTING
+from mctrt.io.sources import FAILED, OFFLINE, RECONNECTING
 from mctrt.metrics import STAGES
 from mctrt.pipeline import Pipeline
 from mctrt.server.floor import PLAN_URL, floor_map
@@ -61,7 +61,7 @@ async def health(request: web.Request) -> web.Response:
     states = [s["state"] for s in snap["cameras"]]
     if not snap["running"]:
         status = "stopped"
-    elif any(s in (FAILED, RECONNECTING) for s in states):
+    elif any(s in (FAILED, RECONNECTING, OFFLINE) for s in states):
         status = "degraded"
     else:
         status = "ok"
