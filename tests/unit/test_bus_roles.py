@@ -415,3 +415,12 @@ def test_a_killed_worker_shows_offline_the_other_camera_goes_on_and_a_restarted_
         runner.join(timeout=30)
         for w in workers.values():
             w.publisher.close()
+
+
+def test_a_central_whose_redis_lost_its_streams_makes_them_again_and_reads_on(tmp_path, redis_url):
+    cfg = config(CAMERAS, tmp_path)
+    subscriber = RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url)
+    connect(redis_url).flushall()  # a Redis restarted without persistence
+    assert subscriber.read() == [] and subscriber.read(block_ms=10) == []
+    publish_workers(cfg, tmp_path, redis_url, steps=range(3), end=False)
+    assert len(subscriber.read()) == 6

@@ -160,17 +160,20 @@ class RedisSubscriber:
         self.client = connect(self.url)
         self.consumer = consumer
         self.streams = {stream_name(config.prefix, cam): cam for cam in camera_ids}
+        self._create_groups()
+        self._acks: list[tuple[str, bytes]] = []  # not yet sent (Redis unreachable)
+        self._refused: set[str] = set()  # streams whose messages this central cannot read (a newer schema)
+        self._checkpoint: bytes | None = None
+        # first this consumer's pending entries, from each stream's start (cursor: the last ID read), then new ones
+        self._cursor: dict[str, str | bytes] | None = dict.fromkeys(self.streams, "0")
+
+    def _create_groups(self) -> None:
         for stream in self.streams:
             try:
                 self.client.xgroup_create(stream, GROUP, id="0", mkstream=True)
             except redis.ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise BusError(f"bus {self.url}: cannot create the consumer group on {stream}: {exc}") from None
-        self._acks: list[tuple[str, bytes]] = []  # not yet sent (Redis unreachable)
-        self._refused: set[str] = set()  # streams whose messages this central cannot read (a newer schema)
-        self._checkpoint: bytes | None = None
-        # first this consumer's pending entries, from each stream's start (cursor: the last ID read), then new ones
-        self._cursor: dict[str, str | bytes] | None = dict.fromkeys(self.streams, "0")
 
     def read(self, block_ms: int = 100, count: int = 256) -> list[tuple[CameraStep, tuple[str, bytes]]]:
         """Camera steps (capture_ts: when they arrived here) and their (stream, entry ID) to acknowledge;
@@ -182,6 +185,12 @@ class RedisSubscriber:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             log.warning("bus %s unreachable (%s); retrying", self.url, exc)
             time.sleep(min(1.0, block_ms / 1000))
+            return []
+        except redis.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("bus %s lost its streams (a Redis restarted without persistence?): made again", self.url)
+            self._create_groups()
             return []
         out, arrived = [], time.monotonic()
         for stream, entries in replies or []:
