@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,8 +33,8 @@ from mctrt.errors import MctrtError
 from mctrt.events.health import CameraHealth
 from mctrt.io.jpeg import Picture
 from mctrt.io.sources import ENDED, OFFLINE, CameraStatus
-from mctrt.metrics import LatencyWindow, Metrics, StageTimer
-from mctrt.scene import CameraResult, Scene
+from mctrt.metrics import LatencyWindow, StageTimer
+from mctrt.scene import CameraResult, Scene, Watched
 from mctrt.store import open_store
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ class Subscriber(Protocol):
     def close(self) -> None: ...
 
 
-class Central:
+class Central(Watched):
     """See the module docstring.
 
     Args:
@@ -67,17 +66,13 @@ class Central:
     def __init__(self, config: PipelineConfig, subscriber: Subscriber, *, offline: bool = False,
                  output_dir: str | Path | None = None, use_store: bool = True) -> None:
         self.config = config
-        self.offline = offline
         self.subscriber = subscriber
         self.use_store = use_store and (config.store.url is not None or config.store.path is not None)
         saved = self._saved_state()
-        self.scene = Scene(config, output_dir=output_dir, use_store=use_store, hold_events=True,
-                           resume=saved["scene"] if saved else None)
+        super().__init__(Scene(config, output_dir=output_dir, use_store=use_store, hold_events=True,
+                               resume=saved["scene"] if saved else None), offline)
         self.orderer: StepOrderer = StepOrderer(config.camera_ids, config.bus.step_window_s,
                                                 None if offline else config.bus.lateness_s)
-        self.metrics = Metrics()
-        self.listeners: list[Callable[[list[CameraResult], list[dict]], None]] = []
-        self.running = False
         # offline: the workers' times count from each video's start; the central's clock origin is added
         self.origin = saved["origin"] if saved else time.time()
         self.resumed = saved is not None
@@ -98,10 +93,7 @@ class Central:
         self._wanted: dict[str, float] = {}  # camera -> when the dashboard last asked for its picture
         self._pictures: dict[str, Picture] = {}
         self._pictures_polled = self._watch_sent = -1e9
-        self._stop = threading.Event()
         self._closed = False
-        self._state_lock = threading.Lock()
-        self._state = self.scene.state()
         if saved:
             log.warning("central: resuming from the checkpoint a central that did not stop cleanly left (frames done: "
                         "%s); its unacknowledged steps are read again", self._done_index)
@@ -297,13 +289,10 @@ class Central:
         return out
 
     def snapshot(self) -> dict:
-        """As Pipeline.snapshot, plus the bus: late and duplicate steps, steps waiting for the watermark,
+        """Watched.snapshot, plus the bus: late and duplicate steps, steps waiting for the watermark,
         the delay from a worker's publishing to a step's arrival here (delay), and from its arrival to
         its processing (ordering_wait: waiting for the other cameras' steps of its time)."""
-        with self._state_lock:
-            state = self._state
         bus = {"late": self.orderer.late, "duplicates": self.duplicates, "waiting": self.orderer.pending(),
                "delay": self.bus_delay.summary(), "ordering_wait": self.ordering_wait.summary()}
-        return {"running": self.running, "offline": self.offline, "metrics": self.metrics.snapshot(),
-                "cameras": self.camera_status(), "bus": bus, **state}
+        return {**super().snapshot(), "bus": bus}
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,10 +24,10 @@ from mctrt.config import PipelineConfig
 from mctrt.events.health import CameraHealth
 from mctrt.io.jpeg import Picture
 from mctrt.io.sources import ENDED, FAILED, CameraReader, CameraStatus
-from mctrt.metrics import Metrics, StageTimer
+from mctrt.metrics import StageTimer
 from mctrt.models import Detector, Embedder
 from mctrt.perception import Perception
-from mctrt.scene import CameraResult, Scene
+from mctrt.scene import CameraResult, Scene, Watched
 from mctrt.types import Frame
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ __all__ = ["CameraResult", "Pipeline"]
 log = logging.getLogger(__name__)
 
 
-class Pipeline:
+class Pipeline(Watched):
     """Perception and the scene in one process (python -m mctrt.run), or perception and the bus (a
     worker), fed by the camera readers.
 
@@ -59,22 +58,14 @@ class Pipeline:
                  use_store: bool = True, detector: Detector | None = None, embedder: Embedder | None = None,
                  camera_ids: list[str] | None = None, publisher: Publisher | None = None) -> None:
         self.config = config
-        self.offline = offline
         self.inputs = [i for i in config.inputs if camera_ids is None or i.camera_id in camera_ids]
         self.perception = Perception(config, [i.camera_id for i in self.inputs], detector=detector, embedder=embedder)
         self.publisher = publisher
         # A worker's run: the central tells a restarted worker (frame numbers, track IDs from 1 again) by it.
         self.run_id = f"{socket.gethostname()}-{os.getpid()}-{time.time():.3f}"
-        self.scene = Scene(config, output_dir=output_dir, use_store=use_store) if publisher is None else None
-        self.metrics = Metrics()
+        super().__init__(Scene(config, output_dir=output_dir, use_store=use_store) if publisher is None else None, offline)
         self.readers: list[CameraReader] = []
-        # Called on the pipeline's thread after each step with its results and events; must not block.
-        self.listeners: list[Callable[[list[CameraResult], list[dict]], None]] = []
-        self.running = False
-        self._stop = threading.Event()
         self._closed = False
-        self._state_lock = threading.Lock()
-        self._state = self._scene_state()
 
     # -- one step -------------------------------------------------------------------------------------
 
@@ -100,20 +91,6 @@ class Pipeline:
             self.metrics.result(frame.camera_id, frame.capture_ts, finished)
         self._tell(results, events)
         return results
-
-    def _tell(self, results: list[CameraResult], events: list[dict]) -> None:
-        state = self._scene_state()
-        with self._state_lock:
-            self._state = state
-        for listener in self.listeners:
-            listener(results, events)
-
-    def _publish(self, events: list[dict]) -> None:
-        """Events outside a step (camera health, the end of a run) to every sink."""
-        if events:
-            if self.scene is not None:
-                self.scene.publish(events)
-            self._tell([], events)
 
     # -- running --------------------------------------------------------------------------------------
 
@@ -161,9 +138,6 @@ class Pipeline:
             self.close()
             self.running = False
 
-    def stop(self) -> None:
-        self._stop.set()
-
     def _next_offline(self) -> list[Frame] | None:
         """One frame from each camera still reading (waiting for each), None when all have ended (get()
         returns None only for a queue that is closed and empty)."""
@@ -205,16 +179,3 @@ class Pipeline:
 
     def _status_of(self, camera_id: str) -> dict | None:
         return next((r.status.as_dict() for r in self.readers if r.config.camera_id == camera_id), None)
-
-    def snapshot(self) -> dict:
-        """What the pipeline is doing, for every reader of it (the dashboard's stats, /health, the
-        cameras' API, the run's summary), safe from any thread: running, offline, metrics
-        (Metrics.snapshot) and cameras (camera_status) as they are now; association (the associator's
-        stats), events (counts by type) and zones (occupancy) as the last step left them."""
-        with self._state_lock:
-            state = self._state
-        return {"running": self.running, "offline": self.offline, "metrics": self.metrics.snapshot(),
-                "cameras": self.camera_status(), **state}
-
-    def _scene_state(self) -> dict:
-        return self.scene.state() if self.scene is not None else {"association": {}, "events": {}, "zones": {}}

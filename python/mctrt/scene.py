@@ -6,6 +6,8 @@ events -> the store and the results files. It needs no image, so it runs beside 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from mctrt.config import PipelineConfig
 from mctrt.events import EventEngine
 from mctrt.geometry.feet import CameraFrame, FootLocator
 from mctrt.io.results import ResultWriter
-from mctrt.metrics import StageTimer
+from mctrt.metrics import Metrics, StageTimer
 from mctrt.store import open_store
 from mctrt.types import Frame, Tracks
 
@@ -191,3 +193,52 @@ class Scene:
         """The association stats, event counts and zone occupancy as the last step left them."""
         return {"association": self.associator.stats(), "events": dict(self.events.counts),
                 "zones": self.events.occupancy()}
+
+
+class Watched:
+    """What a Pipeline and a Central share for those who watch them run (the dashboard, the summary):
+    listeners told of every step, metrics, and the scene's state as the last step left it, safe to
+    read from any thread (snapshot). scene: None in a worker, which has none."""
+
+    def __init__(self, scene: Scene | None, offline: bool) -> None:
+        self.scene = scene
+        self.offline = offline
+        self.metrics = Metrics()
+        # Called on the running thread after each step with its results and events; must not block.
+        self.listeners: list[Callable[[list[CameraResult], list[dict]], None]] = []
+        self.running = False
+        self._stop = threading.Event()
+        self._state_lock = threading.Lock()
+        self._state = self._scene_state()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def camera_status(self) -> list[dict]:
+        raise NotImplementedError
+
+    def snapshot(self) -> dict:
+        """running, offline, metrics (Metrics.snapshot) and cameras (camera_status) as they are now;
+        association (the associator's stats), events (counts by type) and zones (occupancy) as the
+        last step left them."""
+        with self._state_lock:
+            state = self._state
+        return {"running": self.running, "offline": self.offline, "metrics": self.metrics.snapshot(),
+                "cameras": self.camera_status(), **state}
+
+    def _tell(self, results: list[CameraResult], events: list[dict]) -> None:
+        state = self._scene_state()
+        with self._state_lock:
+            self._state = state
+        for listener in self.listeners:
+            listener(results, events)
+
+    def _publish(self, events: list[dict]) -> None:
+        """Events outside a step (camera health, the end of a run) to every sink."""
+        if events:
+            if self.scene is not None:
+                self.scene.publish(events)
+            self._tell([], events)
+
+    def _scene_state(self) -> dict:
+        return self.scene.state() if self.scene is not None else {"association": {}, "events": {}, "zones": {}}
