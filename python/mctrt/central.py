@@ -247,21 +247,6 @@ class Central(Watched):
         self._live[step.camera_id] = set()
         return ended
 
-    def _tell(self, results: list[CameraResult], events: list[dict]) -> None:
-        state = self.scene.state()
-        with self._state_lock:
-            self._state = state
-        for listener in self.listeners:
-            listener(results, events)
-
-    def _publish(self, events: list[dict]) -> None:
-        if events:
-            self.scene.publish(events)
-            self._tell([], events)
-
-    def stop(self) -> None:
-        self._stop.set()
-
     def close(self) -> None:
         """End every track, close every visit and flush the sinks (idempotent)."""
         if self._closed:
