@@ -115,6 +115,8 @@ class RedisPublisher:
         """Whether to send a picture of this camera now: a central's dashboard watches it (checked
         once a second) and the last one went at least every_s ago."""
         now = time.monotonic()
+        if now < self._retry_at:  # Redis is unreachable: no picture, and no check that would wait on it
+            return False
         if now - self._watch_checked >= 1.0:
             self._watch_checked = now
             keys = [watch_key(self.config.prefix, cam) for cam in self._cameras]
