@@ -57,6 +57,9 @@ class Scene:
         config: the loaded configuration.
         output_dir: write MOTChallenge results, world.txt and events.jsonl there.
         use_store: save events in the config's store (SQLite at store.path, or PostgreSQL at store.url).
+        hold_events: keep events for the store until commit() (a central commits them with its checkpoint).
+        resume: parts() of a scene to go on from (a central's checkpoint) instead of starting afresh;
+            its calibrations are the checkpoint's: a changed calibration takes effect after a clean stop.
     """
 
     def __init__(self, config: PipelineConfig, *, output_dir: str | Path | None = None, use_store: bool = True,
