@@ -251,3 +251,11 @@ def postgres_server(free_port):
     admin.close()
     subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def events_by_content(store) -> list[str]:
+    """A store's events, sorted, as JSON without their row ids and absolute times (an offline central's
+    clock starts at its own start), other floats rounded to 6 places: to compare two runs' stores."""
+    absolute = ("id", "time", "first_seen", "until", "since")
+    return sorted(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in e.items() if k not in absolute},
+                             sort_keys=True) for e in store.events(limit=10_000))

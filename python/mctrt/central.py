@@ -26,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from mctrt.bus.messages import STEP, CameraStep
+from mctrt.bus.messages import END, STEP, CameraStep
 from mctrt.bus.ordering import StepOrderer
 from mctrt.config import PipelineConfig
 from mctrt.errors import MctrtError
@@ -79,7 +79,6 @@ class Central(Watched):
         self.duplicates = 0  # redelivered steps already processed, skipped
         # a worker's publishing -> its step's arrival here (wall clocks), and arrival -> processing (ordering)
         self.bus_delay, self.ordering_wait = LatencyWindow(), LatencyWindow()
-        self._arrived: dict[int, float] = {}  # id(step) -> when it arrived
         # per camera: the worker run and newest frame processed, and its live tracks (checkpointed) ...
         self._done_index = saved["done"] if saved else dict.fromkeys(config.camera_ids, 0)
         self._run: dict[str, str] = saved["runs"] if saved else {}
@@ -151,8 +150,6 @@ class Central(Watched):
                         break
                 if self._unacked and time.monotonic() - self._checkpointed >= self.config.bus.checkpoint_s:
                     self._checkpoint()
-                for end, _ in self.orderer.ends:  # acknowledged when all is done (close): a resumed central needs them
-                    self._status[end.camera_id] = end.status or {**self._status[end.camera_id], "state": ENDED}
                 if self.orderer.done:  # every camera's worker has ended its run
                     break
                 if max_frames is not None and min(self._done_index.values()) >= max_frames:
@@ -198,6 +195,8 @@ class Central(Watched):
             self._heard[cam] = now
             if step.status is not None:
                 self._status[cam] = step.status
+            elif step.kind == END:
+                self._status[cam] = {**self._status[cam], "state": ENDED}
             if step.kind == STEP:
                 if step.run == self._accepted_run.get(cam) and step.index <= self._accepted[cam]:
                     self.duplicates += 1  # delivered again (a restart, a worker resending): taken in already
@@ -210,26 +209,23 @@ class Central(Watched):
                 step.capture_ts = now - max(0.0, wall - step.time_s)
             if step.sent_s is not None:
                 self.bus_delay.add(max(0.0, wall - step.sent_s))
-            if step.kind == STEP:
-                self._arrived[id(step)] = now
-            self.orderer.add(step, token)
+            self.orderer.add(step, (token, now))  # with when it arrived, for the ordering wait
         return arrived
 
-    def process(self, group: list[tuple[CameraStep, object]]) -> list[CameraResult]:
-        """One scene step; its messages are acknowledged once its effects are written."""
+    def process(self, group: list[tuple[CameraStep, tuple[object, float]]]) -> list[CameraResult]:
+        """One scene step: (step, (its bus token, when it arrived)) per camera. Its messages are acknowledged
+        at the checkpoint that writes its effects."""
         steps = [step for step, _ in group]
         now = time.monotonic()
-        for step in steps:
-            arrived = self._arrived.pop(id(step), None)
-            if arrived is not None:
-                self.ordering_wait.add(now - arrived)
+        for _, (_, arrived) in group:
+            self.ordering_wait.add(now - arrived)
         restarted = [s for s in steps if self._run.get(s.camera_id, s.run) != s.run]
         if restarted:  # a worker restarted: its old tracks end before its new ones (IDs from 1 again) begin
             _, events = self.scene.step([self._ending(s) for s in restarted], StageTimer(self.metrics))
             self._tell([], events)
         timer = StageTimer(self.metrics)
         results, events = self.scene.step(steps, timer)
-        self._unacked += [token for _, token in group]
+        self._unacked += [token for _, (token, _) in group]
         finished = time.monotonic()
         for step in steps:
             cam = step.camera_id
@@ -256,7 +252,7 @@ class Central(Watched):
             log.warning("central: %d camera steps received but not processed (the run stopped first); they stay "
                         "pending on the bus for the next central", self.orderer.pending())
         if self.orderer.done:
-            self._unacked += [token for _, token in self.orderer.ends]
+            self._unacked += [token for _, (token, _) in self.orderer.ends]  # last: a resumed central needs them
         self._tell([], self._checkpoint(final=True))  # the closing events
         self.subscriber.close()
 

@@ -3,7 +3,6 @@ offline on the two-camera demo, score as the single process does, and a central 
 restarted stores what an uninterrupted one stores; bad role arguments and an unreachable bus are
 clear errors."""
 
-import json
 import signal
 import sqlite3
 import subprocess
@@ -16,7 +15,7 @@ import redis
 from mctrt.eval import evaluate_cameras
 from mctrt.store import EventStore
 
-from conftest import run_mctrt
+from conftest import events_by_content, run_mctrt
 
 pytestmark = pytest.mark.slow
 
@@ -32,16 +31,12 @@ def ended(process, timeout=900) -> str:
     return out
 
 
-def stored_events(path) -> list[tuple]:
-    """A store's events by content: absolute times (an offline central's clock starts at its own start)
-    and row ids left out."""
+def stored_events(path) -> list[str]:
     store = EventStore(path)
     try:
-        events = store.events(limit=10_000)
+        return events_by_content(store)
     finally:
         store.close()
-    return sorted((json.dumps({k: v for k, v in e.items() if k not in ("id", "time", "first_seen", "until", "since")},
-                              sort_keys=True) for e in events))
 
 
 def test_two_workers_and_a_central_killed_mid_run_end_as_one_process_and_an_uninterrupted_central(

@@ -40,10 +40,6 @@ def on_onnxruntime(config):
     return dataclasses.replace(config, **models)
 
 
-def run(args, env_assets, timeout=900):
-    return run_mctrt(args, env_assets, timeout)
-
-
 def test_offline_demo_writes_results_events_store_and_a_summary(demo_run):
     result, tmp = demo_run
     assert result.returncode == 0, result.stderr[-3000:]
@@ -130,7 +126,7 @@ def test_three_cameras_with_blind_gaps_between_them_keep_people(assets, tmp_path
     assert split.returncode == 0, split.stderr
     split_config = tmp_path / "split/config.yaml"
     split_config.write_text(pin_onnxruntime(split_config.read_text()))
-    result = run(["--config", str(tmp_path / "split/config.yaml"), "--offline", "--output", str(tmp_path / "out"),
+    result = run_mctrt(["--config", str(tmp_path / "split/config.yaml"), "--offline", "--output", str(tmp_path / "out"),
                   "--no-server"], assets)
     assert result.returncode == 0, result.stderr[-3000:]
     combined, _ = evaluate_cameras(tmp_path / "split", tmp_path / "out")
@@ -227,7 +223,7 @@ modules:
   tracker: {{frame_rate: 10}}
 store: {{path: null}}
 """)
-    result = run(["--config", str(config), "--offline", "--output", str(tmp_path / "out"), "--no-server"], assets)
+    result = run_mctrt(["--config", str(config), "--offline", "--output", str(tmp_path / "out"), "--no-server"], assets)
     assert result.returncode == 1, result.stderr[-2000:]
     assert "gone: 0 frames" in result.stdout and "nowhere.mp4 does not exist" in result.stdout
     assert "good: 8 frames, 0 dropped, ended" in result.stdout
@@ -237,24 +233,24 @@ store: {{path: null}}
 def test_bad_config_exits_2_naming_the_key(tmp_path, assets):
     config = tmp_path / "c.yaml"
     config.write_text("inputs: [{camera_id: a, path: a.mp4}]\nmodules: {detector: {model: m.onnx, conf: 0.3}}\n")
-    result = run(["--config", str(config), "--offline", "--no-server"], assets)
+    result = run_mctrt(["--config", str(config), "--offline", "--no-server"], assets)
     assert result.returncode == 2 and "modules.detector has unknown keys ['conf']" in result.stderr
 
 
 def test_an_unwritable_output_exits_2_before_any_model_loads(tmp_path, assets, demo_config):
-    result = run(["--config", str(demo_config(tmp_path)), "--offline", "--output", "/proc/mctrt-out", "--no-server"], assets)
+    result = run_mctrt(["--config", str(demo_config(tmp_path)), "--offline", "--output", "/proc/mctrt-out", "--no-server"], assets)
     assert result.returncode == 2 and "error: --output /proc/mctrt-out cannot be written" in result.stderr
     assert "Traceback" not in result.stderr and "detector on" not in result.stderr
 
 
 def test_max_frames_stops_each_camera_after_that_many_frames(tmp_path, assets, demo_config):
-    result = run(["--config", str(demo_config(tmp_path)), "--offline", "--output", str(tmp_path / "out"), "--no-server",
+    result = run_mctrt(["--config", str(demo_config(tmp_path)), "--offline", "--output", str(tmp_path / "out"), "--no-server",
                   "--no-store", "--max-frames", "6"], assets)
     assert result.returncode == 0, result.stderr
     for camera in ("west", "east"):
         rows = np.loadtxt(tmp_path / f"out/{camera}.txt", delimiter=",", ndmin=2)
         assert len(rows) and rows[:, 0].max() == 6, camera
-    assert run(["--config", str(demo_config(tmp_path)), "--offline", "--max-frames", "0", "--no-server"], assets).returncode == 2
+    assert run_mctrt(["--config", str(demo_config(tmp_path)), "--offline", "--max-frames", "0", "--no-server"], assets).returncode == 2
 
 
 def test_a_killed_offline_run_leaves_the_results_it_had_and_a_rerun_keeps_them(tmp_path, assets, demo_config):
@@ -276,7 +272,7 @@ def test_a_killed_offline_run_leaves_the_results_it_had_and_a_rerun_keeps_them(t
     assert len(kept) >= 20 and (kept[:, 1] > 0).all()  # rows with the IDs they had when written
     assert (out / "world.txt").read_text().startswith("time,frame,global_id,x,y")
     assert any(json.loads(line)["type"] == "first_seen" for line in (out / "events.jsonl").read_text().splitlines())
-    result = run([*args[3:], "--max-frames", "3"], assets)
+    result = run_mctrt([*args[3:], "--max-frames", "3"], assets)
     assert result.returncode == 0, result.stderr
     (previous,) = out.glob("previous-*")
     assert np.array_equal(np.loadtxt(previous / "west.txt", delimiter=",", ndmin=2), kept)

@@ -24,7 +24,7 @@ from mctrt.pipeline import Pipeline
 from mctrt.server import create_app
 from mctrt.store import open_store
 
-from conftest import start_redis
+from conftest import events_by_content, start_redis
 from test_pipeline_steps import (
     ColourDetector,
     ColourEmbedder,
@@ -146,7 +146,7 @@ def test_a_central_killed_mid_run_resumes_and_its_store_ends_as_an_uninterrupted
     if store != "none":
         expected, stored = open_store(uninterrupted.store), open_store(cfg.store)
         try:
-            assert len(stored_events(expected)) > 6 and stored_events(stored) == stored_events(expected)
+            assert len(events_by_content(expected)) > 6 and events_by_content(stored) == events_by_content(expected)
         finally:
             expected.close()
             stored.close()
@@ -189,15 +189,6 @@ def test_an_unreachable_bus_is_an_error_naming_the_url_and_the_fix(tmp_path, fre
         connect("http://example.com")
 
 
-def stored_events(store) -> list[tuple]:
-    """The store's events by content: absolute times (the central's offline clock starts at its own
-    start) and row ids left out, other floats rounded."""
-    def content(e):
-        return tuple(sorted((k, round(v, 6) if isinstance(v, float) else v if not isinstance(v, list) else tuple(v))
-                            for k, v in e.items() if k not in ("id", "time", "first_seen", "until", "since")))
-    return sorted((content(e) for e in store.events(limit=10_000)), key=repr)
-
-
 def test_a_central_stores_in_postgresql_the_events_one_process_stores_in_sqlite(tmp_path, redis_url, postgres_server):
     zone = {"zones": [{"name": "middle", "polygon_m": [[2, 0], [5, 0], [5, 6], [2, 6]]}]}
     sqlite_cfg = dataclasses.replace(config(CAMERAS, tmp_path, events=zone), store=StoreConfig(str(tmp_path / "one.db")))
@@ -210,7 +201,7 @@ def test_a_central_stores_in_postgresql_the_events_one_process_stores_in_sqlite(
     Central(pg_cfg, RedisSubscriber(pg_cfg.bus, pg_cfg.camera_ids, redis_url), offline=True).run()
     expected, got = open_store(sqlite_cfg.store), open_store(pg_cfg.store)
     try:
-        assert len(stored_events(expected)) > 6 and stored_events(got) == stored_events(expected)
+        assert len(events_by_content(expected)) > 6 and events_by_content(got) == events_by_content(expected)
         assert {e["type"] for e in got.events(limit=10_000)} >= {"entry", "exit", "zone_enter", "zone_leave"}
     finally:
         expected.close()
