@@ -1,10 +1,12 @@
 """EventEngine: entry/exit with flicker tolerance, global first/last seen, dwell, line crossings with
 direction and hysteresis, zones with occupancy, ID corrections, and zones and lines on the floor."""
 
+import cv2
 import numpy as np
 
 from mctrt.config import EventsConfig, LineConfig, ZoneConfig
 from mctrt.events import EventEngine
+from mctrt.events.engine import inside_polygon
 
 
 def box_at(foot_x: float, foot_y: float) -> np.ndarray:
@@ -131,7 +133,7 @@ def test_correction_merging_two_open_visits_closes_the_old_one_so_entries_and_ex
     assert [(e["type"], e["global_id"], e.get("corrected_to")) for e in events] == [
         ("id_corrected", 2, None), ("zone_leave", 5, 2), ("exit", 5, 2), ("last_seen", 5, 2)]
     assert events[1]["occupancy"] == 1 and engine.occupancy() == {"desk": 1}
-    assert engine.visits[(2, "a")].entered == 0.0  # the merged visit keeps the earlier start
+    assert engine.visits["a"][2].entered == 0.0  # the merged visit keeps the earlier start
     step(engine, "a", 0.6, 3, [(2, 3, 50, 50)])
     engine.finish()
     assert engine.counts["entry"] == engine.counts["exit"] == 2
@@ -197,3 +199,13 @@ def test_finish_closes_floor_zones_and_a_correction_moves_the_floor_visit():
     events = engine.finish()
     assert [(e["type"], e["global_id"]) for e in events] == [("zone_leave", 4)]
     assert engine.counts["zone_enter"] == engine.counts["zone_leave"] == 2
+
+
+def test_inside_polygon_agrees_with_opencv_on_a_concave_polygon():
+    """The zone test, for all of a camera's feet at once, against cv2.pointPolygonTest (an L shape
+    with a horizontal edge; random points never land on an edge)."""
+    polygon = ((0.0, 0.0), (10.0, 0.0), (10.0, 4.0), (4.0, 4.0), (4.0, 10.0), (0.0, 10.0))
+    points = np.random.default_rng(5).uniform(-2.0, 12.0, (500, 2))
+    contour = np.array(polygon, np.float32).reshape(-1, 1, 2)
+    expected = [cv2.pointPolygonTest(contour, (float(x), float(y)), False) > 0 for x, y in points]
+    assert inside_polygon(polygon, points).tolist() == expected and 100 < sum(expected) < 400

@@ -1,10 +1,12 @@
 """MOTChallenge files: clear errors for bad files, every frame yielded, results round-trip."""
 
+import io
+
 import numpy as np
 import pytest
 
 from mctrt.errors import DataError
-from mctrt.io.mot import iter_detection_frames, read_mot, result_rows, write_mot
+from mctrt.io.mot import MOT_FORMAT, csv_text, iter_detection_frames, read_mot, result_rows, write_mot
 
 
 def test_missing_file_names_the_path(tmp_path):
@@ -61,3 +63,13 @@ def test_results_round_trip_through_a_file(tmp_path):
     write_mot(tmp_path / "out" / "cam.txt", rows)
     back = read_mot(tmp_path / "out" / "cam.txt")
     np.testing.assert_allclose(back, [[7, 1, 1.5, 2.5, 10, 20, 0.9, -1, -1, -1], [7, 2, 0, 0, 4, 4, 0.5, -1, -1, -1]])
+
+
+def test_result_rows_are_written_as_numpy_savetxt_writes_them():
+    """csv_text (the results files' writer) gives np.savetxt's text, to the byte, rounding and signs included."""
+    rows = np.random.default_rng(3).normal(scale=500.0, size=(200, 10))
+    rows[:3] = [[1, 2, 0.005, -0.005, 1e6, 0.125, 0.99995, -1, -1, -1], [0] * 10, [-7.5] * 10]
+    expected = io.StringIO()
+    np.savetxt(expected, rows, delimiter=",", fmt=MOT_FORMAT)
+    assert csv_text(rows, MOT_FORMAT) == expected.getvalue()
+    assert csv_text(np.empty((0, 10)), MOT_FORMAT) == ""

@@ -55,6 +55,21 @@ def test_identity_summaries_fold_a_corrected_id_into_its_replacement(store):
     assert store.identities() == [{"global_id": 1, "first_seen": 1.0, "last_seen": 9.0, "cameras": ["a", "b"], "events": 3}]
 
 
+def test_a_batch_summarises_people_as_its_events_one_by_one_would(store, tmp_path):
+    """add() writes each person's summary once per batch, and before a correction, which reads it."""
+    events = [event("entry", 1.0, 1, "a"), event("entry", 2.0, 7, "b"), event("line_cross", 3.0, 7, "c"),
+              event("dwell", 4.0, 1, "a"), {"type": "id_corrected", "time": 5.0, "camera_id": None, "global_id": 1,
+                                            "track_id": None, "frame": None, "old_global_id": 7},
+              event("exit", 6.0, 7, "b", corrected_to=1), event("entry", 0.5, 3, "a"), event("exit", 8.0, 3, "a")]
+    one_by_one = EventStore(tmp_path / "one_by_one.db")
+    for e in events:
+        one_by_one.add([dict(e)])
+    store.add(events)
+    assert store.identities() == one_by_one.identities()
+    assert store.identity(1) == {"global_id": 1, "first_seen": 1.0, "last_seen": 6.0, "cameras": ["a", "b", "c"], "events": 5}
+    one_by_one.close()
+
+
 def test_unwritable_path_names_the_store(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(Exception, match="event store .* cannot be opened .* fix store.path"):

@@ -148,24 +148,25 @@ class CrossCameraAssociator:
         """The floor tracks of the people linked to a live track and placed on the floor at or after
         `since` (scene seconds): global_id, x, y, vx, vy (metres, m/s), time (their last correction)
         and the cameras whose tracks are linked to them."""
-        out = []
-        for gid in self.floor.ids:
-            identity = self.identities.get(gid)
-            if identity is None or not identity.tracks:
-                continue
-            (x, y, vx, vy), time_s = self.floor.state(gid)
-            if time_s < since:
-                continue
-            out.append({"global_id": gid, "x": float(x), "y": float(y), "vx": float(vx), "vy": float(vy),
-                        "time": time_s, "cameras": sorted({cam for cam, _ in identity.tracks})})
-        return out
+        gids = self._on_floor_now()
+        slots = self.floor.slots(gids)
+        recent = self.floor.time[slots] >= since
+        slots = slots[recent]
+        return [{"global_id": gid, "x": x, "y": y, "vx": vx, "vy": vy, "time": time_s,
+                 "cameras": sorted({cam for cam, _ in self.identities[gid].tracks})}
+                for gid, (x, y, vx, vy), time_s in zip(np.asarray(gids)[recent].tolist(), self.floor.mean[slots].tolist(),
+                                                       self.floor.time[slots].tolist())]
 
     def stats(self) -> dict:
         multi = sum(1 for i in self.identities.values() if len(i.last_seen_by_camera) > 1)
         return {"gallery_size": len(self.identities), "global_ids": self._next_id - self._first_id,
                 "active_ids": sum(1 for i in self.identities.values() if i.tracks),
                 "cross_camera_ids": multi, "handoffs": self.handoffs, "corrections": self.corrections,
-                "floor_tracks": len(self.floor_positions())}
+                "floor_tracks": len(self._on_floor_now())}
+
+    def _on_floor_now(self) -> list[int]:
+        """The IDs with a floor track and a live track."""
+        return [gid for gid in self.floor.ids if (identity := self.identities.get(gid)) is not None and identity.tracks]
 
     # -- the step's rows ------------------------------------------------------------------------------
 

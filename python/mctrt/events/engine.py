@@ -48,30 +48,27 @@ def _at(point: tuple[float, float] | None) -> dict:
     return {} if point is None else {"x": round(point[0], 3), "y": round(point[1], 3)}
 
 
-def line_side(line: LineConfig, point: tuple[float, float]) -> int:
-    """+1 right of the line's a->b (as drawn on the image, or on a map of the floor with y up), -1
-    left, 0 within the hysteresis of it or beyond the segment's ends."""
+def line_side(line: LineConfig, points: np.ndarray) -> np.ndarray:
+    """(N,) int for points (N, 2): +1 right of the line's a->b (as drawn on the image, or on a map of
+    the floor with y up), -1 left, 0 within the hysteresis of it or beyond the segment's ends."""
     (ax, ay), (bx, by) = line.points_m if line.on_floor else line.points
     dx, dy = bx - ax, by - ay
     length = float(np.hypot(dx, dy)) or 1.0
-    px, py = point[0] - ax, point[1] - ay
+    px, py = points[:, 0] - ax, points[:, 1] - ay
     along = (px * dx + py * dy) / (length * length)
-    if not 0.0 <= along <= 1.0:
-        return 0
     # Positive is to the right where y points down (images); on the floor y points up, so it flips.
     distance = (dx * py - dy * px) / length * (-1.0 if line.on_floor else 1.0)
-    if abs(distance) <= (line.hysteresis_m if line.on_floor else line.hysteresis_px):
-        return 0
-    return 1 if distance > 0 else -1
+    firm = (along >= 0.0) & (along <= 1.0) & (np.abs(distance) > (line.hysteresis_m if line.on_floor else line.hysteresis_px))
+    return np.where(firm, np.sign(distance), 0.0).astype(np.int64)
 
 
-def inside_polygon(polygon: tuple[tuple[float, float], ...], point: tuple[float, float]) -> bool:
-    """Even-odd rule (ray casting to the right)."""
-    x, y = point
-    inside = False
+def inside_polygon(polygon: tuple[tuple[float, float], ...], points: np.ndarray) -> np.ndarray:
+    """(N,) bool for points (N, 2), by the even-odd rule (ray casting to the right)."""
+    x, y = points[:, 0], points[:, 1]
+    inside = np.zeros(len(points), bool)
     for (x0, y0), (x1, y1) in zip(polygon, polygon[1:] + polygon[:1]):
-        if (y0 > y) != (y1 > y) and x < x0 + (y - y0) * (x1 - x0) / (y1 - y0):
-            inside = not inside
+        if y0 != y1:
+            inside ^= ((y0 > y) != (y1 > y)) & (x < x0 + (y - y0) * (x1 - x0) / (y1 - y0))
     return inside
 
 
@@ -82,8 +79,8 @@ class EventEngine:
 
     def __init__(self, config: EventsConfig | None = None) -> None:
         self.config = config or EventsConfig()
-        self.visits: dict[tuple[int, str], _Visit] = {}  # (global_id, camera_id)
-        self.zone_visits: dict[tuple[int, str], _Visit] = {}  # (global_id, zone name)
+        self.visits: dict[str, dict[int, _Visit]] = {}  # camera_id -> global_id -> its visit
+        self.zone_visits: dict[str, dict[int, _Visit]] = {z.name: {} for z in self.config.zones}  # zone name -> ...
         self.sides: dict[tuple[int, str], int] = {}  # (global_id, line name) -> last firm side
         self.people: dict[int, _Person] = {}
         self.counts = dict.fromkeys(EVENT_TYPES, 0)
@@ -97,37 +94,36 @@ class EventEngine:
 
     def occupancy(self) -> dict[str, int]:
         """People inside each zone now."""
-        out = {z.name: 0 for z in self.config.zones}
-        for _, name in self.zone_visits:
-            out[name] += 1
-        return out
+        return {name: len(inside) for name, inside in self.zone_visits.items()}
 
     def update(self, camera_id: str, time_s: float, frame: int, global_ids, track_ids, xyxy) -> list[dict]:
         """One frame of one camera: the people in it (global IDs, track IDs, (N, 4) xyxy boxes)."""
         events: list[dict] = []
-        present = set()
-        for gid, tid, box in zip(global_ids, track_ids, xyxy):
-            gid, tid = int(gid), int(tid)
-            foot = ((float(box[0]) + float(box[2])) / 2.0, float(box[3]))
-            present.add(gid)
+        xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
+        feet = np.c_[(xyxy[:, 0] + xyxy[:, 2]) / 2.0, xyxy[:, 3]]
+        lines = [(line, line_side(line, feet).tolist()) for line in self._lines.get(camera_id, ())]
+        zones = [(zone, inside_polygon(zone.polygon, feet).tolist()) for zone in self._zones.get(camera_id, ())]
+        visits = self.visits.setdefault(camera_id, {})
+        threshold = self.config.dwell_threshold(camera_id)
+        global_ids = np.asarray(global_ids).tolist()
+        for k, (gid, tid) in enumerate(zip(global_ids, np.asarray(track_ids).tolist())):
             self._see_person(events, gid, camera_id, time_s)
-            visit = self.visits.get((gid, camera_id))
+            visit = visits.get(gid)
             if visit is None:
-                visit = self.visits[(gid, camera_id)] = _Visit(time_s, time_s, tid, frame)
+                visit = visits[gid] = _Visit(time_s, time_s, tid, frame)
                 self._emit(events, _event("entry", time_s, gid, camera_id, tid, frame))
             visit.last_seen, visit.track_id, visit.frame = time_s, tid, frame
-            threshold = self.config.dwell_threshold(camera_id)
             if not visit.dwell_reported and time_s - visit.entered >= threshold:
                 visit.dwell_reported = True
                 self._emit(events, _event("dwell", time_s, gid, camera_id, tid, frame,
                                           duration_s=time_s - visit.entered, threshold_s=threshold))
-            for line in self._lines.get(camera_id, ()):
-                self._cross(events, line, gid, tid, frame, time_s, foot)
-            for zone in self._zones.get(camera_id, ()):
-                self._zone(events, zone, gid, tid, frame, time_s, inside_polygon(zone.polygon, foot))
-        for (gid, cam), visit in list(self.visits.items()):
-            if cam == camera_id and gid not in present and time_s - visit.last_seen > self.config.exit_after_s:
-                self._leave_camera(events, gid, camera_id)
+            for line, sides in lines:
+                self._cross(events, line, gid, tid, frame, time_s, sides[k])
+            for zone, inside in zones:
+                self._zone(events, zone, gid, tid, frame, time_s, inside[k])
+        present = set(global_ids)
+        for gid in [g for g, v in visits.items() if g not in present and time_s - v.last_seen > self.config.exit_after_s]:
+            self._leave_camera(events, gid, camera_id)
         return events
 
     def update_floor(self, time_s: float, positions: list[dict]) -> list[dict]:
@@ -135,19 +131,23 @@ class EventEngine:
         zones and lines, one event per person whichever cameras see them. A person unplaced for
         exit_after_s has left every floor zone."""
         events: list[dict] = []
-        for p in positions:
-            gid, point = int(p["global_id"]), (float(p["x"]), float(p["y"]))
+        points = np.array([[p["x"], p["y"]] for p in positions], np.float64).reshape(-1, 2)
+        lines = [(line, line_side(line, points).tolist()) for line in self._lines.get(None, ())]
+        zones = [(zone, inside_polygon(zone.polygon_m, points).tolist()) for zone in self._zones.get(None, ())]
+        for k, (p, point) in enumerate(zip(positions, points.tolist())):
+            gid = int(p["global_id"])
             self._placed[gid] = time_s
-            for line in self._lines.get(None, ()):
-                self._cross(events, line, gid, None, None, time_s, point, where=point)
-            for zone in self._zones.get(None, ()):
-                self._zone(events, zone, gid, None, None, time_s, inside_polygon(zone.polygon_m, point), where=point)
+            for line, sides in lines:
+                self._cross(events, line, gid, None, None, time_s, sides[k], where=point)
+            for zone, inside in zones:
+                self._zone(events, zone, gid, None, None, time_s, inside[k], where=point)
         gone = [g for g, t in self._placed.items() if time_s - t > self.config.exit_after_s]
         for gid in gone:
             del self._placed[gid]
             for zone in self._zones.get(None, ()):
-                if (gid, zone.name) in self.zone_visits:
-                    self._leave_zone(events, zone, gid, self.zone_visits[(gid, zone.name)].last_seen)
+                visit = self.zone_visits[zone.name].get(gid)
+                if visit is not None:
+                    self._leave_zone(events, zone, gid, visit.last_seen)
             for line in self._lines.get(None, ()):
                 self.sides.pop((gid, line.name), None)
         return events
@@ -161,12 +161,13 @@ class EventEngine:
         self._emit(events, _event("id_corrected", time_s, new_global_id, old_global_id=old_global_id, reason=reason))
         zones = {z.name: z for z in self.config.zones}
         for table in (self.zone_visits, self.visits):
-            for key in [k for k in table if k[0] == old_global_id]:
-                visit = table.pop(key)
-                where = key[1]
-                kept = table.get((new_global_id, where))
+            for where, visits in table.items():
+                visit = visits.pop(old_global_id, None)
+                if visit is None:
+                    continue
+                kept = visits.get(new_global_id)
                 if kept is None:
-                    table[(new_global_id, where)] = visit
+                    visits[new_global_id] = visit
                     continue
                 kept.entered = min(kept.entered, visit.entered)
                 kept.dwell_reported |= visit.dwell_reported
@@ -213,11 +214,12 @@ class EventEngine:
     def finish(self) -> list[dict]:
         """Close every open visit (the end of a run): exits, zone leaves and last_seen events."""
         events: list[dict] = []
-        for gid, cam in list(self.visits):
-            self._leave_camera(events, gid, cam)
+        for cam, visits in self.visits.items():
+            for gid in list(visits):
+                self._leave_camera(events, gid, cam)
         for zone in self._zones.get(None, ()):
-            for gid, name in [k for k in self.zone_visits if k[1] == zone.name]:
-                self._leave_zone(events, zone, gid, self.zone_visits[(gid, name)].last_seen)
+            for gid, visit in list(self.zone_visits[zone.name].items()):
+                self._leave_zone(events, zone, gid, visit.last_seen)
         self._placed.clear()
         return events
 
@@ -235,8 +237,8 @@ class EventEngine:
         person.last_seen = max(person.last_seen, time_s)
         person.cameras.add(camera_id)
 
-    def _cross(self, events, line: LineConfig, gid, tid, frame, time_s, foot, where=None) -> None:
-        side = line_side(line, foot)
+    def _cross(self, events, line: LineConfig, gid, tid, frame, time_s, side: int, where=None) -> None:
+        """side: the person's line_side now."""
         if side == 0:
             return  # inside the hysteresis band (or past the ends): keep the last firm side
         before = self.sides.get((gid, line.name))
@@ -246,10 +248,10 @@ class EventEngine:
                                       direction="forward" if side > 0 else "backward", **_at(where)))
 
     def _zone(self, events, zone: ZoneConfig, gid, tid, frame, time_s, inside: bool, where=None) -> None:
-        key = (gid, zone.name)
-        visit = self.zone_visits.get(key)
+        inside_now = self.zone_visits[zone.name]
+        visit = inside_now.get(gid)
         if inside and visit is None:
-            self.zone_visits[key] = visit = _Visit(time_s, time_s, tid, frame)
+            inside_now[gid] = visit = _Visit(time_s, time_s, tid, frame)
             self._emit(events, _event("zone_enter", time_s, gid, zone.camera_id, tid, frame, zone=zone.name,
                                       occupancy=self.occupancy()[zone.name], **_at(where)))
         elif not inside and visit is not None:
@@ -266,21 +268,21 @@ class EventEngine:
                                       occupancy=self.occupancy()[zone.name]))
 
     def _leave_zone(self, events, zone: ZoneConfig, gid: int, time_s: float, tid=None, frame=None) -> None:
-        visit = self.zone_visits.pop((gid, zone.name))
+        visit = self.zone_visits[zone.name].pop(gid)
         self._emit(events, _event("zone_leave", time_s, gid, zone.camera_id, tid if tid is not None else visit.track_id,
                                   frame if frame is not None else visit.frame, zone=zone.name,
                                   duration_s=time_s - visit.entered, occupancy=self.occupancy()[zone.name]))
 
     def _leave_camera(self, events, gid: int, camera_id: str) -> None:
-        visit = self.visits.pop((gid, camera_id))
+        visit = self.visits[camera_id].pop(gid)
         for zone in self._zones.get(camera_id, ()):
-            if (gid, zone.name) in self.zone_visits:
+            if gid in self.zone_visits[zone.name]:
                 self._leave_zone(events, zone, gid, visit.last_seen)
         for line in self._lines.get(camera_id, ()):
             self.sides.pop((gid, line.name), None)
         self._emit(events, _event("exit", visit.last_seen, gid, camera_id, visit.track_id, visit.frame,
                                   duration_s=visit.last_seen - visit.entered))
-        if not any(g == gid for g, _ in self.visits):
+        if not any(gid in visits for visits in self.visits.values()):
             person = self.people.get(gid)
             if person is not None:
                 self._emit(events, _event("last_seen", person.last_seen, gid, duration_s=person.last_seen - person.first_seen,

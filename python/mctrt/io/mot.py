@@ -86,8 +86,15 @@ def result_rows(frame: int, track_id: np.ndarray, xyxy: np.ndarray, score: np.nd
 MOT_FORMAT = ["%d", "%d", "%.2f", "%.2f", "%.2f", "%.2f", "%.4f", "%d", "%d", "%d"]
 
 
+def csv_text(rows: np.ndarray, fmt: list[str]) -> str:
+    """Rows (R, C) as CSV lines, column c formatted with fmt[c] (what np.savetxt writes, some times faster:
+    the formatting is of Python floats, one string per row)."""
+    line = ",".join(fmt) + "\n"
+    return "".join(line % tuple(row) for row in rows.tolist())
+
+
 def write_mot(path: str | Path, rows: np.ndarray) -> None:
     """Write result rows (R, 10) as MOTChallenge CSV, creating the parent folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savetxt(path, rows.reshape(-1, 10), delimiter=",", fmt=MOT_FORMAT)
+    path.write_text(csv_text(rows.reshape(-1, 10), MOT_FORMAT), encoding="utf-8")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mctrt.io.mot import MOT_FORMAT, result_rows, write_mot
+from mctrt.io.mot import MOT_FORMAT, csv_text, result_rows, write_mot
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,14 @@ class ResultWriter:
             rows = result_rows(frame, global_ids, xyxy, scores)
             self._blocks[camera_id].append(np.c_[track_ids.astype(np.float64), rows])
             file = self._rows[camera_id]
-            np.savetxt(file, rows[rows[:, 1] > 0], delimiter=",", fmt=MOT_FORMAT)
+            file.write(csv_text(rows[rows[:, 1] > 0], MOT_FORMAT))
             file.flush()
 
     def add_positions(self, time_s: float, frame: int, positions: list[dict]) -> None:
         """Floor positions of one step (dicts with global_id, x, y)."""
         if positions:
             self._world.append(np.array([[time_s, frame, p["global_id"], p["x"], p["y"]] for p in positions]))
-            np.savetxt(self._world_file, self._world[-1], delimiter=",", fmt=WORLD_FORMAT)
+            self._world_file.write(csv_text(self._world[-1], WORLD_FORMAT))
             self._world_file.flush()
 
     def rename(self, old_global_id: int, new_global_id: int) -> None:
@@ -94,8 +94,8 @@ class ResultWriter:
         world = world[np.lexsort((~survived, world[:, 2], world[:, 1]))]
         if len(world):
             world = world[np.r_[True, (np.diff(world[:, 1]) != 0) | (np.diff(world[:, 2]) != 0)]]
-        _replace(self.dir / "world.txt", lambda path: np.savetxt(path, world, delimiter=",", fmt=WORLD_FORMAT,
-                                                                   header=WORLD_HEADER, comments=""))
+        _replace(self.dir / "world.txt", lambda path: path.write_text(WORLD_HEADER + "\n" + csv_text(world, WORLD_FORMAT),
+                                                                      encoding="utf-8"))
         self._events.close()
 
     def _final(self, global_ids: np.ndarray) -> np.ndarray:

@@ -79,34 +79,47 @@ class SqlStore:
                     self._execute("INSERT INTO checkpoints (name, time, state) VALUES (?, ?, ?) ON CONFLICT (name) DO "
                                   "UPDATE SET time = excluded.time, state = excluded.state",
                                   (checkpoint[0], time.time(), checkpoint[1]))
+                summaries: dict[int, list] = {}  # the people's summaries these events add to, till a correction
                 for event in events:
                     (id_,) = self._execute(
                         "INSERT INTO events (time, type, camera_id, global_id, body) VALUES (?, ?, ?, ?, ?) RETURNING id",
                         (event["time"], event["type"], event["camera_id"], event["global_id"], json.dumps(event))).fetchone()
                     event["id"] = id_
                     ids.append(id_)
-                    self._summarise(event)
+                    self._summarise(event, summaries)
+                self._merge_all(summaries)
                 self._execute("COMMIT")
             except BaseException:
                 self._execute("ROLLBACK")
                 raise
         return ids
 
-    def _summarise(self, event: dict) -> None:
+    def _summarise(self, event: dict, summaries: dict[int, list]) -> None:
+        """Add an event to its person's summary in `summaries` (gid -> [first, last, cameras, count]),
+        written (_merge_all) before a correction and at the end of the batch: one query per person, not per event."""
         # An exit or last_seen closing a corrected ID's visit counts for the ID it was corrected into:
         # the retired ID's summary is gone.
         gid = event.get("corrected_to") or event["global_id"]
         if gid is None:  # about a camera, not a person
             return
         if event["type"] == "id_corrected":
+            self._merge_all(summaries)
             old = self._execute("SELECT first_seen, last_seen, cameras, events FROM identities WHERE global_id = ?",
                                    (event["old_global_id"],)).fetchone()
             if old is not None:
                 self._execute("DELETE FROM identities WHERE global_id = ?", (event["old_global_id"],))
                 self._merge(gid, old[0], old[1], json.loads(old[2]), old[3])
             return
-        cameras = [event["camera_id"]] if event["camera_id"] else []
-        self._merge(gid, event["time"], event["time"], cameras, 1)
+        summary = summaries.setdefault(gid, [event["time"], event["time"], set(), 0])
+        summary[0], summary[1] = min(summary[0], event["time"]), max(summary[1], event["time"])
+        if event["camera_id"]:
+            summary[2].add(event["camera_id"])
+        summary[3] += 1
+
+    def _merge_all(self, summaries: dict[int, list]) -> None:
+        for gid, (first, last, cameras, count) in summaries.items():
+            self._merge(gid, first, last, list(cameras), count)
+        summaries.clear()
 
     def _merge(self, gid: int, first: float, last: float, cameras: list[str], count: int) -> None:
         row = self._execute("SELECT first_seen, last_seen, cameras, events FROM identities WHERE global_id = ?",
