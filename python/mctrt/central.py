@@ -38,6 +38,9 @@ from mctrt.scene import CameraResult, Scene, Watched
 from mctrt.store import open_store
 
 log = logging.getLogger(__name__)
+# What a checkpoint's pickled state holds; raised when that changes, so that a newer central starts afresh
+# from an older one's checkpoint instead of misreading it. 2: event visits kept per camera and per zone.
+CHECKPOINT_FORMAT = 2
 
 
 class Subscriber(Protocol):
@@ -109,7 +112,15 @@ class Central(Watched):
             blob = self.subscriber.checkpoint()
         if not blob:  # none, or b"": the last one stopped cleanly
             return None
-        state = pickle.loads(blob)
+        try:
+            state = pickle.loads(blob)
+        except Exception:  # classes of another mctrt version
+            state = None
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            log.warning("central: the checkpoint under bus.prefix %r was written by another mctrt version (its state is "
+                        "not this one's): starting afresh; the events it had committed stay in the store, and the "
+                        "steps it had not acknowledged are read again", self.config.bus.prefix)
+            return None
         if set(state["done"]) != set(self.config.camera_ids):
             raise MctrtError(f"central: the checkpoint under bus.prefix {self.config.bus.prefix!r} is of cameras "
                              f"{sorted(state['done'])}, not this config's {sorted(self.config.camera_ids)}; give this "
@@ -120,7 +131,8 @@ class Central(Watched):
         """Commit the held events with the state they lead to, then acknowledge their steps. final: the
         central stops cleanly: close the scene (every visit) and leave an empty state, so the next
         central starts afresh; returns the closing events."""
-        state = b"" if final else pickle.dumps({"scene": self.scene.parts(), "done": self._done_index, "runs": self._run,
+        state = b"" if final else pickle.dumps({"format": CHECKPOINT_FORMAT, "scene": self.scene.parts(),
+                                                "done": self._done_index, "runs": self._run,
                                                 "live": self._live, "origin": self.origin},
                                                protocol=pickle.HIGHEST_PROTOCOL)
         checkpoint = (self.config.bus.prefix, state) if self.use_store else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 import struct
 import threading
 import time
@@ -415,3 +416,14 @@ def test_a_central_whose_redis_lost_its_streams_makes_them_again_and_reads_on(tm
     assert subscriber.read() == [] and subscriber.read(block_ms=10) == []
     publish_workers(cfg, tmp_path, redis_url, steps=range(3), end=False)
     assert len(subscriber.read()) == 6
+
+
+def test_a_checkpoint_of_another_version_is_not_misread_the_central_starts_afresh(tmp_path, redis_url, caplog):
+    cfg = dataclasses.replace(config(CAMERAS, tmp_path), store=StoreConfig(str(tmp_path / "central.db")))
+    store = open_store(cfg.store)
+    older = {"scene": None, "done": dict.fromkeys(cfg.camera_ids, 7), "runs": {}, "live": {}, "origin": 0.0}  # no format
+    store.add([], checkpoint=(cfg.bus.prefix, pickle.dumps(older)))
+    store.close()
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), offline=True)
+    assert not central.resumed and "written by another mctrt version" in caplog.text
+    central.subscriber.close()
