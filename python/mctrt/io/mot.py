@@ -87,7 +87,7 @@ MOT_FORMAT = ["%d", "%d", "%.2f", "%.2f", "%.2f", "%.2f", "%.4f", "%d", "%d", "%
 
 
 def csv_text(rows: np.ndarray, fmt: list[str]) -> str:
-    """Rows (R, C) as CSV lines, column c formatted with fmt[c] (what np.savetxt writes, some times faster:
+    """Rows (R, C) as CSV lines, column c formatted with fmt[c] (what np.savetxt writes, several times faster:
     the formatting is of Python floats, one string per row)."""
     line = ",".join(fmt) + "\n"
     return "".join(line % tuple(row) for row in rows.tolist())
