@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 # What a checkpoint's pickled state holds; raised when that changes, so that a newer central starts afresh
 # from an older one's checkpoint instead of misreading it. 2: event visits kept per camera and per zone.
 CHECKPOINT_FORMAT = 2
+# The dashboard's video: a camera is watched for WATCH_S after the dashboard last asked for its picture (the
+# workers are told so every WATCH_S / 2.5, their watch expiring after WATCH_S); the newest picture is fetched
+# at most every PICTURE_POLL_S.
+WATCH_S, PICTURE_POLL_S = 5.0, 0.05
 
 
 class Subscriber(Protocol):
@@ -184,12 +188,13 @@ class Central(Watched):
 
     def _poll_pictures(self) -> None:
         now = time.monotonic()
-        watched = [cam for cam, asked in list(self._wanted.items()) if now - asked < 5.0]  # the loop's thread adds
-        if not watched or now - self._pictures_polled < 0.05:
+        # a copy: the server's thread adds to _wanted
+        watched = [cam for cam, asked in list(self._wanted.items()) if now - asked < WATCH_S]
+        if not watched or now - self._pictures_polled < PICTURE_POLL_S:
             return
         self._pictures_polled = now
-        if now - self._watch_sent >= 2.0:
-            self.subscriber.watch(watched, ttl_s=5.0)
+        if now - self._watch_sent >= WATCH_S / 2.5:
+            self.subscriber.watch(watched, ttl_s=WATCH_S)
             self._watch_sent = now
         for cam in watched:
             latest = self.subscriber.latest_picture(cam)
