@@ -33,6 +33,7 @@ import numpy as np
 from mctrt.config import CalibrationConfig, InputConfig, load_config
 from mctrt.errors import DataError, MctrtError, SourceError
 from mctrt.geometry import CameraCalibration
+from mctrt.io.decode import DecodeError
 from mctrt.io.mot import read_mot
 from mctrt.io.sources import open_capture
 
@@ -246,14 +247,17 @@ def read_frame(item: InputConfig, frame_number: int) -> np.ndarray:
     capture = open_capture(item)
     try:
         for index in range(1, frame_number + 1):
-            ok, image = capture.read()
-            if not ok:
+            try:
+                image = capture.read()
+            except DecodeError:
+                image = None
+            if image is None:
                 read = index - 1
                 fix = f"give --frame {read} or less" if read else "check that it is a readable video"
                 raise SourceError(f"inputs[{item.camera_id}]: {item.path} gave {read} frame(s), not frame "
                                     f"{frame_number}; {fix}", permanent=True)
     finally:
-        capture.release()
+        capture.close()
     return image
 
 

@@ -28,7 +28,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 from tqdm import tqdm
 
 from mctrt.config import InputConfig, PipelineConfig, load_config
@@ -75,8 +74,8 @@ def total_frames(inputs: list[InputConfig], max_frames: int | None) -> int | Non
             capture = open_capture(camera)
         except SourceError:
             return None
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        capture.release()
+        count = capture.frame_count
+        capture.close()
         if count <= 0:
             return None
         total += min(count, max_frames or count)

@@ -172,20 +172,23 @@ def test_a_refused_stream_says_so_and_its_retries_are_logged_now_and_then(caplog
 
 
 class SizedCapture:
-    """A stand-in for cv2.VideoCapture that delivers `frames` frames of one size, then fails: a stream
-    whose camera went away. (Real files cannot show a size change: OpenCV scales their frames.)"""
+    """A stand-in for a decoder (io/decode.Capture) that delivers `frames` frames of one size, then
+    ends: a stream whose camera went away."""
+
+    fps, frame_count, skipped, skip_reason = 10.0, 0, 0, ""
 
     def __init__(self, size, frames):
         self.size, self.left = size, frames
-
-    def get(self, prop):
-        return {cv2.CAP_PROP_FRAME_WIDTH: self.size[0], cv2.CAP_PROP_FRAME_HEIGHT: self.size[1]}.get(prop, 0.0)
+        self.width, self.height = size
 
     def read(self):
         self.left -= 1
-        return (True, np.zeros((self.size[1], self.size[0], 3), np.uint8)) if self.left >= 0 else (False, None)
+        return np.zeros((self.size[1], self.size[0], 3), np.uint8) if self.left >= 0 else None
 
-    def release(self):
+    def rewind(self):
+        pass
+
+    def close(self):
         pass
 
 
@@ -203,6 +206,43 @@ def test_a_camera_whose_frames_change_size_is_reported_in_its_status_and_the_log
     expected = "the frames changed size from 96x64 to 192x128 at frame 4"
     assert expected in reader.status.reason, reader.status
     assert [r.getMessage() for r in caplog.records if expected in r.getMessage()][:1] == [f"camera door: {reader.status.reason}"]
+
+
+def test_a_file_whose_resolution_changes_midway_gives_its_frames_as_they_are_and_says_so(tmp_path, caplog):
+    """OpenCV scaled such frames to the first size without a word; the decoder now hands them over."""
+    caplog.set_level(logging.WARNING, logger="mctrt.io.sources")
+    sizes = [(96, 64)] * 3 + [(192, 128)] * 3
+    jpegs = [cv2.imencode(".jpg", np.full((h, w, 3), 40 * k, np.uint8))[1].tobytes() for k, (w, h) in enumerate(sizes)]
+    (tmp_path / "sizes.mjpeg").write_bytes(b"".join(jpegs))  # a raw MJPEG stream: each frame its own size
+    reader = CameraReader(InputConfig("cam", str(tmp_path / "sizes.mjpeg")), offline=True)
+    reader.start()
+    frames = drain(reader)
+    assert [(f.image.shape[1], f.image.shape[0]) for f in frames] == sizes
+    expected = "the frames changed size from 96x64 to 192x128 at frame 4"
+    assert reader.status.state == ENDED and expected in reader.status.reason, reader.status
+    assert (reader.status.width, reader.status.height) == (192, 128)
+    assert any(expected in r.getMessage() for r in caplog.records)
+
+
+def test_a_corrupt_frame_midway_is_skipped_and_reported_and_the_rest_of_the_file_is_read(tmp_path, caplog):
+    """OpenCV took a frame it could not decode for the end of the file (12 of 24 frames here)."""
+    caplog.set_level(logging.WARNING, logger="mctrt.io.sources")
+    data = bytearray(write_video(tmp_path / "whole.avi", frames=24).read_bytes())
+    tables = [m.start() for m in re.finditer(b"\xff\xdb", bytes(data))]  # each JPEG frame's quantisation table
+    assert len(tables) == 24
+    data[tables[12] + 2:tables[12] + 4] = b"\x43\x00"  # frame 13's table length made impossible
+    (tmp_path / "bad.avi").write_bytes(bytes(data))
+    reader = CameraReader(InputConfig("cam", str(tmp_path / "bad.avi")), offline=True)
+    reader.start()
+    frames = drain(reader)
+    brightness = np.array([f.image.mean() for f in frames])
+    expected_brightness = [10 * k for k in range(24) if k != 12]  # every frame but the broken one, in order
+    assert len(frames) == 23 and np.abs(brightness - expected_brightness).max() < 2, brightness.round()
+    assert reader.status.state == ENDED, reader.status
+    assert "1 packet(s) could not be decoded and were skipped (the last: Invalid data" in reader.status.reason
+    assert [r.getMessage() for r in caplog.records if "could not be decoded" in r.getMessage()][:1] == [
+        f"camera cam: 1 packet(s) could not be decoded and were skipped (the last: Invalid data found when processing "
+        "input), before frame 13"]
 
 
 def test_a_stream_whose_name_does_not_resolve_says_so():

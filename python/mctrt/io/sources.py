@@ -5,7 +5,8 @@ Live mode keeps only the freshest frames (the queue drops its oldest frame when 
 paces files at their frame rate and reconnects streams and webcams with exponential backoff and
 jitter. Offline mode reads every frame of a file, as fast as the pipeline takes them (the queue
 blocks instead of dropping). A camera that fails only changes its own status; the others go on.
-OpenCV's FFmpeg backend releases the GIL while it decodes, so the readers run in parallel.
+The decoders (io/decode.py: PyAV for files and streams, OpenCV for webcams) release the GIL while
+they decode, so the readers run in parallel.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import av
 import cv2
 import numpy as np
 
 from mctrt.config import InputConfig
 from mctrt.errors import SourceError
+from mctrt.io.decode import AvCapture, Capture, CvCapture, DecodeError
 from mctrt.types import Frame
 
 log = logging.getLogger(__name__)
@@ -33,13 +36,12 @@ log = logging.getLogger(__name__)
 # Camera states, as the API reports them.
 CONNECTING, CONNECTED, RECONNECTING, ENDED, FAILED = "connecting", "connected", "reconnecting", "ended", "failed"
 OFFLINE = "offline"  # a central's camera whose worker has gone silent (the reader's state is unknown there)
-_FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
-_open_lock = threading.Lock()  # the FFmpeg options travel through a process-wide environment variable
 RETRY_LOG_EVERY_S = 30.0  # a camera that stays unreachable says so this often, not at every try
 
 # FFmpeg's and OpenCV's own log lines ("moov atom not found", "[ WARN:0@6.1] ...") would reach stderr
-# beside the clear message every failure gets here (the camera's status and the log). A user who sets
-# these variables keeps their own levels.
+# beside the clear message every failure gets here (the camera's status and the log). PyAV passes
+# FFmpeg's lines on only when asked (av.logging.set_level); a user who sets OpenCV's variables keeps
+# their own levels.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when FFmpeg is first used
 if "OPENCV_LOG_LEVEL" not in os.environ:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
@@ -123,39 +125,34 @@ class CameraStatus:
         return dict(self.__dict__)
 
 
-def open_capture(config: InputConfig) -> cv2.VideoCapture:
-    """An opened cv2.VideoCapture for the input, or SourceError saying why not and how to fix it."""
+def open_capture(config: InputConfig) -> Capture:
+    """The opened source of an input (io/decode.py), or SourceError saying why not and how to fix it."""
+    if config.kind == "webcam":
+        capture = cv2.VideoCapture(int(config.path), cv2.CAP_ANY)
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(f"webcam {config.path} cannot be opened: is it connected, and free (not used by "
+                              f"another program)? fix inputs[{config.camera_id}].path if it has another index",
+                              permanent=False)
+        return CvCapture(capture)
     if config.kind == "file":
         path = Path(config.path)
         if not path.is_file():
             raise SourceError(f"video file {path} does not exist; fix inputs[{config.camera_id}].path", permanent=True)
-    timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(config.open_timeout_s * 1000),
-                cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(config.read_timeout_s * 1000)]
-    if config.kind == "webcam":
-        capture = cv2.VideoCapture(int(config.path), cv2.CAP_ANY)
-    else:
-        with _open_lock:
-            previous = os.environ.get(_FFMPEG_OPTIONS)
-            os.environ[_FFMPEG_OPTIONS] = f"rtsp_transport;{config.rtsp_transport}"
-            try:
-                capture = cv2.VideoCapture(config.path, cv2.CAP_FFMPEG, timeouts)
-            finally:
-                if previous is None:
-                    os.environ.pop(_FFMPEG_OPTIONS, None)
-                else:
-                    os.environ[_FFMPEG_OPTIONS] = previous
-    if not capture.isOpened():
-        capture.release()
-        if config.kind == "file":
+        try:
+            return AvCapture(config.path)
+        except (av.error.FFmpegError, ValueError) as exc:
             raise SourceError(
-                f"video file {config.path} cannot be decoded (corrupt, or not a video FFmpeg reads); "
-                f"check the file or fix inputs[{config.camera_id}].path", permanent=True)
-        if config.kind == "webcam":
-            raise SourceError(f"webcam {config.path} cannot be opened: is it connected, and free (not used by "
-                                f"another program)? fix inputs[{config.camera_id}].path if it has another index",
-                                permanent=False)
-        raise SourceError(f"stream {config.path} {why_unreachable(config.path, config.open_timeout_s)}", permanent=False)
-    return capture
+                f"video file {config.path} cannot be decoded (corrupt, or not a video FFmpeg reads: "
+                f"{getattr(exc, 'strerror', None) or exc}); "
+                f"check the file or fix inputs[{config.camera_id}].path", permanent=True) from None
+    options = {"rtsp_transport": config.rtsp_transport} if config.path.lower().startswith("rtsp") else {}
+    try:
+        return AvCapture(config.path, options, (config.open_timeout_s, config.read_timeout_s))
+    except av.error.FFmpegError:
+        raise SourceError(f"stream {config.path} {why_unreachable(config.path, config.open_timeout_s)}", permanent=False) from None
+    except ValueError as exc:  # no video in it
+        raise SourceError(f"stream {config.path} opened but {exc}; fix inputs[{config.camera_id}].path", permanent=False) from None
 
 
 def why_unreachable(url: str, open_timeout_s: float) -> str:
@@ -202,6 +199,7 @@ class CameraReader(threading.Thread):
         self._retry_logged = time.monotonic()  # the first failure is logged as the state changes
         self._size: tuple[int, int] | None = None  # (width, height) of the frames so far
         self._resized = ""  # why the frames' size changed, once it has
+        self._skip_logged = 0.0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -230,7 +228,7 @@ class CameraReader(threading.Thread):
                 try:
                     finished = self._read(capture)
                 finally:
-                    capture.release()
+                    capture.close()
                 if finished:
                     return
                 self.status.reconnects += 1
@@ -246,20 +244,34 @@ class CameraReader(threading.Thread):
                     "camera %s: %s%s", self.config.camera_id, state, f" ({reason})" if reason else "")
         self.status.state, self.status.reason = state, reason
 
-    def _cut_short(self, read: int, declared: int) -> str:
-        """Why a file stopped decoding before its end, or "" when it reached it: fewer frames than its
-        header declares (beyond the slack of a count estimated from the duration) means the rest
-        is corrupt or missing, not a normal end of file."""
+    def _cut_short(self, read: int, declared: int, broken: str = "") -> str:
+        """Why a file stopped decoding before its end, or "" when it reached it: the container could
+        not be read on (`broken`, FFmpeg's words), or fewer frames than its header declares (beyond
+        the slack of a count estimated from the duration) means the rest is corrupt or missing."""
+        if broken:
+            of = f" of the {declared} frames it declares" if declared > read else ""
+            return f"video file {self.config.path} stopped decoding after {read}{of} ({broken})"
         if declared <= 0 or read >= declared - max(2, declared // 100):
             return ""
         return (f"video file {self.config.path} stopped decoding after {read} of the {declared} frames it declares "
                 "(the rest is corrupt or missing)")
 
+    def _skipped(self, capture: Capture) -> str:
+        return (f"{capture.skipped} packet(s) could not be decoded and were skipped (the last: {capture.skip_reason})"
+                if capture.skipped else "")
+
+    def _note_skipped(self, capture: Capture) -> None:
+        """Log undecodable packets: the first at once, then at most every RETRY_LOG_EVERY_S (a lossy
+        stream may lose many), and keep the count in the camera's status."""
+        self.status.reason = self._skipped(capture)
+        if not self._skip_logged or time.monotonic() - self._skip_logged >= RETRY_LOG_EVERY_S:
+            self._skip_logged = time.monotonic()
+            log.warning("camera %s: %s, before frame %d", self.config.camera_id, self.status.reason, self._index)
+
     def _check_size(self, image: np.ndarray) -> None:
-        """Report frames whose size differs from the earlier ones' (across reconnects too):
-        calibration, image-space lines and zones are in pixels of that size. (OpenCV's FFmpeg backend
-        scales every frame of a file or stream whose resolution changes to its first size, so this
-        catches only sources that hand over the new size, such as a camera reopened after a change.)"""
+        """Report frames whose size differs from the earlier ones' (within a stream, or across
+        reconnects): calibration, image-space lines and zones are in pixels of that size. The frames
+        are passed on as they are."""
         size = (image.shape[1], image.shape[0])
         self.status.width, self.status.height = size
         if self._size is not None and size != self._size:
@@ -270,39 +282,45 @@ class CameraReader(threading.Thread):
             log.warning("camera %s: %s", self.config.camera_id, self._resized)
         self._size = size
 
-    def _read(self, capture: cv2.VideoCapture) -> bool:
+    def _read(self, capture: Capture) -> bool:
         """Read until the source ends or breaks. True when this reader is done for good."""
-        fps = self.config.fps or capture.get(cv2.CAP_PROP_FPS) or 0.0
+        fps = self.config.fps or capture.fps
         self.status.fps = fps if 0 < fps < 1000 else None
-        self.status.width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)) or None
-        self.status.height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) or None
+        self.status.width, self.status.height = capture.width or None, capture.height or None
         self._set(CONNECTED)
         is_file = self.config.kind == "file"
-        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if is_file else 0
+        declared = capture.frame_count if is_file else 0
         pace = is_file and not self.offline and self.status.fps
-        started, first_index = time.monotonic(), self._index
+        started, first_index, skipped = time.monotonic(), self._index, 0
         while not self._stopping.is_set():
-            ok, image = capture.read()
-            if not ok or image is None:
+            try:
+                image, broken = capture.read(), ""
+            except DecodeError as exc:
+                image, broken = None, str(exc)
+            if image is None:
                 if not is_file:
-                    self._set(RECONNECTING, "the stream stopped sending frames")
+                    self._set(RECONNECTING, "the stream stopped sending frames" + (f" ({broken})" if broken else ""))
                     return False
                 if self._index == first_index:
                     self._set(FAILED, f"video file {self.config.path} has no decodable frames")
                     return True
-                cut = self._cut_short(self._index - first_index, declared)
+                cut = self._cut_short(self._index - first_index, declared, broken)
                 if self.config.loop and not self.offline:
                     if cut:
                         self._set(CONNECTED, f"{cut}; looping over the frames before it")
-                    capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    capture.rewind()
                     started, first_index = time.monotonic(), self._index
                     continue
                 if cut:
                     self._set(FAILED, f"{cut}; the {self._index - first_index} frames before it were used")
                 else:
-                    self._set(ENDED, f"end of file after {self._index} frames" + (f"; {self._resized}" if self._resized else ""))
+                    notes = [note for note in (self._skipped(capture), self._resized) if note]
+                    self._set(ENDED, "; ".join([f"end of file after {self._index} frames", *notes]))
                 return True
             self._index += 1
+            if capture.skipped > skipped:
+                skipped = capture.skipped
+                self._note_skipped(capture)
             self._check_size(image)
             now = time.monotonic()
             if pace:

@@ -1,0 +1,107 @@
+"""Decoders behind a camera reader: PyAV (FFmpeg) for files and network streams, OpenCV for webcams.
+
+Files and streams are decoded with PyAV rather than cv2.VideoCapture because OpenCV's FFmpeg backend
+scales every frame of a source whose resolution changes mid-stream to its first size, and reports
+that first size, so a camera switched from 1080p to 720p would go unnoticed while its calibration and
+zones in pixels no longer fit. PyAV hands over each frame as decoded, with its own size, and tells a
+packet that cannot be decoded (skipped and counted: the frames after it are still good) from the end
+of the source. The BGR pixels are the same as OpenCV's (both convert with FFmpeg's swscale; checked
+equal on every shared video).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Protocol
+
+import av
+import cv2
+import numpy as np
+
+
+class Capture(Protocol):
+    """An opened source: its rate, size and frame count as its header says (0 where unknown)."""
+
+    fps: float
+    width: int
+    height: int
+    frame_count: int
+    skipped: int  # packets that could not be decoded, so far
+    skip_reason: str  # the last one's (FFmpeg's words)
+
+    def read(self) -> np.ndarray | None:
+        """The next frame (H, W, 3) BGR uint8, or None at the end of the source. Raises DecodeError
+        when the source breaks (a container that cannot be read on, a stream that errs)."""
+
+    def rewind(self) -> None:
+        """Back to the first frame (files)."""
+
+    def close(self) -> None: ...
+
+
+class DecodeError(Exception):
+    """A source that broke while it was read (FFmpeg's reason in the message)."""
+
+
+class AvCapture:
+    """A file or a network stream, decoded by PyAV."""
+
+    def __init__(self, url: str, options: dict[str, str] | None = None, timeout_s: tuple[float, float] | None = None) -> None:
+        """Raises av.error.FFmpegError (an OSError or a ValueError) when it cannot be opened, ValueError
+        when it has no video."""
+        self._container = av.open(url, options=options or {}, timeout=timeout_s)
+        if not self._container.streams.video:
+            self._container.close()
+            raise ValueError("it holds no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"  # frame and slice threads, as OpenCV's backend decodes
+        rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(0)
+        self.fps = float(rate)
+        self.width, self.height = self._stream.width, self._stream.height
+        self.frame_count = int(self._stream.frames or 0)
+        self.skipped, self.skip_reason = 0, ""
+        self._frames = self._decoded()
+
+    def _decoded(self):
+        for packet in self._container.demux(self._stream):
+            try:
+                yield from packet.decode()
+            except av.error.FFmpegError as exc:  # a corrupt packet: the next keyframe decodes again
+                self.skipped += 1
+                self.skip_reason = exc.strerror or str(exc)
+
+    def read(self) -> np.ndarray | None:
+        try:
+            frame = next(self._frames, None)
+        except av.error.FFmpegError as exc:
+            raise DecodeError(str(exc)) from exc
+        return None if frame is None else frame.to_ndarray(format="bgr24")
+
+    def rewind(self) -> None:
+        self._container.seek(0)
+        self._frames = self._decoded()
+
+    def close(self) -> None:
+        self._container.close()
+
+
+class CvCapture:
+    """A webcam, read by OpenCV (V4L2 and the like)."""
+
+    def __init__(self, capture: cv2.VideoCapture) -> None:
+        self._capture = capture
+        self.fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+        self.width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.frame_count = 0
+        self.skipped, self.skip_reason = 0, ""
+
+    def read(self) -> np.ndarray | None:
+        ok, image = self._capture.read()
+        return image if ok else None
+
+    def rewind(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._capture.release()
