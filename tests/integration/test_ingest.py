@@ -76,6 +76,14 @@ def test_backoff_doubles_up_to_its_cap_with_bounded_jitter():
         assert len(set(delays)) > 1
 
 
+def test_frames_of_any_width_come_contiguous(tmp_path):
+    """FFmpeg pads rows to its alignment; the pre-processing in C++ needs plain C-order frames."""
+    reader = CameraReader(InputConfig("cam", str(write_video(tmp_path / "odd.avi", frames=3, size=(100, 50)))), offline=True)
+    reader.start()
+    frames = drain(reader)
+    assert len(frames) == 3 and all(f.image.shape == (50, 100, 3) and f.image.flags.c_contiguous for f in frames)
+
+
 def test_offline_reader_gives_every_frame_in_order_with_video_time(tmp_path):
     path = write_video(tmp_path / "v.avi", frames=12, fps=10.0)
     reader = CameraReader(InputConfig("cam", str(path)), offline=True, capacity=2, clock_origin=1000.0)

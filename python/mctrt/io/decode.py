@@ -75,7 +75,9 @@ class AvCapture:
             frame = next(self._frames, None)
         except av.error.FFmpegError as exc:
             raise DecodeError(str(exc)) from exc
-        return None if frame is None else frame.to_ndarray(format="bgr24")
+        # FFmpeg pads each row to its alignment: a frame whose width is not a multiple of it comes as
+        # a strided view, which the C++ pre-processing and hashing need contiguous
+        return None if frame is None else np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
 
     def rewind(self) -> None:
         self._container.seek(0)
