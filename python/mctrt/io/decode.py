@@ -46,15 +46,18 @@ class DecodeError(Exception):
 class AvCapture:
     """A file or a network stream, decoded by PyAV."""
 
-    def __init__(self, url: str, options: dict[str, str] | None = None, timeout_s: tuple[float, float] | None = None) -> None:
-        """Raises av.error.FFmpegError (an OSError or a ValueError) when it cannot be opened, ValueError
-        when it has no video."""
+    def __init__(self, url: str, options: dict[str, str] | None = None, timeout_s: tuple[float, float] | None = None,
+                 live: bool = False) -> None:
+        """live: a stream, decoded for low delay. Raises av.error.FFmpegError (an OSError or a
+        ValueError) when it cannot be opened, ValueError when it has no video."""
         self._container = av.open(url, options=options or {}, timeout=timeout_s)
         if not self._container.streams.video:
             self._container.close()
             raise ValueError("it holds no video stream")
         self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"  # frame and slice threads, as OpenCV's backend decodes
+        # Frame threads decode several frames at once, each thread holding one back: fastest for files,
+        # but on a live stream they delay every frame by as many as there are threads
+        self._stream.thread_type = "SLICE" if live else "AUTO"
         rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(0)
         self.fps = float(rate)
         self.width, self.height = self._stream.width, self._stream.height

@@ -148,7 +148,7 @@ def open_capture(config: InputConfig) -> Capture:
                 f"check the file or fix inputs[{config.camera_id}].path", permanent=True) from None
     options = {"rtsp_transport": config.rtsp_transport} if config.path.lower().startswith("rtsp") else {}
     try:
-        return AvCapture(config.path, options, (config.open_timeout_s, config.read_timeout_s))
+        return AvCapture(config.path, options, (config.open_timeout_s, config.read_timeout_s), live=True)
     except av.error.FFmpegError:
         raise SourceError(f"stream {config.path} {why_unreachable(config.path, config.open_timeout_s)}", permanent=False) from None
     except ValueError as exc:  # no video in it
