@@ -276,15 +276,12 @@ def input_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def parse_setting(text: str) -> tuple[str, dict[str, float | bool]]:
+def parse_setting(text: str) -> tuple[str, dict[str, float]]:
     name, _, assignments = text.partition(":")
     values = {}
     for part in (p.strip() for p in assignments.split(",") if p.strip()):
         key, _, value = part.partition("=")
-        value = value.strip()
-        values[key.strip()] = {"true": True, "false": False}.get(value.lower(), None)
-        if values[key.strip()] is None:
-            values[key.strip()] = float(value)
+        values[key.strip()] = float(value)
     return name.strip(), values
 
 

@@ -467,37 +467,6 @@ def test_a_track_that_met_someone_lost_but_walked_on_as_before_keeps_its_id():
     assert ids[("cam", 1)] == gid_a
 
 
-def crossing_in_view(swap: bool, a=None, side_by_side: bool = False):
-    """A walks east along y = 0 (track 1), B west along y = 0.3 (track 2), both in view all along;
-    with swap, the tracker swaps them where they cross (t = 2.5): track 1 follows B on, track 2 A.
-    side_by_side: B walks east too, 0.4 m beside A. Returns A's and B's IDs and the last step's IDs."""
-    a = a or associator()
-    for k in range(51):
-        t = 0.1 * k
-        on_a = (1.2 * t, 0.0)
-        on_b = (0.4 + 1.2 * t, 0.4) if side_by_side else (6.0 - 1.2 * t, 0.3)
-        first, second = (on_b, on_a) if swap and t > 2.45 else (on_a, on_b)
-        ids, _ = step(a, t, ("cam", 1, unit(49) if k == 0 else None, {"xy": first}),
-                      ("cam", 2, unit(50) if k == 0 else None, {"xy": second}))
-        if k == 0:
-            gid_a, gid_b = ids[("cam", 1)], ids[("cam", 2)]
-    return gid_a, gid_b, ids
-
-
-def test_two_tracks_that_swapped_people_crossing_in_view_swap_their_ids_back():
-    gid_a, gid_b, ids = crossing_in_view(swap=True)
-    assert (ids[("cam", 1)], ids[("cam", 2)]) == (gid_b, gid_a)
-    # without the crossing check the IDs went with the tracks, onto the other person
-    gid_a, gid_b, ids = crossing_in_view(swap=True, a=associator(floor={"crossings": False}))
-    assert (ids[("cam", 1)], ids[("cam", 2)]) == (gid_a, gid_b)
-
-
-def test_tracks_that_cross_or_walk_side_by_side_without_a_swap_keep_their_ids():
-    for side_by_side in (False, True):
-        gid_a, gid_b, ids = crossing_in_view(swap=False, side_by_side=side_by_side)
-        assert (ids[("cam", 1)], ids[("cam", 2)]) == (gid_a, gid_b)
-
-
 def test_ids_one_camera_showed_apart_are_never_merged_when_they_later_stand_together():
     # lab4cam: a camera showed a seated person and a walker 1.4 m apart; its tracker later drifted onto
     # the walker's place. Merging the two IDs would rewrite that camera's rows to show one ID twice.

@@ -15,8 +15,7 @@ until then. The rules, in the order update() applies them each step:
 2b. Trackers swap people who cross (meetings.py): a track that comes within gate_sigma of someone
    lost from sight moments ago (meeting_window_s) is watched for meeting_s, then stays with
    whichever of its ID and the people it met it moved like (position and velocity), leaving its ID
-   only by ambiguity_margin; an ID it leaves gets back its floor track from when they met. Two
-   tracks of one camera that met while both in view swap IDs when each moved like the other's person.
+   only by ambiguity_margin; an ID it leaves gets back its floor track from when they met.
 3. The floor track of every ID is corrected with its tracks' positions, each at its own capture
    time; the ID's appearance learns each new embedding (EMA).
 4. Tracks waiting for an ID are matched to the known IDs as one assignment (mctrt.lapjv), with the
@@ -281,34 +280,21 @@ class CrossCameraAssociator:
         if self.config.floor.meeting_s <= 0 or not self.config.enabled:
             return
         settled = self.meetings.settle(rows, lambda g: g in self.identities and not self.identities[g].tracks)
-        moving = {rows.keys[r]: (r, meeting, chosen) for r, meeting, chosen in settled
-                  if chosen != meeting.global_id and rows.gid[r] == meeting.global_id}
-        for key, (r, meeting, chosen) in moving.items():
-            joined = self.identities[chosen]
-            if not joined.tracks:
+        for r, meeting, chosen in settled:
+            key = rows.keys[r]
+            if chosen != meeting.global_id and rows.gid[r] == meeting.global_id and not self.identities[chosen].tracks:
                 log.debug("t=%.1f %s moves from %d to %d after a meeting", rows.time[r], key, meeting.global_id, chosen)
-                left = self.identities[meeting.global_id]
+                left, joined = self.identities[meeting.global_id], self.identities[chosen]
                 left.tracks.discard(key)
                 self._lost.add(left.global_id)
-                self._relink(rows, r, joined)
+                self.links[key] = Link(chosen, float(rows.time[r]))
+                joined.tracks.add(key)
+                joined.joined = True
+                rows.gid[r] = chosen
                 if not left.tracks:
                     self.meetings.restore(meeting)
                 if rows.placed[r]:
                     self.floor.update(rows.gid[[r]], rows.time[[r]], rows.xy[[r]], rows.cov[[r]])
-            elif key < (other := next(iter(joined.tracks))) and joined.tracks == {other} and other in moving \
-                    and moving[other][2] == meeting.global_id and self.identities[meeting.global_id].tracks == {key}:
-                o, their_meeting, _ = moving[other]  # two tracks that crossed: they swap IDs
-                log.debug("t=%.1f %s and %s swap %d and %d after crossing", rows.time[r], key, other, meeting.global_id, chosen)
-                left = self.identities[meeting.global_id]
-                left.tracks.clear()
-                joined.tracks.clear()
-                self._relink(rows, r, joined)
-                self._relink(rows, o, left)
-                self.meetings.restore(meeting)
-                self.meetings.restore(their_meeting)
-                placed = np.array([x for x in (r, o) if rows.placed[x]], np.int64)
-                if len(placed):
-                    self.floor.update(rows.gid[placed], rows.time[placed], rows.xy[placed], rows.cov[placed])
         self.meetings.close([rows.keys[r] for r, _, _ in settled])
         self.meetings.start(rows, self._lost_lately(float(rows.time.max())))
 
@@ -556,14 +542,6 @@ class CrossCameraAssociator:
         return Correction(old, new, time_s, reason)
 
     # -- bookkeeping ----------------------------------------------------------------------------------
-
-    def _relink(self, rows: StepRows, r: int, identity: Identity) -> None:
-        """Row r's linked track moves to another ID (rule 2b), from now on."""
-        key = rows.keys[r]
-        self.links[key] = Link(identity.global_id, float(rows.time[r]))
-        identity.tracks.add(key)
-        identity.joined = True
-        rows.gid[r] = identity.global_id
 
     def _link(self, rows: StepRows, r: int, identity: Identity) -> None:
         key = rows.keys[r]

@@ -9,13 +9,6 @@ its person, and within gate_sigma (on the 2-D scale) at all. The person it leave
 track shows them, gets back the floor track they had when they met: what it learnt since was
 someone else's motion. Limit: a person met who is seen again before the meeting ends (a new track
 joined them) is no longer a candidate, so a swap whose other half was already linked stays.
-
-Crossings (config crossings): trackers also swap two people who stay in view. A linked track within
-gate_sigma of the floor track of another person its own camera shows meets them the same way; when
-both tracks' meetings are open and one is due, the two are judged together: they swap IDs when the
-sum of each one's cost under the other's person (as it was when they met) beats the sum as they
-are by ambiguity_margin. (On the 85 tuning cuts of bench_identity_many.py: +0.0016, standard error
-0.0011, 2 cuts better by 0.06 and 0.07, none worse; no setting of its own was tuned.)
 (Making new tracks where they met wait for the outcome instead cost 0.015 IDF1 on the 85 PETS09
 tuning cuts of benchmarks/bench_identity_many.py.)
 
@@ -61,29 +54,25 @@ class Meetings:
     def start(self, rows: StepRows, lost: np.ndarray) -> None:
         """Open a meeting for each placed, linked row (not in one) within gate_sigma of a person
         in `lost` (global IDs with a floor track placed at most meeting_window_s ago and no live
-        track), or of another person its own camera shows (crossings), whom it has not met before."""
-        linked = np.flatnonzero((rows.gid > 0) & rows.placed)
-        linked = linked[self.floor.find(rows.gid[linked]) >= 0]
-        shown = np.unique(rows.gid[linked]) if self.config.crossings else np.zeros(0, np.int64)
-        people = np.concatenate([lost, shown]).astype(np.int64)
-        if not len(linked) or not len(people):
+        track) whom it has not met before."""
+        if not len(lost):
             return
         gate2 = self.config.gate_sigma ** 2
-        slots = self.floor.slots(people)
+        linked = np.flatnonzero((rows.gid > 0) & rows.placed)
+        linked = linked[self.floor.find(rows.gid[linked]) >= 0]
+        if not len(linked):
+            return
+        slots = self.floor.slots(lost)
         times, block = rows.capture_times(linked)
-        mean, cov = self.floor.predict_grid(slots, times)  # everyone, at each of those times
+        mean, cov = self.floor.predict_grid(slots, times)  # everyone lost, at each of those times
         near = core.pairwise_mahalanobis_sq(rows.xy[linked], rows.cov[linked], np.ascontiguousarray(mean[..., :2]),
                                             np.ascontiguousarray(cov[..., :2, :2]), block)[0] <= gate2
-        if len(shown):  # a person shown counts only for another person's track in a camera showing them
-            pair = rows.camera[linked] * (int(people.max()) + 1) + rows.gid[linked]
-            in_camera = np.isin(rows.camera[linked][:, None] * (int(people.max()) + 1) + shown[None, :], pair)
-            near[:, len(lost):] &= in_camera & (rows.gid[linked][:, None] != shown[None, :])
         opening: list[tuple[int, set[int]]] = []
         for k in np.flatnonzero(near.any(axis=1)).tolist():
             key = rows.keys[int(linked[k])]
             if key in self.open:
                 continue
-            others = set(people[near[k]].tolist()).difference(self._met.get(key, ()))
+            others = set(lost[near[k]].tolist()).difference(self._met.get(key, ()))
             if others:
                 opening.append((int(linked[k]), others))
         if opening:
@@ -115,10 +104,7 @@ class Meetings:
     def settle(self, rows: StepRows, lost: Callable[[int], bool]) -> list[tuple[int, Meeting, int]]:
         """The meetings of this step's rows that have lasted meeting_s, as (row, meeting, the ID its
         track stays with: meeting.global_id or one of the people it met that are still `lost` (out
-        of sight) and placed). Two tracks that met while both shown are judged together: they swap
-        IDs when each moved like the other's person (the summed costs, by ambiguity_margin); both
-        are listed then, the other even if its own meeting was not yet due. All compared at once;
-        close() them once acted upon."""
+        of sight) and placed). All compared at once; close() them once acted upon."""
         if not self.open:
             return []
         mine = rows.row_of(self.open)
@@ -129,58 +115,28 @@ class Meetings:
         if not due:
             return []
         cfg = self.config
-        crossings = self._crossings(rows, due, dict(mine), lost)
-        everyone = due + [(rp, partner) for _, rp, partner in crossings]  # a partner may be listed twice
-        row = np.array([r for r, _ in everyone], np.int64)
+        row = np.array([r for r, _ in due], np.int64)
         t = rows.time[row]
-        own, own_cov = self.watched.predict_state(self.watched.slots([m.watch for _, m in everyone]), t)
-        before, before_cov = self.watched.predict_state(self.watched.slots([-m.watch for _, m in everyone]), t)
+        own, own_cov = self.watched.predict_state(self.watched.slots([m.watch for _, m in due]), t)
+        before, before_cov = self.watched.predict_state(self.watched.slots([-m.watch for _, m in due]), t)
         pairs = [(d, g) for d, (_, m) in enumerate(due) for g in sorted(m.others) if g in self.floor and lost(g)]
-        of = np.array([d for d, _ in pairs], np.int64)
+        of = np.array([d for d, _ in pairs], np.int64)  # each candidate's meeting: first their IDs, then the others
         theirs, their_cov = self.floor.predict_state(self.floor.slots([g for _, g in pairs]), t[of])
-        p = np.arange(len(due), len(everyone))  # each crossing's partner in `everyone`
-        c = np.array([d for d, _, _ in crossings], np.int64)
-        # Costs: each as it is, each lost person met, and each crossing's two the other way round
-        nll = _nll(np.concatenate([own, own[of], own[c], own[p]]), np.concatenate([own_cov, own_cov[of], own_cov[c], own_cov[p]]),
-                   np.concatenate([before, theirs, before[p], before[c]]),
-                   np.concatenate([before_cov, their_cov, before_cov[p], before_cov[c]]), cfg.gate_sigma)
-        kept, lost_nll, swapped = np.split(nll, [len(everyone), len(everyone) + len(pairs)])
-        swapped = swapped[:len(c)] + swapped[len(c):]
-        chosen: dict[int, int] = {}  # row -> the ID its track moves to
-        for i, (d, rp, partner) in enumerate(crossings):
-            if swapped[i] + cfg.ambiguity_margin < kept[d] + kept[p[i]]:
-                chosen[due[d][0]], chosen[rp] = partner.global_id, due[d][1].global_id
-        for d, (r, _) in enumerate(due):
-            mine = np.flatnonzero(of == d)
-            if r not in chosen and len(mine):
-                best = int(mine[np.argmin(lost_nll[mine])])
-                if lost_nll[best] + cfg.ambiguity_margin < kept[d]:
-                    chosen[r] = pairs[best][1]
-        settled = {r for r, _ in due}
-        return [(r, m, chosen.get(r, m.global_id)) for r, m in due + [(rp, m) for _, rp, m in crossings if rp not in settled]]
-
-    def _crossings(self, rows: StepRows, due: list[tuple[int, Meeting]], row_of: dict[TrackKey, int],
-                   lost: Callable[[int], bool]) -> list[tuple[int, int, Meeting]]:
-        """(index in due, row, meeting) of the other track of each due meeting with a person still
-        shown: the track of that person in the same camera whose open meeting is with this one's."""
-        if not self.config.crossings:
-            return []
-        shown: dict[tuple[int, int], int] = {}
-        for key, meeting in self.open.items():
-            r = row_of.get(key)
-            if r is not None and rows.gid[r] == meeting.global_id:
-                shown[(int(rows.camera[r]), meeting.global_id)] = r
-        out, taken = [], set()
+        of = np.concatenate([np.arange(len(due)), of])
+        theirs, their_cov = np.concatenate([before, theirs]), np.concatenate([before_cov, their_cov])
+        total = np.ascontiguousarray(own_cov[of] + their_cov)
+        d4 = core.mahalanobis_sq(np.ascontiguousarray(own[of] - theirs), total)
+        fits = d4 - 2.0 * np.log1p(d4 / 2.0) <= cfg.gate_sigma ** 2  # on the 2-D scale, as MatchCosts.floor_costs
+        nll = np.where(fits, d4 + np.linalg.slogdet(total)[1], np.inf)
+        out = []
         for d, (r, meeting) in enumerate(due):
-            if r in taken or rows.gid[r] != meeting.global_id:
-                continue
-            for g in sorted(meeting.others):
-                rp = shown.get((int(rows.camera[r]), g))
-                if rp is None or rp in taken or lost(g) or meeting.global_id not in self.open[rows.keys[rp]].others:
-                    continue
-                out.append((d, rp, self.open[rows.keys[rp]]))
-                taken.update((r, rp))
-                break
+            chosen = meeting.global_id
+            mine = len(due) + np.flatnonzero(of[len(due):] == d)
+            if len(mine):
+                best = int(mine[np.argmin(nll[mine])])
+                if nll[best] + cfg.ambiguity_margin < nll[d]:
+                    chosen = pairs[best - len(due)][1]
+            out.append((r, meeting, chosen))
         return out
 
     def restore(self, meeting: Meeting) -> None:
@@ -211,14 +167,3 @@ class Meetings:
                 meeting.global_id = new
             if old in meeting.others:
                 meeting.others = (meeting.others - {old}) | ({new} - {meeting.global_id})
-
-
-def _nll(own: np.ndarray, own_cov: np.ndarray, theirs: np.ndarray, their_cov: np.ndarray, gate_sigma: float) -> np.ndarray:
-    """The negative log-likelihood (up to a constant) of states own (K, 4) under predictions theirs,
-    both uncertain; inf beyond gate_sigma (on the 2-D scale, as MatchCosts.floor_costs)."""
-    if not len(own):
-        return np.zeros(0)
-    total = np.ascontiguousarray(own_cov + their_cov)
-    d4 = core.mahalanobis_sq(np.ascontiguousarray(own - theirs), total)
-    fits = d4 - 2.0 * np.log1p(d4 / 2.0) <= gate_sigma ** 2
-    return np.where(fits, d4 + np.linalg.slogdet(total)[1], np.inf)

@@ -129,9 +129,6 @@ class FloorAssociationConfig:
             meeting_s, then stays with whichever of the two (its person, or the one it met) it moved
             like (association/meetings.py). meeting_s 0: off. First choices, not swept (2 s and 5 s
             did worse on the tuning cuts in a variant of the rule since dropped).
-        crossings: meetings also between two people one camera shows (within gate_sigma of each
-            other's floor track): after meeting_s their two tracks swap IDs when each moved like the
-            other's person (by ambiguity_margin). Needs meeting_s > 0.
     """
 
     foot_sigma: float = 0.05
@@ -157,7 +154,6 @@ class FloorAssociationConfig:
     merge_after_s: float = 0.5
     meeting_s: float = 1.0
     meeting_window_s: float = 3.0
-    crossings: bool = True
 
     def __post_init__(self) -> None:
         w = "association.floor"
@@ -172,8 +168,6 @@ class FloorAssociationConfig:
         number(f"{w}.width_ratio", self.width_ratio, 0.0, 2.0, open_low=True)
         number(f"{w}.view_margin", self.view_margin, 0.0, 0.5)
         number(f"{w}.min_similarity", self.min_similarity, -1.0, 1.0)
-        if not isinstance(self.crossings, bool):
-            raise fail(f"{w}.crossings", "true or false", self.crossings)
 
 
 @dataclass(frozen=True)
