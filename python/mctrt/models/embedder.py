@@ -32,7 +32,10 @@ class Embedder:
     def __init__(self, model: str | Path, *, backend: str = "auto", backend_options: Mapping[str, Mapping] | None = None) -> None:
         self.config = ReidConfig(str(model), backend, dict(backend_options or {}))
         path = Path(model)
-        self.backend = open_backend(load_onnx(path, "re-ID model"), path, backend, "re-ID model", backend_options,
+        options = dict(backend_options or {})
+        # re-ID runs in bursts between detections: its idle threads must not spin on the detector's cores
+        options["onnxruntime"] = {"spin": False, **dict(options.get("onnxruntime") or {})}
+        self.backend = open_backend(load_onnx(path, "re-ID model"), path, backend, "re-ID model", options,
                                     prepare=whole_frames_into)
         shape, out = self.backend.input_shape, self.backend.output_shapes[0]
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]) or len(out) != 2:
