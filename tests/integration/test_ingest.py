@@ -14,6 +14,7 @@ import pytest
 from mctrt.config import InputConfig
 from mctrt.errors import MctrtError, SourceError
 from mctrt.io import sources
+from mctrt.io.decode import DecodeError
 from mctrt.io.sources import ENDED, FAILED, RECONNECTING, Backoff, CameraReader, FrameQueue, open_capture, why_unreachable
 from mctrt.types import Frame
 
@@ -251,6 +252,26 @@ def test_a_corrupt_frame_midway_is_skipped_and_reported_and_the_rest_of_the_file
     assert [r.getMessage() for r in caplog.records if "could not be decoded" in r.getMessage()][:1] == [
         f"camera cam: 1 packet(s) could not be decoded and were skipped (the last: Invalid data found when processing "
         "input), before frame 13"]
+
+
+class BreakingCapture(SizedCapture):
+    """A file whose container cannot be read past `frames` frames (an I/O error, FFmpeg's words)."""
+
+    frame_count = 10
+
+    def read(self):
+        if self.left <= 0:
+            raise DecodeError("Input/output error")
+        return super().read()
+
+
+def test_a_file_whose_container_breaks_midway_is_failed_with_ffmpegs_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "open_capture", lambda config: BreakingCapture((96, 64), 3))
+    reader = CameraReader(InputConfig("cam", str(tmp_path / "broken.mp4")), offline=True)
+    reader.start()
+    assert len(drain(reader)) == 3 and reader.status.state == FAILED
+    assert reader.status.reason == (f"video file {tmp_path / 'broken.mp4'} stopped decoding after 3 of the 10 frames it "
+                                    "declares (Input/output error); the 3 frames before it were used")
 
 
 def test_a_stream_whose_name_does_not_resolve_says_so():
