@@ -129,7 +129,7 @@ def test_onnxruntime_runs_on_the_threads_it_is_given_and_refuses_a_bad_count(ass
 
 def test_re_ids_onnxruntime_threads_do_not_spin_between_its_bursts_and_the_detectors_do(assets):
     """Re-ID runs in short bursts between detections: spinning, its idle threads took the cores the
-    next detection needed (the INT8 pipeline ran at 23-24 frames/s instead of 33-35 here)."""
+    next detection needed (the INT8 pipeline ran at 22-24 frames/s instead of 33-35 here)."""
     def spins(model) -> bool:
         try:
             return model.backend.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") != "0"

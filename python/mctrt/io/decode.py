@@ -44,6 +44,11 @@ class DecodeError(Exception):
     """A source that broke while it was read (FFmpeg's reason in the message)."""
 
 
+def ffmpeg_reason(exc: Exception) -> str:
+    """FFmpeg's words for a failure, without PyAV's errno and file name around them."""
+    return getattr(exc, "strerror", None) or str(exc)
+
+
 class AvCapture:
     """A file or a network stream, decoded by PyAV."""
 
@@ -72,13 +77,13 @@ class AvCapture:
                 yield from packet.decode()
             except av.error.FFmpegError as exc:  # a corrupt packet: the next keyframe decodes again
                 self.skipped += 1
-                self.skip_reason = exc.strerror or str(exc)
+                self.skip_reason = ffmpeg_reason(exc)
 
     def read(self) -> np.ndarray | None:
         try:
             frame = next(self._frames, None)
         except av.error.FFmpegError as exc:
-            raise DecodeError(str(exc)) from exc
+            raise DecodeError(ffmpeg_reason(exc)) from exc
         # FFmpeg pads each row to its alignment: a frame whose width is not a multiple of it comes as
         # a strided view, which the C++ pre-processing and hashing need contiguous
         return None if frame is None else np.ascontiguousarray(frame.to_ndarray(format="bgr24"))

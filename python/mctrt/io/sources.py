@@ -28,7 +28,7 @@ import numpy as np
 
 from mctrt.config import InputConfig
 from mctrt.errors import SourceError
-from mctrt.io.decode import AvCapture, Capture, CvCapture, DecodeError
+from mctrt.io.decode import AvCapture, Capture, CvCapture, DecodeError, ffmpeg_reason
 from mctrt.types import Frame
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def open_capture(config: InputConfig) -> Capture:
         except (av.error.FFmpegError, ValueError) as exc:
             raise SourceError(
                 f"video file {config.path} cannot be decoded (corrupt, or not a video FFmpeg reads: "
-                f"{getattr(exc, 'strerror', None) or exc}); "
+                f"{ffmpeg_reason(exc)}); "
                 f"check the file or fix inputs[{config.camera_id}].path", permanent=True) from None
     options = {"rtsp_transport": config.rtsp_transport} if config.path.lower().startswith("rtsp") else {}
     try:

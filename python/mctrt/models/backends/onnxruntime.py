@@ -21,7 +21,7 @@ class OnnxRuntimeBackend:
     spin: whether those threads wait for work by spinning (onnxruntime's default): quickest for one
     model run back to back, but a model run in short bursts between other work (re-ID between
     detections) leaves its threads spinning on the cores the next detection needs. The Embedder turns
-    it off; on this project's 2-core AMD EPYC that took the INT8 pipeline from 23-24 to 33-35 frames/s.
+    it off; on this project's 2-core AMD EPYC that took the INT8 pipeline from 22-24 to 33-35 frames/s.
     """
 
     name = "onnxruntime"
