@@ -35,6 +35,7 @@ void ByteTrackConfig::validate() const {
           unconfirmed_match_thresh);
   require(duplicate_iou >= 0 && duplicate_iou <= 1, "duplicate_iou", "in [0, 1]", duplicate_iou);
   require(distance_gate >= 0 && std::isfinite(distance_gate), "distance_gate", ">= 0 (0 turns it off)", distance_gate);
+  require(motion_gate >= 0 && std::isfinite(motion_gate), "motion_gate", ">= 0 (0 turns it off)", motion_gate);
   require(track_buffer >= 0, "track_buffer", ">= 0", track_buffer);
   require(frame_rate > 0 && std::isfinite(frame_rate), "frame_rate", "a positive number of frames per second",
           frame_rate);
@@ -109,15 +110,40 @@ void ByteTracker::match(const std::vector<Slot>& tracks, const std::vector<std::
   for (std::size_t c = 0; c < m; ++c)
     for (int k = 0; k < 4; ++k) boxes_b_[4 * c + k] = double(xyxy_[4 * dets[c] + k]);
   // Cost = 1 - IoU (x score). Pairs that do not overlap cost 1, at or above every valid threshold,
-  // so only overlapping pairs are candidates, and the assignment splits into small independent parts.
+  // so only overlapping pairs within the limit are candidates, and the assignment splits into small
+  // independent parts.
   entries_.clear();
+  claims_.assign(m, 0);
   for (const OverlapPair& p : overlaps_.find(boxes_a_.data(), n, boxes_b_.data(), m)) {
     const double similarity = fuse ? p.iou * double(scores_[dets[p.b]]) : p.iou;
+    if (1.0 - similarity > limit) continue;
     entries_.push_back({p.a, p.b, 1.0 - similarity});
+    ++claims_[p.b];
   }
+  // A box that more than one track could take goes only to those whose motion expects it; a box
+  // near one track alone is left to IoU, as in ByteTrack (a seated, half-hidden person's boxes jump
+  // more than the filter's spread, and no one else is there to take them).
+  if (config_.motion_gate > 0)
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                  [&](const LapEntry& e) {
+                                    return claims_[e.col] > 1 &&
+                                           !moves_as_predicted(pool_[tracks[e.row]], xyxy_ + 4 * dets[e.col]);
+                                  }),
+                   entries_.end());
   row_to_col_.resize(n);
   col_to_row_.resize(m);
   lap_.solve_sparse(n, m, entries_, limit, row_to_col_.data(), col_to_row_.data());
+}
+
+// Whether a box lies where the track's motion model expects it: the squared Mahalanobis distance of
+// its (cx, cy, aspect, height) from the prediction at most motion_gate (chi-square with 4 degrees of
+// freedom, as DeepSORT gates). IoU alone lets a track step onto a nearer, taller person who walks or
+// stops in front of it: a box a third taller and lower overlaps the old one well. The filter's spread
+// scales with the box height and grows with the time since the track was last seen, so lost tracks
+// are judged more loosely. A degenerate filter (no distance) is not judged.
+bool ByteTracker::moves_as_predicted(const Track& t, const float* box) const {
+  if (config_.motion_gate <= 0) return true;
+  return !(kalman_.squared_distance(t.kalman, xyxy_to_xyah(box), false) > config_.motion_gate);
 }
 
 const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std::size_t n, double time) {

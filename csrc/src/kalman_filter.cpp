@@ -4,6 +4,7 @@
 #include "mctrt/kalman_filter.hpp"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace mctrt {
@@ -138,8 +139,8 @@ bool KalmanFilter::update(KalmanState& s, const std::array<double, 4>& xyah) con
   return true;
 }
 
-double KalmanFilter::gating_distance(const KalmanState& s, const std::array<double, 4>& xyah,
-                                     bool only_position) const {
+double KalmanFilter::squared_distance(const KalmanState& s, const std::array<double, 4>& xyah,
+                                      bool only_position) const {
   std::array<double, 4> mean;
   std::array<double, 16> cov;
   project(s, mean, cov);
@@ -147,8 +148,7 @@ double KalmanFilter::gating_distance(const KalmanState& s, const std::array<doub
   double l[16];
   for (int r = 0; r < n; ++r)
     for (int c = 0; c < n; ++c) l[r * n + c] = cov[r * kObs + c];
-  if (!cholesky(l, n))
-    throw std::invalid_argument("Kalman gating: innovation covariance is not positive definite (degenerate box?)");
+  if (!cholesky(l, n)) return std::numeric_limits<double>::quiet_NaN();
   // d' S^-1 d = |L^-1 d|^2 (forward substitution only).
   double z[kObs];
   double sq = 0.0;
@@ -158,6 +158,14 @@ double KalmanFilter::gating_distance(const KalmanState& s, const std::array<doub
     z[i] = v / l[i * n + i];
     sq += z[i] * z[i];
   }
+  return sq;
+}
+
+double KalmanFilter::gating_distance(const KalmanState& s, const std::array<double, 4>& xyah,
+                                     bool only_position) const {
+  const double sq = squared_distance(s, xyah, only_position);
+  if (std::isnan(sq))
+    throw std::invalid_argument("Kalman gating: innovation covariance is not positive definite (degenerate box?)");
   return sq;
 }
 

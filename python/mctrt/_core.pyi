@@ -81,6 +81,8 @@ class ByteTrackConfig:
     second_match_thresh: float
     unconfirmed_match_thresh: float
     duplicate_iou: float
+    distance_gate: float
+    motion_gate: float
     fuse_score: bool
     track_buffer: int
     frame_rate: float

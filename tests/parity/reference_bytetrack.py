@@ -123,9 +123,12 @@ class ReferenceByteTracker:
         track_buffer: int = 30,
         frame_rate: float = 30.0,
         distance_gate: float = 0.0,
+        motion_gate: float = 0.0,
     ) -> None:
-        # the official tracker has no third association: it is compared with mctrt's turned off
+        # the official tracker has no third association and no motion gate: it is compared with
+        # mctrt's turned off
         assert distance_gate == 0.0, "the reference has no distance association"
+        assert motion_gate == 0.0, "the reference has no motion gate"
         self.track_thresh = track_thresh
         self.low_thresh = low_thresh
         self.new_track_thresh = new_track_thresh

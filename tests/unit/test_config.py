@@ -25,6 +25,8 @@ def test_python_and_cpp_defaults_agree():
         ("low_thresh", 0.9, "low_thresh must be in \\[0, track_thresh\\]"),  # above track_thresh 0.6
         ("match_thresh", -0.1, "match_thresh"),
         ("track_buffer", -1, "track_buffer must be >= 0"),
+        ("motion_gate", -1.0, "motion_gate must be >= 0 \\(0 turns it off\\)"),
+        ("motion_gate", float("nan"), "motion_gate"),
         ("frame_rate", 0.0, "frame_rate must be a positive number"),
         ("frame_rate", float("inf"), "frame_rate"),
         ("track_buffer", 30.5, "track_buffer must be int"),

@@ -33,6 +33,7 @@ struct ByteTrackConfig {
   double unconfirmed_match_thresh = 0.7;  // tentative tracks: max cost 1 - IoU * score
   double duplicate_iou = 0.85;            // a tracked and a lost track overlapping more are duplicates
   double distance_gate = 0.0;             // third association: max squared Mahalanobis centre distance; 0 = off
+  double motion_gate = 0.0;               // a box 2+ tracks could take: max squared Mahalanobis xyah distance; 0 = off
   bool fuse_score = true;                 // multiply IoU by the detection score in the cost
   int track_buffer = 30;                  // frames a lost track is kept, at 30 fps
   double frame_rate = 30.0;               // of the video; scales track_buffer
@@ -94,6 +95,7 @@ class ByteTracker {
   };
 
   void match(const std::vector<Slot>& tracks, const std::vector<std::size_t>& dets, bool fuse, double limit);
+  bool moves_as_predicted(const Track& track, const float* xyxy) const;
   void absorb(Track& track, std::size_t det);
   void match_by_distance();
   void confirm(Track& track);
@@ -131,6 +133,7 @@ class ByteTracker {
   std::vector<LapEntry> entries_;
   std::vector<std::int64_t> row_to_col_, col_to_row_;
   std::vector<std::uint8_t> drop_a_, drop_b_;
+  std::vector<std::uint32_t> claims_;  // per box of a match(): the tracks that could take it
   std::vector<std::uint8_t> taken_;  // per leftover_ entry: matched by a track this frame
   std::vector<Slot> strays_;
   std::vector<std::size_t> free_;

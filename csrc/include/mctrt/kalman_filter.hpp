@@ -44,7 +44,10 @@ class KalmanFilter {
 
   // Squared Mahalanobis distance of a measurement to the projected state; with only_position,
   // on (cx, cy) alone (chi-square with 2 instead of 4 degrees of freedom).
+  // Throws std::invalid_argument when the covariance is not positive definite (a degenerate state).
   double gating_distance(const KalmanState& state, const std::array<double, 4>& xyah, bool only_position) const;
+  // The same distance, NaN for a degenerate state (for callers that decide per pair).
+  double squared_distance(const KalmanState& state, const std::array<double, 4>& xyah, bool only_position) const;
 };
 
 }  // namespace mctrt

@@ -54,6 +54,15 @@ class ByteTrackConfig:
             1.5. It keeps people who moved more than about their width between processed frames (low
             frame rates, dropped frames), where IoU sees no overlap. 0 turns it off (ByteTrack's
             behaviour); 9.21 is the 99 % quantile of that distance for a right match.
+        motion_gate: in ByteTrack's IoU associations, a box that two or more tracks could take goes
+            only to those whose Kalman filter expects it there: the box's centre, aspect ratio and
+            height within this squared Mahalanobis distance of the prediction (DeepSORT's gate; 9.49
+            is the 95 % quantile of that distance, chi-square with 4 degrees of freedom, for a right
+            match). IoU alone lets a track step onto a nearer, taller person who walks or stops in
+            front of it (the box a third taller and lower still overlaps well), and the two leave with
+            each other's IDs. A box only one track could take is left to IoU: a seated, half-hidden
+            person's boxes jump more than the filter's spread. The spread scales with the box height
+            and grows while a track is lost. 0 turns it off (ByteTrack's behaviour).
         fuse_score: multiply IoU by the detection score in the first and tentative associations, so
             confident detections win close calls (the official code turns this off for MOT20).
         track_buffer: how long a lost track is kept for re-finding, in frames at 30 fps (track_buffer
@@ -73,6 +82,7 @@ class ByteTrackConfig:
     unconfirmed_match_thresh: float = 0.7
     duplicate_iou: float = 0.85
     distance_gate: float = 0.0
+    motion_gate: float = 0.0
     fuse_score: bool = True
     track_buffer: int = 30
     frame_rate: float = 30.0
