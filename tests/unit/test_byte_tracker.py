@@ -358,14 +358,19 @@ def test_a_box_only_one_track_could_take_is_left_to_iou():
     assert reported == [[1]] * len(heights)
 
 
-def test_the_motion_gate_keeps_a_steady_walker_with_jittery_boxes():
+def test_the_motion_gate_keeps_two_close_walkers_with_jittery_boxes():
+    # side by side, each box overlaps both tracks, so the gate judges every pair: boxes whose edges
+    # move by 2 px (sd) from frame to frame still go to their own person
     rng = np.random.default_rng(7)
     tracker = ByteTracker(ByteTrackConfig(frame_rate=10, motion_gate=9.49))
     reported = []
     for k in range(100):
-        edges = np.array([100 + 3 * k, 100, 130 + 3 * k, 180], np.float32) + rng.normal(0, 2.0, 4).astype(np.float32)
-        reported.append(ids(tracker.update(*frame(tuple(edges)), k / 10)))
-    assert all(r == [1] for r in reported), reported
+        people = [np.array([x + 3 * k, 100, x + 30 + 3 * k, 180], np.float32) + rng.normal(0, 2.0, 4).astype(np.float32)
+                  for x in (100, 120)]
+        tracks = tracker.update(*frame(*map(tuple, people)), k / 10)
+        by_row = dict(zip(tracks.det_index.tolist(), ids(tracks)))
+        reported.append([by_row.get(row, 0) for row in range(2)])
+    assert all(r == [1, 2] for r in reported), reported
 
 
 def test_a_time_that_goes_back_counts_as_no_time_and_infinite_times_are_refused():
