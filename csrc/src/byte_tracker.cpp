@@ -142,7 +142,6 @@ void ByteTracker::match(const std::vector<Slot>& tracks, const std::vector<std::
 // scales with the box height and grows with the time since the track was last seen, so lost tracks
 // are judged more loosely. A degenerate filter (no distance) is not judged.
 bool ByteTracker::moves_as_predicted(const Track& t, const float* box) const {
-  if (config_.motion_gate <= 0) return true;
   return !(kalman_.squared_distance(t.kalman, xyxy_to_xyah(box), false) > config_.motion_gate);
 }
 
