@@ -1,6 +1,7 @@
 """ResultWriter: rows keep the global ID each track had at the time; at close, a track's rows from
 before it had an ID take its first one, corrections rewrite every row of the retired ID (chains
-too), tracks that never had an ID are left out, and world.txt holds the floor positions."""
+too), tracks that never had an ID are left out, an ID is one box per camera and frame, and world.txt
+holds the floor positions."""
 
 import json
 
@@ -32,6 +33,21 @@ def test_waiting_rows_take_the_tracks_first_id_and_tracks_without_one_are_left_o
     out = rows(tmp_path / "a.txt")
     assert out[:, :2].tolist() == [[1, 4], [2, 4], [3, 4], [4, 6]]
     assert out[0, 2:6].tolist() == [0, 10, 20, 60] and out.shape[1] == 10
+
+
+def test_waiting_rows_never_give_an_id_twice_in_a_frame(tmp_path):
+    """Track 2 waits while track 1 shows person 4, then joins person 4 once track 1 has ended (lab4cam,
+    INT8 detector: a second box on the seated person): its waiting rows beside track 1's are left out."""
+    writer = ResultWriter(tmp_path, ["a"])
+    add(writer, 1, 4, 1, 0)
+    add(writer, 1, 0, 2, 50)
+    add(writer, 2, 4, 1, 1)
+    add(writer, 2, 0, 2, 51)
+    add(writer, 3, 0, 2, 52)  # track 1 has ended
+    add(writer, 4, 4, 2, 53)
+    writer.close()
+    out = rows(tmp_path / "a.txt")
+    assert out[:, :3].tolist() == [[1, 4, 0], [2, 4, 1], [3, 4, 52], [4, 4, 53]]
 
 
 def test_corrections_rewrite_every_row_of_the_retired_id_chains_included(tmp_path):

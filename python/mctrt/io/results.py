@@ -8,6 +8,10 @@ rewritten (each replaced whole, never left half-written) with the final IDs:
 - a track's rows from before it had an ID take its first ID (the time it waited for re-ID or for a
   clear floor match is part of the same person's track); a track that never had one is left out;
 - corrections (rename(old, new), the `id_corrected` events) apply to every row, chains included;
+- an ID is one box per camera and frame: where a waiting track's rows, given its ID afterwards, fall
+  in frames in which its camera already showed that ID on another track (it joined a person whose
+  track had ended, and the two had overlapped while it waited), those rows are left out; where two
+  rows still share an ID, the one that had it at the time, then the higher score, is kept;
 - each file is sorted by frame, then ID.
 After a kill, events.jsonl's `id_corrected` events say which IDs had become which.
 
@@ -83,8 +87,9 @@ class ResultWriter:
         for file in [*self._rows.values(), self._world_file]:
             file.close()
         for cam, blocks in self._blocks.items():
-            rows = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, 11)))
+            rows, given_later = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, 11)))
             rows[:, 1] = self._final(rows[:, 1])
+            rows = _one_row_per_id_and_frame(rows, given_later)
             _replace(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows[np.lexsort((rows[:, 1], rows[:, 0]))]))
         world = np.concatenate(self._world) if self._world else np.empty((0, 5))
         final = self._final(world[:, 2])
@@ -110,11 +115,11 @@ class ResultWriter:
         return np.array([mapping[int(g)] for g in global_ids], np.float64) if len(global_ids) else global_ids
 
 
-def _first_id_for_waiting_rows(blocks: np.ndarray) -> np.ndarray:
+def _first_id_for_waiting_rows(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """MOT rows (R, 10) from (track_id, MOT row) blocks, rows with ID 0 given their track's first ID
-    and rows of tracks that never had one dropped."""
+    and rows of tracks that never had one dropped; and which rows (R,) were given their ID so."""
     if not len(blocks):
-        return np.empty((0, 10))
+        return np.empty((0, 10)), np.zeros(0, bool)
     track, rows = blocks[:, 0], blocks[:, 1:].copy()
     order = np.lexsort((rows[:, 0], track))
     track, rows = track[order], rows[order]
@@ -124,7 +129,17 @@ def _first_id_for_waiting_rows(blocks: np.ndarray) -> np.ndarray:
         first_id[t] = gid  # walking backwards, the earliest row of each track is written last
     waiting = ~has_id
     rows[waiting, 1] = [first_id.get(t, 0.0) for t in track[waiting].tolist()]
-    return rows[rows[:, 1] > 0]
+    kept = rows[:, 1] > 0
+    return rows[kept], waiting[kept]
+
+
+def _one_row_per_id_and_frame(rows: np.ndarray, given_later: np.ndarray) -> np.ndarray:
+    """`rows` without a second row of one ID in one frame: rows that had their ID at the time come
+    first, then higher scores (MOT column 6)."""
+    order = np.lexsort((-rows[:, 6], given_later, rows[:, 1], rows[:, 0]))
+    rows = rows[order]
+    first = np.r_[True, (np.diff(rows[:, 0]) != 0) | (np.diff(rows[:, 1]) != 0)] if len(rows) else np.zeros(0, bool)
+    return rows[first]
 
 
 def _replace(path: Path, write) -> None:
