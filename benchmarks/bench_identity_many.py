@@ -36,7 +36,7 @@ person, 0 for two; a box of nobody's gets a vector of its own): appearance as go
 
     MCTRT_ASSETS=../shared python benchmarks/bench_identity_many.py \\
         [--setting "gate 2.5: floor.gate_sigma=2.5" ...] [--draws 200] [--cuts R2,R6] [--as-videos [--cache DIR]] [--posed]
-        [--reid-model OSNET.onnx] [--input-size H,W] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
+        [--reid-model OSNET.onnx] [--input-size H,W|auto] [--precision int8] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
 
 The first setting is always the config as it is (configs/pets09.yaml); keys are AssociationConfig
 fields, floor.* those of its floor settings, tracker.* ByteTrackConfig's.
@@ -267,8 +267,10 @@ def with_setting(config, setting: dict[str, float]):
     return dataclasses.replace(config, association=association, tracker=dataclasses.replace(config.tracker, **part["tracker."]))
 
 
-def input_size(text: str) -> tuple[int, int]:
-    """--input-size: "H,W" (the detector's config checks that they are multiples of 32)."""
+def input_size(text: str) -> tuple[int, int] | str:
+    """--input-size: "H,W" (the detector's config checks that they are multiples of 32) or "auto"."""
+    if text == "auto":
+        return text
     try:
         height, width = (int(v) for v in text.split(","))
     except ValueError:
@@ -397,7 +399,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="with --as-videos: keep the detector's boxes here, per cut")
     parser.add_argument("--posed", action="store_true", help="strips with a lens and pose fitted to the homography")
     parser.add_argument("--reid-model", type=Path, help="another re-ID model (ONNX) in place of the config's, for every setting")
-    parser.add_argument("--input-size", type=input_size, help="H,W: the detector's input size in place of the config's (YOLOv8)")
+    parser.add_argument("--input-size", type=input_size, help="H,W or auto: the detector's input size in place of the config's (YOLOv8)")
+    parser.add_argument("--precision", choices=("fp32", "int8"), help="the detector's precision in place of the config's "
+                        "(int8: calibrated on the PETS09-S2L1 video, as a config with it as input would be)")
     parser.add_argument("--truth-boxes", action="store_true", help="the ground truth's boxes as detections (see above)")
     parser.add_argument("--drop", type=float, default=0.0, help="with --truth-boxes: the chance that a box is missed")
     parser.add_argument("--jitter", type=float, default=0.0, help="with --truth-boxes: box edges moved by this many heights (sd)")
@@ -418,7 +422,12 @@ def main() -> None:
         config = dataclasses.replace(config, reid=dataclasses.replace(config.reid, model=args.reid_model))
     if args.input_size:
         config = dataclasses.replace(config, detector=dataclasses.replace(config.detector, input_size=args.input_size))
-        base["modules"]["detector"]["input_size"] = list(args.input_size)
+        base["modules"]["detector"]["input_size"] = args.input_size if args.input_size == "auto" else list(args.input_size)
+    if args.precision:
+        calibration = config.detector.calibration or (str(video),)
+        config = dataclasses.replace(config, detector=dataclasses.replace(config.detector, precision=args.precision,
+                                                                          calibration=calibration))
+        base["modules"]["detector"].update(precision=args.precision, calibration=list(calibration))
     base["modules"]["detector"]["model"], base["modules"]["reid"]["model"] = str(config.detector.model), str(config.reid.model)
     image_to_floor = config.inputs[0].calibration.camera.image_to_floor
     images = read_video(video)
@@ -484,10 +493,13 @@ def main() -> None:
     print_table("Ground-truth boxes found, by the ID they got (share of all found; see wrong_ids)", ["setting", *names],
                 [[name, *[kinds[name][k] / max(sum(kinds[name].values()), 1) for k in names]] for name, _ in settings])
     variant = {"videos": args.as_videos, "posed": args.posed, "truth_boxes": args.truth_boxes,
-               "truth_embeddings": args.truth_embeddings}
+               "truth_embeddings": args.truth_embeddings, args.precision or "": args.precision not in (None, "fp32"),
+               f"input_{args.input_size if args.input_size == 'auto' else 'x'.join(map(str, args.input_size or ()))}":
+               args.input_size is not None}
     save("_".join(["identity_many", *[name for name, on in variant.items() if on]]),
          {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()}, "summary": summary, "scores": scores,
-          "reid_model": str(config.reid.model), "input_size": config.detector.input_size, **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {})})
+          "reid_model": str(config.reid.model), "input_size": config.detector.input_size,
+          "precision": config.detector.precision, **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {})})
 
 
 if __name__ == "__main__":
