@@ -145,6 +145,7 @@ void bind_config(py::module_& m) {
       .def_readwrite("duplicate_iou", &ByteTrackConfig::duplicate_iou)
       .def_readwrite("distance_gate", &ByteTrackConfig::distance_gate)
       .def_readwrite("motion_gate", &ByteTrackConfig::motion_gate)
+      .def_readwrite("confirm_frames", &ByteTrackConfig::confirm_frames)
       .def_readwrite("fuse_score", &ByteTrackConfig::fuse_score)
       .def_readwrite("track_buffer", &ByteTrackConfig::track_buffer)
       .def_readwrite("frame_rate", &ByteTrackConfig::frame_rate)

@@ -36,6 +36,7 @@ void ByteTrackConfig::validate() const {
   require(duplicate_iou >= 0 && duplicate_iou <= 1, "duplicate_iou", "in [0, 1]", duplicate_iou);
   require(distance_gate >= 0 && std::isfinite(distance_gate), "distance_gate", ">= 0 (0 turns it off)", distance_gate);
   require(motion_gate >= 0 && std::isfinite(motion_gate), "motion_gate", ">= 0 (0 turns it off)", motion_gate);
+  require(confirm_frames == 0 || confirm_frames >= 2, "confirm_frames", "0 (off) or at least 2", confirm_frames);
   require(track_buffer >= 0, "track_buffer", ">= 0", track_buffer);
   require(frame_rate > 0 && std::isfinite(frame_rate), "frame_rate", "a positive number of frames per second",
           frame_rate);
@@ -91,7 +92,8 @@ void ByteTracker::absorb(Track& t, std::size_t det) {
   t.det_index = std::int64_t(det);
   t.frame_id = frame_id_;
   t.seen_at = clock_;
-  confirm(t);
+  ++t.hits;
+  if (t.is_activated || t.hits >= t.hits_needed) confirm(t);
 }
 
 void ByteTracker::track_boxes(const std::vector<Slot>& tracks) {
@@ -241,11 +243,13 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
   // IoU finds everyone who kept moving, and the tracks it lets go are people leaving or hidden.
   if (config_.distance_gate > 0 && dt >= kSkippedFrame) match_by_distance();
 
-  // New tentative tracks from confident leftovers (confirmed at once only on the first frame).
+  // New tentative tracks from confident leftovers (confirmed at once only on the first frame); with
+  // confirm_frames, from the other high leftovers too, confirmed once seen that many frames in a row.
   for (std::size_t c = 0; c < leftover_.size(); ++c) {
     if (taken_[c]) continue;
     const std::size_t det = leftover_[c];
-    if (scores[det] < float(config_.new_track_thresh)) continue;
+    const bool confident = scores[det] >= float(config_.new_track_thresh);
+    if (!confident && config_.confirm_frames == 0) continue;
     const Slot s = new_slot();
     Track& t = pool_[s];
     t.kalman = kalman_.initiate(xyxy_to_xyah(xyxy + 4 * det));
@@ -254,7 +258,9 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
     t.det_index = std::int64_t(det);
     t.frame_id = t.start_frame = frame_id_;
     t.seen_at = clock_;
-    if (frame_id_ == 1) confirm(t);
+    t.hits = 1;
+    t.hits_needed = confident ? 2 : config_.confirm_frames;
+    if (frame_id_ == 1 && confident) confirm(t);
     activated_.push_back(s);
   }
 

@@ -83,6 +83,7 @@ class ByteTrackConfig:
     duplicate_iou: float
     distance_gate: float
     motion_gate: float
+    confirm_frames: int
     fuse_score: bool
     track_buffer: int
     frame_rate: float

@@ -124,11 +124,13 @@ class ReferenceByteTracker:
         frame_rate: float = 30.0,
         distance_gate: float = 0.0,
         motion_gate: float = 0.0,
+        confirm_frames: int = 0,
     ) -> None:
         # the official tracker has no third association and no motion gate: it is compared with
         # mctrt's turned off
         assert distance_gate == 0.0, "the reference has no distance association"
         assert motion_gate == 0.0, "the reference has no motion gate"
+        assert confirm_frames == 0, "the reference starts tracks from confident boxes only"
         self.track_thresh = track_thresh
         self.low_thresh = low_thresh
         self.new_track_thresh = new_track_thresh

@@ -379,3 +379,23 @@ def test_a_time_that_goes_back_counts_as_no_time_and_infinite_times_are_refused(
     assert ids(tracker.update(*frame(A), 4.0)) == [1]
     with pytest.raises(ValueError, match="time must be finite seconds"):
         tracker.update(*frame(A), float("inf"))
+
+
+def first_ids(confirm_frames: int, scores: list[float]) -> list[list[int]]:
+    """IDs reported each frame for one person standing still whose boxes score `scores` in turn
+    (new_track_thresh 0.8, track_thresh 0.55: a 0.6 box is high but never confident)."""
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10, track_thresh=0.55, new_track_thresh=0.8,
+                                          confirm_frames=confirm_frames))
+    return [ids(tracker.update(*frame((A, s)) if s else EMPTY, k / 10)) for k, s in enumerate(scores)]
+
+
+def test_a_person_never_scored_confident_is_tracked_once_seen_confirm_frames_in_a_row():
+    steady = [0.0, 0.6, 0.6, 0.6, 0.6, 0.6]
+    assert first_ids(3, steady) == [[], [], [], [1], [1], [1]]  # seen in frames 2-4: an ID from the third
+    assert first_ids(0, steady) == [[]] * 6  # ByteTrack's rule: nobody ever starts a track
+
+
+def test_a_weak_box_that_does_not_persist_starts_no_track_and_confident_ones_confirm_as_before():
+    assert first_ids(3, [0.0, 0.6, 0.6, 0.0, 0.6, 0.6, 0.0]) == [[]] * 7  # twice two frames: never three
+    confident = [0.0, 0.9, 0.9, 0.9]
+    assert first_ids(3, confident) == first_ids(0, confident) == [[], [], [1], [1]]  # second frame, as ByteTrack

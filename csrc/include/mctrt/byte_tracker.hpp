@@ -34,6 +34,8 @@ struct ByteTrackConfig {
   double duplicate_iou = 0.85;            // a tracked and a lost track overlapping more are duplicates
   double distance_gate = 0.0;             // third association: max squared Mahalanobis centre distance; 0 = off
   double motion_gate = 0.0;               // a box 2+ tracks could take: max squared Mahalanobis xyah distance; 0 = off
+  int confirm_frames = 0;                 // a high box below new_track_thresh starts a track seen this many
+                                          // frames in a row (>= 2); 0 = off
   bool fuse_score = true;                 // multiply IoU by the detection score in the cost
   int track_buffer = 30;                  // frames a lost track is kept, at 30 fps
   double frame_rate = 30.0;               // of the video; scales track_buffer
@@ -92,6 +94,8 @@ class ByteTracker {
     std::int64_t start_frame = 0;
     State state = State::kTracked;
     bool is_activated = false;
+    int hits = 0;           // frames with a box while tentative, its first included
+    int hits_needed = 2;    // ... to be confirmed: 2 (ByteTrack's), or confirm_frames for a weak start
   };
 
   void match(const std::vector<Slot>& tracks, const std::vector<std::size_t>& dets, bool fuse, double limit);

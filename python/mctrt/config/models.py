@@ -63,6 +63,13 @@ class ByteTrackConfig:
             each other's IDs. A box only one track could take is left to IoU: a seated, half-hidden
             person's boxes jump more than the filter's spread. The spread scales with the box height
             and grows while a track is lost. 0 turns it off (ByteTrack's behaviour).
+        confirm_frames: a high box (above track_thresh) below new_track_thresh also starts a tentative
+            track, confirmed (given an ID) once boxes have continued it in this many frames in a row;
+            at least 2. A new_track_thresh that suits one footage misses people whom the detector
+            never scores that high in another (a seated, half-hidden person at 0.59; INT8 or another
+            input size moves scores by a few hundredths, across a threshold at their mode); a box
+            that persists is a person, where a one-off box is usually not. 0 turns it off
+            (ByteTrack's behaviour); 3 is DeepSORT's n_init.
         fuse_score: multiply IoU by the detection score in the first and tentative associations, so
             confident detections win close calls (the official code turns this off for MOT20).
         track_buffer: how long a lost track is kept for re-finding, in frames at 30 fps (track_buffer
@@ -83,6 +90,7 @@ class ByteTrackConfig:
     duplicate_iou: float = 0.85
     distance_gate: float = 0.0
     motion_gate: float = 0.0
+    confirm_frames: int = 0
     fuse_score: bool = True
     track_buffer: int = 30
     frame_rate: float = 30.0
