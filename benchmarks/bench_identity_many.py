@@ -492,11 +492,11 @@ def main() -> None:
     names = ["right", "wrong person", "split", "tracker swap"]
     print_table("Ground-truth boxes found, by the ID they got (share of all found; see wrong_ids)", ["setting", *names],
                 [[name, *[kinds[name][k] / max(sum(kinds[name].values()), 1) for k in names]] for name, _ in settings])
-    variant = {"videos": args.as_videos, "posed": args.posed, "truth_boxes": args.truth_boxes,
-               "truth_embeddings": args.truth_embeddings, args.precision or "": args.precision not in (None, "fp32"),
-               f"input_{args.input_size if args.input_size == 'auto' else 'x'.join(map(str, args.input_size or ()))}":
-               args.input_size is not None}
-    save("_".join(["identity_many", *[name for name, on in variant.items() if on]]),
+    variant = [name for name, on in (("videos", args.as_videos), ("posed", args.posed), ("truth_boxes", args.truth_boxes),
+                                     ("truth_embeddings", args.truth_embeddings), ("int8", args.precision == "int8")) if on]
+    if args.input_size:  # the results file of another detector input is named after it
+        variant.append("input_" + (args.input_size if args.input_size == "auto" else "x".join(map(str, args.input_size))))
+    save("_".join(["identity_many", *variant]),
          {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()}, "summary": summary, "scores": scores,
           "reid_model": str(config.reid.model), "input_size": config.detector.input_size,
           "precision": config.detector.precision, **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {})})
