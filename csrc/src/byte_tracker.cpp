@@ -92,8 +92,7 @@ void ByteTracker::absorb(Track& t, std::size_t det) {
   t.det_index = std::int64_t(det);
   t.frame_id = frame_id_;
   t.seen_at = clock_;
-  ++t.hits;
-  if (t.is_activated || t.hits >= t.hits_needed) confirm(t);
+  if (t.is_activated || ++t.hits >= t.hits_needed) confirm(t);  // hits count only while tentative
 }
 
 void ByteTracker::track_boxes(const std::vector<Slot>& tracks) {
