@@ -169,7 +169,7 @@ class Scene:
         if self.writer is not None:
             for r in results:
                 t = r.tracks
-                self.writer.add(r.camera_id, r.step.index, r.global_ids, t.track_id, t.xyxy, t.score)
+                self.writer.add(r.camera_id, r.step.index, r.global_ids, t.track_id, t.xyxy, t.score, t.removed_id)
             for c in corrections:
                 self.writer.rename(c.old_global_id, c.new_global_id)
             self.writer.add_positions(now, frame_index, positions)

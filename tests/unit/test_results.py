@@ -99,3 +99,28 @@ def test_a_rerun_into_the_same_folder_keeps_the_earlier_results(tmp_path):
     third = ResultWriter(tmp_path, ["a"])
     third.close()
     assert third.previous != second.previous  # a third run keeps the second's
+
+
+def test_world_rows_are_one_per_person_and_step_in_time_order_when_frame_numbers_drift(tmp_path):
+    """Live, a step carries the highest frame number of its cameras, so two steps may carry one
+    (cameras started apart, or at different rates): each step's row stays, in the order of time."""
+    writer = ResultWriter(tmp_path, ["a"])
+    for time_s, frame, x in [(1.0, 12, 1.0), (1.1, 11, 1.1), (1.2, 12, 1.2)]:
+        writer.add_positions(time_s, frame, [{"global_id": 1, "x": x, "y": 0.0}])
+    writer.close()
+    world = np.loadtxt(tmp_path / "world.txt", delimiter=",", skiprows=1, ndmin=2)
+    assert world[:, 0].tolist() == [1.0, 1.1, 1.2] and world[:, 3].tolist() == [1.0, 1.1, 1.2]
+
+
+def test_a_track_number_used_again_after_its_track_ended_is_another_track(tmp_path):
+    """A restarted worker numbers its tracks from 1 again; the old track 1 ended first (its removal
+    came through add). The new track 1's waiting rows take its own first ID, not the old track's."""
+    writer = ResultWriter(tmp_path, ["a"])
+    for frame in range(1, 4):
+        add(writer, frame, 7, 1, frame)
+    writer.add("a", 4, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 4), np.float32),
+               np.zeros(0, np.float32), np.array([1], np.int64))
+    for frame, gid in [(5, 0), (6, 0), (7, 9)]:
+        add(writer, frame, gid, 1, 50 + frame)
+    writer.close()
+    assert rows(tmp_path / "a.txt")[:, :2].tolist() == [[1, 7], [2, 7], [3, 7], [5, 9], [6, 9], [7, 9]]

@@ -13,11 +13,15 @@ rewritten (each replaced whole, never left half-written) with the final IDs:
   track had ended, and the two had overlapped while it waited), those rows are left out; where two
   rows still share an ID, the one that had it at the time, then the higher score, is kept;
 - each file is sorted by frame, then ID.
+A track is told apart from a later one of the same number (a restarted worker numbers its tracks
+from 1 again) by the tracker's removals, which add() is given.
 After a kill, events.jsonl's `id_corrected` events say which IDs had become which.
 
 world.txt has one row per person and step while a calibrated camera sees them:
-`time,frame,global_id,x,y` (scene seconds, the step's frame number, floor metres); where a
-correction joined two IDs that both had floor tracks, the surviving ID's positions are kept.
+`time,frame,global_id,x,y` (scene seconds, the step's frame number, floor metres), sorted by time,
+then ID (a step is its time: live, cameras' frame numbers drift apart, so two steps may carry one
+frame number); where a correction joined two IDs that both had floor tracks, the surviving ID's
+positions are kept.
 
 A run into a folder that holds an earlier run's results moves those into DIR/previous-<time>/
 first (and logs it): a rerun never overwrites them.
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 
 WORLD_HEADER = "time,frame,global_id,x,y"
 WORLD_FORMAT = ["%.3f", "%d", "%d", "%.3f", "%.3f"]
+_NO_IDS = np.zeros(0, np.int64)
 
 
 class ResultWriter:
@@ -47,7 +52,9 @@ class ResultWriter:
         self.dir.mkdir(parents=True, exist_ok=True)
         names = [f"{cam}.txt" for cam in camera_ids] + ["world.txt", "events.jsonl"]
         self.previous = _keep_previous(self.dir, names)
-        self._blocks: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}  # (track_id, MOT row) blocks
+        self._blocks: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}  # (track life, MOT row) blocks
+        self._lives: dict[str, dict[int, int]] = {cam: {} for cam in camera_ids}  # each live track's life number
+        self._next_life = 1
         self._world: list[np.ndarray] = []
         self._renamed: dict[int, int] = {}
         # The files as the run goes (closed, then replaced, in close()).
@@ -57,11 +64,17 @@ class ResultWriter:
         self._events = open(self.dir / "events.jsonl", "w", encoding="utf-8")  # noqa: SIM115
 
     def add(self, camera_id: str, frame: int, global_ids: np.ndarray, track_ids: np.ndarray, xyxy: np.ndarray,
-            scores: np.ndarray) -> None:
-        """One camera's tracks in one frame; global_ids (M,) are 0 for tracks still waiting for one."""
+            scores: np.ndarray, removed_ids: np.ndarray = _NO_IDS) -> None:
+        """One camera's tracks in one frame; global_ids (M,) are 0 for tracks still waiting for one;
+        removed_ids: the tracks the tracker ended in this frame (Tracks.removed_id)."""
+        lives = self._lives[camera_id]
+        for tid in removed_ids.tolist():
+            lives.pop(tid, None)
         if len(track_ids):
+            life = [lives.setdefault(tid, self._next_life + k) for k, tid in enumerate(track_ids.tolist())]
+            self._next_life += len(life)  # some numbers go unused: only their order and uniqueness matter
             rows = result_rows(frame, global_ids, xyxy, scores)
-            self._blocks[camera_id].append(np.c_[track_ids.astype(np.float64), rows])
+            self._blocks[camera_id].append(np.c_[np.array(life, np.float64), rows])
             file = self._rows[camera_id]
             file.write(csv_text(rows[rows[:, 1] > 0], MOT_FORMAT))
             file.flush()
@@ -96,9 +109,9 @@ class ResultWriter:
         # A person had two floor tracks until a correction joined them: keep the one that survived.
         survived = final == world[:, 2]
         world[:, 2] = final
-        world = world[np.lexsort((~survived, world[:, 2], world[:, 1]))]
+        world = world[np.lexsort((~survived, world[:, 2], world[:, 0]))]
         if len(world):
-            world = world[np.r_[True, (np.diff(world[:, 1]) != 0) | (np.diff(world[:, 2]) != 0)]]
+            world = world[np.r_[True, (np.diff(world[:, 0]) != 0) | (np.diff(world[:, 2]) != 0)]]
         _replace(self.dir / "world.txt", lambda path: path.write_text(WORLD_HEADER + "\n" + csv_text(world, WORLD_FORMAT),
                                                                       encoding="utf-8"))
         self._events.close()
@@ -116,7 +129,7 @@ class ResultWriter:
 
 
 def _first_id_for_waiting_rows(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MOT rows (R, 10) from (track_id, MOT row) blocks, rows with ID 0 given their track's first ID
+    """MOT rows (R, 10) from (track life, MOT row) blocks, rows with ID 0 given their track's first ID
     and rows of tracks that never had one dropped; and which rows (R,) were given their ID so."""
     if not len(blocks):
         return np.empty((0, 10)), np.zeros(0, bool)
