@@ -252,6 +252,35 @@ def test_new_tracks_of_two_cameras_at_one_spot_found_one_id():
     assert ids[("west", 1)] == ids[("east", 1)] == 1
 
 
+def test_a_person_back_in_two_overlapping_views_at_once_gets_their_id_in_both_without_a_new_one():
+    # both new tracks have one option, the person; the assignment gives it to one, and the other waits
+    # a step (then the person is seen in the overlap) instead of founding an ID to be merged later
+    a = associator()
+    for k in range(20):
+        ids, _ = step(a, 0.1 * k, ("west", 1, unit(35) if k == 0 else None, {"xy": (0.0, 0.0)}),
+                      ("east", 1, None, {"xy": (0.0, 0.0)}))
+    gid = ids[("west", 1)]
+    step(a, 2.0, removed=[("west", 1), ("east", 1)])
+    corrections = []
+    for k in range(10):
+        ids, c = step(a, 2.5 + 0.1 * k, ("west", 2, None, {"xy": (0.05, 0.0)}), ("east", 2, None, {"xy": (0.05, 0.0)}))
+        corrections += c
+    assert ids[("west", 2)] == ids[("east", 2)] == gid and corrections == [] and set(a.identities) == {gid}
+
+
+def test_ids_standing_together_that_one_camera_shows_apart_are_never_both_merged_into_a_third():
+    # a pair walks up beside someone camera "solo" sees; "pair" shows the two apart, so once the first
+    # is merged into the third, the second is that ID's distinct person and stays apart
+    a = associator(floor={"merge_after_s": 0.3})
+    for k in range(50):
+        t = 0.1 * k
+        x = max(0.0, 4.0 - t)
+        ids, _ = step(a, t, ("solo", 1, None, {"xy": (0.0, 0.0), "give_up": True}),  # no looks to tell them apart
+                      ("pair", 1, None, {"xy": (x, 0.1), "give_up": True}),
+                      ("pair", 2, None, {"xy": (x, -0.1), "give_up": True}))
+        assert ids[("pair", 1)] != ids[("pair", 2)]
+
+
 def test_a_person_crossing_a_blind_gap_keeps_their_id_and_a_stranger_elsewhere_does_not_get_it():
     a = associator()
     walker = unit(34)
@@ -310,6 +339,23 @@ def test_a_camera_that_disagrees_on_the_floor_for_split_after_s_loses_the_id():
         ids, _ = step(a, t, ("west", 1, unit(39) if k == 0 else None, {"xy": west}), ("east", 2, None, {"xy": east}))
     assert ids[("west", 1)] != ids[("east", 2)] and 0 not in ids.values()
     assert ids[("west", 1)] == 1  # the camera that agreed with the ID's past keeps it
+
+
+def test_of_two_cameras_drifting_apart_evenly_the_later_linked_one_loses_the_id():
+    # the ID's floor track lies between the two, so both disagree with it: the one linked first keeps
+    # the ID, as when one camera alone disagrees, and the person is not left without one
+    a = associator(floor={"split_after_s": 0.3})
+    for k in range(30):
+        t = 0.1 * k
+        apart = max(0.0, 0.5 * (t - 1.0))  # from t = 1 s on, the two go 0.5 m/s each way
+        tracks = [("west", 1, unit(44) if k == 0 else None, {"xy": (t, apart)})]
+        if k >= 3:
+            tracks.append(("east", 1, None, {"xy": (t, -apart)}))
+        ids, _ = step(a, t, *tracks)
+        if k == 3:
+            gid = ids[("west", 1)]
+            assert ids[("east", 1)] == gid
+    assert ids[("west", 1)] == gid and ids[("east", 1)] not in (0, gid)
 
 
 def test_a_tracker_that_jumps_to_another_person_is_detached_from_the_id():
@@ -426,25 +472,29 @@ def test_a_walker_at_the_sites_edge_is_looked_for_until_their_walk_has_taken_the
     assert ids[("east", 2)] not in (0, gid)
 
 
-def crossing(swap: bool, a=None, bystander: bool = False):
+def crossing(swap: bool, a=None, bystander: bool = False, cameras=("cam",)):
     """A walks east along y = 0 (track 1), B west along y = 0.3 (track 2) in one camera; B's track is
     lost at t = 2.2 as they close in. With swap, track 1 follows B from t = 2.6 on (trackers swap
     people who cross) and A gets track 3 at t = 3.4; without, track 1 stays on A. With bystander,
-    a second camera capturing 40 ms later shows someone walking 20 m away. Returns the associator,
-    A's and B's IDs, and the IDs of the last step (t = 4.0)."""
+    a second camera capturing 40 ms later shows someone walking 20 m away. cameras: the cameras
+    that see all this alike (overlapping views). Returns the associator, A's and B's IDs, and the
+    IDs of the last step (t = 4.0)."""
     a = a or associator()
     ids = {}
     for k in range(41):
         t = 0.1 * k
         on_a, on_b = (1.2 * t, 0.0), (6.0 - 1.2 * t, 0.3)
-        tracks = [("cam", 1, unit(49) if k == 0 else None, {"xy": on_b if swap and t > 2.55 else on_a})]
-        if t < 2.15:
-            tracks.append(("cam", 2, unit(50) if k == 0 else None, {"xy": on_b}))
-        if swap and t > 3.35:
-            tracks.append(("cam", 3, None, {"xy": on_a}))
+        tracks = []
+        for cam in cameras:
+            tracks.append((cam, 1, unit(49) if k == 0 else None, {"xy": on_b if swap and t > 2.55 else on_a}))
+            if t < 2.15:
+                tracks.append((cam, 2, unit(50) if k == 0 else None, {"xy": on_b}))
+            if swap and t > 3.35:
+                tracks.append((cam, 3, None, {"xy": on_a}))
         if bystander:
             tracks.append(("far", 1, unit(51) if k == 0 else None, {"xy": (20.0, 20.0 + t)}))
-        ids, _ = step(a, t, *tracks, removed=[("cam", 2)] if 2.15 < t < 2.25 else (), lags={"far": 0.04})
+        removed = [(cam, 2) for cam in cameras] if 2.15 < t < 2.25 else ()
+        ids, _ = step(a, t, *tracks, removed=removed, lags={"far": 0.04})
         if k == 0:
             gid_a, gid_b = ids[("cam", 1)], ids[("cam", 2)]
     return a, gid_a, gid_b, ids
@@ -460,6 +510,14 @@ def test_a_track_that_swapped_people_where_they_crossed_follows_the_one_it_moves
     # the same with another camera capturing at its own moment: people are met at each track's time
     _, gid_a, gid_b, ids = crossing(swap=True, bystander=True)
     assert ids[("cam", 1)] == gid_b and ids[("cam", 3)] == gid_a and ids[("far", 1)] not in (gid_a, gid_b)
+
+
+def test_trackers_of_overlapping_cameras_that_swapped_the_same_people_both_follow_the_one_they_move_like():
+    # each camera's track settles its own meeting; the second must not be refused because the first
+    # has just given the person it moves like a track
+    _, gid_a, gid_b, ids = crossing(swap=True, cameras=("cam", "cam2"))
+    assert ids[("cam", 1)] == ids[("cam2", 1)] == gid_b
+    assert ids[("cam", 3)] == ids[("cam2", 3)] == gid_a
 
 
 def test_a_track_that_met_someone_lost_but_walked_on_as_before_keeps_its_id():

@@ -11,11 +11,14 @@ until then. The rules, in the order update() applies them each step:
    gate_sigma of the ID's prediction (its capture time, both uncertainties) for split_after_s is
    detached, as its tracker switched people or it was linked to the wrong one; meanwhile it does
    not move the ID. If every track of an ID disagrees but two or more cameras agree with one
-   another, the person moved unexpectedly and they are believed.
+   another, the person moved unexpectedly and they are believed; if they disagree with one another
+   too (the ID's floor track lies between two people), the track linked first keeps the ID, with
+   those agreeing with it, and the later ones are detached.
 2b. Trackers swap people who cross (meetings.py): a track that comes within gate_sigma of someone
    lost from sight moments ago (meeting_window_s) is watched for meeting_s, then stays with
    whichever of its ID and the people it met it moved like (position and velocity), leaving its ID
-   only by ambiguity_margin; an ID it leaves gets back its floor track from when they met.
+   only by ambiguity_margin; an ID it leaves gets back its floor track from when they met. The
+   same swap seen by overlapping cameras moves each of their tracks (one per camera).
 3. The floor track of every ID is corrected with its tracks' positions, each at its own capture
    time; the ID's appearance learns each new embedding (EMA).
 4. Tracks waiting for an ID are matched to the known IDs as one assignment (mctrt.lapjv), with the
@@ -42,7 +45,9 @@ until then. The rules, in the order update() applies them each step:
      on the floor too long ago; the cost is gate_sigma^2 plus the appearance term, so a floor match
      is preferred.
    A track whose two best options are within ambiguity_margin of each other waits (until it has
-   waited max_wait_frames). A track with no option waits for its first embedding (a person
+   waited max_wait_frames), and so does one whose options the assignment gave to other tracks (one
+   person back in two overlapping views at once: next step they are seen in the overlap). A track
+   with no option waits for its first embedding (a person
    re-entering must get a chance to be recognised), then founds a new ID; new tracks of
    different cameras standing at one place, each in the other's view, found one ID together.
 5. Corrections (an `id_corrected` event; results files rewrite the retired ID). Two IDs that one
@@ -256,6 +261,10 @@ class CrossCameraAssociator:
             d2 = mahalanobis_sq(rows.xy[placed[mine]] - rows.xy[first], rows.cov[placed[mine]] + rows.cov[first])
             if (d2 <= self.config.floor.gate_sigma ** 2).all():
                 agree[mine] = True
+            else:  # two people: the track linked first keeps the ID, with those agreeing with it
+                first = placed[mine[int(np.argmin([self.links[rows.keys[r]].since for r in placed[mine].tolist()]))]]
+                d2 = mahalanobis_sq(rows.xy[placed[mine]] - rows.xy[first], rows.cov[placed[mine]] + rows.cov[first])
+                agree[mine[d2 <= self.config.floor.gate_sigma ** 2]] = True
         apart = self._apart_since
         for r in placed[agree].tolist() if apart else ():  # back in agreement
             apart.pop(rows.keys[r], None)
@@ -280,9 +289,15 @@ class CrossCameraAssociator:
         if self.config.floor.meeting_s <= 0 or not self.config.enabled:
             return
         settled = self.meetings.settle(rows, lambda g: g in self.identities and not self.identities[g].tracks)
+        moved_from: dict[int, int] = {}  # person -> the ID whose tracks moved to them in this step
         for r, meeting, chosen in settled:
             key = rows.keys[r]
-            if chosen != meeting.global_id and rows.gid[r] == meeting.global_id and not self.identities[chosen].tracks:
+            free = not self.identities[chosen].tracks
+            if not free and moved_from.get(chosen) == meeting.global_id:
+                # the same swap seen by another camera: its track follows the first, if its camera has none
+                free = key[0] not in {k[0] for k in self.identities[chosen].tracks}
+            if chosen != meeting.global_id and rows.gid[r] == meeting.global_id and free:
+                moved_from[chosen] = meeting.global_id
                 log.debug("t=%.1f %s moves from %d to %d after a meeting", rows.time[r], key, meeting.global_id, chosen)
                 left, joined = self.identities[meeting.global_id], self.identities[chosen]
                 left.tracks.discard(key)
@@ -387,6 +402,8 @@ class CrossCameraAssociator:
                     self.handoffs += 1
                 identity.joined = True
                 self._link(rows, r, identity)
+            elif not rows.give_up[r] and (costs[np.flatnonzero(waiting == r)[0]] < INFEASIBLE).any():
+                continue  # its options went to other tracks: it waits a step (the person may be seen by then)
             else:
                 founded.append(r)
         self._found_together(rows, founded)
@@ -485,7 +502,9 @@ class CrossCameraAssociator:
         self._together_since = together
         corrections = []
         for (gi, gj), since in sorted(together.items()):
-            if now - since >= self.config.floor.merge_after_s and gi in self.identities and gj in self.identities:
+            # a merge earlier in this loop may have made the two distinct (each was another's pair)
+            if now - since >= self.config.floor.merge_after_s and gi in self.identities and gj in self.identities \
+                    and gj not in self._distinct.get(gi, ()):
                 log.debug("t=%.1f merge %d into %d", now, gj, gi)
                 corrections.append(self._merge(gj, gi, now, "floor", rows))
         return corrections
