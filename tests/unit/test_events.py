@@ -141,6 +141,28 @@ def test_correction_merging_two_open_visits_closes_the_old_one_so_entries_and_ex
     assert engine.counts["first_seen"] == engine.counts["last_seen"] == 2  # one of them closed by the correction
 
 
+def test_a_new_id_that_crossed_a_line_and_is_then_corrected_into_the_person_crosses_once():
+    engine = EventEngine(EventsConfig(lines=(LINE,), exit_after_s=5.0))
+    step(engine, "c", 0.0, 1, [(7, 1, 150, 100)])  # person 7 right of the door; then their track breaks
+    step(engine, "c", 0.2, 3, [(50, 2, 150, 100)])  # their new track founds ID 50 ...
+    crossed = [e for e in step(engine, "c", 0.3, 4, [(50, 2, 60, 100)]) if e["type"] == "line_cross"]  # ... crosses
+    engine.correct(50, 7, 0.35)  # and is found to be 7: 7's side is now 50's, the later one
+    crossed += [e for e in step(engine, "c", 0.4, 5, [(7, 2, 60, 100)]) if e["type"] == "line_cross"]
+    assert [e["global_id"] for e in crossed] == [50]
+
+
+def test_merged_visits_keep_the_latest_sighting_so_the_exit_is_not_early():
+    engine = EventEngine(EventsConfig(exit_after_s=2.0))
+    for t in (0.0, 1.0):
+        step(engine, "a", t, 1, [(7, 1, 10, 10)])
+    for t in (1.5, 2.5):
+        step(engine, "a", t, 2, [(50, 2, 10, 10)])
+    engine.correct(50, 7, 2.8)
+    assert step(engine, "a", 3.05, 3, []) == []  # 7 was seen here at 2.5 (as 50), not last at 1.0
+    exits = [e for e in step(engine, "a", 4.6, 4, []) if e["type"] == "exit"]
+    assert [(e["global_id"], e["time"], e["duration_s"]) for e in exits] == [(7, 2.5, 2.5)]
+
+
 # -- the floor ---------------------------------------------------------------------------------------
 
 SQUARE = ZoneConfig(name="square", polygon_m=((0, 0), (4, 0), (4, 4), (0, 4)), dwell_threshold_s=2.0)

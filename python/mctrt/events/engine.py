@@ -81,7 +81,7 @@ class EventEngine:
         self.config = config or EventsConfig()
         self.visits: dict[str, dict[int, _Visit]] = {}  # camera_id -> global_id -> its visit
         self.zone_visits: dict[str, dict[int, _Visit]] = {z.name: {} for z in self.config.zones}  # zone name -> ...
-        self.sides: dict[tuple[int, str], int] = {}  # (global_id, line name) -> last firm side
+        self.sides: dict[tuple[int, str], tuple[int, float]] = {}  # (global_id, line name) -> last firm side, when
         self.people: dict[int, _Person] = {}
         self.counts = dict.fromkeys(EVENT_TYPES, 0)
         self._lines = {}  # camera_id -> its lines; None -> the floor's
@@ -171,6 +171,8 @@ class EventEngine:
                     continue
                 kept.entered = min(kept.entered, visit.entered)
                 kept.dwell_reported |= visit.dwell_reported
+                if visit.last_seen > kept.last_seen:  # the old ID's track was seen here last: it stands
+                    kept.last_seen, kept.track_id, kept.frame = visit.last_seen, visit.track_id, visit.frame
                 if table is self.visits:
                     self._emit(events, _event("exit", visit.last_seen, old_global_id, where, visit.track_id, visit.frame,
                                               duration_s=visit.last_seen - visit.entered, corrected_to=new_global_id))
@@ -181,7 +183,8 @@ class EventEngine:
                                               duration_s=visit.last_seen - visit.entered,
                                               occupancy=self.occupancy()[where], corrected_to=new_global_id))
         for (gid, line) in [k for k in self.sides if k[0] == old_global_id]:
-            self.sides.setdefault((new_global_id, line), self.sides.pop((gid, line)))
+            side = self.sides.pop((gid, line))  # the later of the two sides is where the person is
+            self.sides[(new_global_id, line)] = max(side, self.sides.get((new_global_id, line), side), key=lambda s: s[1])
         if old_global_id in self._placed:
             self._placed[new_global_id] = max(self._placed.pop(old_global_id), self._placed.get(new_global_id, -np.inf))
         old = self.people.pop(old_global_id, None)  # its first_seen stays in the history
@@ -241,8 +244,8 @@ class EventEngine:
         """side: the person's line_side now."""
         if side == 0:
             return  # inside the hysteresis band (or past the ends): keep the last firm side
-        before = self.sides.get((gid, line.name))
-        self.sides[(gid, line.name)] = side
+        before = self.sides.get((gid, line.name), (None, 0.0))[0]
+        self.sides[(gid, line.name)] = (side, time_s)
         if before is not None and before != side:
             self._emit(events, _event("line_cross", time_s, gid, line.camera_id, tid, frame, line=line.name,
                                       direction="forward" if side > 0 else "backward", **_at(where)))
