@@ -235,6 +235,16 @@ def test_floor_merge_keeps_the_newer_state_under_the_kept_id():
     assert 2 not in floor and floor.state(1)[1] == 5.0 and floor.state(1)[0][0] == 3.0
 
 
+def test_copying_an_unknown_floor_track_changes_nothing_in_the_target():
+    source, target = FloorTracks(), FloorTracks()
+    source.start(1, 0.0, np.array([1.0, 2.0]), np.eye(2))
+    source.copy([1], target, [7])
+    assert target.state(7)[0][:2].tolist() == [1.0, 2.0]
+    with pytest.raises(KeyError):
+        source.copy([2], target, [8])
+    assert 8 not in target and 7 in target
+
+
 def test_mahalanobis_matches_the_matrix_formula():
     rng = np.random.default_rng(0)
     a = rng.normal(size=(5, 2, 2))

@@ -302,6 +302,7 @@ class CrossCameraAssociator:
                 left, joined = self.identities[meeting.global_id], self.identities[chosen]
                 left.tracks.discard(key)
                 self._lost.add(left.global_id)
+                self._apart_since.pop(key, None)  # disagreeing with the ID it left says nothing of this one
                 self.links[key] = Link(chosen, float(rows.time[r]))
                 joined.tracks.add(key)
                 joined.joined = True
@@ -576,10 +577,11 @@ class CrossCameraAssociator:
             self._learn(identity, rows.embeddings[r])
 
     def _place_linked(self, rows: StepRows) -> None:
-        """The floor tracks of the IDs just linked, in link order: started for IDs new to the floor,
-        corrected with the other positions in one call."""
+        """The floor tracks of the IDs just linked, each ID's rows in capture order: started for IDs
+        new to the floor, corrected with the other positions in one call."""
         linked = np.array(rows.linked, np.int64)
         linked = linked[rows.placed[linked]]
+        linked = linked[np.lexsort((rows.time[linked], rows.gid[linked]))]  # each ID's rows in capture order
         gids = rows.gid[linked]
         starts = np.zeros(len(linked), bool)
         starts[np.unique(gids, return_index=True)[1]] = True  # an ID new to the floor: its first row starts it, the rest correct it

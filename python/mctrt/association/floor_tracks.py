@@ -91,10 +91,10 @@ class FloorTracks:
         """Copy these IDs' tracks (K,) into another FloorTracks (`into`, with the same settings) under
         as_ids (K,), replacing any it has there."""
         as_ids = np.asarray(as_ids, np.int64).reshape(-1)
+        mine = self.slots(global_ids)  # first: an unknown ID must leave `into` as it was
         theirs = into._slots.find_or_add(as_ids)[0]
         while len(theirs) and theirs.max() >= len(into.time):
             into._grow()
-        mine = self.slots(global_ids)
         for source, target in zip(self._arrays(), into._arrays()):
             target[theirs] = source[mine]
 

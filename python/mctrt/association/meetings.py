@@ -162,6 +162,10 @@ class Meetings:
 
     def merged(self, old: int, new: int) -> None:
         """Person `old` was retired into `new`."""
+        for met in self._met.values():
+            if old in met:
+                met.discard(old)
+                met.add(new)
         for meeting in self.open.values():
             if meeting.global_id == old:
                 meeting.global_id = new
