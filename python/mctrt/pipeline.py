@@ -122,8 +122,9 @@ class Pipeline(Watched):
                     frames = [f for f in frames if f.index <= max_frames]
                 if frames:
                     self.process(frames)
-                if max_frames is not None and len(enough) == len(self.readers):
-                    break
+                if max_frames is not None and all(r.config.camera_id in enough or (r.status.state in (ENDED, FAILED)
+                                                      and not len(r.queue)) for r in self.readers):
+                    break  # a camera that ended or failed short of max_frames (its frames all taken) is done too
                 if health is not None:
                     reasons = {r.config.camera_id: r.status.reason for r in self.readers}
                     self._publish(health.update(time.time(), arrived, reasons))

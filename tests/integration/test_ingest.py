@@ -77,6 +77,10 @@ def test_backoff_doubles_up_to_its_cap_with_bounded_jitter():
         assert len(set(delays)) > 1
 
 
+def test_backoff_stays_at_its_cap_however_long_a_camera_stays_away():
+    assert 0.8 * 4.0 <= Backoff(initial_s=0.5, max_s=4.0, jitter=0.2).delay(5000) <= 1.2 * 4.0  # no overflow
+
+
 def test_frames_of_any_width_come_contiguous(tmp_path):
     """FFmpeg pads rows to its alignment; the pre-processing in C++ needs plain C-order frames."""
     reader = CameraReader(InputConfig("cam", str(write_video(tmp_path / "odd.avi", frames=3, size=(100, 50)))), offline=True)
@@ -199,6 +203,22 @@ class SizedCapture:
 
     def close(self):
         pass
+
+
+def test_a_stream_that_opens_but_sends_nothing_is_reopened_after_a_wait_not_at_once(monkeypatch):
+    opened = []
+
+    def open_silent(config):
+        opened.append(time.monotonic())
+        return SizedCapture((96, 64), 0)
+
+    monkeypatch.setattr(sources, "open_capture", open_silent)
+    reader = CameraReader(InputConfig("door", "rtsp://127.0.0.1:1/live"), backoff=Backoff(initial_s=0.05, max_s=0.05, jitter=0.0))
+    reader.start()
+    wait_until(lambda: len(opened) >= 4, 20)
+    reader.stop()
+    reader.join(10)
+    assert len(opened) >= 4 and np.diff(opened[:4]).min() >= 0.045  # it reopened thousands of times a second
 
 
 def test_a_camera_whose_frames_change_size_is_reported_in_its_status_and_the_log(caplog, monkeypatch):

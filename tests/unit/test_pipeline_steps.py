@@ -237,3 +237,16 @@ def test_one_snapshot_tells_every_reader_what_the_pipeline_is_doing(tmp_path):
     assert snap["metrics"]["total_frames"] == 20 and snap["metrics"]["frames"] == {"west": 10, "east": 10}
     assert snap["association"]["global_ids"] == 2 and snap["association"]["cross_camera_ids"] == 1
     assert snap["events"]["first_seen"] == 2
+
+
+def test_max_frames_ends_a_run_whose_other_camera_failed(tmp_path):
+    """--max-frames N is a quick try: a missing file beside a good one must not make it decode the
+    whole good file (offline) or run for ever (live)."""
+    writer = cv2.VideoWriter(str(tmp_path / "good.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (250, 300))
+    for step in range(40):
+        writer.write(np.ascontiguousarray(draw({0: (1.0 + 0.02 * step, 3.0)})[:, :250]))
+    writer.release()
+    p = pipeline(config({"good": 0, "gone": 0}, tmp_path), tmp_path)
+    p.run(max_frames=3)
+    good, gone = (r.status for r in p.readers)
+    assert gone.state == "failed" and good.frames_read < 20, (good, gone)

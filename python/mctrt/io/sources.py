@@ -102,7 +102,7 @@ class Backoff:
     jitter: float = 0.2
 
     def delay(self, attempt: int) -> float:
-        base = min(self.max_s, self.initial_s * 2 ** max(0, attempt))
+        base = min(self.max_s, self.initial_s * 2.0 ** min(max(0, attempt), 64))  # a float overflows past 2**1023
         return base * (1 + random.uniform(-self.jitter, self.jitter))
 
 
@@ -224,7 +224,7 @@ class CameraReader(threading.Thread):
                     attempt += 1
                     self.status.reconnects += 1
                     continue
-                attempt = 0
+                read_before = self.status.frames_read
                 try:
                     finished = self._read(capture)
                 finally:
@@ -232,6 +232,11 @@ class CameraReader(threading.Thread):
                 if finished:
                     return
                 self.status.reconnects += 1
+                if self.status.frames_read > read_before:
+                    attempt = 0  # it delivered: after a drop, reconnect at once
+                else:  # it opened but gave no frame: wait as after a failed open, or it spins
+                    self._stopping.wait(self.backoff.delay(attempt))
+                    attempt += 1
         except Exception as exc:  # a reader must never take the process down; say why it stopped
             log.exception("camera %s: reader stopped", self.config.camera_id)
             self._set(FAILED, f"reader error: {exc}")
