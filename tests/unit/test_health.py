@@ -55,3 +55,11 @@ def test_a_camera_that_never_delivers_goes_offline_after_the_timeout():
     for k in range(30):
         events += health.update(0.1 * k, ["b"])
     assert kinds(events) == [("camera_offline", "a")]
+
+
+def test_one_outage_is_offline_then_ok_even_with_a_frame_rate_floor():
+    # measured over a window the silence had emptied, the camera read as slow on the way down and back
+    health = CameraHealth(CameraHealthConfig(offline_after_s=5.0, min_fps=15.0, window_s=5.0, debounce_s=2.0), ["a"],
+                          now=0.0)
+    events = run(health, 0.0, 20.0, fps=25) + run(health, 20.0, 30.0, fps=0) + run(health, 30.0, 40.0, fps=25)
+    assert kinds(events) == [("camera_offline", "a"), ("camera_ok", "a")]

@@ -5,7 +5,9 @@ min_fps of its frames a second were processed over the last window_s, and `ok` o
 is reported (camera_offline, camera_slow, camera_ok) only once the new condition has lasted
 debounce_s, so a hiccup raises nothing and a flapping camera raises one event, not dozens. Every
 camera starts `ok`: a camera that never delivers a frame goes offline after offline_after_s plus the
-debounce.
+debounce. The rate is judged only while frames come (a camera silent for debounce_s is on its way
+offline, not slow) and over frames since the last such silence (a camera back from an outage is
+ok, not slow while its window refills): one outage is two events, offline and ok.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class _Camera:
     started: float
     last_frame: float | None = None
     frames: deque = field(default_factory=deque)  # times of the frames processed within window_s
+    measured_since: float | None = None  # the first frame after the last silence of debounce_s (or the start)
     reported: str = OK
     pending: str | None = None  # a condition waiting out the debounce, since pending_since
     pending_since: float = 0.0
@@ -47,6 +50,8 @@ class CameraHealth:
         events = []
         for cam in processed:
             state = self._cameras[cam]
+            if now - (state.last_frame if state.last_frame is not None else state.started) >= self.config.debounce_s:
+                state.measured_since = now  # back after a silence: the rate is measured afresh
             state.last_frame = now
             state.frames.append(now)
         for cam, state in self._cameras.items():
@@ -69,12 +74,13 @@ class CameraHealth:
 
     def _condition(self, state: _Camera, now: float) -> tuple[str, float]:
         """The camera's condition now and its processed frame rate over the window."""
-        observed = min(self.config.window_s, now - state.started)
+        since = state.started if state.measured_since is None else state.measured_since
+        observed = min(self.config.window_s, now - since)
         fps = len(state.frames) / observed if observed > 0 else 0.0
-        silent_since = state.last_frame if state.last_frame is not None else state.started
-        if now - silent_since >= self.config.offline_after_s:
+        silent_for = now - (state.last_frame if state.last_frame is not None else state.started)
+        if silent_for >= self.config.offline_after_s:
             return OFFLINE, fps
-        full_window = now - state.started >= self.config.window_s
-        if self.config.min_fps is not None and full_window and fps < self.config.min_fps:
+        judged = silent_for < self.config.debounce_s and now - since >= self.config.window_s
+        if self.config.min_fps is not None and judged and fps < self.config.min_fps:
             return SLOW, fps
         return OK, fps
