@@ -123,6 +123,7 @@ class Scene:
             all_events += events
             floor_xy = cam.floor.xy if cam.floor is not None else None
             results.append(CameraResult(step, gids, floor_xy, events))
+        all_events += self.events.expire(now, [s.camera_id for s in steps])
         all_events += self.events.update_floor(now, positions)
         timer.done("events")
         self._output(results, all_events, corrections, positions, now, max(s.index for s in steps))

@@ -163,6 +163,18 @@ def test_merged_visits_keep_the_latest_sighting_so_the_exit_is_not_early():
     assert [(e["global_id"], e["time"], e["duration_s"]) for e in exits] == [(7, 2.5, 2.5)]
 
 
+def test_people_in_a_camera_that_stops_sending_leave_it_after_exit_after_s():
+    engine = EventEngine(EventsConfig(exit_after_s=2.0))
+    step(engine, "a", 0.0, 1, [(7, 1, 10, 10)])
+    events = []
+    for k in range(1, 40):  # only camera b sends from now on
+        t = 0.1 * k
+        events += step(engine, "b", t, k + 1, [(8, 1, 10, 10)]) + engine.expire(t, ["b"])
+    exits = [e for e in events if e["type"] == "exit"]
+    assert [(e["global_id"], e["camera_id"], e["time"]) for e in exits] == [(7, "a", 0.0)]
+    assert "a" not in {e["camera_id"] for e in events if e["type"] == "exit" and e["global_id"] == 8}
+
+
 # -- the floor ---------------------------------------------------------------------------------------
 
 SQUARE = ZoneConfig(name="square", polygon_m=((0, 0), (4, 0), (4, 4), (0, 4)), dwell_threshold_s=2.0)

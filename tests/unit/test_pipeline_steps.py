@@ -250,3 +250,12 @@ def test_max_frames_ends_a_run_whose_other_camera_failed(tmp_path):
     p.run(max_frames=3)
     good, gone = (r.status for r in p.readers)
     assert gone.state == "failed" and good.frames_read < 20, (good, gone)
+
+
+def test_a_person_in_a_camera_that_stops_sending_leaves_it_while_the_other_camera_goes_on(tmp_path):
+    cams = {"left": 0, "right": 150}
+    p = pipeline(config(cams, tmp_path, events={"exit_after_s": 1.0}), tmp_path)
+    p.process(frames_at(0, 1, {0: (1.0, 2.0)}, {"left": 0}))  # someone in left's view only; then left goes silent
+    for step in range(1, 30):
+        p.process(frames_at(step, step + 1, {1: (6.0, 5.0)}, {"right": 150}))
+    assert p.scene.events.visits["left"] == {} and p.scene.events.counts["exit"] == 1

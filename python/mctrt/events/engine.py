@@ -126,6 +126,17 @@ class EventEngine:
             self._leave_camera(events, gid, camera_id)
         return events
 
+    def expire(self, time_s: float, updated: list[str]) -> list[dict]:
+        """Exits from the cameras not among `updated` in this step (a camera that stopped sending, or a
+        file that ended): a person unseen there for exit_after_s has left it, as update() finds for a
+        camera that gives frames."""
+        events: list[dict] = []
+        for camera_id, visits in self.visits.items():
+            if camera_id not in updated:
+                for gid in [g for g, v in visits.items() if time_s - v.last_seen > self.config.exit_after_s]:
+                    self._leave_camera(events, gid, camera_id)
+        return events
+
     def update_floor(self, time_s: float, positions: list[dict]) -> list[dict]:
         """The people placed on the floor in this step (dicts with global_id, x, y in metres): floor
         zones and lines, one event per person whichever cameras see them. A person unplaced for
