@@ -213,6 +213,16 @@ def test_a_person_no_camera_places_for_exit_after_s_has_left_the_floor_zone():
     assert types(events) == ["zone_leave"] and events[0]["time"] == 0.0 and engine.occupancy()["square"] == 0
 
 
+def test_someone_standing_on_a_floor_zones_edge_is_one_visit_until_they_walk_away():
+    engine = EventEngine(EventsConfig(zones=(SQUARE,)))  # hysteresis_m 0.2 by default
+    rng = np.random.default_rng(0)
+    events = []
+    for k in range(50):  # on the x = 4 edge, their position jittering 5 cm either way
+        events += engine.update_floor(0.1 * k, placed((1, 4.0 + 0.05 * rng.normal(), 2.0)))
+    events += engine.update_floor(5.0, placed((1, 5.0, 2.0)))  # then 1 m out
+    assert [e["type"] for e in events] == ["zone_enter", "zone_dwell", "zone_leave"]
+
+
 def test_floor_line_crossing_has_a_direction_as_on_a_map():
     engine = EventEngine(EventsConfig(lines=(GATE,)))
     engine.update_floor(0.0, placed((3, 9.0, 0.0)))

@@ -194,13 +194,16 @@ class LineConfig:
 class ZoneConfig:
     """A polygon zone, in one camera's pixels (camera_id + polygon) or on the floor in metres
     (polygon_m, shared by all calibrated cameras): enter/leave events, occupancy, and dwell past a
-    threshold."""
+    threshold. A person inside leaves only once farther outside than hysteresis_px (or _m), so
+    someone standing on the edge, their position jittering across it, is one visit."""
 
     name: str
     camera_id: str | None = None
     polygon: tuple[tuple[float, float], ...] | None = None
     dwell_threshold_s: float | None = None
     polygon_m: tuple[tuple[float, float], ...] | None = None
+    hysteresis_px: float = 8.0
+    hysteresis_m: float = 0.2
 
     def __post_init__(self) -> None:
         text("events.zones[].name", self.name)
@@ -212,6 +215,8 @@ class ZoneConfig:
             object.__setattr__(self, "polygon_m", points(f"{where}.polygon_m", self.polygon_m, 3, "floor metres"))
         if self.dwell_threshold_s is not None:
             number(f"{where}.dwell_threshold_s", self.dwell_threshold_s, 0.0, open_low=True)
+        number(f"{where}.hysteresis_px", self.hysteresis_px, 0.0)
+        number(f"{where}.hysteresis_m", self.hysteresis_m, 0.0)
 
     @property
     def on_floor(self) -> bool:

@@ -72,6 +72,25 @@ def inside_polygon(polygon: tuple[tuple[float, float], ...], points: np.ndarray)
     return inside
 
 
+def distance_to_boundary(polygon: tuple[tuple[float, float], ...], points: np.ndarray) -> np.ndarray:
+    """(N,) distance of points (N, 2) from the polygon's nearest edge."""
+    nearest = np.full(len(points), np.inf)
+    for (x0, y0), (x1, y1) in zip(polygon, polygon[1:] + polygon[:1]):
+        dx, dy = x1 - x0, y1 - y0
+        t = np.clip(((points[:, 0] - x0) * dx + (points[:, 1] - y0) * dy) / max(dx * dx + dy * dy, 1e-12), 0.0, 1.0)
+        nearest = np.minimum(nearest, np.hypot(points[:, 0] - (x0 + t * dx), points[:, 1] - (y0 + t * dy)))
+    return nearest
+
+
+def zone_membership(zone: ZoneConfig, points: np.ndarray) -> tuple[list[bool], list[bool]]:
+    """For points (N, 2): inside the zone's polygon, and inside or within its hysteresis of it (where
+    someone already inside stays inside)."""
+    polygon = zone.polygon_m if zone.on_floor else zone.polygon
+    inside = inside_polygon(polygon, points)
+    near = inside | (distance_to_boundary(polygon, points) <= (zone.hysteresis_m if zone.on_floor else zone.hysteresis_px))
+    return inside.tolist(), near.tolist()
+
+
 class EventEngine:
     """Events for many cameras. Feed update() once per processed camera frame, correct() when a track
     changes global ID, and finish() at the end of a run (closes every open visit). first_seen comes
@@ -102,7 +121,7 @@ class EventEngine:
         xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
         feet = np.c_[(xyxy[:, 0] + xyxy[:, 2]) / 2.0, xyxy[:, 3]]
         lines = [(line, line_side(line, feet).tolist()) for line in self._lines.get(camera_id, ())]
-        zones = [(zone, inside_polygon(zone.polygon, feet).tolist()) for zone in self._zones.get(camera_id, ())]
+        zones = [(zone, *zone_membership(zone, feet)) for zone in self._zones.get(camera_id, ())]
         visits = self.visits.setdefault(camera_id, {})
         threshold = self.config.dwell_threshold(camera_id)
         global_ids = np.asarray(global_ids).tolist()
@@ -119,8 +138,8 @@ class EventEngine:
                                           duration_s=time_s - visit.entered, threshold_s=threshold))
             for line, sides in lines:
                 self._cross(events, line, gid, tid, frame, time_s, sides[k])
-            for zone, inside in zones:
-                self._zone(events, zone, gid, tid, frame, time_s, inside[k])
+            for zone, inside, near in zones:
+                self._zone(events, zone, gid, tid, frame, time_s, inside[k], near[k])
         present = set(global_ids)
         for gid in [g for g, v in visits.items() if g not in present and time_s - v.last_seen > self.config.exit_after_s]:
             self._leave_camera(events, gid, camera_id)
@@ -144,14 +163,14 @@ class EventEngine:
         events: list[dict] = []
         points = np.array([[p["x"], p["y"]] for p in positions], np.float64).reshape(-1, 2)
         lines = [(line, line_side(line, points).tolist()) for line in self._lines.get(None, ())]
-        zones = [(zone, inside_polygon(zone.polygon_m, points).tolist()) for zone in self._zones.get(None, ())]
+        zones = [(zone, *zone_membership(zone, points)) for zone in self._zones.get(None, ())]
         for k, (p, point) in enumerate(zip(positions, points.tolist())):
             gid = int(p["global_id"])
             self._placed[gid] = time_s
             for line, sides in lines:
                 self._cross(events, line, gid, None, None, time_s, sides[k], where=point)
-            for zone, inside in zones:
-                self._zone(events, zone, gid, None, None, time_s, inside[k], where=point)
+            for zone, inside, near in zones:
+                self._zone(events, zone, gid, None, None, time_s, inside[k], near[k], where=point)
         gone = [g for g, t in self._placed.items() if time_s - t > self.config.exit_after_s]
         for gid in gone:
             del self._placed[gid]
@@ -261,14 +280,15 @@ class EventEngine:
             self._emit(events, _event("line_cross", time_s, gid, line.camera_id, tid, frame, line=line.name,
                                       direction="forward" if side > 0 else "backward", **_at(where)))
 
-    def _zone(self, events, zone: ZoneConfig, gid, tid, frame, time_s, inside: bool, where=None) -> None:
+    def _zone(self, events, zone: ZoneConfig, gid, tid, frame, time_s, inside: bool, near: bool, where=None) -> None:
+        """inside: the polygon; near: inside or within its hysteresis (a visit goes on there)."""
         inside_now = self.zone_visits[zone.name]
         visit = inside_now.get(gid)
         if inside and visit is None:
             inside_now[gid] = visit = _Visit(time_s, time_s, tid, frame)
             self._emit(events, _event("zone_enter", time_s, gid, zone.camera_id, tid, frame, zone=zone.name,
                                       occupancy=self.occupancy()[zone.name], **_at(where)))
-        elif not inside and visit is not None:
+        elif not near and visit is not None:
             self._leave_zone(events, zone, gid, time_s, tid, frame)
             return
         if visit is None:
