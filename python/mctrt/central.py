@@ -164,7 +164,8 @@ class Central(Watched):
                     self.process(group)
                     if max_frames is not None and min(self._done_index.values()) >= max_frames:
                         break
-                if self._unacked and time.monotonic() - self._checkpointed >= self.config.bus.checkpoint_s:
+                # held events without steps too: health events while no camera sends
+                if (self._unacked or self.scene.held) and time.monotonic() - self._checkpointed >= self.config.bus.checkpoint_s:
                     self._checkpoint()
                 if self.orderer.done:  # every camera's worker has ended its run
                     break

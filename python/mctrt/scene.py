@@ -149,7 +149,11 @@ class Scene:
         transaction."""
         held, self.held = self.held, []
         if self.store is not None:
-            self.store.add(held, checkpoint)
+            try:
+                self.store.add(held, checkpoint)
+            except BaseException:
+                self.held = held + self.held  # not stored: kept for the next commit (their steps stay unacknowledged)
+                raise
 
     def _calibrated(self, step: CameraStep) -> bool:
         """Whether this camera's tracks go on the floor: it is calibrated, for the size of its images."""

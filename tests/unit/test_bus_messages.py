@@ -124,3 +124,27 @@ def test_steps_within_the_window_make_one_scene_step_and_a_camera_never_appears_
 def test_a_step_from_a_camera_not_in_the_config_is_refused():
     with pytest.raises(KeyError, match="'x'"):
         StepOrderer(["a"], 0.05, None).add(step_at("x", 1, 0.0), None)
+
+
+def test_a_worker_holds_its_steps_while_redis_refuses_writes(monkeypatch):
+    """MISCONF (Redis cannot save), OOM, READONLY after a failover: held and retried like an
+    unreachable Redis, never raised out of publish()."""
+    import redis
+
+    from mctrt.bus import redis_streams
+    from mctrt.config import BusConfig
+
+    class Refusing:
+        def pipeline(self, transaction=False):
+            return self
+
+        def xadd(self, *args, **kwargs):
+            pass
+
+        def execute(self):
+            raise redis.ResponseError("MISCONF Redis is configured to save RDB snapshots, but it's unable to persist")
+
+    monkeypatch.setattr(redis_streams, "connect", lambda url: Refusing())
+    publisher = redis_streams.RedisPublisher(BusConfig(), ["west"], "redis://127.0.0.1:1/0")
+    publisher.publish([camera_step()])
+    assert publisher.flush(wait=True) is False and len(publisher._buffer) == 1 and publisher.published == 0

@@ -259,3 +259,27 @@ def test_a_person_in_a_camera_that_stops_sending_leaves_it_while_the_other_camer
     for step in range(1, 30):
         p.process(frames_at(step, step + 1, {1: (6.0, 5.0)}, {"right": 150}))
     assert p.scene.events.visits["left"] == {} and p.scene.events.counts["exit"] == 1
+
+
+def test_held_events_a_failed_store_write_did_not_take_are_kept_for_the_next_commit(tmp_path):
+    """A central's store write that fails (a database lock timing out) must not lose its events."""
+    from mctrt.scene import Scene
+
+    class FlakyStore:
+        def __init__(self):
+            self.rows, self.failures = [], 1
+
+        def add(self, events, checkpoint=None):
+            if self.failures:
+                self.failures -= 1
+                raise TimeoutError("database is locked")
+            self.rows += events
+
+    scene = Scene(config({"cam": 0}, tmp_path), use_store=False, hold_events=True)
+    scene.store = FlakyStore()
+    scene.held += [{"type": "first_seen", "global_id": 1}]
+    with pytest.raises(TimeoutError):
+        scene.commit()
+    scene.held += [{"type": "entry", "global_id": 1}]
+    scene.commit()
+    assert [e["type"] for e in scene.store.rows] == ["first_seen", "entry"] and scene.held == []

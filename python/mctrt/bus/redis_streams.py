@@ -96,10 +96,11 @@ class RedisPublisher:
                       maxlen=self.config.max_len, approximate=True)
         try:
             pipe.execute()
-        except (redis.ConnectionError, redis.TimeoutError, socket.error) as exc:
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, socket.error) as exc:
+            # ResponseError: Redis refusing writes (MISCONF, OOM, READONLY after a failover): held alike
             if self._backoff_s == 0.5:
-                log.warning("bus %s unreachable (%s): holding up to %d steps, retrying", self.url, exc,
-                            self.config.buffer)
+                log.warning("bus %s unreachable or refusing writes (%s): holding up to %d steps, retrying", self.url,
+                            exc, self.config.buffer)
             self._retry_at = time.monotonic() + self._backoff_s
             self._backoff_s = min(self._backoff_s * 2, 10.0)
             return False
