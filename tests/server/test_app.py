@@ -188,6 +188,9 @@ async def test_stats_cameras_events_and_identities_after_real_frames(served, str
     latest = everything["events"][-1]["time"]
     assert (await (await client.get("/api/events", params={"since": str(latest)})).json())["events"] == []
     assert len((await (await client.get("/api/events", params={"limit": "2"})).json())["events"]) == 2
+    first_two = (await (await client.get("/api/events", params={"after_id": "0", "limit": "2"})).json())["events"]
+    after = (await (await client.get("/api/events", params={"after_id": str(first_two[-1]["id"])})).json())["events"]
+    assert [e["id"] for e in first_two + after] == sorted(e["id"] for e in everything["events"])  # each once, as stored
 
     people = await (await client.get("/api/identities")).json()
     check(people, response_schema("/api/identities"))
@@ -203,6 +206,7 @@ async def test_stats_cameras_events_and_identities_after_real_frames(served, str
     ({"limit": "0"}, "limit must be in 1..10000"),
     ({"since": "yesterday"}, "since must be a number"),
     ({"global_id": "1.5"}, "global_id must be an integer"),
+    ({"after_id": "-1"}, "after_id must be in 0.."),
 ])
 async def test_bad_event_queries_are_refused_naming_the_parameter(served, query, message):
     _, client = served

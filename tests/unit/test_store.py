@@ -41,6 +41,17 @@ def test_events_filter_by_since_type_camera_and_limit(store):
     assert crossing["line"] == "door" and crossing["direction"] == "forward" and crossing["id"] == 3
 
 
+def test_polling_after_an_id_gets_every_event_once_even_an_exit_stored_after_newer_ones(store):
+    store.add([event("entry", 100.0, 1), event("entry", 105.0, 2)])
+    seen = store.events(after_id=0)
+    store.add([event("exit", 101.0, 1), event("entry", 110.0, 3), event("entry", 111.0, 4)])  # 1's exit: last seen at 101
+    assert store.events(since=105.0, limit=10)[0]["time"] == 110.0  # polling by time passes the exit by
+    while batch := store.events(after_id=seen[-1]["id"], limit=2):
+        seen += batch
+    assert [(e["type"], e["time"]) for e in seen] == [("entry", 100.0), ("entry", 105.0), ("exit", 101.0),
+                                                      ("entry", 110.0), ("entry", 111.0)]
+
+
 def test_bad_queries_say_what_is_allowed(store):
     with pytest.raises(ValueError, match="type must be one of entry, exit"):
         store.events(type="entered")

@@ -152,6 +152,10 @@ def openapi(camera_ids: list[str] | None = None) -> dict:
         _query("global_id", GLOBAL_ID, "only this person"),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100},
                "the newest this many (returned oldest first)"),
+        _query("after_id", {"type": "integer", "minimum": 0},
+               "instead of the newest: the first `limit` events stored after the one with this id, in the order "
+               "stored (poll with the last id you got: an exit carries the time last seen, so it is stored after "
+               "newer events and `since` passes it by)"),
     ]
     return {
         "openapi": "3.1.0",

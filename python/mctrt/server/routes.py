@@ -122,10 +122,11 @@ async def events(request: web.Request) -> web.Response:
         since = _query_number(q, "since", float, None)
         global_id = _query_number(q, "global_id", int, None, 1, MAX_ID)
         limit = _query_number(q, "limit", int, 100, 1, 10_000)
+        after_id = _query_number(q, "after_id", int, None, 0, 2 ** 63 - 1)
     except ValueError as exc:
         return error(400, str(exc))
     rows = await asyncio.to_thread(store.events, since=since, type=kind, camera=camera, global_id=global_id,
-                                   limit=limit)
+                                   limit=limit, after_id=after_id)
     return web.json_response({"events": rows})
 
 

@@ -132,22 +132,26 @@ class SqlStore:
                          (min(row[0], first), max(row[1], last), json.dumps(merged), row[3] + count, gid))
 
     def events(self, since: float | None = None, type: str | None = None, camera: str | None = None,
-               global_id: int | None = None, limit: int = 100) -> list[dict]:
-        """The newest `limit` events matching the filters (time > since, type, camera, person), oldest first."""
+               global_id: int | None = None, limit: int = 100, after_id: int | None = None) -> list[dict]:
+        """The newest `limit` events matching the filters (time > since, type, camera, person), oldest first.
+        after_id: instead, the first `limit` stored after the event of that id, in the order they were
+        stored: a cursor for polling (an exit carries the time the person was last seen, so it is stored
+        after newer events and `since` would pass it by)."""
         if type is not None and type not in EVENT_TYPES:
             raise ValueError(f"type must be one of {', '.join(EVENT_TYPES)}; got {type!r}")
         if not 1 <= limit <= 10_000:
             raise ValueError(f"limit must be in 1..10000; got {limit}")
         clauses, values = [], []
-        for clause, value in (("time > ?", since), ("type = ?", type), ("camera_id = ?", camera), ("global_id = ?", global_id)):
+        for clause, value in (("time > ?", since), ("type = ?", type), ("camera_id = ?", camera), ("global_id = ?", global_id),
+                              ("id > ?", after_id)):
             if value is not None:
                 clauses.append(clause)
                 values.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = "id" if after_id is not None else "time DESC, id DESC"
         with self._lock:
-            rows = self._execute(f"SELECT id, body FROM events {where} ORDER BY time DESC, id DESC LIMIT ?",
-                                    (*values, limit)).fetchall()
-        return [{**json.loads(body), "id": id_} for id_, body in reversed(rows)]
+            rows = self._execute(f"SELECT id, body FROM events {where} ORDER BY {order} LIMIT ?", (*values, limit)).fetchall()
+        return [{**json.loads(body), "id": id_} for id_, body in (rows if after_id is not None else reversed(rows))]
 
     def highest_global_id(self) -> int:
         """The highest global ID any stored event names (0 for none): a new run numbers its people after
