@@ -398,8 +398,8 @@ async def test_a_query_parameter_the_document_does_not_list_is_400_naming_it(ser
     _, client = served
     response = await client.get("/api/events?limt=5")
     body = await response.json()
-    assert response.status == 400 and body["error"] == ("/api/events has no query parameter 'limt'; it takes: camera, "
-                                                        "global_id, limit, since, type")
+    assert response.status == 400 and body["error"] == ("/api/events has no query parameter 'limt'; it takes: after_id, "
+                                                        "camera, global_id, limit, since, type")
     assert (await client.get("/api/stats?x=1")).status == 400 and (await client.get("/api/events?limit=5")).status == 200
     served_document = await (await client.get("/api/openapi.json")).json()
     camera = next(p for p in served_document["paths"]["/api/events"]["get"]["parameters"] if p["name"] == "camera")
