@@ -122,9 +122,8 @@ class Pipeline(Watched):
                     frames = [f for f in frames if f.index <= max_frames]
                 if frames:
                     self.process(frames)
-                if max_frames is not None and all(r.config.camera_id in enough or (r.status.state in (ENDED, FAILED)
-                                                      and not len(r.queue)) for r in self.readers):
-                    break  # a camera that ended or failed short of max_frames (its frames all taken) is done too
+                if max_frames is not None and all(r.config.camera_id in enough or _drained(r) for r in self.readers):
+                    break  # a camera that ended or failed short of max_frames is done too
                 if health is not None:
                     reasons = {r.config.camera_id: r.status.reason for r in self.readers}
                     self._publish(health.update(time.time(), arrived, reasons))
@@ -152,7 +151,7 @@ class Pipeline(Watched):
             frames = [f for f in (r.queue.get(0) for r in self.readers) if f is not None]
             if frames:
                 return frames
-            if all(r.status.state in (ENDED, FAILED) and not len(r.queue) for r in self.readers):
+            if all(_drained(r) for r in self.readers):
                 return None
             if time.monotonic() > deadline:
                 return []
@@ -180,3 +179,8 @@ class Pipeline(Watched):
 
     def _status_of(self, camera_id: str) -> dict | None:
         return next((r.status.as_dict() for r in self.readers if r.config.camera_id == camera_id), None)
+
+
+def _drained(reader: CameraReader) -> bool:
+    """The reader has ended or failed and every frame it read has been taken."""
+    return reader.status.state in (ENDED, FAILED) and not len(reader.queue)

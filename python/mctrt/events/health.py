@@ -31,6 +31,10 @@ class _Camera:
     pending: str | None = None  # a condition waiting out the debounce, since pending_since
     pending_since: float = 0.0
 
+    def silent_for(self, now: float) -> float:
+        """Seconds since its last frame (since the start, before any)."""
+        return now - (self.last_frame if self.last_frame is not None else self.started)
+
 
 class CameraHealth:
     """Feed update() regularly (every step, and while no frame comes) with the wall-clock time and the
@@ -50,7 +54,7 @@ class CameraHealth:
         events = []
         for cam in processed:
             state = self._cameras[cam]
-            if now - (state.last_frame if state.last_frame is not None else state.started) >= self.config.debounce_s:
+            if state.silent_for(now) >= self.config.debounce_s:
                 state.measured_since = now  # back after a silence: the rate is measured afresh
             state.last_frame = now
             state.frames.append(now)
@@ -77,7 +81,7 @@ class CameraHealth:
         since = state.started if state.measured_since is None else state.measured_since
         observed = min(self.config.window_s, now - since)
         fps = len(state.frames) / observed if observed > 0 else 0.0
-        silent_for = now - (state.last_frame if state.last_frame is not None else state.started)
+        silent_for = state.silent_for(now)
         if silent_for >= self.config.offline_after_s:
             return OFFLINE, fps
         judged = silent_for < self.config.debounce_s and now - since >= self.config.window_s
