@@ -40,8 +40,8 @@ from mctrt.store import open_store
 log = logging.getLogger(__name__)
 # What a checkpoint's pickled state holds; raised when that changes, so that a newer central starts afresh
 # from an older one's checkpoint instead of misreading it. 2: event visits kept per camera and per zone;
-# 3: a line side kept with its time, zones with a hysteresis.
-CHECKPOINT_FORMAT = 3
+# 3: a line side kept with its time, zones with a hysteresis; 4: a line side kept with where it was seen.
+CHECKPOINT_FORMAT = 4
 # The dashboard's video: a camera is watched for WATCH_S after the dashboard last asked for its picture (the
 # workers are told so every WATCH_S / 2.5, their watch expiring after WATCH_S); the newest picture is fetched
 # at most every PICTURE_POLL_S.

@@ -81,6 +81,32 @@ def test_movement_beyond_the_line_segment_is_not_a_crossing():
     assert out == []
 
 
+def walk_path(engine, path, gid=1):
+    """path: foot points (x, y), one per frame."""
+    out = []
+    for k, (x, y) in enumerate(path):
+        out += [e for e in step(engine, "c", k * 0.1, k + 1, [(gid, 1, x, y)]) if e["type"] == "line_cross"]
+    return out
+
+
+def test_walking_round_the_end_of_a_line_is_not_a_crossing():
+    # from the left of the door (x > 100) past its lower end (y 200), round it, and back up on the right
+    engine = EventEngine(EventsConfig(lines=(LINE,)))
+    assert walk_path(engine, [(150, 150), (150, 190), (140, 260), (100, 280), (60, 260), (50, 190), (50, 150)]) == []
+    # the same person then walks through it: one crossing
+    assert [c["direction"] for c in walk_path(engine, [(50, 150), (150, 150)])] == ["backward"]
+
+
+def test_a_crossing_near_an_end_counts_though_the_next_point_lies_past_it():
+    # through the door just inside its end, the next foot point already past the end: still one crossing
+    engine = EventEngine(EventsConfig(lines=(LINE,)))
+    crossings = walk_path(engine, [(150, 170), (130, 190), (70, 230), (50, 260)])
+    assert [c["direction"] for c in crossings] == ["forward"]
+    # and a path that passes beside the end, from one side to the other, is not one
+    engine = EventEngine(EventsConfig(lines=(LINE,)))
+    assert walk_path(engine, [(150, 170), (130, 199), (70, 260), (50, 280)]) == []
+
+
 def test_zone_enter_leave_occupancy_and_dwell():
     zone = ZoneConfig("desk", "c", ((0.0, 0.0), (200.0, 0.0), (200.0, 200.0), (0.0, 200.0)), dwell_threshold_s=2.0)
     engine = EventEngine(EventsConfig(zones=(zone,)))

@@ -165,7 +165,8 @@ class LineConfig:
     """A counting line, in one camera's pixels (camera_id + points) or on the floor in metres
     (points_m, seen by every calibrated camera: one crossing per person however many cameras see it).
     Crossing from the left of a->b to its right is "forward": left and right as drawn on the image,
-    or, on the floor, as on a map with x to the right and y up."""
+    or, on the floor, as on a map with x to the right and y up. A person must pass through the segment
+    (its ends widened by the hysteresis): one seen past an end is forgotten until back beside it."""
 
     name: str
     camera_id: str | None = None

@@ -48,18 +48,39 @@ def _at(point: tuple[float, float] | None) -> dict:
     return {} if point is None else {"x": round(point[0], 3), "y": round(point[1], 3)}
 
 
-def line_side(line: LineConfig, points: np.ndarray) -> np.ndarray:
-    """(N,) int for points (N, 2): +1 right of the line's a->b (as drawn on the image, or on a map of
-    the floor with y up), -1 left, 0 within the hysteresis of it or beyond the segment's ends."""
+def _line_frame(line: LineConfig, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """For points (N, 2), in the line's units (pixels, or metres on the floor): how far along a->b from
+    a, the signed distance from the line through a and b (+ right of a->b as drawn on the image, or on
+    a map of the floor with y up), and the segment's length."""
     (ax, ay), (bx, by) = line.points_m if line.on_floor else line.points
     dx, dy = bx - ax, by - ay
     length = float(np.hypot(dx, dy)) or 1.0
     px, py = points[:, 0] - ax, points[:, 1] - ay
-    along = (px * dx + py * dy) / (length * length)
     # Positive is to the right where y points down (images); on the floor y points up, so it flips.
     distance = (dx * py - dy * px) / length * (-1.0 if line.on_floor else 1.0)
-    firm = (along >= 0.0) & (along <= 1.0) & (np.abs(distance) > (line.hysteresis_m if line.on_floor else line.hysteresis_px))
-    return np.where(firm, np.sign(distance), 0.0).astype(np.int64)
+    return (px * dx + py * dy) / length, distance, length
+
+
+def _hysteresis(line: LineConfig) -> float:
+    return line.hysteresis_m if line.on_floor else line.hysteresis_px
+
+
+def line_side(line: LineConfig, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For points (N, 2): (N,) int, +1 right of the line through a->b, -1 left, 0 within its hysteresis;
+    and (N,) bool, beyond the segment's ends by more than the hysteresis (where a side alone says
+    nothing of crossing the segment)."""
+    along, distance, length = _line_frame(line, points)
+    band = _hysteresis(line)
+    side = np.where(np.abs(distance) > band, np.sign(distance), 0.0).astype(np.int64)
+    return side, (along < -band) | (along > length + band)
+
+
+def _passes_through(line: LineConfig, start, end) -> bool:
+    """Whether the straight path start -> end, between points on opposite sides of the line, meets
+    the segment (its ends widened by the hysteresis)."""
+    along, distance, length = _line_frame(line, np.array([start, end], np.float64))
+    at = along[0] + distance[0] / (distance[0] - distance[1]) * (along[1] - along[0])
+    return -_hysteresis(line) <= at <= length + _hysteresis(line)
 
 
 def inside_polygon(polygon: tuple[tuple[float, float], ...], points: np.ndarray) -> np.ndarray:
@@ -100,7 +121,7 @@ class EventEngine:
         self.config = config or EventsConfig()
         self.visits: dict[str, dict[int, _Visit]] = {}  # camera_id -> global_id -> its visit
         self.zone_visits: dict[str, dict[int, _Visit]] = {z.name: {} for z in self.config.zones}  # zone name -> ...
-        self.sides: dict[tuple[int, str], tuple[int, float]] = {}  # (global_id, line name) -> last firm side, when
+        self.sides: dict[tuple[int, str], tuple[int, float, tuple]] = {}  # (global_id, line name) -> last firm side, when, where
         self.people: dict[int, _Person] = {}
         self.counts = dict.fromkeys(EVENT_TYPES, 0)
         self._lines = {}  # camera_id -> its lines; None -> the floor's
@@ -120,7 +141,8 @@ class EventEngine:
         events: list[dict] = []
         xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
         feet = np.c_[(xyxy[:, 0] + xyxy[:, 2]) / 2.0, xyxy[:, 3]]
-        lines = [(line, line_side(line, feet).tolist()) for line in self._lines.get(camera_id, ())]
+        feet_at = feet.tolist()
+        lines = [(line, *(a.tolist() for a in line_side(line, feet))) for line in self._lines.get(camera_id, ())]
         zones = [(zone, *zone_membership(zone, feet)) for zone in self._zones.get(camera_id, ())]
         visits = self.visits.setdefault(camera_id, {})
         threshold = self.config.dwell_threshold(camera_id)
@@ -136,8 +158,8 @@ class EventEngine:
                 visit.dwell_reported = True
                 self._emit(events, _event("dwell", time_s, gid, camera_id, tid, frame,
                                           duration_s=time_s - visit.entered, threshold_s=threshold))
-            for line, sides in lines:
-                self._cross(events, line, gid, tid, frame, time_s, sides[k])
+            for line, sides, beyond in lines:
+                self._cross(events, line, gid, tid, frame, time_s, sides[k], beyond[k], feet_at[k])
             for zone, inside, near in zones:
                 self._zone(events, zone, gid, tid, frame, time_s, inside[k], near[k])
         present = set(global_ids)
@@ -162,13 +184,13 @@ class EventEngine:
         exit_after_s has left every floor zone."""
         events: list[dict] = []
         points = np.array([[p["x"], p["y"]] for p in positions], np.float64).reshape(-1, 2)
-        lines = [(line, line_side(line, points).tolist()) for line in self._lines.get(None, ())]
+        lines = [(line, *(a.tolist() for a in line_side(line, points))) for line in self._lines.get(None, ())]
         zones = [(zone, *zone_membership(zone, points)) for zone in self._zones.get(None, ())]
         for k, (p, point) in enumerate(zip(positions, points.tolist())):
             gid = int(p["global_id"])
             self._placed[gid] = time_s
-            for line, sides in lines:
-                self._cross(events, line, gid, None, None, time_s, sides[k], where=point)
+            for line, sides, beyond in lines:
+                self._cross(events, line, gid, None, None, time_s, sides[k], beyond[k], point, where=point)
             for zone, inside, near in zones:
                 self._zone(events, zone, gid, None, None, time_s, inside[k], near[k], where=point)
         gone = [g for g, t in self._placed.items() if time_s - t > self.config.exit_after_s]
@@ -270,13 +292,21 @@ class EventEngine:
         person.last_seen = max(person.last_seen, time_s)
         person.cameras.add(camera_id)
 
-    def _cross(self, events, line: LineConfig, gid, tid, frame, time_s, side: int, where=None) -> None:
-        """side: the person's line_side now."""
-        if side == 0:
-            return  # inside the hysteresis band (or past the ends): keep the last firm side
-        before = self.sides.get((gid, line.name), (None, 0.0))[0]
-        self.sides[(gid, line.name)] = (side, time_s)
-        if before is not None and before != side:
+    def _cross(self, events, line: LineConfig, gid, tid, frame, time_s, side: int, beyond: bool, point,
+               where=None) -> None:
+        """side, beyond: the person's line_side at point now. A crossing is a change of firm side along
+        a path through the segment: seen past an end otherwise, the person is forgotten, so walking
+        round an end is no crossing."""
+        if side == 0 and not beyond:
+            return  # inside the hysteresis band: keep the last firm side
+        before = self.sides.get((gid, line.name))
+        crossed = (side != 0 and before is not None and before[0] != side
+                   and _passes_through(line, before[2], point))
+        if beyond and not crossed:
+            self.sides.pop((gid, line.name), None)
+            return
+        self.sides[(gid, line.name)] = (side, time_s, tuple(point))
+        if crossed:
             self._emit(events, _event("line_cross", time_s, gid, line.camera_id, tid, frame, line=line.name,
                                       direction="forward" if side > 0 else "backward", **_at(where)))
 
