@@ -66,6 +66,20 @@ def test_identity_summaries_fold_a_corrected_id_into_its_replacement(store):
     assert store.identities() == [{"global_id": 1, "first_seen": 1.0, "last_seen": 9.0, "cameras": ["a", "b"], "events": 3}]
 
 
+def test_a_persons_events_include_those_of_the_ids_corrected_into_theirs(store):
+    """global_id=1 finds person 1's events under 7 and under 9 (corrected into 7, then 7 into 1), not 3's."""
+    store.add([event("entry", 1.0, 1, "a"), event("entry", 2.0, 9, "b"), event("entry", 2.5, 3, "a"),
+               {**event("id_corrected", 3.0, 7, None), "old_global_id": 9, "reason": "floor"},
+               event("line_cross", 4.0, 7, "b"),
+               {**event("id_corrected", 5.0, 1, None), "old_global_id": 7, "reason": "appearance"},
+               event("exit", 6.0, 1, "a")])
+    assert [(e["type"], e["global_id"]) for e in store.events(global_id=1)] == [
+        ("entry", 1), ("entry", 9), ("id_corrected", 7), ("line_cross", 7), ("id_corrected", 1), ("exit", 1)]
+    assert [e["type"] for e in store.events(global_id=1, type="entry")] == ["entry", "entry"]
+    assert [e["global_id"] for e in store.events(global_id=7)] == [9, 7, 7]
+    assert [e["global_id"] for e in store.events(global_id=3)] == [3]
+
+
 def test_a_batch_summarises_people_as_its_events_one_by_one_would(store, tmp_path):
     """add() writes each person's summary once per batch, and before a correction, which reads it."""
     events = [event("entry", 1.0, 1, "a"), event("entry", 2.0, 7, "b"), event("line_cross", 3.0, 7, "c"),

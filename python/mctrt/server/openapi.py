@@ -149,7 +149,7 @@ def openapi(camera_ids: list[str] | None = None) -> dict:
         _query("since", NUM, "only events after this time (Unix seconds)"),
         _query("type", {"enum": list(EVENT_TYPES)}, "only this type"),
         _query("camera", camera, "only this camera (one of the configured cameras)"),
-        _query("global_id", GLOBAL_ID, "only this person"),
+        _query("global_id", GLOBAL_ID, "only this person (under the global IDs corrected into theirs too)"),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100},
                "the newest this many (returned oldest first)"),
         _query("after_id", {"type": "integer", "minimum": 0},

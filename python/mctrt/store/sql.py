@@ -133,7 +133,8 @@ class SqlStore:
 
     def events(self, since: float | None = None, type: str | None = None, camera: str | None = None,
                global_id: int | None = None, limit: int = 100, after_id: int | None = None) -> list[dict]:
-        """The newest `limit` events matching the filters (time > since, type, camera, person), oldest first.
+        """The newest `limit` events matching the filters (time > since, type, camera, person: their
+        global ID and those corrected into it), oldest first.
         after_id: instead, the first `limit` stored after the event of that id, in the order they were
         stored: a cursor for polling (an exit carries the time the person was last seen, so it is stored
         after newer events and `since` would pass it by)."""
@@ -142,14 +143,17 @@ class SqlStore:
         if not 1 <= limit <= 10_000:
             raise ValueError(f"limit must be in 1..10000; got {limit}")
         clauses, values = [], []
-        for clause, value in (("time > ?", since), ("type = ?", type), ("camera_id = ?", camera), ("global_id = ?", global_id),
-                              ("id > ?", after_id)):
+        for clause, value in (("time > ?", since), ("type = ?", type), ("camera_id = ?", camera), ("id > ?", after_id)):
             if value is not None:
                 clauses.append(clause)
                 values.append(value)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         order = "id" if after_id is not None else "time DESC, id DESC"
         with self._lock:
+            if global_id is not None:  # the person's events under the IDs corrected into theirs too
+                ids = self._merged_into(global_id)
+                clauses.append(f"global_id IN ({', '.join('?' * len(ids))})")
+                values += ids
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             rows = self._execute(f"SELECT id, body FROM events {where} ORDER BY {order} LIMIT ?", (*values, limit)).fetchall()
         return [{**json.loads(body), "id": id_} for id_, body in (rows if after_id is not None else reversed(rows))]
 
@@ -214,20 +218,24 @@ class SqlStore:
 
     def journey(self, global_id: int, limit: int = 10_000) -> list[dict]:
         """Every event of a person, oldest first, including those of the global IDs corrected into it."""
-        ids, todo = {global_id}, [global_id]
         with self._lock:
-            while todo:
-                rows = self._execute("SELECT body FROM events WHERE type = 'id_corrected' AND global_id = ?",
-                                        (todo.pop(),)).fetchall()
-                for (body,) in rows:
-                    old = json.loads(body)["old_global_id"]
-                    if old not in ids:
-                        ids.add(old)
-                        todo.append(old)
-            marks = ", ".join("?" * len(ids))
-            rows = self._execute(f"SELECT id, body FROM events WHERE global_id IN ({marks}) ORDER BY time, id LIMIT ?",
-                                    (*ids, limit)).fetchall()
+            ids = self._merged_into(global_id)
+            rows = self._execute(f"SELECT id, body FROM events WHERE global_id IN ({', '.join('?' * len(ids))}) "
+                                 "ORDER BY time, id LIMIT ?", (*ids, limit)).fetchall()
         return [{**json.loads(body), "id": id_} for id_, body in rows]
+
+    def _merged_into(self, global_id: int) -> list[int]:
+        """global_id and every global ID an id_corrected event moved into it, directly or by a chain."""
+        ids, todo = {global_id}, [global_id]
+        while todo:
+            rows = self._execute("SELECT body FROM events WHERE type = 'id_corrected' AND global_id = ?",
+                                 (todo.pop(),)).fetchall()
+            for (body,) in rows:
+                old = json.loads(body)["old_global_id"]
+                if old not in ids:
+                    ids.add(old)
+                    todo.append(old)
+        return sorted(ids)
 
     def checkpoint(self, name: str) -> bytes | None:
         """The state add() last saved under this name, or None."""
