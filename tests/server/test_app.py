@@ -312,6 +312,20 @@ async def test_websockets_from_another_origin_are_refused(assets, tmp_path, aioh
     pipeline.close()
 
 
+async def test_a_listed_origin_matches_as_a_browser_sends_it_whatever_its_case_default_port_or_slash(
+        assets, tmp_path, aiohttp_client):
+    pipeline = make_pipeline(assets, tmp_path)
+    listed = ("HTTPS://Ops.Example.com:443/", "http://lab.example:8080")
+    client = await aiohttp_client(create_app(pipeline, ServerConfig(allowed_origins=listed)))
+    for origin in ("https://ops.example.com", "http://lab.example:8080"):
+        ws = await client.ws_connect("/ws/stats", headers={"Origin": origin})
+        assert not ws.closed
+        await ws.close()
+    for origin in ("http://ops.example.com", "https://ops.example.com:8443", "http://lab.example"):
+        assert (await client.get("/ws/stats", headers={"Origin": origin})).status == 403
+    pipeline.close()
+
+
 async def test_a_websocket_client_that_stops_answering_pings_is_closed_after_the_heartbeat(assets, tmp_path,
                                                                                             aiohttp_client):
     pipeline = make_pipeline(assets, tmp_path)

@@ -93,6 +93,8 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
         ({"server": {"client_queue": 0}}, "server.client_queue must be an integer >= 1"),
         ({"server": {"trail_s": -1}}, "server.trail_s must be a number >= 0.0 and <= 60.0"),
         ({"server": {"allowed_origins": ["ops.example.com"]}}, 'server.allowed_origins must be a list of origins'),
+        ({"server": {"allowed_origins": ["https://ops.example.com/dashboard"]}}, 'server.allowed_origins must be a list of origins'),
+        ({"server": {"allowed_origins": ["https://ops.example.com:http"]}}, 'server.allowed_origins must be a list of origins'),
         ({"server": {"allowed_hosts": ["https://ops.example.com"]}}, "server.allowed_hosts must be a list of host names"),
         ({"server": {"allowed_hosts": ["ops.example.com:8000"]}}, "server.allowed_hosts must be a list of host names"),
         ({"server": {"tls": True}}, r"server has unknown keys \['tls'\]"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mctrt.config.checks import fail, number, points, text
 from mctrt.config.floor import CalibrationConfig, FloorAssociationConfig, FloorPlanConfig
@@ -347,13 +348,26 @@ class ServerConfig:
         number("server.stats_interval_s", self.stats_interval_s, 0.05, 60.0)
         number("server.heartbeat_s", self.heartbeat_s, 1.0, 3600.0)
         number("server.trail_s", self.trail_s, 0.0, 60.0)
-        if not isinstance(self.allowed_origins, tuple) or not all(
-                isinstance(o, str) and "://" in o for o in self.allowed_origins):
-            raise fail("server.allowed_origins", 'a list of origins like "https://host:port"', self.allowed_origins)
+        if not isinstance(self.allowed_origins, tuple) or not all(map(_is_origin, self.allowed_origins)):
+            raise fail("server.allowed_origins", 'a list of origins like "https://host:port" (no path)',
+                       self.allowed_origins)
         if not isinstance(self.allowed_hosts, tuple) or not all(
                 isinstance(h, str) and h and not set(h) & set(":/[] ") for h in self.allowed_hosts):
             raise fail("server.allowed_hosts", 'a list of host names like "ops.example.com" (no scheme or port)',
                        self.allowed_hosts)
+
+
+def _is_origin(text) -> bool:
+    """scheme://host[:port] (http or https), as a browser's Origin header has it; a trailing slash allowed."""
+    if not isinstance(text, str):
+        return False
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname) and parts.path in ("", "/")
+            and not (parts.query or parts.fragment or parts.username))
 
 
 @dataclass(frozen=True)

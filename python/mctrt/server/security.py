@@ -76,13 +76,24 @@ def origin_allowed(request: web.Request, allowed: tuple[str, ...], names: frozen
     origin = request.headers.get("Origin")
     if origin is None:
         return True
-    if origin.rstrip("/") in allowed:
-        return True
     try:
         netloc = urlsplit(origin).netloc
+        if origin_key(origin) in {origin_key(o) for o in allowed}:
+            return True
     except ValueError:
         return False
     return netloc == request.host and host_allowed(netloc, names)
+
+
+def origin_key(origin: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) as a browser's Origin header names them: lower case, the scheme's default
+    port and a trailing slash dropped, so that "https://Ops.example.com:443/" in a config matches the
+    "https://ops.example.com" a browser sends. ValueError for a malformed one."""
+    parts = urlsplit(origin.strip())
+    scheme, port = parts.scheme.lower(), parts.port
+    if port == {"http": 80, "https": 443}.get(scheme):
+        port = None
+    return scheme, (parts.hostname or ""), port
 
 
 def host_names(config: ServerConfig) -> frozenset[str]:
