@@ -14,7 +14,8 @@ class Frame:
 
     Attributes:
         camera_id: the camera's name (inputs[].camera_id).
-        index: 1-based decoded frame number of this source (MOTChallenge frame numbers).
+        index: 1-based frame number of this source (MOTChallenge frame numbers): decoded frames counted,
+            and in a file, after a packet that could not be decoded, its frames' place by their timestamps.
         capture_ts: time.monotonic() when the frame was read: capture -> result latency starts here.
         time_s: when the scene happened, in Unix seconds: the wall clock for live sources; for files
             run offline, the run's start plus (index - 1) / fps, so events keep the video's timing.

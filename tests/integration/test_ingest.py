@@ -188,7 +188,7 @@ class SizedCapture:
     """A stand-in for a decoder (io/decode.Capture) that delivers `frames` frames of one size, then
     ends: a stream whose camera went away."""
 
-    fps, frame_count, skipped, skip_reason = 10.0, 0, 0, ""
+    fps, frame_count, skipped, skip_reason, position = 10.0, 0, 0, "", None
 
     def __init__(self, size, frames):
         self.size, self.left = size, frames
@@ -267,11 +267,14 @@ def test_a_corrupt_frame_midway_is_skipped_and_reported_and_the_rest_of_the_file
     brightness = np.array([f.image.mean() for f in frames])
     expected_brightness = [10 * k for k in range(24) if k != 12]  # every frame but the broken one, in order
     assert len(frames) == 23 and np.abs(brightness - expected_brightness).max() < 2, brightness.round()
+    # numbered as in the file (ground truth and results by frame number agree after the lost one), and timed so
+    assert [f.index for f in frames] == [k + 1 for k in range(24) if k != 12]
+    assert np.allclose(np.diff([f.time_s for f in frames]), [0.2 if k == 12 else 0.1 for k in range(1, 23)])
     assert reader.status.state == ENDED, reader.status
     assert "1 packet(s) could not be decoded and were skipped (the last: Invalid data" in reader.status.reason
     assert [r.getMessage() for r in caplog.records if "could not be decoded" in r.getMessage()][:1] == [
         f"camera cam: 1 packet(s) could not be decoded and were skipped (the last: Invalid data found when processing "
-        "input), before frame 13"]
+        "input), before frame 14"]
 
 
 class BreakingCapture(SizedCapture):

@@ -29,6 +29,7 @@ class Capture(Protocol):
     frame_count: int
     skipped: int  # packets that could not be decoded, so far
     skip_reason: str  # the last one's (FFmpeg's words)
+    position: int | None  # the last frame's place in the source (0 first) by its timestamp; None: unknown
 
     def read(self) -> np.ndarray | None:
         """The next frame (H, W, 3) BGR uint8, or None at the end of the source. Raises DecodeError
@@ -69,6 +70,9 @@ class AvCapture:
         self.width, self.height = self._stream.width, self._stream.height
         self.frame_count = int(self._stream.frames or 0)
         self.skipped, self.skip_reason = 0, ""
+        self.position = None
+        start = self._stream.start_time
+        self._start_s = float(start * self._stream.time_base) if start is not None and self._stream.time_base else 0.0
         self._frames = self._decoded()
 
     def _decoded(self):
@@ -84,9 +88,12 @@ class AvCapture:
             frame = next(self._frames, None)
         except av.error.FFmpegError as exc:
             raise DecodeError(ffmpeg_reason(exc)) from exc
+        if frame is None:
+            return None
+        self.position = round((frame.time - self._start_s) * self.fps) if frame.time is not None and self.fps else None
         # FFmpeg pads each row to its alignment: a frame whose width is not a multiple of it comes as
         # a strided view, which the C++ pre-processing and hashing need contiguous
-        return None if frame is None else np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
+        return np.ascontiguousarray(frame.to_ndarray(format="bgr24"))
 
     def rewind(self) -> None:
         self._container.seek(0)
@@ -106,6 +113,7 @@ class CvCapture:
         self.height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self.frame_count = 0
         self.skipped, self.skip_reason = 0, ""
+        self.position = None
 
     def read(self) -> np.ndarray | None:
         ok, image = self._capture.read()

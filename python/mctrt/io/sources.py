@@ -325,6 +325,8 @@ class CameraReader(threading.Thread):
             self._index += 1
             if capture.skipped > skipped:
                 skipped = capture.skipped
+                if is_file and capture.position is not None:  # the frames lost count: number on as the file does
+                    self._index = max(self._index, first_index + capture.position + 1)
                 self._note_skipped(capture)
             self._check_size(image)
             now = time.monotonic()
