@@ -427,3 +427,25 @@ def test_a_checkpoint_of_another_version_is_not_misread_the_central_starts_afres
     central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), offline=True)
     assert not central.resumed and "written by another mctrt version" in caplog.text
     central.subscriber.close()
+
+
+def test_a_central_that_no_camera_sends_to_still_stores_its_health_events_while_it_runs(tmp_path, redis_url):
+    """Its events are held until a checkpoint, which came only with processed steps: camera_offline for
+    cameras whose workers never started stayed out of the store (and /api/events) until it stopped."""
+    health = {"camera_health": {"offline_after_s": 0.5, "debounce_s": 0.2, "window_s": 1.0}}
+    cfg = dataclasses.replace(config(CAMERAS, tmp_path, events=health), store=StoreConfig(str(tmp_path / "central.db")),
+                              bus=BusConfig(checkpoint_s=0.2))
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url))  # live, and no worker sends
+    runner = threading.Thread(target=central.run)
+    runner.start()
+    reader = open_store(cfg.store)
+    try:
+        deadline = time.monotonic() + 60
+        while {e["camera_id"] for e in reader.events(type="camera_offline")} != set(CAMERAS):
+            assert time.monotonic() < deadline, "the cameras' camera_offline never reached the store"
+            assert runner.is_alive(), "the central stopped"
+            time.sleep(0.1)
+    finally:
+        central.stop()
+        runner.join(timeout=30)
+        reader.close()
