@@ -51,6 +51,8 @@ WATCH_S, PICTURE_POLL_S = 5.0, 0.05
 class Subscriber(Protocol):
     """The central's side of a transport (RedisSubscriber)."""
 
+    backlogged: set[str]  # cameras whose streams held more than the last read gave
+
     def read(self, block_ms: int = 100) -> list[tuple[CameraStep, object]]: ...
     def ack(self, tokens: list, checkpoint: bytes | None = None) -> None: ...
     def checkpoint(self) -> bytes | None: ...
@@ -229,6 +231,7 @@ class Central(Watched):
             if step.sent_s is not None:
                 self.bus_delay.add(max(0.0, wall - step.sent_s))
             self.orderer.add(step, (token, now))  # with when it arrived, for the ordering wait
+        self.orderer.backlogged = set(self.subscriber.backlogged)
         return arrived
 
     def process(self, group: list[tuple[CameraStep, tuple[object, float]]]) -> list[CameraResult]:

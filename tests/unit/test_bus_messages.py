@@ -111,6 +111,24 @@ def test_live_a_camera_that_falls_behind_is_waited_for_at_most_the_lateness_and_
     assert released(orderer) == [[("b", 2)]] and orderer.late == 1
 
 
+def test_live_the_wall_clock_never_releases_past_a_camera_whose_stream_holds_more_to_read():
+    """A backlog read in batches (a central restarted): b's first batch reaches 1.0 s, a's 2.0 s; the wall
+    clock is long past both, but b's next batch may hold steps older than a's."""
+    orderer = StepOrderer(["a", "b"], window_s=0.01, lateness_s=0.5)
+    for i in range(1, 5):
+        orderer.add(step_at("a", i, 0.5 * i), None)
+        orderer.add(step_at("b", i, 0.25 * i), None)
+    orderer.backlogged = {"b"}
+    assert [s for g in released(orderer, now_s=1000.0) for s in g] == [
+        ("b", 1), ("a", 1), ("b", 2), ("b", 3), ("a", 2), ("b", 4)]  # up to b's newest, 1.0 s
+    for i in range(5, 9):
+        orderer.add(step_at("b", i, 0.25 * i), None)
+    orderer.backlogged = set()  # read to the end
+    assert [s for g in released(orderer, now_s=1000.0) for s in g] == [
+        ("b", 5), ("a", 3), ("b", 6), ("b", 7), ("a", 4), ("b", 8)]
+    assert orderer.late == 0
+
+
 def test_steps_within_the_window_make_one_scene_step_and_a_camera_never_appears_twice_in_one():
     orderer = StepOrderer(["a", "b", "c"], window_s=0.05, lateness_s=None)
     for cam, times in {"a": [1.00, 1.03], "b": [1.02, 1.10], "c": [1.20]}.items():

@@ -26,6 +26,7 @@ from mctrt.server import create_app
 from mctrt.store import open_store
 
 from conftest import events_by_content, start_redis
+from test_bus_messages import step_at
 from test_pipeline_steps import (
     ColourDetector,
     ColourEmbedder,
@@ -449,3 +450,28 @@ def test_a_central_that_no_camera_sends_to_still_stores_its_health_events_while_
         central.stop()
         runner.join(timeout=30)
         reader.close()
+
+
+def test_a_central_started_on_a_backlog_takes_it_in_capture_order(tmp_path, redis_url):
+    """Read 256 entries per stream at a time, a backlog was released by the wall clock as each batch came:
+    west sends twice as often as east, so west's second batch held steps older than east's first."""
+    cfg = config(CAMERAS, tmp_path)
+    publisher = RedisPublisher(cfg.bus, list(CAMERAS), redis_url)
+    start = time.time() - 600.0  # sent ten minutes ago, while no central ran
+    publisher.publish([step_at("west", i, start + 0.05 * i) for i in range(1, 601)]
+                      + [step_at("east", i, start + 0.1 * i) for i in range(1, 301)])
+    publisher.close()
+    central = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), use_store=False)  # live
+    times = []
+    central.listeners.append(lambda results, _: times.extend(r.step.time_s for r in results))
+    runner = threading.Thread(target=central.run)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(times) < 900:
+            assert time.monotonic() < deadline and runner.is_alive(), f"{len(times)} of 900 steps processed"
+            time.sleep(0.1)
+    finally:
+        central.stop()
+        runner.join(timeout=30)
+    assert central.orderer.late == 0 and times == sorted(times)

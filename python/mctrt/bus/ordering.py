@@ -5,9 +5,10 @@ Each camera's stream is in order by itself; across cameras nothing is. A camera 
 the watermark has passed its capture time. The watermark is the oldest of the cameras' newest capture
 times (every camera has sent something at least that new), so no camera that is still sending is
 overtaken. Live, a camera that falls behind (a slow or dead worker) is not waited for longer than
-`lateness_s`: the watermark is at least (newest time seen, or the wall clock) - lateness_s. A step that
-arrives after the scene has moved past its time is late: it is released at once (never dropped) and
-counted. Offline, nothing is late: the orderer waits for every camera until its end marker.
+`lateness_s`: the watermark is at least (newest time seen, or the wall clock) - lateness_s; but never past
+the newest step of a camera whose stream still holds more to read (a backlog, as after a central's
+restart: read in batches, it is behind only in the reading). A step that arrives after the scene has
+moved past its time is late: it is released at once (never dropped) and counted. Offline, nothing is late: the orderer waits for every camera until its end marker.
 
 Released steps are grouped: once the oldest head is due, the heads of the cameras whose capture times
 lie within `window_s` of it make one scene step (at most one per camera), like the frames a single
@@ -43,6 +44,7 @@ class StepOrderer(Generic[T]):
         self.released_until = float("-inf")  # capture time of the newest step released
         self.late = 0  # steps released after the scene had moved past their capture time
         self.ends: list[tuple[CameraStep, T]] = []  # end markers, for the transport to acknowledge
+        self.backlogged: set[str] = set()  # cameras whose streams hold more than was read (set by the reader)
 
     def add(self, step: CameraStep, token: T) -> None:
         """A camera step (or end marker) as it arrived."""
@@ -65,6 +67,8 @@ class StepOrderer(Generic[T]):
             seen = [t for t in self._newest.values() if t is not None]
             newest = max(seen + ([now_s] if now_s is not None else []), default=float("-inf"))
             mark = max(mark, newest - self.lateness_s)
+            behind = [self._newest[cam] for cam in self.backlogged if cam not in self.ended]
+            mark = min([mark] + [t for t in behind if t is not None])
         return mark
 
     def ready(self, now_s: float | None = None) -> Iterator[list[tuple[CameraStep, T]]]:

@@ -166,6 +166,7 @@ class RedisSubscriber:
         self._create_groups()
         self._acks: list[tuple[str, bytes]] = []  # not yet sent (Redis unreachable)
         self._refused: set[str] = set()  # streams whose messages this central cannot read (a newer schema)
+        self.backlogged: set[str] = set()  # cameras whose last read was a full batch: more waits there
         self._checkpoint: bytes | None = None
         # first this consumer's pending entries, from each stream's start (cursor: the last ID read), then new ones
         self._cursor: dict[str, str | bytes] | None = dict.fromkeys(self.streams, "0")
@@ -196,8 +197,11 @@ class RedisSubscriber:
             self._create_groups()
             return []
         out, arrived = [], time.monotonic()
+        self.backlogged = set()
         for stream, entries in replies or []:
             stream = stream.decode() if isinstance(stream, bytes) else stream
+            if len(entries) >= count:  # a full batch: more waits on this stream
+                self.backlogged.add(self.streams[stream])
             for entry_id, fields in entries:
                 if pending:
                     self._cursor[stream] = entry_id
