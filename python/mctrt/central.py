@@ -78,7 +78,7 @@ class Central(Watched):
         self.config = config
         self.subscriber = subscriber
         self.use_store = use_store and (config.store.url is not None or config.store.path is not None)
-        saved = self._saved_state()
+        saved, stopped = self._saved_state()
         super().__init__(Scene(config, output_dir=output_dir, use_store=use_store, hold_events=True,
                                resume=saved["scene"] if saved else None), offline)
         self.orderer: StepOrderer = StepOrderer(config.camera_ids, config.bus.step_window_s,
@@ -93,8 +93,10 @@ class Central(Watched):
         self._done_index = saved["done"] if saved else dict.fromkeys(config.camera_ids, 0)
         self._run: dict[str, str] = saved["runs"] if saved else {}
         self._live: dict[str, set[int]] = saved["live"] if saved else {cam: set() for cam in config.camera_ids}
-        # ... and the newest frame (and its run) taken in, processed or not, for telling repeats
-        self._accepted, self._accepted_run = dict(self._done_index), dict(self._run)
+        # ... and the newest frame (and its run) taken in, processed or not, for telling repeats; after a
+        # clean stop, the last central's, whose acknowledgements may not have reached Redis
+        self._accepted = {cam: stopped.get("done", {}).get(cam, done) for cam, done in self._done_index.items()}
+        self._accepted_run = {**stopped.get("runs", {}), **self._run}
         self._unacked: list = []  # tokens of the steps processed since the last checkpoint
         self._checkpointed = time.monotonic()
         self._status = {i.camera_id: CameraStatus(i.camera_id, i.kind).as_dict() for i in config.inputs}
@@ -107,8 +109,9 @@ class Central(Watched):
             log.warning("central: resuming from the checkpoint a central that did not stop cleanly left (frames done: "
                         "%s); its unacknowledged steps are read again", self._done_index)
 
-    def _saved_state(self) -> dict | None:
-        """The checkpoint to resume from, if the last central did not stop cleanly."""
+    def _saved_state(self) -> tuple[dict | None, dict]:
+        """The checkpoint to resume from, if the last central did not stop cleanly; and what one that
+        did had processed ({} otherwise)."""
         if self.use_store:
             store = open_store(self.config.store)
             try:
@@ -117,8 +120,8 @@ class Central(Watched):
                 store.close()
         else:
             blob = self.subscriber.checkpoint()
-        if not blob:  # none, or b"": the last one stopped cleanly
-            return None
+        if not blob:  # none, or b"": a clean stop before checkpoint format 4
+            return None, {}
         try:
             state = pickle.loads(blob)
         except Exception:  # classes of another mctrt version
@@ -127,21 +130,24 @@ class Central(Watched):
             log.warning("central: the checkpoint under bus.prefix %r was written by another mctrt version (its state is "
                         "not this one's): starting afresh; the events it had committed stay in the store, and the "
                         "steps it had not acknowledged are read again", self.config.bus.prefix)
-            return None
+            return None, {}
+        if state.get("clean"):  # a site may change its cameras between runs
+            return None, state
         if set(state["done"]) != set(self.config.camera_ids):
             raise MctrtError(f"central: the checkpoint under bus.prefix {self.config.bus.prefix!r} is of cameras "
                              f"{sorted(state['done'])}, not this config's {sorted(self.config.camera_ids)}; give this "
                              "site its own bus.prefix")
-        return state
+        return state, {}
 
     def _checkpoint(self, final: bool = False) -> list[dict]:
         """Commit the held events with the state they lead to, then acknowledge their steps. final: the
-        central stops cleanly: close the scene (every visit) and leave an empty state, so the next
-        central starts afresh; returns the closing events."""
-        state = b"" if final else pickle.dumps({"format": CHECKPOINT_FORMAT, "scene": self.scene.parts(),
-                                                "done": self._done_index, "runs": self._run,
-                                                "live": self._live, "origin": self.origin},
-                                               protocol=pickle.HIGHEST_PROTOCOL)
+        central stops cleanly: close the scene (every visit) and leave only what it processed, so the
+        next central starts afresh yet knows the steps whose acknowledgements did not reach Redis (it
+        was unreachable) for repeats; returns the closing events."""
+        done = {"format": CHECKPOINT_FORMAT, "done": self._done_index, "runs": self._run}
+        state = pickle.dumps({**done, "clean": True} if final else
+                             {**done, "scene": self.scene.parts(), "live": self._live, "origin": self.origin},
+                             protocol=pickle.HIGHEST_PROTOCOL)
         checkpoint = (self.config.bus.prefix, state) if self.use_store else None
         closing = self.scene.close(checkpoint) if final else []
         if not final:

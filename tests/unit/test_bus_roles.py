@@ -475,3 +475,27 @@ def test_a_central_started_on_a_backlog_takes_it_in_capture_order(tmp_path, redi
         central.stop()
         runner.join(timeout=30)
     assert central.orderer.late == 0 and times == sorted(times)
+
+
+def test_steps_a_central_processed_before_a_clean_stop_that_redis_never_acknowledged_are_not_processed_again(
+        tmp_path, redis_url):
+    """A clean stop left an empty checkpoint: with Redis unreachable for the last acknowledgements, the
+    next central read those steps again as new and stored their events twice."""
+    zone = {"zones": [{"name": "middle", "polygon_m": [[2, 0], [5, 0], [5, 6], [2, 6]]}]}
+    cfg = dataclasses.replace(config(CAMERAS, tmp_path, events=zone), store=StoreConfig(str(tmp_path / "central.db")))
+    publish_workers(cfg, tmp_path, redis_url)
+    first = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), offline=True)
+    first.subscriber.ack = lambda tokens, checkpoint=None: None  # Redis took none of them
+    first.run()
+    store = open_store(cfg.store)
+    try:
+        stored = len(store.events(limit=10_000))
+        assert stored > 6
+        again = Central(cfg, RedisSubscriber(cfg.bus, cfg.camera_ids, redis_url), offline=True)
+        processed = []
+        again.listeners.append(lambda results, _: processed.extend(results))
+        again.run()
+        assert not again.resumed and again.duplicates == len(CAMERAS) * STEPS and processed == []
+        assert len(store.events(limit=10_000)) == stored
+    finally:
+        store.close()
