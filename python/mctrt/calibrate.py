@@ -50,7 +50,6 @@ MIN_CELL_PX = 6  # no grid where a cell is thinner than this: towards the horizo
 FLOOR_SAMPLE_STEP_PX = 8  # spacing of the pixel sample that finds the part of the floor in view
 # A floor point whose distorted image position does not undistort back to it lies where the lens
 # polynomial folds over (far outside the view): its projection would draw a false line in the image.
-ROUND_TRIP_TOLERANCE_PX = 0.5
 SUBPIXEL_BITS = 4  # cv2 drawing with fractional coordinates (1/16 px)
 MOT15_COLUMNS = 10  # frame,id,left,top,w,h,flag,wx,wy,wz
 SIGNIFICANT_DIGITS = 9  # enough that a pasted matrix maps pixels to the floor within a micrometre
@@ -102,9 +101,7 @@ def drawable_mask(calibration: CameraCalibration, points_m: np.ndarray, image_px
     width, height = size
     ok = np.isfinite(image_px).all(axis=1)
     ok[ok] = ((image_px[ok] >= 0) & (image_px[ok] <= [width - 1, height - 1])).all(axis=1)
-    if calibration.distortion is not None and ok.any():
-        round_trip_px = calibration.undistort(image_px[ok]) - _pinhole_px(calibration, points_m[ok])
-        ok[ok] = np.linalg.norm(round_trip_px, axis=1) < ROUND_TRIP_TOLERANCE_PX
+    ok[ok] = calibration.lens_agrees(points_m[ok], image_px[ok])
     if grid_m is not None and ok.any():
         ok[ok] = _cell_px(calibration, _pinhole_px(calibration, points_m[ok]), grid_m) >= MIN_CELL_PX
     return ok

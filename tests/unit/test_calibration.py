@@ -11,6 +11,7 @@ import yaml
 from mctrt.config import CalibrationConfig, config_from_dict, load_config
 from mctrt.errors import ConfigError
 from mctrt.geometry import CameraCalibration, fit_homography
+from mctrt.geometry.feet import FootLocator
 
 # PETS09-S2L1's image_to_floor (configs/pets09.yaml): a real outdoor camera, no lens model.
 PETS09_IMAGE_TO_FLOOR = [[0.0514008081, -0.580279628, 84.915885], [-0.134280347, -0.38407346, 115.745149],
@@ -218,6 +219,20 @@ def test_calibration_file_gives_lens_pose_and_resolution(tmp_path):
     assert camera.resolution == (WIDTH, HEIGHT)
     np.testing.assert_allclose(camera.camera_position_m, CAMERA_M, atol=1e-9)
     np.testing.assert_allclose(camera.to_image([[1.0, 2.0]]), lens_camera().to_image([[1.0, 2.0]]))
+
+
+def test_a_floor_point_the_lens_model_folds_into_the_image_is_not_in_view():
+    """Right under the camera, the pinhole image has the point 1400 px below the frame; the distortion
+    polynomial, far outside its range, folds it back inside: no camera sees it."""
+    camera = lens_camera()
+    points = np.array([[0.0, -5.5], [-2.0, -5.0], [0.0, 2.0]])
+    pixels = camera.to_image(points)
+    assert ((pixels >= 0) & (pixels < (WIDTH, HEIGHT))).all()  # all three land inside the frame
+    assert camera.lens_agrees(points, pixels).tolist() == [False, False, True]
+    locator = FootLocator({"cam": camera})
+    locator.image_sizes["cam"] = (WIDTH, HEIGHT)
+    assert locator.in_view("cam", points).tolist() == [False, False, True]
+    assert locator.views_of(points)["cam"].tolist() == [False, False, True]
 
 
 def test_lab4cam_calibration_files_load(assets):

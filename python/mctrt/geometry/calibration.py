@@ -25,6 +25,7 @@ import numpy as np
 from mctrt.errors import ConfigError
 
 NEAR_ZERO = 1e-9  # |w| below this is on the horizon (or the camera's plane): no point there
+LENS_ROUND_TRIP_PX = 0.5  # a projected pixel that undistorts farther than this from its pinhole pixel is a fold
 # cv2.undistortPoints stops after 5 fixed-point iterations by default: too few for strong barrel
 # distortion (k1 near -0.4 leaves image corners tens of pixels short); iterate until the distorted
 # re-projection is within a micro-pixel of the input.
@@ -238,6 +239,18 @@ class CameraCalibration:
                 for col in (0, 1):
                     out[:, row, col] = (h[row, col] - floor * h[2, col]) / w
         return out
+
+    def lens_agrees(self, points_m: np.ndarray, image_px: np.ndarray) -> np.ndarray:
+        """(N,) bool: whether to_image()'s pixels (N, 2) of these floor points (N, 2) are where the lens
+        model is one-to-one: undistorted, each comes back to the point's pinhole pixel. Far outside
+        the frame a distortion polynomial folds back, and a point metres behind the image's edge
+        lands inside it. Without distortion: all True."""
+        points_m = np.asarray(points_m, np.float64).reshape(-1, 2)
+        ok = np.isfinite(image_px).all(axis=1)
+        if self.distortion is not None and ok.any():
+            pinhole = apply_homography(self.floor_to_image, points_m[ok], self.floor_sign)
+            ok[ok] = np.linalg.norm(self.undistort(image_px[ok]) - pinhole, axis=1) < LENS_ROUND_TRIP_PX
+        return ok
 
     def to_image(self, points_m: np.ndarray) -> np.ndarray:
         """(N, 2) floor metres -> (N, 2) image pixels (through the lens when it is known); NaN rows for

@@ -199,8 +199,11 @@ class FootLocator:
         size = self.image_sizes.get(camera_id)
         if size is None:
             return np.zeros(len(points_m), bool)
-        pixels = self.calibrations[camera_id].to_image(points_m)
-        return self._inside(pixels[:, 0], pixels[:, 1], *size)
+        calibration = self.calibrations[camera_id]
+        pixels = calibration.to_image(points_m)
+        inside = self._inside(pixels[:, 0], pixels[:, 1], *size)
+        inside[inside] = calibration.lens_agrees(points_m[inside], pixels[inside])  # not a fold of the lens model
+        return inside
 
     def views_of(self, points_m: np.ndarray) -> dict[str, np.ndarray]:
         """in_view of every camera that has had a frame: camera_id -> (N,) bool. The cameras without
