@@ -182,11 +182,35 @@ SQUARE_PX = [[0, 0], [9, 0], [0, 9], [9, 9]]
          "5 image_points but 4 floor_points"),
         (lambda: CameraCalibration.from_point_pairs(SQUARE_PX, [[0, 0], [1, 1], [2, 2], [3, 3]]),
          r"calibration\.floor_points lie on one line"),
+        (lambda: CameraCalibration.from_homography([[1, 0, 0], [0, 1, 0], [0, 0, 0]], "inputs[cam0].calibration.image_to_floor"),
+         r"inputs\[cam0\]\.calibration\.image_to_floor: the image-to-floor homography is singular"),
+        (lambda: CameraCalibration.from_point_pairs([[0, 0], [1, 1], [2, 2], [3, 3]], SQUARE_PX),
+         r"calibration\.image_points lie on one line"),
+        # three of the four floor points on one line: no homography maps a square there
+        (lambda: CameraCalibration.from_point_pairs(SQUARE_PX, [[0, 0], [1, 0], [2, 0], [0, 1]]),
+         r"calibration: no homography fits these point pairs"),
+        (lambda: CameraCalibration.from_lens(np.transpose(K), [], POSE), r"calibration\.intrinsics must be K = .*transposed"),
+        (lambda: CameraCalibration.from_lens(K, [], POSE.T), r"calibration\.world_to_camera must be a 4x4 transform whose "
+                                                              r"last row is \[0, 0, 0, 1\] \(is it transposed"),
     ],
 )
 def test_bad_calibration_raises_config_error_naming_the_key(build, message):
     with pytest.raises(ConfigError, match=message):
         build()
+
+
+def test_a_homography_alone_of_a_camera_looking_down_maps_its_whole_image_to_the_floor():
+    """Tilted 2 degrees from straight down, its horizon lies 28,000 px beyond the image, on the side
+    its rows grow towards: the image is on the floor, whatever the rows' direction says."""
+    for tilt in (0.035, -0.035):
+        down = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
+        rotation = cv2.Rodrigues(np.array([tilt, 0.0, 0.0]))[0] @ down
+        pose = np.eye(4)
+        pose[:3, :3], pose[:3, 3] = rotation, -rotation @ np.array([0.0, 0.0, 3.0])
+        posed = CameraCalibration.from_lens(K, [], pose)
+        bare = CameraCalibration.from_homography(posed.image_to_floor.tolist())
+        pixels = image_grid(step_px=160)
+        np.testing.assert_allclose(bare.to_floor(pixels), posed.to_floor(pixels), atol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -199,9 +223,11 @@ def test_bad_calibration_raises_config_error_naming_the_key(build, message):
         (json.dumps({**calibration_json(), "resolution": {"height": HEIGHT}}), "is not a calibration file"),
         (json.dumps({**calibration_json(), "intrinsic": {"doubles": [1.0, 2.0]}}), "is not a calibration file"),
         (json.dumps([1, 2, 3]), "is not a calibration file"),
+        (json.dumps({**calibration_json(), "resolution": {"width": 0, "height": -5}}), "resolution must give a whole"),
+        (json.dumps({**calibration_json(), "resolution": {"width": 1288.7, "height": 728}}), "resolution must give"),
     ],
     ids=["missing", "not-json", "no-extrinsic", "distortion-not-a-mapping", "resolution-without-width",
-         "intrinsic-not-3x3", "a-list"],
+         "intrinsic-not-3x3", "a-list", "resolution-not-positive", "resolution-not-whole"],
 )
 def test_missing_or_malformed_file_raises_config_error_naming_key_and_path(tmp_path, content, message):
     path = tmp_path / "cam0.json"

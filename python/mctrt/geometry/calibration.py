@@ -55,6 +55,14 @@ def apply_homography(h: np.ndarray, points: np.ndarray, floor_sign: float) -> np
     return out
 
 
+def _bare_floor_sign(image_to_floor: np.ndarray) -> float:
+    """floor_sign for a homography alone (see CameraCalibration.__init__)."""
+    corners_w = np.array([[0.0, 0.0, 1.0], [4096.0, 0.0, 1.0], [0.0, 4096.0, 1.0], [4096.0, 4096.0, 1.0]]) @ image_to_floor[2]
+    if (corners_w > 0).all() or (corners_w < 0).all():
+        return float(np.sign(corners_w[0]))
+    return float(np.sign(image_to_floor[2] @ np.array([0.0, 1e6, 1.0]))) or 1.0
+
+
 def fit_homography(image_px: np.ndarray, floor_m: np.ndarray) -> np.ndarray:
     """Least-squares homography (3, 3) mapping image_px (N, 2) to floor_m (N, 2), N >= 4 (Hartley's
     normalised DLT: both point sets moved to their centroid and scaled to mean distance sqrt 2)."""
@@ -97,10 +105,10 @@ class CameraCalibration:
     def __init__(self, image_to_floor: np.ndarray, *, intrinsics: np.ndarray | None = None,
                  distortion: np.ndarray | None = None, world_to_camera: np.ndarray | None = None,
                  residuals_m: np.ndarray | None = None, resolution: tuple[int, int] | None = None,
-                 floor_side_w: float = 0.0) -> None:
+                 floor_side_w: float = 0.0, where: str = "calibration") -> None:
         if not np.isfinite(image_to_floor).all() or np.linalg.cond(image_to_floor) > 1e12:
-            raise ConfigError("the image-to-floor homography is singular (its rows are dependent); it maps the "
-                              "image onto a line, not the floor: recalibrate")
+            raise ConfigError(f"{where}: the image-to-floor homography is singular (its rows are dependent); it maps "
+                              "the image onto a line, not the floor: recalibrate")
         self.image_to_floor = np.asarray(image_to_floor, np.float64)
         self.floor_to_image = np.linalg.inv(self.image_to_floor)
         self.intrinsics = intrinsics
@@ -115,15 +123,16 @@ class CameraCalibration:
         # floor_sign: the horizon is where the homography's third coordinate w is 0; pixels on the floor
         # are on the side where w has this sign. The lens model knows which (w > 0 in front of the camera, as H = inv(K [r1 r2 t])
         # is kept unscaled); fitted pairs show it (their image points are on the floor); for a bare
-        # homography the floor is the side the image rows grow towards, as for any upright camera.
-        self.floor_sign = float(np.sign(floor_side_w)) if floor_side_w else float(
-            np.sign(self.image_to_floor[2] @ np.array([0.0, 1e6, 1.0]))) or 1.0
+        # homography, the side of every pixel of any image up to 4096 px square when the horizon misses
+        # them all (a camera looking down), else the side the image rows grow towards, as for any
+        # upright camera.
+        self.floor_sign = float(np.sign(floor_side_w)) if floor_side_w else _bare_floor_sign(self.image_to_floor)
 
     # -- construction ---------------------------------------------------------------------------------
 
     @classmethod
     def from_homography(cls, image_to_floor, where: str = "calibration.image_to_floor") -> CameraCalibration:
-        return cls(_matrix(image_to_floor, (3, 3), where))
+        return cls(_matrix(image_to_floor, (3, 3), where), where=where)
 
     @classmethod
     def from_lens(cls, intrinsics, distortion, world_to_camera, *, resolution: tuple[int, int] | None = None,
@@ -131,6 +140,9 @@ class CameraCalibration:
         """From K (3x3), distortion (4, 5, 8, 12 or 14 coefficients, OpenCV order) and the 4x4
         world-to-camera transform (metres; the floor is the world's z = 0 plane)."""
         k = _matrix(intrinsics, (3, 3), f"{where}.intrinsics")
+        if not (np.allclose(k[2], [0.0, 0.0, 1.0]) and k[1, 0] == 0.0 and k[0, 0] > 0.0 and k[1, 1] > 0.0):
+            raise ConfigError(f"{where}.intrinsics must be K = [[fx, s, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0 (is "
+                              f"it transposed?); got {k.tolist()!r}")
         bad_distortion = ConfigError(f"{where}.distortion must list 4, 5, 8, 12 or 14 numbers (OpenCV's k1, k2, p1, "
                                      f"p2, k3, ...) or none ([]); got {distortion!r}")
         try:
@@ -140,6 +152,9 @@ class CameraCalibration:
         if dist.size not in (0, 4, 5, 8, 12, 14) or not np.isfinite(dist).all():
             raise bad_distortion
         pose = _matrix(world_to_camera, (4, 4), f"{where}.world_to_camera")
+        if not np.allclose(pose[3], [0.0, 0.0, 0.0, 1.0]):
+            raise ConfigError(f"{where}.world_to_camera must be a 4x4 transform whose last row is [0, 0, 0, 1] (is it "
+                              f"transposed?); got {pose.tolist()!r}")
         rotation = pose[:3, :3]
         if not np.allclose(rotation @ rotation.T, np.eye(3), atol=1e-4) or np.linalg.det(rotation) < 0:
             raise ConfigError(f"{where}.world_to_camera: its top-left 3x3 is not a rotation; give the 4x4 transform "
@@ -161,10 +176,16 @@ class CameraCalibration:
         if len(image_px) != len(floor_m):
             raise ConfigError(f"{where}: {len(image_px)} image_points but {len(floor_m)} floor_points; give one floor "
                               "point (metres) per image point (pixels)")
-        if np.linalg.matrix_rank(np.c_[floor_m, np.ones(len(floor_m))]) < 3:
-            raise ConfigError(f"{where}.floor_points lie on one line; spread them over the floor (a quadrilateral at least)")
+        for name, array, spread in (("image_points", image_px, "the image"), ("floor_points", floor_m, "the floor")):
+            if np.linalg.matrix_rank(np.c_[array, np.ones(len(array))]) < 3:
+                raise ConfigError(f"{where}.{name} lie on one line; spread them over {spread} (a quadrilateral at least)")
         h = fit_homography(image_px, floor_m)
-        calibration = cls(h, floor_side_w=float(h[2] @ np.r_[image_px.mean(axis=0), 1.0]))
+        try:
+            calibration = cls(h, floor_side_w=float(h[2] @ np.r_[image_px.mean(axis=0), 1.0]))
+        except ConfigError:
+            raise ConfigError(f"{where}: no homography fits these point pairs; check that no three image_points (or "
+                              "floor_points) lie on one line, that none repeats, and that each image point pairs with "
+                              "its floor point, in the same order") from None
         calibration.residuals_m = np.linalg.norm(calibration.to_floor(image_px) - floor_m, axis=1)
         if not np.isfinite(calibration.residuals_m).all():
             raise ConfigError(f"{where}: the fitted homography puts some image_points beyond the horizon; check that "
@@ -182,7 +203,12 @@ class CameraCalibration:
             dist = data.get("distortion", {}).get("doubles", [])
             pose = np.reshape(data["extrinsic"][0]["tf"]["doubles"], (4, 4))
             resolution = data.get("resolution")
-            size = (int(resolution["width"]), int(resolution["height"])) if isinstance(resolution, dict) else None
+            size = (resolution["width"], resolution["height"]) if isinstance(resolution, dict) else None
+            if size is not None:
+                if not all(isinstance(n, (int, float)) and not isinstance(n, bool) and n > 0 and float(n).is_integer()
+                           for n in size):
+                    raise ValueError(f"resolution must give a whole width and height > 0 in pixels; got {resolution!r}")
+                size = (int(size[0]), int(size[1]))
         except FileNotFoundError:
             raise ConfigError(f"{where}: {path} does not exist; give the path of the camera's calibration JSON") from None
         except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
