@@ -335,20 +335,23 @@ def check_config(config_path: str, camera: str | None, frame_number: int, grid_m
 
 # -- fitting from ground truth ----------------------------------------------------------------------------
 
-def fit_ground_truth(path: str | Path) -> tuple[CameraCalibration, int, int]:
+def fit_ground_truth(path: str | Path) -> tuple[CameraCalibration, int, int, int]:
     """The image_to_floor fit of MOT15 ground truth's foot points to its floor points: (calibration,
-    pairs used, rows left out for flag 0). DataError/ConfigError say what is wrong with the file."""
+    pairs used, rows left out for flag 0, rows left out with no floor position: wx = wy = -1, as
+    MOTChallenge writes unknown ones). DataError/ConfigError say what is wrong with the file."""
     rows = read_mot(path, what="ground-truth file")
     if rows.shape[1] < MOT15_COLUMNS:
         raise DataError(f"ground-truth file {path} has {rows.shape[1]} columns; --fit-gt needs MOTChallenge 2015 rows "
                         "with floor coordinates: frame,id,left,top,w,h,flag,wx,wy,wz")
     kept = rows[rows[:, 6] != 0]
-    if len(kept) and (kept[:, 7:9] == -1).all():
+    unplaced = (kept[:, 7] == -1) & (kept[:, 8] == -1)
+    if len(kept) and unplaced.all():
         raise DataError(f"ground-truth file {path} has no floor coordinates (wx, wy are all -1); --fit-gt needs "
                         "ground truth with each person's floor position")
-    foot_px = np.c_[kept[:, 2] + kept[:, 4] / 2, kept[:, 3] + kept[:, 5]]
-    calibration = CameraCalibration.from_point_pairs(foot_px, kept[:, 7:9], where=f"--fit-gt {path}")
-    return calibration, len(kept), len(rows) - len(kept)
+    placed = kept[~unplaced]
+    foot_px = np.c_[placed[:, 2] + placed[:, 4] / 2, placed[:, 3] + placed[:, 5]]
+    calibration = CameraCalibration.from_point_pairs(foot_px, placed[:, 7:9], where=f"--fit-gt {path}")
+    return calibration, len(placed), len(rows) - len(kept), int(unplaced.sum())
 
 
 def format_matrix(matrix: np.ndarray) -> str:
@@ -358,12 +361,13 @@ def format_matrix(matrix: np.ndarray) -> str:
 
 def fit_command(path: str) -> int:
     try:
-        calibration, used, left_out = fit_ground_truth(path)
+        calibration, used, flag_0, unplaced = fit_ground_truth(path)
     except MctrtError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     residuals_m = calibration.residuals_m
-    print(f"fitted from {used} foot points of {path} ({left_out} rows with flag 0 left out)")
+    print(f"fitted from {used} foot points of {path} ({flag_0} rows with flag 0 left out"
+          + (f", and {unplaced} with no floor position (wx = wy = -1))" if unplaced else ")"))
     print(f"image_to_floor: {format_matrix(calibration.image_to_floor)}")
     print(f"residuals: median {np.median(residuals_m):.3f} m, p95 {np.percentile(residuals_m, 95):.3f} m, "
           f"max {residuals_m.max():.3f} m")
