@@ -247,6 +247,21 @@ def test_calibration_file_gives_lens_pose_and_resolution(tmp_path):
     np.testing.assert_allclose(camera.to_image([[1.0, 2.0]]), lens_camera().to_image([[1.0, 2.0]]))
 
 
+def test_a_pixel_where_the_lens_model_does_not_invert_is_not_undistorted_nor_placed():
+    """Far below the frame (a foot estimated under a box cut by the lower edge) no pinhole pixel distorts
+    back to it: undistorting gave some pixel anyway, and a floor position that jumped back towards the
+    camera as the pixel went down."""
+    camera = lens_camera()
+    pixels = np.array([[640.0, 700.0], [640.0, 900.0], [100.0, 700.0], [100.0, 1400.0], [640.0, 4000.0]])
+    undistorted = camera.undistort(pixels)
+    valid = np.isfinite(undistorted).all(axis=1)
+    assert valid[:3].all() and not valid[3:].any()
+    rays = np.c_[undistorted[valid], np.ones(valid.sum())] @ np.linalg.inv(K).T
+    back = cv2.projectPoints(rays[:, None, :], np.zeros(3), np.zeros(3), np.array(K), np.array(STRONG_DISTORTION))[0]
+    np.testing.assert_allclose(back[:, 0, :], pixels[valid], atol=1e-3)
+    assert np.isnan(camera.to_floor(pixels[3:])).all()
+
+
 def test_a_floor_point_the_lens_model_folds_into_the_image_is_not_in_view():
     """Right under the camera, the pinhole image has the point 1400 px below the frame; the distortion
     polynomial, far outside its range, folds it back inside: no camera sees it."""

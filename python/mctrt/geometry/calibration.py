@@ -219,16 +219,22 @@ class CameraCalibration:
     # -- mapping --------------------------------------------------------------------------------------
 
     def undistort(self, points_px: np.ndarray) -> np.ndarray:
-        """(N, 2) pixels -> (N, 2) pixels as an ideal pinhole camera would have seen them."""
+        """(N, 2) pixels -> (N, 2) pixels as an ideal pinhole camera would have seen them; NaN rows where
+        the lens model does not invert (far outside the frame, as a foot estimated below a box cut by
+        the lower edge can be): no pinhole pixel there distorts back to the pixel given."""
         points_px = np.asarray(points_px, np.float64).reshape(-1, 2)
         if self.distortion is None or not len(points_px):
             return points_px
         src, k, identity = points_px[:, None, :], self.intrinsics, np.eye(3)
         if hasattr(cv2, "undistortPointsIter"):  # OpenCV 4.x; 5.x gave undistortPoints the criteria instead
-            out = cv2.undistortPointsIter(src, k, self.distortion, identity, k, _UNDISTORT_CRITERIA)
+            out = cv2.undistortPointsIter(src, k, self.distortion, identity, k, _UNDISTORT_CRITERIA)[:, 0, :]
         else:
-            out = cv2.undistortPoints(src, k, self.distortion, R=identity, P=k, criteria=_UNDISTORT_CRITERIA)
-        return out[:, 0, :]
+            out = cv2.undistortPoints(src, k, self.distortion, R=identity, P=k, criteria=_UNDISTORT_CRITERIA)[:, 0, :]
+        rays = np.c_[out, np.ones(len(out))] @ np.linalg.inv(k).T
+        back = cv2.projectPoints(rays[:, None, :], np.zeros(3), np.zeros(3), k, self.distortion)[0][:, 0, :]
+        with np.errstate(invalid="ignore"):
+            out[~(np.linalg.norm(back - points_px, axis=1) < LENS_ROUND_TRIP_PX)] = np.nan
+        return out
 
     def to_floor(self, points_px: np.ndarray) -> np.ndarray:
         """(N, 2) image pixels -> (N, 2) floor metres; NaN rows for pixels at or above the horizon."""
