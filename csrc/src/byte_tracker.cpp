@@ -77,8 +77,7 @@ ByteTracker::Slot ByteTracker::new_slot() {
 }
 
 void ByteTracker::confirm(Track& t) {
-  t.is_activated = true;
-  if (t.track_id == 0) t.track_id = next_id_++;
+  t.is_activated = true;  // its ID comes with its first output (write_output), so none goes unused
 }
 
 void ByteTracker::absorb(Track& t, std::size_t det) {
@@ -155,12 +154,17 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
   xyxy_ = xyxy;
   scores_ = scores;
   ++frame_id_;
-  // Frames elapsed at frame_rate: the real gap when both times are known (a time that goes back
-  // counts as no time), else one frame. Rounded to a thousandth of a frame: Unix times in seconds
-  // carry ~1e-7 s of rounding, which must not make a steady video differ from one given no times.
+  // Frames elapsed at frame_rate: the real gap when both times are known, else one frame. Rounded
+  // to a thousandth of a frame: Unix times in seconds carry ~1e-7 s of rounding, which must not make
+  // a steady video differ from one given no times. A time that goes back counts as no time, and the
+  // next gap is measured from the latest time, not counted twice; unless it goes back by more than
+  // the lost-track buffer: a clock set back, whose new times are taken from then on.
   const double dt = std::isnan(time) || std::isnan(last_time_) || frame_id_ == 1
                         ? 1.0 : std::max(0.0, std::round((time - last_time_) * config_.frame_rate * 1000.0) / 1000.0);
-  if (!std::isnan(time)) last_time_ = time;
+  if (!std::isnan(time)) {
+    const bool set_back = (last_time_ - time) * config_.frame_rate > max_frames_lost_;
+    last_time_ = std::isnan(last_time_) || set_back ? time : std::max(last_time_, time);
+  }
   clock_ += dt;
 
   // Split detections by score; boxes without area cannot be tracked (no aspect ratio). Scores are
@@ -177,19 +181,32 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
       low_.push_back(i);
   }
 
+  activated_.clear();
+  refound_.clear();
+  newly_lost_.clear();
+  removed_.clear();
   unconfirmed_.clear();
   pool_slots_.clear();
-  for (const Slot s : tracked_) (pool_[s].is_activated ? pool_slots_ : unconfirmed_).push_back(s);
-  pool_slots_.insert(pool_slots_.end(), lost_.begin(), lost_.end());  // the two lists never share a track
+  // A track unseen for longer than the lost-track buffer goes before matching, whatever its state:
+  // after a gap (a stalled camera, dropped frames) one followed until then would otherwise be matched
+  // as if just seen, and its ID given to whoever stands near. Counting whole frames, a lost track is
+  // at most max_frames_lost_ + 1 frames old here and is matched once more, as in the official code.
+  auto expired = [&](Slot s) {
+    Track& t = pool_[s];
+    if (!(clock_ - t.seen_at > max_frames_lost_ + 1.0)) return false;
+    t.state = State::kRemoved;
+    removed_.push_back(s);
+    return true;
+  };
+  for (const Slot s : tracked_)
+    if (!expired(s)) (pool_[s].is_activated ? pool_slots_ : unconfirmed_).push_back(s);
+  for (const Slot s : lost_)  // the two lists never share a track
+    if (!expired(s)) pool_slots_.push_back(s);
   for (const Slot s : pool_slots_) {
     Track& t = pool_[s];
     if (t.state != State::kTracked) t.kalman.mean[7] = 0.0;  // a lost track's height stops changing
     kalman_.predict(t.kalman, dt);
   }
-  activated_.clear();
-  refound_.clear();
-  newly_lost_.clear();
-  removed_.clear();
 
   // First association: high-score detections with confirmed and lost tracks.
   match(pool_slots_, high_, config_.fuse_score, config_.match_thresh);
@@ -263,13 +280,15 @@ const TrackList& ByteTracker::update(const float* xyxy, const float* scores, std
     activated_.push_back(s);
   }
 
-  for (const Slot s : lost_) {
-    Track& t = pool_[s];
-    if (t.state == State::kLost && clock_ - t.seen_at > max_frames_lost_) {
-      t.state = State::kRemoved;
-      removed_.push_back(s);
+  // Lost tracks past the buffer: the newly lost too, whose last sighting can lie before a long gap.
+  for (const auto* list : {&lost_, &newly_lost_})
+    for (const Slot s : *list) {
+      Track& t = pool_[s];
+      if (t.state == State::kLost && clock_ - t.seen_at > max_frames_lost_) {
+        t.state = State::kRemoved;
+        removed_.push_back(s);
+      }
     }
-  }
 
   // tracked = still-tracked + activated + refound (each once); lost = old lost still lost + newly lost.
   ++epoch_;
@@ -394,8 +413,11 @@ void ByteTracker::write_output() {
   output_.score.clear();
   output_.det_index.clear();
   for (const Slot s : tracked_) {
-    const Track& t = pool_[s];
+    Track& t = pool_[s];
     if (!t.is_activated) continue;
+    // Confirmed tracks get their IDs here, in the order they were confirmed (tracked_ keeps it), after
+    // remove_duplicates: a track confirmed and dropped as a duplicate in one update used one up.
+    if (t.track_id == 0) t.track_id = next_id_++;
     output_.xyxy.insert(output_.xyxy.end(), t.det_xyxy, t.det_xyxy + 4);
     output_.track_id.push_back(t.track_id);
     output_.score.push_back(t.score);

@@ -4,8 +4,9 @@ It follows the ByteTrack paper and its official code (ifzhang/ByteTrack, `BYTETr
 step, written for reading rather than speed. Where mctrt deliberately differs from the official code,
 this reference differs the same way, and says so:
 
-- IDs are handed out when a track is confirmed, so they run 1, 2, 3, ... without the gaps the official
-  code leaves for tentative tracks that never confirm.
+- IDs are handed out when a confirmed track is first output, so they run 1, 2, 3, ... without the gaps
+  the official code leaves for tentative tracks that never confirm (or are dropped as duplicates in
+  the frame they confirm).
 - A lost track whose buffer has run out is dropped in the same frame (the official code keeps it in
   its lost list, matchable, for one extra frame).
 - IoU is the continuous one (no "+1 pixel" convention of the cython_bbox the official code used).
@@ -149,10 +150,7 @@ class ReferenceByteTracker:
         self.events = {"refound": 0, "tentative_dropped": 0, "lost_expired": 0, "duplicates": 0}
 
     def _confirm(self, track: Track) -> None:
-        track.is_activated = True
-        if track.track_id == 0:
-            track.track_id = self._next_id
-            self._next_id += 1
+        track.is_activated = True  # its ID comes with its first output, so that none goes unused
 
     def _cost(self, tracks: list[Track], dets: list[Detection], fuse: bool) -> np.ndarray:
         iou = iou_matrix([t.xyxy for t in tracks], [d.xyxy for d in dets])
@@ -251,6 +249,10 @@ class ReferenceByteTracker:
         self.tracked, self.lost = self._remove_duplicates(self.tracked, self.lost)
 
         out = [t for t in self.tracked if t.is_activated]
+        for t in out:  # in the order they were confirmed; after duplicates are dropped
+            if t.track_id == 0:
+                t.track_id = self._next_id
+                self._next_id += 1
         return (
             np.array([t.det_xyxy for t in out], dtype=np.float64).reshape(-1, 4),
             np.array([t.track_id for t in out], dtype=np.int64),

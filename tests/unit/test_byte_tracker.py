@@ -306,6 +306,54 @@ def test_with_times_a_lost_track_is_kept_for_track_buffer_over_30_seconds_whatev
     assert removed == [[], [], [1], []]  # lost at 0.5 s, last seen at 0 s: kept until more than 1 s has passed
 
 
+@pytest.mark.parametrize("distance_gate", [0.0, 9.21])
+def test_with_times_a_track_unseen_for_longer_than_the_buffer_is_gone_even_if_it_was_followed_until_then(distance_gate):
+    """A camera stalls for 100 s while someone was followed: the next person anywhere near was matched
+    to the old track, as if it had just been seen (and, with the distance gate, anyone of their height)."""
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10, track_buffer=30, distance_gate=distance_gate))  # 1 s
+    for k in range(5):
+        tracker.update(*frame((100 + 2 * k, 100, 140 + 2 * k, 200)), k / 10)
+    after = tracker.update(*frame((112, 100, 152, 200)), 100.4)
+    assert ids(after) == [] and after.removed_id.tolist() == [1] and tracker.num_lost == 0
+
+
+def test_with_times_a_track_lost_after_a_gap_longer_than_the_buffer_goes_in_that_update():
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10, track_buffer=30))  # 1 s
+    tracker.update(*frame(A), 0.0)
+    assert tracker.update(*EMPTY, 1.1).removed_id.tolist() == [1] and tracker.num_lost == 0
+
+
+@pytest.mark.parametrize("frame_rate", [2.5, 12.5, 30.0])
+def test_with_times_the_buffer_is_track_buffer_over_30_seconds_at_any_frame_rate(frame_rate):
+    # frame_rate / 30 * track_buffer frames was truncated: 0.8 s at 2.5 fps, 0.96 s at 12.5 fps
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=frame_rate, track_buffer=30))
+    tracker.update(*frame(A), 0.0)
+    removed = [tracker.update(*EMPTY, t).removed_id.tolist() for t in (0.5, 0.99, 1.01)]
+    assert removed == [[], [], [1]]
+
+
+def test_with_times_a_time_that_goes_back_does_not_make_the_next_gap_count_twice():
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10, track_buffer=30))  # 1 s
+    tracker.update(*frame(A), 0.0)
+    tracker.update(*frame(A), 0.1)
+    removed = [tracker.update(*EMPTY, t).removed_id.tolist() for t in (0.6, 0.0, 0.7, 1.0, 1.2)]
+    assert removed == [[], [], [], [], [1]]  # last seen at 0.1 s: kept until past 1.1 s
+
+
+def test_a_track_confirmed_and_dropped_as_a_duplicate_in_one_update_uses_no_id():
+    def b(x):
+        return (x, 100, x + 50, 250)
+
+    tracker = ByteTracker(ByteTrackConfig(match_thresh=0.5, duplicate_iou=0.3))
+    for _ in range(3):
+        tracker.update(*frame(b(100)))
+    tracker.update(*frame(b(100), b(121)))  # a second box beside the first: a tentative track
+    dropped = tracker.update(*frame(b(121)))  # confirmed, and dropped: the lost track 1 overlaps it
+    assert ids(dropped) == [] and dropped.removed_id.tolist() == []
+    tracker.update(*frame(b(400)))
+    assert ids(tracker.update(*frame(b(400)))) == [2]
+
+
 def test_the_distance_gate_acts_after_skipped_frames_and_needs_heights_that_agree():
     def learnt():
         tracker = ByteTracker(ByteTrackConfig(frame_rate=10, distance_gate=1e6))  # any distance

@@ -42,8 +42,10 @@ struct ByteTrackConfig {
 
   // Throws std::invalid_argument naming the first field out of range and its valid range.
   void validate() const;
-  // track_buffer converted to frames of this video, as the official code does (truncated).
-  int max_frames_lost() const { return int(frame_rate / 30.0 * track_buffer); }
+  // track_buffer converted to frames of this video. Not truncated: with capture times the tracker's
+  // clock counts fractions of frames; counting whole frames, d > x is d > floor(x), the official
+  // code's truncation.
+  double max_frames_lost() const { return frame_rate / 30.0 * track_buffer; }
 };
 
 // The tracker's output for one frame, struct of arrays with M rows.
@@ -109,7 +111,7 @@ class ByteTracker {
   void write_output();
 
   ByteTrackConfig config_;
-  int max_frames_lost_;
+  double max_frames_lost_;
   KalmanFilter kalman_;
   LapSolver lap_;
   OverlapFinder overlaps_;

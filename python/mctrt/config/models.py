@@ -27,8 +27,8 @@ class ByteTrackConfig:
     match_thresh 0.9, track_buffer 30), which are looser than its demo's and suit low frame rates,
     where people move further between frames.
 
-    Deliberate differences from the official code: IDs are given when a track is confirmed, so they
-    run 1, 2, 3, ... with no gaps; a lost track whose buffer has run out is dropped in that frame
+    Deliberate differences from the official code: IDs are given when a confirmed track is first
+    output, so they run 1, 2, 3, ... with no gaps; a lost track whose buffer has run out is dropped in that frame
     (the official code keeps it matchable one frame longer); IoU has no "+1 pixel" term; boxes with
     zero width or height are ignored; a score exactly at track_thresh counts as low (the official code
     ignores it); the returned box is the matched detection's, not the Kalman estimate (which lags a
@@ -73,8 +73,9 @@ class ByteTrackConfig:
         fuse_score: multiply IoU by the detection score in the first and tentative associations, so
             confident detections win close calls (the official code turns this off for MOT20).
         track_buffer: how long a lost track is kept for re-finding, in frames at 30 fps (track_buffer
-            / 30 seconds when the tracker is given capture times, as in the pipeline). Longer:
-            survives longer occlusions, but a different person may inherit the ID.
+            / 30 seconds when the tracker is given capture times, as in the pipeline, counted from
+            when it was last seen: a track unseen for longer, lost or not, is gone before the next
+            matching). Longer: survives longer occlusions, but a different person may inherit the ID.
         frame_rate: the video's frame rate: the unit of the Kalman filter's motion noise (ByteTrack's
             per-frame values) and, without capture times, of time itself (track_buffer is scaled by
             frame_rate / 30). Given capture times, the tracker predicts across the real gap between
