@@ -63,7 +63,7 @@ from mctrt import lapjv
 from mctrt.boxes import tlwh_to_xyxy, xyxy_to_tlwh
 from mctrt.config import config_from_dict, load_config
 from mctrt.errors import ConfigError
-from mctrt.eval import evaluate_cameras
+from mctrt.eval import evaluate_cameras, load_ground_truth
 from mctrt.io.mot import read_mot, result_rows
 from mctrt.models import Detector, Embedder
 from mctrt.pipeline import Pipeline
@@ -357,7 +357,7 @@ def wrong_ids(work: Path, cameras: list[str], tracks: dict) -> dict[str, int]:
     (`split`)."""
     seen = []  # (person, camera, track, global ID)
     for cam in cameras:
-        truth = read_mot(work / "gt" / cam / "gt" / "gt.txt", what="ground truth")
+        truth = load_ground_truth(work / "gt" / cam / "gt" / "gt.txt")  # the boxes mctrt.eval scores (no flag 0)
         rows = read_mot(work / "out" / f"{cam}.txt", what="results")
         for frame in np.unique(rows[:, 0]).tolist() if len(rows) else []:
             mine, theirs = rows[rows[:, 0] == frame], truth[truth[:, 0] == frame]

@@ -6,7 +6,9 @@ of the frame), to test cross-camera identity where the truth is known.
 
 Each strip x0:x1 (columns; rows y0:y1 too with x0:x1/y0:y1) becomes DIR/<name>/<name>.mp4 with
 DIR/<name>/gt/gt.txt: the ground truth's boxes in that strip's pixels, kept where at least 60 % of the
-box lies inside it (as ../shared/data/pets09_split2 was made), the person ID shared by all strips.
+box lies inside it and cut to the strip (as ../shared/data/pets09_split2 was made), the person ID
+shared by all strips. The MPEG-4 encoder needs even sizes, so a strip's width and height are rounded
+down to even numbers of pixels (its last column or row left out).
 Gaps between strips are blind spots a person walks through; overlaps are seen twice. DIR/config.yaml
 runs them with the detector and re-ID of --base-config and each strip's homography (the full frame's,
 shifted by the strip's origin), so `python -m mctrt.run --config DIR/config.yaml --offline --output
@@ -33,13 +35,15 @@ MIN_INSIDE = 0.6
 
 @dataclass(frozen=True)
 class Strip:
-    """A camera cut from the frame: columns x0:x1 and rows y0:y1 (pixels, end exclusive)."""
+    """A camera cut from the frame: columns x0:x1 and rows y0:y1 (pixels, end exclusive), of a frame
+    of this (width, height) (None: unknown)."""
 
     name: str
     x0: int
     x1: int
     y0: int
     y1: int
+    frame: tuple[int, int] | None = None
 
     def homography(self, image_to_floor: np.ndarray) -> np.ndarray:
         """The strip's image -> floor homography: the full frame's, after moving by the strip's origin."""
@@ -60,20 +64,27 @@ def parse_strips(text: str, width: int, height: int) -> list[Strip]:
             raise DataError(f"--strips: {part!r} is not x0:x1 or x0:x1/y0:y1 (pixels)") from None
         if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
             raise DataError(f"--strips: {part!r} does not fit in the {width}x{height} frame")
-        strips.append(Strip(f"cam{i}", x0, x1, y0, y1))
+        strips.append(Strip(f"cam{i}", x0, x1, y0, y1, (width, height)))
     if not strips:
         raise DataError("--strips lists no strip; give e.g. 0:256,320:576,640:768")
     return strips
 
 
 def strip_ground_truth(rows: np.ndarray, strip: Strip) -> np.ndarray:
-    """Ground-truth rows in the strip's pixels, where >= 60 % of the box is inside it."""
+    """Ground-truth rows in the strip's pixels, where >= 60 % of the box is inside it, cut at the
+    strip's edges that cut the frame (the part a camera of that view shows; at the frame's own edges
+    the boxes stay as annotated, as in the video they were annotated on)."""
     x, y, w, h = rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5]
     inside_w = np.clip(np.minimum(x + w, strip.x1) - np.maximum(x, strip.x0), 0, None)
     inside_h = np.clip(np.minimum(y + h, strip.y1) - np.maximum(y, strip.y0), 0, None)
     kept = rows[inside_w * inside_h >= MIN_INSIDE * w * h].copy()
-    kept[:, 2] -= strip.x0
-    kept[:, 3] -= strip.y0
+    width, height = strip.frame or (None, None)
+    for at, size, low, high in ((2, 4, strip.x0, strip.x1), (3, 5, strip.y0, strip.y1)):
+        limit = width if at == 2 else height
+        start = np.maximum(kept[:, at], low) if low > 0 or limit is None else kept[:, at]
+        end = kept[:, at] + kept[:, size]
+        end = np.minimum(end, high) if limit is None or high < limit else end
+        kept[:, at], kept[:, size] = start - low, end - start
     return kept
 
 
@@ -86,7 +97,8 @@ def make_split(video: str | Path, gt: str | Path, image_to_floor: np.ndarray, st
         raise DataError(f"--video {video} cannot be opened; give a video file OpenCV reads")
     width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
     fps = capture.get(cv2.CAP_PROP_FPS) or 10.0
-    strips = parse_strips(strips_text, width, height)
+    strips = [Strip(s.name, s.x0, s.x0 + (s.x1 - s.x0) // 2 * 2, s.y0, s.y0 + (s.y1 - s.y0) // 2 * 2, s.frame)
+              for s in parse_strips(strips_text, width, height)]  # even sizes, as the encoder writes them
     first, last = frames or (1, 10**9)
     rows = read_mot(gt, what="ground-truth file")
     rows = rows[(rows[:, 0] >= first) & (rows[:, 0] <= last)]
