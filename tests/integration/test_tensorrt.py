@@ -23,6 +23,8 @@ GPU = {"name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0"}
     ({"precision": "int4"}, "precision must be one of fp32, fp16, int8"),
     ({"opt_batch": 64, "max_batch": 32}, "1 <= opt_batch <= max_batch"),
     ({"precision": "int8"}, "int8 needs calibration_images"),
+    ({"max_batch": "16"}, "max_batch must be a whole number >= 1; got '16'"),
+    ({"opt_batch": 0}, "opt_batch must be a whole number >= 1"),
 ])
 def test_engine_options_are_checked(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -43,6 +45,18 @@ def test_the_engine_file_names_everything_it_depends_on(tmp_path):
         engine_key(b"graph", "10.8.0", GPU, EngineOptions(max_batch=64)),
     ]
     assert len({engine_path("yolov8n", k, tmp_path) for k in [key, *others]}) == 6
+
+
+def test_an_int8_engine_file_names_the_frames_it_was_calibrated_on(tmp_path):
+    """Other frames, or more of them, built the same file name: the stale engine (and its calibration
+    cache) came back."""
+    for site in ("a", "b"):
+        (tmp_path / site).mkdir()
+        cv2.imwrite(str(tmp_path / site / "0.jpg"), np.full((8, 8, 3), ord(site), np.uint8))
+    paths = {engine_path("yolov8n", engine_key(b"graph", "10.8.0", GPU, EngineOptions(
+        precision="int8", calibration_images=str(tmp_path / site), calibration_batches=batches)), tmp_path)
+        for site, batches in (("a", 16), ("b", 16), ("a", 2))}
+    assert len(paths) == 3 and all("-int8-cal" in p.name for p in paths)
 
 
 def run_cli(*args):

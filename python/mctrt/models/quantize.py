@@ -193,6 +193,11 @@ def _sources_key(sources: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def calibration_key(sources: Iterable[str], amount: int) -> str:
+    """What a calibration depends on: its sources (_sources_key) and how much of them it takes."""
+    return hashlib.sha256(f"{_sources_key(sources)}:{amount}".encode()).hexdigest()
+
+
 def int8_path(model, stem: str, sources: Sequence[str], frames: int, cache_dir: str | Path | None = None) -> Path:
     """Where the INT8 copy of float ModelProto `model` calibrated on `frames` frames of `sources` is cached:
     named by the float graph's sha256, the calibration set, its size and onnxruntime's version."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt.errors import BackendUnavailable, ModelError
-from mctrt.models.quantize import CACHE_DIR
+from mctrt.models.quantize import CACHE_DIR, calibration_key
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,10 @@ class EngineOptions:
     def __post_init__(self) -> None:
         from mctrt.errors import ConfigError
 
+        for name in ("max_batch", "opt_batch", "calibration_batches"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"TensorRT {name} must be a whole number >= 1; got {value!r}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"TensorRT precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
         if not 1 <= self.opt_batch <= self.max_batch:
@@ -73,8 +77,9 @@ def _gpu() -> dict:
 
 
 def engine_key(onnx_bytes: bytes, trt_version: str, gpu: dict, options: EngineOptions) -> dict:
-    """Everything an engine depends on; its file name is made from this."""
-    return {
+    """Everything an engine depends on; its file name is made from this. An int8 engine also depends on
+    the frames it was calibrated on (and so does its calibration cache, named after it)."""
+    key = {
         "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
         "tensorrt": trt_version,
         "gpu": gpu["name"],
@@ -83,12 +88,16 @@ def engine_key(onnx_bytes: bytes, trt_version: str, gpu: dict, options: EngineOp
         "max_batch": options.max_batch,
         "opt_batch": options.opt_batch,
     }
+    if options.precision == "int8":
+        key["calibration"] = calibration_key([options.calibration_images], options.calibration_batches)
+    return key
 
 
 def engine_path(stem: str, key: dict, engine_dir: str | Path) -> Path:
     gpu = re.sub(r"[^A-Za-z0-9]+", "-", key["gpu"]).strip("-").lower()
+    calibrated = f"-cal{key['calibration'][:8]}" if "calibration" in key else ""
     name = (f"{stem}-{key['onnx_sha256'][:12]}-trt{key['tensorrt']}-{gpu}-sm{key['compute_capability'].replace('.', '')}"
-            f"-{key['precision']}-b{key['opt_batch']}-{key['max_batch']}.engine")
+            f"-{key['precision']}{calibrated}-b{key['opt_batch']}-{key['max_batch']}.engine")
     return Path(engine_dir) / name
 
 
