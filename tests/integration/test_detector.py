@@ -151,3 +151,15 @@ def test_auto_input_size_checks_the_model_file_at_once_and_leaves_yolox_its_own(
         Detector(bad, input_size="auto")
     yolox = Detector(assets / "models/yolox_nano_coco_416.onnx", backend="onnxruntime", input_size="auto")
     assert yolox.backend is not None and yolox.input_size == (416, 416)
+
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"classes": (80,)}, r"classes \[80\] are not in the model's 0..79"),
+    ({"backend_options": {"onnxruntime": {"thread": 2}}}, "onnxruntime backend has no option thread"),
+    ({"precision": "int8", "calibration": "/nonexistent/site.mp4"}, "calibration source /nonexistent/site.mp4 does not exist"),
+])
+def test_auto_input_size_refuses_bad_settings_at_once_as_a_fixed_size_does(assets, settings, message):
+    """They were found by the first detect(), inside a running pipeline (a traceback, exit 1)."""
+    with pytest.raises((ConfigError, ModelError), match=message):
+        Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", input_size="auto", **settings)

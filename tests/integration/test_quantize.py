@@ -143,3 +143,17 @@ def test_a_long_video_is_sought_to_its_samples_and_gives_the_frames_read_through
     assert len(sought) == len(read_through) == 5
     for a, b in zip(sought, read_through):
         np.testing.assert_array_equal(a, b)
+
+
+def test_fewer_calibration_frames_than_sources_take_one_from_each_of_the_first(tmp_path):
+    """The sources whose share was 0 frames failed: 'gave no frames' for a folder of images, or a
+    ZeroDivisionError for a video."""
+    folders = []
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        for k in range(4):
+            cv2.imwrite(str(tmp_path / name / f"{k}.png"), np.full((8, 8, 3), k, np.uint8))
+        folders.append(str(tmp_path / name))
+    assert len(quantize.sample_frames(folders, 2)) == 2
+    with pytest.raises(ConfigError, match="calibration source .*missing does not exist"):
+        quantize.sample_frames([*folders, str(tmp_path / "missing")], 2)

@@ -16,10 +16,10 @@ import numpy as np
 from mctrt._native import core, cuda
 from mctrt.config import DetectorConfig
 from mctrt.errors import ConfigError, ModelError
-from mctrt.models.backends import open_backend, runs_on_cpu
+from mctrt.models.backends import choose_backend, open_backend, runs_on_cpu
 from mctrt.models.onnx_io import io_shapes, load_onnx
 from mctrt.models.prepare import is_yolov8_export, prepare_model
-from mctrt.models.quantize import cached_int8
+from mctrt.models.quantize import cached_int8, check_sources
 from mctrt.models.yolo import LETTERBOX, PAD_VALUE, family, letterbox_into
 from mctrt.types import Detections
 
@@ -64,17 +64,28 @@ class Detector:
                                      input_long_side)
         self.path = Path(model)
         self.backend = None
-        # "auto" sizes the input to the cameras, from the first frames: until then only the file is checked
-        if self.config.input_size == "auto" and is_yolov8_export(load_detector_model(self.path, None)):
+        # "auto" sizes the input to the cameras, from the first frames. What that build could find wrong is
+        # checked now: on a CPU by building the model as it is (its backend, options, classes), dropped
+        # after; a GPU engine takes minutes to build, so there only the classes.
+        proto = load_detector_model(self.path, None) if self.config.input_size == "auto" else None
+        if proto is not None and is_yolov8_export(proto):
+            if runs_on_cpu(self.config.backend):
+                if self.config.precision == "int8":
+                    check_sources(self.config.calibration)
+                self._load(None, precision="fp32", backend=choose_backend(self.config.backend))
+                self.backend = None
+            else:
+                self._check_classes(family(io_shapes(proto)[1][0])[1])
             return
         self._load(None if self.config.input_size == "auto" else self.config.input_size)
 
-    def _load(self, input_size: tuple[int, int] | None) -> None:
-        """The backend for the model re-targeted to input_size (None: the model's own)."""
-        path, backend = self.path, self.config.backend
+    def _load(self, input_size: tuple[int, int] | None, precision: str | None = None, backend: str | None = None) -> None:
+        """The backend for the model re-targeted to input_size (None: the model's own); precision and
+        backend: the config's unless given."""
+        path, backend = self.path, backend or self.config.backend
         proto = load_detector_model(path, input_size)
         prepare = letterbox_into(family(io_shapes(proto)[1][0])[0])
-        if self.config.precision == "int8":
+        if (precision or self.config.precision) == "int8":
             if runs_on_cpu(backend):
                 try:
                     proto = cached_int8(proto, path, self.config.calibration, prepare, self.config.calibration_frames,
@@ -94,12 +105,15 @@ class Detector:
                 f"detector model {path} takes {self.input_size[0]}x{self.input_size[1]} input, not "
                 f"{input_size[0]}x{input_size[1]}; only YOLOv8 exports can be re-targeted: use input_size=None"
             )
-        bad = [c for c in self.config.classes if not c < self.num_classes]
-        if bad:
-            raise ConfigError(f"classes {bad} are not in the model's 0..{self.num_classes - 1}")
+        self._check_classes(self.num_classes)
         self._input = np.empty((0, 3, *self.input_size), np.float32)
         # CUDA pre/post-processing needs mctrt's CUDA module; without it a GPU backend takes host arrays
         self._gpu = cuda.DetectionKernels() if self.backend.device == "cuda" and cuda is not None else None
+
+    def _check_classes(self, num_classes: int) -> None:
+        bad = [c for c in self.config.classes if not c < num_classes]
+        if bad:
+            raise ConfigError(f"classes {bad} are not in the model's 0..{num_classes - 1}")
 
     @classmethod
     def from_config(cls, config: DetectorConfig) -> Detector:

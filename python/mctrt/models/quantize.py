@@ -106,21 +106,27 @@ def _image_frames(folder: Path, count: int) -> list[np.ndarray]:
     return [image for image in (cv2.imread(str(p)) for p in picked) if image is not None]
 
 
-def sample_frames(sources: Sequence[str], count: int) -> list[np.ndarray]:
-    """About `count` frames spread evenly over the sources (video files or folders of images), shared
-    among them; ConfigError naming a source that is missing or gives no frame."""
+def check_sources(sources: Sequence[str]) -> None:
+    """ConfigError when there are no calibration sources or one of them does not exist."""
     if not sources:
         raise ConfigError("INT8 calibration needs frames: give a video file or a folder of images from your cameras")
+    for source in sources:
+        if not Path(source).exists():
+            raise ConfigError(f"calibration source {source} does not exist; give a video file or a folder of images")
+
+
+def sample_frames(sources: Sequence[str], count: int) -> list[np.ndarray]:
+    """About `count` frames spread evenly over the sources (video files or folders of images), shared
+    among them (fewer frames than sources: the first `count` give one each); ConfigError naming a
+    source that is missing or gives no frame."""
+    check_sources(sources)
     frames = []
     for k, source in enumerate(sources):
         path = Path(source)
         share = count // len(sources) + (k < count % len(sources))
-        if path.is_dir():
-            found = _image_frames(path, share)
-        elif path.is_file():
-            found = _video_frames(path, share)
-        else:
-            raise ConfigError(f"calibration source {path} does not exist; give a video file or a folder of images")
+        if share == 0:
+            continue
+        found = _image_frames(path, share) if path.is_dir() else _video_frames(path, share)
         if not found:
             raise ConfigError(f"calibration source {path} gave no frames; give a video file or a folder of "
                               f"{', '.join(IMAGE_SUFFIXES)} images")
