@@ -97,6 +97,26 @@ def test_yolox_cannot_be_retargeted(assets):
         Detector(assets / "models/yolox_nano_coco_416.onnx", input_size=(320, 320))
 
 
+def test_yolox_given_an_input_size_is_refused_before_anything_is_built(assets, monkeypatch):
+    """build_engines and quantize took the model at its own 416 x 416 for a configured 384 x 640."""
+    from mctrt.models import detector
+
+    with pytest.raises(ModelError, match="takes 416x416 input, not 384x640; only YOLOv8 exports can be re-targeted"):
+        detector.load_detector_model(assets / "models/yolox_nano_coco_416.onnx", (384, 640))
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda path, assets: path.write_bytes(b""), "is not an ONNX model"),
+    (lambda path, assets: path.write_bytes((assets / "models/osnet_x0_25_market1501.onnx").read_bytes()),
+     "output shape .* is neither YOLOv8's"),
+])
+def test_an_empty_or_wrong_model_file_is_named_as_the_detector(tmp_path, assets, make, message):
+    path = tmp_path / "model.onnx"
+    make(path, assets)
+    with pytest.raises(ModelError, match=f"detector model {path}(:)? {message}"):
+        Detector(path, backend="onnxruntime")
+
+
 def test_missing_model_names_the_file(tmp_path):
     with pytest.raises(ModelError, match=f"detector model {tmp_path / 'none.onnx'} does not exist"):
         Detector(tmp_path / "none.onnx")

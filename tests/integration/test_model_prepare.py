@@ -16,7 +16,7 @@ from onnx import load, numpy_helper
 
 from mctrt import Detector, iou_xyxy
 from mctrt.errors import ModelError
-from mctrt.models.prepare import anchor_grid, prepare
+from mctrt.models.prepare import anchor_grid, is_yolov8_export, prepare
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +54,14 @@ def test_person_only_keeps_boxes_and_the_person_score(original, tmp_path):
     got = session(prepared).run(None, {"images": image})[0]
     assert got.shape == (1, 5, 8400)
     np.testing.assert_allclose(got, want[:, :5], atol=1e-6)
+
+
+def test_a_person_only_model_is_still_a_yolov8_export_and_can_be_retargeted(original, tmp_path):
+    """The Slice that keeps the person score hid the Sigmoid: the model was taken for an unknown graph,
+    input_size auto silently ran it at 640 x 640 and a fixed size was refused."""
+    prepared = prepare(original, tmp_path / "person.onnx", person_only=True)
+    assert is_yolov8_export(load(str(prepared)))
+    assert Detector(prepared, backend="onnxruntime", input_size=(384, 640)).input_size == (384, 640)
 
 
 def frames(assets):

@@ -84,7 +84,10 @@ class Detector:
         backend: the config's unless given."""
         path, backend = self.path, backend or self.config.backend
         proto = load_detector_model(path, input_size)
-        prepare = letterbox_into(family(io_shapes(proto)[1][0])[0])
+        try:
+            prepare = letterbox_into(family(io_shapes(proto)[1][0])[0])
+        except ModelError as exc:  # not a detector (an OSNet file given as one, say)
+            raise ModelError(f"detector model {path}: {exc}; give a YOLOv8 or YOLOX export") from None
         if (precision or self.config.precision) == "int8":
             if runs_on_cpu(backend):
                 try:
@@ -186,8 +189,16 @@ def _sizes(images: list[np.ndarray]) -> np.ndarray:
 def load_detector_model(path: Path, input_size: tuple[int, int] | None):
     """The ONNX model at `path`; a YOLOv8 export made batch-dynamic and re-targeted to input_size."""
     model = load_onnx(path, "detector model")
-    if not is_yolov8_export(model):
-        return model  # YOLOX, or a graph prepare does not know: used as it is
+    if not is_yolov8_export(model):  # YOLOX, or a graph prepare does not know: used as it is
+        try:
+            own = tuple(io_shapes(model)[0][2:])
+        except ModelError as exc:
+            raise ModelError(f"detector model {path}: {exc}") from None
+        if input_size is not None and own != tuple(input_size):
+            raise ModelError(f"detector model {path} takes {'x'.join(map(str, own))} input, not "
+                             f"{input_size[0]}x{input_size[1]}; only YOLOv8 exports can be re-targeted: leave input_size "
+                             "out (or use the model's own)")
+        return model
     try:
         return prepare_model(model, dynamic_batch=True, input_size=input_size)
     except ModelError as exc:

@@ -16,9 +16,12 @@ def load_onnx(path: str | Path, what: str):
     if not path.is_file():
         raise ModelError(f"{what} {path} does not exist; give the path of its .onnx file")
     try:
-        return onnx.load(str(path))
+        model = onnx.load(str(path))
     except Exception as exc:  # protobuf raises its own types
         raise ModelError(f"{what} {path} is not a readable ONNX file ({exc}); give an .onnx export of the model") from None
+    if not model.graph.node:  # an empty file parses as an empty model
+        raise ModelError(f"{what} {path} is not an ONNX model (it holds no graph); give an .onnx export of the model")
+    return model
 
 
 def io_shapes(model) -> tuple[tuple, list[tuple]]:

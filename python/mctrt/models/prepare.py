@@ -58,6 +58,8 @@ def _find_head(model) -> _Head:
     if out is None or out.op_type != "Concat" or len(out.input) != 2:
         raise ModelError("not a YOLOv8 detection export: the output is not a Concat of boxes and class scores")
     boxes, scores = (producers.get(name) for name in out.input)
+    if scores is not None and scores.op_type == "Slice":  # made person-only by prepare: the Sigmoid's channel 0
+        scores = producers.get(scores.input[0])
     if boxes is None or boxes.op_type != "Mul" or scores is None or scores.op_type != "Sigmoid":
         raise ModelError("not a YOLOv8 detection export: the output is not Concat(Mul(boxes, strides), Sigmoid(scores))")
     stride_inits = [inits[n] for n in boxes.input if n in inits and len(inits[n].dims) == 2 and inits[n].dims[0] == 1]
