@@ -216,6 +216,21 @@ def test_auto_on_the_cpu_times_openvino_against_onnxruntime_and_says_both(assets
     assert line.startswith(f"backend auto: {detector.backend.name} for yolov8n_coco_fp32.onnx")
 
 
+def test_a_cap_on_onnxruntimes_threads_holds_for_openvino_under_auto(assets, openvino, monkeypatch):
+    """threads lets processes share a machine; auto timed onnxruntime on 1 thread against openvino on
+    every core, and then ran openvino on every core."""
+    if not runs_on_cpu("auto"):
+        pytest.skip("a GPU backend runs here")
+    from mctrt.models.backends.openvino import OpenVinoBackend
+
+    made = []
+    monkeypatch.setattr(OpenVinoBackend, "run", lambda self, batch, run=OpenVinoBackend.run: made.append(self) or run(self, batch))
+    Detector(assets / "models/yolov8n_coco_fp32.onnx", backend_options={"onnxruntime": {"threads": 1}})
+    assert made and all(backend.threads == 1 for backend in made)
+    assert Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="openvino",
+                    backend_options={"openvino": {"threads": 2}}).backend.threads == 2
+
+
 def test_int8_runs_on_openvino_too(assets, openvino, tmp_path, monkeypatch):
     from mctrt.models import quantize
     from mctrt.models.quantize import agreement, sample_frames

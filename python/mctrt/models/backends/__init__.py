@@ -109,7 +109,11 @@ def _faster_on_cpu(model, source: Path, what: str, options: Mapping[str, Mapping
     """onnxruntime, or openvino where it runs the model clearly faster here (OPENVINO_MARGIN): each
     warmed up, then timed three times in alternation on one batch of zeros (a convolutional net's
     time does not depend on the pixels), the best of each kept. A model with a dynamic image size
-    keeps onnxruntime."""
+    keeps onnxruntime. A cap on onnxruntime's threads holds for openvino too (unless it has its own), so
+    that both are timed, and run, within it."""
+    threads = (options.get("onnxruntime") or {}).get("threads")
+    if threads is not None:
+        options = {**options, "openvino": {"threads": threads, **(options.get("openvino") or {})}}
     backends = {name: _open(name, model, source, what, options, None) for name in CPU_BACKENDS}
     shape = backends["onnxruntime"].input_shape
     if not all(isinstance(d, int) for d in shape[1:]):

@@ -25,15 +25,20 @@ class OpenVinoBackend:
     name = "openvino"
     device = "cpu"
 
-    def __init__(self, model, source: Path) -> None:
+    def __init__(self, model, source: Path, threads: int | None = None) -> None:
+        """threads: the most CPU threads one inference uses (INFERENCE_NUM_THREADS); None: all cores."""
+        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+            raise ModelError(f"backend_options.openvino.threads must be a whole number >= 1; got {threads!r}")
         try:
             import openvino as ov
         except ImportError as exc:
             raise BackendUnavailable(f"openvino is not installed ({exc}); pip install 'mctrt[openvino]'") from None
         core = ov.Core()
         try:
-            compiled = core.compile_model(core.read_model(model.SerializeToString()), "CPU",
-                                          {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"})
+            settings = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+            if threads is not None:
+                settings["INFERENCE_NUM_THREADS"] = threads
+            compiled = core.compile_model(core.read_model(model.SerializeToString()), "CPU", settings)
         except Exception as exc:  # OpenVINO raises RuntimeError and its own types
             raise ModelError(f"openvino could not load it: {exc}") from None
         if len(compiled.inputs) != 1:
@@ -43,6 +48,7 @@ class OpenVinoBackend:
         self.output_shapes = [dims(o.get_partial_shape()) for o in compiled.outputs]
         self.fixed_batch = self.input_shape[0]
         self.max_batch = None
+        self.threads = int(compiled.get_property("INFERENCE_NUM_THREADS"))  # as OpenVINO took it (0: its choice)
         self._request = compiled.create_infer_request()
         log.info("openvino %s: %s on CPU", ov.__version__.split("-")[0], source.name)
 
