@@ -113,6 +113,9 @@ def test_backend_options_are_checked(assets, torch):
         Detector(path, backend="torch", backend_options={"torch": {"graphs": True}})
     with pytest.raises(ConfigError, match="backend_options are keyed by backend"):
         Detector(path, backend="torch", backend_options={"cuda_graphs": True})
+    for device in ("cuda:0", "gpu"):  # an AssertionError or RuntimeError of torch's before
+        with pytest.raises(ConfigError, match=f"backend_options.torch.device must be cpu or cuda .*got '{device}'"):
+            Detector(path, backend="torch", backend_options={"torch": {"device": device}})
 
 
 def test_onnxruntime_runs_on_the_threads_it_is_given_and_refuses_a_bad_count(assets):

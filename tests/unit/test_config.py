@@ -35,7 +35,8 @@ def test_python_and_cpp_defaults_agree():
         ("fuse_score", 1, "fuse_score must be bool"),
         ("track_thresh", "0.5", "track_thresh must be float"),
         ("track_thresh", True, "track_thresh must be float"),
-        ("track_buffer", 99_999_999_999, "track_buffer must be at most 2147483647"),
+        ("track_buffer", 99_999_999_999, "track_buffer must be an integer within -2147483648..2147483647"),
+        ("track_buffer", -(2**40), "track_buffer must be an integer within -2147483648..2147483647; got -1099511627776"),
         ("frame_rate", 1e12, "track_buffer \\* frame_rate / 30 must be at most 2147483647 frames"),
     ],
 )

@@ -102,7 +102,7 @@ class ByteTrackConfig:
             if isinstance(value, bool) != (f.type == "bool") or not isinstance(value, _ACCEPTED_TYPES[f.type]):
                 raise ConfigError(f"ByteTrackConfig.{f.name} must be {f.type}; got {value!r} ({type(value).__name__})")
             if f.type == "int" and not _INT32_MIN <= value <= _INT32_MAX:  # the C++ field is a 32-bit int
-                raise ConfigError(f"ByteTrackConfig.{f.name} must be at most {_INT32_MAX}; got {value}")
+                raise ConfigError(f"ByteTrackConfig.{f.name} must be an integer within {_INT32_MIN}..{_INT32_MAX}; got {value}")
         try:
             self.to_native().validate()
         except ValueError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mctrt.errors import BackendUnavailable
+from mctrt.errors import BackendUnavailable, ConfigError
 from mctrt.models.onnx_io import io_shapes
 from mctrt.models.backends.onnx_to_torch import onnx_to_torch
 
@@ -33,6 +33,8 @@ class TorchBackend:
         except ImportError as exc:
             raise BackendUnavailable(f"torch is not installed ({exc}); pip install torch") from None
         self.torch = torch
+        if device not in (None, "cpu", "cuda"):  # "cuda:1" and the like would skip the CUDA paths below
+            raise ConfigError(f"backend_options.torch.device must be cpu or cuda (the current CUDA device); got {device!r}")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device; use device='cpu'")
