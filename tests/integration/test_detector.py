@@ -97,6 +97,12 @@ def test_yolox_cannot_be_retargeted(assets):
         Detector(assets / "models/yolox_nano_coco_416.onnx", input_size=(320, 320))
 
 
+def test_an_empty_frame_is_named_with_input_size_auto_too(assets):
+    detector = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", input_size="auto")
+    with pytest.raises(ValueError, match=r"images\[1\] is empty"):  # a ZeroDivisionError before
+        detector.detect([np.zeros((64, 64, 3), np.uint8), np.zeros((0, 0, 3), np.uint8)])
+
+
 def test_yolox_given_an_input_size_is_refused_before_anything_is_built(assets, monkeypatch):
     """build_engines and quantize took the model at its own 416 x 416 for a configured 384 x 640."""
     from mctrt.models import detector

@@ -137,6 +137,9 @@ class Detector:
         if not images:
             return []
         if self.backend is None:
+            empty = next((k for k, image in enumerate(images) if not image.size), None)
+            if empty is not None:  # as the letterbox says it, rather than a division by a zero size
+                raise ValueError(f"images[{empty}] is empty")
             size = auto_input_size([image.shape[:2] for image in images], self.config.input_long_side)
             log.info("detector input auto: %dx%d for frames of %s (long side %d)", *size,
                      ", ".join(sorted({f"{w}x{h}" for h, w in (i.shape[:2] for i in images)})), self.config.input_long_side)
