@@ -26,6 +26,7 @@ resolve here (DNS rebinding) is refused. WebSockets from a browser page of anoth
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import weakref
 from pathlib import Path
@@ -42,7 +43,9 @@ from mctrt.store import open_store
 
 log = logging.getLogger(__name__)
 
-WEB_FILES = Path(__file__).resolve().parents[1] / "web"  # installed as package data beside this package
+# The dashboard's files, installed as package data (mctrt/web); found through the package's resources,
+# which an editable install spreads over its source folder and the environment's copy.
+WEB_FILES = Path(str(importlib.resources.files("mctrt") / "web"))
 
 
 def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: Path = WEB_FILES) -> web.Application:
