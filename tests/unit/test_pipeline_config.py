@@ -109,6 +109,15 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
         ({"events": {"camera_health": {"offline_after_s": 0}}}, "events.camera_health.offline_after_s must be a number > 0"),
         ({"events": {"camera_health": {"offline_s": 3}}}, r"events.camera_health has unknown keys \['offline_s'\]"),
         ({"server": {"floor_plan": {"image": "p.png", "y_axis": "left"}}}, "server.floor_plan.y_axis must be up or down"),
+        ({"inputs": [{"camera_id": "world", "path": "x"}]}, "camera_id 'world' is taken by the floor positions' results file"),
+        ({"modules": {"detector": {"model": None}}}, "DetectorConfig.model must be the path of an .onnx file; got None"),
+        ({"modules": {"detector": {"model": "m"}, "reid": {"model": 7}}}, "ReidConfig.model must be the path of an .onnx file"),
+        ({"modules": {"detector": {"model": "m", "input_size": 640}}}, "DetectorConfig.input_size must be \\[H, W\\]"),
+        ({"modules": {"detector": {"model": "m", "backend_options": ["onnxruntime"]}}}, "backend_options must map a backend name"),
+        ({"modules": {"detector": {"model": "m", "backend_options": {"onnxruntime": 5}}}}, "backend_options must map a backend name"),
+        ({"store": {"path": 5}}, "store.path must be the path of an SQLite file"),
+        ({"events": {"dwell_per_camera": [1, 2]}}, "events.dwell_per_camera must map camera_id to seconds"),
+        ({"association": {"default_window": 5}}, "association.default_window must be a mapping"),
         ({"inputs": [{"camera_id": "a", "path": "x", "calibration": {}}]}, "calibration needs exactly one form"),
         ({"inputs": [{"camera_id": "a", "path": "x", "calibration": {"image_to_floor": [[1, 0], [0, 1]]}}]},
          r"inputs\[a\].calibration.image_to_floor must be a 3x3 matrix"),
@@ -117,6 +126,38 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
 def test_bad_config_names_the_key(change, message, tmp_path):
     with pytest.raises(ConfigError, match=message):
         config_from_dict(minimal(**change), tmp_path)
+
+
+def test_a_setting_given_whole_by_a_variable_is_read_as_the_file_would_read_it(tmp_path, monkeypatch):
+    """${PORT:-8080} was the string '8080', refused where a number is needed; strings stay strings."""
+    monkeypatch.setenv("LOOP", "true")
+    monkeypatch.setenv("TOKEN", "123456")
+    path = tmp_path / "c.yaml"
+    path.write_text("inputs:\n  - {camera_id: a, path: a.mp4, loop: '${LOOP}', fps: '${FPS:-12.5}'}\n"
+                    "modules: {detector: {model: m}}\nserver: {port: '${PORT:-8080}', token: '${TOKEN}'}\n")
+    config = load_config(path)
+    assert (config.server.port, config.inputs[0].loop, config.inputs[0].fps) == (8080, True, 12.5)
+    assert config.server.token == "123456"
+
+
+def test_unknown_keys_of_mixed_types_are_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown sections \[1, 'foo'\]"):  # sorting them raised a TypeError
+        config_from_dict({**minimal(), 1: "a", "foo": "b"}, tmp_path)
+
+
+def test_a_home_relative_path_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = config_from_dict(minimal(inputs=[{"camera_id": "a", "path": "~/a.mp4"}], store={"path": "~/m.db"},
+                                      modules={"detector": {"model": "~/det.onnx"}}), tmp_path / "configs")
+    assert config.inputs[0].path == str(tmp_path / "home/a.mp4")
+    assert (config.store.path, config.detector.model) == (str(tmp_path / "home/m.db"), str(tmp_path / "home/det.onnx"))
+
+
+def test_a_config_that_is_not_text_is_refused_naming_it(tmp_path):
+    path = tmp_path / "photo.yaml"
+    path.write_bytes(b"\xff\xd8\xff\xe0 a jpeg")
+    with pytest.raises(ConfigError, match="config file .*photo.yaml cannot be read as text"):
+        load_config(path)
 
 
 def test_floor_trails_default_to_five_seconds_and_zero_turns_them_off(tmp_path, monkeypatch):

@@ -58,10 +58,30 @@ def expand_env(text: str, where: str) -> str:
     return _ENV.sub(value, text)
 
 
+def resolve_path(path: str, base: Path) -> str:
+    """A path from a config file: ~ expanded, and a relative one taken relative to the file's folder."""
+    expanded = Path(path).expanduser()
+    return str(expanded if expanded.is_absolute() else base / expanded)
+
+
+class FromEnv(str):
+    """A config value that was one ${VAR} reference and nothing else: from_mapping reads it as YAML would
+    (a number, true or false) where the setting it fills takes one, as if written in the file."""
+
+
+def _typed(value: FromEnv, annotation: str):
+    """value as the setting of this type annotation takes it: a number or a bool where it takes one."""
+    if "str" in annotation or not any(t in annotation for t in ("int", "float", "bool")):
+        return value
+    parsed = yaml.safe_load(value)
+    return parsed if isinstance(parsed, (int, float, bool)) else value
+
+
 def _expand_values(data, where: str):
     """expand_env applied to every string value of a parsed file (comments are never expanded)."""
     if isinstance(data, str):
-        return expand_env(data, where)
+        expanded = expand_env(data, where)
+        return FromEnv(expanded) if _ENV.fullmatch(data.strip()) else expanded
     if isinstance(data, list):
         return [_expand_values(v, where) for v in data]
     if isinstance(data, Mapping):
@@ -72,7 +92,7 @@ def _expand_values(data, where: str):
 def unknown_keys(where: str, given, valid, what: str = "keys") -> ConfigError | None:
     """The error for keys of `given` not in `valid` (None when all are known), each with the closest
     valid one where a typo is likely: "modules has unknown keys ['detectr'] (did you mean detector?)"."""
-    unknown = sorted(set(given) - set(valid))
+    unknown = sorted(set(given) - set(valid), key=str)
     if not unknown:
         return None
     guesses = [f"{key} -> {close[0]}" for key in unknown if (close := get_close_matches(str(key), list(valid), 1, 0.6))]
@@ -93,10 +113,13 @@ def from_mapping(cls, data, where: str, base: Path | None = None, **converted):
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
     values.update(converted)
     for f in fields(cls):
+        if isinstance(values.get(f.name), FromEnv):
+            values[f.name] = _typed(values[f.name], str(f.type))
+    for f in fields(cls):
         if f.default is MISSING and f.default_factory is MISSING and f.name not in values:
             raise ConfigError(f"{where}.{f.name} is required: {_REQUIRED_HINTS.get(f.name, 'see configs/demo.yaml')}")
-    if base is not None and isinstance(values.get("model"), str) and not Path(values["model"]).is_absolute():
-        values["model"] = str(base / values["model"])
+    if base is not None and isinstance(values.get("model"), str) and values["model"]:
+        values["model"] = resolve_path(values["model"], base)
     return cls(**values)
 
 
@@ -114,8 +137,8 @@ def _input(data, index: int, base: Path) -> InputConfig:
         name = data.get("camera_id", index)
         nested["calibration"] = _calibration(data["calibration"], f"inputs[{name}].calibration", base)
     config = from_mapping(InputConfig, data, f"inputs[{index}]", **nested)
-    if config.kind == "file" and not Path(config.path).is_absolute():
-        config = replace(config, path=str(base / config.path))
+    if config.kind == "file":
+        config = replace(config, path=resolve_path(config.path, base))
     return config
 
 
@@ -123,7 +146,7 @@ def _detector(data, inputs, base: Path) -> DetectorConfig:
     """modules.detector; INT8 calibration paths taken relative to `base`, and by default the inputs'
     video files (the user's own frames)."""
     detector = from_mapping(DetectorConfig, data, "modules.detector", base)
-    calibration = tuple(c if Path(c).is_absolute() else str(base / c) for c in detector.calibration)
+    calibration = tuple(resolve_path(c, base) for c in detector.calibration)
     if detector.precision == "int8" and not calibration:
         calibration = tuple(i.path for i in inputs if i.kind == "file")
         if not calibration:
@@ -133,8 +156,8 @@ def _detector(data, inputs, base: Path) -> DetectorConfig:
 
 
 def _calibration(data, where: str, base: Path) -> CalibrationConfig:
-    if isinstance(data, Mapping) and isinstance(data.get("file"), str) and not Path(data["file"]).is_absolute():
-        data = {**data, "file": str(base / data["file"])}
+    if isinstance(data, Mapping) and isinstance(data.get("file"), str):
+        data = {**data, "file": resolve_path(data["file"], base)}
     return from_mapping(CalibrationConfig, data, where, config_key=where)
 
 
@@ -191,6 +214,8 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
     if assoc.get("floor") is not None:
         nested["floor"] = from_mapping(FloorAssociationConfig, assoc["floor"], "association.floor")
     if "default_window" in assoc:
+        if not isinstance(assoc["default_window"] or {}, Mapping):
+            raise ConfigError(f"association.default_window must be a mapping (min_s, max_s); got {assoc['default_window']!r}")
         nested["default_window"] = from_mapping(TransitWindow, {"cameras": ["*", "*"], **(assoc["default_window"] or {})},
                                                 "association.default_window")
     association = from_mapping(AssociationConfig, assoc, "association", **nested)
@@ -207,6 +232,8 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
             if item.on_floor and not calibrated:
                 raise ConfigError(f"events.{kind}[{item.name}] is on the floor (metres) but no camera has a calibration; "
                                   "give inputs[].calibration, or draw it in one camera's pixels (camera_id + pixels)")
+    if not isinstance(ev.get("dwell_per_camera") or {}, Mapping):
+        raise ConfigError(f"events.dwell_per_camera must map camera_id to seconds; got {ev['dwell_per_camera']!r}")
     nested = {"lines": lines, "zones": zones, "dwell_per_camera": dict(ev.get("dwell_per_camera") or {})}
     if ev.get("camera_health") is not None:
         nested["camera_health"] = from_mapping(CameraHealthConfig, ev["camera_health"], "events.camera_health")
@@ -218,13 +245,13 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
     nested = {}
     if isinstance(server_data, Mapping) and server_data.get("floor_plan") is not None:
         plan = server_data["floor_plan"]
-        if isinstance(plan, Mapping) and isinstance(plan.get("image"), str) and not Path(plan["image"]).is_absolute():
-            plan = {**plan, "image": str(base / plan["image"])}
+        if isinstance(plan, Mapping) and isinstance(plan.get("image"), str):
+            plan = {**plan, "image": resolve_path(plan["image"], base)}
         nested["floor_plan"] = from_mapping(FloorPlanConfig, plan, "server.floor_plan")
     server = from_mapping(ServerConfig, server_data, "server", **nested)
     store = from_mapping(StoreConfig, data.get("store") or {}, "store")
-    if store.path is not None and not Path(store.path).is_absolute():
-        store = replace(store, path=str(base / store.path))
+    if store.path is not None:
+        store = replace(store, path=resolve_path(store.path, base))
     bus = from_mapping(BusConfig, data.get("bus") or {}, "bus")
     return PipelineConfig(inputs, detector, tracker, reid, schedule, association, events, server, store, bus, source)
 
@@ -238,4 +265,7 @@ def load_config(path: str | Path) -> PipelineConfig:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read as text ({exc}); give a YAML file such as "
+                          "configs/demo.yaml") from None
     return config_from_dict(_expand_values(data, str(path)), path.parent.resolve(), path)

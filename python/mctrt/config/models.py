@@ -123,9 +123,17 @@ PRECISIONS = ("fp32", "int8")  # of the CPU backends; GPU backends have their ow
 def check_backend(owner: str, backend: str, options: Mapping) -> None:
     if backend not in BACKENDS:
         raise ConfigError(f"{owner}.backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-    unknown = sorted(set(options) - set(BACKENDS[1:]))
+    if not isinstance(options, Mapping) or not all(v is None or isinstance(v, Mapping) for v in options.values()):
+        raise ConfigError(f"{owner}.backend_options must map a backend name to its options (e.g. onnxruntime: "
+                          f"{{threads: 2}}); got {options!r}")
+    unknown = sorted(set(map(str, options)) - set(BACKENDS[1:]))
     if unknown:
         raise ConfigError(f"{owner}.backend_options are keyed by backend ({', '.join(BACKENDS[1:])}); got {unknown}")
+
+
+def check_model(owner: str, model) -> None:
+    if not isinstance(model, str) or not model:
+        raise ConfigError(f"{owner}.model must be the path of an .onnx file; got {model!r}")
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,7 @@ class DetectorConfig:
     input_long_side: int = 640
 
     def __post_init__(self) -> None:
+        check_model("DetectorConfig", self.model)
         for name in ("conf_threshold", "nms_iou"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
@@ -180,7 +189,7 @@ class DetectorConfig:
             if self.input_size != "auto":
                 raise ConfigError(f'DetectorConfig.input_size must be [H, W] or "auto"; got {self.input_size!r}')
         elif self.input_size is not None:
-            size = tuple(self.input_size)
+            size = tuple(self.input_size) if isinstance(self.input_size, (list, tuple)) else ()
             if len(size) != 2 or not all(isinstance(v, int) and v > 0 and v % 32 == 0 for v in size):
                 raise ConfigError(
                     f"DetectorConfig.input_size must be [H, W], positive multiples of 32 (e.g. [384, 640]); got {self.input_size!r}"
@@ -216,4 +225,5 @@ class ReidConfig:
     backend_options: Mapping[str, Mapping] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_model("ReidConfig", self.model)
         check_backend("ReidConfig", self.backend, self.backend_options)

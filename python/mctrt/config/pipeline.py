@@ -43,6 +43,9 @@ class InputConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.camera_id, str) or not self.camera_id or not all(c.isalnum() or c in "_-" for c in self.camera_id):
             raise fail("inputs[].camera_id", "a name of letters, digits, '_' or '-'", self.camera_id)
+        if self.camera_id == "world":  # offline results: DIR/<camera_id>.txt beside the floor's DIR/world.txt
+            raise ConfigError("inputs[].camera_id 'world' is taken by the floor positions' results file (world.txt); "
+                              "give the camera another name")
         where = f"inputs[{self.camera_id}]"
         if isinstance(self.path, int) and not isinstance(self.path, bool):
             object.__setattr__(self, "path", str(self.path))
@@ -384,6 +387,8 @@ class StoreConfig:
     url: str | None = None
 
     def __post_init__(self) -> None:
+        if self.path is not None and (not isinstance(self.path, str) or not self.path):
+            raise fail("store.path", "the path of an SQLite file, or null for no store", self.path)
         if self.url is not None and (not isinstance(self.url, str)
                                      or not self.url.startswith(("postgresql://", "postgres://"))):
             raise fail("store.url", "a PostgreSQL URL like postgresql://mctrt@HOST:5432/mctrt", self.url)
