@@ -1,5 +1,6 @@
-"""python -m mctrt.info: what this build of mctrt contains and what this machine offers, with the
-reason for every "no". Nothing here fails: each probe reports instead of raising.
+"""python -m mctrt.info: what this build of mctrt contains and what this machine offers.
+
+Every "no" comes with its reason. Nothing here fails: each probe reports instead of raising.
 """
 
 from __future__ import annotations

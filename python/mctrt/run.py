@@ -14,7 +14,8 @@ staying up after file inputs end; offline runs end with their inputs.
 Offline runs write DIR/<camera_id>.txt (MOTChallenge rows with global IDs) and DIR/events.jsonl,
 show progress, and print a summary: frames, frames/s, per-stage latency, identities, events.
 Exit status: 0 when every camera was read to its end, 1 when a camera failed (the others still ran
-and their results were written), 2 for a bad configuration or model.
+and their results were written) or an offline run was stopped (Ctrl-C, SIGTERM) before its inputs
+ended (its results are partial), 2 for a bad configuration or model.
 """
 
 from __future__ import annotations
@@ -210,6 +211,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
     print(summary(pipeline, time.monotonic() - started))
     if args.output:
         print(f"results: {args.output}/<camera_id>.txt and {args.output}/events.jsonl")
+    if args.offline and pipeline.interrupted:
+        print("stopped before the inputs ended: the results are of the frames read until then", file=sys.stderr)
+        return 1
     return 1 if any(s["state"] == FAILED for s in pipeline.camera_status()) else 0
 
 

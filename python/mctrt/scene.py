@@ -215,11 +215,14 @@ class Watched:
         # Called on the running thread after each step with its results and events; must not block.
         self.listeners: list[Callable[[list[CameraResult], list[dict]], None]] = []
         self.running = False
+        self.interrupted = False  # stop() came while the run was going (not after it ended by itself)
         self._stop = threading.Event()
         self._state_lock = threading.Lock()
         self._state = self._scene_state()
 
     def stop(self) -> None:
+        """End the run, from any thread (a signal handler, the dashboard's server)."""
+        self.interrupted = self.interrupted or self.running
         self._stop.set()
 
     def camera_status(self) -> list[dict]:

@@ -1,5 +1,6 @@
-"""python -m mctrt.splits: cut one calibrated video with ground truth into several "cameras" (strips
-of the frame), to test cross-camera identity where the truth is known.
+"""python -m mctrt.splits: cut a calibrated video with ground truth into cameras, to test identity.
+
+Each camera is a strip of the frame, so that cross-camera identity is tested where the truth is known.
 
     python -m mctrt.splits --video V.avi --gt gt/gt.txt --image-to-floor '[[...], [...], [...]]' \\
         --strips 0:256,320:576,640:768 --out DIR [--frames 1:400]

@@ -97,6 +97,27 @@ def test_live_run_paces_the_cameras_stores_events_as_they_happen_and_stops_clean
         store.close()
 
 
+def test_an_offline_run_stopped_by_sigterm_says_its_results_are_partial_and_exits_1(assets, tmp_path, demo_config):
+    """It exited 0, as a run that read every frame does."""
+    process = subprocess.Popen([sys.executable, "-m", "mctrt.run", "--config", str(demo_config(tmp_path)), "--offline",
+                                "--no-server", "--no-store", "--output", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "MCTRT_ASSETS": str(assets)})
+    try:
+        started = time.monotonic()
+        while not (tmp_path / "out/west.txt").is_file() or not (tmp_path / "out/west.txt").stat().st_size:
+            assert time.monotonic() - started < 120 and process.poll() is None, "no results written"
+            time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 1, stderr[-3000:]
+    assert "stopped before the inputs ended" in stderr and "global IDs:" in stdout
+    frames = np.loadtxt(tmp_path / "out/west.txt", delimiter=",", ndmin=2)[:, 0]
+    assert 0 < frames.max() < 795  # what was read until then, written
+
+
 def test_two_camera_split_keeps_people_across_cameras(demo_run, assets):
     _, tmp = demo_run
     combined, per_camera = evaluate_cameras(assets / "data/pets09_split2", tmp / "out")
