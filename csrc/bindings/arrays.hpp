@@ -63,6 +63,14 @@ py::array_t<T, py::array::c_style> require_writable(const py::handle& obj, const
   return arr;
 }
 
+// An output image batch (N, C, H, W) to write into: H and W of at least one pixel (a zero size has no
+// letterbox or crop to fit, and planning one wrote out of bounds).
+inline void require_size(const py::array& out, const char* name) {
+  if (out.shape(2) < 1 || out.shape(3) < 1)
+    throw py::value_error(std::string(name) + " must be at least 1x1 pixels (its last two dimensions); got " +
+                          describe(out));
+}
+
 // Boxes from Python: a float32 (N, 4) xyxy array, finite and not inverted (ValueError otherwise).
 inline py::array_t<float, py::array::c_style> require_boxes(const py::handle& obj, const char* name,
                                                             const char* expected) {

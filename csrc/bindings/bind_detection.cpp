@@ -20,8 +20,8 @@ void bind_detection(py::module_& m) {
   m.def(
       "letterbox_batch",
       [](const py::list& images, const py::handle& out_obj, bool centre, bool to_rgb, float scale, float pad_value) {
-        auto out = require_array<float>(out_obj, "out", {py::ssize_t(images.size()), 3, -1, -1}, "(B, 3, H, W)");
-        if (!out.writeable()) throw py::value_error("out must be writeable");
+        auto out = require_writable<float>(out_obj, "out", {py::ssize_t(images.size()), 3, -1, -1}, "(B, 3, H, W)");
+        require_size(out, "out");
         std::vector<py::array> keep_alive;
         const std::vector<ImageView> views = image_views(images, keep_alive);
         LetterboxSpec spec;
@@ -119,7 +119,8 @@ void bind_reid_preprocess(py::module_& m) {
           boxes.push_back(require_boxes(boxes_per_image[i], name.c_str(), "(K, 4)"));
           for (py::ssize_t k = 0; k < boxes.back().shape(0); ++k) jobs.emplace_back(i, std::size_t(k));
         }
-        auto out = require_array<float>(out_obj, "out", {py::ssize_t(jobs.size()), 3, -1, -1}, "(total boxes, 3, H, W)");
+        auto out = require_writable<float>(out_obj, "out", {py::ssize_t(jobs.size()), 3, -1, -1}, "(total boxes, 3, H, W)");
+        require_size(out, "out");
         CropSpec spec;
         spec.out_h = int(out.shape(2));
         spec.out_w = int(out.shape(3));

@@ -70,9 +70,13 @@ const char* resampler_kind() { return detail::avx2_enabled() ? "avx2" : "portabl
 
 LetterboxTransform letterbox_transform(int h, int w, const LetterboxSpec& spec, int* new_h, int* new_w) {
   if (h <= 0 || w <= 0) throw std::invalid_argument("image is empty (" + std::to_string(h) + " x " + std::to_string(w) + ")");
+  if (spec.out_h <= 0 || spec.out_w <= 0)
+    throw std::invalid_argument("the letterbox output is empty (" + std::to_string(spec.out_h) + " x " +
+                                std::to_string(spec.out_w) + ")");
   const double ratio = std::min(double(spec.out_h) / h, double(spec.out_w) / w);
-  *new_w = std::max(1, int(std::lround(w * ratio)));
-  *new_h = std::max(1, int(std::lround(h * ratio)));
+  // Half to even, as Python's round() in Ultralytics: 641 rows at ratio 0.5 are 320, not 321.
+  *new_w = std::max(1, int(std::nearbyint(w * ratio)));
+  *new_h = std::max(1, int(std::nearbyint(h * ratio)));
   LetterboxTransform t;
   t.ratio = float(ratio);
   if (spec.centre) {
@@ -123,10 +127,12 @@ LetterboxTransform letterbox(const std::uint8_t* image, int h, int w, std::size_
 }
 
 void crop_rect(const float* xyxy, int h, int w, int* x0, int* y0, int* x1, int* y1) {
-  *x0 = std::clamp(int(std::floor(xyxy[0])), 0, w - 1);
-  *y0 = std::clamp(int(std::floor(xyxy[1])), 0, h - 1);
-  *x1 = std::clamp(int(std::floor(xyxy[2])), *x0 + 1, w);
-  *y1 = std::clamp(int(std::floor(xyxy[3])), *y0 + 1, h);
+  // Clamped as floats first: a coordinate beyond the int range has no int to floor to.
+  const auto within = [](float v, int lo, int hi) { return int(std::clamp(std::floor(v), float(lo), float(hi))); };
+  *x0 = within(xyxy[0], 0, w - 1);
+  *y0 = within(xyxy[1], 0, h - 1);
+  *x1 = within(xyxy[2], *x0 + 1, w);
+  *y1 = within(xyxy[3], *y0 + 1, h);
 }
 
 void crop_resize(const std::uint8_t* image, int h, int w, std::size_t row_stride, const float* xyxy,

@@ -15,6 +15,23 @@ def iou_xyxy(a: Float32, b: Float32) -> Float32:
 def lapjv(cost: npt.NDArray[np.floating] | npt.NDArray[np.integer], cost_limit: float = ...) -> tuple[Int64, Int64]:
     """(N, M) costs -> (row_to_col (N,), col_to_row (M,)), -1 where unmatched."""
 
+def lapjv_sparse(rows: Int64, cols: Int64, costs: Float64, n_rows: int, n_cols: int,
+                 cost_limit: float) -> tuple[Int64, Int64]:
+    """lapjv with a finite cost_limit where only the listed (rows[k], cols[k]) pairs, at costs[k], can match."""
+
+def letterbox_batch(images: list[npt.NDArray[np.uint8]], out: Float32, centre: bool, to_rgb: bool, scale: float,
+                    pad_value: float) -> Float32:
+    """BGR uint8 frames (H, W, 3) letterboxed into out (B, 3, H', W'), written in place (C-contiguous,
+    writeable); returns (B, 3) float32 ratio, pad_x, pad_y of each."""
+
+def crop_resize_batch(images: list[npt.NDArray[np.uint8]], boxes_per_image: list[Float32], out: Float32) -> None:
+    """Re-ID crops of each image's (K, 4) xyxy boxes into out (total boxes, 3, H, W), in place, normalised."""
+
+def postprocess(raw: Float32, family: str, transforms: Float32, sizes: Int64, conf_threshold: float,
+                iou_threshold: float, classes: list[int], num_classes: int, max_det: int, input_h: int,
+                input_w: int) -> list[tuple[Float32, Float32, Int64]]:
+    """A detector's raw output (B, ...) decoded, NMS'd and mapped back to each frame: (xyxy, scores, class_ids)."""
+
 def floor_predict(mean: Float64, cov: Float64, time: Float64, anchor: Float64, wander: Float64, slots: Int64,
                   times: Float64, speed_sigma: float, turn_time_s: float) -> tuple[Float64, Float64]:
     """Floor tracks' states (K, 4) and covariances (K, 4, 4) at these times; the arrays are not changed."""
@@ -65,7 +82,7 @@ class KalmanFilter:
     std_weight_velocity: float
     def __init__(self) -> None: ...
     def initiate(self, xyah: Float64) -> tuple[Float64, Float64]: ...
-    def predict(self, mean: Float64, covariance: Float64) -> tuple[Float64, Float64]: ...
+    def predict(self, mean: Float64, covariance: Float64, dt: float = 1.0) -> tuple[Float64, Float64]: ...
     def multi_predict(self, means: Float64, covariances: Float64) -> tuple[Float64, Float64]: ...
     def project(self, mean: Float64, covariance: Float64) -> tuple[Float64, Float64]: ...
     def update(self, mean: Float64, covariance: Float64, xyah: Float64) -> tuple[Float64, Float64]: ...

@@ -50,7 +50,7 @@ def test_output_equals_a_direct_onnxruntime_run_on_the_same_input(yolov8, assets
     import onnxruntime as ort
 
     img = image(assets, "bus.jpg")
-    (ours,) = Detector(assets / "models/yolov8n_coco_fp32.onnx", conf_threshold=0.05).detect([img])
+    (ours,) = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", conf_threshold=0.05).detect([img])
     batch = np.empty((1, 3, 640, 640), np.float32)
     transforms = core.letterbox_batch([img], batch, True, True, 1 / 255, 114.0)
     session = ort.InferenceSession(str(assets / "models/yolov8n_coco_fp32.onnx"), providers=["CPUExecutionProvider"])

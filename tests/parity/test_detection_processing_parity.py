@@ -26,7 +26,8 @@ def reference_letterbox(image, out_h, out_w, centre, to_rgb, scale, pad=114.0):
     return np.ascontiguousarray(canvas.transpose(2, 0, 1)) * scale, (ratio, left, top)
 
 
-@pytest.mark.parametrize("shape", [(480, 640), (576, 768), (333, 517), (1080, 1920), (100, 50), (640, 640)])
+# (641, 1280): 320.5 rows at ratio 0.5, a tie that rounds to even (320) as Ultralytics' round() does
+@pytest.mark.parametrize("shape", [(480, 640), (576, 768), (333, 517), (1080, 1920), (100, 50), (640, 640), (641, 1280)])
 @pytest.mark.parametrize(("centre", "to_rgb", "scale"), [(True, True, 1 / 255), (False, False, 1.0)], ids=["yolov8", "yolox"])
 def test_letterbox_matches_cv2_within_one_level(shape, centre, to_rgb, scale):
     rng = np.random.default_rng(shape[0] * 7 + shape[1])
@@ -92,6 +93,25 @@ def test_avx2_and_portable_resamplers_give_identical_values(tmp_path):
 def test_letterbox_rejects_bad_images(images, message):
     with pytest.raises(ValueError, match=message):
         core.letterbox_batch(images, np.empty((1, 3, 64, 64), np.float32), True, True, 1.0, 114.0)
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        (np.empty((1, 3, 64, 64), np.float32, order="F"), "out must be a writeable, C-contiguous array"),
+        (np.empty((1, 3, 128, 64), np.float32)[:, :, ::2], "out must be a writeable, C-contiguous array"),
+        (np.empty((1, 3, 64, 0), np.float32), r"out must be at least 1x1 pixels"),  # wrote out of bounds
+        (np.empty((1, 3, 0, 64), np.float32), r"out must be at least 1x1 pixels"),
+    ],
+    ids=["fortran-order", "strided", "no-width", "no-height"],
+)
+def test_letterbox_and_crops_refuse_an_out_they_cannot_write_into(out, message):
+    """A copy was written into and thrown away: the caller's array stayed as it was, with no error."""
+    image = np.full((32, 32, 3), 200, np.uint8)
+    with pytest.raises(ValueError, match=message):
+        core.letterbox_batch([image], out, True, True, 1.0, 114.0)
+    with pytest.raises(ValueError, match=message):
+        core.crop_resize_batch([image], [np.array([[0, 0, 16, 16]], np.float32)], out)
 
 
 def reference_nms(xyxy, scores, classes, iou_threshold, max_det):
@@ -185,6 +205,14 @@ def test_reid_crops_match_cv2_within_one_level():
             diff = np.abs(out[k] - reference_crop(frame, box)) * STD[:, None, None]
             assert diff.max() <= 1 / 255 + 1e-6, k
             k += 1
+
+
+def test_a_box_far_beyond_the_frame_is_cropped_to_the_frame():
+    """Coordinates past the int range were floored to INT_MIN: a 1 x 1 crop of the corner."""
+    frame = cv2.GaussianBlur(np.random.default_rng(3).integers(0, 256, (100, 200, 3), dtype=np.uint8), (5, 5), 2)
+    out = np.empty((2, 3, 64, 32), np.float32)
+    core.crop_resize_batch([frame], [np.array([[0, 0, 200, 100], [0, 0, 3e9, 3e9]], np.float32)], out)
+    np.testing.assert_array_equal(out[0], out[1])
 
 
 def test_reid_crops_need_one_box_array_per_image():
