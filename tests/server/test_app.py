@@ -207,6 +207,11 @@ async def test_stats_cameras_events_and_identities_after_real_frames(served, str
     ({"since": "yesterday"}, "since must be a number"),
     ({"global_id": "1.5"}, "global_id must be an integer"),
     ({"after_id": "-1"}, "after_id must be in 0.."),
+    ({"since": "nan"}, "since must be a number in ASCII digits"),
+    ({"since": "inf"}, "since must be a number in ASCII digits"),  # read as infinity before: 200, no events
+    ({"since": "1e400"}, "since must be a finite number"),
+    ({"limit": "1_0"}, "limit must be an integer in ASCII digits"),  # read as 10 before
+    ({"limit": " 5"}, "limit must be an integer in ASCII digits"),
 ])
 async def test_bad_event_queries_are_refused_naming_the_parameter(served, query, message):
     _, client = served
@@ -215,6 +220,18 @@ async def test_bad_event_queries_are_refused_naming_the_parameter(served, query,
     body = await response.json()
     check(body, "Error")
     assert message in body["error"]
+
+
+async def test_aiohttps_own_refusals_under_api_and_ws_are_json_errors_too(served):
+    """They were plain text: 404: Not Found."""
+    _, client = served
+    for method, path, status in (("GET", "/api/nope", 404), ("POST", "/api/stats", 405), ("GET", "/ws/stats", 400)):
+        response = await client.request(method, path)
+        assert response.status == status and response.content_type == "application/json", path
+        body = await response.json()
+        check(body, "Error")
+        assert body["error"].startswith(f"{method} {path}: "), body
+    assert "GET" in (await client.post("/api/stats")).headers["Allow"]
 
 
 async def test_unknown_identity_and_camera_are_404(served):
@@ -280,6 +297,7 @@ async def test_token_is_required_by_the_api_and_websockets_but_not_health_or_the
         assert "Bearer" in (await response.json())["error"] and response.headers["WWW-Authenticate"] == "Bearer"
         assert (await client.get(path, headers={"Authorization": "Bearer wrong"})).status == 401
     assert (await client.get("/api/stats", headers={"Authorization": f"Bearer {TOKEN}"})).status == 200
+    assert (await client.get("/api/stats", headers={"Authorization": f"bearer {TOKEN}"})).status == 200  # RFC 7235
     assert (await client.get("/api/stats", params={"token": TOKEN})).status == 200
     ws = await client.ws_connect(f"/ws/stats?token={TOKEN}")
     assert not ws.closed
@@ -580,3 +598,34 @@ async def test_events_without_a_person_or_a_camera_reach_the_stats_socket(served
         check(event, "Event")
     await ws.close()
 
+
+
+async def test_shutdown_cuts_a_websocket_that_cannot_take_the_close_instead_of_waiting_for_it(monkeypatch):
+    """A client that stopped reading (its connection's send buffer full) held SIGTERM up until it went away."""
+    from mctrt.server import app as server_app
+    from mctrt.server.routes import SOCKETS
+
+    class Stuck:  # a WebSocketResponse whose close waits for a peer that never reads
+        async def close(self, **_):
+            await asyncio.Event().wait()
+
+    class Answering:
+        closed = False
+
+        async def close(self, **_):
+            self.closed = True
+
+    class Transport:
+        aborted = False
+
+        def get_extra_info(self, name):
+            return None
+
+        def abort(self):
+            self.aborted = True
+
+    monkeypatch.setattr(server_app, "CLOSE_TIMEOUT_S", 0.2)
+    stuck, answering, cut, kept = Stuck(), Answering(), Transport(), Transport()
+    sockets = {stuck: cut, answering: kept}
+    await asyncio.wait_for(server_app.close_sockets({SOCKETS: sockets}), 10)
+    assert cut.aborted and answering.closed and not kept.aborted

@@ -26,6 +26,7 @@ resolve here (DNS rebinding) is refused. WebSockets from a browser page of anoth
 
 from __future__ import annotations
 
+import asyncio
 import importlib.resources
 import logging
 import weakref
@@ -37,7 +38,7 @@ from mctrt.config import ServerConfig
 from mctrt.pipeline import Pipeline
 from mctrt.server.hub import LiveHub
 from mctrt.server.routes import (CONFIG, HOST_NAMES, HUB, PIPELINE, SOCKET_NAMES, SOCKETS, STORE, WEB_DIR,
-                                 known_query_only, routes)
+                                 cut_connection, json_errors, known_query_only, routes)
 from mctrt.server.security import auth_middleware, host_middleware, host_names, server_token
 from mctrt.store import open_store
 
@@ -48,15 +49,33 @@ log = logging.getLogger(__name__)
 WEB_FILES = Path(str(importlib.resources.files("mctrt") / "web"))
 
 
+CLOSE_TIMEOUT_S = 2.0  # a socket that cannot say goodbye in this long at shutdown is cut
+
+
+async def close_sockets(app: web.Application) -> None:
+    """Close every WebSocket at once, each given CLOSE_TIMEOUT_S: a client that stopped reading (its
+    connection's send buffer full, or its network gone) cannot take the close, and would hold the
+    server up until it went away; its connection is cut instead."""
+
+    async def close(ws: web.WebSocketResponse, transport) -> None:
+        try:
+            await asyncio.wait_for(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down"),
+                                   CLOSE_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            cut_connection(transport)
+
+    await asyncio.gather(*(close(ws, transport) for ws, transport in list(app[SOCKETS].items())))
+
+
 def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: Path = WEB_FILES) -> web.Application:
     """The dashboard and API for `pipeline` (running or not; serve() runs both)."""
     config = config or pipeline.config.server
     token = server_token(config)
     names = host_names(config)
-    app = web.Application(middlewares=[host_middleware(names), auth_middleware(token), known_query_only])
+    app = web.Application(middlewares=[json_errors, host_middleware(names), auth_middleware(token), known_query_only])
     app[PIPELINE], app[CONFIG], app[HOST_NAMES], app[WEB_DIR] = pipeline, config, names, web_dir
     app[HUB] = LiveHub(pipeline, config)
-    app[SOCKETS] = weakref.WeakSet()
+    app[SOCKETS] = weakref.WeakKeyDictionary()
     stored = pipeline.scene.store is not None
 
     async def lifecycle(app: web.Application):
@@ -67,10 +86,6 @@ def create_app(pipeline: Pipeline, config: ServerConfig | None = None, web_dir: 
         await app[HUB].stop()
         if stored:
             app[STORE].close()
-
-    async def close_sockets(app: web.Application) -> None:
-        for ws in list(app[SOCKETS]):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(close_sockets)

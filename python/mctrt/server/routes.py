@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import socket
+import struct
 import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from mctrt.config import ServerConfig
 from mctrt.events import EVENT_TYPES
@@ -28,7 +31,7 @@ HOST_NAMES = web.AppKey("host_names", frozenset)
 WEB_DIR = web.AppKey("web_dir", Path)
 HUB = web.AppKey("hub", LiveHub)
 STORE = web.AppKey("store", SqlStore)
-SOCKETS = web.AppKey("sockets", weakref.WeakSet)
+SOCKETS = web.AppKey("sockets", weakref.WeakKeyDictionary)  # open WebSocketResponse -> its connection's transport
 MAX_ID = 2**63 - 1  # the store keeps IDs as SQLite integers
 SOCKET_NAMES = ("stats", "dashboard-stats", "positions")  # /ws/<name> paths that are not cameras' video
 
@@ -48,6 +51,20 @@ async def known_query_only(request: web.Request, handler):
             listed = ", ".join(sorted(takes)) or "none"
             return error(400, f"{request.path} has no query parameter {', '.join(map(repr, unknown))}; it takes: {listed}")
     return await handler(request)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler):
+    """aiohttp's own refusals under /api/ and /ws/ (no such path, a method the path does not take, a
+    WebSocket path asked without the upgrade) in the JSON error body every other refusal has."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not request.path.startswith(("/api/", "/ws/")):
+            raise
+        detail = (exc.text or "").split(": ", 1)[-1].strip() if exc.text else ""
+        return error(exc.status, f"{request.method} {request.path}: {detail or exc.reason}",
+                     **({"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {}))
 
 
 @routes.get("/")
@@ -183,7 +200,7 @@ async def websocket(request: web.Request, subscribe: Callable[[LiveHub], ClientQ
     await ws.prepare(request)
     hub = request.app[HUB]
     client = subscribe(hub)
-    request.app[SOCKETS].add(ws)
+    transport = request.app[SOCKETS][ws] = request.transport  # kept: aiohttp lets go of it as it closes
     sender = asyncio.create_task(_pump(client, ws))
     try:
         async for message in ws:  # the page sends nothing; this notices the close
@@ -193,6 +210,10 @@ async def websocket(request: web.Request, subscribe: Callable[[LiveHub], ClientQ
         hub.remove_client(client)
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
+        if ws.close_code == WSCloseCode.ABNORMAL_CLOSURE:
+            # a client that stopped answering (the heartbeat): what it never read would hold the
+            # connection, and the kernel's send buffer, for as long as its end stays up
+            cut_connection(transport)
     return ws
 
 
@@ -234,16 +255,33 @@ def _query_number(query, name: str, kind: type, default, low=None, high=None):
     return default if text is None else _number(text, name, kind, low, high)
 
 
+def cut_connection(transport) -> None:
+    """End a connection at once (a TCP reset), dropping what the peer has not read: closing it waits
+    for the peer to read that first, and a peer that stopped reading never does."""
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:  # already closed
+            pass
+    transport.abort()
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+
+
 def _number(text: str, name: str, kind: type, low=None, high=None):
-    """text as an int or float within low..high; ASCII digits only (Python would also read other
-    scripts' digits, and superscripts pass str.isdigit)."""
+    """text as an int or float within low..high, written as JSON writes numbers: ASCII digits, no
+    spaces, underscores, signs other than a leading minus, nan or inf (which Python would read)."""
     what = "an integer" if kind is int else "a number"
-    if not text.isascii():
+    if not (_INTEGER if kind is int else _DECIMAL).fullmatch(text):
         raise ValueError(f"{name} must be {what} in ASCII digits; got {text!r}")
-    try:
-        value = kind(text)
-    except ValueError:
-        raise ValueError(f"{name} must be {what}; got {text!r}") from None
-    if (low is not None and value < low) or (high is not None and value > high) or value != value:
+    value = kind(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number; got {text!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
         raise ValueError(f"{name} must be in {low}..{high}; got {text!r}")
     return value

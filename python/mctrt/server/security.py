@@ -60,7 +60,8 @@ def auth_middleware(token: str | None):
         protected = request.path.startswith(("/api/", "/ws/")) and request.path not in PUBLIC
         if token is not None and protected:
             given = request.headers.get("Authorization", "")
-            given = given[7:] if given.startswith("Bearer ") else request.query.get("token", "")
+            # the scheme's name is case-insensitive (RFC 7235)
+            given = given[7:] if given[:7].lower() == "bearer " else request.query.get("token", "")
             # Headers arrive as text with undecodable bytes escaped: compare them as the bytes they were.
             if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
                 return error(401, "this server needs a token: send 'Authorization: Bearer <token>' "
