@@ -123,12 +123,15 @@ PRECISIONS = ("fp32", "int8")  # of the CPU backends; GPU backends have their ow
 def check_backend(owner: str, backend: str, options: Mapping) -> None:
     if backend not in BACKENDS:
         raise ConfigError(f"{owner}.backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-    if not isinstance(options, Mapping) or not all(v is None or isinstance(v, Mapping) for v in options.values()):
-        raise ConfigError(f"{owner}.backend_options must map a backend name to its options (e.g. onnxruntime: "
-                          f"{{threads: 2}}); got {options!r}")
+    bad_shape = ConfigError(f"{owner}.backend_options must map a backend name to its options (e.g. onnxruntime: "
+                            f"{{threads: 2}}); got {options!r}")
+    if not isinstance(options, Mapping):
+        raise bad_shape
     unknown = sorted(set(map(str, options)) - set(BACKENDS[1:]))
     if unknown:
         raise ConfigError(f"{owner}.backend_options are keyed by backend ({', '.join(BACKENDS[1:])}); got {unknown}")
+    if not all(v is None or isinstance(v, Mapping) for v in options.values()):
+        raise bad_shape
 
 
 def check_model(owner: str, model) -> None:

@@ -4,6 +4,7 @@ store, and PipelineConfig holding a whole configuration file. configs/demo.yaml 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -387,6 +388,8 @@ class StoreConfig:
     url: str | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.path, os.PathLike):
+            object.__setattr__(self, "path", os.fspath(self.path))
         if self.path is not None and (not isinstance(self.path, str) or not self.path):
             raise fail("store.path", "the path of an SQLite file, or null for no store", self.path)
         if self.url is not None and (not isinstance(self.url, str)
