@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -80,11 +80,12 @@ def strip_ground_truth(rows: np.ndarray, strip: Strip) -> np.ndarray:
     inside_h = np.clip(np.minimum(y + h, strip.y1) - np.maximum(y, strip.y0), 0, None)
     kept = rows[inside_w * inside_h >= MIN_INSIDE * w * h].copy()
     width, height = strip.frame or (None, None)
-    for at, size, low, high in ((2, 4, strip.x0, strip.x1), (3, 5, strip.y0, strip.y1)):
-        limit = width if at == 2 else height
-        start = np.maximum(kept[:, at], low) if low > 0 or limit is None else kept[:, at]
-        end = kept[:, at] + kept[:, size]
-        end = np.minimum(end, high) if limit is None or high < limit else end
+    for at, size, low, high, limit in ((2, 4, strip.x0, strip.x1, width), (3, 5, strip.y0, strip.y1, height)):
+        start, end = kept[:, at], kept[:, at] + kept[:, size]
+        if low > 0 or limit is None:
+            start = np.maximum(start, low)
+        if limit is None or high < limit:
+            end = np.minimum(end, high)
         kept[:, at], kept[:, size] = start - low, end - start
     return kept
 
@@ -98,7 +99,7 @@ def make_split(video: str | Path, gt: str | Path, image_to_floor: np.ndarray, st
         raise DataError(f"--video {video} cannot be opened; give a video file OpenCV reads")
     width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
     fps = capture.get(cv2.CAP_PROP_FPS) or 10.0
-    strips = [Strip(s.name, s.x0, s.x0 + (s.x1 - s.x0) // 2 * 2, s.y0, s.y0 + (s.y1 - s.y0) // 2 * 2, s.frame)
+    strips = [replace(s, x1=s.x0 + (s.x1 - s.x0) // 2 * 2, y1=s.y0 + (s.y1 - s.y0) // 2 * 2)
               for s in parse_strips(strips_text, width, height)]  # even sizes, as the encoder writes them
     first, last = frames or (1, 10**9)
     rows = read_mot(gt, what="ground-truth file")
