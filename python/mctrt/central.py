@@ -26,6 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
+from mctrt import clock
 from mctrt.bus.messages import END, STEP, CameraStep
 from mctrt.bus.ordering import StepOrderer
 from mctrt.config import PipelineConfig
@@ -84,7 +85,7 @@ class Central(Watched):
         self.orderer: StepOrderer = StepOrderer(config.camera_ids, config.bus.step_window_s,
                                                 None if offline else config.bus.lateness_s)
         # offline: the workers' times count from each video's start; the central's clock origin is added
-        self.origin = saved["origin"] if saved else time.time()
+        self.origin = saved["origin"] if saved else clock.now()
         self.resumed = saved is not None
         self.duplicates = 0  # redelivered steps already processed, skipped
         # a worker's publishing -> its step's arrival here (wall clocks), and arrival -> processing (ordering)
@@ -163,13 +164,13 @@ class Central(Watched):
         end, or its --max-frames), each camera has max_frames frames, or stop() is called."""
         self.running = True
         health = None if self.offline else CameraHealth(self.config.events.camera_health, self.config.camera_ids,
-                                                        time.time())
+                                                        clock.now())
         last_report = time.monotonic()
         try:
             while not self._stop.is_set():
                 arrived = self._receive()
                 self._poll_pictures()
-                for group in self.orderer.ready(None if self.offline else time.time()):
+                for group in self.orderer.ready(None if self.offline else clock.now()):
                     self.process(group)
                     if max_frames is not None and min(self._done_index.values()) >= max_frames:
                         break
@@ -182,7 +183,7 @@ class Central(Watched):
                     break
                 if health is not None:
                     reasons = {cam: s.get("reason", "") for cam, s in self._status.items()}
-                    self._publish(health.update(time.time(), arrived, reasons))
+                    self._publish(health.update(clock.now(), arrived, reasons))
                 if progress is not None and time.monotonic() - last_report >= progress_every_s:
                     progress(self)
                     last_report = time.monotonic()
@@ -215,7 +216,8 @@ class Central(Watched):
         """Read what the workers sent into the orderer; the cameras heard from."""
         arrived = []
         received = self.subscriber.read(block_ms=50)
-        now, wall = time.monotonic(), time.time()  # after the read: it blocks until something comes
+        now = time.monotonic()  # after the read: it blocks until something comes
+        wall = clock.wall_at(now)
         for step, token in received:
             cam = step.camera_id
             arrived.append(cam)

@@ -19,11 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mctrt import clock
 from mctrt.bus.messages import CameraStep
 from mctrt.config import PipelineConfig
 from mctrt.events.health import CameraHealth
 from mctrt.io.jpeg import Picture
-from mctrt.io.sources import ENDED, FAILED, CameraReader, CameraStatus
+from mctrt.io.sources import ENDED, FAILED, RECONNECTING, CameraReader, CameraStatus
 from mctrt.metrics import StageTimer
 from mctrt.models import Detector, Embedder
 from mctrt.perception import Perception
@@ -96,9 +97,9 @@ class Pipeline(Watched):
 
     def run(self, progress: Callable[[Pipeline], None] | None = None, progress_every_s: float = 2.0,
             max_frames: int | None = None) -> None:
-        """Read the cameras and process until they end (offline), each has given max_frames frames, or
-        stop() is called."""
-        origin = 0.0 if self.publisher is not None else time.time()  # a worker's offline times: from the video's start
+        """Read the cameras and process until they end (offline), each has given max_frames frames (live,
+        a camera reconnecting by then is not waited for), or stop() is called."""
+        origin = 0.0 if self.publisher is not None else clock.now()  # a worker's offline times: from the video's start
         capacity = 4 if self.offline else 1
         self.readers = [CameraReader(c, offline=self.offline, capacity=capacity, clock_origin=origin)
                         for c in self.inputs]
@@ -108,7 +109,7 @@ class Pipeline(Watched):
         # Files read offline go as fast as they decode: frame rates and silences mean nothing there.
         # A worker has no health events: the central tells them from what arrives.
         health = None if self.offline or self.scene is None else CameraHealth(
-            self.config.events.camera_health, self.config.camera_ids, time.time())
+            self.config.events.camera_health, self.config.camera_ids, clock.now())
         last_report = time.monotonic()
         enough: set[str] = set()  # cameras that gave max_frames frames
         try:
@@ -122,11 +123,13 @@ class Pipeline(Watched):
                     frames = [f for f in frames if f.index <= max_frames]
                 if frames:
                     self.process(frames)
-                if max_frames is not None and all(r.config.camera_id in enough or _drained(r) for r in self.readers):
-                    break  # a camera that ended or failed short of max_frames is done too
+                if max_frames is not None and enough and all(
+                        r.config.camera_id in enough or _drained(r) or (not self.offline and _away(r))
+                        for r in self.readers):
+                    break  # a camera that ended or failed short of max_frames is done too; live, one away too
                 if health is not None:
                     reasons = {r.config.camera_id: r.status.reason for r in self.readers}
-                    self._publish(health.update(time.time(), arrived, reasons))
+                    self._publish(health.update(clock.now(), arrived, reasons))
                 if progress is not None and time.monotonic() - last_report >= progress_every_s:
                     progress(self)
                     last_report = time.monotonic()
@@ -179,6 +182,13 @@ class Pipeline(Watched):
 
     def _status_of(self, camera_id: str) -> dict | None:
         return next((r.status.as_dict() for r in self.readers if r.config.camera_id == camera_id), None)
+
+
+def _away(reader: CameraReader) -> bool:
+    """A live camera that is not delivering now (reconnecting, its queue empty): a run of max_frames
+    does not wait for it once the cameras that deliver have given theirs, or a dead camera would
+    keep it running for ever."""
+    return reader.status.state == RECONNECTING and not len(reader.queue)
 
 
 def _drained(reader: CameraReader) -> bool:

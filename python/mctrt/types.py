@@ -17,7 +17,8 @@ class Frame:
         index: 1-based frame number of this source (MOTChallenge frame numbers): decoded frames counted,
             and in a file, after a packet that could not be decoded, its frames' place by their timestamps.
         capture_ts: time.monotonic() when the frame was read: capture -> result latency starts here.
-        time_s: when the scene happened, in Unix seconds: the wall clock for live sources; for files
+        time_s: when the scene happened, in Unix seconds: for live sources the read's time on the
+            process's clock (mctrt.clock: wall time that a step of the system clock does not move); for files
             run offline, the run's start plus (index - 1) / fps, so events keep the video's timing.
         image: (H, W, 3) uint8 BGR.
     """

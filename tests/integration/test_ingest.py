@@ -349,3 +349,55 @@ def test_a_live_run_reports_a_camera_that_never_delivers_as_offline_once(tmp_pat
     offline = next(e for e in events if e["type"] == "camera_offline")
     assert "gone.avi does not exist" in offline["reason"] and offline["global_id"] is None
     assert pipeline.metrics.snapshot()["total_frames"] > 0  # the good camera went on
+
+
+def test_live_frames_keep_their_pace_when_the_system_clock_steps(tmp_path, monkeypatch):
+    """Live frames are stamped on mctrt.clock: the wall time at start counted on by the monotonic
+    clock, so the system clock set back an hour mid-run (NTP, a user) is no gap and no time going
+    back to the trackers and the health checks."""
+    real_time = time.time
+    path = write_video(tmp_path / "v.avi", frames=5, fps=10.0)
+    reader = CameraReader(InputConfig("cam", str(path), loop=True), capacity=50)
+    reader.start()
+    wait_until(lambda: reader.status.frames_read >= 3, 20)
+    monkeypatch.setattr(time, "time", lambda: real_time() - 3600.0)
+    wait_until(lambda: reader.status.frames_read >= 8, 20)
+    reader.stop()
+    reader.join(5)
+    frames = []
+    while (f := reader.queue.get(0)) is not None:
+        frames.append(f)
+    times = np.array([f.time_s for f in frames])
+    assert len(times) >= 8 and np.all(np.diff(times) > 0), times
+    assert abs(times[-1] - real_time()) < 30.0  # still the wall time of the run's start, counted on
+
+
+def test_a_live_run_of_max_frames_does_not_wait_for_a_camera_that_is_away(tmp_path):
+    """--max-frames N live, beside a stream nothing answers: the run ends once the delivering camera
+    has given N frames, rather than waiting for ever for the dead one."""
+    from mctrt.config import config_from_dict
+    from mctrt.pipeline import Pipeline
+    from mctrt.types import Detections
+
+    class NoPeople:
+        def detect(self, images):
+            return [Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+                    for _ in images]
+
+    write_video(tmp_path / "good.avi", frames=20)
+    config = config_from_dict({
+        "inputs": [{"camera_id": "good", "path": "good.avi", "loop": True},
+                   {"camera_id": "dead", "path": f"rtsp://127.0.0.1:{free_port()}/live"}],
+        "modules": {"detector": {"model": "unused.onnx"}}, "store": {"path": None}}, tmp_path)
+    pipeline = Pipeline(config, detector=NoPeople())
+    runner = threading.Thread(target=pipeline.run, kwargs={"max_frames": 5}, daemon=True)
+    runner.start()
+    runner.join(timeout=60)
+    stuck = runner.is_alive()
+    if stuck:
+        pipeline.stop()
+        runner.join(timeout=30)
+    good, dead = (r.status for r in pipeline.readers)
+    assert not stuck, "the run waited for the dead camera"
+    assert dead.state == RECONNECTING and good.frames_read >= 5, (good, dead)
+    assert pipeline.metrics.snapshot()["frames"]["good"] == 5

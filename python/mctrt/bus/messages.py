@@ -67,7 +67,7 @@ class CameraStep:
     status: dict | None = None
     kind: str = STEP
     run: str = ""
-    sent_s: float | None = field(default=None, compare=False)  # worker's wall clock at publishing
+    sent_s: float | None = field(default=None, compare=False)  # worker's clock (mctrt.clock) at publishing
 
     @classmethod
     def end(cls, camera_id: str, index: int, time_s: float, status: dict | None = None, run: str = "") -> CameraStep:

@@ -13,6 +13,7 @@ from collections import deque
 
 import redis
 
+from mctrt import clock
 from mctrt.bus.messages import BusVersionError, CameraStep, decode, encode
 from mctrt.config import BusConfig
 from mctrt.errors import MctrtError
@@ -76,7 +77,7 @@ class RedisPublisher:
         self._backoff_s = 0.5
 
     def publish(self, steps: list[CameraStep]) -> None:
-        now = time.time()
+        now = clock.now()
         for step in steps:
             step.sent_s = now
             if len(self._buffer) >= self.config.buffer:

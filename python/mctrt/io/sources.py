@@ -26,6 +26,7 @@ import av
 import cv2
 import numpy as np
 
+from mctrt import clock
 from mctrt.config import InputConfig
 from mctrt.errors import SourceError
 from mctrt.io.decode import AvCapture, Capture, CvCapture, DecodeError, ffmpeg_reason
@@ -194,7 +195,7 @@ class CameraReader(threading.Thread):
         self.status = CameraStatus(config.camera_id, config.kind)
         self.backoff = backoff
         self._stopping = threading.Event()
-        self._origin = time.time() if clock_origin is None else clock_origin
+        self._origin = clock.now() if clock_origin is None else clock_origin
         self._index = 0
         self._retry_logged = time.monotonic()  # the first failure is logged as the state changes
         self._size: tuple[int, int] | None = None  # (width, height) of the frames so far
@@ -338,7 +339,7 @@ class CameraReader(threading.Thread):
             if self.offline and self.status.fps:
                 scene_time = self._origin + (self._index - 1) / self.status.fps
             else:
-                scene_time = time.time()
+                scene_time = clock.wall_at(now)
             self.status.frames_read += 1
             self.queue.put(Frame(self.config.camera_id, self._index, now, scene_time, image), self._stopping)
             self.status.frames_dropped = self.queue.dropped

@@ -24,6 +24,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
+from mctrt import clock
 from mctrt.config import ServerConfig
 from mctrt.io.jpeg import Picture
 from mctrt.metrics import LatencyWindow
@@ -72,11 +73,11 @@ def encode_frame(result: CameraResult, config: ServerConfig, picture: Picture | 
     from the result's frame."""
     if picture is None:
         picture = Picture.of(result.frame.image, config.jpeg_max_width, config.jpeg_quality)
-    captured_at = time.time() - (time.monotonic() - result.step.capture_ts)
+    captured_at = clock.wall_at(result.step.capture_ts)
     tracks = result.tracks
     header = {
         "camera_id": result.camera_id, "frame": result.step.index, "captured_at": captured_at,
-        "sent_at": time.time(), "width": picture.width, "height": picture.height, "scale": picture.scale,
+        "sent_at": clock.now(), "width": picture.width, "height": picture.height, "scale": picture.scale,
         "detections": result.step.detections,
         "tracks": [{"track_id": int(t), "global_id": int(g), "box": [round(float(v), 1) for v in box],
                     "score": round(float(s), 3)}
@@ -180,7 +181,7 @@ class LiveHub:
                 "reconnects": status["reconnects"], "width": status["width"], "height": status["height"],
                 "detections": last.step.detections if last else 0, "tracks": len(last.tracks.track_id) if last else 0})
         return {
-            "time": time.time(), "mode": "offline" if snap["offline"] else "live",
+            "time": clock.now(), "mode": "offline" if snap["offline"] else "live",
             "running": snap["running"], "uptime_s": metrics["uptime_s"], "total_frames": metrics["total_frames"],
             "fps_total": sum(metrics["fps"].values()), "cameras": cameras, "stages": metrics["stages"],
             "capture_to_result": metrics["capture_to_result"], "capture_to_send": self.capture_to_send.summary(),
@@ -263,7 +264,7 @@ class LiveHub:
                 log.exception("camera %s: cannot encode a frame for the dashboard", camera_id)
                 continue
             sent = result
-            self.capture_to_send.add(time.time() - captured_at)
+            self.capture_to_send.add(clock.now() - captured_at)
             for client in list(self.video_clients[camera_id]):
                 client.put(message)
 
