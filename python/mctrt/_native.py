@@ -8,6 +8,7 @@ compiled code from here.
 from __future__ import annotations
 
 import importlib.util
+import logging
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -19,6 +20,8 @@ except ImportError as exc:  # pragma: no cover - a broken install, nothing to te
         "Reinstall with `pip install .` from the project root; a source checkout is not importable "
         "without building."
     ) from exc
+
+log = logging.getLogger(__name__)
 
 cuda: ModuleType | None = None
 CUDA_IMPORT_ERROR: str | None = None  # set when the module exists but fails to load
@@ -65,3 +68,15 @@ def cuda_status() -> CudaStatus:
         runtime_version=status["runtime_version"],
         driver_version=status["driver_version"],
     )
+
+
+def cuda_kernels_for(device: str, model: str) -> bool:
+    """Whether a model run on `device` ("cuda", "cpu") gets its pre- and post-processing from mctrt's
+    CUDA kernels. A GPU backend without usable kernels (no CUDA module, or one built for a newer
+    CUDA than this driver runs, while torch sees the GPU) takes host arrays instead, and says so."""
+    if device != "cuda":
+        return False
+    status = cuda_status()
+    if not status.usable:
+        log.warning("%s: pre- and post-processing on the CPU, not mctrt's CUDA kernels: %s", model, status.reason)
+    return status.usable

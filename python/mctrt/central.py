@@ -162,7 +162,7 @@ class Central(Watched):
             max_frames: int | None = None) -> None:
         """Process the workers' steps until every camera's worker has ended its run (read its files to the
         end, or its --max-frames), each camera has max_frames frames, or stop() is called."""
-        self.running = True
+        self._set_running(True)
         health = None if self.offline else CameraHealth(self.config.events.camera_health, self.config.camera_ids,
                                                         clock.now())
         last_report = time.monotonic()
@@ -183,13 +183,14 @@ class Central(Watched):
                     break
                 if health is not None:
                     reasons = {cam: s.get("reason", "") for cam, s in self._status.items()}
-                    self._publish(health.update(clock.now(), arrived, reasons))
+                    ended = {cam for cam, s in self._status.items() if s.get("state") == ENDED}
+                    self._publish(health.update(clock.now(), arrived, reasons, ended))
                 if progress is not None and time.monotonic() - last_report >= progress_every_s:
                     progress(self)
                     last_report = time.monotonic()
         finally:
             self.close()
-            self.running = False
+            self._set_running(False)
 
     def picture(self, camera_id: str) -> Picture | None:
         """The newest picture of the camera its worker sent. Asking is watching: for a few seconds after,

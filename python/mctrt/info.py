@@ -33,7 +33,7 @@ def _torch_detail(torch) -> str:
 def collect() -> dict:
     """Everything `python -m mctrt.info` prints, as a dict."""
     cuda = _native.cuda_status()
-    trt_ok, trt_detail = _probe("tensorrt", "the tensorrt Python package is not installed (pip install tensorrt-cu12)",
+    trt_ok, trt_detail = _probe("tensorrt", "the tensorrt Python package is not installed (pip install 'tensorrt-cu12>=10,<11')",
                                 lambda trt: f"TensorRT {trt.__version__}")
     ort_ok, ort_detail = _probe(
         "onnxruntime", "onnxruntime is not installed (pip install onnxruntime, or onnxruntime-gpu for CUDA)",

@@ -51,8 +51,8 @@ class Pipeline(Watched):
         detector, embedder: already built models to use instead of the config's (tests, benchmarks).
         camera_ids: read only these of the config's cameras (a worker's; default: all).
         publisher: a worker's bus (--role worker): the camera steps go there instead of to a scene in
-            this process (which is then None), and a run that ends by itself (not stopped) ends each
-            camera with an END marker.
+            this process (which is then None), and a run that ends by itself (not stopped, no error)
+            ends each camera with an END marker: a worker that failed falls silent as a killed one does.
     """
 
     def __init__(self, config: PipelineConfig, *, offline: bool = False, output_dir: str | Path | None = None,
@@ -67,6 +67,7 @@ class Pipeline(Watched):
         super().__init__(Scene(config, output_dir=output_dir, use_store=use_store) if publisher is None else None, offline)
         self.readers: list[CameraReader] = []
         self._closed = False
+        self._ran_out = False  # run() ended by itself: every input ended, or --max-frames
 
     # -- one step -------------------------------------------------------------------------------------
 
@@ -105,7 +106,7 @@ class Pipeline(Watched):
                         for c in self.inputs]
         for reader in self.readers:
             reader.start()
-        self.running = True
+        self._set_running(True)
         # Files read offline go as fast as they decode: frame rates and silences mean nothing there.
         # A worker has no health events: the central tells them from what arrives.
         health = None if self.offline or self.scene is None else CameraHealth(
@@ -129,17 +130,19 @@ class Pipeline(Watched):
                     break  # a camera that ended or failed short of max_frames is done too; live, one away too
                 if health is not None:
                     reasons = {r.config.camera_id: r.status.reason for r in self.readers}
-                    self._publish(health.update(clock.now(), arrived, reasons))
+                    ended = {r.config.camera_id for r in self.readers if r.status.state == ENDED}
+                    self._publish(health.update(clock.now(), arrived, reasons, ended))
                 if progress is not None and time.monotonic() - last_report >= progress_every_s:
                     progress(self)
                     last_report = time.monotonic()
+            self._ran_out = not self._stop.is_set()  # not stopped, and no exception
         finally:
             for reader in self.readers:
                 reader.stop()
             for reader in self.readers:  # a reader still inside FFmpeg when the process exits can abort it
                 reader.join(timeout=5.0)
             self.close()
-            self.running = False
+            self._set_running(False)
 
     def _next_offline(self) -> list[Frame] | None:
         """One frame from each camera still reading (waiting for each), None when all have ended (get()
@@ -167,7 +170,7 @@ class Pipeline(Watched):
             return
         self._closed = True
         if self.publisher is not None:
-            if not self._stop.is_set():  # it ended by itself (inputs ended, --max-frames), not stopped: tell the central
+            if self._ran_out:  # inputs ended or --max-frames (not stopped, not failed): tell the central
                 self.publisher.publish([CameraStep.end(r.config.camera_id, r.status.frames_read, 0.0,
                                                        r.status.as_dict(), self.run_id) for r in self.readers])
             self.publisher.close()

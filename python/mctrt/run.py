@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
             print(f"error: {exc}", file=sys.stderr)
             return 2
     progress.close(pipeline)
-    print(summary(pipeline, time.monotonic() - started))
+    print(summary(pipeline, pipeline.run_s or time.monotonic() - started))  # not the dashboard's time after it
     if args.output:
         print(f"results: {args.output}/<camera_id>.txt and {args.output}/events.jsonl")
     if args.offline and pipeline.interrupted:

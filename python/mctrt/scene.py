@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,10 +131,14 @@ class Scene:
         timer.done("output")
         return results, all_events
 
-    def publish(self, events: list[dict]) -> None:
-        """Events outside a step (camera health, the end of a run) to the store and the results."""
+    def publish(self, events: list[dict], count: bool = False) -> None:
+        """Events outside a step (camera health, the end of a run) to the store and the results.
+        count: add them to the run's event counts (the event engine counts its own)."""
         if not events:
             return
+        if count:
+            for event in events:
+                self.events.counts[event["type"]] += 1
         self._store(events)
         if self.writer is not None:
             self.writer.add_events(events)
@@ -215,10 +220,20 @@ class Watched:
         # Called on the running thread after each step with its results and events; must not block.
         self.listeners: list[Callable[[list[CameraResult], list[dict]], None]] = []
         self.running = False
+        self.run_s = 0.0  # how long the last run() went, from its start to its end (the summary's frames/s)
+        self._run_started = 0.0
         self.interrupted = False  # stop() came while the run was going (not after it ended by itself)
         self._stop = threading.Event()
         self._state_lock = threading.Lock()
         self._state = self._scene_state()
+
+    def _set_running(self, running: bool) -> None:
+        now = time.monotonic()
+        if running:
+            self._run_started = now
+        else:
+            self.run_s = now - self._run_started
+        self.running = running
 
     def stop(self) -> None:
         """End the run, from any thread (a signal handler, the dashboard's server)."""
@@ -248,7 +263,7 @@ class Watched:
         """Events outside a step (camera health, the end of a run) to every sink."""
         if events:
             if self.scene is not None:
-                self.scene.publish(events)
+                self.scene.publish(events, count=True)
             self._tell([], events)
 
     def _scene_state(self) -> dict:

@@ -34,7 +34,7 @@ def test_auto_says_which_backend_and_why_not_the_others(caplog):
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="tensorrt is installed here")
 def test_tensorrt_without_tensorrt_says_how_to_get_it(assets):
-    with pytest.raises(BackendUnavailable, match="pip install tensorrt-cu12"):
+    with pytest.raises(BackendUnavailable, match="pip install 'tensorrt-cu12>=10,<11'"):
         Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="tensorrt")
 
 

@@ -346,6 +346,7 @@ def test_a_live_run_reports_a_camera_that_never_delivers_as_offline_once(tmp_pat
     runner.join(timeout=30)
     health = [(e["type"], e["camera_id"]) for e in events if e["type"].startswith("camera_")]
     assert health == [("camera_offline", "gone")]
+    assert pipeline.snapshot()["events"]["camera_offline"] == 1  # counted in the run's summary too
     offline = next(e for e in events if e["type"] == "camera_offline")
     assert "gone.avi does not exist" in offline["reason"] and offline["global_id"] is None
     assert pipeline.metrics.snapshot()["total_frames"] > 0  # the good camera went on
@@ -401,3 +402,36 @@ def test_a_live_run_of_max_frames_does_not_wait_for_a_camera_that_is_away(tmp_pa
     assert not stuck, "the run waited for the dead camera"
     assert dead.state == RECONNECTING and good.frames_read >= 5, (good, dead)
     assert pipeline.metrics.snapshot()["frames"]["good"] == 5
+
+
+def test_a_live_file_that_ends_is_no_outage_for_the_health_events(tmp_path):
+    """Live, a file camera that reached its end (no loop) beside a looping one: its end is not a
+    camera_offline (it was before: every silent camera was judged)."""
+    from mctrt.config import config_from_dict
+    from mctrt.pipeline import Pipeline
+    from mctrt.types import Detections
+
+    class NoPeople:
+        def detect(self, images):
+            return [Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+                    for _ in images]
+
+    write_video(tmp_path / "loop.avi", frames=20)
+    write_video(tmp_path / "short.avi", frames=3)
+    config = config_from_dict({
+        "inputs": [{"camera_id": "loop", "path": "loop.avi", "loop": True}, {"camera_id": "short", "path": "short.avi"}],
+        "modules": {"detector": {"model": "unused.onnx"}},
+        "events": {"camera_health": {"offline_after_s": 0.3, "debounce_s": 0.2}}, "store": {"path": None}}, tmp_path)
+    pipeline = Pipeline(config, detector=NoPeople())
+    events = []
+    pipeline.listeners.append(lambda results, step_events: events.extend(step_events))
+    runner = threading.Thread(target=pipeline.run, daemon=True)
+    runner.start()
+    wait_until(lambda: pipeline.readers and pipeline.readers[1].status.state == ENDED, 30)
+    ended_at = pipeline.metrics.snapshot()["total_frames"]
+    wait_until(lambda: pipeline.metrics.snapshot()["total_frames"] >= ended_at + 20, 60)  # 2 s of the looping camera
+    pipeline.stop()
+    runner.join(timeout=30)
+    assert pipeline.readers[1].status.state == ENDED
+    assert pipeline.metrics.snapshot()["total_frames"] >= ended_at + 20
+    assert [e for e in events if e["type"].startswith("camera_")] == []

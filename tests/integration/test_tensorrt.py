@@ -67,7 +67,7 @@ def run_cli(*args):
 def test_build_engines_without_tensorrt_says_how_to_get_it(assets):
     result = run_cli("--detector", str(assets / "models/yolov8n_coco_fp32.onnx"))
     assert result.returncode == 2
-    assert "tensorrt is not installed" in result.stderr and "pip install tensorrt-cu12" in result.stderr
+    assert "tensorrt is not installed" in result.stderr and "pip install 'tensorrt-cu12>=10,<11'" in result.stderr
 
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="tensorrt is installed here")
@@ -111,3 +111,33 @@ def test_fp16_engine_finds_what_onnxruntime_finds_and_is_cached(assets, tmp_path
     Detector(path, backend="tensorrt", backend_options=options)  # the second load finds the engine
     assert engine.stat().st_mtime_ns == built and len(list(tmp_path.glob("*.engine"))) == 1
     np.testing.assert_equal(detector.backend.max_batch, 4)
+
+
+@pytest.mark.parametrize(("version", "usable"), [("10.8.0", True), ("11.0.0", False), ("9.3.0", False)])
+def test_only_tensorrt_10_is_taken_as_the_builder_uses_its_precision_flags(monkeypatch, version, usable):
+    """TensorRT 11 removed BuilderFlag.FP16/INT8 and the calibrators (weak typing): with it installed, a
+    build crashed with AttributeError where backend auto should pass it over with a reason."""
+    import types
+
+    from mctrt.models.backends import BackendUnavailable
+    from mctrt.models.backends.tensorrt_build import _trt
+
+    monkeypatch.setitem(sys.modules, "tensorrt", types.SimpleNamespace(__version__=version))
+    if usable:
+        assert _trt().__version__ == version
+    else:
+        with pytest.raises(BackendUnavailable, match=f"TensorRT {version} is not supported.*tensorrt-cu12>=10,<11"):
+            _trt()
+
+
+def test_a_gpu_backend_without_usable_cuda_kernels_takes_host_arrays_and_says_why(monkeypatch, caplog):
+    """torch may see a GPU that mctrt's CUDA module cannot use (built for a newer CUDA than the
+    driver): the models then pre- and post-process on the CPU instead of failing in the kernels."""
+    from mctrt import _native
+
+    monkeypatch.setattr(_native, "cuda_status", lambda: _native.CudaStatus(
+        compiled=True, usable=False, reason="no usable GPU: cudaErrorInsufficientDriver"))
+    assert not _native.cuda_kernels_for("cuda", "yolov8n.onnx")
+    assert "yolov8n.onnx: pre- and post-processing on the CPU" in caplog.text
+    assert "cudaErrorInsufficientDriver" in caplog.text
+    assert not _native.cuda_kernels_for("cpu", "yolov8n.onnx")

@@ -63,3 +63,23 @@ def test_one_outage_is_offline_then_ok_even_with_a_frame_rate_floor():
                           now=0.0)
     events = run(health, 0.0, 20.0, fps=25) + run(health, 20.0, 30.0, fps=0) + run(health, 30.0, 40.0, fps=25)
     assert kinds(events) == [("camera_offline", "a"), ("camera_ok", "a")]
+
+
+def test_a_slow_camera_that_dies_goes_from_slow_to_offline_never_ok_between():
+    """Silent for the debounce, a camera is on its way offline: it keeps its reported condition (a
+    slow one was reported ok while it was silent, before)."""
+    config = CameraHealthConfig(offline_after_s=5.0, min_fps=5.0, window_s=2.0, debounce_s=2.0)
+    health = CameraHealth(config, ["a"], now=0.0)
+    events = run(health, 0.0, 20.0, fps=2)
+    events += run(health, 20.0, 30.0, fps=0)
+    assert kinds(events) == [("camera_slow", "a"), ("camera_offline", "a")], events
+
+
+def test_a_file_that_ended_is_no_outage():
+    health = CameraHealth(CONFIG, ["a", "b"], now=0.0)
+    events = run(health, 0.0, 3.0, fps=10, cameras=("a", "b"))
+    t = 3.0
+    while t < 10.0:  # a's file ended at 3 s; b goes on
+        events += health.update(t, ["b"], ended={"a"})
+        t += 0.1
+    assert events == [] and health.state("a") == "ok"

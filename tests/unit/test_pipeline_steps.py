@@ -283,3 +283,62 @@ def test_held_events_a_failed_store_write_did_not_take_are_kept_for_the_next_com
     scene.held += [{"type": "entry", "global_id": 1}]
     scene.commit()
     assert [e["type"] for e in scene.store.rows] == ["first_seen", "entry"] and scene.held == []
+
+
+class RecordingPublisher:
+    """A worker's bus that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.steps, self.closed = [], False
+
+    def publish(self, steps) -> None:
+        self.steps += steps
+
+    def wants_picture(self, camera_id, period_s) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["ends", "fails"])
+def test_a_worker_ends_its_cameras_only_when_its_run_ends_by_itself_not_when_it_fails(tmp_path, fails):
+    """A worker's END markers tell the central its cameras are done (offline, it then stops): one
+    whose step raised must fall silent instead, as a killed worker does."""
+    writer = cv2.VideoWriter(str(tmp_path / "solo.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (250, 300))
+    for step in range(6):
+        writer.write(np.ascontiguousarray(draw({0: (1.0 + 0.02 * step, 3.0)})[:, :250]))
+    writer.release()
+
+    class FailingDetector(ColourDetector):
+        def detect(self, images):
+            if fails and self.batches == 3:
+                raise RuntimeError("out of memory")
+            return super().detect(images)
+
+    bus = RecordingPublisher()
+    p = Pipeline(config({"solo": 0}, tmp_path), offline=True, detector=FailingDetector(), embedder=ColourEmbedder(),
+                 use_store=False, publisher=bus)
+    if fails:
+        with pytest.raises(RuntimeError, match="out of memory"):
+            p.run()
+    else:
+        p.run()
+    ends = [s for s in bus.steps if s.kind == "end"]
+    assert bus.closed and len(bus.steps) - len(ends) == (3 if fails else 6)
+    assert len(ends) == (0 if fails else 1)
+
+
+def test_the_run_time_is_the_runs_not_what_follows_it(tmp_path):
+    """The summary's frames/s divides by run_s: a live run's dashboard stays up after the files end,
+    and that time was counted as the run's."""
+    writer = cv2.VideoWriter(str(tmp_path / "solo.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (250, 300))
+    for step in range(6):
+        writer.write(np.ascontiguousarray(draw({0: (1.0 + 0.02 * step, 3.0)})[:, :250]))
+    writer.release()
+    p = pipeline(config({"solo": 0}, tmp_path), tmp_path)
+    before = time.monotonic()
+    p.run()
+    took = time.monotonic() - before
+    time.sleep(0.2)  # the dashboard lingering
+    assert 0 < p.run_s <= took and not p.running

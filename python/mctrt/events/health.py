@@ -6,8 +6,10 @@ is reported (camera_offline, camera_slow, camera_ok) only once the new condition
 debounce_s, so a hiccup raises nothing and a flapping camera raises one event, not dozens. Every
 camera starts `ok`: a camera that never delivers a frame goes offline after offline_after_s plus the
 debounce. The rate is judged only while frames come (a camera silent for debounce_s is on its way
-offline, not slow) and over frames since the last such silence (a camera back from an outage is
-ok, not slow while its window refills): one outage is two events, offline and ok.
+offline, not slow: it keeps its reported condition until it is offline or frames come again) and
+over frames since the last such silence (a camera back from an outage is ok, not slow while its
+window refills): one outage is two events, offline and ok. A file that ended is not watched: its
+end is no outage.
 """
 
 from __future__ import annotations
@@ -48,9 +50,11 @@ class CameraHealth:
         """The last reported condition of a camera: ok, offline or slow."""
         return self._cameras[camera_id].reported
 
-    def update(self, now: float, processed: list[str], reasons: dict[str, str] | None = None) -> list[dict]:
+    def update(self, now: float, processed: list[str], reasons: dict[str, str] | None = None,
+               ended: set[str] | frozenset[str] = frozenset()) -> list[dict]:
         """processed: camera_ids with a frame processed now; reasons: what each camera's reader says
-        (e.g. why it is reconnecting), copied into offline events."""
+        (e.g. why it is reconnecting), copied into offline events; ended: cameras whose file ended,
+        not judged while they stay so (a change pending for them is dropped)."""
         events = []
         for cam in processed:
             state = self._cameras[cam]
@@ -61,6 +65,9 @@ class CameraHealth:
         for cam, state in self._cameras.items():
             while state.frames and now - state.frames[0] > self.config.window_s:
                 state.frames.popleft()
+            if cam in ended:
+                state.pending = None
+                continue
             condition, fps = self._condition(state, now)
             if condition == state.reported:
                 state.pending = None
@@ -84,7 +91,9 @@ class CameraHealth:
         silent_for = state.silent_for(now)
         if silent_for >= self.config.offline_after_s:
             return OFFLINE, fps
-        judged = silent_for < self.config.debounce_s and now - since >= self.config.window_s
+        if silent_for >= self.config.debounce_s:  # on its way offline: a slow camera that died is not ok
+            return state.reported, fps
+        judged = now - since >= self.config.window_s
         if self.config.min_fps is not None and judged and fps < self.config.min_fps:
             return SLOW, fps
         return OK, fps

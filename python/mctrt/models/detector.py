@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mctrt._native import core, cuda
+from mctrt._native import core, cuda, cuda_kernels_for
 from mctrt.config import DetectorConfig
 from mctrt.errors import ConfigError, ModelError
 from mctrt.models.backends import choose_backend, open_backend, runs_on_cpu
@@ -111,7 +111,7 @@ class Detector:
         self._check_classes(self.num_classes)
         self._input = np.empty((0, 3, *self.input_size), np.float32)
         # CUDA pre/post-processing needs mctrt's CUDA module; without it a GPU backend takes host arrays
-        self._gpu = cuda.DetectionKernels() if self.backend.device == "cuda" and cuda is not None else None
+        self._gpu = cuda.DetectionKernels() if cuda_kernels_for(self.backend.device, path.name) else None
 
     def _check_classes(self, num_classes: int) -> None:
         bad = [c for c in self.config.classes if not c < num_classes]

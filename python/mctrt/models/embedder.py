@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mctrt._native import core, cuda
+from mctrt._native import core, cuda, cuda_kernels_for
 from mctrt.config import ReidConfig
 from mctrt.errors import ModelError
 from mctrt.models.backends import open_backend
@@ -45,7 +45,7 @@ class Embedder:
         self.input_size = (int(shape[2]), int(shape[3]))
         self.dim = int(out[1]) if isinstance(out[1], int) else None
         self._crops = np.empty((0, 3, *self.input_size), np.float32)  # grows to the largest batch seen
-        self._gpu = cuda.CropKernels() if self.backend.device == "cuda" and cuda is not None else None
+        self._gpu = cuda.CropKernels() if cuda_kernels_for(self.backend.device, Path(path).name) else None
 
     @classmethod
     def from_config(cls, config: ReidConfig) -> Embedder:

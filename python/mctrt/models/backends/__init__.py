@@ -47,7 +47,7 @@ def _why_not(backend: str) -> str | None:
     """None when `backend` can run here (on a GPU for tensorrt and torch under "auto"), else why not."""
     if backend == "tensorrt":
         if importlib.util.find_spec("tensorrt") is None:
-            return "tensorrt is not installed (pip install tensorrt-cu12)"
+            return "tensorrt is not installed (pip install 'tensorrt-cu12>=10,<11')"
         return _gpu_reason()
     if backend == "torch":
         if importlib.util.find_spec("torch") is None:

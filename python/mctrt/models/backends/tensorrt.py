@@ -37,7 +37,7 @@ class TensorRtBackend:
         _gpu()
         options = options or EngineOptions()
         self.input_shape, self.output_shapes = io_shapes(model)
-        path = build_engine(model, source, options, prepare)
+        self.path = path = build_engine(model, source, options, prepare)
         self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         self.engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
         if self.engine is None:
@@ -73,7 +73,10 @@ class TensorRtBackend:
     def execute(self, batch_size: int) -> int:
         self._check_batch(batch_size)
         if self._batch != batch_size:
-            self.context.set_input_shape(self.input_name, (batch_size, *self.input_shape[1:]))
+            shape = (batch_size, *self.input_shape[1:])
+            if not self.context.set_input_shape(self.input_name, shape):  # outside the engine's profile
+                raise ModelError(f"TensorRT engine {self.path.name} does not take input {shape} (outside its "
+                                 "optimisation profile): give it the batch sizes it was built for, or delete it to rebuild")
             self._batch = batch_size
         if not self.context.execute_async_v3(self.stream):
             raise ModelError("TensorRT failed to enqueue the engine (its log says why)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -60,10 +61,13 @@ def _trt():
         import tensorrt as trt
     except ImportError as exc:
         raise BackendUnavailable(
-            f"tensorrt is not installed ({exc}); pip install tensorrt-cu12, or use backend='torch' or 'onnxruntime'"
+            f"tensorrt is not installed ({exc}); pip install 'tensorrt-cu12>=10,<11', or use backend='torch' or 'onnxruntime'"
         ) from None
-    if int(trt.__version__.split(".")[0]) < 10:
-        raise BackendUnavailable(f"TensorRT {trt.__version__} is too old; mctrt needs TensorRT 10 or newer")
+    major = int(trt.__version__.split(".")[0])
+    if major != 10:  # 11 removed the precision flags and calibrators the builder uses (weak typing)
+        raise BackendUnavailable(
+            f"TensorRT {trt.__version__} is not supported: mctrt's tensorrt backend needs TensorRT 10 "
+            "(pip install 'tensorrt-cu12>=10,<11'), or use backend='torch' or 'onnxruntime'")
     return trt
 
 
@@ -180,7 +184,7 @@ def build_engine(model, source: Path, options: EngineOptions, prepare=None) -> P
     if serialized is None:
         raise ModelError("TensorRT could not build an engine from it (its log above says why)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial")
+    tmp = path.with_suffix(f".{os.getpid()}.partial")  # two processes building the same engine write apart
     tmp.write_bytes(bytes(serialized))
     tmp.replace(path)  # a build killed half-way never leaves a truncated engine under the real name
     path.with_suffix(".json").write_text(json.dumps({**key, "source": str(source), **asdict(options)}, indent=1))
