@@ -171,7 +171,9 @@ def build_engine(model, source: Path, options: EngineOptions, prepare=None) -> P
         if prepare is None:
             raise ModelError("int8 needs the model's pre-processing to calibrate with: build it through Detector, "
                              "Embedder or mctrt.build_engines")
-        calibrator = _calibrator(trt, options, item, path.with_suffix(".calib"), prepare)
+        # TensorRT calibrates at the calibration profile's opt shape: a fixed batch is that batch
+        calibration_batch = options.opt_batch if shape[0] < 0 else int(shape[0])
+        calibrator = _calibrator(trt, options, (calibration_batch, *item), path.with_suffix(".calib"), prepare)
         config.int8_calibrator = calibrator
         config.set_calibration_profile(profile)
     monitor = _progress_monitor(trt, f"building {path.name}")
@@ -192,22 +194,22 @@ def build_engine(model, source: Path, options: EngineOptions, prepare=None) -> P
     return path
 
 
-def _calibrator(trt, options: EngineOptions, item: tuple[int, ...], cache: Path, prepare):
+def _calibrator(trt, options: EngineOptions, shape: tuple[int, ...], cache: Path, prepare):
     """An entropy calibrator fed with real frames, prepared by prepare(frames, out) as the model's
-    Detector or Embedder prepares them."""
+    Detector or Embedder prepares them, in batches of the input `shape` (batch, C, H, W)."""
     import cv2
 
     from mctrt._native import cuda
 
     folder = Path(options.calibration_images)
     files = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"))
-    batch = options.opt_batch  # TensorRT calibrates at the profile's opt shape
+    batch = shape[0]
     if len(files) < batch:
         raise ModelError(
-            f"calibration folder {folder} holds {len(files)} .jpg/.png frames; give at least opt_batch = {batch} "
-            "frames from your cameras (a few hundred calibrate best)"
+            f"calibration folder {folder} holds {len(files)} .jpg/.png frames; give at least one batch ({batch}) "
+            "of frames from your cameras (a few hundred calibrate best)"
         )
-    host = np.empty((batch, *item), np.float32)
+    host = np.empty(shape, np.float32)
     device = cuda.DeviceBuffer(host.nbytes)
     stream = cuda.Stream()
     batches = [files[i : i + batch] for i in range(0, len(files) - batch + 1, batch)][: options.calibration_batches]
