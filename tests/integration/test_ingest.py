@@ -435,3 +435,23 @@ def test_a_live_file_that_ends_is_no_outage_for_the_health_events(tmp_path):
     assert pipeline.readers[1].status.state == ENDED
     assert pipeline.metrics.snapshot()["total_frames"] >= ended_at + 20
     assert [e for e in events if e["type"].startswith("camera_")] == []
+
+
+def test_a_raw_h264_file_is_read_at_the_rate_it_declares_not_ffmpegs_default(tmp_path):
+    """A raw elementary stream carries no timestamps; FFmpeg's average rate for it is its default 25,
+    which paced a 10 frames/s file 2.5 times too fast live and squeezed its times offline."""
+    import av
+
+    path = tmp_path / "raw.h264"
+    with av.open(str(path), "w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+        for k in range(12):
+            image = av.VideoFrame.from_ndarray(np.full((64, 96, 3), 10 * k, np.uint8), format="bgr24")
+            container.mux(stream.encode(image))
+        container.mux(stream.encode())
+    capture = open_capture(InputConfig("raw", str(path)))
+    try:
+        assert capture.fps == 10.0
+    finally:
+        capture.close()

@@ -50,6 +50,9 @@ def ffmpeg_reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
+_AVFMT_NOTIMESTAMPS = 0x0080  # libavformat's flag for formats whose packets carry no timestamps
+
+
 class AvCapture:
     """A file or a network stream, decoded by PyAV."""
 
@@ -65,7 +68,11 @@ class AvCapture:
         # Frame threads decode several frames at once, each thread holding one back: fastest for files,
         # but on a live stream they delay every frame by as many as there are threads
         self._stream.thread_type = "SLICE" if live else "AUTO"
-        rate = self._stream.average_rate or self._stream.guessed_rate or Fraction(0)
+        # A raw elementary stream (.h264 and the like) has no timestamps: FFmpeg's average rate is then its
+        # default of 25, and the rate the stream itself declares (its SPS timing) is the guessed one
+        no_timestamps = bool(self._container.format.flags & _AVFMT_NOTIMESTAMPS)
+        first, second = self._stream.average_rate, self._stream.guessed_rate
+        rate = (second or first if no_timestamps else first or second) or Fraction(0)
         self.fps = float(rate)
         self.width, self.height = self._stream.width, self._stream.height
         self.frame_count = int(self._stream.frames or 0)
