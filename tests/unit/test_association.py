@@ -184,6 +184,23 @@ def test_provisional_identity_is_corrected_when_its_track_matches_an_established
     assert ids[("b", 2)] == g1 and g2 not in a.identities
 
 
+@pytest.mark.parametrize(("appeared_s", "corrected"), [(1.0, False), (6.0, True)], ids=["too-soon", "in-window"])
+def test_a_provisional_identity_is_corrected_only_where_its_track_appeared_within_the_transit_window(
+        appeared_s, corrected):
+    """The window is judged at the track's appearance, not at its later embedding: a person lost by
+    the lobby at 0 s cannot have appeared in the lift 1 s later (5 s at least), however late the
+    lift's track comes to look like them."""
+    a = associator(transit_windows=(TransitWindow(("lobby", "lift"), 5.0, 30.0),))
+    person = unit(22)
+    g1 = seen(a, 0.0, "lobby", 1, person)
+    step(a, 0.1, removed=[("lobby", 1)])
+    g2 = seen(a, appeared_s, "lift", 2, unit(98))  # its first crop looks like nobody
+    assert g2 != g1
+    ids, corrections = step(a, appeared_s + 8.0, ("lift", 2, near(person, 23)))  # inside the window from 0 s
+    assert (ids[("lift", 2)] == g1) is corrected
+    assert [(c.old_global_id, c.new_global_id) for c in corrections] == ([(g2, g1)] if corrected else [])
+
+
 def test_an_identity_another_track_has_joined_is_never_rewritten():
     a = associator()
     person, other = unit(18), unit(19)

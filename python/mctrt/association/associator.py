@@ -58,7 +58,8 @@ until then. The rules, in the order update() applies them each step:
      retired into the older;
    - by appearance, where the floor cannot tell: an ID founded by one track and never joined by
      another is provisional; if a later embedding of that track matches an established ID
-     (mature, match_threshold, the gates above), the provisional ID is retired into it.
+     (mature, match_threshold, the gates above, its transit window judged from when the track
+     appeared), the provisional ID is retired into it.
 6. IDs unseen for ttl_s are forgotten.
 """
 
@@ -351,7 +352,8 @@ class CrossCameraAssociator:
     def _appearance_correction(self, identity: Identity, rows: StepRows, r: int, gallery) -> Correction | None:
         """A provisional ID (founded by this row's track, never joined) whose track now matches an
         established one by appearance alone is retired into it."""
-        cost = self.costs.options(rows, r, gallery, appearance_only=True, exclude=identity.global_id)
+        cost = self.costs.options(rows, r, gallery, appearance_only=True, exclude=identity.global_id,
+                                  appeared_s=identity.first_seen)
         cost[np.isin(gallery.gids, list(self._distinct.get(identity.global_id, ())))] = INFEASIBLE
         if not len(cost) or cost.min() >= INFEASIBLE:
             return None

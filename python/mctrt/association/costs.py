@@ -129,16 +129,18 @@ class MatchCosts:
     # -- one row's costs ------------------------------------------------------------------------------
 
     def options(self, rows: StepRows, r: int, gallery: Gallery, appearance_only: bool = False,
-                exclude: int | None = None, floor_cost: np.ndarray | None = None) -> np.ndarray:
+                exclude: int | None = None, floor_cost: np.ndarray | None = None,
+                appeared_s: float | None = None) -> np.ndarray:
         """Costs (N,) of giving row r each person of the gallery (INFEASIBLE where a rule forbids it);
-        floor_cost: the row's floor costs (N,) from floor_costs(), when they were made for many rows."""
+        floor_cost: the row's floor costs (N,) from floor_costs(), when they were made for many rows;
+        appeared_s: when the row's person appeared, where that was before this step (see allowed)."""
         cfg, floor_cfg = self.config, self.config.floor
         n = len(gallery.gids)
         cost = np.full(n, INFEASIBLE)
         if not n:
             return cost
         camera, time_s = int(rows.camera[r]), float(rows.time[r])
-        allowed = self.allowed(gallery, camera, time_s) & (gallery.gids != exclude)
+        allowed = self.allowed(gallery, camera, time_s, appeared_s) & (gallery.gids != exclude)
         similarity = np.full(n, np.nan)
         if rows.embedded[r] and gallery.embeddings is not None:
             similarity = np.where(gallery.mature, gallery.embeddings @ rows.embeddings[r], np.nan)
@@ -166,17 +168,24 @@ class MatchCosts:
         by_appearance = allowed & ~on_floor & (similarity >= needed)
         return np.where(by_appearance, floor_cfg.gate_sigma ** 2 + appearance_term, cost)
 
-    def allowed(self, gallery: Gallery, camera: int, time_s: float) -> np.ndarray:
+    def allowed(self, gallery: Gallery, camera: int, time_s: float, appeared_s: float | None = None) -> np.ndarray:
         """(N,) bool: the one-camera rule and the transit windows, for a row of this camera index at
         time_s. A person seen in this step by this camera is someone else; one seen by other cameras
         may only be matched in a camera whose window with each of those starts at 0 s (overlapping
         views); one out of sight, when the time since their latest sighting fits that camera pair's
-        window."""
+        window. appeared_s (a track judged long after it appeared: a correction): the window is
+        judged from its appearance, and a person seen since then was seen at the same time as it, so
+        only in an overlapping view."""
         window_min, window_max = self._window_matrices()
         overlapping = window_min[:, camera] == 0.0
         live_ok = ~gallery.seen_now[:, camera] & ~(gallery.seen_now & ~overlapping[None, :]).any(axis=1)
-        gap = np.maximum(0.0, time_s - gallery.last_seen)
-        lost_ok = (window_min[gallery.latest, camera] <= gap) & (gap <= window_max[gallery.latest, camera])
+        low, high = window_min[gallery.latest, camera], window_max[gallery.latest, camera]
+        if appeared_s is None:
+            gap = np.maximum(0.0, time_s - gallery.last_seen)
+            lost_ok = (low <= gap) & (gap <= high)
+        else:
+            gap = appeared_s - gallery.last_seen
+            lost_ok = np.where(gap < 0, low == 0.0, (low <= gap) & (gap <= high))
         return np.where(gallery.live, live_ok, lost_ok)
 
     def still_cost(self, rows: StepRows, r: int, gallery: Gallery, candidates: np.ndarray) -> np.ndarray:
