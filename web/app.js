@@ -11,7 +11,7 @@
 // Names the server defines (event types, pipeline stages) come from /api/meta, never copied here.
 
 import { apiFetch, apiGet, loadToken, reconnectingSocket } from "./api.js";
-import { addCameraFilterOption, addEvents, buildFilters, loadEventHistory, onEventsAdded } from "./events.js";
+import { addCameraFilterOption, addEvents, buildFilters, catchUpEvents, loadEventHistory, onEventsAdded } from "./events.js";
 import { drawFloor, startFloorView } from "./floor.js";
 import { followEvents, pollIdentities, renderJourney } from "./identities.js";
 import { buildLatencyTable, drawSparks, updateCaptureToDisplay, updateMetrics } from "./metrics.js";
@@ -45,6 +45,7 @@ function connectStats() {
     onState: (s, neverOpened) => {
       wsState.textContent = s;
       wsState.dataset.state = s;
+      if (s === "live") catchUpEvents();  // what was stored while the socket was not open
       // A refused handshake (e.g. bad token) is invisible to JS; ask REST why.
       if (neverOpened) apiGet("/api/stats").catch(() => {});
     },

@@ -1,13 +1,20 @@
 // The event timeline: stored history from /api/events, then live events from /ws/stats, newest on
-// top, filterable by type (the types come from the server, /api/meta) and camera.
+// top, filterable by type (the types come from the server, /api/meta) and camera. Each time the
+// stats socket opens, the events stored since the newest one shown are fetched: the socket sends only
+// what happens while it is open, and events between the history and the socket, or during a
+// reconnect, would be lost.
 
 import { apiGet } from "./api.js";
 import { el, formatTime, pushCapped } from "./dom.js";
 import { gidChip } from "./selection.js";
 
 const MAX_EVENTS = 500;          // timeline rows kept
+const HISTORY_LIMIT = 200;       // newest stored events shown at start
+const CATCH_UP_PAGE = 500;       // events per /api/events?after_id= request
 
 const eventIds = new Set();      // ids already in the timeline (REST + socket dedupe)
+let newestEventId = null;        // highest stored id seen (REST or socket): catch up after it
+let sync = Promise.resolve();    // history and catch-ups run one after another, never side by side
 const recentEvents = [];         // live/REST events kept in memory (journey fallback)
 const addedListeners = [];
 
@@ -91,6 +98,7 @@ export function addEvents(events) {
   for (const ev of events) {
     if (!ev || !ev.type) continue;
     if (ev.id != null) {
+      if (Number.isFinite(ev.id) && (newestEventId == null || ev.id > newestEventId)) newestEventId = ev.id;
       if (eventIds.has(ev.id)) continue;
       eventIds.add(ev.id);
     }
@@ -111,11 +119,42 @@ export function addEvents(events) {
   if (added.length) for (const listener of addedListeners) listener(added);
 }
 
-export async function loadEventHistory() {
+/** The newest stored events, at start (catchUpEvents() fetches the rest as the socket opens). */
+export function loadEventHistory() {
+  sync = sync.then(fetchHistory);
+  return sync;
+}
+
+/** The events stored since the newest one shown (the stats socket has just opened). */
+export function catchUpEvents() {
+  sync = sync.then(() => (newestEventId == null ? fetchHistory() : fetchAfter(newestEventId)));
+  return sync;
+}
+
+async function fetchHistory() {
+  await showingErrors(async () => {
+    const data = await apiGet(`/api/events?limit=${HISTORY_LIMIT}`);
+    addEvents(data.events || []);
+  });
+}
+
+/** Page by page, each after the last id of the one before (not newestEventId: live events move it on). */
+async function fetchAfter(afterId) {
+  await showingErrors(async () => {
+    let cursor = afterId;
+    for (;;) {
+      const events = (await apiGet(`/api/events?after_id=${cursor}&limit=${CATCH_UP_PAGE}`)).events || [];
+      addEvents(events);
+      if (events.length < CATCH_UP_PAGE) return;
+      cursor = Math.max(...events.map((ev) => ev.id));
+    }
+  });
+}
+
+async function showingErrors(load) {
   const note = document.getElementById("timeline-note");
   try {
-    const data = await apiGet("/api/events?limit=200");
-    addEvents(data.events || []);
+    await load();
     note.hidden = true;
   } catch (err) {
     note.textContent = err.status === 503

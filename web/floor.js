@@ -1,12 +1,15 @@
 // The floor view: a map of the floor in metres, +y up as on a map, with the calibrated cameras and
 // the floor they see, floor zones and lines, an optional plan image, and the people on the floor as
 // dots with short trails. The map comes from /api/floor, the people from /ws/positions; app.js hands
-// in the connections (api.js) and the selection (selection.js) through startFloorView().
+// in the connections (api.js) and the selection (selection.js) through startFloorView(). The view fits
+// the map (views, zones, lines, cameras, plan); people widen it only when near the map, so that one
+// bad position (a foot point near the horizon) cannot zoom it out for good.
 
 const LAYOUT_RETRY_MS = 2000;   // a camera's view is known once its reader has opened the video
 const MARGIN_PX = 18;           // kept clear around the fitted map (CSS pixels)
 const EMPTY_HALF_SIZE_M = 10;   // the map's half-size while nothing is known yet
 const MIN_SPAN_M = 4;           // never zoom in further (a lone person keeps some floor around them)
+const PEOPLE_REACH_M = 10;      // people up to this far outside the map widen the view; farther ones do not
 const DOT_RADIUS_PX = 6;
 const SELECTED_RADIUS_PX = 9;
 const HIT_RADIUS_PX = 14;       // a click this close to a person's dot picks them
@@ -19,7 +22,8 @@ const view = {
   root: null,
   canvas: null,
   layout: null,       // the body of /api/floor
-  extent: null,       // [x_min, y_min, x_max, y_max] metres shown; grows, never shrinks (no jitter)
+  mapExtent: null,    // [x_min, y_min, x_max, y_max] metres of the map itself (layout and plan), or null
+  extent: null,       // metres shown: the map, grown by the people near it; shrinks only with the map (no jitter)
   plan: null,         // { bitmap, placement } once the plan image is in
   positions: { time: null, people: [] },
   dots: [],           // [{ gid, x, y }] drawn people, CSS pixels from the canvas's top-left
@@ -36,6 +40,20 @@ export function growExtent(bounds, points) {
       : [x, y, x, y];
   }
   return extent;
+}
+
+/** Whether (x, y) lies within `reach` metres of `extent` (every point does while there is no extent). */
+export function isNear(extent, [x, y], reach) {
+  if (!extent) return true;
+  return x >= extent[0] - reach && y >= extent[1] - reach && x <= extent[2] + reach && y <= extent[3] + reach;
+}
+
+/** The floor corners [[x, y], ...] (metres) of a plan image width x height pixels (see planTransform). */
+export function planCorners(placement, width, height) {
+  const [ox, oy] = placement.origin_px;
+  const ySign = placement.y_axis === "down" ? 1 : -1;
+  return [[0, 0], [width, 0], [0, height], [width, height]]
+    .map(([u, v]) => [(u - ox) / placement.pixels_per_m, (ySign * (v - oy)) / placement.pixels_per_m]);
 }
 
 /** The map-to-screen fit of `extent` (metres) in a width x height pixel box: screen = (x0 + s x, y0 - s y). */
@@ -120,17 +138,10 @@ async function loadLayout() {
     return;
   }
   showEmpty(null);
-  const shown = view.extent ? [view.extent.slice(0, 2), view.extent.slice(2)] : [];
-  view.extent = growExtent(layout.bounds, shown);
+  fitMap();
   if (first) {
     if (layout.plan) loadPlan(layout.plan);
-    view.options.socket("/ws/positions", {
-      onMessage: onPositions,
-      onState: (s) => {
-        view.root.dataset.ws = s;
-        document.getElementById("floor-ws").textContent = `positions ${s}`;
-      },
-    });
+    view.options.socket("/ws/positions", { onMessage: onPositions, onState: onPositionsState });
   }
   if (calibrated.some((c) => !c.view.length)) setTimeout(loadLayout, LAYOUT_RETRY_MS);
   drawFloor();
@@ -140,10 +151,20 @@ async function loadPlan(placement) {
   try {
     const response = await view.options.apiFetch(placement.url);
     view.plan = { bitmap: await createImageBitmap(await response.blob()), placement };
+    fitMap();
     drawFloor();
   } catch (err) {
     console.warn("floor plan:", err.message);
   }
+}
+
+/** Fit the view to the map (the layout and the plan): people seen so far widen it again as they move. */
+function fitMap() {
+  const { layout, plan } = view;
+  const cameras = layout.cameras.filter((c) => c.position).map((c) => c.position);
+  const corners = plan ? planCorners(plan.placement, plan.bitmap.width, plan.bitmap.height) : [];
+  view.mapExtent = growExtent(layout.bounds, [...cameras, ...corners]);
+  view.extent = view.mapExtent;
 }
 
 function showEmpty(message) {
@@ -159,8 +180,18 @@ function onPositions(data) {
   if (message.type !== "positions" || !Array.isArray(message.people)) return;
   view.positions = message;
   const points = message.people.flatMap((p) => [[p.x, p.y], ...p.trail]);
-  view.extent = growExtent(view.extent, points);
+  view.extent = growExtent(view.extent, points.filter((p) => isNear(view.mapExtent, p, PEOPLE_REACH_M)));
   drawFloor();
+}
+
+/** Without the socket the last positions are old news: nobody is drawn until it is back. */
+function onPositionsState(state) {
+  view.root.dataset.ws = state;
+  document.getElementById("floor-ws").textContent = `positions ${state}`;
+  if (state !== "live" && view.positions.people.length) {
+    view.positions = { time: null, people: [] };
+    drawFloor();
+  }
 }
 
 function onClick(e) {

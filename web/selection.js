@@ -18,7 +18,12 @@ export function onSelect(listener) {
 
 /** Select gid, or deselect it when it is the selected one already. */
 export function toggleSelect(gid) {
-  selected = gid === selected ? 0 : gid;
+  select(gid === selected ? 0 : gid);
+}
+
+/** Select gid (0: nobody), whoever was selected before. */
+export function select(gid) {
+  selected = gid;
   for (const chip of document.querySelectorAll(".gid-chip")) {
     chip.classList.toggle("selected", Number(chip.dataset.gid) === selected);
   }

@@ -1,15 +1,21 @@
 // The camera tiles: one per camera, its video from /ws/<camera_id> drawn on a canvas with the
 // configured lines and zones and each track's box and global ID; a click on a box selects that
-// person. Also measures capture -> display (browser clock), which metrics.js shows.
+// person. Also measures capture -> display (browser clock), which metrics.js shows. A tile whose
+// camera is not connected, or whose video socket is not open, is stale: its last frame is dimmed and
+// labelled, without boxes to click.
 
 import { apiGet, reconnectingSocket } from "./api.js";
 import { el, pushCapped } from "./dom.js";
 import { gidColor, selectedGid, toggleSelect } from "./selection.js";
 
-const LATENCY_WINDOW = 200;      // frames used for capture->display percentiles
+const LATENCY_WINDOW = 200;      // frames used for capture->display percentiles, at most
+const LATENCY_MAX_AGE_MS = 10000; // and only those drawn this recently: no old figures once video stops
+const CAMERAS_RETRY_MS = 1000;   // /api/cameras failed: try again after this, doubling
+const CAMERAS_RETRY_MAX_MS = 30000;
+const STALE_ALPHA = 0.35;        // a stale tile's last frame, dimmed
 
 const tiles = new Map();         // camera_id -> tile (see createTile)
-const displayLatencies = [];     // capture->display seconds, last LATENCY_WINDOW frames
+const displayLatencies = [];     // { atMs, latencyS } of the last frames drawn (all cameras)
 const cameraListeners = [];
 
 // ---------------------------------------------------------------- pure helpers
@@ -46,9 +52,12 @@ export function onNewCamera(listener) {
   cameraListeners.push(listener);
 }
 
-/** capture->display seconds of the last frames drawn, all cameras. */
+/** capture->display seconds of the frames drawn in the last LATENCY_MAX_AGE_MS, all cameras. */
 export function captureToDisplayS() {
-  return displayLatencies;
+  const oldest = Date.now() - LATENCY_MAX_AGE_MS;
+  const firstRecent = displayLatencies.findIndex((sample) => sample.atMs >= oldest);
+  displayLatencies.splice(0, firstRecent < 0 ? displayLatencies.length : firstRecent);
+  return displayLatencies.map((sample) => sample.latencyS);
 }
 
 /** Redraw every tile's last frame (the selection changed). */
@@ -79,7 +88,7 @@ function createTile(info) {
   const tile = {
     id: info.camera_id, info, root, canvas, ctx: canvas.getContext("2d"),
     badge, reason, fps, det, trk, ws,
-    frames: 0, decoding: false, bitmap: null, header: null, boxes: [],
+    frames: 0, decoding: false, bitmap: null, header: null, boxes: [], stale: true,
   };
   tiles.set(info.camera_id, tile);
   setTileState(tile, info.state || "connecting", info.reason || "");
@@ -88,7 +97,11 @@ function createTile(info) {
   reconnectingSocket(`/ws/${encodeURIComponent(info.camera_id)}`, {
     binary: true,
     onMessage: (data) => onVideoMessage(tile, data),
-    onState: (s) => { root.dataset.ws = s; ws.textContent = `video ${s}`; },
+    onState: (s) => {
+      root.dataset.ws = s;
+      ws.textContent = `video ${s}`;
+      updateStale(tile);
+    },
   });
   for (const listener of cameraListeners) listener(info.camera_id);
   return tile;
@@ -100,6 +113,17 @@ function setTileState(tile, camState, reason) {
   tile.root.dataset.state = camState;
   tile.reason.textContent = reason || "";
   tile.reason.hidden = !reason;
+  updateStale(tile);
+}
+
+/** Stale: the camera is not connected or its video socket is not open; the last frame is old news. */
+function updateStale(tile) {
+  const stale = tile.root.dataset.state !== "connected" || tile.root.dataset.ws !== "live";
+  tile.root.dataset.stale = String(stale);
+  tile.root.classList.toggle("stale", stale);
+  if (stale === tile.stale) return;
+  tile.stale = stale;
+  drawTile(tile);
 }
 
 function drawPlaceholder(tile, text) {
@@ -128,7 +152,7 @@ function onVideoMessage(tile, data) {
       tile.root.dataset.frames = String(tile.frames);
       const captured = Number(frame.header.captured_at);
       if (Number.isFinite(captured)) {
-        pushCapped(displayLatencies, Date.now() / 1000 - captured, LATENCY_WINDOW);
+        pushCapped(displayLatencies, { atMs: Date.now(), latencyS: Date.now() / 1000 - captured }, LATENCY_WINDOW);
       }
     })
     .catch(() => { /* undecodable JPEG: skip the frame */ })
@@ -138,16 +162,43 @@ function onVideoMessage(tile, data) {
 /** Redraw the last frame with overlays; also used when the selection changes. */
 function drawTile(tile) {
   const { canvas, ctx, bitmap, header } = tile;
+  setBoxes(tile, []);
   if (!bitmap || !header) return;
   const w = header.width || bitmap.width;
   const h = header.height || bitmap.height;
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
-  ctx.drawImage(bitmap, 0, 0, w, h);
   const scale = Number(header.scale) || 1;
   const unit = Math.max(1, w / 400);  // line/font size relative to frame size
+  if (tile.stale) {
+    drawStaleFrame(tile, unit);
+    return;
+  }
+  ctx.drawImage(bitmap, 0, 0, w, h);
   drawZones(ctx, tile.info.zones || [], scale, unit);
   drawLines(ctx, tile.info.lines || [], scale, unit);
-  tile.boxes = drawTracks(ctx, header.tracks || [], scale, unit);
+  setBoxes(tile, drawTracks(ctx, header.tracks || [], scale, unit));
+}
+
+/** The boxes a click can pick; their count is on the tile (data-boxes) for tests. */
+function setBoxes(tile, boxes) {
+  tile.boxes = boxes;
+  tile.root.dataset.boxes = String(boxes.length);
+}
+
+/** The last frame dimmed, without boxes (those people may be anywhere now), and why it is old. */
+function drawStaleFrame(tile, unit) {
+  const { canvas, ctx, bitmap } = tile;
+  ctx.fillStyle = "#111418";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.globalAlpha = STALE_ALPHA;
+  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  ctx.globalAlpha = 1;
+  const why = tile.root.dataset.state !== "connected" ? `camera ${tile.root.dataset.state}` : "video disconnected";
+  ctx.fillStyle = "#e6edf3";
+  ctx.font = `bold ${Math.round(16 * unit)}px system-ui, sans-serif`;
+  ctx.textAlign = "center";
+  ctx.fillText(`${why} · last frame`, canvas.width / 2, canvas.height / 2);
+  ctx.textAlign = "start";
 }
 
 function drawZones(ctx, zones, scale, unit) {
@@ -246,15 +297,22 @@ function onCanvasClick(tile, e) {
   if (gid) toggleSelect(gid);
 }
 
-/** A tile for each camera of /api/cameras, with its lines and zones. */
-export async function loadCameras() {
+/**
+ * A tile for each camera of /api/cameras, with its lines and zones. Tried again with a growing delay
+ * until it answers: the tiles that stats made meanwhile get their lines and zones then.
+ */
+export async function loadCameras(retryMs = CAMERAS_RETRY_MS) {
   try {
     const data = await apiGet("/api/cameras");
     for (const info of data.cameras || []) {
-      if (!tiles.has(info.camera_id)) createTile(info);
+      const tile = tiles.get(info.camera_id);
+      if (!tile) { createTile(info); continue; }
+      tile.info = info;
+      drawTile(tile);
     }
   } catch (err) {
-    console.warn("cameras:", err.message);
+    console.warn(`cameras: ${err.message}; trying again in ${retryMs / 1000} s`);
+    setTimeout(() => loadCameras(Math.min(2 * retryMs, CAMERAS_RETRY_MAX_MS)), retryMs);
   }
 }
 
