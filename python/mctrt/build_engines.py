@@ -32,7 +32,7 @@ def models_from_config(path: Path) -> list[tuple[str, DetectorConfig | ReidConfi
 def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Path:
     from mctrt.models.backends.tensorrt_build import EngineOptions, build_engine
     from mctrt.models.detector import load_detector_model
-    from mctrt.models.embedder import whole_frames_into
+    from mctrt.models.embedder import upright_crops_into
     from mctrt.models.onnx_io import io_shapes, load_onnx
     from mctrt.models.yolo import family, letterbox_into
 
@@ -50,7 +50,7 @@ def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Pa
         model = load_detector_model(source, config.input_size)
         prepare = letterbox_into(family(io_shapes(model)[1][0])[0])
     else:
-        model, prepare = load_onnx(source, "re-ID model"), whole_frames_into
+        model, prepare = load_onnx(source, "re-ID model"), upright_crops_into
     return build_engine(model, source, options, prepare)
 
 

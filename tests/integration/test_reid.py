@@ -98,3 +98,16 @@ def test_wrong_models_are_rejected(assets, tmp_path):
         Embedder(tmp_path / "x.onnx")
     with pytest.raises(ModelError, match="expected \\(batch, 3, H, W\\) in and \\(batch, D\\) out"):
         Embedder(assets / "models/yolov8n_coco_fp32.onnx")
+
+
+def test_int8_calibration_crops_are_upright_like_a_persons_box():
+    """TensorRT calibrates the re-ID model on frames prepared by upright_crops_into: the crop of each
+    frame must have the input's own shape (not the whole landscape frame squeezed into it)."""
+    from mctrt.models.embedder import upright_crops_into
+
+    frame = np.zeros((100, 400, 3), np.uint8)
+    frame[:, 175:225] = 255  # a white upright band at the centre, 50 px wide: the crop's full width
+    out = np.empty((1, 3, 256, 128), np.float32)
+    upright_crops_into([frame], out)
+    # The crop is 100 x 50 px at the centre: white edge to edge (the whole frame would be mostly black)
+    assert out[0].mean() > 0.9 * out[0].max()

@@ -36,7 +36,7 @@ class Embedder:
         # re-ID runs in bursts between detections: its idle threads must not spin on the detector's cores
         options["onnxruntime"] = {"spin": False, **dict(options.get("onnxruntime") or {})}
         self.backend = open_backend(load_onnx(path, "re-ID model"), path, backend, "re-ID model", options,
-                                    prepare=whole_frames_into)
+                                    prepare=upright_crops_into)
         shape, out = self.backend.input_shape, self.backend.output_shapes[0]
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]) or len(out) != 2:
             raise ModelError(
@@ -87,8 +87,17 @@ class Embedder:
         return features
 
 
-def whole_frames_into(images: list[np.ndarray], out: np.ndarray) -> None:
-    """Frames into a batch of the model's input (B, 3, H, W), each whole frame cut as one crop, exactly
-    as embed() prepares boxes (TensorRT's INT8 calibration feeds real frames through this)."""
-    boxes = [np.array([[0, 0, image.shape[1], image.shape[0]]], np.float32) for image in images]
+def upright_crops_into(images: list[np.ndarray], out: np.ndarray) -> None:
+    """Frames into a batch of the model's input (B, 3, H, W) for TensorRT's INT8 calibration: from each
+    frame the tallest crop of the input's own shape (upright, like a person's box) that fits, centred,
+    prepared exactly as embed() prepares boxes. A whole landscape frame squeezed into the upright
+    input would calibrate on shapes and scales re-ID never sees."""
+    aspect = out.shape[3] / out.shape[2]  # width / height of the model's input
+    boxes = []
+    for image in images:
+        height, width = image.shape[:2]
+        h = min(height, width / aspect)
+        w = h * aspect
+        x0, y0 = (width - w) / 2, (height - h) / 2
+        boxes.append(np.array([[x0, y0, x0 + w, y0 + h]], np.float32))
     core.crop_resize_batch(images, boxes, out)
