@@ -434,7 +434,8 @@ def test_a_live_file_that_ends_is_no_outage_for_the_health_events(tmp_path):
     runner.join(timeout=30)
     assert pipeline.readers[1].status.state == ENDED
     assert pipeline.metrics.snapshot()["total_frames"] >= ended_at + 20
-    assert [e for e in events if e["type"].startswith("camera_")] == []
+    # (the looping camera may be judged too, on a loaded machine: only the ended one is asserted on)
+    assert [e for e in events if e["type"].startswith("camera_") and e["camera_id"] == "short"] == []
 
 
 def test_a_raw_h264_file_is_read_at_the_rate_it_declares_not_ffmpegs_default(tmp_path):
