@@ -2,7 +2,7 @@
 
     python -m mctrt.build_engines --config configs/demo.yaml        # the config's detector and re-ID models
     python -m mctrt.build_engines --detector yolov8n.onnx [--input-size 384 640] [--reid osnet.onnx]
-        [--precision fp16|fp32|int8] [--calibration-images DIR] [--max-batch 32] [--opt-batch 8]
+        [--precision fp16|fp32|int8] [--calibration-images DIR] [--max-batch 32] [--opt-batch min(8, max-batch)]
         [--engine-dir engines]
 
 An engine is keyed by the sha256 of the ONNX graph the backend is given (a YOLOv8 export made

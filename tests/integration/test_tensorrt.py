@@ -31,6 +31,11 @@ def test_engine_options_are_checked(kwargs, message):
         EngineOptions(**kwargs)
 
 
+def test_a_max_batch_below_8_alone_sets_the_batch_optimised_for():
+    assert EngineOptions(max_batch=4).opt_batch == 4 and EngineOptions().opt_batch == 8
+    assert EngineOptions(max_batch=16, opt_batch=2).opt_batch == 2
+
+
 def test_the_engine_file_names_everything_it_depends_on(tmp_path):
     options = EngineOptions()
     key = engine_key(b"graph", "10.8.0", GPU, options)

@@ -31,11 +31,12 @@ PRECISIONS = ("fp32", "fp16", "int8")
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """How an engine is built. max_batch bounds the optimisation profile (min 1, opt opt_batch)."""
+    """How an engine is built. max_batch bounds the optimisation profile (min 1, opt opt_batch; not
+    given, opt_batch is 8 or max_batch where that is smaller)."""
 
     precision: str = "fp16"
     max_batch: int = 32
-    opt_batch: int = 8
+    opt_batch: int | None = None
     workspace_gib: float = 4.0
     engine_dir: str = CACHE_DIR
     calibration_images: str | None = None  # a folder of frames, needed for int8
@@ -44,6 +45,8 @@ class EngineOptions:
     def __post_init__(self) -> None:
         from mctrt.errors import ConfigError
 
+        if self.opt_batch is None:
+            object.__setattr__(self, "opt_batch", min(8, self.max_batch) if isinstance(self.max_batch, int) else 8)
         for name in ("max_batch", "opt_batch", "calibration_batches"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
