@@ -3,7 +3,7 @@
 Each camera is a strip of the frame, so that cross-camera identity is tested where the truth is known.
 
     python -m mctrt.splits --video V.avi --gt gt/gt.txt --image-to-floor '[[...], [...], [...]]' \\
-        --strips 0:256,320:576,640:768 --out DIR [--frames 1:400]
+        --strips 0:256,320:576,640:768 --base-config configs/pets09.yaml --out DIR [--frames 1:400]
 
 Each strip x0:x1 (columns; rows y0:y1 too with x0:x1/y0:y1) becomes DIR/<name>/<name>.mp4 with
 DIR/<name>/gt/gt.txt: the ground truth's boxes in that strip's pixels, kept where at least 60 % of the
@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 import yaml
 
+from mctrt.config.loader import expand_env, resolve_path
 from mctrt.errors import DataError, MctrtError
 from mctrt.io.mot import read_mot
 
@@ -125,13 +126,15 @@ def make_split(video: str | Path, gt: str | Path, image_to_floor: np.ndarray, st
         writer.release()
     config = yaml.safe_load(Path(base_config).read_text()) if base_config else {}
     base = Path(base_config).resolve().parent if base_config else Path.cwd()
-    for module in (config.get("modules") or {}).values():
-        if isinstance(module, dict) and isinstance(module.get("model"), str) and "${" not in module["model"]:
-            module["model"] = str((base / module["model"]).resolve())
+    for name, module in (config.get("modules") or {}).items():  # paths as the base config reads them, made absolute
+        if isinstance(module, dict) and isinstance(module.get("model"), str):
+            model = expand_env(module["model"], f"modules.{name}.model of {base_config}")
+            module["model"] = str(Path(resolve_path(model, base)).resolve())
     config["inputs"] = [{"camera_id": s.name, "path": f"{s.name}/{s.name}.mp4",
                          "calibration": {"image_to_floor": s.homography(image_to_floor).round(12).tolist()}}
                         for s in strips]
     config.pop("events", None)  # lines and zones of other cameras
+    (config.get("association") or {}).pop("transit_windows", None)  # they name the base's cameras
     config["store"] = {"path": None}
     (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return strips
@@ -144,7 +147,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.splits") ->
     parser.add_argument("--image-to-floor", required=True, help="the video's 3x3 homography to floor metres (JSON)")
     parser.add_argument("--strips", required=True, help="x0:x1[/y0:y1],... one per camera")
     parser.add_argument("--frames", help="first:last frames to keep (1-based, inclusive)")
-    parser.add_argument("--base-config", help="a config whose modules (detector, tracker, re-ID) the split uses")
+    parser.add_argument("--base-config", required=True,
+                        help="a config whose modules (detector, tracker, re-ID) and association the split uses")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     try:

@@ -65,3 +65,24 @@ def test_a_strip_of_odd_width_is_written_one_column_narrower_and_its_ground_trut
     assert (video.get(cv2.CAP_PROP_FRAME_WIDTH), video.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (50, 60)
     video.release()
     assert read_mot(tmp_path / "out/cam0/gt/gt.txt")[0, 2:6].tolist() == [30, 10, 20, 40]
+
+
+def test_the_config_of_a_split_made_from_a_two_camera_config_loads(tmp_path, monkeypatch):
+    """Made from configs/demo.yaml, the split's config kept its transit windows naming west and east
+    (refused at load: not cameras of the split) and its ${MCTRT_ASSETS:-...} model paths unexpanded
+    (then relative to the split's folder)."""
+    from pathlib import Path
+
+    from mctrt.config import load_config
+
+    monkeypatch.delenv("MCTRT_ASSETS", raising=False)
+    writer = cv2.VideoWriter(str(tmp_path / "v.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (100, 60))
+    for _ in range(3):
+        writer.write(np.zeros((60, 100, 3), np.uint8))
+    writer.release()
+    np.savetxt(tmp_path / "gt.txt", [[1, 1, 30, 10, 21, 40, 1, -1, -1, -1]], delimiter=",", fmt="%g")
+    demo = Path(__file__).parents[2] / "configs" / "demo.yaml"
+    make_split(tmp_path / "v.avi", tmp_path / "gt.txt", np.eye(3), "0:50,60:100", tmp_path / "out", base_config=demo)
+    config = load_config(tmp_path / "out" / "config.yaml")
+    assert config.camera_ids == ["cam0", "cam1"]
+    assert Path(config.detector.model) == (demo.parent / "../../shared/models/yolov8n_coco_fp32.onnx").resolve()
