@@ -124,3 +124,15 @@ def test_a_track_number_used_again_after_its_track_ended_is_another_track(tmp_pa
         add(writer, frame, gid, 1, 50 + frame)
     writer.close()
     assert rows(tmp_path / "a.txt")[:, :2].tolist() == [[1, 7], [2, 7], [3, 7], [5, 9], [6, 9], [7, 9]]
+
+
+def test_a_rerun_with_other_cameras_moves_the_earlier_cameras_files_too(tmp_path):
+    """mctrt.eval scores every .txt of the folder: an earlier run's cameras a and b left beside this
+    run's c would be scored with it."""
+    first = ResultWriter(tmp_path, ["a", "b"])
+    add(first, 1, 3, 1, 0)
+    first.close()
+    second = ResultWriter(tmp_path, ["c"])
+    second.close()
+    assert sorted(p.name for p in tmp_path.glob("*.txt")) == ["c.txt", "world.txt"]
+    assert {"a.txt", "b.txt", "world.txt", "events.jsonl"} <= {p.name for p in second.previous.iterdir()}

@@ -163,8 +163,10 @@ def _replace(path: Path, write) -> None:
 
 
 def _keep_previous(folder: Path, names: list[str]) -> Path | None:
-    """Move an earlier run's result files (of these names) into folder/previous-<UTC time>/."""
-    found = [folder / n for n in names if (folder / n).exists()]
+    """Move an earlier run's result files into folder/previous-<UTC time>/: those of these names, and
+    every other *.txt (an earlier run's cameras of other names, which mctrt.eval would score with
+    this run's)."""
+    found = sorted({folder / n for n in names if (folder / n).exists()} | set(folder.glob("*.txt")))
     if not found:
         return None
     kept = folder / time.strftime("previous-%Y%m%d-%H%M%S", time.gmtime())
