@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="YAML configuration (see configs/demo.yaml)")
     parser.add_argument("--offline", action="store_true", help="process every frame of file inputs, then exit")
-    parser.add_argument("--output", help="write <camera_id>.txt results and events.jsonl to this folder")
+    parser.add_argument("--output", help="write <camera_id>.txt results, world.txt and events.jsonl to this folder")
     parser.add_argument("--no-server", action="store_true", help="do not serve the dashboard")
     parser.add_argument("--host", help="listen on this address (default: the config's server.host, 127.0.0.1)")
     parser.add_argument("--port", type=int, help="listen on this port (default: the config's server.port, 8000)")
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
     progress.close(pipeline)
     print(summary(pipeline, pipeline.run_s or time.monotonic() - started))  # not the dashboard's time after it
     if args.output:
-        print(f"results: {args.output}/<camera_id>.txt and {args.output}/events.jsonl")
+        print(f"results: {args.output}/<camera_id>.txt, {args.output}/world.txt and {args.output}/events.jsonl")
     if args.offline and pipeline.interrupted:
         print("stopped before the inputs ended: the results are of the frames read until then", file=sys.stderr)
         return 1
