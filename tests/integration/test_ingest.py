@@ -11,12 +11,13 @@ import cv2
 import numpy as np
 import pytest
 
-from mctrt.config import InputConfig
+from mctrt.config import InputConfig, config_from_dict
 from mctrt.errors import MctrtError, SourceError
 from mctrt.io import sources
 from mctrt.io.decode import DecodeError
 from mctrt.io.sources import ENDED, FAILED, RECONNECTING, Backoff, CameraReader, FrameQueue, open_capture, why_unreachable
-from mctrt.types import Frame
+from mctrt.pipeline import Pipeline
+from mctrt.types import Detections, Frame
 
 
 def write_video(path, frames=12, fps=10.0, size=(96, 64)):
@@ -45,6 +46,14 @@ def wait_until(condition, timeout, poll=0.02):
     deadline = time.monotonic() + timeout
     while not condition() and time.monotonic() < deadline:
         time.sleep(poll)
+
+
+class NoPeople:
+    """A detector that finds nobody: for tests of cameras, not of people."""
+
+    def detect(self, images):
+        return [Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+                for _ in images]
 
 
 def frame(k):
@@ -321,15 +330,6 @@ def test_offline_mode_refuses_streams():
 def test_a_live_run_reports_a_camera_that_never_delivers_as_offline_once(tmp_path):
     """Live, a looping file camera beside one whose file is missing: the pipeline raises one
     camera_offline for the missing one (debounced), none for the good one, and keeps processing."""
-    from mctrt.config import config_from_dict
-    from mctrt.pipeline import Pipeline
-    from mctrt.types import Detections
-
-    class NoPeople:
-        def detect(self, images):
-            return [Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
-                    for _ in images]
-
     write_video(tmp_path / "good.avi", frames=20)
     config = config_from_dict({
         "inputs": [{"camera_id": "good", "path": "good.avi", "loop": True}, {"camera_id": "gone", "path": "gone.avi"}],
@@ -376,15 +376,6 @@ def test_live_frames_keep_their_pace_when_the_system_clock_steps(tmp_path, monke
 def test_a_live_run_of_max_frames_does_not_wait_for_a_camera_that_is_away(tmp_path):
     """--max-frames N live, beside a stream nothing answers: the run ends once the delivering camera
     has given N frames, rather than waiting for ever for the dead one."""
-    from mctrt.config import config_from_dict
-    from mctrt.pipeline import Pipeline
-    from mctrt.types import Detections
-
-    class NoPeople:
-        def detect(self, images):
-            return [Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
-                    for _ in images]
-
     write_video(tmp_path / "good.avi", frames=20)
     config = config_from_dict({
         "inputs": [{"camera_id": "good", "path": "good.avi", "loop": True},
@@ -407,15 +398,6 @@ def test_a_live_run_of_max_frames_does_not_wait_for_a_camera_that_is_away(tmp_pa
 def test_a_live_file_that_ends_is_no_outage_for_the_health_events(tmp_path):
     """Live, a file camera that reached its end (no loop) beside a looping one: its end is not a
     camera_offline (it was before: every silent camera was judged)."""
-    from mctrt.config import config_from_dict
-    from mctrt.pipeline import Pipeline
-    from mctrt.types import Detections
-
-    class NoPeople:
-        def detect(self, images):
-            return [Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
-                    for _ in images]
-
     write_video(tmp_path / "loop.avi", frames=20)
     write_video(tmp_path / "short.avi", frames=3)
     config = config_from_dict({
