@@ -33,6 +33,17 @@ def test_entry_then_exit_after_the_person_is_gone_long_enough():
     assert events[0]["time"] == 0.0 and events[0]["duration_s"] == 0.0 and events[1]["cameras"] == ["c"]
 
 
+def test_a_person_who_comes_back_is_first_seen_once_and_last_seen_at_each_departure():
+    engine = EventEngine(EventsConfig(exit_after_s=1.0))
+    step(engine, "c", 0.0, 1, [(1, 1, 100, 100)])
+    first_leave = step(engine, "c", 2.0, 2, [])
+    assert types(step(engine, "c", 5.0, 3, [(1, 2, 100, 100)])) == ["entry"]  # back: no second first_seen
+    second_leave = step(engine, "c", 7.0, 4, [])
+    assert types(first_leave) == types(second_leave) == ["exit", "last_seen"]
+    assert (first_leave[1]["duration_s"], second_leave[1]["duration_s"]) == (0.0, 5.0)  # both from first_seen
+    assert second_leave[1]["first_seen"] == 0.0 and engine.counts["first_seen"] == 1
+
+
 def test_a_flickering_track_is_one_visit_even_with_a_new_track_id():
     engine = EventEngine(EventsConfig(exit_after_s=2.0))
     step(engine, "c", 0.0, 1, [(1, 1, 100, 100)])

@@ -4,10 +4,13 @@ load with ConfigError naming it."""
 import os
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
-from mctrt.config import config_from_dict, expand_env, load_config
-from mctrt.errors import ConfigError
+from mctrt.config import InputConfig, config_from_dict, expand_env, load_config
+from mctrt.errors import ConfigError, SourceError
+from mctrt.io.sources import open_capture
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -83,7 +86,22 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
         ({"association": {"match_threshold": 2}}, "association.match_threshold must be a number"),
         ({"association": {"transit_windows": [{"cameras": ["a", "c"], "max_s": 5}]}}, "names camera 'c', which is not in inputs"),
         ({"association": {"transit_windows": [{"cameras": ["a", "b"], "min_s": 9, "max_s": 5}]}}, "max_s must be a number >= 9"),
-        ({"events": {"lines": [{"name": "l", "camera_id": "a", "points": [[0, 0]]}]}}, "points must be a list of at least 2"),
+        ({"events": {"lines": [{"name": "l", "camera_id": "a", "points": [[0, 0]]}]}}, "points must be a list of exactly 2"),
+        # a third point was cut off silently: a line is a segment a -> b
+        ({"events": {"lines": [{"name": "l", "camera_id": "a", "points": [[0, 0], [5, 0], [5, 5]]}]}}, "points must be a list of exactly 2"),
+        ({"events": {"lines": [{"name": "l", "camera_id": "a", "points": [[3, 4], [3, 4]]}]}}, "two ends are the same point"),
+        ({"events": {"zones": [{"name": "z", "camera_id": "a", "polygon": [[0, 0], [1, 0], [2, 0]]}]}}, "encloses no area"),
+        # events, occupancy and the engine's state are keyed by name: two of one name mixed their visits
+        ({"events": {"zones": [{"name": "door", "camera_id": "a", "polygon": [[0, 0], [9, 0], [9, 9]]},
+                               {"name": "door", "camera_id": "b", "polygon": [[0, 0], [9, 0], [9, 9]]}]}},
+         r"events.zones: the name 'door' is used twice"),
+        ({"events": {"lines": [{"name": "l", "camera_id": "a", "points": [[0, 0], [9, 0]]},
+                               {"name": "l", "camera_id": "b", "points": [[0, 0], [9, 0]]}]}}, r"events.lines: the name 'l' is used twice"),
+        # a setting in the other shape's units was accepted and ignored
+        ({"events": {"zones": [{"name": "z", "polygon_m": [[0, 0], [1, 0], [1, 1]], "hysteresis_px": 8}]}},
+         r"zones\[z\].hysteresis_px does not apply: this one is drawn on the floor \(metres\); use hysteresis_m"),
+        ({"events": {"lines": [{"name": "l", "camera_id": "a", "points": [[0, 0], [9, 0]], "hysteresis_m": 0.3}]}},
+         r"lines\[l\].hysteresis_m does not apply: this one is drawn on an image \(pixels\); use hysteresis_px"),
         ({"events": {"zones": [{"name": "z", "camera_id": "zz", "polygon": [[0, 0], [1, 0], [1, 1]]}]}}, "names camera 'zz'"),
         ({"events": {"dwell_threshold_s": -1}}, "dwell_threshold_s must be a number > 0"),
         ({"server": {"port": 70000}}, "server.port must be an integer >= 0 and <= 65535"),
@@ -175,11 +193,30 @@ def test_floor_settings_load_with_their_paths_relative_to_the_file(tmp_path):
                 "lines": [{"name": "door", "points_m": [[0, 0], [0, 2]], "hysteresis_m": 0.3}],
                 "camera_health": {"min_fps": 5}},
         server={"floor_plan": {"image": "plan.png", "origin_px": [10, 20], "pixels_per_m": 40}})
+    cv2.imwrite(str(tmp_path / "plan.png"), np.zeros((4, 4, 3), np.uint8))
     config = config_from_dict(data, tmp_path)
     assert config.inputs[0].calibration.camera.to_floor([[100, 200]]).tolist() == [[1.0, 2.0]]
     assert config.association.floor.gate_sigma == 2.5 and config.events.camera_health.min_fps == 5
     assert config.events.zones[0].on_floor and config.events.lines[0].on_floor and config.events.lines[0].camera_id is None
     assert config.server.floor_plan.image == str(tmp_path / "plan.png") and config.server.floor_plan.origin_px == (10.0, 20.0)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda path: None, "does not exist"),
+    (lambda path: path.mkdir(), "is a folder"),
+    (lambda path: path.write_text("not a picture"), "is not a PNG or JPEG image"),
+])
+def test_a_floor_plan_that_is_no_picture_is_refused_at_load(make, message, tmp_path):
+    make(tmp_path / "plan.png")  # was found out only when the dashboard asked for it (a 404)
+    with pytest.raises(ConfigError, match=f"floor plan .*plan.png {message}; give a PNG or JPEG"):
+        config_from_dict(minimal(server={"floor_plan": {"image": "plan.png"}}), tmp_path)
+
+
+def test_a_folder_given_as_config_or_video_is_called_a_folder(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder; give the path of a YAML file"):
+        load_config(tmp_path)
+    with pytest.raises(SourceError, match=r"video file .* is a folder; fix inputs\[a\].path"):
+        open_capture(InputConfig("a", str(tmp_path)))
 
 
 def test_shipped_configs_place_pets09_on_the_floor_in_every_camera(monkeypatch):

@@ -26,11 +26,12 @@ def text(where: str, value) -> str:
     return value
 
 
-def points(where: str, value, at_least: int, unit: str = "the camera's pixels") -> tuple[tuple[float, float], ...]:
-    ok = isinstance(value, (list, tuple)) and len(value) >= at_least and all(
+def points(where: str, value, at_least: int, unit: str = "the camera's pixels", *,
+           exactly: bool = False) -> tuple[tuple[float, float], ...]:
+    ok = isinstance(value, (list, tuple)) and (len(value) == at_least if exactly else len(value) >= at_least) and all(
         isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p)
         for p in value
     )
     if not ok:
-        raise fail(where, f"a list of at least {at_least} [x, y] points in {unit}", value)
+        raise fail(where, f"a list of {'exactly' if exactly else 'at least'} {at_least} [x, y] points in {unit}", value)
     return tuple((float(x), float(y)) for x, y in value)

@@ -248,6 +248,7 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
         if isinstance(plan, Mapping) and isinstance(plan.get("image"), str):
             plan = {**plan, "image": resolve_path(plan["image"], base)}
         nested["floor_plan"] = from_mapping(FloorPlanConfig, plan, "server.floor_plan")
+        _check_picture(nested["floor_plan"].image)
     server = from_mapping(ServerConfig, server_data, "server", **nested)
     store = from_mapping(StoreConfig, data.get("store") or {}, "store")
     if store.path is not None:
@@ -256,11 +257,23 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
     return PipelineConfig(inputs, detector, tracker, reid, schedule, association, events, server, store, bus, source)
 
 
+def _check_picture(path: str) -> None:
+    """The floor plan is checked here, not when the dashboard first asks for it (a 404 then)."""
+    fix = "give a PNG or JPEG picture (relative to the config file) in server.floor_plan.image"
+    if not Path(path).is_file():
+        raise ConfigError(f"floor plan {path} {'is a folder' if Path(path).is_dir() else 'does not exist'}; {fix}")
+    with open(path, "rb") as file:
+        head = file.read(8)
+    if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+        raise ConfigError(f"floor plan {path} is not a PNG or JPEG image; {fix}")
+
+
 def load_config(path: str | Path) -> PipelineConfig:
     """Read a configuration file; ConfigError names the file and the key at fault."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; give the path of a YAML file such as configs/demo.yaml")
+        raise ConfigError(f"config file {path} {'is a folder' if path.is_dir() else 'does not exist'}; "
+                          "give the path of a YAML file such as configs/demo.yaml")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

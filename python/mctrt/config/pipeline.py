@@ -176,20 +176,20 @@ class LineConfig:
     name: str
     camera_id: str | None = None
     points: tuple[tuple[float, float], tuple[float, float]] | None = None
-    hysteresis_px: float = 8.0
+    hysteresis_px: float | None = None  # default 8 px (image lines only)
     points_m: tuple[tuple[float, float], tuple[float, float]] | None = None
-    hysteresis_m: float = 0.2
+    hysteresis_m: float | None = None  # default 0.2 m (floor lines only)
 
     def __post_init__(self) -> None:
         text("events.lines[].name", self.name)
         where = f"events.lines[{self.name}]"
         _image_or_floor(where, self.camera_id, self.points, self.points_m, "points", "points_m")
-        if self.points is not None:
-            object.__setattr__(self, "points", points(f"{where}.points", self.points, 2)[:2])
-        else:
-            object.__setattr__(self, "points_m", points(f"{where}.points_m", self.points_m, 2, "floor metres")[:2])
-        number(f"{where}.hysteresis_px", self.hysteresis_px, 0.0)
-        number(f"{where}.hysteresis_m", self.hysteresis_m, 0.0)
+        key, unit = ("points", "the camera's pixels") if self.points_m is None else ("points_m", "floor metres")
+        (a, b) = points(f"{where}.{key}", getattr(self, key), 2, unit, exactly=True)
+        if a == b:
+            raise ConfigError(f"{where}.{key}: the line's two ends are the same point {list(a)}; give two different points")
+        object.__setattr__(self, key, (a, b))
+        _hysteresis(self, where, 8.0, 0.2)
 
     @property
     def on_floor(self) -> bool:
@@ -208,25 +208,43 @@ class ZoneConfig:
     polygon: tuple[tuple[float, float], ...] | None = None
     dwell_threshold_s: float | None = None
     polygon_m: tuple[tuple[float, float], ...] | None = None
-    hysteresis_px: float = 8.0
-    hysteresis_m: float = 0.2
+    hysteresis_px: float | None = None  # default 8 px (image zones only)
+    hysteresis_m: float | None = None  # default 0.2 m (floor zones only)
 
     def __post_init__(self) -> None:
         text("events.zones[].name", self.name)
         where = f"events.zones[{self.name}]"
         _image_or_floor(where, self.camera_id, self.polygon, self.polygon_m, "polygon", "polygon_m")
-        if self.polygon is not None:
-            object.__setattr__(self, "polygon", points(f"{where}.polygon", self.polygon, 3))
-        else:
-            object.__setattr__(self, "polygon_m", points(f"{where}.polygon_m", self.polygon_m, 3, "floor metres"))
+        key, unit = ("polygon", "the camera's pixels") if self.polygon_m is None else ("polygon_m", "floor metres")
+        corners = points(f"{where}.{key}", getattr(self, key), 3, unit)
+        if abs(_area(corners)) < 1e-9:
+            raise ConfigError(f"{where}.{key} encloses no area (its points lie on one line); give the corners of the zone")
+        object.__setattr__(self, key, corners)
         if self.dwell_threshold_s is not None:
             number(f"{where}.dwell_threshold_s", self.dwell_threshold_s, 0.0, open_low=True)
-        number(f"{where}.hysteresis_px", self.hysteresis_px, 0.0)
-        number(f"{where}.hysteresis_m", self.hysteresis_m, 0.0)
+        _hysteresis(self, where, 8.0, 0.2)
 
     @property
     def on_floor(self) -> bool:
         return self.polygon_m is not None
+
+
+def _area(corners) -> float:
+    """A polygon's signed area (shoelace)."""
+    return 0.5 * sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1]))
+
+
+def _hysteresis(shape, where: str, default_px: float, default_m: float) -> None:
+    """A line or zone's hysteresis is in its own units: hysteresis_px on an image, hysteresis_m on the
+    floor; the other one is an error (a floor zone given pixels would silently ignore them)."""
+    given, unused = ("hysteresis_m", "hysteresis_px") if shape.on_floor else ("hysteresis_px", "hysteresis_m")
+    if getattr(shape, unused) is not None:
+        raise ConfigError(f"{where}.{unused} does not apply: this one is drawn "
+                          f"{'on the floor (metres)' if shape.on_floor else 'on an image (pixels)'}; use {given}")
+    value = getattr(shape, given)
+    if value is None:
+        value = default_m if shape.on_floor else default_px
+    object.__setattr__(shape, given, number(f"{where}.{given}", value, 0.0))
 
 
 def _image_or_floor(where: str, camera_id, image_shape, floor_shape, image_key: str, floor_key: str) -> None:
@@ -295,6 +313,12 @@ class EventsConfig:
             raise fail("events.dwell_per_camera", "a mapping of camera_id to seconds", self.dwell_per_camera)
         for cam, seconds in self.dwell_per_camera.items():
             number(f"events.dwell_per_camera.{cam}", seconds, 0.0, open_low=True)
+        for kind, shapes in (("lines", self.lines), ("zones", self.zones)):
+            names = [shape.name for shape in shapes]
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:  # events, occupancy and the dashboard tell them apart by name
+                raise ConfigError(f"events.{kind}: the name {twice[0]!r} is used twice; give each one its own name "
+                                  f"(e.g. {twice[0]}_<camera>), or draw one on the floor for all cameras")
 
     def dwell_threshold(self, camera_id: str) -> float:
         return float(self.dwell_per_camera.get(camera_id, self.dwell_threshold_s))

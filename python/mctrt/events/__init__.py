@@ -22,15 +22,17 @@ and, by type:
                  gives one event per person, however many cameras see them; occupancy counts the
                  people inside by their floor tracks, and a person no camera places for exit_after_s
                  has left.
-    last_seen:   first_seen (Unix seconds), cameras (list of camera_ids)
+    last_seen:   first_seen (Unix seconds), cameras (list of camera_ids). One each time the person has
+                 left every camera (for exit_after_s): one who comes back and leaves again gets
+                 another, its duration_s still from first_seen, so the latest spans the whole stay.
     id_corrected: old_global_id (retired; the person is global_id from now on), reason ("floor":
                  their floor tracks agreed; "appearance": re-ID matched). Open visits of the
                  old ID carry on under the new one; where the new ID already had one in the same
                  camera or zone, the two merge and the old ID's visit is closed at once by an exit or
                  zone_leave with corrected_to (the new ID); likewise, where both IDs had been seen, the old
                  ID's first_seen by a last_seen with corrected_to. So every entry has exactly one exit,
-                 every zone_enter one zone_leave and every first_seen one last_seen, under the same
-                 global_id or through the correction.
+                 every zone_enter one zone_leave and every first_seen at least one last_seen, under the
+                 same global_id or through the correction.
     exit, zone_leave with reason "unclosed": a visit an earlier run into the same store opened and
                  never closed (it was killed or crashed), closed when the next run starts, at the
                  person's last stored event.

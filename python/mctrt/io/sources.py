@@ -139,7 +139,8 @@ def open_capture(config: InputConfig) -> Capture:
     if config.kind == "file":
         path = Path(config.path)
         if not path.is_file():
-            raise SourceError(f"video file {path} does not exist; fix inputs[{config.camera_id}].path", permanent=True)
+            raise SourceError(f"video file {path} {'is a folder' if path.is_dir() else 'does not exist'}; "
+                              f"fix inputs[{config.camera_id}].path", permanent=True)
         try:
             return AvCapture(config.path)
         except (av.error.FFmpegError, ValueError) as exc:
