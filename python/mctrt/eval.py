@@ -27,6 +27,7 @@ from mctrt.io.mot import read_mot
 
 GT_FORMATS = ("auto", "mot15", "mot17")
 MOT17_COLUMNS = 9
+CUT_SHORT_FRAMES = 25  # results ending this many frames before the ground truth: a note (people may just be lost)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,29 @@ def evaluate_cameras(
     return combined, per_camera
 
 
+def caveats(gt: str | Path, pred: str | Path, gt_format: str = "auto") -> list[str]:
+    """What a score leaves out, for the user to see: results files of cameras with no ground truth (not
+    scored), and results that end long before their ground truth does (a run cut short, e.g. by
+    --max-frames, is scored as missing everyone after)."""
+    gt, pred = Path(gt), Path(pred)
+    if gt.is_dir():
+        cameras = sorted(p.parent.parent.name for p in gt.glob("*/gt/gt.txt"))
+        pairs = [(c, gt / c / "gt" / "gt.txt", pred / f"{c}.txt") for c in cameras]
+        extra = sorted(p.stem for p in pred.glob("*.txt") if p.stem not in cameras and p.stem != "world")
+    else:
+        pairs, extra = [(pred.stem, gt, pred)], []
+    notes = [f"{pred / (c + '.txt')} has no ground truth in {gt} (no {gt / c / 'gt' / 'gt.txt'}): not scored"
+             for c in extra]
+    for camera, gt_path, pred_path in pairs:
+        gt_rows, pred_rows = load_ground_truth(gt_path, gt_format), read_mot(pred_path, what="results file")
+        gt_end = int(gt_rows[:, 0].max()) if len(gt_rows) else 0
+        pred_end = int(pred_rows[:, 0].max()) if len(pred_rows) else 0
+        if gt_end - pred_end > CUT_SHORT_FRAMES:
+            notes.append(f"{camera}: results end at frame {pred_end}, ground truth goes on to frame {gt_end}; "
+                         "if the run stopped early (--max-frames), every person after it counts as missed")
+    return notes
+
+
 def format_table(results: list[EvalResult]) -> str:
     header = f"{'sequence':<16} {'MOTA':>7} {'IDF1':>7} {'HOTA':>7} {'IDSW':>5} {'FP':>6} {'FN':>6} {'GT IDs':>6} {'IDs':>5}"
     lines = [header, "-" * len(header)]
@@ -159,6 +183,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.eval") -> i
             results = [*per_camera, combined]
         else:
             results = [evaluate_sequence(args.gt, args.pred, args.gt_format)]
+        for note in caveats(args.gt, args.pred, args.gt_format):
+            print(f"note: {note}", file=sys.stderr)
     except MctrtError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ import pytest
 
 from mctrt import ByteTrackConfig
 from mctrt.errors import DataError
-from mctrt.eval import evaluate_cameras, evaluate_sequence, load_ground_truth
+from mctrt.eval import caveats, evaluate_cameras, evaluate_sequence, load_ground_truth
 from mctrt.io.mot import read_mot, write_mot
 from mctrt.tracking.offline import track_detections
 
@@ -133,6 +133,23 @@ def test_missing_camera_results_name_the_expected_file(assets, tmp_path):
     write_mot(tmp_path / "west.txt", np.empty((0, 10)))
     with pytest.raises(DataError, match=f"no results for camera\\(s\\) east: expected {tmp_path / 'east.txt'}"):
         evaluate_cameras(root, tmp_path)
+
+
+def test_unscored_cameras_and_results_cut_short_are_noted(tmp_path):
+    gt_dir, pred_dir = tmp_path / "gt", tmp_path / "pred"
+    for camera in ("a", "b"):
+        (gt_dir / camera / "gt").mkdir(parents=True)
+        np.savetxt(gt_dir / camera / "gt" / "gt.txt", walking_gt(frames=100), delimiter=",")
+    pred_dir.mkdir()
+    gt = walking_gt(frames=100)
+    write_mot(pred_dir / "a.txt", as_results(gt))
+    write_mot(pred_dir / "b.txt", as_results(gt[gt[:, 0] <= 40]))  # stopped at frame 40 (--max-frames)
+    write_mot(pred_dir / "c.txt", as_results(gt))  # a camera the ground truth does not have: was ignored silently
+    write_mot(pred_dir / "world.txt", np.empty((0, 10)))  # the floor positions: never a camera
+    notes = caveats(gt_dir, pred_dir)
+    assert len(notes) == 2
+    assert notes[0].startswith(f"{pred_dir / 'c.txt'} has no ground truth") and "not scored" in notes[0]
+    assert notes[1].startswith("b: results end at frame 40, ground truth goes on to frame 100")
 
 
 def test_folder_without_cameras_is_rejected(tmp_path):
