@@ -136,3 +136,16 @@ def test_a_rerun_with_other_cameras_moves_the_earlier_cameras_files_too(tmp_path
     second.close()
     assert sorted(p.name for p in tmp_path.glob("*.txt")) == ["c.txt", "world.txt"]
     assert {"a.txt", "b.txt", "world.txt", "events.jsonl"} <= {p.name for p in second.previous.iterdir()}
+
+
+def test_a_rerun_leaves_the_users_own_text_files_where_they_are(tmp_path):
+    """Ground truth or notes kept in the output folder are no earlier run's results: they stay."""
+    (tmp_path / "gt.txt").write_text("1,1,10,20,30,80,1,1,1.0\n")  # MOT17 ground truth: 9 columns
+    (tmp_path / "notes.txt").write_text("camera a is the door\n")
+    first = ResultWriter(tmp_path, ["a"])
+    add(first, 1, 3, 1, 0)
+    first.close()
+    second = ResultWriter(tmp_path, ["a"])
+    second.close()
+    assert sorted(p.name for p in second.previous.iterdir()) == ["a.txt", "events.jsonl", "world.txt"]
+    assert (tmp_path / "gt.txt").read_text().startswith("1,1,10") and (tmp_path / "notes.txt").exists()

@@ -24,7 +24,7 @@ frame number); where a correction joined two IDs that both had floor tracks, the
 positions are kept.
 
 A run into a folder that holds an earlier run's results moves those into DIR/previous-<time>/
-first (and logs it): a rerun never overwrites them.
+first (and logs it): a rerun never overwrites them. Other text files there (ground truth, notes) stay.
 """
 
 from __future__ import annotations
@@ -162,11 +162,20 @@ def _replace(path: Path, write) -> None:
     os.replace(temporary, path)
 
 
+def _is_results_file(path: Path) -> bool:
+    """An earlier run's camera file: empty, or rows of MOT results (10 columns, the last three -1).
+    Anything else the user keeps there (ground truth, notes) stays where it is."""
+    with open(path, "rb") as file:
+        first = file.readline().strip()
+    return not first or (first.count(b",") == 9 and first.endswith(b",-1,-1,-1"))
+
+
 def _keep_previous(folder: Path, names: list[str]) -> Path | None:
     """Move an earlier run's result files into folder/previous-<UTC time>/: those of these names, and
-    every other *.txt (an earlier run's cameras of other names, which mctrt.eval would score with
-    this run's)."""
-    found = sorted({folder / n for n in names if (folder / n).exists()} | set(folder.glob("*.txt")))
+    the results of other cameras (an earlier run's, which mctrt.eval would score with this run's
+    where the ground truth has them)."""
+    found = sorted({folder / n for n in names if (folder / n).exists()}
+                   | {p for p in folder.glob("*.txt") if p.is_file() and _is_results_file(p)})
     if not found:
         return None
     kept = folder / time.strftime("previous-%Y%m%d-%H%M%S", time.gmtime())
