@@ -311,6 +311,31 @@ def test_a_stream_whose_name_does_not_resolve_says_so():
     assert why_unreachable("rtsp://127.0.0.1:notaport/cam", 1.0) == "has no valid host:port; fix the URL"
 
 
+def test_a_server_that_hangs_up_at_once_is_not_said_to_have_timed_out():
+    """It answered and closed before the open timeout: FFmpeg's reason, not "within 10 s"."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+
+    def hang_up():
+        for _ in range(4):
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            connection.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        with pytest.raises(SourceError) as error:
+            open_capture(InputConfig("door", f"rtsp://127.0.0.1:{port}/cam", open_timeout_s=30.0))
+    finally:
+        server.close()
+    message = str(error.value)
+    assert f"answers on 127.0.0.1:{port} but the stream could not be opened (" in message and "within" not in message
+
+
 def test_a_missing_webcam_is_retried_with_a_reason_and_stops_cleanly():
     reader = CameraReader(InputConfig("desk", "57"), backoff=Backoff(initial_s=0.05, max_s=0.1))
     reader.start()

@@ -77,6 +77,8 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
         ({"inputs": [{"camera_id": "a", "path": "x", "fsp": 3}]}, r"inputs\[0\] has unknown keys \['fsp'\]"),
         ({"inputs": [{"camera_id": "a"}]}, r"inputs\[0\].path is required"),
         ({"inputs": [{"camera_id": "a", "path": "x", "rtsp_transport": "http"}]}, "rtsp_transport must be tcp or udp"),
+        ({"inputs": [{"camera_id": "a", "path": "rtsp://"}]}, r"inputs\[a\].path rtsp:// names no host; give a URL such as rtsp://HOST"),
+        ({"inputs": [{"camera_id": "a", "path": "http:///live.mjpg"}]}, r"inputs\[a\].path http:///live.mjpg names no host"),
         ({"modules": {}}, "modules.detector is required"),
         ({"modules": {"detector": {"model": "m"}, "tracker": {"track_tresh": 0.5}}}, r"modules.tracker has unknown keys \['track_tresh'\]"),
         ({"modules": {"detector": {"model": "m"}, "reid": {"model": "r", "every_n": 5}}}, r"modules.reid has unknown keys \['every_n'\]"),

@@ -59,6 +59,9 @@ class InputConfig:
             raise fail(f"{where}.rtsp_transport", "tcp or udp", self.rtsp_transport)
         for name in ("open_timeout_s", "read_timeout_s"):
             number(f"{where}.{name}", getattr(self, name), 0.0, open_low=True)
+        url = urlsplit(self.path)
+        if url.scheme.lower() in ("rtsp", "rtsps", "http", "https", "rtmp") and not url.hostname:  # retried for ever
+            raise ConfigError(f"{where}.path {self.path} names no host; give a URL such as rtsp://HOST[:PORT]/PATH")
 
     @property
     def kind(self) -> str:

@@ -149,18 +149,22 @@ def open_capture(config: InputConfig) -> Capture:
                 f"{ffmpeg_reason(exc)}); "
                 f"check the file or fix inputs[{config.camera_id}].path", permanent=True) from None
     options = {"rtsp_transport": config.rtsp_transport} if config.path.lower().startswith("rtsp") else {}
+    started = time.monotonic()
     try:
         return AvCapture(config.path, options, (config.open_timeout_s, config.read_timeout_s), live=True)
-    except av.error.FFmpegError:
-        raise SourceError(f"stream {config.path} {why_unreachable(config.path, config.open_timeout_s)}", permanent=False) from None
+    except av.error.FFmpegError as exc:
+        # A server that closed at once or spoke nonsense did not time out: FFmpeg's own words then.
+        waited = time.monotonic() - started >= 0.9 * config.open_timeout_s
+        why = why_unreachable(config.path, config.open_timeout_s, None if waited else ffmpeg_reason(exc))
+        raise SourceError(f"stream {config.path} {why}", permanent=False) from None
     except ValueError as exc:  # no video in it
         raise SourceError(f"stream {config.path} opened but {exc}; fix inputs[{config.camera_id}].path", permanent=False) from None
 
 
-def why_unreachable(url: str, open_timeout_s: float) -> str:
+def why_unreachable(url: str, open_timeout_s: float, ffmpeg_said: str | None = None) -> str:
     """Why a stream did not open, as far as its host and port tell (asked only after it failed): the
     name does not resolve, nothing listens there (refused), no answer, or it answers but FFmpeg
-    could not open the stream there."""
+    could not open the stream there (ffmpeg_said: its reason, when it failed before the timeout)."""
     parts = urlsplit(url)
     default = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}.get(parts.scheme.lower())
     try:
@@ -178,8 +182,9 @@ def why_unreachable(url: str, open_timeout_s: float) -> str:
         return f"refused the connection: nothing listens on {host}:{port}; is the camera (or its server) running?"
     except OSError as exc:
         return f"cannot be reached at {host}:{port} ({exc.strerror or exc}); is it on this network?"
-    return (f"answers on {host}:{port} but did not give a stream within {open_timeout_s:g} s; check the path in "
-            "the URL, its credentials, and rtsp_transport")
+    failed = (f"but the stream could not be opened ({ffmpeg_said})" if ffmpeg_said
+              else f"but did not give a stream within {open_timeout_s:g} s")
+    return f"answers on {host}:{port} {failed}; check the path in the URL, its credentials, and rtsp_transport"
 
 
 class CameraReader(threading.Thread):
