@@ -31,10 +31,9 @@ def models_from_config(path: Path) -> list[tuple[str, DetectorConfig | ReidConfi
 
 def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Path:
     from mctrt.models.backends.tensorrt_build import EngineOptions, build_engine
-    from mctrt.models.detector import load_detector_model
+    from mctrt.models.detector import detector_letterbox, load_detector_model
     from mctrt.models.embedder import upright_crops_into
-    from mctrt.models.onnx_io import io_shapes, load_onnx
-    from mctrt.models.yolo import family, letterbox_into
+    from mctrt.models.onnx_io import load_onnx
 
     settings = {**dict(config.backend_options.get("tensorrt") or {}), **overrides}
     try:
@@ -48,7 +47,7 @@ def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Pa
                               "pipeline starts; to build ahead give input_size [H, W] (480 x 640 for 4:3 cameras, "
                               "384 x 640 for 16:9) or --input-size")
         model = load_detector_model(source, config.input_size)
-        prepare = letterbox_into(family(io_shapes(model)[1][0])[0])
+        prepare = detector_letterbox(model, source)
     else:
         model, prepare = load_onnx(source, "re-ID model"), upright_crops_into
     return build_engine(model, source, options, prepare)

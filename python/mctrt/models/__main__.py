@@ -18,21 +18,18 @@ from mctrt.models.prepare import prepare
 def quantize(args) -> None:
     """Write the detector's static INT8 copy and print how far it agrees with the float model on
     frames held back from calibration, and both models' time per frame here."""
-    import onnx
-
-    from mctrt.models.detector import Detector, load_detector_model
-    from mctrt.models.onnx_io import io_shapes
+    from mctrt.models.detector import Detector, detector_letterbox, load_detector_model
+    from mctrt.models.onnx_io import check_output, save_onnx
     from mctrt.models.quantize import HELD_BACK_EVERY, agreement, quantize_model, sample_frames, split_held_back
-    from mctrt.models.yolo import family, letterbox_into
 
     source, target = Path(args.source), Path(args.target)
+    check_output(target, source)
     model = load_detector_model(source, args.input_size)
-    prepare_frames = letterbox_into(family(io_shapes(model)[1][0])[0])
+    prepare_frames = detector_letterbox(model, source)
     frames = sample_frames(args.calibration, args.frames * HELD_BACK_EVERY // (HELD_BACK_EVERY - 1))
     calibration, held_back = split_held_back(frames)
     quantized = quantize_model(model, calibration, prepare_frames, "detector")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(quantized, str(target))
+    save_onnx(quantized, target)
     print(f"wrote {target} (calibrated on {len(calibration)} frames)")
     if not held_back:
         print("no frame held back to compare on: give more frames")

@@ -84,10 +84,7 @@ class Detector:
         backend: the config's unless given."""
         path, backend = self.path, backend or self.config.backend
         proto = load_detector_model(path, input_size)
-        try:
-            prepare = letterbox_into(family(io_shapes(proto)[1][0])[0])
-        except ModelError as exc:  # not a detector (an OSNet file given as one, say)
-            raise ModelError(f"detector model {path}: {exc}; give a YOLOv8 or YOLOX export") from None
+        prepare = detector_letterbox(proto, path)
         if (precision or self.config.precision) == "int8":
             if runs_on_cpu(backend):
                 try:
@@ -187,6 +184,15 @@ def auto_input_size(frame_sizes: Sequence[tuple[int, int]], long_side: int = 640
 def _sizes(images: list[np.ndarray]) -> np.ndarray:
     """(B, 2) int64 height, width of each frame."""
     return np.array([image.shape[:2] for image in images], dtype=np.int64)
+
+
+def detector_letterbox(model, path: Path):
+    """The pre-processing of a loaded detector model (yolo.letterbox_into its family's padding), or
+    ModelError naming the file when its output is no detector's (an OSNet file given as one, say)."""
+    try:
+        return letterbox_into(family(io_shapes(model)[1][0])[0])
+    except ModelError as exc:
+        raise ModelError(f"detector model {path}: {exc}; give a YOLOv8 or YOLOX export") from None
 
 
 def load_detector_model(path: Path, input_size: tuple[int, int] | None):

@@ -1,11 +1,13 @@
-"""ONNX files as mctrt reads them: one loaded with an error that names the file, and the shapes of
-its one input and its outputs (which the backends and the model classes check)."""
+"""ONNX files as mctrt reads and writes them: one loaded with an error that names the file, the shapes
+of its one input and its outputs (which the backends and the model classes check), and an output path
+checked before the slow work that makes the model, then written in one step."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from mctrt.errors import ModelError
+from mctrt.errors import MctrtError, ModelError
 
 
 def load_onnx(path: str | Path, what: str):
@@ -13,6 +15,8 @@ def load_onnx(path: str | Path, what: str):
     import onnx
 
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{what} {path} is a folder; give an .onnx model file")
     if not path.is_file():
         raise ModelError(f"{what} {path} does not exist; give the path of its .onnx file")
     try:
@@ -22,6 +26,43 @@ def load_onnx(path: str | Path, what: str):
     if not model.graph.node:  # an empty file parses as an empty model
         raise ModelError(f"{what} {path} is not an ONNX model (it holds no graph); give an .onnx export of the model")
     return model
+
+
+def check_output(target: str | Path, source: str | Path) -> None:
+    """MctrtError unless a model made from `source` can be written to `target`: not a folder, not the
+    source itself, and in a folder that exists or can be made and is writable. Call it before the work."""
+    target, source = Path(target), Path(source)
+    if target.is_dir():
+        raise MctrtError(f"cannot write {target}: it is a folder; give the path of the .onnx file to write")
+    if target.is_file() and source.is_file() and os.path.samefile(target, source):
+        raise MctrtError(f"cannot write {target}: it is the input model {source}, which would be lost; "
+                         "give a different output path")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:  # missing folders are made when the model is written
+        folder = folder.parent
+    if not folder.is_dir():
+        raise MctrtError(f"cannot write {target}: {folder} is a file, not a folder; give an output path in a folder")
+    if not os.access(folder, os.W_OK):
+        raise MctrtError(f"cannot write {target}: {folder} is not writable; "
+                         "give an output path in a folder you can write to")
+
+
+def save_onnx(model, target: str | Path) -> None:
+    """Write the ModelProto to `target` through a temporary file beside it, so that a run that fails
+    part way leaves no half-written model (nor harms one already there)."""
+    import onnx
+
+    target = Path(target)
+    temporary = target.with_name(target.name + ".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        onnx.save(model, str(temporary))
+        os.replace(temporary, target)
+    except OSError as exc:  # a full disk, or a path changed since check_output
+        raise MctrtError(f"cannot write {target}: {exc.strerror or exc}; "
+                         "give an output path you can write to, with room for the model") from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def io_shapes(model) -> tuple[tuple, list[tuple]]:

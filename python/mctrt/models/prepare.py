@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt.errors import ModelError
-from mctrt.models.onnx_io import load_onnx
+from mctrt.models.onnx_io import check_output, load_onnx, save_onnx
 
 STRIDES = (8, 16, 32)
 
@@ -100,16 +100,14 @@ def prepare(
     person_only: bool = False,
 ) -> Path:
     """Write a rewritten copy of the YOLOv8 model at `source` to `target`; returns target."""
-    import onnx
-
     source, target = Path(source), Path(target)
+    check_output(target, source)
     model = load_onnx(source, "model")
     try:
         model = prepare_model(model, dynamic_batch=dynamic_batch, input_size=input_size, person_only=person_only)
     except ModelError as exc:
         raise ModelError(f"{source}: {exc}") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(target))
+    save_onnx(model, target)
     return target
 
 
