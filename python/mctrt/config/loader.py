@@ -120,7 +120,13 @@ def from_mapping(cls, data, where: str, base: Path | None = None, **converted):
             raise ConfigError(f"{where}.{f.name} is required: {_REQUIRED_HINTS.get(f.name, 'see configs/demo.yaml')}")
     if base is not None and isinstance(values.get("model"), str) and values["model"]:
         values["model"] = resolve_path(values["model"], base)
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ConfigError as exc:  # the model classes name their own keys (DetectorConfig.x): name the file's
+        message = str(exc)
+        if message.startswith(f"{cls.__name__}."):
+            raise ConfigError(where + message[len(cls.__name__):]) from None
+        raise
 
 
 def _list(data, where: str) -> list:
