@@ -274,17 +274,26 @@ def _check_picture(path: str) -> None:
         raise ConfigError(f"floor plan {path} is not a PNG or JPEG image; {fix}")
 
 
-def load_config(path: str | Path) -> PipelineConfig:
-    """Read a configuration file; ConfigError names the file and the key at fault."""
+def read_config_file(path: str | Path, what: str = "config file"):
+    """The parsed YAML of a config file, its ${VAR}s as written; ConfigError names it (as `what`)."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} {'is a folder' if path.is_dir() else 'does not exist'}; "
+        raise ConfigError(f"{what} {path} {'is a folder' if path.is_dir() else 'does not exist'}; "
                           "give the path of a YAML file such as configs/demo.yaml")
     try:
-        data = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} cannot be read as text ({exc}); give a YAML file such as "
+        raise ConfigError(f"{what} {path} cannot be read as text ({exc}); give a YAML file such as "
                           "configs/demo.yaml") from None
+
+
+def check_config(data, path: Path) -> PipelineConfig:
+    """Config file content (as read_config_file gives it) loaded as if it lay at `path`."""
     return config_from_dict(_expand_values(data, str(path)), path.parent.resolve(), path)
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read a configuration file; ConfigError names the file and the key at fault."""
+    return check_config(read_config_file(path), Path(path))
