@@ -25,18 +25,20 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
 
 from tqdm import tqdm
 
-from mctrt.config import InputConfig, PipelineConfig, load_config
+from mctrt.config import InputConfig, PipelineConfig, ServerConfig, load_config
 from mctrt.errors import MctrtError, SourceError
 from mctrt.io.sources import FAILED, open_capture
 from mctrt.central import Central
 from mctrt.pipeline import Pipeline
 from mctrt.server import serve
+from mctrt.server.serve import listen_error
 
 
 class Progress:
@@ -128,6 +130,27 @@ def _check_writable(folder: Path) -> None:
                          "to") from None
 
 
+def _preflight(args, config: PipelineConfig, server: ServerConfig) -> None:
+    """What can be checked without loading a model, checked before the detector loads (seconds, or
+    minutes for an INT8 calibration): the model files, the SQLite store, the dashboard's port."""
+    from mctrt.models.onnx_io import check_model_file
+    from mctrt.store import EventStore
+
+    if args.role != "central":
+        check_model_file(config.detector.model, "detector model")
+        if config.reid is not None:
+            check_model_file(config.reid.model, "re-ID model")
+    if args.role != "worker" and not args.no_store and config.store.url is None and config.store.path is not None:
+        EventStore(config.store.path).close()  # made as the run would make it: its folder, its file
+    if args.role != "worker" and not args.no_server and server.port:
+        with socket.socket(socket.AF_INET6 if ":" in server.host else socket.AF_INET) as probe:
+            try:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+                probe.bind((server.host, server.port))
+            except OSError as exc:
+                raise MctrtError(listen_error(server, exc)) from None
+
+
 def _build(args, config: PipelineConfig) -> Pipeline | Central:
     """The role's runner: a Pipeline (all, worker) or a Central; MctrtError for bad arguments or an
     unreachable bus."""
@@ -182,6 +205,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
                 raise MctrtError(f"--offline reads files only; camera(s) {', '.join(live)} are streams or webcams")
         server = dataclasses.replace(config.server, **{k: v for k, v in (("host", args.host), ("port", args.port))
                                                         if v is not None})
+        _preflight(args, config, server)
         pipeline = _build(args, config)
     except MctrtError as exc:
         print(f"error: {exc}", file=sys.stderr)

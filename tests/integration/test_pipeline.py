@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -262,6 +263,32 @@ def test_an_unwritable_output_exits_2_before_any_model_loads(tmp_path, assets, d
     result = run_mctrt(["--config", str(demo_config(tmp_path)), "--offline", "--output", "/proc/mctrt-out", "--no-server"], assets)
     assert result.returncode == 2 and "error: --output /proc/mctrt-out cannot be written" in result.stderr
     assert "Traceback" not in result.stderr and "detector on" not in result.stderr
+
+
+@pytest.mark.parametrize("fault", ["reid model", "store", "port"])
+def test_what_needs_no_model_is_checked_before_the_detector_loads(fault, tmp_path, assets, demo_config, monkeypatch, capsys):
+    """A missing re-ID model, a store that cannot be made or a taken port was found out only after the
+    detector had loaded (seconds; minutes for INT8)."""
+    from mctrt import run
+    from mctrt.models import Detector
+
+    monkeypatch.setattr(Detector, "from_config", lambda *_: pytest.fail("the detector loaded before the check"))
+    text = demo_config(tmp_path).read_text()
+    if fault == "reid model":
+        text = text.replace("osnet_x0_25_market1501.onnx", "no_such_osnet.onnx")
+    if fault == "store":
+        (tmp_path / "afile").write_text("")
+        text = text.replace(f"path: {tmp_path / 'store.db'}", f"path: {tmp_path / 'afile' / 'store.db'}")
+    (tmp_path / "demo.yaml").write_text(text)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["--config", str(tmp_path / "demo.yaml"), "--port", str(port)]
+        status = run.main(args if fault == "port" else [*args, "--offline", "--no-server"])
+    stderr = capsys.readouterr().err
+    assert status == 2, stderr
+    assert {"reid model": "error: re-ID model ", "store": "error: event store ", "port": f"error: cannot listen on 127.0.0.1:{port}"}[fault] in stderr
 
 
 def test_max_frames_stops_each_camera_after_that_many_frames(tmp_path, assets, demo_config):

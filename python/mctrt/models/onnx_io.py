@@ -10,15 +10,21 @@ from pathlib import Path
 from mctrt.errors import MctrtError, ModelError
 
 
-def load_onnx(path: str | Path, what: str):
-    """The ONNX ModelProto at `path`, or ModelError naming the file (`what`, e.g. "detector model")."""
-    import onnx
-
+def check_model_file(path: str | Path, what: str) -> Path:
+    """`path` as a Path, or ModelError when it is no file (checked before anything slow loads)."""
     path = Path(path)
     if path.is_dir():
         raise ModelError(f"{what} {path} is a folder; give an .onnx model file")
     if not path.is_file():
         raise ModelError(f"{what} {path} does not exist; give the path of its .onnx file")
+    return path
+
+
+def load_onnx(path: str | Path, what: str):
+    """The ONNX ModelProto at `path`, or ModelError naming the file (`what`, e.g. "detector model")."""
+    import onnx
+
+    path = check_model_file(path, what)
     try:
         model = onnx.load(str(path))
     except Exception as exc:  # protobuf raises its own types

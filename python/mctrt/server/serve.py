@@ -18,6 +18,10 @@ from mctrt.server.security import is_loopback, server_token
 log = logging.getLogger(__name__)
 
 
+def listen_error(config: ServerConfig, exc: OSError) -> str:
+    return f"cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); pick another with --port or server.port"
+
+
 async def serve(pipeline: Pipeline, config: ServerConfig | None = None,
                 progress: Callable[[Pipeline], None] | None = None, linger: bool = True,
                 max_frames: int | None = None) -> None:
@@ -36,8 +40,7 @@ async def serve(pipeline: Pipeline, config: ServerConfig | None = None,
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise MctrtError(f"cannot listen on {config.host}:{config.port} ({exc.strerror or exc}); "
-                         "pick another with --port or server.port") from None
+        raise MctrtError(listen_error(config, exc)) from None
     port = runner.addresses[0][1] if runner.addresses else config.port
     log.info("dashboard: http://%s:%d/", config.host if ":" not in config.host else f"[{config.host}]", port)
     loop = asyncio.get_running_loop()
