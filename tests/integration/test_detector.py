@@ -103,6 +103,11 @@ def test_an_empty_frame_is_named_with_input_size_auto_too(assets):
         detector.detect([np.zeros((64, 64, 3), np.uint8), np.zeros((0, 0, 3), np.uint8)])
 
 
+def test_one_frame_given_as_an_array_says_to_give_a_list(yolov8):
+    with pytest.raises(TypeError, match=r"detect takes a list of frames.*detect\(\[frame\]\)"):  # numpy's truth-value error before
+        yolov8.detect(np.zeros((64, 64, 3), np.uint8))
+
+
 def test_yolox_given_an_input_size_is_refused_before_anything_is_built(assets, monkeypatch):
     """build_engines and quantize took the model at its own 416 x 416 for a configured 384 x 640."""
     from mctrt.models import detector

@@ -131,6 +131,9 @@ class Detector:
 
     def detect(self, images: list[np.ndarray]) -> list[Detections]:
         """Detections for each BGR uint8 (H, W, 3) frame, in that frame's pixels."""
+        if isinstance(images, np.ndarray):  # `not images` would be numpy's ambiguous truth value
+            raise TypeError(f"detect takes a list of frames, not one array of shape {images.shape}; for one frame: "
+                            "detect([frame])")
         if not images:
             return []
         if self.backend is None:
