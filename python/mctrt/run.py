@@ -13,8 +13,8 @@ Live runs serve the dashboard (unless --no-server) and go on until Ctrl-C or SIG
 staying up after file inputs end; offline runs end with their inputs.
 Offline runs write DIR/<camera_id>.txt (MOTChallenge rows with global IDs) and DIR/events.jsonl,
 show progress, and print a summary: frames, frames/s, per-stage latency, identities, events.
-Exit status: 0 when every camera was read to its end, 1 when a camera failed (the others still ran
-and their results were written) or an offline run was stopped (Ctrl-C, SIGTERM) before its inputs
+Exit status: 0 when every camera was read to its end, 1 when a camera failed or never gave a frame
+(the others still ran and their results were written) or an offline run was stopped (Ctrl-C, SIGTERM) before its inputs
 ended (its results are partial), 2 for a bad configuration or model.
 """
 
@@ -238,7 +238,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
     if args.offline and pipeline.interrupted:
         print("stopped before the inputs ended: the results are of the frames read until then", file=sys.stderr)
         return 1
-    return 1 if any(s["state"] == FAILED for s in pipeline.camera_status()) else 0
+    cameras = pipeline.camera_status()
+    silent = [s["camera_id"] for s in cameras if s["state"] != FAILED and not s["frames_read"]]
+    if silent:  # live: still reconnecting at the end (a dead stream is retried, never failed)
+        print(f"camera(s) {', '.join(silent)} never gave a frame", file=sys.stderr)
+    return 1 if silent or any(s["state"] == FAILED for s in cameras) else 0
 
 
 if __name__ == "__main__":

@@ -252,6 +252,30 @@ store: {{path: null}}
     assert len(np.loadtxt(tmp_path / "out/good.txt", delimiter=",", ndmin=2)) > 0
 
 
+def test_a_live_run_whose_stream_never_gave_a_frame_exits_1_naming_it(assets, tmp_path):
+    """A dead stream is retried, never failed: a run that ended with it never having delivered said 0."""
+    good = tmp_path / "good.avi"
+    writer = cv2.VideoWriter(str(good), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))
+    for _ in range(4):
+        writer.write(np.full((240, 320, 3), 128, np.uint8))
+    writer.release()
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = tmp_path / "c.yaml"
+    config.write_text(f"""
+inputs:
+  - {{camera_id: good, path: {good}, fps: 20}}
+  - {{camera_id: door, path: "rtsp://127.0.0.1:{port}/cam", open_timeout_s: 1}}
+modules:
+  detector: {{model: {assets / 'models/yolov8n_coco_fp32.onnx'}}}
+store: {{path: null}}
+""")
+    result = run_mctrt(["--config", str(config), "--no-server", "--max-frames", "3"], assets)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "camera(s) door never gave a frame" in result.stderr and "door: 0 frames" in result.stdout
+
+
 def test_bad_config_exits_2_naming_the_key(tmp_path, assets):
     config = tmp_path / "c.yaml"
     config.write_text("inputs: [{camera_id: a, path: a.mp4}]\nmodules: {detector: {model: m.onnx, conf: 0.3}}\n")
