@@ -112,6 +112,7 @@ class Pipeline(Watched):
         health = None if self.offline or self.scene is None else CameraHealth(
             self.config.events.camera_health, self.config.camera_ids, clock.now())
         last_report = time.monotonic()
+        overload = None if self.offline else DropWarning()
         enough: set[str] = set()  # cameras that gave max_frames frames
         try:
             while not self._stop.is_set():
@@ -132,6 +133,8 @@ class Pipeline(Watched):
                     reasons = {r.config.camera_id: r.status.reason for r in self.readers}
                     ended = {r.config.camera_id for r in self.readers if r.status.state == ENDED}
                     self._publish(health.update(clock.now(), arrived, reasons, ended))
+                if overload is not None:
+                    overload.check([r.status for r in self.readers], time.monotonic())
                 if progress is not None and time.monotonic() - last_report >= progress_every_s:
                     progress(self)
                     last_report = time.monotonic()
@@ -185,6 +188,39 @@ class Pipeline(Watched):
 
     def _status_of(self, camera_id: str) -> dict | None:
         return next((r.status.as_dict() for r in self.readers if r.config.camera_id == camera_id), None)
+
+
+class DropWarning:
+    """A live run processes each camera's newest frame and drops those that came while it was busy: by
+    design, but a camera losing most of its frames is tracked badly (people move far between the frames
+    it keeps). Logs a warning the first time a camera drops more than `share` of its frames over
+    `window_s`, naming the fixes."""
+
+    def __init__(self, window_s: float = 10.0, share: float = 0.5) -> None:
+        self.window_s, self.share = window_s, share
+        self.since: dict[str, tuple[float, int, int]] = {}  # camera -> when, frames read, dropped
+        self.warned: set[str] = set()
+
+    def check(self, statuses: list[CameraStatus], now: float) -> list[str]:
+        """The cameras warned about now."""
+        warned = []
+        for status in statuses:
+            if status.camera_id in self.warned:
+                continue
+            then, read, dropped = self.since.setdefault(status.camera_id, (now, status.frames_read, status.frames_dropped))
+            if now - then < self.window_s:
+                continue
+            self.since[status.camera_id] = (now, status.frames_read, status.frames_dropped)
+            read, dropped = status.frames_read - read, status.frames_dropped - dropped
+            if read >= 10 and dropped > self.share * read:
+                log.warning("camera %s: %d of its last %d frames were dropped (processed %.1f of %.1f frames/s): "
+                            "the pipeline cannot keep up. Fewer cameras, a lower inputs[].fps, a smaller "
+                            "modules.detector.input_size or a GPU help; events.camera_health.min_fps reports it as "
+                            "an event", status.camera_id, dropped, read, (read - dropped) / (now - then),
+                            read / (now - then))
+                self.warned.add(status.camera_id)
+                warned.append(status.camera_id)
+        return warned
 
 
 def _away(reader: CameraReader) -> bool:

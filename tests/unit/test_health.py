@@ -83,3 +83,20 @@ def test_a_file_that_ended_is_no_outage():
         events += health.update(t, ["b"], ended={"a"})
         t += 0.1
     assert events == [] and health.state("a") == "ok"
+
+
+def test_a_live_camera_dropping_most_of_its_frames_is_warned_about_once(caplog):
+    """Dropping frames that came while busy is by design; losing most of them was silent."""
+    from mctrt.io.sources import CameraStatus
+    from mctrt.pipeline import DropWarning
+
+    watch = DropWarning(window_s=10.0, share=0.5)
+    busy, fine = CameraStatus("busy", "stream"), CameraStatus("fine", "stream")
+    warned = []
+    for second in range(31):
+        busy.frames_read, busy.frames_dropped = 25 * second, 20 * second  # 5 of 25 frames/s processed
+        fine.frames_read, fine.frames_dropped = 10 * second, 2 * second
+        with caplog.at_level("WARNING", logger="mctrt.pipeline"):
+            warned += watch.check([busy, fine], float(second))
+    assert warned == ["busy"]  # once, however long it lasts
+    assert "camera busy: 200 of its last 250 frames were dropped (processed 5.0 of 25.0 frames/s)" in caplog.text
