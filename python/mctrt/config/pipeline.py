@@ -103,7 +103,8 @@ class ReidScheduleConfig:
 @dataclass(frozen=True)
 class TransitWindow:
     """How long a person takes to get from one camera's view to the other's (both ways), in seconds.
-    min_s = 0 means the views overlap: the person may be seen in both at once."""
+    min_s = 0 means the views overlap: the person may be seen in both at once. A camera paired with
+    itself ([door, door]) bounds the gap of a person leaving its view and coming back."""
 
     cameras: tuple[str, str]
     min_s: float = 0.0
