@@ -136,6 +136,15 @@ def evaluate_cameras(
     return combined, per_camera
 
 
+def _is_results(path: Path) -> bool:
+    """A file mctrt.eval could score as results (a user's notes in the folder are not)."""
+    try:
+        read_mot(path, what="results file")
+    except MctrtError:
+        return False
+    return True
+
+
 def caveats(gt: str | Path, pred: str | Path, gt_format: str = "auto") -> list[str]:
     """What a score leaves out, for the user to see: results files of cameras with no ground truth (not
     scored), and results that end long before their ground truth does (a run cut short, e.g. by
@@ -144,7 +153,7 @@ def caveats(gt: str | Path, pred: str | Path, gt_format: str = "auto") -> list[s
     if gt.is_dir():
         cameras = sorted(p.parent.parent.name for p in gt.glob("*/gt/gt.txt"))
         pairs = [(c, gt / c / "gt" / "gt.txt", pred / f"{c}.txt") for c in cameras]
-        extra = sorted(p.stem for p in pred.glob("*.txt") if p.stem not in cameras and p.stem != "world")
+        extra = sorted(p.stem for p in pred.glob("*.txt") if p.stem not in cameras and p.stem != "world" and _is_results(p))
     else:
         pairs, extra = [(pred.stem, gt, pred)], []
     notes = [f"{pred / (c + '.txt')} has no ground truth in {gt} (no {gt / c / 'gt' / 'gt.txt'}): not scored"

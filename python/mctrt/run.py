@@ -15,7 +15,8 @@ Offline runs write DIR/<camera_id>.txt (MOTChallenge rows with global IDs) and D
 show progress, and print a summary: frames, frames/s, per-stage latency, identities, events.
 Exit status: 0 when every camera was read to its end, 1 when a camera failed or never gave a frame
 (the others still ran and their results were written) or an offline run was stopped (Ctrl-C, SIGTERM) before its inputs
-ended (its results are partial), 2 for a bad configuration or model.
+ended (its results are partial), 2 for a bad configuration, model or argument, or an output, store
+or port that cannot be used (all but the models' contents checked before anything loads).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tqdm import tqdm
 
 from mctrt.config import InputConfig, PipelineConfig, ServerConfig, load_config
 from mctrt.errors import MctrtError, SourceError
+from mctrt.io.paths import why_unwritable
 from mctrt.io.sources import FAILED, open_capture
 from mctrt.central import Central
 from mctrt.pipeline import Pipeline
@@ -132,45 +134,70 @@ def _check_writable(folder: Path) -> None:
 
 def _preflight(args, config: PipelineConfig, server: ServerConfig) -> None:
     """What can be checked without loading a model, checked before the detector loads (seconds, or
-    minutes for an INT8 calibration): the model files, the SQLite store, the dashboard's port."""
+    minutes for an INT8 calibration), creating nothing: the arguments, the model files, the
+    dashboard's port and floor plan, the SQLite store's path."""
     from mctrt.models.onnx_io import check_model_file
-    from mctrt.store import EventStore
 
+    _check_arguments(args, config)
     if args.role != "central":
         check_model_file(config.detector.model, "detector model")
         if config.reid is not None:
             check_model_file(config.reid.model, "re-ID model")
+    if args.role != "worker" and not args.no_server:
+        _check_port(server)
+        if server.floor_plan is not None:
+            server.floor_plan.check_image()
     if args.role != "worker" and not args.no_store and config.store.url is None and config.store.path is not None:
-        EventStore(config.store.path).close()  # made as the run would make it: its folder, its file
-    if args.role != "worker" and not args.no_server and server.port:
-        with socket.socket(socket.AF_INET6 if ":" in server.host else socket.AF_INET) as probe:
+        if (why := why_unwritable(config.store.path)) is not None:
+            raise MctrtError(f"event store {config.store.path} cannot be made ({why}); fix store.path in the config, "
+                             "or run with --no-store")
+
+
+def _check_port(server: ServerConfig) -> None:
+    """The dashboard's address free, probed as asyncio binds it: every address the host resolves to,
+    IPv6 ones alone (IPV6_V6ONLY), with SO_REUSEADDR."""
+    if not server.port:
+        return
+    try:
+        addresses = socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise MctrtError(listen_error(server, OSError(exc.strerror))) from None
+    for family, kind, protocol, _, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
-                probe.bind((server.host, server.port))
+                probe.bind(address)
             except OSError as exc:
                 raise MctrtError(listen_error(server, exc)) from None
 
 
-def _build(args, config: PipelineConfig) -> Pipeline | Central:
-    """The role's runner: a Pipeline (all, worker) or a Central; MctrtError for bad arguments or an
-    unreachable bus."""
+def _check_arguments(args, config: PipelineConfig) -> None:
+    """MctrtError for arguments the role does not take."""
     if args.role != "worker" and args.cameras:
         raise MctrtError("--cameras is for --role worker; a central and a single process take every camera of the config")
+    if args.role == "all" and args.bus:
+        raise MctrtError("--bus is for --role worker or central; one process needs no bus")
+    if args.role == "worker":
+        if args.output:
+            raise MctrtError("--output is for the central (or one process): a worker's results go to the bus")
+        unknown = [c for c in (args.cameras.split(",") if args.cameras else []) if c not in config.camera_ids]
+        if unknown:
+            raise MctrtError(f"--cameras names {', '.join(unknown)}, not in the config's inputs ({', '.join(config.camera_ids)})")
+
+
+def _build(args, config: PipelineConfig) -> Pipeline | Central:
+    """The role's runner (the arguments checked): a Pipeline (all, worker) or a Central; MctrtError for
+    an unreachable bus."""
     if args.role == "all":
-        if args.bus:
-            raise MctrtError("--bus is for --role worker or central; one process needs no bus")
         return Pipeline(config, offline=args.offline, output_dir=args.output, use_store=not args.no_store)
     from mctrt.bus.redis_streams import RedisPublisher, RedisSubscriber  # redis is needed by these roles only
 
     if args.role == "central":
         return Central(config, RedisSubscriber(config.bus, config.camera_ids, args.bus), offline=args.offline,
                        output_dir=args.output, use_store=not args.no_store)
-    if args.output:
-        raise MctrtError("--output is for the central (or one process): a worker's results go to the bus")
     cameras = args.cameras.split(",") if args.cameras else config.camera_ids
-    unknown = [c for c in cameras if c not in config.camera_ids]
-    if unknown:
-        raise MctrtError(f"--cameras names {', '.join(unknown)}, not in the config's inputs ({', '.join(config.camera_ids)})")
     return Pipeline(config, offline=args.offline, camera_ids=cameras, publisher=RedisPublisher(config.bus, cameras, args.bus))
 
 

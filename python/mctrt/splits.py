@@ -145,11 +145,21 @@ def _split_config(strips: list[Strip], image_to_floor: np.ndarray, out: Path, ba
     cameras (to be completed with modules) and is not checked."""
     config = _read_base_config(base_config) if base_config else {}
     base = Path(base_config).resolve().parent if base_config else Path.cwd()
+
+    def absolute(section, key: str, where: str) -> None:  # a path of the base config, as the base reads it
+        value = section.get(key) if isinstance(section, dict) else None
+        if isinstance(value, str):
+            section[key] = str(Path(resolve_path(expand_env(value, f"{where} of {base_config}"), base)).resolve())
+        elif isinstance(value, list):
+            section[key] = [str(Path(resolve_path(expand_env(v, f"{where} of {base_config}"), base)).resolve())
+                            if isinstance(v, str) else v for v in value]
+
     modules = config.get("modules")
     for name, module in (modules.items() if isinstance(modules, Mapping) else ()):
-        if isinstance(module, dict) and isinstance(module.get("model"), str):  # made absolute, as the base reads it
-            model = expand_env(module["model"], f"modules.{name}.model of {base_config}")
-            module["model"] = str(Path(resolve_path(model, base)).resolve())
+        absolute(module, "model", f"modules.{name}.model")
+        absolute(module, "calibration", f"modules.{name}.calibration")  # the detector's INT8 frames
+    server = config.get("server")
+    absolute(server.get("floor_plan") if isinstance(server, dict) else None, "image", "server.floor_plan.image")
     config["inputs"] = [{"camera_id": s.name, "path": f"{s.name}/{s.name}.mp4",
                          "calibration": {"image_to_floor": s.homography(image_to_floor).round(12).tolist()}}
                         for s in strips]

@@ -146,6 +146,7 @@ def test_unscored_cameras_and_results_cut_short_are_noted(tmp_path):
     write_mot(pred_dir / "b.txt", as_results(gt[gt[:, 0] <= 40]))  # stopped at frame 40 (--max-frames)
     write_mot(pred_dir / "c.txt", as_results(gt))  # a camera the ground truth does not have: was ignored silently
     write_mot(pred_dir / "world.txt", np.empty((0, 10)))  # the floor positions: never a camera
+    (pred_dir / "notes.txt").write_text("camera b stopped early\n")  # no results: no note
     notes = caveats(gt_dir, pred_dir)
     assert len(notes) == 2
     assert notes[0].startswith(f"{pred_dir / 'c.txt'} has no ground truth") and "not scored" in notes[0]

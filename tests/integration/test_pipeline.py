@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from mctrt.config import load_config
+from mctrt.errors import MctrtError
 from mctrt.eval import evaluate_cameras, evaluate_sequence
 from mctrt.events import EVENT_TYPES
 from mctrt.pipeline import Pipeline
@@ -289,10 +290,11 @@ def test_an_unwritable_output_exits_2_before_any_model_loads(tmp_path, assets, d
     assert "Traceback" not in result.stderr and "detector on" not in result.stderr
 
 
-@pytest.mark.parametrize("fault", ["reid model", "store", "port"])
+@pytest.mark.parametrize("fault", ["reid model", "store", "port", "floor plan", "argument"])
 def test_what_needs_no_model_is_checked_before_the_detector_loads(fault, tmp_path, assets, demo_config, monkeypatch, capsys):
-    """A missing re-ID model, a store that cannot be made or a taken port was found out only after the
-    detector had loaded (seconds; minutes for INT8)."""
+    """A missing re-ID model, a store that cannot be made, a taken port, a missing floor plan or an
+    argument the role does not take was found out only after the detector had loaded (seconds;
+    minutes for INT8); and nothing is made for a run that stops there (the store was)."""
     from mctrt import run
     from mctrt.models import Detector
 
@@ -303,16 +305,42 @@ def test_what_needs_no_model_is_checked_before_the_detector_loads(fault, tmp_pat
     if fault == "store":
         (tmp_path / "afile").write_text("")
         text = text.replace(f"path: {tmp_path / 'store.db'}", f"path: {tmp_path / 'afile' / 'store.db'}")
+    if fault == "floor plan":
+        text = text.replace("  # floor_plan:", "  floor_plan: {image: plan.png}\n  #")
     (tmp_path / "demo.yaml").write_text(text)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         args = ["--config", str(tmp_path / "demo.yaml"), "--port", str(port)]
-        status = run.main(args if fault == "port" else [*args, "--offline", "--no-server"])
+        extra = {"port": [], "floor plan": ["--port", "0", "--offline"], "argument": ["--offline", "--bus", "redis://x"]}
+        status = run.main([*args, *extra.get(fault, ["--offline", "--no-server"])])
     stderr = capsys.readouterr().err
     assert status == 2, stderr
-    assert {"reid model": "error: re-ID model ", "store": "error: event store ", "port": f"error: cannot listen on 127.0.0.1:{port}"}[fault] in stderr
+    assert {"reid model": "error: re-ID model ", "store": "error: event store ", "port": f"error: cannot listen on 127.0.0.1:{port}",
+            "floor plan": "error: floor plan ", "argument": "error: --bus is for"}[fault] in stderr
+    assert not (tmp_path / "store.db").exists()
+
+
+def test_the_port_probe_binds_as_the_server_does():
+    """An IPv4 listener on 0.0.0.0:P does not take [::]:P from the server (asyncio binds IPv6 alone):
+    the probe said it did."""
+    from mctrt.config import ServerConfig
+    from mctrt.run import _check_port
+
+    with socket.socket() as ipv4:
+        ipv4.bind(("0.0.0.0", 0))
+        ipv4.listen()
+        port = ipv4.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                probe.bind(("::", port))
+        except OSError:
+            pytest.skip("no IPv6 on this machine")
+        _check_port(ServerConfig(host="::", port=port))  # free for the server: no error
+        with pytest.raises(MctrtError, match=f"cannot listen on 0.0.0.0:{port}"):
+            _check_port(ServerConfig(host="0.0.0.0", port=port))
 
 
 def test_max_frames_stops_each_camera_after_that_many_frames(tmp_path, assets, demo_config):

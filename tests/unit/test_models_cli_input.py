@@ -53,10 +53,10 @@ def test_writing_over_the_input_model_is_refused_and_leaves_it_unchanged(name, l
 @pytest.mark.parametrize(
     "target, reason",
     [
-        pytest.param("out", "it is a folder; give the path of the .onnx file to write", id="output is a folder"),
-        pytest.param("afile/out.onnx", "{tmp}/afile is a file, not a folder; give an output path",
+        pytest.param("out", "it is a folder; give the path of an .onnx file", id="output is a folder"),
+        pytest.param("afile/out.onnx", "{tmp}/afile is a file, not a folder; give the path of an .onnx file",
                      id="output's folder is a file"),
-        pytest.param("afile/new/out.onnx", "{tmp}/afile is a file, not a folder; give an output path",
+        pytest.param("afile/new/out.onnx", "{tmp}/afile is a file, not a folder; give the path of an .onnx file",
                      id="missing folder under a file"),
     ],
 )

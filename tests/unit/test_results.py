@@ -141,11 +141,21 @@ def test_a_rerun_with_other_cameras_moves_the_earlier_cameras_files_too(tmp_path
 def test_a_rerun_leaves_the_users_own_text_files_where_they_are(tmp_path):
     """Ground truth or notes kept in the output folder are no earlier run's results: they stay."""
     (tmp_path / "gt.txt").write_text("1,1,10,20,30,80,1,1,1.0\n")  # MOT17 ground truth: 9 columns
+    (tmp_path / "split_gt.txt").write_text("1,1,10,20,30,80,1,-1,-1,-1\n")  # as mctrt.splits writes it: a result's shape
     (tmp_path / "notes.txt").write_text("camera a is the door\n")
     first = ResultWriter(tmp_path, ["a"])
     add(first, 1, 3, 1, 0)
     first.close()
     second = ResultWriter(tmp_path, ["a"])
     second.close()
-    assert sorted(p.name for p in second.previous.iterdir()) == ["a.txt", "events.jsonl", "world.txt"]
+    assert sorted(p.name for p in second.previous.iterdir()) == [".mctrt-results", "a.txt", "events.jsonl", "world.txt"]
     assert (tmp_path / "gt.txt").read_text().startswith("1,1,10") and (tmp_path / "notes.txt").exists()
+    assert (tmp_path / "split_gt.txt").exists()
+
+
+def test_a_manifest_naming_a_path_out_of_the_folder_moves_nothing_outside(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "precious.txt").write_text("keep me")
+    (tmp_path / "out" / ".mctrt-results").write_text("../precious.txt\n")
+    ResultWriter(tmp_path / "out", ["a"]).close()
+    assert (tmp_path / "precious.txt").read_text() == "keep me"

@@ -107,6 +107,20 @@ def test_the_config_of_a_split_made_from_a_two_camera_config_loads(tmp_path, mon
     assert Path(config.detector.model) == (DEMO.parent / "../../shared/models/yolov8n_coco_fp32.onnx").resolve()
 
 
+def test_a_splits_floor_plan_and_int8_frames_stay_where_the_base_config_has_them(tmp_path):
+    """Paths other than the models' were copied as written, then relative to the split's folder."""
+    base = yaml.safe_load(DEMO.read_text())
+    base["modules"]["detector"].update(precision="int8", calibration=["frames"])
+    base["server"]["floor_plan"] = {"image": "plan.png"}
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "base.yaml").write_text(yaml.safe_dump(base))
+    make_split(write_video(tmp_path / "v.avi"), write_gt(tmp_path / "gt.txt"), np.eye(3), "0:50,60:100",
+               tmp_path / "out", base_config=tmp_path / "site" / "base.yaml")
+    config = load_config(tmp_path / "out" / "config.yaml")
+    assert config.server.floor_plan.image == str(tmp_path / "site" / "plan.png")
+    assert config.detector.calibration == (str(tmp_path / "site" / "frames"),)
+
+
 def split_cli(tmp_path: Path, *, image_to_floor: str = "[[1, 0, 0], [0, 1, 0], [0, 0, 1]]", frames: str | None = None,
               base_config: Path = DEMO) -> int:
     """`python -m mctrt.splits` on a 3-frame video into tmp_path/out; its exit status."""

@@ -5,6 +5,7 @@ pixels, as the names say."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mctrt.config.checks import fail, number, text
 from mctrt.errors import ConfigError
@@ -197,3 +198,14 @@ class FloorPlanConfig:
         number("server.floor_plan.pixels_per_m", self.pixels_per_m, 0.0, open_low=True)
         if self.y_axis not in ("up", "down"):
             raise fail("server.floor_plan.y_axis", "up or down", self.y_axis)
+
+    def check_image(self) -> None:
+        """ConfigError unless the image is a PNG or JPEG file: checked before a dashboard is served
+        (found out otherwise when it first asks for it, a 404); a worker never needs it."""
+        path, fix = Path(self.image), "give a PNG or JPEG picture (relative to the config file) in server.floor_plan.image"
+        if not path.is_file():
+            raise ConfigError(f"floor plan {path} {'is a folder' if path.is_dir() else 'does not exist'}; {fix}")
+        with open(path, "rb") as file:
+            head = file.read(8)
+        if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
+            raise ConfigError(f"floor plan {path} is not a PNG or JPEG image; {fix}")

@@ -254,24 +254,12 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
         if isinstance(plan, Mapping) and isinstance(plan.get("image"), str):
             plan = {**plan, "image": resolve_path(plan["image"], base)}
         nested["floor_plan"] = from_mapping(FloorPlanConfig, plan, "server.floor_plan")
-        _check_picture(nested["floor_plan"].image)
     server = from_mapping(ServerConfig, server_data, "server", **nested)
     store = from_mapping(StoreConfig, data.get("store") or {}, "store")
     if store.path is not None:
         store = replace(store, path=resolve_path(store.path, base))
     bus = from_mapping(BusConfig, data.get("bus") or {}, "bus")
     return PipelineConfig(inputs, detector, tracker, reid, schedule, association, events, server, store, bus, source)
-
-
-def _check_picture(path: str) -> None:
-    """The floor plan is checked here, not when the dashboard first asks for it (a 404 then)."""
-    fix = "give a PNG or JPEG picture (relative to the config file) in server.floor_plan.image"
-    if not Path(path).is_file():
-        raise ConfigError(f"floor plan {path} {'is a folder' if Path(path).is_dir() else 'does not exist'}; {fix}")
-    with open(path, "rb") as file:
-        head = file.read(8)
-    if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):
-        raise ConfigError(f"floor plan {path} is not a PNG or JPEG image; {fix}")
 
 
 def read_config_file(path: str | Path, what: str = "config file"):

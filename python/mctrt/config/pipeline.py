@@ -59,8 +59,12 @@ class InputConfig:
             raise fail(f"{where}.rtsp_transport", "tcp or udp", self.rtsp_transport)
         for name in ("open_timeout_s", "read_timeout_s"):
             number(f"{where}.{name}", getattr(self, name), 0.0, open_low=True)
-        url = urlsplit(self.path)
-        if url.scheme.lower() in ("rtsp", "rtsps", "http", "https", "rtmp") and not url.hostname:  # retried for ever
+        try:
+            url = urlsplit(self.path)
+            host = url.hostname
+        except ValueError as exc:  # an unclosed [IPv6 address, say
+            raise ConfigError(f"{where}.path {self.path} is not a valid URL ({exc}); fix it") from None
+        if url.scheme.lower() in ("rtsp", "rtsps", "http", "https", "rtmp") and not host:  # retried for ever
             raise ConfigError(f"{where}.path {self.path} names no host; give a URL such as rtsp://HOST[:PORT]/PATH")
 
     @property
@@ -222,7 +226,8 @@ class ZoneConfig:
         key, unit = ("polygon", "the camera's pixels") if self.polygon_m is None else ("polygon_m", "floor metres")
         corners = points(f"{where}.{key}", getattr(self, key), 3, unit)
         if abs(_area(corners)) < 1e-9:
-            raise ConfigError(f"{where}.{key} encloses no area (its points lie on one line); give the corners of the zone")
+            raise ConfigError(f"{where}.{key} encloses no area (its points lie on one line, or its edges cross); give "
+                              "the corners of the zone in order around it")
         object.__setattr__(self, key, corners)
         if self.dwell_threshold_s is not None:
             number(f"{where}.dwell_threshold_s", self.dwell_threshold_s, 0.0, open_low=True)

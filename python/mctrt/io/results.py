@@ -24,7 +24,8 @@ frame number); where a correction joined two IDs that both had floor tracks, the
 positions are kept.
 
 A run into a folder that holds an earlier run's results moves those into DIR/previous-<time>/
-first (and logs it): a rerun never overwrites them. Other text files there (ground truth, notes) stay.
+first (and logs it): a rerun never overwrites them. A run lists its files in DIR/.mctrt-results, so that
+only those move: other files there (ground truth, notes) stay.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from mctrt.io.mot import MOT_FORMAT, csv_text, result_rows, write_mot
 log = logging.getLogger(__name__)
 
 WORLD_HEADER = "time,frame,global_id,x,y"
+MANIFEST = ".mctrt-results"  # the names of the files a run writes into its folder, for the next run to move
 WORLD_FORMAT = ["%.3f", "%d", "%d", "%.3f", "%.3f"]
 _NO_IDS = np.zeros(0, np.int64)
 
@@ -52,6 +54,7 @@ class ResultWriter:
         self.dir.mkdir(parents=True, exist_ok=True)
         names = [f"{cam}.txt" for cam in camera_ids] + ["world.txt", "events.jsonl"]
         self.previous = _keep_previous(self.dir, names)
+        (self.dir / MANIFEST).write_text("\n".join(names) + "\n", encoding="utf-8")
         self._blocks: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}  # (track life, MOT row) blocks
         self._lives: dict[str, dict[int, int]] = {cam: {} for cam in camera_ids}  # each live track's life number
         self._next_life = 1
@@ -162,20 +165,13 @@ def _replace(path: Path, write) -> None:
     os.replace(temporary, path)
 
 
-def _is_results_file(path: Path) -> bool:
-    """An earlier run's camera file: empty, or rows of MOT results (10 columns, the last three -1).
-    Anything else the user keeps there (ground truth, notes) stays where it is."""
-    with open(path, "rb") as file:
-        first = file.readline().strip()
-    return not first or (first.count(b",") == 9 and first.endswith(b",-1,-1,-1"))
-
-
 def _keep_previous(folder: Path, names: list[str]) -> Path | None:
     """Move an earlier run's result files into folder/previous-<UTC time>/: those of these names, and
-    the results of other cameras (an earlier run's, which mctrt.eval would score with this run's
-    where the ground truth has them)."""
-    found = sorted({folder / n for n in names if (folder / n).exists()}
-                   | {p for p in folder.glob("*.txt") if p.is_file() and _is_results_file(p)})
+    those its MANIFEST lists (an earlier run's cameras of other names, which mctrt.eval would score
+    with this run's where the ground truth has them). Nothing else in the folder is touched."""
+    listed = (folder / MANIFEST).read_text(encoding="utf-8").split() if (folder / MANIFEST).is_file() else []
+    listed = [n for n in listed if n == Path(n).name]  # names in the folder, never a path out of it
+    found = sorted({folder / n for n in [*names, *listed, MANIFEST] if (folder / n).is_file()})
     if not found:
         return None
     kept = folder / time.strftime("previous-%Y%m%d-%H%M%S", time.gmtime())

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from mctrt.errors import MctrtError, ModelError
+from mctrt.io.paths import why_unwritable
 
 
 def check_model_file(path: str | Path, what: str) -> Path:
@@ -35,22 +36,14 @@ def load_onnx(path: str | Path, what: str):
 
 
 def check_output(target: str | Path, source: str | Path) -> None:
-    """MctrtError unless a model made from `source` can be written to `target`: not a folder, not the
-    source itself, and in a folder that exists or can be made and is writable. Call it before the work."""
+    """MctrtError unless a model made from `source` can be written to `target`: not the source itself,
+    and a file that can be written or made (io/paths.py). Call it before the work."""
     target, source = Path(target), Path(source)
-    if target.is_dir():
-        raise MctrtError(f"cannot write {target}: it is a folder; give the path of the .onnx file to write")
     if target.is_file() and source.is_file() and os.path.samefile(target, source):
         raise MctrtError(f"cannot write {target}: it is the input model {source}, which would be lost; "
                          "give a different output path")
-    folder = target.parent
-    while not folder.exists() and folder != folder.parent:  # missing folders are made when the model is written
-        folder = folder.parent
-    if not folder.is_dir():
-        raise MctrtError(f"cannot write {target}: {folder} is a file, not a folder; give an output path in a folder")
-    if not os.access(folder, os.W_OK):
-        raise MctrtError(f"cannot write {target}: {folder} is not writable; "
-                         "give an output path in a folder you can write to")
+    if (why := why_unwritable(target)) is not None:
+        raise MctrtError(f"cannot write {target}: {why}; give the path of an .onnx file in a folder you can write to")
 
 
 def save_onnx(model, target: str | Path) -> None:
