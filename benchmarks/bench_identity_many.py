@@ -34,9 +34,15 @@ each edge by S box heights, one standard deviation); --truth-embeddings gives re
 know each box's person (its ground-truth box clipped to the strip, IoU >= 0.5; cosine about 0.99 for one
 person, 0 for two; a box of nobody's gets a vector of its own): appearance as good as it gets.
 
+With --calibration-error M each strip's homography is not the exact one but one a user would fit:
+four floor marks over the strip's lower two thirds, their floor positions measured with M metres of
+error (one standard deviation per axis), drawn from a seed of the strip and the frames: how the IDs
+hold when the cameras disagree about where people stand.
+
     MCTRT_ASSETS=../shared python benchmarks/bench_identity_many.py \\
         [--setting "gate 2.5: floor.gate_sigma=2.5" ...] [--draws 200] [--cuts R2,R6] [--as-videos [--cache DIR]] [--posed]
         [--reid-model OSNET.onnx] [--input-size H,W|auto] [--precision int8] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
+        [--calibration-error M]
 
 The first setting is always the config as it is (configs/pets09.yaml); keys are AssociationConfig
 fields, floor.* those of its floor settings, tracker.* ByteTrackConfig's.
@@ -312,14 +318,32 @@ def fitted_pose(image_to_floor: np.ndarray, width: int, height: int) -> tuple[np
     return k, pose
 
 
+def measured_homography(true_h: np.ndarray, width: int, height: int, error_m: float, seed: int) -> np.ndarray:
+    """A strip's homography as a user would fit it: four floor marks spread over its lower two thirds,
+    their image points exact and their floor positions measured with error_m metres of error (one
+    standard deviation per axis), the homography fitted to the four pairs."""
+    image = np.array([[0.2 * width, 0.4 * height], [0.8 * width, 0.4 * height], [0.8 * width, 0.9 * height],
+                      [0.2 * width, 0.9 * height]], np.float64)
+    floor = cv2.perspectiveTransform(image[None], true_h)[0]
+    floor += np.random.default_rng(seed).normal(0.0, error_m, floor.shape)
+    fitted = cv2.getPerspectiveTransform(image.astype(np.float32), floor.astype(np.float32))
+    return fitted / fitted[2, 2]
+
+
 def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.ndarray, setting: dict[str, float],
-            models: tuple, strip_image, work: Path, image_to_floor, lens: tuple | None = None) -> tuple[float, dict[str, int]]:
+            models: tuple, strip_image, work: Path, image_to_floor, lens: tuple | None = None,
+            calibration_error: float = 0.0) -> tuple[float, dict[str, int]]:
     """IDF1 of one cut under one setting, and its wrong IDs by kind (wrong_ids). strip_image(frame index,
     strip) gives a strip's pixels in a frame of the whole clip. lens: (K, pose) of the whole frame
-    (fitted_pose) to give the strips instead of their homographies."""
+    (fitted_pose) to give the strips instead of their homographies. calibration_error: metres of error
+    in the floor marks each strip's homography is fitted to (measured_homography; 0: the exact one)."""
     def calibration(s: Strip) -> dict:
         if lens is None:
-            return {"image_to_floor": s.homography(image_to_floor).tolist()}
+            h = s.homography(image_to_floor)
+            if calibration_error:
+                seed = int.from_bytes(f"{s.x0}:{s.x1}:{s.y0}:{frames}".encode(), "little") % 2**32
+                h = measured_homography(h, s.x1 - s.x0, s.y1 - s.y0, calibration_error, seed)
+            return {"image_to_floor": h.tolist()}
         k = lens[0] - np.array([[0.0, 0.0, s.x0], [0.0, 0.0, s.y0], [0.0, 0.0, 0.0]])  # a strip moves the principal point
         return {"intrinsics": k.tolist(), "distortion": [], "world_to_camera": lens[1].tolist()}
 
@@ -406,7 +430,11 @@ def main() -> None:
     parser.add_argument("--drop", type=float, default=0.0, help="with --truth-boxes: the chance that a box is missed")
     parser.add_argument("--jitter", type=float, default=0.0, help="with --truth-boxes: box edges moved by this many heights (sd)")
     parser.add_argument("--truth-embeddings", action="store_true", help="embeddings that know each box's person (see above)")
+    parser.add_argument("--calibration-error", type=float, default=0.0, metavar="M",
+                        help="each strip's homography fitted to four floor marks measured with M metres of error (sd)")
     args = parser.parse_args()
+    if args.calibration_error and args.posed:
+        parser.error("--calibration-error perturbs homographies; --posed gives lenses instead")
     if args.as_videos and (args.truth_boxes or args.truth_embeddings):
         parser.error("--truth-boxes and --truth-embeddings work with the shortcut only, not with --as-videos")
     if (args.drop or args.jitter) and not args.truth_boxes:
@@ -471,7 +499,7 @@ def main() -> None:
                 return images[index - 1][s.y0:s.y1, s.x0:s.x1]
         for name, setting in settings:
             scores[name][cut], found = run_cut(base, strips, frames, gt, setting, models, strip_image, work / cut / name,
-                                               image_to_floor, lens)
+                                               image_to_floor, lens, args.calibration_error)
             kinds[name].update(found)
         if args.as_videos:
             models[0].save()
@@ -493,6 +521,7 @@ def main() -> None:
     print_table("Ground-truth boxes found, by the ID they got (share of all found; see wrong_ids)", ["setting", *names],
                 [[name, *[kinds[name][k] / max(sum(kinds[name].values()), 1) for k in names]] for name, _ in settings])
     variant = [name for name, on in (("videos", args.as_videos), ("posed", args.posed), ("truth_boxes", args.truth_boxes),
+                                     (f"calibration_error_{args.calibration_error:g}", args.calibration_error),
                                      ("truth_embeddings", args.truth_embeddings), ("int8", args.precision == "int8")) if on]
     if args.input_size:  # the results file of another detector input is named after it
         variant.append("input_" + (args.input_size if args.input_size == "auto" else "x".join(map(str, args.input_size))))
