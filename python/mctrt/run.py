@@ -134,8 +134,8 @@ def _check_writable(folder: Path) -> None:
 
 def _preflight(args, config: PipelineConfig, server: ServerConfig) -> None:
     """What can be checked without loading a model, checked before the detector loads (seconds, or
-    minutes for an INT8 calibration), creating nothing: the arguments, the model files, the
-    dashboard's port and floor plan, the SQLite store's path."""
+    minutes for an INT8 calibration): the arguments, the model files, the dashboard's port and floor
+    plan, the SQLite store's path, and last --output (made, as the run would make it)."""
     from mctrt.models.onnx_io import check_model_file
 
     _check_arguments(args, config)
@@ -151,6 +151,8 @@ def _preflight(args, config: PipelineConfig, server: ServerConfig) -> None:
         if (why := why_unwritable(config.store.path)) is not None:
             raise MctrtError(f"event store {config.store.path} cannot be made ({why}); fix store.path in the config, "
                              "or run with --no-store")
+    if args.output:  # last: the one check that makes something (the folder the run writes into)
+        _check_writable(Path(args.output))
 
 
 def _check_port(server: ServerConfig) -> None:
@@ -161,9 +163,13 @@ def _check_port(server: ServerConfig) -> None:
     try:
         addresses = socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise MctrtError(listen_error(server, OSError(exc.strerror))) from None
+        raise MctrtError(f"cannot listen on {server.host}: {exc.strerror}; fix --host or server.host") from None
     for family, kind, protocol, _, address in addresses:
-        with socket.socket(family, kind, protocol) as probe:
+        try:
+            probe = socket.socket(family, kind, protocol)
+        except OSError:  # a family this machine lacks (IPv6): asyncio passes it over too
+            continue
+        with probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:
                 probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
@@ -223,8 +229,6 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
     try:
         if args.max_frames is not None and args.max_frames < 1:
             raise MctrtError(f"--max-frames must be a positive number of frames; got {args.max_frames}")
-        if args.output:
-            _check_writable(Path(args.output))
         config = load_config(args.config)
         if args.offline:
             live = [i.camera_id for i in config.inputs if i.kind != "file"]

@@ -99,6 +99,7 @@ inputs:
 modules:
   detector: {model: missing.onnx}
 store: {path: null}
+server: {port: 0}
 """
 
 

@@ -313,13 +313,14 @@ def test_what_needs_no_model_is_checked_before_the_detector_loads(fault, tmp_pat
         taken.listen()
         port = taken.getsockname()[1]
         args = ["--config", str(tmp_path / "demo.yaml"), "--port", str(port)]
-        extra = {"port": [], "floor plan": ["--port", "0", "--offline"], "argument": ["--offline", "--bus", "redis://x"]}
+        extra = {"port": [], "floor plan": ["--port", "0", "--offline"],
+                 "argument": ["--offline", "--bus", "redis://x", "--output", str(tmp_path / "out")]}
         status = run.main([*args, *extra.get(fault, ["--offline", "--no-server"])])
     stderr = capsys.readouterr().err
     assert status == 2, stderr
     assert {"reid model": "error: re-ID model ", "store": "error: event store ", "port": f"error: cannot listen on 127.0.0.1:{port}",
             "floor plan": "error: floor plan ", "argument": "error: --bus is for"}[fault] in stderr
-    assert not (tmp_path / "store.db").exists()
+    assert not (tmp_path / "store.db").exists() and not (tmp_path / "out").exists()
 
 
 def test_the_port_probe_binds_as_the_server_does():
