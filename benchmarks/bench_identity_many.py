@@ -34,10 +34,11 @@ each edge by S box heights, one standard deviation); --truth-embeddings gives re
 know each box's person (its ground-truth box clipped to the strip, IoU >= 0.5; cosine about 0.99 for one
 person, 0 for two; a box of nobody's gets a vector of its own): appearance as good as it gets.
 
-With --calibration-error M each strip's homography is not the exact one but one a user would fit:
-four floor marks over the strip's lower two thirds, their floor positions measured with M metres of
-error (one standard deviation per axis), drawn from a seed of the strip and the frames: how the IDs
-hold when the cameras disagree about where people stand.
+With --calibration-error M each strip's homography is not the exact one but one a user would fit
+(measured_homography): four floor marks, their floor positions measured with M metres of error (one
+standard deviation per axis, drawn from a seed of the strip's edges): how the IDs hold when the
+cameras disagree about where people stand. It first prints how far that puts the ground truth's
+foot points.
 
     MCTRT_ASSETS=../shared python benchmarks/bench_identity_many.py \\
         [--setting "gate 2.5: floor.gate_sigma=2.5" ...] [--draws 200] [--cuts R2,R6] [--as-videos [--cache DIR]] [--posed]
@@ -284,6 +285,13 @@ def input_size(text: str) -> tuple[int, int] | str:
     return height, width
 
 
+def non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError(f"expected a number of metres >= 0, got {text!r}")
+    return value
+
+
 def parse_setting(text: str) -> tuple[str, dict[str, float]]:
     name, _, assignments = text.partition(":")
     values = {}
@@ -318,16 +326,36 @@ def fitted_pose(image_to_floor: np.ndarray, width: int, height: int) -> tuple[np
     return k, pose
 
 
-def measured_homography(true_h: np.ndarray, width: int, height: int, error_m: float, seed: int) -> np.ndarray:
-    """A strip's homography as a user would fit it: four floor marks spread over its lower two thirds,
-    their image points exact and their floor positions measured with error_m metres of error (one
-    standard deviation per axis), the homography fitted to the four pairs."""
+def measured_homography(strip: Strip, image_to_floor: np.ndarray, error_m: float) -> np.ndarray:
+    """A strip's homography as a user would fit it: four floor marks at 20 % and 80 % of its width and
+    40 % and 90 % of its height, their image points exact and their floor positions measured with
+    error_m metres of error (one standard deviation per axis, drawn from a seed of the strip's edges:
+    one camera, one calibration, in every cut), the homography fitted to the four pairs."""
+    true_h, width, height = strip.homography(image_to_floor), strip.x1 - strip.x0, strip.y1 - strip.y0
     image = np.array([[0.2 * width, 0.4 * height], [0.8 * width, 0.4 * height], [0.8 * width, 0.9 * height],
                       [0.2 * width, 0.9 * height]], np.float64)
     floor = cv2.perspectiveTransform(image[None], true_h)[0]
-    floor += np.random.default_rng(seed).normal(0.0, error_m, floor.shape)
+    floor += np.random.default_rng([strip.x0, strip.x1, strip.y0, strip.y1]).normal(0.0, error_m, floor.shape)
     fitted = cv2.getPerspectiveTransform(image.astype(np.float32), floor.astype(np.float32))
     return fitted / fitted[2, 2]
+
+
+def floor_errors(strips: list[Strip], frames: tuple[int, int], gt: np.ndarray, image_to_floor: np.ndarray,
+                 error_m: float) -> np.ndarray:
+    """How far the measured homographies put the ground truth's foot points (of the boxes each strip
+    keeps, in the cut's frames) from where the exact ones do, metres; inf beyond the fitted horizon."""
+    rows = gt[(gt[:, 0] >= frames[0]) & (gt[:, 0] <= frames[1])]
+    out = []
+    for s in strips:
+        kept = strip_ground_truth(rows, s)
+        feet = np.c_[kept[:, 2] + kept[:, 4] / 2, kept[:, 3] + kept[:, 5], np.ones(len(kept))]
+        marks = np.array([(s.x1 - s.x0) / 2, 0.65 * (s.y1 - s.y0), 1.0])  # on the floor under both
+        exact_h, fitted_h = s.homography(image_to_floor), measured_homography(s, image_to_floor, error_m)
+        exact, fitted = feet @ exact_h.T, feet @ fitted_h.T
+        off = np.hypot(*(fitted[:, :2] / fitted[:, 2:] - exact[:, :2] / exact[:, 2:]).T)
+        floor_side = fitted[:, 2] * (fitted_h @ marks)[2] > 0  # w's sign as the marks': this side of the horizon
+        out.append(np.where(floor_side, off, np.inf))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.ndarray, setting: dict[str, float],
@@ -339,10 +367,7 @@ def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.nda
     in the floor marks each strip's homography is fitted to (measured_homography; 0: the exact one)."""
     def calibration(s: Strip) -> dict:
         if lens is None:
-            h = s.homography(image_to_floor)
-            if calibration_error:
-                seed = int.from_bytes(f"{s.x0}:{s.x1}:{s.y0}:{frames}".encode(), "little") % 2**32
-                h = measured_homography(h, s.x1 - s.x0, s.y1 - s.y0, calibration_error, seed)
+            h = measured_homography(s, image_to_floor, calibration_error) if calibration_error else s.homography(image_to_floor)
             return {"image_to_floor": h.tolist()}
         k = lens[0] - np.array([[0.0, 0.0, s.x0], [0.0, 0.0, s.y0], [0.0, 0.0, 0.0]])  # a strip moves the principal point
         return {"intrinsics": k.tolist(), "distortion": [], "world_to_camera": lens[1].tolist()}
@@ -430,7 +455,7 @@ def main() -> None:
     parser.add_argument("--drop", type=float, default=0.0, help="with --truth-boxes: the chance that a box is missed")
     parser.add_argument("--jitter", type=float, default=0.0, help="with --truth-boxes: box edges moved by this many heights (sd)")
     parser.add_argument("--truth-embeddings", action="store_true", help="embeddings that know each box's person (see above)")
-    parser.add_argument("--calibration-error", type=float, default=0.0, metavar="M",
+    parser.add_argument("--calibration-error", type=non_negative, default=0.0, metavar="M",
                         help="each strip's homography fitted to four floor marks measured with M metres of error (sd)")
     args = parser.parse_args()
     if args.calibration_error and args.posed:
@@ -483,6 +508,15 @@ def main() -> None:
             with_setting(config, setting)
         except (TypeError, ConfigError) as error:  # an unknown field, or a value its config refuses
             parser.error(f"--setting {name!r}: {error} (keys: floor.<name>, tracker.<name> or an association field)")
+    if args.calibration_error:  # what the error does to where people stand, before anything runs
+        errors = np.concatenate([floor_errors(parse_strips(strips_text, width, height), frames, gt, image_to_floor,
+                                              args.calibration_error) for strips_text, frames in cuts.values()])
+        beyond = ~np.isfinite(errors)
+        floor_error = {"median_m": float(np.median(errors[~beyond])), "p90_m": float(np.percentile(errors[~beyond], 90)),
+                       "beyond_horizon": int(beyond.sum()), "feet": int(len(errors))}
+        print(f"floor marks measured with {args.calibration_error:g} m of error: the ground truth's foot points off by "
+              f"{floor_error['median_m']:.2f} m (median), {floor_error['p90_m']:.2f} m (90th percentile); "
+              f"{floor_error['beyond_horizon']} of {floor_error['feet']} beyond the fitted horizon", flush=True)
     work = Path(tempfile.mkdtemp(prefix="mctrt-identity-many-"))
     scores = {name: {} for name, _ in settings}
     kinds = {name: Counter() for name, _ in settings}
@@ -528,7 +562,8 @@ def main() -> None:
     save("_".join(["identity_many", *variant]),
          {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()}, "summary": summary, "scores": scores,
           "reid_model": str(config.reid.model), "input_size": config.detector.input_size,
-          "precision": config.detector.precision, **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {})})
+          "precision": config.detector.precision, **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {}),
+          **({"calibration_error_m": args.calibration_error, "floor_error": floor_error} if args.calibration_error else {})})
 
 
 if __name__ == "__main__":

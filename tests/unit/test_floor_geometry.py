@@ -52,6 +52,13 @@ def test_the_uncertainty_grows_with_the_distance_from_the_camera():
     assert np.linalg.eigvalsh(far).max() > 4 * np.linalg.eigvalsh(near).max()
 
 
+def test_a_foot_just_below_the_horizon_is_no_position():
+    """TILTED's horizon is the image's top row: a foot 2 px below it lies 1.8 km off, give or take
+    tens of metres. It was placed, and such positions overflowed the floor tracks (inf - inf)."""
+    points = OneCamera().locate(tracks((318, 0, 322, 2), (300, 200, 340, 300)), IMAGE, 0.0)
+    assert np.isnan(points.xy[0]).all() and np.isfinite(points.xy[1]).all()
+
+
 def test_a_box_cut_by_the_lower_edge_gets_its_foot_from_the_last_full_height():
     locator = OneCamera()
     locator.locate(tracks((300, 300, 340, 440)), IMAGE, 0.0)  # whole: 140 px tall

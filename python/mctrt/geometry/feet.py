@@ -29,6 +29,9 @@ The rule, per box (pixels; margin = edge_margin_px), run for every box of a step
 - The pixel error (foot_sigma, or estimated_foot_sigma, times the box height) is carried to the
   floor through the homography's derivative at the foot, so it grows with the distance from the
   camera, plus floor_sigma_m for the calibration itself.
+- A position whose standard deviation passes MAX_FLOOR_SIGMA_M (a foot just below the horizon of a
+  homography, thousands of metres off) is no position: it would say nothing, and overflow the
+  floor tracks fused from it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ from mctrt.geometry.calibration import NEAR_ZERO, CameraCalibration, apply_homog
 from mctrt.geometry.layout import field_of_view
 from mctrt.tracking.track_table import TrackTable
 from mctrt.types import Tracks
+
+MAX_FLOOR_SIGMA_M = 5.0  # a position less sure than this (per axis, on average) is none; PETS09's farthest are ~1 m
 
 
 @dataclass
@@ -156,6 +161,8 @@ class FootLocator:
                                      cut_side, NEAR_ZERO)
         for placed, along in spread:
             cov[placed] += along[:, :, None] * along[:, None, :]
+        vague = ~(np.trace(cov, axis1=1, axis2=2) <= 2.0 * MAX_FLOOR_SIGMA_M ** 2) | ~np.isfinite(xy).all(axis=1)
+        xy[vague] = np.nan
         return [FloorPoints(xy[s], cov[s], estimated[s]) for s in slices]
 
     @staticmethod
