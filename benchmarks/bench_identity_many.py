@@ -287,7 +287,7 @@ def input_size(text: str) -> tuple[int, int] | str:
 
 def non_negative(text: str) -> float:
     value = float(text)
-    if not value >= 0.0:
+    if not (np.isfinite(value) and value >= 0.0):
         raise argparse.ArgumentTypeError(f"expected a number of metres >= 0, got {text!r}")
     return value
 
@@ -512,7 +512,8 @@ def main() -> None:
         errors = np.concatenate([floor_errors(parse_strips(strips_text, width, height), frames, gt, image_to_floor,
                                               args.calibration_error) for strips_text, frames in cuts.values()])
         beyond = ~np.isfinite(errors)
-        floor_error = {"median_m": float(np.median(errors[~beyond])), "p90_m": float(np.percentile(errors[~beyond], 90)),
+        on_floor = errors[~beyond] if (~beyond).any() else np.array([np.nan])
+        floor_error = {"median_m": float(np.median(on_floor)), "p90_m": float(np.percentile(on_floor, 90)),
                        "beyond_horizon": int(beyond.sum()), "feet": int(len(errors))}
         print(f"floor marks measured with {args.calibration_error:g} m of error: the ground truth's foot points off by "
               f"{floor_error['median_m']:.2f} m (median), {floor_error['p90_m']:.2f} m (90th percentile); "

@@ -156,6 +156,6 @@ def test_a_rerun_leaves_the_users_own_text_files_where_they_are(tmp_path):
 def test_a_manifest_naming_a_path_out_of_the_folder_moves_nothing_outside(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "precious.txt").write_text("keep me")
-    (tmp_path / "out" / ".mctrt-results").write_text("../precious.txt\n")
+    (tmp_path / "out" / ".mctrt-results").write_text("../precious.txt\n.mctrt-results\n")  # itself: moved twice
     ResultWriter(tmp_path / "out", ["a"]).close()
     assert (tmp_path / "precious.txt").read_text() == "keep me"

@@ -170,7 +170,7 @@ def _keep_previous(folder: Path, names: list[str]) -> Path | None:
     those its MANIFEST lists (an earlier run's cameras of other names, which mctrt.eval would score
     with this run's where the ground truth has them). Nothing else in the folder is touched."""
     listed = (folder / MANIFEST).read_text(encoding="utf-8").split() if (folder / MANIFEST).is_file() else []
-    listed = [n for n in listed if n == Path(n).name]  # names in the folder, never a path out of it
+    listed = [n for n in listed if n == Path(n).name and n != MANIFEST]  # names in the folder, never a path out of it
     found = sorted({folder / n for n in [*names, *listed] if (folder / n).is_file()})
     found += [folder / MANIFEST] if (folder / MANIFEST).is_file() else []  # moved last: a crash leaves it listing
     if not found:
