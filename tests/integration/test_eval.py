@@ -245,7 +245,7 @@ def test_cli_scores_camera_folders(assets, tmp_path):
     [
         (("mctrt.eval", "--gt", "/nonexistent/gt.txt", "--pred", "x.txt"), "ground-truth file /nonexistent/gt.txt does not exist"),
         (("mctrt.tracking", "--det", "/nonexistent/det.txt", "--output", "o.txt"), "detection file /nonexistent/det.txt does not exist"),
-        (("mctrt.tracking", "--det", "d.txt", "--output", "o.txt", "--track-thresh", "3"), "ByteTrackConfig.track_thresh must be in"),
+        (("mctrt.tracking", "--det", "d.txt", "--output", "o.txt", "--track-thresh", "3"), "--track-thresh must be in"),
     ],
 )
 def test_cli_errors_name_the_input_and_exit_2(args, message):

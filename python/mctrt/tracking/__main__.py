@@ -13,7 +13,7 @@ import time
 from dataclasses import MISSING, fields
 
 from mctrt.config import ByteTrackConfig
-from mctrt.errors import MctrtError
+from mctrt.errors import ConfigError, MctrtError
 from mctrt.io.mot import read_mot, write_mot
 from mctrt.tracking.offline import track_detections
 
@@ -35,6 +35,17 @@ def _positive_int(text: str) -> int:
 _PARSERS = {"float": float, "int": int, "bool": _parse_bool}
 
 
+def _config(args) -> ByteTrackConfig:
+    """The tracker's settings from the options; ConfigError names the option (--track-thresh), not the field."""
+    try:
+        return ByteTrackConfig(**{f.name: getattr(args, f.name) for f in fields(ByteTrackConfig)})
+    except ConfigError as exc:
+        key, _, rest = str(exc).partition(" ")
+        if not key.startswith("ByteTrackConfig."):
+            raise
+        raise ConfigError(f"--{key.removeprefix('ByteTrackConfig.').replace('_', '-')} {rest}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mctrt.tracking", description=__doc__.splitlines()[0])
     parser.add_argument("--det", required=True, help="MOTChallenge detections: frame,-1,left,top,w,h,score,...")
@@ -47,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                             help=f"(default {default})")
     args = parser.parse_args(argv)
     try:
-        config = ByteTrackConfig(**{f.name: getattr(args, f.name) for f in fields(ByteTrackConfig)})
+        config = _config(args)
         det_rows = read_mot(args.det, what="detection file", min_columns=7)
         last = int(det_rows[:, 0].max()) if len(det_rows) else 0
         if args.num_frames is not None and args.num_frames < last:
