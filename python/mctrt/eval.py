@@ -101,6 +101,11 @@ def evaluate_sequence(gt_path: str | Path, pred_path: str | Path, gt_format: str
     return _score(gt_rows, pred_rows, Path(pred_path).stem)
 
 
+def _gt_cameras(gt_dir: Path) -> list[str]:
+    """The cameras of a ground-truth folder: <camera>/gt/gt.txt."""
+    return sorted(p.parent.parent.name for p in gt_dir.glob("*/gt/gt.txt"))
+
+
 def evaluate_cameras(
     gt_dir: str | Path, pred_dir: str | Path, gt_format: str = "auto"
 ) -> tuple[EvalResult, list[EvalResult]]:
@@ -109,7 +114,7 @@ def evaluate_cameras(
     Returns (combined, per_camera). Raises DataError when a camera's results file is missing.
     """
     gt_dir, pred_dir = Path(gt_dir), Path(pred_dir)
-    cameras = sorted(p.parent.parent.name for p in gt_dir.glob("*/gt/gt.txt"))
+    cameras = _gt_cameras(gt_dir)
     if not cameras:
         raise DataError(f"no cameras in {gt_dir}: expected {gt_dir}/<camera>/gt/gt.txt")
     missing = [c for c in cameras if not (pred_dir / f"{c}.txt").is_file()]
@@ -151,7 +156,7 @@ def caveats(gt: str | Path, pred: str | Path, gt_format: str = "auto") -> list[s
     --max-frames, is scored as missing everyone after)."""
     gt, pred = Path(gt), Path(pred)
     if gt.is_dir():
-        cameras = sorted(p.parent.parent.name for p in gt.glob("*/gt/gt.txt"))
+        cameras = _gt_cameras(gt)
         pairs = [(c, gt / c / "gt" / "gt.txt", pred / f"{c}.txt") for c in cameras]
         extra = sorted(p.stem for p in pred.glob("*.txt") if p.stem not in cameras and p.stem != "world" and _is_results(p))
     else:

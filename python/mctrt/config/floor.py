@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mctrt.config.checks import fail, number, text
 from mctrt.errors import ConfigError
+from mctrt.io.paths import not_a_file
 from mctrt.geometry import CameraCalibration
 
 CALIBRATION_FORMS = {
@@ -203,8 +204,8 @@ class FloorPlanConfig:
         """ConfigError unless the image is a PNG or JPEG file: checked before a dashboard is served
         (found out otherwise when it first asks for it, a 404); a worker never needs it."""
         path, fix = Path(self.image), "give a PNG or JPEG picture (relative to the config file) in server.floor_plan.image"
-        if not path.is_file():
-            raise ConfigError(f"floor plan {path} {'is a folder' if path.is_dir() else 'does not exist'}; {fix}")
+        if (why := not_a_file(path)) is not None:
+            raise ConfigError(f"floor plan {path} {why}; {fix}")
         with open(path, "rb") as file:
             head = file.read(8)
         if not (head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff")):

@@ -30,6 +30,7 @@ from mctrt.config.pipeline import (
     ZoneConfig,
 )
 from mctrt.errors import ConfigError
+from mctrt.io.paths import not_a_file
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _REQUIRED_HINTS = {"model": "the path of the .onnx file", "path": "a video file, an rtsp:// URL or a webcam index",
@@ -265,9 +266,8 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
 def read_config_file(path: str | Path, what: str = "config file"):
     """The parsed YAML of a config file, its ${VAR}s as written; ConfigError names it (as `what`)."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{what} {path} {'is a folder' if path.is_dir() else 'does not exist'}; "
-                          "give the path of a YAML file such as configs/demo.yaml")
+    if (why := not_a_file(path)) is not None:
+        raise ConfigError(f"{what} {path} {why}; give the path of a YAML file such as configs/demo.yaml")
     try:
         return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

@@ -1,4 +1,5 @@
-"""Whether a file can be written where a command is told to write it, found out before the slow work."""
+"""Paths a command is given: whether a file is there to read, whether one can be written (found out
+before the slow work), and writing one in a single step."""
 
 from __future__ import annotations
 
@@ -22,3 +23,22 @@ def why_unwritable(path: str | Path) -> str | None:
     if not folder.is_dir():
         return f"{folder} is a file, not a folder"
     return None if os.access(folder, os.W_OK | os.X_OK) else f"{folder} is not writable"
+
+
+def not_a_file(path: str | Path) -> str | None:
+    """Why `path` is no file to read ("is a folder", "does not exist"), or None when it is one."""
+    path = Path(path)
+    if path.is_file():
+        return None
+    return "is a folder" if path.is_dir() else "does not exist"
+
+
+def write_in_one_step(path: Path, write) -> None:
+    """write(temporary path) beside `path`, then the file put in place whole (os.replace): a run that
+    fails part way leaves no half-written file, nor harms the one already there."""
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt.io.mot import MOT_FORMAT, csv_text, result_rows, write_mot
+from mctrt.io.paths import write_in_one_step
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class ResultWriter:
             rows, given_later = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, 11)))
             rows[:, 1] = self._final(rows[:, 1])
             rows = _one_row_per_id_and_frame(rows, given_later)
-            _replace(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows[np.lexsort((rows[:, 1], rows[:, 0]))]))
+            write_in_one_step(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows[np.lexsort((rows[:, 1], rows[:, 0]))]))
         world = np.concatenate(self._world) if self._world else np.empty((0, 5))
         final = self._final(world[:, 2])
         # A person had two floor tracks until a correction joined them: keep the one that survived.
@@ -115,7 +116,7 @@ class ResultWriter:
         world = world[np.lexsort((~survived, world[:, 2], world[:, 0]))]
         if len(world):
             world = world[np.r_[True, (np.diff(world[:, 0]) != 0) | (np.diff(world[:, 2]) != 0)]]
-        _replace(self.dir / "world.txt", lambda path: path.write_text(WORLD_HEADER + "\n" + csv_text(world, WORLD_FORMAT),
+        write_in_one_step(self.dir / "world.txt", lambda path: path.write_text(WORLD_HEADER + "\n" + csv_text(world, WORLD_FORMAT),
                                                                       encoding="utf-8"))
         self._events.close()
 
@@ -156,13 +157,6 @@ def _one_row_per_id_and_frame(rows: np.ndarray, given_later: np.ndarray) -> np.n
     rows = rows[order]
     first = np.r_[True, (np.diff(rows[:, 0]) != 0) | (np.diff(rows[:, 1]) != 0)] if len(rows) else np.zeros(0, bool)
     return rows[first]
-
-
-def _replace(path: Path, write) -> None:
-    """Write a file beside `path` with write(temporary path), then put it in place in one step."""
-    temporary = path.with_name(path.name + ".tmp")
-    write(temporary)
-    os.replace(temporary, path)
 
 
 def _keep_previous(folder: Path, names: list[str]) -> Path | None:

@@ -30,6 +30,7 @@ from mctrt import clock
 from mctrt.config import InputConfig
 from mctrt.errors import SourceError
 from mctrt.io.decode import AvCapture, Capture, CvCapture, DecodeError, ffmpeg_reason
+from mctrt.io.paths import not_a_file
 from mctrt.types import Frame
 
 log = logging.getLogger(__name__)
@@ -138,9 +139,8 @@ def open_capture(config: InputConfig) -> Capture:
         return CvCapture(capture)
     if config.kind == "file":
         path = Path(config.path)
-        if not path.is_file():
-            raise SourceError(f"video file {path} {'is a folder' if path.is_dir() else 'does not exist'}; "
-                              f"fix inputs[{config.camera_id}].path", permanent=True)
+        if (why := not_a_file(path)) is not None:
+            raise SourceError(f"video file {path} {why}; fix inputs[{config.camera_id}].path", permanent=True)
         try:
             return AvCapture(config.path)
         except (av.error.FFmpegError, ValueError) as exc:

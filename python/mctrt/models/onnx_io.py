@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from mctrt.errors import MctrtError, ModelError
-from mctrt.io.paths import why_unwritable
+from mctrt.io.paths import why_unwritable, write_in_one_step
 
 
 def check_model_file(path: str | Path, what: str) -> Path:
@@ -52,16 +52,12 @@ def save_onnx(model, target: str | Path) -> None:
     import onnx
 
     target = Path(target)
-    temporary = target.with_name(target.name + ".tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        onnx.save(model, str(temporary))
-        os.replace(temporary, target)
+        write_in_one_step(target, lambda temporary: onnx.save(model, str(temporary)))
     except OSError as exc:  # a full disk, or a path changed since check_output
         raise MctrtError(f"cannot write {target}: {exc.strerror or exc}; "
                          "give an output path you can write to, with room for the model") from None
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def io_shapes(model) -> tuple[tuple, list[tuple]]:
