@@ -3,8 +3,8 @@ split, configs/demo.yaml): how much everything after detection (tracking, re-ID,
 events, results) adds. Frames are decoded beforehand for both, so the comparison is of the work
 per step; a full run with the camera readers decoding is shown beside them. The same again with the
 detector in static INT8 (precision: int8, calibrated on the two videos), and in INT8 with its input
-sized to the cameras (input_size: auto, 480 x 640 here), against the FP32 detector alone, with each
-full run's cross-camera IDF1.
+sized to the cameras (input_size: auto: 640 x 512 for the split's 448 x 576 cameras), against the
+FP32 detector alone, with each full run's cross-camera IDF1.
 
     MCTRT_ASSETS=../shared python benchmarks/bench_pipeline.py [--steps 200]
 

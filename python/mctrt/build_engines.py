@@ -44,7 +44,7 @@ def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Pa
     if name == "detector":
         if config.input_size == "auto":
             raise ConfigError("modules.detector.input_size auto is chosen from the cameras' first frames when the "
-                              "pipeline starts; to build ahead give input_size [H, W] (480 x 640 for 4:3 cameras, "
+                              "pipeline starts; to build ahead give input_size [H, W] (512 x 640 for 4:3 cameras, "
                               "384 x 640 for 16:9) or --input-size")
         model = load_detector_model(source, config.input_size)
         prepare = detector_letterbox(model, source)

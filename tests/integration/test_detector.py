@@ -168,11 +168,12 @@ def test_auto_input_size_is_chosen_from_the_first_frames_and_finds_the_same_peop
     assert auto.backend is None  # nothing is loaded before the cameras' frames are seen
     square = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime")
     found = agreement(square, auto, frames)
-    assert auto.input_size == (480, 640)
-    assert "detector input auto: 480x640 for frames of 768x576 (long side 640)" in caplog.text
-    # the same pixels of each frame, minus the padding: measured 115 of 115 found, scores -0.007 (sd 0.016)
+    assert auto.input_size == (512, 640)
+    assert "detector input auto: 512x640 for frames of 768x576 (long side 640)" in caplog.text
+    # the same pixels of each frame on the same grid, with less padding: measured 51 of 51 found, scores
+    # -0.0009 (sd 0.0033); on a grid half a cell off (480 x 640) the scores move by 0.015 (sd)
     assert found["found_by_other"] >= 0.97 and found["found_by_reference"] >= 0.97, found
-    assert abs(found["score_change_mean"]) <= 0.03, found
+    assert abs(found["score_change_mean"]) <= 0.005 and found["score_change_sd"] <= 0.008, found
 
 
 def test_auto_input_size_checks_the_model_file_at_once_and_leaves_yolox_its_own(assets, tmp_path):

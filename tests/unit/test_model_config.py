@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mctrt.config import DetectorConfig, ReidConfig, config_from_dict, from_mapping
@@ -58,16 +59,37 @@ def test_int8_with_only_streams_and_no_calibration_says_what_to_give(tmp_path):
 
 
 @pytest.mark.parametrize(("frames", "long_side", "size"), [
-    ([(576, 768)], 640, (480, 640)),  # 4:3: the pixels a 640 x 640 letterbox holds, without its padding
-    ([(1080, 1920)], 640, (384, 640)),  # 16:9: 360 rows, rounded up to the grid of 32
+    ([(576, 768)], 640, (512, 640)),  # 4:3: 480 rows of pixels; 480 would shift the grid by half a cell
+    ([(1080, 1920)], 640, (384, 640)),  # 16:9: 360 rows
     ([(1920, 1080)], 640, (640, 384)),  # portrait
     ([(576, 768)], 512, (384, 512)),
-    ([(576, 768), (1080, 1920), (576, 768)], 640, (480, 640)),  # mixed shapes: the box around them all
+    ([(576, 256)], 640, (640, 320)),  # a strip 256 px wide: 284 columns
+    ([(576, 768), (1080, 1920), (576, 768)], 640, (512, 640)),  # mixed shapes: the box around them all
 ])
 def test_auto_input_size_keeps_every_cameras_scale_and_drops_the_padding(frames, long_side, size):
     from mctrt.models.detector import auto_input_size
 
     assert auto_input_size(frames, long_side) == size
+
+
+@pytest.mark.parametrize("shape", [(576, 768), (1080, 1920), (728, 1288), (480, 640), (576, 448), (576, 256),
+                                   (333, 517), (1000, 999), (100, 1900)])
+def test_auto_input_size_puts_every_frame_on_the_square_inputs_grid(shape):
+    """The letterbox pads a frame in the auto input by the square's padding less a multiple of 32 (the
+    coarsest stride), so the model's cells cover the same pixels and its boxes stay the square's."""
+    from mctrt import _core as core
+    from mctrt.models.detector import auto_input_size
+
+    frame = np.zeros((*shape, 3), np.uint8)
+    pads = []
+    for size in [(640, 640), auto_input_size([shape], 640)]:
+        out = np.empty((1, 3, *size), np.float32)
+        ratio, pad_x, pad_y = core.letterbox_batch([frame], out, True, True, 1 / 255, 114.0)[0]
+        pads.append((ratio, pad_x, pad_y))
+    (square_ratio, *square_pads), (ratio, *auto_pads) = pads
+    assert ratio == square_ratio
+    assert all(0 <= a <= s and (s - a) % 32 == 0 for a, s in zip(auto_pads, square_pads)), (square_pads, auto_pads)
+    assert all(a < 32 for a in auto_pads)  # and no more padding than the grid needs
 
 
 def test_auto_input_size_and_its_long_side_are_checked():

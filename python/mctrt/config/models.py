@@ -149,9 +149,10 @@ class DetectorConfig:
             faster here) or one of them by name.
         input_size: (H, W) multiples of 32, e.g. (384, 640) for 16:9 video (YOLOv8 only; the model is
             re-targeted as it loads); "auto": the cameras' own shape, from the first frames, at the
-            scale a square input_long_side input gives them (4:3 -> 480 x 640, 16:9 -> 384 x 640: the
-            same pixels of each frame, without the padding; for cameras of several shapes, the box
-            around all of them); None keeps the model's own (YOLOX models always do).
+            scale a square input_long_side input gives them (4:3 -> 512 x 640, 16:9 -> 384 x 640: the
+            same pixels of each frame on the square's grid, with less of its padding; for cameras of
+            several shapes, the box around all of them; see detector.auto_input_size); None keeps the
+            model's own (YOLOX models always do).
         input_long_side: the input's long side for "auto", a multiple of 32. Smaller is faster and
             loses distant people (a person 60 px tall in a 1080p frame is 20 px at 640).
         conf_threshold: boxes scoring lower are dropped. Lower: more people found, more false boxes.
