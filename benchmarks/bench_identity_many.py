@@ -42,7 +42,7 @@ foot points.
 
     MCTRT_ASSETS=../shared python benchmarks/bench_identity_many.py \\
         [--setting "gate 2.5: floor.gate_sigma=2.5" ...] [--draws 200] [--cuts R2,R6] [--as-videos [--cache DIR]] [--posed]
-        [--reid-model OSNET.onnx] [--input-size H,W|auto] [--precision int8] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
+        [--reid-model OSNET.onnx] [--input-size H,W|auto] [--nms-iou X] [--precision int8] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
         [--calibration-error M]
 
 The first setting is always the config as it is (configs/pets09.yaml); keys are AssociationConfig
@@ -449,6 +449,7 @@ def main() -> None:
     parser.add_argument("--posed", action="store_true", help="strips with a lens and pose fitted to the homography")
     parser.add_argument("--reid-model", type=Path, help="another re-ID model (ONNX) in place of the config's, for every setting")
     parser.add_argument("--input-size", type=input_size, help="H,W or auto: the detector's input size in place of the config's (YOLOv8)")
+    parser.add_argument("--nms-iou", type=float, help="the detector's NMS overlap in place of the config's")
     parser.add_argument("--precision", choices=("fp32", "int8"), help="the detector's precision in place of the config's "
                         "(int8: calibrated on the PETS09-S2L1 video, as a config with it as input would be)")
     parser.add_argument("--truth-boxes", action="store_true", help="the ground truth's boxes as detections (see above)")
@@ -476,6 +477,9 @@ def main() -> None:
     if args.input_size:
         config = dataclasses.replace(config, detector=dataclasses.replace(config.detector, input_size=args.input_size))
         base["modules"]["detector"]["input_size"] = args.input_size if args.input_size == "auto" else list(args.input_size)
+    if args.nms_iou is not None:
+        config = dataclasses.replace(config, detector=dataclasses.replace(config.detector, nms_iou=args.nms_iou))
+        base["modules"]["detector"]["nms_iou"] = args.nms_iou
     if args.precision:
         calibration = config.detector.calibration or (str(video),)
         config = dataclasses.replace(config, detector=dataclasses.replace(config.detector, precision=args.precision,
@@ -560,10 +564,12 @@ def main() -> None:
                                      ("truth_embeddings", args.truth_embeddings), ("int8", args.precision == "int8")) if on]
     if args.input_size:  # the results file of another detector input is named after it
         variant.append("input_" + (args.input_size if args.input_size == "auto" else "x".join(map(str, args.input_size))))
+    if args.nms_iou is not None:
+        variant.append(f"nms_{args.nms_iou:g}")
     save("_".join(["identity_many", *variant]),
          {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()}, "summary": summary, "scores": scores,
           "reid_model": str(config.reid.model), "input_size": config.detector.input_size,
-          "precision": config.detector.precision, **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {}),
+          "precision": config.detector.precision, "nms_iou": config.detector.nms_iou, **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {}),
           **({"calibration_error_m": args.calibration_error, "floor_error": floor_error} if args.calibration_error else {})})
 
 
