@@ -77,14 +77,14 @@ def test_auto_input_size_keeps_every_cameras_scale_and_drops_the_padding(frames,
 def test_auto_input_size_puts_every_frame_on_the_square_inputs_grid(shape):
     """The letterbox pads a frame in the auto input by the square's padding less a multiple of 32 (the
     coarsest stride), so the model's cells cover the same pixels and its boxes stay the square's."""
-    from mctrt import _core as core
     from mctrt.models.detector import auto_input_size
+    from mctrt.models.yolo import letterbox_into
 
+    letterbox = letterbox_into("yolov8")  # the detector's own pre-processing
     frame = np.zeros((*shape, 3), np.uint8)
     pads = []
     for size in [(640, 640), auto_input_size([shape], 640)]:
-        out = np.empty((1, 3, *size), np.float32)
-        ratio, pad_x, pad_y = core.letterbox_batch([frame], out, True, True, 1 / 255, 114.0)[0]
+        ratio, pad_x, pad_y = letterbox([frame], np.empty((1, 3, *size), np.float32))[0]
         pads.append((ratio, pad_x, pad_y))
     (square_ratio, *square_pads), (ratio, *auto_pads) = pads
     assert ratio == square_ratio
