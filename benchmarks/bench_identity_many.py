@@ -11,7 +11,9 @@ per-camera tracker moving a track onto another person; what to work on next.
 The cuts: 2-4 vertical strips with blind gaps of 40-110 px between them, over the first half, the
 second half or the whole clip, drawn from a fixed seed (with --cuts, overlapping ones may be named
 too: O cuts, whose strips share 20-140 px, drawn alike from a seed of their own); any within 40 px of a held-out split
-(bench_identity's H1-H3, and pets09_split2) is left out. To be quick, the detector runs once on the
+(bench_identity's H1-H3, and pets09_split2) is left out. --check runs the next 200 draws instead (some 75 cuts,
+R200-R399): cuts kept for checking, once, a choice made on the first ones, where a choice's gain on the cuts it was
+picked on is partly luck. To be quick, the detector runs once on the
 whole frames: a strip keeps the boxes lying at least 35 % inside it, clipped to it; re-ID embeds the
 same pixels it would in the strip (the clipped box in the whole frame), once for every cut that asks.
 That is the shortcut's limit: a detector run on a strip finds a person cut by its edge less often
@@ -41,7 +43,7 @@ cameras disagree about where people stand. It first prints how far that puts the
 foot points.
 
     MCTRT_ASSETS=../shared python benchmarks/bench_identity_many.py \\
-        [--setting "gate 2.5: floor.gate_sigma=2.5" ...] [--draws 200] [--cuts R2,R6] [--as-videos [--cache DIR]] [--posed]
+        [--setting "gate 2.5: floor.gate_sigma=2.5" ...] [--draws 200] [--check] [--cuts R2,R6] [--as-videos [--cache DIR]] [--posed]
         [--reid-model OSNET.onnx] [--input-size H,W|auto] [--nms-iou X] [--precision int8] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
         [--calibration-error M]
 
@@ -442,6 +444,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--setting", action="append", default=[], help='"name: key=value, ..." (repeatable)')
     parser.add_argument("--draws", type=int, default=200, help="random draws (about 85 cuts fit of 200)")
+    parser.add_argument("--check", action="store_true", help="the check cuts instead: the next `draws` draws of the "
+                        "seed (about 75 cuts fit of draws 200-399), to check once a choice made on the tuning cuts")
     parser.add_argument("--cuts", help="comma-separated cut names (R..., overlapping O..., or bench_identity's T1-T7), "
                                        "to look at a few")
     parser.add_argument("--as-videos", action="store_true", help="run each cut as bench_identity does (see above)")
@@ -502,9 +506,15 @@ def main() -> None:
             print(f"detector on {len(images)} whole frames: {time.perf_counter() - started:.0f} s", flush=True)
         models = (ClippedDetector(whole), TruthEmbedder(gt) if args.truth_embeddings else ClippedEmbedder(embedder, images))
     cuts = random_cuts(args.draws, width)
+    if args.check:
+        cuts = {name: cut for name, cut in random_cuts(2 * args.draws, width).items() if name not in cuts}
     if args.cuts:  # bench_identity's tuning splits may be named too; never its held-out ones
         tuning = {name: (strips, frames or (1, len(images))) for name, (strips, frames, role) in SPLITS.items() if role == "tuning"}
-        named = {**cuts, **random_cuts(args.draws, width, overlapping=True), **tuning}
+        named = {**random_cuts(2 * args.draws, width), **random_cuts(args.draws, width, overlapping=True), **tuning}
+        unknown = [name for name in args.cuts.split(",") if name not in named]
+        if unknown:
+            parser.error(f"--cuts: no cut named {', '.join(unknown)} (R cuts of the first {2 * args.draws} draws, "
+                         f"O cuts of the first {args.draws}, or bench_identity's tuning splits T1-T7)")
         cuts = {name: named[name] for name in args.cuts.split(",")}
     settings = [("as configured", {})] + [parse_setting(s) for s in args.setting]
     for name, setting in settings:  # a misspelt key fails here, not after the first cut has run
@@ -554,12 +564,12 @@ def main() -> None:
                          "better": int((diff > 0.005).sum()), "worse": int((diff < -0.005).sum()),
                          "boxes_by_kind": dict(kinds[name])}
         rows.append([name, float(values.mean()), float(diff.mean()), se, summary[name]["better"], summary[name]["worse"]])
-    print_table(f"Cross-camera IDF1 on {len(cuts)} cuts of PETS09-S2L1 (tuning only; held-out splits excluded)",
+    print_table(f"Cross-camera IDF1 on {len(cuts)} {'check' if args.check else 'tuning'} cuts of PETS09-S2L1 (held-out splits excluded)",
                 ["setting", "mean IDF1", "diff", "se", "better", "worse"], rows)
     names = ["right", "wrong person", "split", "tracker swap"]
     print_table("Ground-truth boxes found, by the ID they got (share of all found; see wrong_ids)", ["setting", *names],
                 [[name, *[kinds[name][k] / max(sum(kinds[name].values()), 1) for k in names]] for name, _ in settings])
-    variant = [name for name, on in (("videos", args.as_videos), ("posed", args.posed), ("truth_boxes", args.truth_boxes),
+    variant = [name for name, on in (("check", args.check), ("videos", args.as_videos), ("posed", args.posed), ("truth_boxes", args.truth_boxes),
                                      (f"calibration_error_{args.calibration_error:g}", args.calibration_error),
                                      ("truth_embeddings", args.truth_embeddings), ("int8", args.precision == "int8")) if on]
     if args.input_size:  # the results file of another detector input is named after it
