@@ -90,7 +90,8 @@ def assert_detects_as_onnxruntime(detector, path, images, score_atol: float) -> 
 def test_torch_detector_equals_onnxruntime_detector(assets, torch):
     path = assets / "models/yolov8n_coco_fp32.onnx"
     images = [cv2.imread(str(assets / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]
-    on_torch = Detector(path, backend="torch")
+    # on the CPU, where it computes as onnxruntime does (on a GPU it runs FP16: tests/gpu compares that)
+    on_torch = Detector(path, backend="torch", backend_options={"torch": {"device": "cpu"}})
     assert on_torch.backend.name == "torch"
     assert_detects_as_onnxruntime(on_torch, path, images, score_atol=1e-5)
 
@@ -100,7 +101,7 @@ def test_torch_embedder_equals_onnxruntime_embedder(assets, torch):
     frame = cv2.imread(str(assets / "images/zidane.jpg"))
     boxes = np.array([[100, 100, 400, 700], [700, 50, 1100, 700], [0, 0, 50, 120]], np.float32)
     want = Embedder(path, backend="onnxruntime").embed([frame], [boxes])
-    got = Embedder(path, backend="torch").embed([frame], [boxes])
+    got = Embedder(path, backend="torch", backend_options={"torch": {"device": "cpu"}}).embed([frame], [boxes])
     assert got.shape == (3, 512)
     np.testing.assert_allclose(got, want, atol=1e-5)
 

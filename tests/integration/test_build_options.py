@@ -63,3 +63,17 @@ def test_a_build_without_cuda_imports_and_says_why(tmp_path):
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.startswith("False | this build has no CUDA module")
+
+
+@pytest.mark.skipif(sys.platform != "linux" or shutil.which("nm") is None, reason="needs Linux and binutils' nm")
+def test_the_installed_modules_export_their_entry_point_alone():
+    # A module that exports more lends its symbols to every module loaded after it: built by a g++ that
+    # links libstdc++ statically, it gave torch and onnxruntime its locale ids, and they crashed on import.
+    from mctrt import _native
+
+    modules = [_native.core] + ([_native.cuda] if _native.cuda is not None else [])
+    for module in modules:
+        listing = subprocess.run(["nm", "-D", "--defined-only", module.__file__], capture_output=True, text=True,
+                                 timeout=60, check=True)
+        exported = sorted(line.split()[-1] for line in listing.stdout.splitlines() if line.strip())
+        assert exported == [f"PyInit_{module.__name__.rsplit('.', 1)[-1]}"], (module.__file__, exported[:10])
