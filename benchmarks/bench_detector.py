@@ -5,13 +5,17 @@ static INT8 (mctrt.models.quantize) with how far their boxes agree; batch sweep.
 On a GPU (with torch): the torch backend in FP16 with and without CUDA graphs over batch sizes, with
 the CUDA letterbox and decode + NMS timed on their own.
 
-    MCTRT_ASSETS=../shared python benchmarks/bench_detector.py
+    MCTRT_ASSETS=../shared python benchmarks/bench_detector.py [--no-int8]
+
+--no-int8 leaves out FP32 against INT8 (a CPU table that calibrates first, and needs lab4cam and PETS09
+videos): for a GPU machine's run, where the time is the GPU's.
 
 Goals: pre + post <= 15 % of inference; C++ letterbox >= 3x cv2 + numpy.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -37,10 +41,13 @@ def cv2_letterbox(image, size=640):
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-int8", action="store_true", help="leave out the CPU's FP32 against INT8 table")
+    args = parser.parse_args()
     assets = Path(os.environ.get("MCTRT_ASSETS", "../shared"))
     model = assets / "models/yolov8n_coco_fp32.onnx"
     frame = cv2.imread(str(assets / "data/mot17_mini/MOT17-04-FRCNN/img1/000001.jpg"))  # 1920 x 1080
-    detector = Detector(model)
+    detector = Detector(model, backend="onnxruntime")  # the stage split times its bare session
     batch = np.empty((1, 3, 640, 640), np.float32)
 
     pre = best_time(lambda: core.letterbox_batch([frame], batch, True, True, 1 / 255, 114.0))
@@ -85,14 +92,14 @@ def main() -> None:
     print_table("Detector.detect by backend (this machine), milliseconds per frame", ["backend", "device", "batch", "ms/frame"],
                 [[b["backend"], b["device"], b["batch"], b["ms_per_frame"]] for b in backends])
 
-    precision = precision_table(model, assets)
+    precision = None if args.no_int8 else precision_table(model, assets)
 
     sweep = []
     for size in (1, 2, 4, 8):  # the shared export is made batch-dynamic as it loads
         frames = [frame] * size
         seconds = best_time(lambda: detector.detect(frames), repeat=3, min_seconds=1.0)
         sweep.append({"batch": size, "ms_per_batch": seconds * 1e3, "frames_per_s": size / seconds})
-    print_table("Batch sweep (dynamic-batch model, Detector.detect)", ["batch", "ms per batch", "frames/s"],
+    print_table("Batch sweep (dynamic-batch model, onnxruntime, Detector.detect)", ["batch", "ms per batch", "frames/s"],
                 [[s["batch"], s["ms_per_batch"], s["frames_per_s"]] for s in sweep])
     save("detector", {"unit": "milliseconds", "model": model.name, "frame": "1920x1080",
                       "stages": {"pre_ms": pre * 1e3, "inference_ms": infer * 1e3, "post_ms": post * 1e3,
