@@ -68,8 +68,8 @@ def measure(config, batches: list[list[Frame]], out: str) -> dict:
     full_fps = full.metrics.snapshot()["total_frames"] / (time.perf_counter() - start)
     idf1 = evaluate_cameras(Path(os.environ["MCTRT_ASSETS"]) / "data/pets09_split2", Path(out))[0].idf1
     detector = pipeline.perception.detector.backend
-    return {"backend": f"{detector.name} on {detector.device}", "detector_fps": max(detector_fps), "pipeline_fps": max(pipeline_fps), "full_run_fps": full_fps,
-            "cross_camera_idf1": idf1, "stages_ms": stages}
+    return {"backend": f"{detector.name} on {detector.device}", "detector_fps": max(detector_fps),
+            "pipeline_fps": max(pipeline_fps), "full_run_fps": full_fps, "cross_camera_idf1": idf1, "stages_ms": stages}
 
 
 def main() -> None:

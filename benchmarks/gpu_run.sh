@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What a machine with an NVIDIA GPU checks (CUDA's nvcc, torch with CUDA, mctrt's dependencies installed):
-# build with the CUDA module, run the gpu tests and the torch backend's, then the benchmarks that have
-# GPU tables. Logs go to LOGS (default: ./gpu-logs); results to benchmarks/results/*_<gpu>.json.
+# What a machine with an NVIDIA GPU checks (CUDA's nvcc, torch with CUDA, and mctrt's dependencies and
+# its build's, scikit-build-core and pybind11, installed: nothing is downloaded): build with the CUDA
+# module, run the gpu tests and the torch backend's, then the benchmarks that have GPU tables. Logs go
+# to LOGS (default: ./gpu-logs); results to benchmarks/results/*_<gpu>.json.
 #
 #   MCTRT_ASSETS=../shared bash benchmarks/gpu_run.sh [build] [tests] [detector] [pipeline]   # default: all
 #
@@ -26,7 +27,7 @@ step() {  # step NAME SECONDS COMMAND...: run it with a time limit, log it, reme
 export PYTHONUNBUFFERED=1
 for s in $steps; do
   case $s in
-    build) step build 240 env MCTRT_CUDA=ON python3 -m pip install --no-deps --no-build-isolation --no-index . &&
+    build) step build 240 env MCTRT_CUDA=ON python3 -m pip install --no-deps --no-build-isolation --no-index .
            step info 60 python3 -m mctrt.info ;;
     tests) step tests 180 python3 -m pytest -p no:cacheprovider -q -rs tests/gpu tests/integration/test_backends.py \
              tests/integration/test_tensorrt.py tests/unit/test_info.py \
