@@ -8,6 +8,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -72,6 +73,18 @@ def test_a_taken_port_exits_2_naming_the_fix(tmp_path, demo_config):
     assert f"cannot listen on 127.0.0.1:{port}" in stderr and "--port" in stderr
 
 
+def wait_until_every_camera_read_a_frame(port: int, timeout: float = 60.0) -> None:
+    """A live run stopped before a camera gave a frame rightly exits 1 ("never gave a frame"); on a loaded
+    machine the readers can start after the dashboard does, so a clean-stop test waits for them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _, stats = get_json(f"http://127.0.0.1:{port}/api/stats")
+        if stats["cameras"] and all(c["frames_read"] for c in stats["cameras"]):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"a camera read no frame in {timeout:g} s: {stats['cameras']}")
+
+
 def test_binding_beyond_loopback_without_a_token_warns_loudly(tmp_path, demo_config, free_port, wait_for_dashboard):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "MCTRT_TOKEN"}
@@ -80,9 +93,10 @@ def test_binding_beyond_loopback_without_a_token_warns_loudly(tmp_path, demo_con
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         wait_for_dashboard(port, process)
+        wait_until_every_camera_read_a_frame(port)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
-    assert process.returncode == 0
+    assert process.returncode == 0, stderr[-3000:]
     assert "SERVING ON 0.0.0.0 WITHOUT A TOKEN" in stderr
