@@ -35,6 +35,8 @@ class Embedder:
         options = dict(backend_options or {})
         # re-ID runs in bursts between detections: its idle threads must not spin on the detector's cores
         options["onnxruntime"] = {"spin": False, **dict(options.get("onnxruntime") or {})}
+        # the number of crops changes every step: a few padded shapes, not one first call per count
+        options["torch"] = {"pad_batches": True, **dict(options.get("torch") or {})}
         self.backend = open_backend(load_onnx(path, "re-ID model"), path, backend, "re-ID model", options,
                                     prepare=upright_crops_into)
         shape, out = self.backend.input_shape, self.backend.output_shapes[0]
