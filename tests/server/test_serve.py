@@ -30,6 +30,21 @@ def get_json(url: str, timeout: float = 5.0) -> tuple[int, dict]:
         return error.code, json.load(error)
 
 
+def wait_until_every_camera_read_a_frame(port: int, timeout: float = 60.0) -> None:
+    """A live run stopped before a camera gave a frame rightly exits 1 ("never gave a frame"); on a loaded
+    machine the readers can start after the dashboard does, so a clean-stop test waits for them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _, stats = get_json(f"http://127.0.0.1:{port}/api/stats")
+        except OSError:  # a slow reply on a loaded machine: ask again
+            continue
+        if stats["cameras"] and all(c["frames_read"] for c in stats["cameras"]):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"a camera read no frame in {timeout:g} s")
+
+
 async def first_video_frame(port: int) -> dict:
     import aiohttp
 
@@ -51,6 +66,7 @@ async def test_live_run_serves_the_dashboard_and_stops_cleanly_on_sigterm(tmp_pa
         assert header["camera_id"] == "east" and header["frame"] >= 1
         status, stats = get_json(f"http://127.0.0.1:{port}/api/stats")
         assert status == 200 and stats["running"] and stats["total_frames"] >= 1
+        wait_until_every_camera_read_a_frame(port)
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=60)
     finally:
@@ -71,18 +87,6 @@ def test_a_taken_port_exits_2_naming_the_fix(tmp_path, demo_config):
         stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 2, stderr[-2000:]
     assert f"cannot listen on 127.0.0.1:{port}" in stderr and "--port" in stderr
-
-
-def wait_until_every_camera_read_a_frame(port: int, timeout: float = 60.0) -> None:
-    """A live run stopped before a camera gave a frame rightly exits 1 ("never gave a frame"); on a loaded
-    machine the readers can start after the dashboard does, so a clean-stop test waits for them."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _, stats = get_json(f"http://127.0.0.1:{port}/api/stats")
-        if stats["cameras"] and all(c["frames_read"] for c in stats["cameras"]):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"a camera read no frame in {timeout:g} s: {stats['cameras']}")
 
 
 def test_binding_beyond_loopback_without_a_token_warns_loudly(tmp_path, demo_config, free_port, wait_for_dashboard):
