@@ -299,7 +299,8 @@ def parse_setting(text: str) -> tuple[str, dict[str, float]]:
     values = {}
     for part in (p.strip() for p in assignments.split(",") if p.strip()):
         key, _, value = part.partition("=")
-        values[key.strip()] = float(value)
+        value = value.strip()  # a whole number stays one: integer fields (maturity, confirm_frames) refuse 3.0
+        values[key.strip()] = int(value) if value.lstrip("-").isdigit() else float(value)
     return name.strip(), values
 
 
