@@ -430,7 +430,7 @@ def test_a_live_file_that_ends_is_no_outage_for_the_health_events(tmp_path):
     config = config_from_dict({
         "inputs": [{"camera_id": "loop", "path": "loop.avi", "loop": True}, {"camera_id": "short", "path": "short.avi"}],
         "modules": {"detector": {"model": "unused.onnx"}},
-        "events": {"camera_health": {"offline_after_s": 0.5, "debounce_s": 0.2}}, "store": {"path": None}}, tmp_path)
+        "events": {"camera_health": {"offline_after_s": 1.0, "debounce_s": 0.2}}, "store": {"path": None}}, tmp_path)
     pipeline = Pipeline(config, detector=NoPeople())
     events = []
     pipeline.listeners.append(lambda results, step_events: events.extend(step_events))
