@@ -187,8 +187,8 @@ def test_lab4cam_keeps_its_three_people_under_at_most_four_ids_and_the_seated_on
     # 0.5; the track is found again by boxes above track_thresh 0.3 (configs/lab4cam.yaml), not lost
     cam2 = np.loadtxt(tmp_path / "cam2.txt", delimiter=",", ndmin=2)
     seated = cam2[cam2[:, 1] == at_desk[0], 0]
+    assert len(seated) >= 150 and seated.max() >= 200, f"cam2 shows them in {len(seated)} frames"
     print(f"lab4cam: cam2 shows them in {len(seated)} frames, {seated.min():.0f}-{seated.max():.0f}")
-    assert len(seated) >= 150 and seated.max() >= 200
 
 
 def test_pets09_meets_the_single_camera_goals(assets, tmp_path, monkeypatch):

@@ -37,10 +37,10 @@ def wait_until_every_camera_read_a_frame(port: int, timeout: float = 60.0) -> No
     while time.monotonic() < deadline:
         try:
             _, stats = get_json(f"http://127.0.0.1:{port}/api/stats")
+            if stats["cameras"] and all(c["frames_read"] for c in stats["cameras"]):
+                return
         except OSError:  # a slow reply on a loaded machine: ask again
-            continue
-        if stats["cameras"] and all(c["frames_read"] for c in stats["cameras"]):
-            return
+            pass
         time.sleep(0.2)
     raise AssertionError(f"a camera read no frame in {timeout:g} s")
 
