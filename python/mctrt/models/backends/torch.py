@@ -17,13 +17,16 @@ from mctrt.models.backends.onnx_to_torch import onnx_to_torch
 log = logging.getLogger(__name__)
 
 WARMUP_RUNS = 3  # before a CUDA graph is captured: lets cuDNN pick its algorithms outside the graph
+WARM_PADDED_UP_TO = 64  # pad_batches runs the padded shapes up to this once at start (1, 2, 4 ... 64)
 
 
 class TorchBackend:
     """Args: model (ONNX ModelProto), source (its file, for messages); device "cuda" or "cpu" (default:
     cuda when available); half: FP16 weights and input (default: on CUDA); cuda_graphs: capture one
     CUDA graph per batch size and replay it (CUDA only); pad_batches: on CUDA, run each batch padded to
-    the next power of two (for batches whose size varies: the Embedder sets it)."""
+    the next power of two (for batches whose size varies: the Embedder sets it), and run each of the
+    shapes up to WARM_PADDED_UP_TO once at start, so that a live stream does not stall mid-run on a
+    shape's first call."""
 
     name = "torch"
 
@@ -54,6 +57,15 @@ class TorchBackend:
         self._outputs: dict[int, object] = {}  # batch size -> float32 output of the last run
         self._graphs: dict[int, object] = {}
         log.info("torch: %s on %s, %s%s", source.name, self.device, self.input_dtype, ", CUDA graphs" if self.cuda_graphs else "")
+        if self.pad_batches and self.device == "cuda" and self.fixed_batch is None:
+            self._warm_padded_shapes()
+
+    def _warm_padded_shapes(self) -> None:
+        size = 1
+        while size <= WARM_PADDED_UP_TO:
+            self._execute(size)
+            size *= 2
+        self._stream.synchronize()
 
     def _forward(self, x):
         # contiguous: consumers read the output by address as row-major (YOLOX's ends in a transpose)
