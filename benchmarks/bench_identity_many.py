@@ -266,14 +266,17 @@ def strip_videos(video: Path, gt: Path, image_to_floor, strips_text: str, frames
 
 def with_setting(config, setting: dict[str, float]):
     """The config with association fields (floor.* for its floor settings, tracker.* for the per-camera
-    tracker's) replaced; a value takes the type of the one it replaces (track_buffer is an int)."""
+    tracker's, output.* for the results files') replaced; a value takes the type of the one it replaces
+    (track_buffer is an int)."""
     association = config.association
     part = {prefix: {k.removeprefix(prefix): v for k, v in setting.items() if k.startswith(prefix)}
-            for prefix in ("floor.", "tracker.")}
-    part["tracker."] = {k: type(getattr(config.tracker, k))(v) for k, v in part["tracker."].items()}
-    top = {k: v for k, v in setting.items() if not k.startswith(("floor.", "tracker."))}
+            for prefix in ("floor.", "tracker.", "output.")}
+    for prefix, section in (("tracker.", config.tracker), ("output.", config.output)):
+        part[prefix] = {k: type(getattr(section, k))(v) for k, v in part[prefix].items()}
+    top = {k: v for k, v in setting.items() if not k.startswith(("floor.", "tracker.", "output."))}
     association = dataclasses.replace(association, floor=dataclasses.replace(association.floor, **part["floor."]), **top)
-    return dataclasses.replace(config, association=association, tracker=dataclasses.replace(config.tracker, **part["tracker."]))
+    return dataclasses.replace(config, association=association, tracker=dataclasses.replace(config.tracker, **part["tracker."]),
+                               output=dataclasses.replace(config.output, **part["output."]))
 
 
 def input_size(text: str) -> tuple[int, int] | str:
@@ -406,11 +409,12 @@ def wrong_ids(work: Path, cameras: list[str], tracks: dict) -> dict[str, int]:
     person's ID is `right`; otherwise, when its track covers another person most, the tracker swapped
     people (`tracker swap`); when its track is its person's but the ID another person's, association
     gave the track someone else (`wrong person`); when that ID is nobody's, it split the person
-    (`split`)."""
+    (`split`). Rows filled in a gap (`output.fill_gaps_frames`, score 0) had no track and are left out."""
     seen = []  # (person, camera, track, global ID)
     for cam in cameras:
         truth = load_ground_truth(work / "gt" / cam / "gt" / "gt.txt")  # the boxes mctrt.eval scores (no flag 0)
         rows = read_mot(work / "out" / f"{cam}.txt", what="results")
+        rows = rows[rows[:, 6] != 0] if len(rows) else rows
         for frame in np.unique(rows[:, 0]).tolist() if len(rows) else []:
             mine, theirs = rows[rows[:, 0] == frame], truth[truth[:, 0] == frame]
             track_id, boxes = tracks[(cam, int(frame))]

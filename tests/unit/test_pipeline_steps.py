@@ -1,7 +1,7 @@
 """Pipeline.process with fake models on drawn scenes: people are coloured rectangles on a black floor,
 a colour detector finds them and an embedder describes them by their colour. The tracker alone ends
 tracks (dropped frames do not), IDs survive occlusions, two calibrated cameras agree on one ID per
-person, results and world.txt follow, and a floor zone counts a person once."""
+person, results and world.txt follow (short gaps filled), and a floor zone counts a person once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mctrt.config import StoreConfig, config_from_dict
+from mctrt.config import OutputConfig, StoreConfig, config_from_dict
 from mctrt.pipeline import Pipeline
 from mctrt.store import EventStore
 from mctrt.types import Detections, Frame
@@ -140,6 +140,28 @@ def test_a_person_hidden_longer_than_the_tracker_remembers_gets_their_id_back_on
     before, after = gids[9], gids[-1]
     assert len(after) == 2 and set(after) != set(before)  # the walker came back on a new track
     assert sorted(after.values()) == sorted(before.values()) == [1, 2]  # under the same global ID
+
+
+@pytest.mark.parametrize("fill", [20, 0])
+def test_the_results_file_fills_a_persons_short_gap_when_asked(tmp_path, fill):
+    """A walker hidden for 15 frames comes back on a new track under the same ID: with
+    output.fill_gaps_frames 20 the results file has a box for each hidden frame (score 0, on the line
+    between where they were last and next seen); with 0 it has none."""
+    cams = {"cam": 0}
+    cfg = dataclasses.replace(config(cams, tmp_path), output=OutputConfig(fill_gaps_frames=fill))
+    p = pipeline(cfg, tmp_path, output_dir=tmp_path / "out")
+    hidden = range(10, 25)
+    for step in range(40):
+        p.process(frames_at(step, step + 1, {} if step in hidden else {0: (1.0 + 0.05 * step, 3.0)}, cams))
+    p.close()
+    rows = np.loadtxt(tmp_path / "out/cam.txt", delimiter=",", ndmin=2)
+    assert set(rows[:, 1]) == {1}
+    missing = [s + 1 for s in [*hidden, 25]]  # the new track is written from its second frame on
+    filled = rows[rows[:, 6] == 0]
+    assert rows[rows[:, 6] > 0, 0].tolist() == [f for f in range(1, 41) if f not in missing]
+    assert filled[:, 0].tolist() == (missing if fill else [])
+    truth_left = PIXELS_PER_M * (1.0 + 0.05 * (filled[:, 0] - 1)) - PERSON_PX[0] // 2
+    assert (np.abs(filled[:, 2] - truth_left) <= 1.5).all()
 
 
 def test_two_calibrated_cameras_give_each_person_one_id_and_write_results_and_floor_positions(tmp_path):

@@ -1,7 +1,7 @@
 """ResultWriter: rows keep the global ID each track had at the time; at close, a track's rows from
 before it had an ID take its first one, corrections rewrite every row of the retired ID (chains
 too), tracks that never had an ID are left out, an ID is one box per camera and frame, and world.txt
-holds the floor positions."""
+holds the floor positions; short gaps in one ID's rows are filled."""
 
 import json
 
@@ -64,6 +64,37 @@ def test_corrections_rewrite_every_row_of_the_retired_id_chains_included(tmp_pat
     lines = (tmp_path / "world.txt").read_text().splitlines()
     assert lines[0] == WORLD_HEADER and lines[1:] == ["0.100,1,3,1.100,2.000"]  # 3's own position, not retired 5's
     assert json.loads((tmp_path / "events.jsonl").read_text())["old_global_id"] == 5
+
+
+def test_short_gaps_in_an_ids_rows_are_filled_with_interpolated_boxes_of_score_zero(tmp_path):
+    writer = ResultWriter(tmp_path, ["a", "b"], fill_gaps_frames=3)
+    add(writer, 1, 4, 1, 0)
+    add(writer, 2, 4, 1, 10)
+    add(writer, 5, 4, 2, 40)  # track 1 lost for two frames, found again as track 2 of the same person
+    add(writer, 9, 4, 2, 80)  # three frames missing: filled
+    add(writer, 14, 4, 2, 130)  # four missing: more than 3, left
+    add(writer, 3, 7, 3, 200)  # another person: never bridged to ID 4
+    add(writer, 8, 4, 5, 0, cam="b")  # ID 4 in another camera: its own rows
+    add(writer, 10, 4, 5, 20, cam="b")
+    writer.close()
+    out = rows(tmp_path / "a.txt")
+    four = out[out[:, 1] == 4]
+    assert four[:, 0].tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9, 14]
+    assert four[:, 2].tolist() == [0, 10, 20, 30, 40, 50, 60, 70, 80, 130]  # left edges on the line between
+    assert (four[:, 3:6] == [10, 20, 60]).all() and four[:, 7:].tolist() == [[-1, -1, -1]] * 10
+    assert four[:, 6].tolist() == [0.9, 0.9, 0, 0, 0.9, 0, 0, 0, 0.9, 0.9]  # no detection behind a filled row
+    assert out[out[:, 1] == 7][:, 0].tolist() == [3]
+    assert rows(tmp_path / "b.txt")[:, [0, 2, 6]].tolist() == [[8, 0, 0.9], [9, 10, 0], [10, 20, 0.9]]
+    assert out[:, 0].tolist() == sorted(out[:, 0].tolist())  # still sorted by frame
+
+
+def test_no_gap_is_filled_by_default_in_the_writer(tmp_path):
+    """The writer fills only when asked (Scene passes output.fill_gaps_frames, 20 by default)."""
+    writer = ResultWriter(tmp_path, ["a"])
+    add(writer, 1, 4, 1, 0)
+    add(writer, 3, 4, 1, 20)
+    writer.close()
+    assert rows(tmp_path / "a.txt")[:, 0].tolist() == [1, 3]
 
 
 def test_a_run_with_nobody_writes_empty_files(tmp_path):

@@ -1,5 +1,5 @@
 """Configuration: frozen dataclasses holding every default once (models.py: the models and the
-tracker; pipeline.py: cameras, association, events, server, store; floor.py: calibration, floor
+tracker; pipeline.py: cameras, association, events, server, store, bus, results files; floor.py: calibration, floor
 association, floor plan), their value checks (checks.py) and the file loader (loader.py).
 """
 
@@ -13,6 +13,7 @@ from mctrt.config.pipeline import (
     EventsConfig,
     InputConfig,
     LineConfig,
+    OutputConfig,
     PipelineConfig,
     ReidScheduleConfig,
     ServerConfig,
@@ -24,6 +25,6 @@ from mctrt.config.pipeline import (
 __all__ = [
     "BACKENDS", "AssociationConfig", "BusConfig", "ByteTrackConfig", "CalibrationConfig", "CameraHealthConfig",
     "FloorAssociationConfig", "FloorPlanConfig", "DetectorConfig", "EventsConfig", "InputConfig", "LineConfig",
-    "PipelineConfig", "ReidConfig", "ReidScheduleConfig", "ServerConfig", "StoreConfig", "TransitWindow", "ZoneConfig",
+    "OutputConfig", "PipelineConfig", "ReidConfig", "ReidScheduleConfig", "ServerConfig", "StoreConfig", "TransitWindow", "ZoneConfig",
     "check_backend", "config_from_dict", "expand_env", "from_mapping", "load_config",
 ]

@@ -22,6 +22,7 @@ from mctrt.config.pipeline import (
     EventsConfig,
     InputConfig,
     LineConfig,
+    OutputConfig,
     PipelineConfig,
     ReidScheduleConfig,
     ServerConfig,
@@ -35,7 +36,7 @@ from mctrt.io.paths import not_a_file
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _REQUIRED_HINTS = {"model": "the path of the .onnx file", "path": "a video file, an rtsp:// URL or a webcam index",
                    "camera_id": "a short name for the camera"}
-SECTIONS = ("inputs", "modules", "association", "events", "server", "store", "bus")
+SECTIONS = ("inputs", "modules", "association", "events", "server", "store", "bus", "output")
 MODULES = ("detector", "tracker", "reid")
 
 
@@ -260,7 +261,9 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
     if store.path is not None:
         store = replace(store, path=resolve_path(store.path, base))
     bus = from_mapping(BusConfig, data.get("bus") or {}, "bus")
-    return PipelineConfig(inputs, detector, tracker, reid, schedule, association, events, server, store, bus, source)
+    output = from_mapping(OutputConfig, data.get("output") or {}, "output")
+    return PipelineConfig(inputs, detector, tracker, reid, schedule, association, events, server, store, bus, output,
+                          source)
 
 
 def read_config_file(path: str | Path, what: str = "config file"):

@@ -474,6 +474,24 @@ class BusConfig:
 
 
 @dataclass(frozen=True)
+class OutputConfig:
+    """What the results files (`--output DIR`, written at the end of a run) add with hindsight (`output:`).
+
+    Attributes:
+        fill_gaps_frames: where a person's rows in one camera stop for at most this many frames and go
+            on under the same global ID, the frames between get boxes interpolated linearly, with a
+            score of 0 (no detection was behind them); 0 leaves the gaps. The boxes a detector misses
+            for a few frames, or that the tracker drops while a person is hidden, are most of what a
+            per-camera track lacks; the run's events, store and live views never see these rows.
+    """
+
+    fill_gaps_frames: int = 20
+
+    def __post_init__(self) -> None:
+        number("output.fill_gaps_frames", self.fill_gaps_frames, 0, 10**6, integer=True)
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """A whole configuration file, loaded by load_config()."""
 
@@ -487,6 +505,7 @@ class PipelineConfig:
     server: ServerConfig = ServerConfig()
     store: StoreConfig = StoreConfig()
     bus: BusConfig = BusConfig()
+    output: OutputConfig = OutputConfig()
     source: Path | None = None  # the file it came from
 
     @property

@@ -12,6 +12,8 @@ rewritten (each replaced whole, never left half-written) with the final IDs:
   in frames in which its camera already showed that ID on another track (it joined a person whose
   track had ended, and the two had overlapped while it waited), those rows are left out; where two
   rows still share an ID, the one that had it at the time, then the higher score, is kept;
+- where one ID's rows in a camera stop for at most fill_gaps_frames frames and go on, the frames
+  between get linearly interpolated boxes with a score of 0 (`output.fill_gaps_frames`);
 - each file is sorted by frame, then ID.
 A track is told apart from a later one of the same number (a restarted worker numbers its tracks
 from 1 again) by the tracker's removals, which add() is given.
@@ -50,8 +52,9 @@ _NO_IDS = np.zeros(0, np.int64)
 
 
 class ResultWriter:
-    def __init__(self, output_dir: str | Path, camera_ids: list[str]) -> None:
+    def __init__(self, output_dir: str | Path, camera_ids: list[str], fill_gaps_frames: int = 0) -> None:
         self.dir = Path(output_dir)
+        self.fill_gaps_frames = fill_gaps_frames
         self.dir.mkdir(parents=True, exist_ok=True)
         names = [f"{cam}.txt" for cam in camera_ids] + ["world.txt", "events.jsonl"]
         self.previous = _keep_previous(self.dir, names)
@@ -106,7 +109,7 @@ class ResultWriter:
         for cam, blocks in self._blocks.items():
             rows, given_later = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, 11)))
             rows[:, 1] = self._final(rows[:, 1])
-            rows = _one_row_per_id_and_frame(rows, given_later)
+            rows = _filled_gaps(_one_row_per_id_and_frame(rows, given_later), self.fill_gaps_frames)
             write_in_one_step(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows[np.lexsort((rows[:, 1], rows[:, 0]))]))
         world = np.concatenate(self._world) if self._world else np.empty((0, 5))
         final = self._final(world[:, 2])
@@ -157,6 +160,27 @@ def _one_row_per_id_and_frame(rows: np.ndarray, given_later: np.ndarray) -> np.n
     rows = rows[order]
     first = np.r_[True, (np.diff(rows[:, 0]) != 0) | (np.diff(rows[:, 1]) != 0)] if len(rows) else np.zeros(0, bool)
     return rows[first]
+
+
+def _filled_gaps(rows: np.ndarray, max_gap: int) -> np.ndarray:
+    """`rows` (one per ID and frame) and, in each gap of 1 to max_gap frames between two rows of one ID,
+    a row per missing frame: its box on the line between the two, its score 0."""
+    if max_gap <= 0 or len(rows) < 2:
+        return rows
+    rows = rows[np.lexsort((rows[:, 0], rows[:, 1]))]
+    missing = (rows[1:, 0] - rows[:-1, 0] - 1).astype(np.int64)
+    before = np.flatnonzero((rows[1:, 1] == rows[:-1, 1]) & (missing >= 1) & (missing <= max_gap))
+    if not len(before):
+        return rows
+    counts = missing[before]
+    start = np.repeat(before, counts)
+    step = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + 1  # 1..count in each gap
+    a, b = rows[start], rows[start + 1]
+    filled = a + (step / np.repeat(counts + 1, counts))[:, None] * (b - a)
+    filled[:, 0] = a[:, 0] + step
+    filled[:, 6] = 0.0
+    filled[:, 7:] = a[:, 7:]
+    return np.concatenate([rows, filled])
 
 
 def _keep_previous(folder: Path, names: list[str]) -> Path | None:
