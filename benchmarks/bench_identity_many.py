@@ -409,7 +409,7 @@ def wrong_ids(work: Path, cameras: list[str], tracks: dict) -> dict[str, int]:
     person's ID is `right`; otherwise, when its track covers another person most, the tracker swapped
     people (`tracker swap`); when its track is its person's but the ID another person's, association
     gave the track someone else (`wrong person`); when that ID is nobody's, it split the person
-    (`split`). Rows filled in a gap (`output.fill_gaps_frames`, score 0) had no track and are left out."""
+    (`split`). Rows filled in a gap (`output.fill_gaps_s`, score 0) had no track and are left out."""
     seen = []  # (person, camera, track, global ID)
     for cam in cameras:
         truth = load_ground_truth(work / "gt" / cam / "gt" / "gt.txt")  # the boxes mctrt.eval scores (no flag 0)

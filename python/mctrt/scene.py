@@ -91,7 +91,8 @@ class Scene:
                                 "at each person's last stored event, with reason 'unclosed'",
                                 config.store.url or config.store.path, len(closed))
                     self.store.add(closed)
-        self.writer = (ResultWriter(output_dir, config.camera_ids, config.output.fill_gaps_frames)
+        fill_gaps_frames = round(config.output.fill_gaps_s * config.tracker.frame_rate)
+        self.writer = (ResultWriter(output_dir, config.camera_ids, fill_gaps_frames)
                        if output_dir is not None else None)
         self._closed = False
 

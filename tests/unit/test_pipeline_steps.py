@@ -142,13 +142,13 @@ def test_a_person_hidden_longer_than_the_tracker_remembers_gets_their_id_back_on
     assert sorted(after.values()) == sorted(before.values()) == [1, 2]  # under the same global ID
 
 
-@pytest.mark.parametrize("fill", [20, 0])
+@pytest.mark.parametrize("fill", [2.0, 0.0])
 def test_the_results_file_fills_a_persons_short_gap_when_asked(tmp_path, fill):
     """A walker hidden for 15 frames comes back on a new track under the same ID: with
-    output.fill_gaps_frames 20 the results file has a box for each hidden frame (score 0, on the line
+    output.fill_gaps_s 2 (20 frames at 10 frames/s) the results file has a box for each hidden frame (score 0, on the line
     between where they were last and next seen); with 0 it has none."""
     cams = {"cam": 0}
-    cfg = dataclasses.replace(config(cams, tmp_path), output=OutputConfig(fill_gaps_frames=fill))
+    cfg = dataclasses.replace(config(cams, tmp_path), output=OutputConfig(fill_gaps_s=fill))
     p = pipeline(cfg, tmp_path, output_dir=tmp_path / "out")
     hidden = range(10, 25)
     for step in range(40):

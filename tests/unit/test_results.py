@@ -89,7 +89,7 @@ def test_short_gaps_in_an_ids_rows_are_filled_with_interpolated_boxes_of_score_z
 
 
 def test_no_gap_is_filled_by_default_in_the_writer(tmp_path):
-    """The writer fills only when asked (Scene passes output.fill_gaps_frames, 20 by default)."""
+    """The writer fills only when asked (Scene passes output.fill_gaps_s in frames: 20 by default at 10 frames/s)."""
     writer = ResultWriter(tmp_path, ["a"])
     add(writer, 1, 4, 1, 0)
     add(writer, 3, 4, 1, 20)

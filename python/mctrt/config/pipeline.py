@@ -478,17 +478,18 @@ class OutputConfig:
     """What the results files (`--output DIR`, written at the end of a run) add with hindsight (`output:`).
 
     Attributes:
-        fill_gaps_frames: where a person's rows in one camera stop for at most this many frames and go
-            on under the same global ID, the frames between get boxes interpolated linearly, with a
-            score of 0 (no detection was behind them); 0 leaves the gaps. The boxes a detector misses
+        fill_gaps_s: where a person's rows in one camera stop for at most this long (in frames at the
+            tracker's `frame_rate`: 20 at 10 frames/s) and go on under the same global ID, the frames
+            between get boxes interpolated linearly, with a score of 0 (no detection was behind them);
+            0 leaves the gaps. The boxes a detector misses
             for a few frames, or that the tracker drops while a person is hidden, are most of what a
             per-camera track lacks; the run's events, store and live views never see these rows.
     """
 
-    fill_gaps_frames: int = 20
+    fill_gaps_s: float = 2.0
 
     def __post_init__(self) -> None:
-        number("output.fill_gaps_frames", self.fill_gaps_frames, 0, 10**6, integer=True)
+        number("output.fill_gaps_s", self.fill_gaps_s, 0.0, 3600.0)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ rewritten (each replaced whole, never left half-written) with the final IDs:
   track had ended, and the two had overlapped while it waited), those rows are left out; where two
   rows still share an ID, the one that had it at the time, then the higher score, is kept;
 - where one ID's rows in a camera stop for at most fill_gaps_frames frames and go on, the frames
-  between get linearly interpolated boxes with a score of 0 (`output.fill_gaps_frames`);
+  between get linearly interpolated boxes with a score of 0 (`output.fill_gaps_s`);
 - each file is sorted by frame, then ID.
 A track is told apart from a later one of the same number (a restarted worker numbers its tracks
 from 1 again) by the tracker's removals, which add() is given.
