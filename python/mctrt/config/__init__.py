@@ -1,6 +1,7 @@
 """Configuration: frozen dataclasses holding every default once (models.py: the models and the
-tracker; pipeline.py: cameras, association, events, server, store, bus, results files; floor.py: calibration, floor
-association, floor plan), their value checks (checks.py) and the file loader (loader.py).
+tracker; pipeline.py: cameras, association, events, server, store, bus, results files; floor.py:
+calibration, floor association, floor plan), their value checks (checks.py) and the file loader
+(loader.py).
 """
 
 from mctrt.config.floor import CalibrationConfig, FloorAssociationConfig, FloorPlanConfig
