@@ -92,7 +92,7 @@ class Scene:
                                 config.store.url or config.store.path, len(closed))
                     self.store.add(closed)
         fill_gaps_frames = round(config.output.fill_gaps_s * config.tracker.frame_rate)
-        self.writer = (ResultWriter(output_dir, config.camera_ids, fill_gaps_frames)
+        self.writer = (ResultWriter(output_dir, config.camera_ids, fill_gaps_frames, config.reid_schedule.border_margin_px)
                        if output_dir is not None else None)
         self._closed = False
 
@@ -181,7 +181,7 @@ class Scene:
         if self.writer is not None:
             for r in results:
                 t = r.tracks
-                self.writer.add(r.camera_id, r.step.index, r.global_ids, t.track_id, t.xyxy, t.score, t.removed_id)
+                self.writer.add(r.camera_id, r.step.index, r.global_ids, t.track_id, t.xyxy, t.score, t.removed_id, r.step.size)
             for c in corrections:
                 self.writer.rename(c.old_global_id, c.new_global_id)
             self.writer.add_positions(now, frame_index, positions)

@@ -88,6 +88,20 @@ def test_short_gaps_in_an_ids_rows_are_filled_with_interpolated_boxes_of_score_z
     assert out[:, 0].tolist() == sorted(out[:, 0].tolist())  # still sorted by frame
 
 
+def test_a_gap_that_begins_or_ends_at_the_image_border_is_left(tmp_path):
+    """Someone whose box reaches the border may have left the view in the gap (a person walking out of
+    one side and back): those frames are not filled; a gap clear of the border is."""
+    writer = ResultWriter(tmp_path, ["a"], fill_gaps_frames=5, border_margin_px=2)
+    for frame, gid, x in [(1, 4, 0), (4, 4, 10), (6, 4, 30), (10, 4, 70), (2, 7, 200), (5, 7, 279)]:
+        writer.add("a", frame, np.array([gid], np.int64), np.array([gid], np.int64), box(x),
+                   np.array([0.9], np.float32), image_size=(300, 200))
+    writer.close()
+    out = rows(tmp_path / "a.txt")
+    four, seven = out[out[:, 1] == 4], out[out[:, 1] == 7]
+    assert four[:, 0].tolist() == [1, 4, 5, 6, 7, 8, 9, 10]  # frame 1's box touches the left edge (x 0)
+    assert seven[:, 0].tolist() == [2, 5]  # frame 5's right edge, 299, is within 2 px of the width
+
+
 def test_no_gap_is_filled_by_default_in_the_writer(tmp_path):
     """The writer fills only when asked (Scene passes output.fill_gaps_s in frames: 20 by default at 10 frames/s)."""
     writer = ResultWriter(tmp_path, ["a"])

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mctrt.boxes import clear_of_border
 from mctrt.config import ReidScheduleConfig
 from mctrt.tracking.track_table import TrackTable
 from mctrt.types import Tracks
@@ -59,11 +60,9 @@ class ReidScheduler:
             m = len(tracks)
             return ReidPlan(np.zeros(m, bool), np.ones(m, bool))
         cfg = self.config
-        width, height = image_size
         x0, y0, x1, y1 = tracks.xyxy.T
-        margin = cfg.border_margin_px
         good = ((y1 - y0 >= cfg.min_box_height) & (x1 - x0 >= cfg.min_box_width) & (tracks.score >= cfg.min_score)
-                & (x0 >= margin) & (y0 >= margin) & (x1 <= width - margin) & (y1 <= height - margin))
+                & clear_of_border(tracks.xyxy, image_size, cfg.border_margin_px))
         last = table["last_embedded"][rows]
         due = good & ((last < 0) | (frame_index - last >= cfg.every_n_frames))
         table["last_embedded"][rows[due]] = frame_index

@@ -480,10 +480,11 @@ class OutputConfig:
     Attributes:
         fill_gaps_s: where a person's rows in one camera stop for at most this long (in frames at the
             tracker's `frame_rate`: 20 at 10 frames/s) and go on under the same global ID, the frames
-            between get boxes interpolated linearly, with a score of 0 (no detection was behind them);
-            0 leaves the gaps. Boxes the detector misses for a few frames, or a track lost while its
-            person is hidden, are much of what a per-camera track lacks; the run's events, store and
-            live views never see these rows.
+            between get boxes interpolated linearly, with a score of 0 (no detection was behind them),
+            unless a box before or after the gap reaches the image's border (the person may have left
+            the view; `modules.reid.border_margin_px`); 0 leaves the gaps. Boxes the detector misses
+            for a few frames, or a track lost while its person is hidden, are much of what a
+            per-camera track lacks; the run's events, store and live views never see these rows.
     """
 
     fill_gaps_s: float = 2.0

@@ -13,7 +13,9 @@ rewritten (each replaced whole, never left half-written) with the final IDs:
   track had ended, and the two had overlapped while it waited), those rows are left out; where two
   rows still share an ID, the one that had it at the time, then the higher score, is kept;
 - where one ID's rows in a camera stop for at most fill_gaps_frames frames and go on, the frames
-  between get linearly interpolated boxes with a score of 0 (`output.fill_gaps_s`);
+  between get linearly interpolated boxes with a score of 0 (`output.fill_gaps_s`), unless the box
+  before or after the gap reaches the image's border (within border_margin_px: the person may have
+  left the view meanwhile; the camera's last image size is used);
 - each file is sorted by frame, then ID.
 A track is told apart from a later one of the same number (a restarted worker numbers its tracks
 from 1 again) by the tracker's removals, which add() is given.
@@ -40,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mctrt.boxes import clear_of_border, tlwh_to_xyxy
 from mctrt.io.mot import MOT_FORMAT, csv_text, result_rows, write_mot
 from mctrt.io.paths import write_in_one_step
 
@@ -52,9 +55,11 @@ _NO_IDS = np.zeros(0, np.int64)
 
 
 class ResultWriter:
-    def __init__(self, output_dir: str | Path, camera_ids: list[str], fill_gaps_frames: int = 0) -> None:
+    def __init__(self, output_dir: str | Path, camera_ids: list[str], fill_gaps_frames: int = 0,
+                 border_margin_px: float = 2.0) -> None:
         self.dir = Path(output_dir)
-        self.fill_gaps_frames = fill_gaps_frames
+        self.fill_gaps_frames, self.border_margin_px = fill_gaps_frames, border_margin_px
+        self._sizes: dict[str, tuple[int, int]] = {}  # each camera's last image (width, height)
         self.dir.mkdir(parents=True, exist_ok=True)
         names = [f"{cam}.txt" for cam in camera_ids] + ["world.txt", "events.jsonl"]
         self.previous = _keep_previous(self.dir, names)
@@ -71,9 +76,13 @@ class ResultWriter:
         self._events = open(self.dir / "events.jsonl", "w", encoding="utf-8")  # noqa: SIM115
 
     def add(self, camera_id: str, frame: int, global_ids: np.ndarray, track_ids: np.ndarray, xyxy: np.ndarray,
-            scores: np.ndarray, removed_ids: np.ndarray = _NO_IDS) -> None:
+            scores: np.ndarray, removed_ids: np.ndarray = _NO_IDS, image_size: tuple[int, int] | None = None) -> None:
         """One camera's tracks in one frame; global_ids (M,) are 0 for tracks still waiting for one;
-        removed_ids: the tracks the tracker ended in this frame (Tracks.removed_id)."""
+        removed_ids: the tracks the tracker ended in this frame (Tracks.removed_id); image_size: the
+        frame's (width, height), for the gap filling's border rule (without it, gaps are filled up to
+        the border too)."""
+        if image_size is not None:
+            self._sizes[camera_id] = image_size
         lives = self._lives[camera_id]
         for tid in removed_ids.tolist():
             lives.pop(tid, None)
@@ -109,7 +118,11 @@ class ResultWriter:
         for cam, blocks in self._blocks.items():
             rows, given_later = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, 11)))
             rows[:, 1] = self._final(rows[:, 1])
-            rows = _filled_gaps(_one_row_per_id_and_frame(rows, given_later), self.fill_gaps_frames)
+            rows = _one_row_per_id_and_frame(rows, given_later)
+            size = self._sizes.get(cam)
+            at_border = (~clear_of_border(tlwh_to_xyxy(rows[:, 2:6]), size, self.border_margin_px) if size is not None
+                         else np.zeros(len(rows), bool))
+            rows = _filled_gaps(rows, at_border, self.fill_gaps_frames)
             write_in_one_step(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows[np.lexsort((rows[:, 1], rows[:, 0]))]))
         world = np.concatenate(self._world) if self._world else np.empty((0, 5))
         final = self._final(world[:, 2])
@@ -162,14 +175,17 @@ def _one_row_per_id_and_frame(rows: np.ndarray, given_later: np.ndarray) -> np.n
     return rows[first]
 
 
-def _filled_gaps(rows: np.ndarray, max_gap: int) -> np.ndarray:
-    """`rows` (one per ID and frame) and, in each gap of 1 to max_gap frames between two rows of one ID,
-    a row per missing frame: its box on the line between the two, its score 0."""
+def _filled_gaps(rows: np.ndarray, at_border: np.ndarray, max_gap: int) -> np.ndarray:
+    """`rows` (one per ID and frame) and, in each gap of 1 to max_gap frames between two rows of one ID
+    neither of which is `at_border` (R,), a row per missing frame: its box on the line between the
+    two, its score 0."""
     if max_gap <= 0 or len(rows) < 2:
         return rows
-    rows = rows[np.lexsort((rows[:, 0], rows[:, 1]))]
+    order = np.lexsort((rows[:, 0], rows[:, 1]))
+    rows, at_border = rows[order], at_border[order]
     missing = (rows[1:, 0] - rows[:-1, 0] - 1).astype(np.int64)
-    before = np.flatnonzero((rows[1:, 1] == rows[:-1, 1]) & (missing >= 1) & (missing <= max_gap))
+    inside = ~at_border[:-1] & ~at_border[1:]
+    before = np.flatnonzero((rows[1:, 1] == rows[:-1, 1]) & (missing >= 1) & (missing <= max_gap) & inside)
     if not len(before):
         return rows
     counts = missing[before]
