@@ -181,6 +181,19 @@ def test_torch_output_is_row_major_for_consumers_that_read_it_by_address(assets,
     assert out.shape == (1, 3549, 85) and out.is_contiguous()
 
 
+
+def test_torch_takes_a_batch_larger_than_its_max_batch_in_chunks(assets, torch):
+    """On CUDA the Embedder's padded batches stop at 64 crops (the shapes warmed at start) and larger
+    ones go in chunks; the chunking is the same on the CPU, where max_batch is set by hand here."""
+    backend = Embedder(assets / "models/osnet_x0_25_market1501.onnx", backend="torch",
+                       backend_options={"torch": {"device": "cpu"}}).backend
+    assert backend.max_batch is None  # padding and its chunks are for CUDA only
+    crops = np.random.default_rng(0).random((10, 3, 256, 128), np.float32)
+    whole = backend.run(crops)
+    backend.max_batch = 4
+    np.testing.assert_allclose(backend.run(crops), whole, atol=1e-5)
+    assert sorted(backend._inputs) == [2, 4, 10]  # 4 + 4 + 2 after the one batch of 10
+
 # -- OpenVINO (the [openvino] extra; in [test], so CI runs these) ------------------------------------------
 
 @pytest.fixture

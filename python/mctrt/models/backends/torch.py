@@ -24,9 +24,9 @@ class TorchBackend:
     """Args: model (ONNX ModelProto), source (its file, for messages); device "cuda" or "cpu" (default:
     cuda when available); half: FP16 weights and input (default: on CUDA); cuda_graphs: capture one
     CUDA graph per batch size and replay it (CUDA only); pad_batches: on CUDA, run each batch padded to
-    the next power of two (for batches whose size varies: the Embedder sets it), and run each of the
-    shapes up to WARM_PADDED_UP_TO once at start, so that a live stream does not stall mid-run on a
-    shape's first call."""
+    the next power of two (for batches whose size varies: the Embedder sets it), run each of the
+    shapes up to WARM_PADDED_UP_TO once at start, and take larger batches in chunks of that many, so
+    that a live stream never stalls mid-run on a shape's first call."""
 
     name = "torch"
 
@@ -47,7 +47,8 @@ class TorchBackend:
         self.pad_batches = bool(pad_batches)
         self.input_shape, self.output_shapes = io_shapes(model)
         self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
-        self.max_batch = None  # any batch size
+        padded = bool(pad_batches) and self.device == "cuda" and self.fixed_batch is None
+        self.max_batch = WARM_PADDED_UP_TO if padded else None  # larger batches go in chunks (else any size)
         self.dtype = torch.float16 if self.half else torch.float32
         self.input_dtype = "float16" if self.half else "float32"
         self.module = onnx_to_torch(model).to(self.device, self.dtype).eval()
@@ -57,7 +58,7 @@ class TorchBackend:
         self._outputs: dict[int, object] = {}  # batch size -> float32 output of the last run
         self._graphs: dict[int, object] = {}
         log.info("torch: %s on %s, %s%s", source.name, self.device, self.input_dtype, ", CUDA graphs" if self.cuda_graphs else "")
-        if self.pad_batches and self.device == "cuda" and self.fixed_batch is None:
+        if padded:
             self._warm_padded_shapes()
 
     def _warm_padded_shapes(self) -> None:
@@ -133,8 +134,9 @@ class TorchBackend:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """(B, ...) float32 input on the host -> the first output on the host."""
-        if self.fixed_batch == 1 and len(batch) != 1:
-            return np.concatenate([self.run(batch[i : i + 1]) for i in range(len(batch))])
+        step = 1 if self.fixed_batch == 1 else self.max_batch
+        if step and len(batch) > step:
+            return np.concatenate([self.run(batch[i : i + step]) for i in range(0, len(batch), step)])
         torch = self.torch
         x = self.input_tensor(len(batch))
         n = len(batch)
