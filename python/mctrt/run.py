@@ -266,6 +266,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
     print(summary(pipeline, pipeline.run_s or time.monotonic() - started))  # not the dashboard's time after it
     if args.output:
         print(f"results: {args.output}/<camera_id>.txt, {args.output}/world.txt and {args.output}/events.jsonl")
+        writer = pipeline.scene.writer if pipeline.scene is not None else None
+        if writer is not None and writer.filled:
+            print(f"  {writer.filled} boxes filled into short gaps in people's tracks (score 0; output.fill_gaps_s "
+                  f"{config.output.fill_gaps_s:g} s)")
     if args.offline and pipeline.interrupted:
         print("stopped before the inputs ended: the results are of the frames read until then", file=sys.stderr)
         return 1

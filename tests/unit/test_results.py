@@ -86,6 +86,7 @@ def test_short_gaps_in_an_ids_rows_are_filled_with_interpolated_boxes_of_score_z
     assert out[out[:, 1] == 7][:, 0].tolist() == [3]
     assert rows(tmp_path / "b.txt")[:, [0, 2, 6]].tolist() == [[8, 0, 0.9], [9, 10, 0], [10, 20, 0.9]]
     assert out[:, 0].tolist() == sorted(out[:, 0].tolist())  # still sorted by frame
+    assert writer.filled == 6
 
 
 def test_a_gap_that_begins_or_ends_at_the_image_border_is_left(tmp_path):

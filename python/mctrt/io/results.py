@@ -59,6 +59,7 @@ class ResultWriter:
                  border_margin_px: float = 2.0) -> None:
         self.dir = Path(output_dir)
         self.fill_gaps_frames, self.border_margin_px = fill_gaps_frames, border_margin_px
+        self.filled = 0  # rows the gap filling added at close()
         self._sizes: dict[str, tuple[int, int]] = {}  # each camera's last image (width, height)
         self.dir.mkdir(parents=True, exist_ok=True)
         names = [f"{cam}.txt" for cam in camera_ids] + ["world.txt", "events.jsonl"]
@@ -122,7 +123,9 @@ class ResultWriter:
             size = self._sizes.get(cam)
             at_border = (~clear_of_border(tlwh_to_xyxy(rows[:, 2:6]), size, self.border_margin_px) if size is not None
                          else np.zeros(len(rows), bool))
+            found = len(rows)
             rows = _filled_gaps(rows, at_border, self.fill_gaps_frames)
+            self.filled += len(rows) - found
             write_in_one_step(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows[np.lexsort((rows[:, 1], rows[:, 0]))]))
         world = np.concatenate(self._world) if self._world else np.empty((0, 5))
         final = self._final(world[:, 2])
