@@ -48,7 +48,7 @@ foot points.
         [--calibration-error M]
 
 The first setting is always the config as it is (configs/pets09.yaml); keys are AssociationConfig
-fields, floor.* those of its floor settings, tracker.* ByteTrackConfig's.
+fields, floor.* those of its floor settings, tracker.* ByteTrackConfig's, output.* OutputConfig's.
 """
 
 from __future__ import annotations
@@ -525,8 +525,9 @@ def main() -> None:
     for name, setting in settings:  # a misspelt key fails here, not after the first cut has run
         try:
             with_setting(config, setting)
-        except (TypeError, ConfigError) as error:  # an unknown field, or a value its config refuses
-            parser.error(f"--setting {name!r}: {error} (keys: floor.<name>, tracker.<name> or an association field)")
+        except (TypeError, AttributeError, ConfigError) as error:  # an unknown field, or a value its config refuses
+            parser.error(f"--setting {name!r}: {error} (keys: floor.<name>, tracker.<name>, output.<name> or an "
+                         "association field)")
     if args.calibration_error:  # what the error does to where people stand, before anything runs
         errors = np.concatenate([floor_errors(parse_strips(strips_text, width, height), frames, gt, image_to_floor,
                                               args.calibration_error) for strips_text, frames in cuts.values()])

@@ -48,11 +48,16 @@ def cpu_flags() -> list[str]:
 
 
 def git_commit() -> str:
+    """The commit, with -dirty when the code that ran differs from it (a copy of the repository on another
+    machine, or uncommitted changes); results files written by earlier benchmarks do not count."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=Path(__file__).parent,
+                              timeout=10).stdout.strip()
+
     try:
-        # -dirty: the tree that ran differs from the commit (a copy of the repository on another machine)
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=10)
-        return out.stdout.strip() or "unknown"
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)benchmarks/results")
+        return (commit + "-dirty" * bool(changed)) or "unknown"
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
 

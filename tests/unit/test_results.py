@@ -26,9 +26,9 @@ def test_waiting_rows_take_the_tracks_first_id_and_tracks_without_one_are_left_o
     writer = ResultWriter(tmp_path, ["a"])
     add(writer, 1, 0, 1, 0)  # track 1 waits two frames for its ID
     add(writer, 2, 0, 1, 1)
+    add(writer, 2, 0, 2, 50)  # track 2 never gets an ID
     add(writer, 3, 4, 1, 2)
     add(writer, 4, 6, 1, 3)  # then it is detached and linked to another person
-    add(writer, 2, 0, 2, 50)  # track 2 never gets an ID
     writer.close()
     out = rows(tmp_path / "a.txt")
     assert out[:, :2].tolist() == [[1, 4], [2, 4], [3, 4], [4, 6]]
@@ -70,10 +70,10 @@ def test_short_gaps_in_an_ids_rows_are_filled_with_interpolated_boxes_of_score_z
     writer = ResultWriter(tmp_path, ["a", "b"], fill_gaps_frames=3)
     add(writer, 1, 4, 1, 0)
     add(writer, 2, 4, 1, 10)
+    add(writer, 3, 7, 3, 200)  # another person: never bridged to ID 4
     add(writer, 5, 4, 2, 40)  # track 1 lost for two frames, found again as track 2 of the same person
     add(writer, 9, 4, 2, 80)  # three frames missing: filled
     add(writer, 14, 4, 2, 130)  # four missing: more than 3, left
-    add(writer, 3, 7, 3, 200)  # another person: never bridged to ID 4
     add(writer, 8, 4, 5, 0, cam="b")  # ID 4 in another camera: its own rows
     add(writer, 10, 4, 5, 20, cam="b")
     writer.close()
@@ -101,6 +101,27 @@ def test_a_gap_that_begins_or_ends_at_the_image_border_is_left(tmp_path):
     four, seven = out[out[:, 1] == 4], out[out[:, 1] == 7]
     assert four[:, 0].tolist() == [1, 4, 5, 6, 7, 8, 9, 10]  # frame 1's box touches the left edge (x 0)
     assert seven[:, 0].tolist() == [2, 5]  # frame 5's right edge, 299, is within 2 px of the width
+
+
+def test_no_gap_is_filled_across_a_restart_or_a_change_of_image_size(tmp_path):
+    """A restarted worker numbers its frames from 1 again, and a camera may change resolution: rows of
+    one ID on either side of such a break are never bridged (nor one dropped as a duplicate)."""
+    writer = ResultWriter(tmp_path, ["a", "b"], fill_gaps_frames=5)
+
+    def add_sized(cam, frame, x, size):
+        writer.add(cam, frame, np.array([4], np.int64), np.array([1], np.int64), box(x), np.array([0.9], np.float32),
+                   image_size=size)
+
+    add_sized("a", 5, 50, (300, 200))
+    add_sized("a", 8, 80, (300, 200))  # a worker's run ends at frame 8 ...
+    add_sized("a", 2, 20, (300, 200))  # ... and its restart begins again at frame 2
+    add_sized("a", 5, 60, (300, 200))
+    add_sized("b", 1, 10, (300, 200))
+    add_sized("b", 3, 30, (600, 400))  # the camera's resolution changed
+    writer.close()
+    np.testing.assert_allclose(rows(tmp_path / "a.txt")[:, [0, 2]], [[5, 50], [6, 60], [7, 70], [8, 80], [2, 20],
+                                                                   [3, 33.33], [4, 46.67], [5, 60]], atol=0.01)
+    assert rows(tmp_path / "b.txt")[:, 0].tolist() == [1, 3]
 
 
 def test_no_gap_is_filled_by_default_in_the_writer(tmp_path):

@@ -14,11 +14,14 @@ rewritten (each replaced whole, never left half-written) with the final IDs:
   rows still share an ID, the one that had it at the time, then the higher score, is kept;
 - where one ID's rows in a camera stop for at most fill_gaps_frames frames and go on, the frames
   between get linearly interpolated boxes with a score of 0 (`output.fill_gaps_s`), unless the box
-  before or after the gap reaches the image's border (within border_margin_px: the person may have
-  left the view meanwhile; the camera's last image size is used);
-- each file is sorted by frame, then ID.
+  before or after the gap reaches its image's border (within border_margin_px: the person may have
+  left the view meanwhile) or the two images differ in size; live, frames dropped while busy are
+  such gaps too;
+- each file is sorted by frame, then ID (a later stretch after an earlier one).
 A track is told apart from a later one of the same number (a restarted worker numbers its tracks
-from 1 again) by the tracker's removals, which add() is given.
+from 1 again) by the tracker's removals, which add() is given; where a camera's frame numbers go
+back (a restarted worker, a file played again), its rows start a new stretch, and no row is
+compared with one of another stretch.
 After a kill, events.jsonl's `id_corrected` events say which IDs had become which.
 
 world.txt has one row per person and step while a calibrated camera sees them:
@@ -52,6 +55,8 @@ WORLD_HEADER = "time,frame,global_id,x,y"
 MANIFEST = ".mctrt-results"  # the names of the files a run writes into its folder, for the next run to move
 WORLD_FORMAT = ["%.3f", "%d", "%d", "%.3f", "%.3f"]
 _NO_IDS = np.zeros(0, np.int64)
+# Kept beside each MOT row (columns 0-9) until close(): its camera's stretch and its image's size.
+_STRETCH, _WIDTH, _HEIGHT = 10, 11, 12
 
 
 class ResultWriter:
@@ -60,12 +65,12 @@ class ResultWriter:
         self.dir = Path(output_dir)
         self.fill_gaps_frames, self.border_margin_px = fill_gaps_frames, border_margin_px
         self.filled = 0  # rows the gap filling added at close()
-        self._sizes: dict[str, tuple[int, int]] = {}  # each camera's last image (width, height)
+        self._stretch: dict[str, tuple[int, int]] = {cam: (0, 0) for cam in camera_ids}  # (stretch, last frame)
         self.dir.mkdir(parents=True, exist_ok=True)
         names = [f"{cam}.txt" for cam in camera_ids] + ["world.txt", "events.jsonl"]
         self.previous = _keep_previous(self.dir, names)
         (self.dir / MANIFEST).write_text("\n".join(names) + "\n", encoding="utf-8")
-        self._blocks: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}  # (track life, MOT row) blocks
+        self._blocks: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}  # (track life, MOT row, extras)
         self._lives: dict[str, dict[int, int]] = {cam: {} for cam in camera_ids}  # each live track's life number
         self._next_life = 1
         self._world: list[np.ndarray] = []
@@ -82,8 +87,8 @@ class ResultWriter:
         removed_ids: the tracks the tracker ended in this frame (Tracks.removed_id); image_size: the
         frame's (width, height), for the gap filling's border rule (without it, gaps are filled up to
         the border too)."""
-        if image_size is not None:
-            self._sizes[camera_id] = image_size
+        stretch, last = self._stretch[camera_id]
+        self._stretch[camera_id] = (stretch + (frame < last), frame)
         lives = self._lives[camera_id]
         for tid in removed_ids.tolist():
             lives.pop(tid, None)
@@ -91,7 +96,8 @@ class ResultWriter:
             life = [lives.setdefault(tid, self._next_life + k) for k, tid in enumerate(track_ids.tolist())]
             self._next_life += len(life)  # some numbers go unused: only their order and uniqueness matter
             rows = result_rows(frame, global_ids, xyxy, scores)
-            self._blocks[camera_id].append(np.c_[np.array(life, np.float64), rows])
+            extras = [self._stretch[camera_id][0], *(image_size or (0, 0))]
+            self._blocks[camera_id].append(np.c_[np.array(life, np.float64), rows, np.tile(extras, (len(rows), 1))])
             file = self._rows[camera_id]
             file.write(csv_text(rows[rows[:, 1] > 0], MOT_FORMAT))
             file.flush()
@@ -117,16 +123,16 @@ class ResultWriter:
         for file in [*self._rows.values(), self._world_file]:
             file.close()
         for cam, blocks in self._blocks.items():
-            rows, given_later = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, 11)))
+            rows, given_later = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, 14)))
             rows[:, 1] = self._final(rows[:, 1])
             rows = _one_row_per_id_and_frame(rows, given_later)
-            size = self._sizes.get(cam)
-            at_border = (~clear_of_border(tlwh_to_xyxy(rows[:, 2:6]), size, self.border_margin_px) if size is not None
-                         else np.zeros(len(rows), bool))
+            size = (rows[:, _WIDTH], rows[:, _HEIGHT])
+            at_border = (rows[:, _WIDTH] > 0) & ~clear_of_border(tlwh_to_xyxy(rows[:, 2:6]), size, self.border_margin_px)
             found = len(rows)
             rows = _filled_gaps(rows, at_border, self.fill_gaps_frames)
             self.filled += len(rows) - found
-            write_in_one_step(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows[np.lexsort((rows[:, 1], rows[:, 0]))]))
+            rows = rows[np.lexsort((rows[:, 1], rows[:, 0], rows[:, _STRETCH]))][:, :_STRETCH]
+            write_in_one_step(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows))
         world = np.concatenate(self._world) if self._world else np.empty((0, 5))
         final = self._final(world[:, 2])
         # A person had two floor tracks until a correction joined them: keep the one that survived.
@@ -152,10 +158,11 @@ class ResultWriter:
 
 
 def _first_id_for_waiting_rows(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MOT rows (R, 10) from (track life, MOT row) blocks, rows with ID 0 given their track's first ID
-    and rows of tracks that never had one dropped; and which rows (R,) were given their ID so."""
+    """MOT rows with their extras (R, 13) from (track life, MOT row, extras) blocks, rows with ID 0
+    given their track's first ID and rows of tracks that never had one dropped; and which rows (R,)
+    were given their ID so."""
     if not len(blocks):
-        return np.empty((0, 10)), np.zeros(0, bool)
+        return np.empty((0, blocks.shape[1] - 1)), np.zeros(0, bool)
     track, rows = blocks[:, 0], blocks[:, 1:].copy()
     order = np.lexsort((rows[:, 0], track))
     track, rows = track[order], rows[order]
@@ -170,25 +177,27 @@ def _first_id_for_waiting_rows(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _one_row_per_id_and_frame(rows: np.ndarray, given_later: np.ndarray) -> np.ndarray:
-    """`rows` without a second row of one ID in one frame: rows that had their ID at the time come
-    first, then higher scores (MOT column 6)."""
-    order = np.lexsort((-rows[:, 6], given_later, rows[:, 1], rows[:, 0]))
+    """`rows` (with extras) without a second row of one ID in one frame of one stretch: rows that had
+    their ID at the time come first, then higher scores (MOT column 6)."""
+    order = np.lexsort((-rows[:, 6], given_later, rows[:, 1], rows[:, 0], rows[:, _STRETCH]))
     rows = rows[order]
-    first = np.r_[True, (np.diff(rows[:, 0]) != 0) | (np.diff(rows[:, 1]) != 0)] if len(rows) else np.zeros(0, bool)
+    new = (np.diff(rows[:, 0]) != 0) | (np.diff(rows[:, 1]) != 0) | (np.diff(rows[:, _STRETCH]) != 0)
+    first = np.r_[True, new] if len(rows) else np.zeros(0, bool)
     return rows[first]
 
 
 def _filled_gaps(rows: np.ndarray, at_border: np.ndarray, max_gap: int) -> np.ndarray:
-    """`rows` (one per ID and frame) and, in each gap of 1 to max_gap frames between two rows of one ID
-    neither of which is `at_border` (R,), a row per missing frame: its box on the line between the
-    two, its score 0."""
+    """`rows` (with extras; one per ID, stretch and frame) and, in each gap of 1 to max_gap frames
+    between two rows of one ID in one stretch, of images of one size, neither of them `at_border`
+    (R,), a row per missing frame: its box on the line between the two, its score 0."""
     if max_gap <= 0 or len(rows) < 2:
         return rows
-    order = np.lexsort((rows[:, 0], rows[:, 1]))
+    order = np.lexsort((rows[:, 0], rows[:, _STRETCH], rows[:, 1]))
     rows, at_border = rows[order], at_border[order]
     missing = (rows[1:, 0] - rows[:-1, 0] - 1).astype(np.int64)
+    alike = np.all(rows[1:, [1, _STRETCH, _WIDTH, _HEIGHT]] == rows[:-1, [1, _STRETCH, _WIDTH, _HEIGHT]], axis=1)
     inside = ~at_border[:-1] & ~at_border[1:]
-    before = np.flatnonzero((rows[1:, 1] == rows[:-1, 1]) & (missing >= 1) & (missing <= max_gap) & inside)
+    before = np.flatnonzero(alike & (missing >= 1) & (missing <= max_gap) & inside)
     if not len(before):
         return rows
     counts = missing[before]
@@ -198,7 +207,7 @@ def _filled_gaps(rows: np.ndarray, at_border: np.ndarray, max_gap: int) -> np.nd
     filled = a + (step / np.repeat(counts + 1, counts))[:, None] * (b - a)
     filled[:, 0] = a[:, 0] + step
     filled[:, 6] = 0.0
-    filled[:, 7:] = a[:, 7:]
+    filled[:, 7:] = a[:, 7:]  # x, y, z (-1) and the extras
     return np.concatenate([rows, filled])
 
 

@@ -47,7 +47,8 @@ class TorchBackend:
         self.pad_batches = bool(pad_batches)
         self.input_shape, self.output_shapes = io_shapes(model)
         self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
-        padded = bool(pad_batches) and self.device == "cuda" and self.fixed_batch is None
+        padded = (bool(pad_batches) and self.device == "cuda" and self.fixed_batch is None
+                  and all(isinstance(d, int) for d in self.input_shape[1:]))  # shapes that can be warmed
         self.max_batch = WARM_PADDED_UP_TO if padded else None  # larger batches go in chunks (else any size)
         self.dtype = torch.float16 if self.half else torch.float32
         self.input_dtype = "float16" if self.half else "float32"
