@@ -25,7 +25,6 @@ from bench_floor import FPS, IMAGE, Scene
 from common import print_table, save
 
 from mctrt.config import config_from_dict
-from mctrt.metrics import LatencyWindow
 from mctrt.pipeline import Pipeline
 from mctrt.types import Detections, Frame
 
@@ -85,7 +84,7 @@ def run(args, folder: Path, profile: cProfile.Profile | None) -> tuple[Pipeline,
     for step in range(args.steps):
         models.advance()
         if step == WARMUP:  # the first steps found an ID for every track at once: not a step of a running site
-            pipeline.metrics.stages = {name: LatencyWindow() for name in pipeline.metrics.stages}
+            pipeline.metrics.reset_stages()
             if profile is not None:
                 profile.enable()
         frames = [Frame(f"cam{k}", step + 1, time.monotonic(), step / FPS, images[k]) for k in range(args.cameras)]

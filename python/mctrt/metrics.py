@@ -49,6 +49,11 @@ class Metrics:
         with self._lock:
             self.stages[name].add(seconds)
 
+    def reset_stages(self) -> None:
+        """Forget the stage times so far (a benchmark's warm-up steps)."""
+        with self._lock:
+            self.stages = {name: LatencyWindow() for name in self.stages}
+
     def result(self, camera_id: str, capture_ts: float, now: float) -> None:
         """A frame of camera_id captured at capture_ts (monotonic) has its results at now."""
         with self._lock:
