@@ -129,12 +129,12 @@ def test_torch_embedder_on_cuda_pads_each_crop_count_to_a_power_of_two(assets, f
     path = assets / "models/osnet_x0_25_market1501.onnx"
     reference, embedder = Embedder(path, backend="onnxruntime"), Embedder(path, backend="torch")
     warmed = [1, 2, 4, 8, 16, 32, 64]
-    assert sorted(embedder.backend._inputs) == warmed
+    assert embedder.backend.batch_sizes == warmed
     rng = np.random.default_rng(1)
     for n in (3, 5, 2, 7, 6, 1, 70):
         corner = rng.uniform(0, 300, (n, 2))
         boxes = [np.c_[corner, corner + rng.uniform(60, 400, (n, 2))].astype(np.float32)]
         want, got = reference.embed(frames[:1], boxes), embedder.embed(frames[:1], boxes)
         assert got.shape == (n, 512) and (np.sum(want * got, axis=1) >= 0.999).all()
-    assert sorted(embedder.backend._inputs) == warmed  # 70 crops went as 64 + 6: no shape past the warm-up
+    assert embedder.backend.batch_sizes == warmed  # 70 crops went as 64 + 6: no shape past the warm-up
     assert embedder.backend.max_batch == 64

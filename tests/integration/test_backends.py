@@ -192,7 +192,7 @@ def test_torch_takes_a_batch_larger_than_its_max_batch_in_chunks(assets, torch):
     whole = backend.run(crops)
     backend.max_batch = 4
     np.testing.assert_allclose(backend.run(crops), whole, atol=1e-5)
-    assert sorted(backend._inputs) == [2, 4, 10]  # 4 + 4 + 2 after the one batch of 10
+    assert backend.batch_sizes == [2, 4, 10]  # 4 + 4 + 2 after the one batch of 10
 
 # -- OpenVINO (the [openvino] extra; in [test], so CI runs these) ------------------------------------------
 

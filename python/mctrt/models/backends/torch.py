@@ -62,6 +62,11 @@ class TorchBackend:
         if padded:
             self._warm_padded_shapes()
 
+    @property
+    def batch_sizes(self) -> list[int]:
+        """The batch sizes that have an input buffer so far (with padding, the padded ones)."""
+        return sorted(self._inputs)
+
     def _warm_padded_shapes(self) -> None:
         size = 1
         while size <= WARM_PADDED_UP_TO:
