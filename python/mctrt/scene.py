@@ -91,8 +91,8 @@ class Scene:
                                 "at each person's last stored event, with reason 'unclosed'",
                                 config.store.url or config.store.path, len(closed))
                     self.store.add(closed)
-        fill_gaps_frames = round(config.output.fill_gaps_s * config.tracker.frame_rate)
-        self.writer = (ResultWriter(output_dir, config.camera_ids, fill_gaps_frames, config.reid_schedule.border_margin_px)
+        fill, smooth = (round(s * config.tracker.frame_rate) for s in (config.output.fill_gaps_s, config.output.smooth_s))
+        self.writer = (ResultWriter(output_dir, config.camera_ids, fill, config.reid_schedule.border_margin_px, smooth)
                        if output_dir is not None else None)
         self._closed = False
 

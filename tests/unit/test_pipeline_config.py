@@ -140,6 +140,7 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
         ({"store": {"path": 5}}, "store.path must be the path of an SQLite file"),
         ({"output": {"fill_gaps_s": -1}}, "output.fill_gaps_s must be"),
         ({"output": {"fill_gaps_s": "2 s"}}, "output.fill_gaps_s must be"),
+        ({"output": {"smooth_s": -0.1}}, "output.smooth_s must be"),
         ({"output": {"fill_gaps": 20}}, r"output has unknown keys \['fill_gaps'\]"),
         ({"events": {"dwell_per_camera": [1, 2]}}, "events.dwell_per_camera must map camera_id to seconds"),
         ({"association": {"default_window": 5}}, "association.default_window must be a mapping"),

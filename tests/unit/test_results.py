@@ -124,6 +124,19 @@ def test_no_gap_is_filled_across_a_restart_or_a_change_of_image_size(tmp_path):
     assert rows(tmp_path / "b.txt")[:, 0].tolist() == [1, 3]
 
 
+def test_boxes_are_smoothed_over_their_run_of_consecutive_frames(tmp_path):
+    """Each box becomes the mean of its ID's boxes up to smooth_frames either side, within the run of
+    consecutive frames it is in: a jittery walk along a line is put back on the line, the run's ends
+    average what they have, and a box after a gap is not pulled towards the boxes before it."""
+    writer = ResultWriter(tmp_path, ["a"], smooth_frames=1)
+    for frame, x in [(1, 0), (2, 14), (3, 16), (4, 30), (5, 40), (9, 200)]:  # 10 px a frame, +-4 px of jitter
+        add(writer, frame, 4, 1, x)
+    writer.close()
+    out = rows(tmp_path / "a.txt")
+    np.testing.assert_allclose(out[:, 2], [7, 10, 20, 28.67, 35, 200], atol=0.01)
+    assert (out[:, 3:6] == [10, 20, 60]).all() and (out[:, 6] == 0.9).all()  # sizes and scores as they were
+
+
 def test_no_gap_is_filled_by_default_in_the_writer(tmp_path):
     """The writer fills only when asked (Scene passes output.fill_gaps_s in frames: 20 by default at 10 frames/s)."""
     writer = ResultWriter(tmp_path, ["a"])

@@ -485,12 +485,18 @@ class OutputConfig:
             the view; `modules.reid.border_margin_px`); 0 leaves the gaps. Boxes the detector misses
             for a few frames, or a track lost while its person is hidden, are much of what a
             per-camera track lacks; the run's events, store and live views never see these rows.
+        smooth_s: each box written is the mean of its person's boxes in that camera this long either
+            side (in frames at the tracker's `frame_rate`: 2 at 10 frames/s; consecutive frames
+            only), which takes the detector's jitter out of a person's walk; 0 leaves the boxes as
+            the tracker gave them.
     """
 
     fill_gaps_s: float = 2.0
+    smooth_s: float = 0.2
 
     def __post_init__(self) -> None:
         number("output.fill_gaps_s", self.fill_gaps_s, 0.0, 3600.0)
+        number("output.smooth_s", self.smooth_s, 0.0, 60.0)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ rewritten (each replaced whole, never left half-written) with the final IDs:
   before or after the gap reaches its image's border (within border_margin_px: the person may have
   left the view meanwhile) or the two images differ in size; live, frames dropped while busy are
   such gaps too;
+- each box is then the mean of its ID's boxes in the camera over smooth_frames frames either side
+  (those in its run of consecutive frames: `output.smooth_s`), which takes the detector's jitter
+  out of a person's walk;
 - each file is sorted by frame, then ID (a later stretch after an earlier one).
 A track is told apart from a later one of the same number (a restarted worker numbers its tracks
 from 1 again) by the tracker's removals, which add() is given; where a camera's frame numbers go
@@ -45,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mctrt.boxes import clear_of_border, tlwh_to_xyxy
+from mctrt.boxes import clear_of_border, tlwh_to_xyxy, xyxy_to_tlwh
 from mctrt.io.mot import MOT_FORMAT, csv_text, result_rows, write_mot
 from mctrt.io.paths import write_in_one_step
 
@@ -61,9 +64,10 @@ _STRETCH, _WIDTH, _HEIGHT = 10, 11, 12
 
 class ResultWriter:
     def __init__(self, output_dir: str | Path, camera_ids: list[str], fill_gaps_frames: int = 0,
-                 border_margin_px: float = 2.0) -> None:
+                 border_margin_px: float = 2.0, smooth_frames: int = 0) -> None:
         self.dir = Path(output_dir)
         self.fill_gaps_frames, self.border_margin_px = fill_gaps_frames, border_margin_px
+        self.smooth_frames = smooth_frames
         self.filled = 0  # rows the gap filling added at close()
         self._stretch: dict[str, tuple[int, int]] = {cam: (0, 0) for cam in camera_ids}  # (stretch, last frame)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +135,7 @@ class ResultWriter:
             found = len(rows)
             rows = _filled_gaps(rows, at_border, self.fill_gaps_frames)
             self.filled += len(rows) - found
+            rows = _smoothed(rows, self.smooth_frames)
             rows = rows[np.lexsort((rows[:, 1], rows[:, 0], rows[:, _STRETCH]))][:, :_STRETCH]
             write_in_one_step(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows))
         world = np.concatenate(self._world) if self._world else np.empty((0, 5))
@@ -209,6 +214,25 @@ def _filled_gaps(rows: np.ndarray, at_border: np.ndarray, max_gap: int) -> np.nd
     filled[:, 6] = 0.0
     filled[:, 7:] = a[:, 7:]  # x, y, z (-1) and the extras
     return np.concatenate([rows, filled])
+
+
+def _smoothed(rows: np.ndarray, k: int) -> np.ndarray:
+    """`rows` (with extras) with each box (corners) the mean of its own and up to k either side in its
+    run: rows of one ID, stretch and image size in consecutive frames."""
+    if k <= 0 or len(rows) < 2:
+        return rows
+    rows = rows[np.lexsort((rows[:, 0], rows[:, _STRETCH], rows[:, 1]))]
+    key = rows[:, [1, _STRETCH, _WIDTH, _HEIGHT]]
+    starts = np.flatnonzero(np.r_[True, np.any(key[1:] != key[:-1], axis=1) | (np.diff(rows[:, 0]) != 1)])
+    ends = np.r_[starts[1:], len(rows)] - 1
+    run = np.cumsum(np.isin(np.arange(len(rows)), starts)) - 1
+    index = np.arange(len(rows))
+    lo, hi = np.maximum(index - k, starts[run]), np.minimum(index + k, ends[run])
+    corners = np.cumsum(np.r_[np.zeros((1, 4)), tlwh_to_xyxy(rows[:, 2:6])], axis=0)
+    mean = (corners[hi + 1] - corners[lo]) / (hi - lo + 1)[:, None]
+    out = rows.copy()
+    out[:, 2:6] = xyxy_to_tlwh(mean)
+    return out
 
 
 def _keep_previous(folder: Path, names: list[str]) -> Path | None:
