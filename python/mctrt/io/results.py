@@ -60,6 +60,7 @@ WORLD_FORMAT = ["%.3f", "%d", "%d", "%.3f", "%.3f"]
 _NO_IDS = np.zeros(0, np.int64)
 # Kept beside each MOT row (columns 0-9) until close(): its camera's stretch and its image's size.
 _STRETCH, _WIDTH, _HEIGHT = 10, 11, 12
+_PERSON = [1, _STRETCH, _WIDTH, _HEIGHT]  # rows filled or smoothed together: one ID, stretch and image size
 
 
 class ResultWriter:
@@ -127,7 +128,7 @@ class ResultWriter:
         for file in [*self._rows.values(), self._world_file]:
             file.close()
         for cam, blocks in self._blocks.items():
-            rows, given_later = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, 14)))
+            rows, given_later = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, _HEIGHT + 2)))
             rows[:, 1] = self._final(rows[:, 1])
             rows = _one_row_per_id_and_frame(rows, given_later)
             size = (rows[:, _WIDTH], rows[:, _HEIGHT])
@@ -191,18 +192,28 @@ def _one_row_per_id_and_frame(rows: np.ndarray, given_later: np.ndarray) -> np.n
     return rows[first]
 
 
+def _person_order(rows: np.ndarray) -> np.ndarray:
+    """The order of `rows` (with extras) by ID, stretch, then frame."""
+    return np.lexsort((rows[:, 0], rows[:, _STRETCH], rows[:, 1]))
+
+
+def _same_person(rows: np.ndarray) -> np.ndarray:
+    """(R - 1,) bool: whether each row of `rows` (in _person_order) is of the ID, stretch and image size
+    of the row before it."""
+    return np.all(rows[1:, _PERSON] == rows[:-1, _PERSON], axis=1)
+
+
 def _filled_gaps(rows: np.ndarray, at_border: np.ndarray, max_gap: int) -> np.ndarray:
     """`rows` (with extras; one per ID, stretch and frame) and, in each gap of 1 to max_gap frames
     between two rows of one ID in one stretch, of images of one size, neither of them `at_border`
     (R,), a row per missing frame: its box on the line between the two, its score 0."""
     if max_gap <= 0 or len(rows) < 2:
         return rows
-    order = np.lexsort((rows[:, 0], rows[:, _STRETCH], rows[:, 1]))
+    order = _person_order(rows)
     rows, at_border = rows[order], at_border[order]
     missing = (rows[1:, 0] - rows[:-1, 0] - 1).astype(np.int64)
-    alike = np.all(rows[1:, [1, _STRETCH, _WIDTH, _HEIGHT]] == rows[:-1, [1, _STRETCH, _WIDTH, _HEIGHT]], axis=1)
     inside = ~at_border[:-1] & ~at_border[1:]
-    before = np.flatnonzero(alike & (missing >= 1) & (missing <= max_gap) & inside)
+    before = np.flatnonzero(_same_person(rows) & (missing >= 1) & (missing <= max_gap) & inside)
     if not len(before):
         return rows
     counts = missing[before]
@@ -221,11 +232,11 @@ def _smoothed(rows: np.ndarray, k: int) -> np.ndarray:
     run: rows of one ID, stretch and image size in consecutive frames."""
     if k <= 0 or len(rows) < 2:
         return rows
-    rows = rows[np.lexsort((rows[:, 0], rows[:, _STRETCH], rows[:, 1]))]
-    key = rows[:, [1, _STRETCH, _WIDTH, _HEIGHT]]
-    starts = np.flatnonzero(np.r_[True, np.any(key[1:] != key[:-1], axis=1) | (np.diff(rows[:, 0]) != 1)])
+    rows = rows[_person_order(rows)]
+    begins = np.r_[True, ~_same_person(rows) | (np.diff(rows[:, 0]) != 1)]
+    starts = np.flatnonzero(begins)
     ends = np.r_[starts[1:], len(rows)] - 1
-    run = np.cumsum(np.isin(np.arange(len(rows)), starts)) - 1
+    run = np.cumsum(begins) - 1
     index = np.arange(len(rows))
     lo, hi = np.maximum(index - k, starts[run]), np.minimum(index + k, ends[run])
     corners = np.cumsum(np.r_[np.zeros((1, 4)), tlwh_to_xyxy(rows[:, 2:6])], axis=0)

@@ -44,12 +44,11 @@ class TorchBackend:
             raise BackendUnavailable(f"torch {torch.__version__} sees no CUDA device; use device='cpu'")
         self.half = (self.device == "cuda") if half is None else bool(half)
         self.cuda_graphs = bool(cuda_graphs) and self.device == "cuda"
-        self.pad_batches = bool(pad_batches)
         self.input_shape, self.output_shapes = io_shapes(model)
         self.fixed_batch = self.input_shape[0] if isinstance(self.input_shape[0], int) else None
-        padded = (bool(pad_batches) and self.device == "cuda" and self.fixed_batch is None
-                  and all(isinstance(d, int) for d in self.input_shape[1:]))  # shapes that can be warmed
-        self.max_batch = WARM_PADDED_UP_TO if padded else None  # larger batches go in chunks (else any size)
+        self.pad_batches = (bool(pad_batches) and self.device == "cuda" and self.fixed_batch is None
+                            and all(isinstance(d, int) for d in self.input_shape[1:]))  # shapes that can be warmed
+        self.max_batch = WARM_PADDED_UP_TO if self.pad_batches else None  # larger batches go in chunks (else any size)
         self.dtype = torch.float16 if self.half else torch.float32
         self.input_dtype = "float16" if self.half else "float32"
         self.module = onnx_to_torch(model).to(self.device, self.dtype).eval()
@@ -59,7 +58,7 @@ class TorchBackend:
         self._outputs: dict[int, object] = {}  # batch size -> float32 output of the last run
         self._graphs: dict[int, object] = {}
         log.info("torch: %s on %s, %s%s", source.name, self.device, self.input_dtype, ", CUDA graphs" if self.cuda_graphs else "")
-        if padded:
+        if self.pad_batches:
             self._warm_padded_shapes()
 
     @property
@@ -83,8 +82,7 @@ class TorchBackend:
         next power of two, so that varying batches (re-ID crops) share a few shapes. Each new shape costs
         its first call far more than the padding: a captured graph, or without graphs cuDNN's set-up (on
         an H200, 225-275 ms on the first call of each new number of crops, 7 ms after)."""
-        pad = self.cuda_graphs or (self.pad_batches and self.device == "cuda")
-        return 1 << (batch_size - 1).bit_length() if pad else batch_size
+        return 1 << (batch_size - 1).bit_length() if self.cuda_graphs or self.pad_batches else batch_size
 
     def input_tensor(self, batch_size: int):
         """The input tensor on the device whose first batch_size items the model reads; allocated once."""
