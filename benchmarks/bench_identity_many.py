@@ -72,7 +72,7 @@ from mctrt import lapjv
 from mctrt.boxes import tlwh_to_xyxy, xyxy_to_tlwh
 from mctrt.config import config_from_dict, load_config
 from mctrt.errors import ConfigError
-from mctrt.eval import evaluate_cameras, load_ground_truth
+from mctrt.eval import EvalResult, evaluate_cameras, evaluate_floor, load_ground_truth
 from mctrt.io.mot import read_mot, result_rows
 from mctrt.models import Detector, Embedder
 from mctrt.pipeline import Pipeline
@@ -366,8 +366,9 @@ def floor_errors(strips: list[Strip], frames: tuple[int, int], gt: np.ndarray, i
 
 def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.ndarray, setting: dict[str, float],
             models: tuple, strip_image, work: Path, image_to_floor, lens: tuple | None = None,
-            calibration_error: float = 0.0) -> tuple[float, dict[str, int]]:
-    """IDF1 of one cut under one setting, and its wrong IDs by kind (wrong_ids). strip_image(frame index,
+            calibration_error: float = 0.0) -> tuple[float, EvalResult, dict[str, int]]:
+    """IDF1 of one cut under one setting, the scores of its floor positions (world.txt against where
+    the people seen by some strip stand), and its wrong IDs by kind (wrong_ids). strip_image(frame index,
     strip) gives a strip's pixels in a frame of the whole clip. lens: (K, pose) of the whole frame
     (fitted_pose) to give the strips instead of their homographies. calibration_error: metres of error
     in the floor marks each strip's homography is fitted to (measured_homography; 0: the exact one)."""
@@ -399,7 +400,8 @@ def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.nda
             t = r.tracks
             tracks[(r.camera_id, r.step.index)] = (t.track_id, result_rows(r.step.index, t.track_id, t.xyxy, t.score))
     pipeline.close()
-    return evaluate_cameras(work / "gt", work / "out")[0].idf1, wrong_ids(work, [s.name for s in strips], tracks)
+    return (evaluate_cameras(work / "gt", work / "out")[0].idf1, evaluate_floor(work / "gt", work / "out"),
+            wrong_ids(work, [s.name for s in strips], tracks))
 
 
 def wrong_ids(work: Path, cameras: list[str], tracks: dict) -> dict[str, int]:
@@ -540,6 +542,7 @@ def main() -> None:
               f"{floor_error['beyond_horizon']} of {floor_error['feet']} beyond the fitted horizon", flush=True)
     work = Path(tempfile.mkdtemp(prefix="mctrt-identity-many-"))
     scores = {name: {} for name, _ in settings}
+    floor = {name: {} for name, _ in settings}  # the floor's (IDF1, MOTA) of each cut
     kinds = {name: Counter() for name, _ in settings}
     for cut, (strips_text, frames) in cuts.items():
         strips = parse_strips(strips_text, width, height)
@@ -553,8 +556,9 @@ def main() -> None:
             def strip_image(index, s):
                 return images[index - 1][s.y0:s.y1, s.x0:s.x1]
         for name, setting in settings:
-            scores[name][cut], found = run_cut(base, strips, frames, gt, setting, models, strip_image, work / cut / name,
+            scores[name][cut], on_floor, found = run_cut(base, strips, frames, gt, setting, models, strip_image, work / cut / name,
                                                image_to_floor, lens, args.calibration_error)
+            floor[name][cut] = (on_floor.idf1, on_floor.mota)
             kinds[name].update(found)
         if args.as_videos:
             models[0].save()
@@ -568,10 +572,13 @@ def main() -> None:
         se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
         summary[name] = {"setting": setting, "mean_idf1": float(values.mean()), "diff": float(diff.mean()), "se": se,
                          "better": int((diff > 0.005).sum()), "worse": int((diff < -0.005).sum()),
-                         "boxes_by_kind": dict(kinds[name])}
-        rows.append([name, float(values.mean()), float(diff.mean()), se, summary[name]["better"], summary[name]["worse"]])
+                         "boxes_by_kind": dict(kinds[name]),
+                         "floor_idf1": float(np.mean([v[0] for v in floor[name].values()])),
+                         "floor_mota": float(np.mean([v[1] for v in floor[name].values()]))}
+        rows.append([name, float(values.mean()), float(diff.mean()), se, summary[name]["better"], summary[name]["worse"],
+                     summary[name]["floor_idf1"], summary[name]["floor_mota"]])
     print_table(f"Cross-camera IDF1 on {len(cuts)} {'check' if args.check else 'tuning'} cuts of PETS09-S2L1 (held-out splits excluded)",
-                ["setting", "mean IDF1", "diff", "se", "better", "worse"], rows)
+                ["setting", "mean IDF1", "diff", "se", "better", "worse", "floor IDF1", "floor MOTA"], rows)
     names = ["right", "wrong person", "split", "tracker swap"]
     print_table("Ground-truth boxes found, by the ID they got (share of all found; see wrong_ids)", ["setting", *names],
                 [[name, *[kinds[name][k] / max(sum(kinds[name].values()), 1) for k in names]] for name, _ in settings])
@@ -584,6 +591,7 @@ def main() -> None:
         variant.append(f"nms_{args.nms_iou:g}")
     save("_".join(["identity_many", *variant]),
          {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()}, "summary": summary, "scores": scores,
+          "floor_scores": {name: {cut: {"idf1": v[0], "mota": v[1]} for cut, v in f.items()} for name, f in floor.items()},
           "reid_model": str(config.reid.model), "input_size": config.detector.input_size,
           "precision": config.detector.precision, "nms_iou": config.detector.nms_iou, **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {}),
           **({"calibration_error_m": args.calibration_error, "floor_error": floor_error} if args.calibration_error else {})})

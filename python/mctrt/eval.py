@@ -2,6 +2,7 @@
 
     python -m mctrt.eval --gt GT.txt --pred PRED.txt          # one camera
     python -m mctrt.eval --gt GT_DIR --pred PRED_DIR          # several cameras, scored as one
+    python -m mctrt.eval --floor --gt GT --pred DIR/world.txt # floor positions (world.txt) in metres
 
 The metrics are computed by mctrt.mot_metrics, by TrackEval's rules. With folders, GT_DIR holds
 <camera>/gt/gt.txt and PRED_DIR holds <camera>.txt; all cameras are concatenated in time into one
@@ -10,6 +11,14 @@ sequence, so a person earns identity credit only by keeping one ID across camera
 Ground truth is read in either MOTChallenge layout: MOT16/17/20 (9 columns: ...,consider,class,
 visibility; pedestrians scored, distractor classes ignored, as TrackEval does) or MOT15 (10 columns:
 ...,flag,x,y,z world coordinates; rows with flag 0 are left out, as TrackEval does for MOT15).
+
+--floor scores the people's floor positions an offline run writes (DIR/world.txt: time,frame,
+global_id,x,y) against the ground truth's world coordinates (MOT15 columns 8-9, in the floor's
+metres; a folder of cameras' ground truth gives one point per person and frame). The metrics are the
+same, with points instead of boxes: a position matches a person within --radius metres (1 by
+default; similarity 1 - distance / (2 radius), so HOTA's thresholds run from 0.1 to 1.9 radii), and
+the table adds the mean distance of the matches. It is how well the site's map is tracked: people
+in a blind gap between cameras are on the floor and count as missed unless the run placed them.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,6 +37,8 @@ from mctrt.io.mot import read_mot
 
 GT_FORMATS = ("auto", "mot15", "mot17")
 MOT17_COLUMNS = 9
+FLOOR_RADIUS_M = 1.0  # a floor position within this of a person matches them (--radius)
+WORLD_HEADER = "time,frame,global_id,x,y"  # DIR/world.txt (mctrt.io.results writes it)
 CUT_SHORT_FRAMES = 25  # results ending this many frames before the ground truth: a note (people may just be lost)
 
 
@@ -45,6 +57,8 @@ class EvalResult:
     gt_boxes: int
     gt_ids: int
     pred_ids: int
+    mean_distance_m: float | None = None  # floor positions only: the mean distance of the matches
+
 
 
 def load_ground_truth(path: str | Path, gt_format: str = "auto") -> np.ndarray:
@@ -66,16 +80,26 @@ def load_ground_truth(path: str | Path, gt_format: str = "auto") -> np.ndarray:
     return out
 
 
-def _score(gt_rows: np.ndarray, pred_rows: np.ndarray, name: str) -> EvalResult:
+def _metrics():
     try:
         from mctrt import mot_metrics
     except ImportError as exc:  # scipy, for the assignments
         raise MctrtError(
             f"python -m mctrt.eval needs scipy ({exc}); install it with: pip install 'mctrt[eval]'"
         ) from None
+    return mot_metrics
+
+
+def _score(gt_rows: np.ndarray, pred_rows: np.ndarray, name: str, floor_radius_m: float | None = None) -> EvalResult:
+    """Boxes (MOT17 layout against results rows), or floor points (frame,id,x,y both) when
+    floor_radius_m is given."""
+    mot_metrics = _metrics()
     if len(gt_rows) == 0:
-        raise DataError(f"{name}: the ground truth has no boxes to score")
-    sequence = mot_metrics.prepare_sequence(gt_rows, pred_rows)
+        raise DataError(f"{name}: the ground truth has no {'floor positions' if floor_radius_m else 'boxes'} to score")
+    if floor_radius_m is None:
+        sequence = mot_metrics.prepare_sequence(gt_rows, pred_rows)
+    else:
+        sequence = mot_metrics.prepare_floor_sequence(gt_rows, pred_rows, floor_radius_m)
     clear = mot_metrics.clear_metrics(sequence)
     identity = mot_metrics.identity_metrics(sequence)
     hota = mot_metrics.hota_metrics(sequence)
@@ -91,6 +115,8 @@ def _score(gt_rows: np.ndarray, pred_rows: np.ndarray, name: str) -> EvalResult:
         gt_boxes=clear.true_positives + clear.false_negatives,
         gt_ids=sequence.num_gt_ids,
         pred_ids=len(np.unique(pred_rows[pred_rows[:, 1] >= 0, 1])),
+        # the matches' similarity is 1 - distance / (2 radius): their mean gives the mean distance
+        mean_distance_m=None if floor_radius_m is None else 2.0 * floor_radius_m * (1.0 - clear.motp),
     )
 
 
@@ -141,6 +167,62 @@ def evaluate_cameras(
     return combined, per_camera
 
 
+def load_floor_ground_truth(path: str | Path) -> np.ndarray:
+    """(N, 4) frame,id,x,y: the world coordinates of MOT15 ground truth (columns 8-9), from one file or
+    from a folder of <camera>/gt/gt.txt (a person seen by several cameras in a frame is one point)."""
+    path = Path(path)
+    files = [path / c / "gt" / "gt.txt" for c in _gt_cameras(path)] if path.is_dir() else [path]
+    if not files:
+        raise DataError(f"no cameras in {path}: expected {path}/<camera>/gt/gt.txt")
+    points = []
+    for file in files:
+        rows = read_mot(file, what="ground-truth file")
+        if len(rows) and rows.shape[1] < 9:
+            raise DataError(f"ground-truth file {file} has {rows.shape[1]} columns: floor positions need MOT15's "
+                            "world coordinates in columns 8-9 (frame,id,left,top,w,h,flag,x,y,z)")
+        rows = rows[rows[:, 6] != 0] if len(rows) else rows.reshape(0, 10)
+        if len(rows) and np.all(rows[:, 7:9] == -1):
+            raise DataError(f"ground-truth file {file} has no world coordinates (columns 8-9 are all -1): "
+                            "score floor positions against ground truth that marks where people stand in metres")
+        points.append(rows[:, [0, 1, 7, 8]])
+    points = np.concatenate(points)
+    # One point per person and frame: every camera's ground truth gives the same world position.
+    _, first = np.unique(points[:, :2], axis=0, return_index=True)
+    return points[np.sort(first)]
+
+
+def load_world(path: str | Path) -> np.ndarray:
+    """(N, 4) frame,id,x,y of an offline run's world.txt (or of the one in a results folder)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "world.txt"
+    if not path.is_file():
+        raise DataError(f"floor positions {path} do not exist: an offline run with calibrated cameras writes "
+                        "DIR/world.txt (python -m mctrt.run --offline --output DIR)")
+    with open(path, encoding="utf-8") as file:
+        header = file.readline().strip()
+    if header != WORLD_HEADER:
+        raise DataError(f"{path} is not a world.txt of mctrt: its first line should be {WORLD_HEADER!r}, not {header!r}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # numpy warns on a file with no rows; none is allowed
+            rows = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+    except ValueError as exc:
+        raise DataError(f"{path}: a row is not {WORLD_HEADER} ({exc})") from None
+    if rows.size == 0:
+        return np.empty((0, 4))
+    if rows.shape[1] != 5 or not np.isfinite(rows).all():
+        raise DataError(f"{path}: every row must be 5 finite numbers, {WORLD_HEADER}")
+    return rows[:, 1:5]
+
+
+def evaluate_floor(gt: str | Path, pred: str | Path, radius_m: float = FLOOR_RADIUS_M) -> EvalResult:
+    """Score a run's floor positions (world.txt) against the ground truth's world coordinates."""
+    if not radius_m > 0:
+        raise DataError(f"the floor's match radius must be > 0 metres; got {radius_m}")
+    return _score(load_floor_ground_truth(gt), load_world(pred), f"floor, {radius_m:g} m", radius_m)
+
+
 def _is_results(path: Path) -> bool:
     """A file mctrt.eval could score as results (a user's notes in the folder are not)."""
     try:
@@ -181,6 +263,8 @@ def format_table(results: list[EvalResult]) -> str:
             f"{r.name:<16} {r.mota:7.3f} {r.idf1:7.3f} {r.hota:7.3f} {r.id_switches:5d} "
             f"{r.false_positives:6d} {r.false_negatives:6d} {r.gt_ids:6d} {r.pred_ids:5d}"
         )
+    lines += [f"{r.name}: mean distance of the matches {r.mean_distance_m:.3f} m"
+              for r in results if r.mean_distance_m is not None]
     return "\n".join(lines)
 
 
@@ -189,15 +273,21 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.eval") -> i
     parser.add_argument("--gt", required=True, help="ground-truth file, or a folder of <camera>/gt/gt.txt")
     parser.add_argument("--pred", required=True, help="results file, or a folder of <camera>.txt")
     parser.add_argument("--gt-format", choices=GT_FORMATS, default="auto", help="ground-truth layout (default: by column count)")
+    parser.add_argument("--floor", action="store_true",
+                        help="score floor positions: --pred is DIR/world.txt (or DIR), --gt has world coordinates")
+    parser.add_argument("--radius", type=float, default=FLOOR_RADIUS_M,
+                        help=f"with --floor: metres within which a position matches a person (default {FLOOR_RADIUS_M:g})")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     try:
-        if Path(args.gt).is_dir():
+        if args.floor:
+            results = [evaluate_floor(args.gt, args.pred, args.radius)]
+        elif Path(args.gt).is_dir():
             combined, per_camera = evaluate_cameras(args.gt, args.pred, args.gt_format)
             results = [*per_camera, combined]
         else:
             results = [evaluate_sequence(args.gt, args.pred, args.gt_format)]
-        for note in caveats(args.gt, args.pred, args.gt_format):
+        for note in [] if args.floor else caveats(args.gt, args.pred, args.gt_format):
             print(f"note: {note}", file=sys.stderr)
     except MctrtError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -13,12 +13,17 @@ or two (sums are taken in another order):
 - frames in which only one side has boxes do not touch CLEAR's memory of last frame's matches;
 - ties in an assignment are broken as scipy's linear_sum_assignment breaks them, as in TrackEval.
 
+The same metrics score floor positions in metres (`prepare_floor_sequence`, for mctrt.eval --floor):
+points instead of boxes, their similarity 1 - distance / (2 radius) in place of IoU, so that the
+match line of 0.5 is the radius. No standard fixes these; the definition is ours.
+
 Everything that does not need an assignment is computed over all frames at once: the IoU of every
 ground-truth/result pair that shares a frame is one flat array (`FramePairs`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +53,8 @@ class FramePairs:
 
     Only frames where both sides have boxes appear. Frame k holds ground-truth rows
     gt_start[k] : gt_start[k] + gt_count[k] and result rows pred_start[k] : pred_start[k] + pred_count[k];
-    its (gt_count[k], pred_count[k]) IoU matrix, row-major, is iou[pair_start[k] : pair_start[k + 1]].
+    its (gt_count[k], pred_count[k]) similarity matrix (IoU of boxes, or floor_similarity of
+    points), row-major, is similarity[pair_start[k] : pair_start[k + 1]].
     pair_gt, pair_pred (P,) are the rows of each pair.
     """
 
@@ -59,13 +65,15 @@ class FramePairs:
     pair_start: np.ndarray
     pair_gt: np.ndarray
     pair_pred: np.ndarray
-    iou: np.ndarray
+    similarity: np.ndarray
 
     @classmethod
     def build(
-        cls, gt_frame: np.ndarray, gt_tlwh: np.ndarray, pred_frame: np.ndarray, pred_tlwh: np.ndarray
+        cls, gt_frame: np.ndarray, gt_values: np.ndarray, pred_frame: np.ndarray, pred_values: np.ndarray,
+        similarity: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     ) -> FramePairs:
-        """gt_frame (G,), pred_frame (R,) sorted ascending; boxes (G, 4), (R, 4) tlwh."""
+        """gt_frame (G,), pred_frame (R,) sorted ascending; values (G, k), (R, k): tlwh boxes, compared
+        by IoU, unless similarity (paired rows -> (P,)) says otherwise."""
         frames = np.intersect1d(gt_frame, pred_frame)
         gt_start = np.searchsorted(gt_frame, frames)
         gt_count = np.searchsorted(gt_frame, frames, side="right") - gt_start
@@ -77,18 +85,21 @@ class FramePairs:
         within = np.arange(pair_start[-1]) - pair_start[block]
         pair_gt = gt_start[block] + within // pred_count[block]
         pair_pred = pred_start[block] + within % pred_count[block]
-        iou = pair_iou(tlwh_to_xyxy(gt_tlwh)[pair_gt], tlwh_to_xyxy(pred_tlwh)[pair_pred])
-        return cls(gt_start, gt_count, pred_start, pred_count, pair_start, pair_gt, pair_pred, iou)
+        if similarity is None:
+            values = pair_iou(tlwh_to_xyxy(gt_values)[pair_gt], tlwh_to_xyxy(pred_values)[pair_pred])
+        else:
+            values = similarity(gt_values[pair_gt], pred_values[pair_pred])
+        return cls(gt_start, gt_count, pred_start, pred_count, pair_start, pair_gt, pair_pred, values)
 
     def __len__(self) -> int:
         return len(self.gt_start)
 
     def frame(self, k: int) -> tuple[slice, slice, np.ndarray]:
-        """Frame k's ground-truth rows, result rows and (gt_count, pred_count) IoU matrix (a view)."""
+        """Frame k's ground-truth rows, result rows and (gt_count, pred_count) similarity matrix (a view)."""
         gt_rows = slice(self.gt_start[k], self.gt_start[k] + self.gt_count[k])
         pred_rows = slice(self.pred_start[k], self.pred_start[k] + self.pred_count[k])
-        iou = self.iou[self.pair_start[k] : self.pair_start[k + 1]].reshape(self.gt_count[k], self.pred_count[k])
-        return gt_rows, pred_rows, iou
+        values = self.similarity[self.pair_start[k] : self.pair_start[k + 1]]
+        return gt_rows, pred_rows, values.reshape(self.gt_count[k], self.pred_count[k])
 
 
 def pair_iou(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
@@ -153,6 +164,30 @@ def prepare_sequence(gt_rows: np.ndarray, pred_rows: np.ndarray) -> MotSequence:
         num_pred_ids=len(pred_unique),
         pairs=FramePairs.build(gt_frame, gt_tlwh, pred_frame, pred_tlwh),
     )
+
+
+def floor_similarity(radius_m: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Similarity of paired floor points (P, 2) in metres: 1 - distance / (2 radius_m), at least 0.
+    So the match line of 0.5 is a distance of radius_m, and HOTA's thresholds run from 0.1 to 1.9
+    radius_m; two points at the same spot score 1."""
+
+    def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.maximum(0.0, 1.0 - np.hypot(a[:, 0] - b[:, 0], a[:, 1] - b[:, 1]) / (2.0 * radius_m))
+
+    return similarity
+
+
+def prepare_floor_sequence(gt_rows: np.ndarray, pred_rows: np.ndarray, radius_m: float) -> MotSequence:
+    """gt_rows, pred_rows (N, 4): frame,id,x,y with x, y in floor metres (every row scored) -> the
+    sequence, its pairs compared by floor_similarity(radius_m)."""
+    gt_rows = gt_rows[np.argsort(gt_rows[:, 0], kind="stable")]
+    pred_rows = pred_rows[np.argsort(pred_rows[:, 0], kind="stable")]
+    gt_unique, gt_index = np.unique(gt_rows[:, 1].astype(np.int64), return_inverse=True)
+    pred_unique, pred_index = np.unique(pred_rows[:, 1].astype(np.int64), return_inverse=True)
+    pairs = FramePairs.build(gt_rows[:, 0].astype(np.int64), gt_rows[:, 2:4], pred_rows[:, 0].astype(np.int64),
+                             pred_rows[:, 2:4], floor_similarity(radius_m))
+    return MotSequence(gt_ids=gt_index.reshape(-1), pred_ids=pred_index.reshape(-1), num_gt_ids=len(gt_unique),
+                       num_pred_ids=len(pred_unique), pairs=pairs)
 
 
 def _off_distractors(
@@ -247,7 +282,7 @@ def identity_metrics(seq: MotSequence, match_iou: float = MATCH_IOU) -> Identity
     g, t = seq.num_gt_ids, seq.num_pred_ids
     gt_count = np.bincount(seq.gt_ids, minlength=g).astype(np.float64)
     pred_count = np.bincount(seq.pred_ids, minlength=t).astype(np.float64)
-    close = seq.pairs.iou >= match_iou  # TrackEval compares without EPS here
+    close = seq.pairs.similarity >= match_iou  # TrackEval compares without EPS here
     cell = seq.gt_ids[seq.pairs.pair_gt[close]] * t + seq.pred_ids[seq.pairs.pair_pred[close]]
     together = np.bincount(cell, minlength=g * t).reshape(g, t).astype(np.float64)
 
@@ -298,10 +333,10 @@ def hota_metrics(seq: MotSequence) -> HotaMetrics:
 
     # How strongly each ground-truth ID and result ID belong together: each frame shares a box's
     # similarity between its rivals in the row and the column.
-    row_sum = np.bincount(pairs.pair_gt, weights=pairs.iou, minlength=num_gt)
-    col_sum = np.bincount(pairs.pair_pred, weights=pairs.iou, minlength=num_pred)
-    share_denominator = col_sum[pairs.pair_pred] + row_sum[pairs.pair_gt] - pairs.iou
-    share = _divide_where(share_denominator > EPS, pairs.iou, share_denominator)
+    row_sum = np.bincount(pairs.pair_gt, weights=pairs.similarity, minlength=num_gt)
+    col_sum = np.bincount(pairs.pair_pred, weights=pairs.similarity, minlength=num_pred)
+    share_denominator = col_sum[pairs.pair_pred] + row_sum[pairs.pair_gt] - pairs.similarity
+    share = _divide_where(share_denominator > EPS, pairs.similarity, share_denominator)
     potential = np.bincount(pair_gt_id * t + pair_pred_id, weights=share, minlength=g * t).reshape(g, t)
     alignment = potential / (gt_count[:, np.newaxis] + pred_count[np.newaxis, :] - potential)
 
@@ -312,7 +347,7 @@ def hota_metrics(seq: MotSequence) -> HotaMetrics:
         rows, cols = linear_sum_assignment(-score)
         matched.append(pairs.pair_start[k] + rows * pairs.pred_count[k] + cols)
     matched = np.concatenate(matched) if matched else np.empty(0, dtype=np.int64)
-    matched_iou = pairs.iou[matched]
+    matched_iou = pairs.similarity[matched]
     alpha, match = np.nonzero(matched_iou[np.newaxis, :] >= HOTA_ALPHAS[:, np.newaxis] - EPS)
     true_positives = np.bincount(alpha, minlength=len(HOTA_ALPHAS)).astype(np.float64)
 

@@ -1,5 +1,5 @@
-"""python -m mctrt.eval: single sequences, several cameras scored as one, its errors, and its scores
-against roboflow trackers' (TrackEval's) on real ground truth."""
+"""python -m mctrt.eval: single sequences, several cameras scored as one, floor positions (world.txt),
+its errors, and its scores against roboflow trackers' (TrackEval's) on real ground truth."""
 
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import pytest
 
 from mctrt import ByteTrackConfig
 from mctrt.errors import DataError
-from mctrt.eval import caveats, evaluate_cameras, evaluate_sequence, load_ground_truth
+from mctrt.eval import WORLD_HEADER, caveats, evaluate_cameras, evaluate_floor, evaluate_sequence, load_ground_truth
 from mctrt.io.mot import read_mot, write_mot
 from mctrt.tracking.offline import track_detections
 
@@ -269,3 +269,74 @@ def test_tracking_cli_rejects_bad_options(assets, tmp_path, extra, message):
     result = run_cli(*args)
     assert result.returncode == 2
     assert message.format(tmp=tmp_path) in result.stderr
+
+
+def floor_gt(tmp_path, frames=10):
+    """MOT15 ground truth with world coordinates: person 1 walks along x at 0.5 m a frame, person 2
+    stands at (0, 3) m; their boxes do not matter here."""
+    rows = [[f, i, 10, 10, 20, 60, 1, (0.5 * f, 0.0)[i - 1], (0.0, 3.0)[i - 1], 0] for f in range(1, frames + 1) for i in (1, 2)]
+    path = tmp_path / "gt.txt"
+    np.savetxt(path, rows, delimiter=",", fmt="%g")
+    return path, np.array(rows)
+
+
+def write_world(folder, rows):
+    folder.mkdir(exist_ok=True)
+    text = "".join(f"{0.1 * f:.3f},{f:d},{g:d},{x:.3f},{y:.3f}\n" for f, g, x, y in rows)
+    (folder / "world.txt").write_text(WORLD_HEADER + "\n" + text)
+    return folder
+
+
+def test_floor_positions_score_by_distance_in_metres(tmp_path):
+    gt_path, gt = floor_gt(tmp_path)
+    exact = write_world(tmp_path / "exact", [(int(f), int(i) + 40, x, y) for f, i, x, y in gt[:, [0, 1, 7, 8]]])
+    result = evaluate_floor(gt_path, exact)
+    assert (result.mota, result.idf1, result.hota, result.mean_distance_m) == (1.0, 1.0, 1.0, 0.0)
+    # 0.6 m off: inside the default radius of 1 m, and 0.6 m off on average; outside a radius of 0.5 m
+    off = write_world(tmp_path / "off", [(int(f), int(i), x + 0.6, y) for f, i, x, y in gt[:, [0, 1, 7, 8]]])
+    result = evaluate_floor(gt_path, off)
+    assert (result.mota, result.idf1) == (1.0, 1.0) and result.mean_distance_m == pytest.approx(0.6)
+    assert result.hota < 1.0
+    tight = evaluate_floor(gt_path, off, radius_m=0.5)
+    assert (tight.mota, tight.idf1, tight.false_negatives, tight.false_positives) == (-1.0, 0.0, 20, 20)
+    # the walker's ID changes halfway: one switch; the person standing is missed in frames 1-5. IDF1:
+    # 10 positions under their person's main ID, 5 under another (ID 3), 10 of the truth's 20 missed
+    halves = [(int(f), 1 if f <= 5 else 3, x, y) for f, i, x, y in gt[gt[:, 1] == 1][:, [0, 1, 7, 8]]]
+    halves += [(int(f), 2, x, y) for f, i, x, y in gt[(gt[:, 1] == 2) & (gt[:, 0] > 5)][:, [0, 1, 7, 8]]]
+    result = evaluate_floor(gt_path, write_world(tmp_path / "halves", halves))
+    assert (result.id_switches, result.false_negatives, result.false_positives) == (1, 5, 0)
+    assert result.mota == pytest.approx((15 - 1) / 20) and result.idf1 == pytest.approx(2 * 10 / (2 * 10 + 5 + 10))
+
+
+def test_floor_ground_truth_of_several_cameras_is_one_point_per_person_and_frame(tmp_path):
+    _, gt = floor_gt(tmp_path)
+    for camera, people in (("a", (1, 2)), ("b", (1,))):  # person 1 seen by both cameras
+        (tmp_path / "cams" / camera / "gt").mkdir(parents=True)
+        np.savetxt(tmp_path / "cams" / camera / "gt" / "gt.txt", gt[np.isin(gt[:, 1], people)], delimiter=",", fmt="%g")
+    exact = write_world(tmp_path / "run", [(int(f), int(i), x, y) for f, i, x, y in gt[:, [0, 1, 7, 8]]])
+    result = evaluate_floor(tmp_path / "cams", exact)
+    assert (result.mota, result.false_positives, result.gt_ids) == (1.0, 0, 2)
+
+
+def test_floor_scoring_names_what_is_wrong(tmp_path):
+    gt_path, gt = floor_gt(tmp_path)
+    no_world = tmp_path / "boxes_only.txt"
+    np.savetxt(no_world, np.c_[gt[:, :7], -np.ones((len(gt), 3))], delimiter=",", fmt="%g")
+    run = write_world(tmp_path / "run", [(1, 1, 0.5, 0.0)])
+    with pytest.raises(DataError, match="no world coordinates"):
+        evaluate_floor(no_world, run)
+    with pytest.raises(DataError, match="do not exist"):
+        evaluate_floor(gt_path, tmp_path / "nowhere")
+    (tmp_path / "run" / "world.txt").write_text("frame,id,x,y\n1,1,0,0\n")
+    with pytest.raises(DataError, match="not a world.txt"):
+        evaluate_floor(gt_path, run)
+    with pytest.raises(DataError, match="radius"):
+        evaluate_floor(gt_path, write_world(tmp_path / "fine", [(1, 1, 0.5, 0.0)]), radius_m=0)
+
+
+def test_cli_scores_floor_positions(tmp_path):
+    gt_path, gt = floor_gt(tmp_path)
+    run = write_world(tmp_path / "run", [(int(f), int(i), x, y + 0.3) for f, i, x, y in gt[:, [0, 1, 7, 8]]])
+    out = run_cli("mctrt.eval", "--floor", "--gt", str(gt_path), "--pred", str(run / "world.txt"))
+    assert out.returncode == 0, out.stderr
+    assert "floor, 1 m" in out.stdout and "mean distance of the matches 0.300 m" in out.stdout
