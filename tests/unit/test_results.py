@@ -1,7 +1,8 @@
 """ResultWriter: rows keep the global ID each track had at the time; at close, a track's rows from
 before it had an ID take its first one, corrections rewrite every row of the retired ID (chains
 too), tracks that never had an ID are left out, an ID is one box per camera and frame, and world.txt
-holds the floor positions; short gaps in one ID's rows are filled."""
+holds the floor positions; short gaps in one ID's rows are filled (world.txt's where a camera file shows
+the person) and boxes and positions smoothed."""
 
 import json
 
@@ -190,6 +191,28 @@ def test_world_rows_are_one_per_person_and_step_in_time_order_when_frame_numbers
     writer.close()
     world = np.loadtxt(tmp_path / "world.txt", delimiter=",", skiprows=1, ndmin=2)
     assert world[:, 0].tolist() == [1.0, 1.1, 1.2] and world[:, 3].tolist() == [1.0, 1.1, 1.2]
+
+
+def test_world_positions_are_filled_where_a_camera_file_shows_the_person_and_smoothed(tmp_path):
+    """A person whose floor position is missing for a few steps while a camera's (filled) rows show them
+    gets positions on the line between; steps no camera file shows them in (a blind gap between views)
+    stay empty, and so does a gap longer than fill_gaps_frames. Then each position is the mean of its
+    own and up to smooth_frames either side in the ID's consecutive frames."""
+    writer = ResultWriter(tmp_path, ["a", "b"], fill_gaps_frames=3, smooth_frames=1)
+    for frame, x in [(1, 0), (2, 10), (5, 40)]:  # camera a: frames 3 and 4 filled in its own file
+        add(writer, frame, 4, 1, x)
+    add(writer, 9, 4, 2, 0, cam="b")  # frames 6-8: nobody shows ID 4 (the gap between the views)
+    add(writer, 30, 4, 2, 0, cam="b")
+    for frame, x in [(1, 0.0), (2, 0.1), (5, 0.4), (9, 0.8), (30, 3.0)]:  # positions at frames 3-4 and 6-8 missing
+        writer.add_positions(frame / 10, frame, [{"global_id": 4, "x": x, "y": 1.0}])
+    writer.close()
+    world = np.loadtxt(tmp_path / "world.txt", delimiter=",", skiprows=1, ndmin=2)
+    assert world[:, 1].tolist() == [1, 2, 3, 4, 5, 9, 30]  # 3-4 filled; 6-8 not seen, 10-29 too long
+    np.testing.assert_allclose(world[:, 0], [0.1, 0.2, 0.3, 0.4, 0.5, 0.9, 3.0])
+    # on the line 0.1 m a frame, then smoothed +-1 frame: the straight walk stays; the run's ends average
+    # what they have; frames 9 and 30 are runs of their own
+    np.testing.assert_allclose(world[:, 3], [0.05, 0.1, 0.2, 0.3, 0.35, 0.8, 3.0])
+    assert (world[:, 4] == 1.0).all() and (world[:, 2] == 4).all()
 
 
 def test_a_track_number_used_again_after_its_track_ended_is_another_track(tmp_path):

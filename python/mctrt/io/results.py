@@ -20,7 +20,13 @@ rewritten (each replaced whole, never left half-written) with the final IDs:
 - each box is then the mean of its ID's boxes in the camera over smooth_frames frames either side
   (those in its run of consecutive frames: `output.smooth_s`), which takes the detector's jitter
   out of a person's walk;
-- each file is sorted by frame, then ID (a later stretch after an earlier one).
+- each file is sorted by frame, then ID (a later stretch after an earlier one);
+- world.txt likewise: where one ID's positions stop for at most fill_gaps_frames frames and go on,
+  the frames between in which a camera file (filled rows included) shows the ID get positions on the
+  line between (not the frames it spent unseen, in a blind gap between views); then each position
+  is the mean of the ID's positions up to smooth_frames either side in its consecutive frames.
+  Frames are matched by number: offline, cameras go in step; live, the step's frame number is its
+  cameras' highest, so a camera whose numbers drift from the others' is matched only roughly.
 A track is told apart from a later one of the same number (a restarted worker numbers its tracks
 from 1 again) by the tracker's removals, which add() is given; where a camera's frame numbers go
 back (a restarted worker, a file played again), its rows start a new stretch, and no row is
@@ -127,6 +133,7 @@ class ResultWriter:
         """Rewrite every camera's file and world.txt with the final IDs (see the module docstring)."""
         for file in [*self._rows.values(), self._world_file]:
             file.close()
+        seen = []  # (ID, frame) keys the camera files show, for world.txt
         for cam, blocks in self._blocks.items():
             rows, given_later = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, _HEIGHT + 2)))
             rows[:, 1] = self._final(rows[:, 1])
@@ -138,6 +145,7 @@ class ResultWriter:
             self.filled += len(rows) - found
             rows = _smoothed(rows, self.smooth_frames)
             rows = rows[np.lexsort((rows[:, 1], rows[:, 0], rows[:, _STRETCH]))][:, :_STRETCH]
+            seen.append(_id_frame_keys(rows[:, 1], rows[:, 0]))
             write_in_one_step(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows))
         world = np.concatenate(self._world) if self._world else np.empty((0, 5))
         final = self._final(world[:, 2])
@@ -147,6 +155,8 @@ class ResultWriter:
         world = world[np.lexsort((~survived, world[:, 2], world[:, 0]))]
         if len(world):
             world = world[np.r_[True, (np.diff(world[:, 0]) != 0) | (np.diff(world[:, 2]) != 0)]]
+        world = _world_hindsight(world, np.concatenate(seen) if seen else _NO_IDS, self.fill_gaps_frames, self.smooth_frames)
+        world = world[np.lexsort((world[:, 2], world[:, 0]))]
         write_in_one_step(self.dir / "world.txt", lambda path: path.write_text(WORLD_HEADER + "\n" + csv_text(world, WORLD_FORMAT),
                                                                       encoding="utf-8"))
         self._events.close()
@@ -214,17 +224,21 @@ def _filled_gaps(rows: np.ndarray, at_border: np.ndarray, max_gap: int) -> np.nd
     missing = (rows[1:, 0] - rows[:-1, 0] - 1).astype(np.int64)
     inside = ~at_border[:-1] & ~at_border[1:]
     before = np.flatnonzero(_same_person(rows) & (missing >= 1) & (missing <= max_gap) & inside)
-    if not len(before):
-        return rows
-    counts = missing[before]
+    filled = _between(rows, before, missing[before], frame_column=0)
+    filled[:, 6] = 0.0
+    filled[:, 7:] = rows[np.repeat(before, missing[before]), 7:]  # x, y, z (-1) and the extras
+    return np.concatenate([rows, filled])
+
+
+def _between(rows: np.ndarray, before: np.ndarray, counts: np.ndarray, frame_column: int) -> np.ndarray:
+    """For each row index in `before`, `counts` rows on the line from that row to the next, one per
+    frame between them (the frame column stepping by one)."""
     start = np.repeat(before, counts)
     step = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + 1  # 1..count in each gap
     a, b = rows[start], rows[start + 1]
     filled = a + (step / np.repeat(counts + 1, counts))[:, None] * (b - a)
-    filled[:, 0] = a[:, 0] + step
-    filled[:, 6] = 0.0
-    filled[:, 7:] = a[:, 7:]  # x, y, z (-1) and the extras
-    return np.concatenate([rows, filled])
+    filled[:, frame_column] = a[:, frame_column] + step
+    return filled
 
 
 def _smoothed(rows: np.ndarray, k: int) -> np.ndarray:
@@ -233,17 +247,49 @@ def _smoothed(rows: np.ndarray, k: int) -> np.ndarray:
     if k <= 0 or len(rows) < 2:
         return rows
     rows = rows[_person_order(rows)]
-    begins = np.r_[True, ~_same_person(rows) | (np.diff(rows[:, 0]) != 1)]
-    starts = np.flatnonzero(begins)
-    ends = np.r_[starts[1:], len(rows)] - 1
-    run = np.cumsum(begins) - 1
-    index = np.arange(len(rows))
-    lo, hi = np.maximum(index - k, starts[run]), np.minimum(index + k, ends[run])
-    corners = np.cumsum(np.r_[np.zeros((1, 4)), tlwh_to_xyxy(rows[:, 2:6])], axis=0)
-    mean = (corners[hi + 1] - corners[lo]) / (hi - lo + 1)[:, None]
     out = rows.copy()
-    out[:, 2:6] = xyxy_to_tlwh(mean)
+    begins = np.r_[True, ~_same_person(rows) | (np.diff(rows[:, 0]) != 1)]
+    out[:, 2:6] = xyxy_to_tlwh(_window_means(tlwh_to_xyxy(rows[:, 2:6]), begins, k))
     return out
+
+
+def _window_means(values: np.ndarray, begins: np.ndarray, k: int) -> np.ndarray:
+    """Each row of `values` (N, C) the mean of its own and up to k rows either side in its run; a run
+    starts where `begins` (N,) is True."""
+    starts = np.flatnonzero(begins)
+    ends = np.r_[starts[1:], len(values)] - 1
+    run = np.cumsum(begins) - 1
+    index = np.arange(len(values))
+    lo, hi = np.maximum(index - k, starts[run]), np.minimum(index + k, ends[run])
+    sums = np.cumsum(np.r_[np.zeros((1, values.shape[1])), values], axis=0)
+    return (sums[hi + 1] - sums[lo]) / (hi - lo + 1)[:, None]
+
+
+def _world_hindsight(world: np.ndarray, seen: np.ndarray, max_gap: int, k: int) -> np.ndarray:
+    """world.txt's rows (time, frame, ID, x, y) given what the camera files got: in each gap of 1 to
+    max_gap frames between two of one ID's positions, a position on the line between them for each
+    frame in which a camera file shows the ID (`seen`: ID * 2**32 + frame keys, filled rows included);
+    then each position the mean of its own and up to k either side, in the ID's consecutive frames."""
+    if len(world) < 2:
+        return world
+    world = world[np.lexsort((world[:, 0], world[:, 2]))]  # by ID, then time (frames go back after a restart)
+    same = world[1:, 2] == world[:-1, 2]
+    if max_gap > 0:
+        missing = (world[1:, 1] - world[:-1, 1] - 1).astype(np.int64)
+        before = np.flatnonzero(same & (missing >= 1) & (missing <= max_gap))
+        filled = _between(world, before, missing[before], frame_column=1)
+        filled = filled[np.isin(_id_frame_keys(filled[:, 2], filled[:, 1]), seen)]
+        world = np.concatenate([world, filled])
+        world = world[np.lexsort((world[:, 0], world[:, 2]))]
+        same = world[1:, 2] == world[:-1, 2]
+    if k > 0:
+        begins = np.r_[True, ~same | (np.diff(world[:, 1]) != 1)]
+        world[:, 3:5] = _window_means(world[:, 3:5], begins, k)
+    return world
+
+
+def _id_frame_keys(global_ids: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    return global_ids.astype(np.int64) * 2**32 + frames.astype(np.int64)
 
 
 def _keep_previous(folder: Path, names: list[str]) -> Path | None:
