@@ -91,8 +91,9 @@ class Scene:
                                 "at each person's last stored event, with reason 'unclosed'",
                                 config.store.url or config.store.path, len(closed))
                     self.store.add(closed)
-        fill, smooth = (round(s * config.tracker.frame_rate) for s in (config.output.fill_gaps_s, config.output.smooth_s))
-        self.writer = (ResultWriter(output_dir, config.camera_ids, fill, config.reid_schedule.border_margin_px, smooth)
+        fill, smooth, settle = (round(s * config.tracker.frame_rate) for s in (config.output.fill_gaps_s, config.output.smooth_s,
+                                                                               config.output.settle_after_s))
+        self.writer = (ResultWriter(output_dir, config.camera_ids, fill, config.reid_schedule.border_margin_px, smooth, settle)
                        if output_dir is not None else None)
         self._closed = False
 

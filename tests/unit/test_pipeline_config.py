@@ -141,6 +141,8 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
         ({"output": {"fill_gaps_s": -1}}, "output.fill_gaps_s must be"),
         ({"output": {"fill_gaps_s": "2 s"}}, "output.fill_gaps_s must be"),
         ({"output": {"smooth_s": -0.1}}, "output.smooth_s must be"),
+        ({"output": {"settle_after_s": 1}}, r"output.settle_after_s must be 0 or at least output.fill_gaps_s \+ output.smooth_s \(2.2\)"),
+        ({"output": {"settle_after_s": -5}}, "output.settle_after_s must be"),
         ({"output": {"fill_gaps": 20}}, r"output has unknown keys \['fill_gaps'\]"),
         ({"events": {"dwell_per_camera": [1, 2]}}, "events.dwell_per_camera must map camera_id to seconds"),
         ({"association": {"default_window": 5}}, "association.default_window must be a mapping"),

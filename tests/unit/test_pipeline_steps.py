@@ -164,6 +164,24 @@ def test_the_results_file_fills_a_persons_short_gap_when_asked(tmp_path, fill):
     assert (np.abs(filled[:, 2] - truth_left) <= 1.5).all()
 
 
+def test_a_run_settling_its_rows_as_it_goes_writes_the_files_of_one_that_keeps_them_all(tmp_path):
+    """output.settle_after_s reaches the results writer: with 2.5 s (25 steps at 10 frames/s), 60 steps of
+    a walker hidden for a while and a second walker, the files are those of a run keeping every row."""
+    cams = {"left": 0, "right": 150}
+    for name, settle in (("kept", 0.0), ("settled", 2.5)):
+        cfg = dataclasses.replace(config(cams, tmp_path), output=OutputConfig(settle_after_s=settle))
+        p = pipeline(cfg, tmp_path, output_dir=tmp_path / name)
+        for step in range(60):
+            people = {1: (7.5 - 0.1 * step, 5.0)} | ({} if 20 <= step < 30 else {0: (0.5 + 0.1 * step, 2.0)})
+            p.process(frames_at(step, step + 1, people, cams))
+        if name == "settled":
+            assert (tmp_path / name / ".mctrt-settled" / "left.txt").stat().st_size > 0  # settled as it went
+        p.close()
+    for file in ("left.txt", "right.txt", "world.txt"):
+        assert (tmp_path / "settled" / file).read_text() == (tmp_path / "kept" / file).read_text(), file
+    assert (tmp_path / "kept" / "world.txt").read_text().count("\n") > 60
+
+
 def test_two_calibrated_cameras_give_each_person_one_id_and_write_results_and_floor_positions(tmp_path):
     cams = {"left": 0, "right": 150}  # views 0-250 and 150-400 of the canvas: 100 px seen by both
     p = pipeline(config(cams, tmp_path), tmp_path, output_dir=tmp_path / "out")

@@ -215,6 +215,76 @@ def test_world_positions_are_filled_where_a_camera_file_shows_the_person_and_smo
     assert (world[:, 4] == 1.0).all() and (world[:, 2] == 4).all()
 
 
+def play_walks(writer, steps=200, seed=3):
+    """Two cameras, people walking past with jitter, missed frames, tracks waiting for their ID at
+    first and ending; floor positions for most of them: the same calls for any writer."""
+    rng = np.random.default_rng(seed)
+    people = []  # [camera, track, global ID, x, waits]
+    next_track, next_id = 1, 1
+    for step in range(steps):
+        if rng.random() < 0.15:
+            people.append([str(rng.choice(["a", "b"])), next_track, next_id, 0.0, int(rng.integers(0, 3))])
+            next_track, next_id = next_track + 1, next_id + 1
+        gone = [p for p in people if p[3] > 250]
+        people = [p for p in people if p[3] <= 250]
+        for cam in ("a", "b"):
+            here = [p for p in people if p[0] == cam and rng.random() > 0.2]  # 1 in 5 boxes missed
+            removed = np.array([p[1] for p in gone if p[0] == cam], np.int64)
+            gids = np.array([0 if p[4] > 0 else p[2] for p in here], np.int64)
+            xyxy = np.array([[p[3] + rng.normal(0, 2), 10, p[3] + 20, 70] for p in here], np.float32).reshape(-1, 4)
+            writer.add(cam, step + 1, gids, np.array([p[1] for p in here], np.int64), xyxy,
+                       np.full(len(here), 0.9, np.float32), removed, (300, 200))
+        for p in people:
+            p[3] += 6.0
+            p[4] = max(0, p[4] - 1)
+        writer.add_positions(step / 10, step + 1, [{"global_id": p[2], "x": p[3] / 100, "y": 1.0}
+                                                   for p in people if p[4] == 0 and rng.random() > 0.3])
+
+
+def test_rows_settled_as_the_run_goes_are_the_rows_a_writer_keeping_all_would_write(tmp_path):
+    """A long run's rows are settled once settle_after_steps old (their final form written aside and
+    the rows forgotten, but for the few that later rows fill and smooth against): the files are the
+    same, byte for byte, as a writer that kept everything to the end writes, and memory stays bounded."""
+    kept, settled = (ResultWriter(tmp_path / name, ["a", "b"], fill_gaps_frames=3, smooth_frames=1,
+                                  settle_after_steps=after) for name, after in (("kept", 0), ("settled", 40)))
+    held = []
+    for writer in (kept, settled):
+        play_walks(writer, steps=400)
+        held.append(sum(len(b) for blocks in writer._blocks.values() for b in blocks))
+    for writer in (kept, settled):
+        writer.close()
+    for name in ("a.txt", "b.txt", "world.txt"):
+        assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
+    assert settled.filled == kept.filled > 0
+    assert held[1] < held[0] / 5  # some 40 + 5 + 4 steps of rows, not 400
+    assert not (tmp_path / "settled" / ".mctrt-settled").exists()
+
+
+def test_a_correction_after_rows_were_settled_renames_only_the_rows_not_yet_settled(tmp_path):
+    """Settled rows are final: a correction that comes later is in events.jsonl, not in them."""
+    writer = ResultWriter(tmp_path, ["a"], settle_after_steps=4)
+    for frame in range(1, 11):
+        add(writer, frame, 7, 1, 5 * frame)
+        writer.add_positions(frame / 10, frame, [])
+    writer.rename(7, 3)  # steps 0-5 are settled by now (settling every settle_after_steps / 4 steps)
+    writer.close()
+    out = rows(tmp_path / "a.txt")
+    assert out[:, 0].tolist() == list(range(1, 11))
+    assert out[:, 1].tolist() == [7] * 6 + [3] * 4
+
+
+def test_a_killed_runs_settled_rows_are_kept_with_its_other_files(tmp_path):
+    writer = ResultWriter(tmp_path, ["a"], settle_after_steps=4)
+    for frame in range(1, 11):
+        add(writer, frame, 7, 1, 5 * frame)
+        writer.add_positions(frame / 10, frame, [])
+    # killed here: no close()
+    second = ResultWriter(tmp_path, ["a"])
+    assert rows(second.previous / ".mctrt-settled" / "a.txt")[:, 0].tolist() == list(range(1, 7))
+    second.close()
+    assert (tmp_path / "a.txt").read_text() == ""
+
+
 def test_a_track_number_used_again_after_its_track_ended_is_another_track(tmp_path):
     """A restarted worker numbers its tracks from 1 again; the old track 1 ended first (its removal
     came through add). The new track 1's waiting rows take its own first ID, not the old track's."""

@@ -489,14 +489,26 @@ class OutputConfig:
             side (in frames at the tracker's `frame_rate`: 2 at 10 frames/s; consecutive frames
             only), which takes the detector's jitter out of a person's walk; 0 leaves the boxes as
             the tracker gave them.
+        settle_after_s: rows this old (in steps at the tracker's `frame_rate`) are final: written
+            aside in their final form and let go from memory, so that a run of days holds minutes
+            of rows, not days. A correction joining two IDs after that renames only the rows not
+            yet settled (events.jsonl's `id_corrected` says which IDs became which). At least
+            fill_gaps_s + smooth_s (a settled row needs the rows it is filled and smoothed from);
+            0 keeps every row to the end of the run.
     """
 
     fill_gaps_s: float = 2.0
     smooth_s: float = 0.2
+    settle_after_s: float = 600.0
 
     def __post_init__(self) -> None:
         number("output.fill_gaps_s", self.fill_gaps_s, 0.0, 3600.0)
         number("output.smooth_s", self.smooth_s, 0.0, 60.0)
+        number("output.settle_after_s", self.settle_after_s, 0.0, 10**7)
+        if 0 < self.settle_after_s < self.fill_gaps_s + self.smooth_s:
+            raise ConfigError(f"output.settle_after_s must be 0 or at least output.fill_gaps_s + output.smooth_s "
+                              f"({self.fill_gaps_s + self.smooth_s:g}): a settled row needs the rows it is filled and "
+                              f"smoothed from; got {self.settle_after_s:g}")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,13 @@ back (a restarted worker, a file played again), its rows start a new stretch, an
 compared with one of another stretch.
 After a kill, events.jsonl's `id_corrected` events say which IDs had become which.
 
+A long run does not hold all its rows: those settle_after_steps steps old are settled, that is
+given their final form as above (from the rows held then: the later ones that fill and smooth them,
+and a tenth of settle_after_steps of their tracks' later rows for a first ID), appended to
+DIR/.mctrt-settled/, and let go but for the few that later rows are filled and smoothed from; close()
+settles the rest and puts each settled file in its place. The files are then the same as if every row
+had been kept, except that a correction coming after rows were settled does not rename those.
+
 world.txt has one row per person and step while a calibrated camera sees them:
 `time,frame,global_id,x,y` (scene seconds, the step's frame number, floor metres), sorted by time,
 then ID (a step is its time: live, cameras' frame numbers drift apart, so two steps may carry one
@@ -49,6 +56,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -64,18 +72,25 @@ WORLD_HEADER = "time,frame,global_id,x,y"
 MANIFEST = ".mctrt-results"  # the names of the files a run writes into its folder, for the next run to move
 WORLD_FORMAT = ["%.3f", "%d", "%d", "%.3f", "%.3f"]
 _NO_IDS = np.zeros(0, np.int64)
-# Kept beside each MOT row (columns 0-9) until close(): its camera's stretch and its image's size.
-_STRETCH, _WIDTH, _HEIGHT = 10, 11, 12
+# Kept beside each MOT row (columns 0-9) until it is settled: its camera's stretch, its image's size
+# and the writer's step it came in.
+_STRETCH, _WIDTH, _HEIGHT, _STEP = 10, 11, 12, 13
+SETTLED = ".mctrt-settled"  # a folder in DIR for the rows already final, while the run goes
 _PERSON = [1, _STRETCH, _WIDTH, _HEIGHT]  # rows filled or smoothed together: one ID, stretch and image size
 
 
 class ResultWriter:
     def __init__(self, output_dir: str | Path, camera_ids: list[str], fill_gaps_frames: int = 0,
-                 border_margin_px: float = 2.0, smooth_frames: int = 0) -> None:
+                 border_margin_px: float = 2.0, smooth_frames: int = 0, settle_after_steps: int = 0) -> None:
         self.dir = Path(output_dir)
         self.fill_gaps_frames, self.border_margin_px = fill_gaps_frames, border_margin_px
         self.smooth_frames = smooth_frames
-        self.filled = 0  # rows the gap filling added at close()
+        # a settled row needs the rows after it that fill its gaps and smooth it, and theirs
+        self._margin = fill_gaps_frames + smooth_frames + 1
+        self.settle_after_steps = settle_after_steps and max(settle_after_steps, self._margin)
+        # settled in tenths: each settling works through a tenth of the rows it holds (a short pause, live)
+        self._settle_every = max(1, self.settle_after_steps // 10)
+        self.filled = 0  # rows the gap filling added to the files
         self._stretch: dict[str, tuple[int, int]] = {cam: (0, 0) for cam in camera_ids}  # (stretch, last frame)
         self.dir.mkdir(parents=True, exist_ok=True)
         names = [f"{cam}.txt" for cam in camera_ids] + ["world.txt", "events.jsonl"]
@@ -84,8 +99,15 @@ class ResultWriter:
         self._blocks: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}  # (track life, MOT row, extras)
         self._lives: dict[str, dict[int, int]] = {cam: {} for cam in camera_ids}  # each live track's life number
         self._next_life = 1
-        self._world: list[np.ndarray] = []
+        self._world: list[np.ndarray] = []  # (time, frame, ID, x, y, step)
         self._renamed: dict[int, int] = {}
+        self._steps = 0  # steps ended (add_positions), the clock of settling
+        self._settled_to = -1  # rows of steps up to this one are in the settled files
+        self._settled_dir = self.dir / SETTLED
+        if self._settled_dir.is_dir():  # a killed run's rows already final: kept with the rest of its files
+            leftover = self.previous or self.dir / time.strftime("previous-%Y%m%d-%H%M%S", time.gmtime())
+            leftover.mkdir(exist_ok=True)
+            os.replace(self._settled_dir, leftover / SETTLED)
         # The files as the run goes (closed, then replaced, in close()).
         self._rows = {cam: open(self.dir / f"{cam}.txt", "w", encoding="utf-8") for cam in camera_ids}  # noqa: SIM115
         self._world_file = open(self.dir / "world.txt", "w", encoding="utf-8")  # noqa: SIM115
@@ -107,21 +129,25 @@ class ResultWriter:
             life = [lives.setdefault(tid, self._next_life + k) for k, tid in enumerate(track_ids.tolist())]
             self._next_life += len(life)  # some numbers go unused: only their order and uniqueness matter
             rows = result_rows(frame, global_ids, xyxy, scores)
-            extras = [self._stretch[camera_id][0], *(image_size or (0, 0))]
+            extras = [self._stretch[camera_id][0], *(image_size or (0, 0)), self._steps]
             self._blocks[camera_id].append(np.c_[np.array(life, np.float64), rows, np.tile(extras, (len(rows), 1))])
             file = self._rows[camera_id]
             file.write(csv_text(rows[rows[:, 1] > 0], MOT_FORMAT))
             file.flush()
 
     def add_positions(self, time_s: float, frame: int, positions: list[dict]) -> None:
-        """Floor positions of one step (dicts with global_id, x, y)."""
+        """Floor positions of one step (dicts with global_id, x, y); the step's last call."""
         if positions:
-            self._world.append(np.array([[time_s, frame, p["global_id"], p["x"], p["y"]] for p in positions]))
-            self._world_file.write(csv_text(self._world[-1], WORLD_FORMAT))
+            rows = np.array([[time_s, frame, p["global_id"], p["x"], p["y"], self._steps] for p in positions])
+            self._world.append(rows)
+            self._world_file.write(csv_text(rows[:, :5], WORLD_FORMAT))
             self._world_file.flush()
+        self._steps += 1
+        if self.settle_after_steps and self._steps % self._settle_every == 0 and self._steps > self.settle_after_steps:
+            self._settle(self._steps - 1 - self.settle_after_steps)  # rows with settle_after_steps steps after them
 
     def rename(self, old_global_id: int, new_global_id: int) -> None:
-        """old_global_id was corrected into new_global_id: every row of it takes the new ID."""
+        """old_global_id was corrected into new_global_id: every row of it not yet settled takes the new ID."""
         self._renamed[old_global_id] = new_global_id
 
     def add_events(self, events: list[dict]) -> None:
@@ -133,21 +159,54 @@ class ResultWriter:
         """Rewrite every camera's file and world.txt with the final IDs (see the module docstring)."""
         for file in [*self._rows.values(), self._world_file]:
             file.close()
+        self._settle(self._steps)
+        for cam in self._blocks:
+            self._replace(f"{cam}.txt", "")
+        self._replace("world.txt", WORLD_HEADER + "\n")
+        if self._settled_dir.is_dir():
+            self._settled_dir.rmdir()
+        self._events.close()
+
+    def _settle(self, through_step: int) -> None:
+        """Write the final rows of steps up to through_step to the settled files, and forget the rows no
+        later row needs (for filling a gap, or smoothing) any more."""
+        self._settled_dir.mkdir(exist_ok=True)
+        keep_from = through_step - self._margin
+        # The rows that decide those: the ones that fill and smooth them, and later ones of their tracks
+        # (a track's first ID goes back to its rows from before it had one: a track that waits longer
+        # than a tenth of settle_after_steps for an ID loses those rows).
+        upto = through_step + self._margin + self._settle_every
         seen = []  # (ID, frame) keys the camera files show, for world.txt
         for cam, blocks in self._blocks.items():
-            rows, given_later = _first_id_for_waiting_rows(np.concatenate(blocks) if blocks else np.empty((0, _HEIGHT + 2)))
-            rows[:, 1] = self._final(rows[:, 1])
-            rows = _one_row_per_id_and_frame(rows, given_later)
-            size = (rows[:, _WIDTH], rows[:, _HEIGHT])
-            at_border = (rows[:, _WIDTH] > 0) & ~clear_of_border(tlwh_to_xyxy(rows[:, 2:6]), size, self.border_margin_px)
-            found = len(rows)
-            rows = _filled_gaps(rows, at_border, self.fill_gaps_frames)
-            self.filled += len(rows) - found
-            rows = _smoothed(rows, self.smooth_frames)
-            rows = rows[np.lexsort((rows[:, 1], rows[:, 0], rows[:, _STRETCH]))][:, :_STRETCH]
+            held = np.concatenate(blocks) if blocks else np.empty((0, _STEP + 2))
+            rows = self._final_rows(held[held[:, _STEP + 1] <= upto])
             seen.append(_id_frame_keys(rows[:, 1], rows[:, 0]))
-            write_in_one_step(self.dir / f"{cam}.txt", lambda path: write_mot(path, rows))
-        world = np.concatenate(self._world) if self._world else np.empty((0, 5))
+            rows = rows[(rows[:, _STEP] > self._settled_to) & (rows[:, _STEP] <= through_step)]
+            self.filled += int(np.count_nonzero(rows[:, 6] == 0))  # a detection never scores 0: a filled row
+            rows = rows[np.lexsort((rows[:, 1], rows[:, 0], rows[:, _STRETCH]))][:, :_STRETCH]
+            with open(self._settled_dir / f"{cam}.txt", "a", encoding="utf-8") as file:
+                file.write(csv_text(rows, MOT_FORMAT))
+            self._blocks[cam] = [held[held[:, _STEP + 1] > keep_from]] if len(held) else []
+        world = np.concatenate(self._world) if self._world else np.empty((0, 6))
+        world = self._final_world(world[world[:, 5] <= upto], np.concatenate(seen) if seen else _NO_IDS)
+        world = world[(world[:, 5] > self._settled_to) & (world[:, 5] <= through_step)]
+        with open(self._settled_dir / "world.txt", "a", encoding="utf-8") as file:
+            file.write(csv_text(world[:, :5], WORLD_FORMAT))
+        self._world = [w[w[:, 5] > keep_from] for w in self._world if (w[:, 5] > keep_from).any()]
+        self._settled_to = through_step
+
+    def _final_rows(self, blocks: np.ndarray) -> np.ndarray:
+        """One camera's rows with their extras, as its file will have them."""
+        rows, given_later = _first_id_for_waiting_rows(blocks)
+        rows[:, 1] = self._final(rows[:, 1])
+        rows = _one_row_per_id_and_frame(rows, given_later)
+        size = (rows[:, _WIDTH], rows[:, _HEIGHT])
+        at_border = (rows[:, _WIDTH] > 0) & ~clear_of_border(tlwh_to_xyxy(rows[:, 2:6]), size, self.border_margin_px)
+        rows = _filled_gaps(rows, at_border, self.fill_gaps_frames)
+        return _smoothed(rows, self.smooth_frames)
+
+    def _final_world(self, world: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        """world.txt's rows (with their steps), as the file will have them."""
         final = self._final(world[:, 2])
         # A person had two floor tracks until a correction joined them: keep the one that survived.
         survived = final == world[:, 2]
@@ -155,11 +214,20 @@ class ResultWriter:
         world = world[np.lexsort((~survived, world[:, 2], world[:, 0]))]
         if len(world):
             world = world[np.r_[True, (np.diff(world[:, 0]) != 0) | (np.diff(world[:, 2]) != 0)]]
-        world = _world_hindsight(world, np.concatenate(seen) if seen else _NO_IDS, self.fill_gaps_frames, self.smooth_frames)
-        world = world[np.lexsort((world[:, 2], world[:, 0]))]
-        write_in_one_step(self.dir / "world.txt", lambda path: path.write_text(WORLD_HEADER + "\n" + csv_text(world, WORLD_FORMAT),
-                                                                      encoding="utf-8"))
-        self._events.close()
+        world = _world_hindsight(world, seen, self.fill_gaps_frames, self.smooth_frames)
+        return world[np.lexsort((world[:, 2], world[:, 0]))]
+
+    def _replace(self, name: str, header: str) -> None:
+        """Replace DIR/name, in one step, by its settled file."""
+        settled = self._settled_dir / name
+
+        def write(path: Path) -> None:
+            with open(path, "w", encoding="utf-8") as out, open(settled, encoding="utf-8") as rows:
+                out.write(header)
+                shutil.copyfileobj(rows, out)
+
+        write_in_one_step(self.dir / name, write)
+        settled.unlink()
 
     def _final(self, global_ids: np.ndarray) -> np.ndarray:
         def final(gid: int) -> int:
@@ -174,7 +242,7 @@ class ResultWriter:
 
 
 def _first_id_for_waiting_rows(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MOT rows with their extras (R, 13) from (track life, MOT row, extras) blocks, rows with ID 0
+    """MOT rows with their extras (R, 14) from (track life, MOT row, extras) blocks, rows with ID 0
     given their track's first ID and rows of tracks that never had one dropped; and which rows (R,)
     were given their ID so."""
     if not len(blocks):
@@ -226,7 +294,8 @@ def _filled_gaps(rows: np.ndarray, at_border: np.ndarray, max_gap: int) -> np.nd
     before = np.flatnonzero(_same_person(rows) & (missing >= 1) & (missing <= max_gap) & inside)
     filled = _between(rows, before, missing[before], frame_column=0)
     filled[:, 6] = 0.0
-    filled[:, 7:] = rows[np.repeat(before, missing[before]), 7:]  # x, y, z (-1) and the extras
+    filled[:, 7:_STEP] = rows[np.repeat(before, missing[before]), 7:_STEP]  # x, y, z (-1), stretch, image size
+    # the step stays interpolated: a filled row settles with the rows of its own frame, in frame order
     return np.concatenate([rows, filled])
 
 

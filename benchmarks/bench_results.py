@@ -1,0 +1,80 @@
+"""What the results writer holds in memory on a long run, settling rows as it goes against keeping them
+all to the end, side by side in one run: the rows' bytes held at the end (before close), the longest
+pause a step's writing took (a settling works then), close()'s time, and whether the files came out
+the same.
+
+A drawn site: CAMERAS cameras, PEOPLE people in each at every step, all replaced every 30 s, floor
+positions for everyone; gap filling and smoothing as configs/demo.yaml sets them (20 and 2 frames).
+The run is STEPS steps at 10 frames/s; settling is output.settle_after_s (600 s) unless --settle-after-s.
+
+    python benchmarks/bench_results.py [--steps 20000] [--cameras 4] [--people 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from common import print_table, save
+
+from mctrt.io.results import ResultWriter
+
+FRAME_RATE = 10
+FILL_FRAMES, SMOOTH_FRAMES = 20, 2
+
+
+def play(writer: ResultWriter, steps: int, cameras: list[str], people: int, seed: int = 0) -> tuple[float, int]:
+    """The drawn site's steps into writer -> (the longest step's writing in seconds, bytes held at the end)."""
+    rng = np.random.default_rng(seed)
+    longest = 0.0
+    for step in range(steps):
+        start = time.perf_counter()
+        ids = np.arange(1, people + 1, dtype=np.int64) + 1000 * (step // (30 * FRAME_RATE))
+        for k, cam in enumerate(cameras):
+            x = rng.uniform(0, 1000, people)
+            boxes = np.c_[x, np.full(people, 10.0), x + 20, np.full(people, 70.0)].astype(np.float32)
+            keep = rng.random(people) > 0.1  # one box in ten missed: gaps to fill
+            writer.add(cam, step + 1, ids[keep], ids[keep] + 100_000 * k, boxes[keep], np.full(keep.sum(), 0.9, np.float32),
+                       image_size=(1280, 720))
+        writer.add_positions(step / FRAME_RATE, step + 1, [{"global_id": int(i), "x": 1.0, "y": 2.0} for i in ids])
+        longest = max(longest, time.perf_counter() - start)
+    held = sum(b.nbytes for blocks in writer._blocks.values() for b in blocks) + sum(w.nbytes for w in writer._world)
+    return longest, held
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--cameras", type=int, default=4)
+    parser.add_argument("--people", type=int, default=20)
+    parser.add_argument("--settle-after-s", type=float, default=600.0)
+    args = parser.parse_args()
+    cameras = [f"cam{k}" for k in range(args.cameras)]
+    work = Path(tempfile.mkdtemp(prefix="mctrt-results-"))
+    rows, runs = [], {}
+    for name, settle in (("settling", round(args.settle_after_s * FRAME_RATE)), ("keeping all", 0)):
+        writer = ResultWriter(work / name, cameras, FILL_FRAMES, 2.0, SMOOTH_FRAMES, settle)
+        start = time.perf_counter()
+        longest, held = play(writer, args.steps, cameras, args.people)
+        closing = time.perf_counter()
+        writer.close()
+        end = time.perf_counter()
+        runs[name] = {"settle_after_steps": settle, "held_mb": held / 2**20, "longest_step_s": longest,
+                      "close_s": end - closing, "total_s": end - start}
+        rows.append([name, held / 2**20, longest * 1000, end - closing, end - start])
+        print(f"{name}: {held / 2**20:.1f} MB held, longest step {longest * 1000:.0f} ms, close {end - closing:.2f} s", flush=True)
+    same = all(filecmp.cmp(work / "settling" / f, work / "keeping all" / f, shallow=False)
+               for f in [f"{c}.txt" for c in cameras] + ["world.txt"])
+    print_table(f"ResultWriter over {args.steps} steps ({args.steps / FRAME_RATE / 60:.0f} min at {FRAME_RATE} frames/s), "
+                f"{args.cameras} cameras x {args.people} people; files the same: {same}",
+                ["writer", "MB held at the end", "longest step (ms)", "close (s)", "total (s)"], rows)
+    save("results_writer", {"steps": args.steps, "cameras": args.cameras, "people": args.people, "frame_rate": FRAME_RATE,
+                            "runs": runs, "files_same": same})
+
+
+if __name__ == "__main__":
+    main()
