@@ -542,7 +542,7 @@ def main() -> None:
               f"{floor_error['beyond_horizon']} of {floor_error['feet']} beyond the fitted horizon", flush=True)
     work = Path(tempfile.mkdtemp(prefix="mctrt-identity-many-"))
     scores = {name: {} for name, _ in settings}
-    floor = {name: {} for name, _ in settings}  # the floor's (IDF1, MOTA) of each cut
+    floor = {name: {} for name, _ in settings}  # the floor's (IDF1, MOTA, mean distance) of each cut
     kinds = {name: Counter() for name, _ in settings}
     for cut, (strips_text, frames) in cuts.items():
         strips = parse_strips(strips_text, width, height)
@@ -558,7 +558,7 @@ def main() -> None:
         for name, setting in settings:
             scores[name][cut], on_floor, found = run_cut(base, strips, frames, gt, setting, models, strip_image, work / cut / name,
                                                image_to_floor, lens, args.calibration_error)
-            floor[name][cut] = (on_floor.idf1, on_floor.mota)
+            floor[name][cut] = (on_floor.idf1, on_floor.mota, on_floor.mean_distance_m)
             kinds[name].update(found)
         if args.as_videos:
             models[0].save()
@@ -591,7 +591,8 @@ def main() -> None:
         variant.append(f"nms_{args.nms_iou:g}")
     save("_".join(["identity_many", *variant]),
          {"cuts": {k: {"strips": v[0], "frames": list(v[1])} for k, v in cuts.items()}, "summary": summary, "scores": scores,
-          "floor_scores": {name: {cut: {"idf1": v[0], "mota": v[1]} for cut, v in f.items()} for name, f in floor.items()},
+          "floor_scores": {name: {cut: {"idf1": v[0], "mota": v[1], "mean_distance_m": v[2]} for cut, v in f.items()}
+                           for name, f in floor.items()},
           "reid_model": str(config.reid.model), "input_size": config.detector.input_size,
           "precision": config.detector.precision, "nms_iou": config.detector.nms_iou, **({"drop": args.drop, "jitter": args.jitter} if args.truth_boxes else {}),
           **({"calibration_error_m": args.calibration_error, "floor_error": floor_error} if args.calibration_error else {})})

@@ -72,7 +72,7 @@ def main() -> None:
     print_table(f"ResultWriter over {args.steps} steps ({args.steps / FRAME_RATE / 60:.0f} min at {FRAME_RATE} frames/s), "
                 f"{args.cameras} cameras x {args.people} people; files the same: {same}",
                 ["writer", "MB held at the end", "longest step (ms)", "close (s)", "total (s)"], rows)
-    save("results_writer", {"steps": args.steps, "cameras": args.cameras, "people": args.people, "frame_rate": FRAME_RATE,
+    save(f"results_writer_{args.cameras}x{args.people}", {"steps": args.steps, "cameras": args.cameras, "people": args.people, "frame_rate": FRAME_RATE,
                             "runs": runs, "files_same": same})
 
 

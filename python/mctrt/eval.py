@@ -116,7 +116,8 @@ def _score(gt_rows: np.ndarray, pred_rows: np.ndarray, name: str, floor_radius_m
         gt_ids=sequence.num_gt_ids,
         pred_ids=len(np.unique(pred_rows[pred_rows[:, 1] >= 0, 1])),
         # the matches' similarity is 1 - distance / (2 radius): their mean gives the mean distance
-        mean_distance_m=None if floor_radius_m is None else 2.0 * floor_radius_m * (1.0 - clear.motp),
+        mean_distance_m=(None if floor_radius_m is None or clear.true_positives == 0
+                         else 2.0 * floor_radius_m * (1.0 - clear.motp)),
     )
 
 
@@ -177,13 +178,14 @@ def load_floor_ground_truth(path: str | Path) -> np.ndarray:
     points = []
     for file in files:
         rows = read_mot(file, what="ground-truth file")
-        if len(rows) and rows.shape[1] < 9:
+        if len(rows) and rows.shape[1] < 10:  # MOT17's 9 columns end in class and visibility, not x, y
             raise DataError(f"ground-truth file {file} has {rows.shape[1]} columns: floor positions need MOT15's "
                             "world coordinates in columns 8-9 (frame,id,left,top,w,h,flag,x,y,z)")
         rows = rows[rows[:, 6] != 0] if len(rows) else rows.reshape(0, 10)
         if len(rows) and np.all(rows[:, 7:9] == -1):
             raise DataError(f"ground-truth file {file} has no world coordinates (columns 8-9 are all -1): "
                             "score floor positions against ground truth that marks where people stand in metres")
+        rows = rows[~np.all(rows[:, 7:9] == -1, axis=1)]  # a person whose position was not marked
         points.append(rows[:, [0, 1, 7, 8]])
     points = np.concatenate(points)
     # One point per person and frame: every camera's ground truth gives the same world position.
@@ -219,7 +221,7 @@ def load_world(path: str | Path) -> np.ndarray:
 def evaluate_floor(gt: str | Path, pred: str | Path, radius_m: float = FLOOR_RADIUS_M) -> EvalResult:
     """Score a run's floor positions (world.txt) against the ground truth's world coordinates."""
     if not radius_m > 0:
-        raise DataError(f"the floor's match radius must be > 0 metres; got {radius_m}")
+        raise DataError(f"--radius, the floor's match radius, must be > 0 metres; got {radius_m}")
     return _score(load_floor_ground_truth(gt), load_world(pred), f"floor, {radius_m:g} m", radius_m)
 
 
@@ -281,6 +283,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.eval") -> i
     args = parser.parse_args(argv)
     try:
         if args.floor:
+            if args.gt_format != "auto":
+                raise DataError("--gt-format does not apply to --floor: its ground truth is MOT15 with world coordinates")
             results = [evaluate_floor(args.gt, args.pred, args.radius)]
         elif Path(args.gt).is_dir():
             combined, per_camera = evaluate_cameras(args.gt, args.pred, args.gt_format)

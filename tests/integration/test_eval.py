@@ -296,9 +296,10 @@ def test_floor_positions_score_by_distance_in_metres(tmp_path):
     off = write_world(tmp_path / "off", [(int(f), int(i), x + 0.6, y) for f, i, x, y in gt[:, [0, 1, 7, 8]]])
     result = evaluate_floor(gt_path, off)
     assert (result.mota, result.idf1) == (1.0, 1.0) and result.mean_distance_m == pytest.approx(0.6)
-    assert result.hota < 1.0
+    assert 0.0 < result.hota < 1.0
     tight = evaluate_floor(gt_path, off, radius_m=0.5)
     assert (tight.mota, tight.idf1, tight.false_negatives, tight.false_positives) == (-1.0, 0.0, 20, 20)
+    assert tight.mean_distance_m is None  # no match, no distance
     # the walker's ID changes halfway: one switch; the person standing is missed in frames 1-5. IDF1:
     # 10 positions under their person's main ID, 5 under another (ID 3), 10 of the truth's 20 missed
     halves = [(int(f), 1 if f <= 5 else 3, x, y) for f, i, x, y in gt[gt[:, 1] == 1][:, [0, 1, 7, 8]]]
@@ -309,13 +310,17 @@ def test_floor_positions_score_by_distance_in_metres(tmp_path):
 
 
 def test_floor_ground_truth_of_several_cameras_is_one_point_per_person_and_frame(tmp_path):
+    """Each camera's ground truth marks the same world position for a person both show; positions
+    marked -1, -1 (unknown) are left out."""
     _, gt = floor_gt(tmp_path)
-    for camera, people in (("a", (1, 2)), ("b", (1,))):  # person 1 seen by both cameras
+    unmarked = gt[(gt[:, 1] == 2) & (gt[:, 0] == 3)].copy()
+    unmarked[:, 7:9] = -1
+    for camera, rows in (("a", np.r_[gt, unmarked]), ("b", gt[gt[:, 1] == 1])):  # person 1 seen by both cameras
         (tmp_path / "cams" / camera / "gt").mkdir(parents=True)
-        np.savetxt(tmp_path / "cams" / camera / "gt" / "gt.txt", gt[np.isin(gt[:, 1], people)], delimiter=",", fmt="%g")
+        np.savetxt(tmp_path / "cams" / camera / "gt" / "gt.txt", rows, delimiter=",", fmt="%g")
     exact = write_world(tmp_path / "run", [(int(f), int(i), x, y) for f, i, x, y in gt[:, [0, 1, 7, 8]]])
     result = evaluate_floor(tmp_path / "cams", exact)
-    assert (result.mota, result.false_positives, result.gt_ids) == (1.0, 0, 2)
+    assert (result.mota, result.false_positives, result.false_negatives, result.gt_boxes, result.gt_ids) == (1.0, 0, 0, 20, 2)
 
 
 def test_floor_scoring_names_what_is_wrong(tmp_path):
@@ -330,8 +335,12 @@ def test_floor_scoring_names_what_is_wrong(tmp_path):
     (tmp_path / "run" / "world.txt").write_text("frame,id,x,y\n1,1,0,0\n")
     with pytest.raises(DataError, match="not a world.txt"):
         evaluate_floor(gt_path, run)
-    with pytest.raises(DataError, match="radius"):
+    with pytest.raises(DataError, match="--radius"):
         evaluate_floor(gt_path, write_world(tmp_path / "fine", [(1, 1, 0.5, 0.0)]), radius_m=0)
+    mot17 = tmp_path / "mot17.txt"  # its 9 columns end in class and visibility: no world coordinates
+    np.savetxt(mot17, np.c_[gt[:, :6], np.ones((len(gt), 3))], delimiter=",", fmt="%g")
+    with pytest.raises(DataError, match="has 9 columns: floor positions need MOT15's world coordinates"):
+        evaluate_floor(mot17, run)
 
 
 def test_cli_scores_floor_positions(tmp_path):

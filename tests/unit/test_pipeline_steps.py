@@ -165,11 +165,12 @@ def test_the_results_file_fills_a_persons_short_gap_when_asked(tmp_path, fill):
 
 
 def test_a_run_settling_its_rows_as_it_goes_writes_the_files_of_one_that_keeps_them_all(tmp_path):
-    """output.settle_after_s reaches the results writer: with 2.5 s (25 steps at 10 frames/s), 60 steps of
-    a walker hidden for a while and a second walker, the files are those of a run keeping every row."""
+    """output.settle_after_s reaches the results writer: with 3 s (30 steps at 10 frames/s; gaps of 0.5 s
+    filled, 0.1 s smoothing), 60 steps of a walker hidden for a while and a second walker, the files are
+    those of a run keeping every row."""
     cams = {"left": 0, "right": 150}
-    for name, settle in (("kept", 0.0), ("settled", 2.5)):
-        cfg = dataclasses.replace(config(cams, tmp_path), output=OutputConfig(settle_after_s=settle))
+    for name, settle in (("kept", 0.0), ("settled", 3.0)):
+        cfg = dataclasses.replace(config(cams, tmp_path), output=OutputConfig(fill_gaps_s=0.5, smooth_s=0.1, settle_after_s=settle))
         p = pipeline(cfg, tmp_path, output_dir=tmp_path / name)
         for step in range(60):
             people = {1: (7.5 - 0.1 * step, 5.0)} | ({} if 20 <= step < 30 else {0: (0.5 + 0.1 * step, 2.0)})

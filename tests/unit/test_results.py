@@ -7,6 +7,7 @@ the person) and boxes and positions smoothed."""
 import json
 
 import numpy as np
+import pytest
 
 from mctrt.io.results import WORLD_HEADER, ResultWriter
 
@@ -199,12 +200,13 @@ def test_world_positions_are_filled_where_a_camera_file_shows_the_person_and_smo
     stay empty, and so does a gap longer than fill_gaps_frames. Then each position is the mean of its
     own and up to smooth_frames either side in the ID's consecutive frames."""
     writer = ResultWriter(tmp_path, ["a", "b"], fill_gaps_frames=3, smooth_frames=1)
-    for frame, x in [(1, 0), (2, 10), (5, 40)]:  # camera a: frames 3 and 4 filled in its own file
-        add(writer, frame, 4, 1, x)
-    add(writer, 9, 4, 2, 0, cam="b")  # frames 6-8: nobody shows ID 4 (the gap between the views)
-    add(writer, 30, 4, 2, 0, cam="b")
-    for frame, x in [(1, 0.0), (2, 0.1), (5, 0.4), (9, 0.8), (30, 3.0)]:  # positions at frames 3-4 and 6-8 missing
-        writer.add_positions(frame / 10, frame, [{"global_id": 4, "x": x, "y": 1.0}])
+    boxes = {1: ("a", 0), 2: ("a", 10), 5: ("a", 40),  # camera a: frames 3 and 4 filled in its own file
+             9: ("b", 0), 30: ("b", 0)}  # frames 6-8: nobody shows ID 4 (the gap between the views)
+    positions = {1: 0.0, 2: 0.1, 5: 0.4, 9: 0.8, 30: 3.0}  # positions at frames 3-4 and 6-8 missing
+    for frame in range(1, 31):  # a step a frame: its cameras' rows, then its positions, if any
+        if frame in boxes:
+            add(writer, frame, 4, 1 if boxes[frame][0] == "a" else 2, boxes[frame][1], cam=boxes[frame][0])
+        writer.add_positions(frame / 10, frame, [{"global_id": 4, "x": positions[frame], "y": 1.0}] if frame in positions else [])
     writer.close()
     world = np.loadtxt(tmp_path / "world.txt", delimiter=",", skiprows=1, ndmin=2)
     assert world[:, 1].tolist() == [1, 2, 3, 4, 5, 9, 30]  # 3-4 filled; 6-8 not seen, 10-29 too long
@@ -215,33 +217,43 @@ def test_world_positions_are_filled_where_a_camera_file_shows_the_person_and_smo
     assert (world[:, 4] == 1.0).all() and (world[:, 2] == 4).all()
 
 
-def play_walks(writer, steps=200, seed=3):
+def play_walks(writer, steps=200, seed=3, live=False):
     """Two cameras, people walking past with jitter, missed frames, tracks waiting for their ID at
-    first and ending; floor positions for most of them: the same calls for any writer."""
+    first and ending; floor positions for most of them: the same calls for any writer. live: as a live
+    central sees it: frames dropped while busy (numbers jumping), camera b in every other step only,
+    camera a restarting (its frame and track numbers from 1 again) two thirds of the way."""
     rng = np.random.default_rng(seed)
     people = []  # [camera, track, global ID, x, waits]
-    next_track, next_id = 1, 1
+    next_track, next_id = {"a": 1, "b": 1}, 1
+    frame = {"a": 0, "b": 0}
     for step in range(steps):
         if rng.random() < 0.15:
-            people.append([str(rng.choice(["a", "b"])), next_track, next_id, 0.0, int(rng.integers(0, 3))])
-            next_track, next_id = next_track + 1, next_id + 1
+            cam = str(rng.choice(["a", "b"]))
+            people.append([cam, next_track[cam], next_id, 0.0, int(rng.integers(0, 3))])
+            next_track[cam], next_id = next_track[cam] + 1, next_id + 1
         gone = [p for p in people if p[3] > 250]
         people = [p for p in people if p[3] <= 250]
+        if live and step == 2 * steps // 3:  # a restarted worker: frames and tracks numbered anew
+            frame["a"], next_track["a"] = 0, 1
         for cam in ("a", "b"):
+            if live and cam == "b" and step % 2:
+                continue
+            frame[cam] += 1 + (int(rng.integers(0, 3)) if live else 0)
             here = [p for p in people if p[0] == cam and rng.random() > 0.2]  # 1 in 5 boxes missed
             removed = np.array([p[1] for p in gone if p[0] == cam], np.int64)
             gids = np.array([0 if p[4] > 0 else p[2] for p in here], np.int64)
             xyxy = np.array([[p[3] + rng.normal(0, 2), 10, p[3] + 20, 70] for p in here], np.float32).reshape(-1, 4)
-            writer.add(cam, step + 1, gids, np.array([p[1] for p in here], np.int64), xyxy,
+            writer.add(cam, frame[cam], gids, np.array([p[1] for p in here], np.int64), xyxy,
                        np.full(len(here), 0.9, np.float32), removed, (300, 200))
         for p in people:
             p[3] += 6.0
             p[4] = max(0, p[4] - 1)
-        writer.add_positions(step / 10, step + 1, [{"global_id": p[2], "x": p[3] / 100, "y": 1.0}
-                                                   for p in people if p[4] == 0 and rng.random() > 0.3])
+        writer.add_positions(step / 10, max(frame.values()), [{"global_id": p[2], "x": p[3] / 100, "y": 1.0}
+                                                              for p in people if p[4] == 0 and rng.random() > 0.3])
 
 
-def test_rows_settled_as_the_run_goes_are_the_rows_a_writer_keeping_all_would_write(tmp_path):
+@pytest.mark.parametrize("live", [False, True])
+def test_rows_settled_as_the_run_goes_are_the_rows_a_writer_keeping_all_would_write(tmp_path, live):
     """A long run's rows are settled once settle_after_steps old (their final form written aside and
     the rows forgotten, but for the few that later rows fill and smooth against): the files are the
     same, byte for byte, as a writer that kept everything to the end writes, and memory stays bounded."""
@@ -249,7 +261,7 @@ def test_rows_settled_as_the_run_goes_are_the_rows_a_writer_keeping_all_would_wr
                                   settle_after_steps=after) for name, after in (("kept", 0), ("settled", 40)))
     held = []
     for writer in (kept, settled):
-        play_walks(writer, steps=400)
+        play_walks(writer, steps=400, live=live)
         held.append(sum(len(b) for blocks in writer._blocks.values() for b in blocks))
     for writer in (kept, settled):
         writer.close()
@@ -266,7 +278,7 @@ def test_a_correction_after_rows_were_settled_renames_only_the_rows_not_yet_sett
     for frame in range(1, 11):
         add(writer, frame, 7, 1, 5 * frame)
         writer.add_positions(frame / 10, frame, [])
-    writer.rename(7, 3)  # steps 0-5 are settled by now (settling every settle_after_steps / 4 steps)
+    writer.rename(7, 3)  # steps 0-5 are settled by now (settling every step, so short a run)
     writer.close()
     out = rows(tmp_path / "a.txt")
     assert out[:, 0].tolist() == list(range(1, 11))

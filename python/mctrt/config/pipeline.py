@@ -493,8 +493,8 @@ class OutputConfig:
             aside in their final form and let go from memory, so that a run of days holds minutes
             of rows, not days. A correction joining two IDs after that renames only the rows not
             yet settled (events.jsonl's `id_corrected` says which IDs became which). At least
-            fill_gaps_s + smooth_s (a settled row needs the rows it is filled and smoothed from);
-            0 keeps every row to the end of the run.
+            fill_gaps_s + smooth_s (a settled row needs the rows it is filled and smoothed from; the
+            writer holds at least four times that); 0 keeps every row to the end of the run.
     """
 
     fill_gaps_s: float = 2.0

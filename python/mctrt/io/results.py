@@ -3,8 +3,8 @@ positions) and DIR/events.jsonl.
 
 Written as the run goes, so that a run that is killed leaves what it had done: each step's rows
 with the global ID they had then (rows still waiting for an ID are held back), its floor positions
-and its events, flushed step by step. Every row is also kept, and at close() the files are
-rewritten (each replaced whole, never left half-written) with the final IDs:
+and its events, flushed step by step. Every row is also kept (a long run's settle, below), and at
+close() the files are rewritten (each replaced whole, never left half-written) with the final IDs:
 - a track's rows from before it had an ID take its first ID (the time it waited for re-ID or for a
   clear floor match is part of the same person's track); a track that never had one is left out;
 - corrections (rename(old, new), the `id_corrected` events) apply to every row, chains included;
@@ -21,24 +21,26 @@ rewritten (each replaced whole, never left half-written) with the final IDs:
   (those in its run of consecutive frames: `output.smooth_s`), which takes the detector's jitter
   out of a person's walk;
 - each file is sorted by frame, then ID (a later stretch after an earlier one);
-- world.txt likewise: where one ID's positions stop for at most fill_gaps_frames frames and go on,
-  the frames between in which a camera file (filled rows included) shows the ID get positions on the
-  line between (not the frames it spent unseen, in a blind gap between views); then each position
-  is the mean of the ID's positions up to smooth_frames either side in its consecutive frames.
-  Frames are matched by number: offline, cameras go in step; live, the step's frame number is its
-  cameras' highest, so a camera whose numbers drift from the others' is matched only roughly.
+- world.txt likewise, counted in steps (offline, a step is a frame): where one ID's positions stop
+  for at most fill_gaps_frames steps and go on, the steps between in which a camera file (filled rows
+  included) shows the ID get positions on the line between (not the steps it spent unseen, in a blind
+  gap between views); then each position is the mean of the ID's positions up to smooth_frames either
+  side in its consecutive steps.
 A track is told apart from a later one of the same number (a restarted worker numbers its tracks
 from 1 again) by the tracker's removals, which add() is given; where a camera's frame numbers go
 back (a restarted worker, a file played again), its rows start a new stretch, and no row is
 compared with one of another stretch.
 After a kill, events.jsonl's `id_corrected` events say which IDs had become which.
 
-A long run does not hold all its rows: those settle_after_steps steps old are settled, that is
-given their final form as above (from the rows held then: the later ones that fill and smooth them,
-and a tenth of settle_after_steps of their tracks' later rows for a first ID), appended to
-DIR/.mctrt-settled/, and let go but for the few that later rows are filled and smoothed from; close()
-settles the rest and puts each settled file in its place. The files are then the same as if every row
-had been kept, except that a correction coming after rows were settled does not rename those.
+A long run does not hold all its rows: every sixtieth of settle_after_steps, the rows of steps that
+old are settled, that is given their final form as above (a camera's up to the frame it had then,
+filled rows included, so that its file stays in frame order), appended to DIR/.mctrt-settled/, and
+let go but for the few that later rows are filled and smoothed from. The final form comes from the
+rows held then, which reach far enough past those steps for the filling, the smoothing and a track's
+first ID (a track waiting over WAIT_STEPS for one loses its earlier rows). close() settles the rest
+and puts each settled file in its place. The files are then the same as if every row had been kept
+(tested with dropped frames, a camera in every other step and a restart), except where a correction
+comes after rows were settled: it neither renames those nor fills or smooths across them.
 
 world.txt has one row per person and step while a calibrated camera sees them:
 `time,frame,global_id,x,y` (scene seconds, the step's frame number, floor metres), sorted by time,
@@ -53,6 +55,7 @@ only those move: other files there (ground truth, notes) stay.
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import os
@@ -75,6 +78,7 @@ _NO_IDS = np.zeros(0, np.int64)
 # Kept beside each MOT row (columns 0-9) until it is settled: its camera's stretch, its image's size
 # and the writer's step it came in.
 _STRETCH, _WIDTH, _HEIGHT, _STEP = 10, 11, 12, 13
+WAIT_STEPS = 100  # settling: the longest a track is expected to wait for its first global ID, in steps
 SETTLED = ".mctrt-settled"  # a folder in DIR for the rows already final, while the run goes
 _PERSON = [1, _STRETCH, _WIDTH, _HEIGHT]  # rows filled or smoothed together: one ID, stretch and image size
 
@@ -85,11 +89,15 @@ class ResultWriter:
         self.dir = Path(output_dir)
         self.fill_gaps_frames, self.border_margin_px = fill_gaps_frames, border_margin_px
         self.smooth_frames = smooth_frames
-        # a settled row needs the rows after it that fill its gaps and smooth it, and theirs
+        # a settled row needs the rows that fill its gaps and smooth it, and theirs: this many frames
         self._margin = fill_gaps_frames + smooth_frames + 1
-        self.settle_after_steps = settle_after_steps and max(settle_after_steps, self._margin)
-        # settled in tenths: each settling works through a tenth of the rows it holds (a short pause, live)
-        self._settle_every = max(1, self.settle_after_steps // 10)
+        self.settle_after_steps = settle_after_steps and max(settle_after_steps, 4 * self._margin)
+        # settled in sixtieths (10 s at the defaults), each settling a short pause in a live run
+        self._settle_every = max(1, self.settle_after_steps // 60)
+        # the later steps a settling looks at: a camera in only one step in four still shows `margin`
+        # frames there, and a track that waits up to WAIT_STEPS more for its first ID (re-ID waits
+        # modules.reid.max_wait_frames, 30 by default) gets it on its earlier rows
+        self._lookahead = self._settle_every + 4 * self._margin + WAIT_STEPS
         self.filled = 0  # rows the gap filling added to the files
         self._stretch: dict[str, tuple[int, int]] = {cam: (0, 0) for cam in camera_ids}  # (stretch, last frame)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -97,17 +105,23 @@ class ResultWriter:
         self.previous = _keep_previous(self.dir, names)
         (self.dir / MANIFEST).write_text("\n".join(names) + "\n", encoding="utf-8")
         self._blocks: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}  # (track life, MOT row, extras)
+        # each block's step and (stretch, frame) key (_key): both grow block by block, so bisect finds windows
+        self._block_steps: dict[str, list[int]] = {cam: [] for cam in camera_ids}
+        self._block_keys: dict[str, list[int]] = {cam: [] for cam in camera_ids}
         self._lives: dict[str, dict[int, int]] = {cam: {} for cam in camera_ids}  # each live track's life number
         self._next_life = 1
         self._world: list[np.ndarray] = []  # (time, frame, ID, x, y, step)
         self._renamed: dict[int, int] = {}
         self._steps = 0  # steps ended (add_positions), the clock of settling
-        self._settled_to = -1  # rows of steps up to this one are in the settled files
+        self._settled_to = -1  # world rows of steps up to this one are in the settled files
+        self._settled_key = {cam: -1 for cam in camera_ids}  # and each camera's rows up to this (stretch, frame) key
+        self._closed = False
         self._settled_dir = self.dir / SETTLED
         if self._settled_dir.is_dir():  # a killed run's rows already final: kept with the rest of its files
             leftover = self.previous or self.dir / time.strftime("previous-%Y%m%d-%H%M%S", time.gmtime())
             leftover.mkdir(exist_ok=True)
             os.replace(self._settled_dir, leftover / SETTLED)
+            log.warning("%s held a killed run's settled rows (%s): moved into %s", self.dir, SETTLED, leftover)
         # The files as the run goes (closed, then replaced, in close()).
         self._rows = {cam: open(self.dir / f"{cam}.txt", "w", encoding="utf-8") for cam in camera_ids}  # noqa: SIM115
         self._world_file = open(self.dir / "world.txt", "w", encoding="utf-8")  # noqa: SIM115
@@ -131,6 +145,8 @@ class ResultWriter:
             rows = result_rows(frame, global_ids, xyxy, scores)
             extras = [self._stretch[camera_id][0], *(image_size or (0, 0)), self._steps]
             self._blocks[camera_id].append(np.c_[np.array(life, np.float64), rows, np.tile(extras, (len(rows), 1))])
+            self._block_steps[camera_id].append(self._steps)
+            self._block_keys[camera_id].append(self._stretch[camera_id][0] * 2**32 + frame)
             file = self._rows[camera_id]
             file.write(csv_text(rows[rows[:, 1] > 0], MOT_FORMAT))
             file.flush()
@@ -157,6 +173,9 @@ class ResultWriter:
 
     def close(self) -> None:
         """Rewrite every camera's file and world.txt with the final IDs (see the module docstring)."""
+        if self._closed:
+            return
+        self._closed = True
         for file in [*self._rows.values(), self._world_file]:
             file.close()
         self._settle(self._steps)
@@ -168,31 +187,37 @@ class ResultWriter:
         self._events.close()
 
     def _settle(self, through_step: int) -> None:
-        """Write the final rows of steps up to through_step to the settled files, and forget the rows no
-        later row needs (for filling a gap, or smoothing) any more."""
+        """Write the final rows of steps up to through_step to the settled files (a camera's: those up to
+        the (stretch, frame) it had then, filled rows included, so that the files stay in frame order),
+        and let go of the rows no later row is filled or smoothed from."""
         self._settled_dir.mkdir(exist_ok=True)
-        keep_from = through_step - self._margin
-        # The rows that decide those: the ones that fill and smooth them, and later ones of their tracks
-        # (a track's first ID goes back to its rows from before it had one: a track that waits longer
-        # than a tenth of settle_after_steps for an ID loses those rows).
-        upto = through_step + self._margin + self._settle_every
-        seen = []  # (ID, frame) keys the camera files show, for world.txt
+        upto = through_step + self._lookahead  # the rows that decide theirs
+        seen = []  # (ID, step) keys the camera files show, for world.txt
         for cam, blocks in self._blocks.items():
-            held = np.concatenate(blocks) if blocks else np.empty((0, _STEP + 2))
-            rows = self._final_rows(held[held[:, _STEP + 1] <= upto])
-            seen.append(_id_frame_keys(rows[:, 1], rows[:, 0]))
-            rows = rows[(rows[:, _STEP] > self._settled_to) & (rows[:, _STEP] <= through_step)]
+            steps, keys = self._block_steps[cam], self._block_keys[cam]
+            last = bisect.bisect_right(steps, through_step) - 1
+            boundary = keys[last] if last >= 0 else self._settled_key[cam]
+            window = blocks[:bisect.bisect_right(steps, upto)]
+            rows = self._final_rows(np.concatenate(window) if window else np.empty((0, _STEP + 2)))
+            seen.append(_id_step_keys(rows))
+            key = _key(rows[:, _STRETCH], rows[:, 0])
+            rows = rows[(key > self._settled_key[cam]) & (key <= boundary)]
             self.filled += int(np.count_nonzero(rows[:, 6] == 0))  # a detection never scores 0: a filled row
             rows = rows[np.lexsort((rows[:, 1], rows[:, 0], rows[:, _STRETCH]))][:, :_STRETCH]
             with open(self._settled_dir / f"{cam}.txt", "a", encoding="utf-8") as file:
                 file.write(csv_text(rows, MOT_FORMAT))
-            self._blocks[cam] = [held[held[:, _STEP + 1] > keep_from]] if len(held) else []
-        world = np.concatenate(self._world) if self._world else np.empty((0, 6))
-        world = self._final_world(world[world[:, 5] <= upto], np.concatenate(seen) if seen else _NO_IDS)
+            self._settled_key[cam] = boundary
+            # kept: rows not settled, the frames before the boundary that fill and smooth the next ones,
+            # and the steps before it that world.txt's filling looks at
+            first = min(bisect.bisect_right(keys, boundary - self._margin), bisect.bisect_right(steps, through_step - self._margin))
+            del blocks[:first], steps[:first], keys[:first]
+        world = [w for w in self._world if w[0, 5] <= upto]  # a block a step: a few thousand at most
+        world = self._final_world(np.concatenate(world) if world else np.empty((0, 6)),
+                                  np.concatenate(seen) if seen else _NO_IDS)
         world = world[(world[:, 5] > self._settled_to) & (world[:, 5] <= through_step)]
         with open(self._settled_dir / "world.txt", "a", encoding="utf-8") as file:
             file.write(csv_text(world[:, :5], WORLD_FORMAT))
-        self._world = [w[w[:, 5] > keep_from] for w in self._world if (w[:, 5] > keep_from).any()]
+        self._world = [w for w in self._world if w[0, 5] > through_step - self._margin]
         self._settled_to = through_step
 
     def _final_rows(self, blocks: np.ndarray) -> np.ndarray:
@@ -330,35 +355,51 @@ def _window_means(values: np.ndarray, begins: np.ndarray, k: int) -> np.ndarray:
     run = np.cumsum(begins) - 1
     index = np.arange(len(values))
     lo, hi = np.maximum(index - k, starts[run]), np.minimum(index + k, ends[run])
-    sums = np.cumsum(np.r_[np.zeros((1, values.shape[1])), values], axis=0)
-    return (sums[hi + 1] - sums[lo]) / (hi - lo + 1)[:, None]
+    # Summed offset by offset, not as differences of running sums: each mean then adds the same values
+    # in the same order whatever rows come before it, so a settled row is the row keeping all gives.
+    total = np.zeros_like(values)
+    for offset in range(-k, k + 1):
+        other = index + offset
+        inside = (other >= lo) & (other <= hi)
+        total[inside] += values[other[inside]]
+    return total / (hi - lo + 1)[:, None]
 
 
 def _world_hindsight(world: np.ndarray, seen: np.ndarray, max_gap: int, k: int) -> np.ndarray:
-    """world.txt's rows (time, frame, ID, x, y) given what the camera files got: in each gap of 1 to
-    max_gap frames between two of one ID's positions, a position on the line between them for each
-    frame in which a camera file shows the ID (`seen`: ID * 2**32 + frame keys, filled rows included);
-    then each position the mean of its own and up to k either side, in the ID's consecutive frames."""
+    """world.txt's rows (time, frame, ID, x, y, step) given what the camera files got: in each gap of 1 to
+    max_gap steps between two of one ID's positions, a position on the line between them for each step
+    in which a camera file shows the ID (`seen`: _id_step_keys, filled rows included); then each
+    position the mean of its own and up to k either side, in the ID's consecutive steps. (Steps, not
+    frame numbers: those go back when a worker restarts, and live, two steps may carry one.)"""
     if len(world) < 2:
         return world
-    world = world[np.lexsort((world[:, 0], world[:, 2]))]  # by ID, then time (frames go back after a restart)
+    world = world[np.lexsort((world[:, 5], world[:, 2]))]  # by ID, then step
     same = world[1:, 2] == world[:-1, 2]
     if max_gap > 0:
-        missing = (world[1:, 1] - world[:-1, 1] - 1).astype(np.int64)
+        missing = (world[1:, 5] - world[:-1, 5] - 1).astype(np.int64)
         before = np.flatnonzero(same & (missing >= 1) & (missing <= max_gap))
-        filled = _between(world, before, missing[before], frame_column=1)
-        filled = filled[np.isin(_id_frame_keys(filled[:, 2], filled[:, 1]), seen)]
+        filled = _between(world, before, missing[before], frame_column=5)
+        filled[:, 1] = np.round(filled[:, 1])  # the frame number between, as near as steps tell
+        filled = filled[np.isin(filled[:, 2].astype(np.int64) * 2**32 + filled[:, 5].astype(np.int64), seen)]
         world = np.concatenate([world, filled])
-        world = world[np.lexsort((world[:, 0], world[:, 2]))]
+        world = world[np.lexsort((world[:, 5], world[:, 2]))]
         same = world[1:, 2] == world[:-1, 2]
     if k > 0:
-        begins = np.r_[True, ~same | (np.diff(world[:, 1]) != 1)]
+        begins = np.r_[True, ~same | (np.diff(world[:, 5]) != 1)]
         world[:, 3:5] = _window_means(world[:, 3:5], begins, k)
     return world
 
 
-def _id_frame_keys(global_ids: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    return global_ids.astype(np.int64) * 2**32 + frames.astype(np.int64)
+def _id_step_keys(rows: np.ndarray) -> np.ndarray:
+    """ID * 2**32 + step of camera rows (with extras) in a step of their own: a row filled into a frame
+    that no step processed (dropped, live) has a step between two and is left out."""
+    whole = rows[:, _STEP] == np.round(rows[:, _STEP])
+    return rows[whole, 1].astype(np.int64) * 2**32 + rows[whole, _STEP].astype(np.int64)
+
+
+def _key(stretch: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """The order of a camera's rows in its file, as one number: (stretch, frame)."""
+    return stretch.astype(np.int64) * 2**32 + frame.astype(np.int64)
 
 
 def _keep_previous(folder: Path, names: list[str]) -> Path | None:
