@@ -88,8 +88,11 @@ def test_input_size_retargets_a_yolov8_export_as_it_loads(assets, tmp_path):
     assert in_memory.input_size == (384, 640)
     images = [image(assets, "bus.jpg"), image(assets, "zidane.jpg")]
     for a, b in zip(in_memory.detect(images), from_file.detect(images)):
-        assert len(a) > 0
-        np.testing.assert_array_equal(a.xyxy, b.xyxy)
+        assert len(a) > 0 and len(a) == len(b)
+        # the same boxes; not to the bit: onnxruntime's two sessions may sum in another order (seen in CI
+        # on a loaded machine, 1e-4 px apart)
+        np.testing.assert_allclose(a.xyxy, b.xyxy, atol=1e-2)
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
 
 
 def test_yolox_cannot_be_retargeted(assets):
