@@ -126,6 +126,29 @@ def test_no_gap_is_filled_across_a_restart_or_a_change_of_image_size(tmp_path):
     assert rows(tmp_path / "b.txt")[:, 0].tolist() == [1, 3]
 
 
+def test_a_camera_resuming_after_a_silence_is_not_smoothed_or_filled_across_it(tmp_path):
+    """A stream that reconnects counts its frames on (5, then 6) though many steps went by: its rows
+    after the silence start a new stretch, neither smoothed with nor filled from those before."""
+    writer = ResultWriter(tmp_path, ["a", "b"], fill_gaps_frames=3, smooth_frames=1)
+    step = 0
+    for frame, x in [(1, 0), (2, 10), (3, 20), (4, 30), (5, 40)]:
+        add(writer, frame, 4, 1, x)
+        writer.add_positions(step / 10, frame, [])
+        step += 1
+    for _ in range(30):  # camera a silent for 30 steps (more than 4 x (3 + 1 + 1)); camera b goes on
+        add(writer, step + 1, 9, 1, 0, cam="b")
+        writer.add_positions(step / 10, step + 1, [])
+        step += 1
+    for frame, x in [(6, 200), (7, 210), (9, 230)]:
+        add(writer, frame, 4, 1, x)
+        writer.add_positions(step / 10, frame, [])
+        step += 1
+    writer.close()
+    out = rows(tmp_path / "a.txt")
+    assert out[:, 0].tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9]  # frame 8 filled, within the new stretch
+    np.testing.assert_allclose(out[:, 2], [5, 10, 20, 30, 35, 205, 210, 220, 225])  # 5: (30 + 40) / 2, not with 200
+
+
 def test_boxes_are_smoothed_over_their_run_of_consecutive_frames(tmp_path):
     """Each box becomes the mean of its ID's boxes up to smooth_frames either side, within the run of
     consecutive frames it is in: a jittery walk along a line is put back on the line, the run's ends
@@ -268,31 +291,33 @@ def test_rows_settled_as_the_run_goes_are_the_rows_a_writer_keeping_all_would_wr
     for name in ("a.txt", "b.txt", "world.txt"):
         assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
     assert settled.filled == kept.filled > 0
-    assert held[1] < held[0] / 5  # some 40 + 5 + 4 steps of rows, not 400
+    assert held[1] < held[0] / 4  # some 42 + 5 + 20 steps of rows, not 400
     assert not (tmp_path / "settled" / ".mctrt-settled").exists()
 
 
 def test_a_correction_after_rows_were_settled_renames_only_the_rows_not_yet_settled(tmp_path):
     """Settled rows are final: a correction that comes later is in events.jsonl, not in them."""
     writer = ResultWriter(tmp_path, ["a"], settle_after_steps=4)
-    for frame in range(1, 11):
+    settled = 20 - writer.settle_after_steps  # raised to what filling, smoothing and first IDs need: 8
+    for frame in range(1, 21):
         add(writer, frame, 7, 1, 5 * frame)
         writer.add_positions(frame / 10, frame, [])
-    writer.rename(7, 3)  # steps 0-5 are settled by now (settling every step, so short a run)
+    writer.rename(7, 3)  # the first `settled` frames are settled by now (settling every step, so short a run)
     writer.close()
     out = rows(tmp_path / "a.txt")
-    assert out[:, 0].tolist() == list(range(1, 11))
-    assert out[:, 1].tolist() == [7] * 6 + [3] * 4
+    assert out[:, 0].tolist() == list(range(1, 21)) and settled == 12
+    assert out[:, 1].tolist() == [7] * settled + [3] * (20 - settled)
 
 
 def test_a_killed_runs_settled_rows_are_kept_with_its_other_files(tmp_path):
     writer = ResultWriter(tmp_path, ["a"], settle_after_steps=4)
-    for frame in range(1, 11):
+    for frame in range(1, 21):
         add(writer, frame, 7, 1, 5 * frame)
         writer.add_positions(frame / 10, frame, [])
     # killed here: no close()
     second = ResultWriter(tmp_path, ["a"])
-    assert rows(second.previous / ".mctrt-settled" / "a.txt")[:, 0].tolist() == list(range(1, 7))
+    settled = 20 - writer.settle_after_steps
+    assert rows(second.previous / ".mctrt-settled" / "a.txt")[:, 0].tolist() == list(range(1, settled + 1))
     second.close()
     assert (tmp_path / "a.txt").read_text() == ""
 

@@ -37,16 +37,19 @@ old are settled, that is given their final form as above (a camera's up to the f
 filled rows included, so that its file stays in frame order), appended to DIR/.mctrt-settled/, and
 let go but for the few that later rows are filled and smoothed from. The final form comes from the
 rows held then, which reach far enough past those steps for the filling, the smoothing and a track's
-first ID (a track waiting over WAIT_STEPS for one loses its earlier rows). close() settles the rest
+first ID (a track waiting over WAIT_STEPS for one, or half of a shorter settle_after_steps, loses
+its earlier rows). close() settles the rest
 and puts each settled file in its place. The files are then the same as if every row had been kept
 (tested with dropped frames, a camera in every other step and a restart), except where a correction
 comes after rows were settled: it neither renames those nor fills or smooths across them.
 
 world.txt has one row per person and step while a calibrated camera sees them:
-`time,frame,global_id,x,y` (scene seconds, the step's frame number, floor metres), sorted by time,
-then ID (a step is its time: live, cameras' frame numbers drift apart, so two steps may carry one
-frame number); where a correction joined two IDs that both had floor tracks, the surviving ID's
-positions are kept.
+`time,frame,global_id,x,y` (scene seconds, the step's frame number, floor metres), in the order of
+the steps, then ID (that is by time, but for a step a live central let through late; and not by
+frame: live, cameras' frame numbers drift apart, so two steps may carry one frame number); where a
+correction joined two IDs that both had floor tracks, the surviving ID's positions are kept.
+A camera whose frames resume after a silence of more than four times fill_gaps_frames +
+smooth_frames steps (a stream that reconnected) starts a new stretch too.
 
 A run into a folder that holds an earlier run's results moves those into DIR/previous-<time>/
 first (and logs it): a rerun never overwrites them. A run lists its files in DIR/.mctrt-results, so that
@@ -91,15 +94,17 @@ class ResultWriter:
         self.smooth_frames = smooth_frames
         # a settled row needs the rows that fill its gaps and smooth it, and theirs: this many frames
         self._margin = fill_gaps_frames + smooth_frames + 1
-        self.settle_after_steps = settle_after_steps and max(settle_after_steps, 4 * self._margin)
         # settled in sixtieths (10 s at the defaults), each settling a short pause in a live run
-        self._settle_every = max(1, self.settle_after_steps // 60)
+        self._settle_every = max(1, settle_after_steps // 60)
         # the later steps a settling looks at: a camera in only one step in four still shows `margin`
         # frames there, and a track that waits up to WAIT_STEPS more for its first ID (re-ID waits
-        # modules.reid.max_wait_frames, 30 by default) gets it on its earlier rows
-        self._lookahead = self._settle_every + 4 * self._margin + WAIT_STEPS
+        # modules.reid.max_wait_frames, 30 by default; half the steps of a shorter settling) gets it
+        # on its earlier rows; they must exist
+        self._lookahead = self._settle_every + 4 * self._margin + min(WAIT_STEPS, settle_after_steps // 2)
+        self.settle_after_steps = settle_after_steps and max(settle_after_steps, self._lookahead + self._settle_every)
         self.filled = 0  # rows the gap filling added to the files
-        self._stretch: dict[str, tuple[int, int]] = {cam: (0, 0) for cam in camera_ids}  # (stretch, last frame)
+        # (stretch, last frame, its step) of each camera
+        self._stretch: dict[str, tuple[int, int, int]] = {cam: (0, 0, 0) for cam in camera_ids}
         self.dir.mkdir(parents=True, exist_ok=True)
         names = [f"{cam}.txt" for cam in camera_ids] + ["world.txt", "events.jsonl"]
         self.previous = _keep_previous(self.dir, names)
@@ -134,8 +139,11 @@ class ResultWriter:
         removed_ids: the tracks the tracker ended in this frame (Tracks.removed_id); image_size: the
         frame's (width, height), for the gap filling's border rule (without it, gaps are filled up to
         the border too)."""
-        stretch, last = self._stretch[camera_id]
-        self._stretch[camera_id] = (stretch + (frame < last), frame)
+        stretch, last, last_step = self._stretch[camera_id]
+        # a new stretch where the frame numbers go back, or after a silence (a stream that reconnected:
+        # its frames counted on, though time went by, so rows across it are not filled or smoothed)
+        silent = self._steps - last_step > 4 * self._margin and last > 0
+        self._stretch[camera_id] = (stretch + (frame < last or silent), frame, self._steps)
         lives = self._lives[camera_id]
         for tid in removed_ids.tolist():
             lives.pop(tid, None)
@@ -236,11 +244,11 @@ class ResultWriter:
         # A person had two floor tracks until a correction joined them: keep the one that survived.
         survived = final == world[:, 2]
         world[:, 2] = final
-        world = world[np.lexsort((~survived, world[:, 2], world[:, 0]))]
-        if len(world):
-            world = world[np.r_[True, (np.diff(world[:, 0]) != 0) | (np.diff(world[:, 2]) != 0)]]
+        world = world[np.lexsort((~survived, world[:, 2], world[:, 5]))]
+        if len(world):  # one position per ID and step
+            world = world[np.r_[True, (np.diff(world[:, 5]) != 0) | (np.diff(world[:, 2]) != 0)]]
         world = _world_hindsight(world, seen, self.fill_gaps_frames, self.smooth_frames)
-        return world[np.lexsort((world[:, 2], world[:, 0]))]
+        return world[np.lexsort((world[:, 2], world[:, 5]))]  # in the order of the steps (of time, but for a late step)
 
     def _replace(self, name: str, header: str) -> None:
         """Replace DIR/name, in one step, by its settled file."""
