@@ -42,8 +42,7 @@ def play(writer: ResultWriter, steps: int, cameras: list[str], people: int, seed
                        image_size=(1280, 720))
         writer.add_positions(step / FRAME_RATE, step + 1, [{"global_id": int(i), "x": 1.0, "y": 2.0} for i in ids])
         longest = max(longest, time.perf_counter() - start)
-    held = sum(b.nbytes for blocks in writer._blocks.values() for b in blocks) + sum(w.nbytes for w in writer._world)
-    return longest, held
+    return longest, writer.held_bytes
 
 
 def main() -> None:

@@ -34,11 +34,11 @@ import numpy as np
 
 from mctrt.errors import DataError, MctrtError
 from mctrt.io.mot import read_mot
+from mctrt.io.results import WORLD_HEADER
 
 GT_FORMATS = ("auto", "mot15", "mot17")
 MOT17_COLUMNS = 9
 FLOOR_RADIUS_M = 1.0  # a floor position within this of a person matches them (--radius)
-WORLD_HEADER = "time,frame,global_id,x,y"  # DIR/world.txt (mctrt.io.results writes it)
 CUT_SHORT_FRAMES = 25  # results ending this many frames before the ground truth: a note (people may just be lost)
 
 

@@ -285,7 +285,7 @@ def test_rows_settled_as_the_run_goes_are_the_rows_a_writer_keeping_all_would_wr
     held = []
     for writer in (kept, settled):
         play_walks(writer, steps=400, live=live)
-        held.append(sum(len(b) for blocks in writer._blocks.values() for b in blocks))
+        held.append(writer.held_bytes)
     for writer in (kept, settled):
         writer.close()
     for name in ("a.txt", "b.txt", "world.txt"):

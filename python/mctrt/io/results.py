@@ -110,7 +110,7 @@ class ResultWriter:
         self.previous = _keep_previous(self.dir, names)
         (self.dir / MANIFEST).write_text("\n".join(names) + "\n", encoding="utf-8")
         self._blocks: dict[str, list[np.ndarray]] = {cam: [] for cam in camera_ids}  # (track life, MOT row, extras)
-        # each block's step and (stretch, frame) key (_key): both grow block by block, so bisect finds windows
+        # each block's step and (stretch, frame) key (_pair_key): both grow block by block, so bisect finds windows
         self._block_steps: dict[str, list[int]] = {cam: [] for cam in camera_ids}
         self._block_keys: dict[str, list[int]] = {cam: [] for cam in camera_ids}
         self._lives: dict[str, dict[int, int]] = {cam: {} for cam in camera_ids}  # each live track's life number
@@ -154,7 +154,7 @@ class ResultWriter:
             extras = [self._stretch[camera_id][0], *(image_size or (0, 0)), self._steps]
             self._blocks[camera_id].append(np.c_[np.array(life, np.float64), rows, np.tile(extras, (len(rows), 1))])
             self._block_steps[camera_id].append(self._steps)
-            self._block_keys[camera_id].append(self._stretch[camera_id][0] * 2**32 + frame)
+            self._block_keys[camera_id].append(int(_pair_key(self._stretch[camera_id][0], frame)))
             file = self._rows[camera_id]
             file.write(csv_text(rows[rows[:, 1] > 0], MOT_FORMAT))
             file.flush()
@@ -169,6 +169,11 @@ class ResultWriter:
         self._steps += 1
         if self.settle_after_steps and self._steps % self._settle_every == 0 and self._steps > self.settle_after_steps:
             self._settle(self._steps - 1 - self.settle_after_steps)  # rows with settle_after_steps steps after them
+
+    @property
+    def held_bytes(self) -> int:
+        """The bytes of the rows held in memory (those not yet settled, and their context)."""
+        return sum(b.nbytes for blocks in self._blocks.values() for b in blocks) + sum(w.nbytes for w in self._world)
 
     def rename(self, old_global_id: int, new_global_id: int) -> None:
         """old_global_id was corrected into new_global_id: every row of it not yet settled takes the new ID."""
@@ -208,7 +213,7 @@ class ResultWriter:
             window = blocks[:bisect.bisect_right(steps, upto)]
             rows = self._final_rows(np.concatenate(window) if window else np.empty((0, _STEP + 2)))
             seen.append(_id_step_keys(rows))
-            key = _key(rows[:, _STRETCH], rows[:, 0])
+            key = _pair_key(rows[:, _STRETCH], rows[:, 0])
             rows = rows[(key > self._settled_key[cam]) & (key <= boundary)]
             self.filled += int(np.count_nonzero(rows[:, 6] == 0))  # a detection never scores 0: a filled row
             rows = rows[np.lexsort((rows[:, 1], rows[:, 0], rows[:, _STRETCH]))][:, :_STRETCH]
@@ -388,7 +393,7 @@ def _world_hindsight(world: np.ndarray, seen: np.ndarray, max_gap: int, k: int) 
         before = np.flatnonzero(same & (missing >= 1) & (missing <= max_gap))
         filled = _between(world, before, missing[before], frame_column=5)
         filled[:, 1] = np.round(filled[:, 1])  # the frame number between, as near as steps tell
-        filled = filled[np.isin(filled[:, 2].astype(np.int64) * 2**32 + filled[:, 5].astype(np.int64), seen)]
+        filled = filled[np.isin(_pair_key(filled[:, 2], filled[:, 5]), seen)]
         world = np.concatenate([world, filled])
         world = world[np.lexsort((world[:, 5], world[:, 2]))]
         same = world[1:, 2] == world[:-1, 2]
@@ -399,15 +404,16 @@ def _world_hindsight(world: np.ndarray, seen: np.ndarray, max_gap: int, k: int) 
 
 
 def _id_step_keys(rows: np.ndarray) -> np.ndarray:
-    """ID * 2**32 + step of camera rows (with extras) in a step of their own: a row filled into a frame
+    """(ID, step) keys of camera rows (with extras) in a step of their own: a row filled into a frame
     that no step processed (dropped, live) has a step between two and is left out."""
     whole = rows[:, _STEP] == np.round(rows[:, _STEP])
-    return rows[whole, 1].astype(np.int64) * 2**32 + rows[whole, _STEP].astype(np.int64)
+    return _pair_key(rows[whole, 1], rows[whole, _STEP])
 
 
-def _key(stretch: np.ndarray, frame: np.ndarray) -> np.ndarray:
-    """The order of a camera's rows in its file, as one number: (stretch, frame)."""
-    return stretch.astype(np.int64) * 2**32 + frame.astype(np.int64)
+def _pair_key(high, low) -> np.ndarray:
+    """Two whole numbers (or arrays of them) as one, ordered as the pairs: (stretch, frame) is the order
+    of a camera's rows in its file, (ID, step) a person in a step."""
+    return np.asarray(high).astype(np.int64) * 2**32 + np.asarray(low).astype(np.int64)
 
 
 def _keep_previous(folder: Path, names: list[str]) -> Path | None:
