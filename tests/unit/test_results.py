@@ -5,6 +5,7 @@ holds the floor positions; short gaps in one ID's rows are filled (world.txt's w
 the person) and boxes and positions smoothed."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -309,11 +310,41 @@ def test_a_correction_after_rows_were_settled_renames_only_the_rows_not_yet_sett
     assert out[:, 1].tolist() == [7] * settled + [3] * (20 - settled)
 
 
+def test_a_step_does_not_wait_for_a_settling(tmp_path):
+    """A settling runs on the writer's own thread: with one held back (it waits for a gate), steps go
+    on; released, it writes the rows it would have written on the caller's thread."""
+    kept, settled = ResultWriter(tmp_path / "kept", ["a"]), ResultWriter(tmp_path / "settled", ["a"], settle_after_steps=120)
+    gate, threads, settle = threading.Event(), [], settled._settle
+
+    def held_back(*args):
+        threads.append(threading.current_thread())
+        assert gate.wait(timeout=60)
+        return settle(*args)
+
+    settled._settle = held_back
+    every = settled._settle_every
+    for writer in (kept, settled):
+        for frame in range(1, settled.settle_after_steps + 2 * every):
+            add(writer, frame, 7, 1, frame % 50)
+            writer.add_positions(frame / 10, frame, [{"global_id": 7, "x": frame / 100, "y": 1.0}])
+    # the first settling came due a step before the last and is still held back: the last step went on
+    assert len(threads) == 1 and threads[0] is not threading.current_thread()
+    assert not (tmp_path / "settled" / ".mctrt-settled" / "a.txt").exists()
+    gate.set()
+    settled.wait_settled()
+    assert rows(tmp_path / "settled" / ".mctrt-settled" / "a.txt")[:, 0].tolist() == [1, 2]
+    for writer in (kept, settled):
+        writer.close()
+    for name in ("a.txt", "world.txt"):
+        assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
+
+
 def test_a_killed_runs_settled_rows_are_kept_with_its_other_files(tmp_path):
     writer = ResultWriter(tmp_path, ["a"], settle_after_steps=4)
     for frame in range(1, 21):
         add(writer, frame, 7, 1, 5 * frame)
         writer.add_positions(frame / 10, frame, [])
+    writer.wait_settled()  # its last settling done (a killed process's thread is gone with it)
     # killed here: no close()
     second = ResultWriter(tmp_path, ["a"])
     settled = 20 - writer.settle_after_steps
