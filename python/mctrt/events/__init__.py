@@ -43,7 +43,7 @@ and, by type:
 The store adds `id`, a sequence number, when it saves one.
 """
 
-from mctrt.events.engine import EVENT_TYPES, EventEngine
+from mctrt.events.engine import EVENT_TYPES, EventEngine, corrected_id
 from mctrt.events.health import CameraHealth
 
-__all__ = ["EVENT_TYPES", "CameraHealth", "EventEngine"]
+__all__ = ["EVENT_TYPES", "CameraHealth", "EventEngine", "corrected_id"]

@@ -17,6 +17,16 @@ EVENT_TYPES = ("entry", "exit", "first_seen", "last_seen", "dwell", "line_cross"
                "zone_dwell", "id_corrected", "camera_offline", "camera_slow", "camera_ok")
 
 
+def corrected_id(global_id: int, corrections: dict[int, int]) -> int:
+    """The ID a person has after `id_corrected` events, given as {old_global_id: global_id}: chains
+    followed (a loop, which no run makes, stops where it closes)."""
+    seen = set()
+    while global_id in corrections and global_id not in seen:
+        seen.add(global_id)
+        global_id = corrections[global_id]
+    return global_id
+
+
 @dataclass
 class _Visit:
     """A person's stay in one camera (or one zone)."""

@@ -72,6 +72,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt.boxes import clear_of_border, tlwh_to_xyxy, xyxy_to_tlwh
+from mctrt.events import corrected_id
 from mctrt.io.mot import MOT_FORMAT, csv_text, result_rows, write_mot
 from mctrt.io.paths import write_in_one_step
 
@@ -304,15 +305,8 @@ class ResultWriter:
 
 
 def _final_ids(global_ids: np.ndarray, renamed: dict[int, int]) -> np.ndarray:
-    """Each ID as its corrections (old -> new, chains followed) made it."""
-    def final(gid: int) -> int:
-        seen = set()
-        while gid in renamed and gid not in seen:
-            seen.add(gid)
-            gid = renamed[gid]
-        return gid
-
-    mapping = {g: final(g) for g in np.unique(global_ids).astype(int).tolist()}
+    """Each ID as its corrections (old -> new) made it."""
+    mapping = {g: corrected_id(g, renamed) for g in np.unique(global_ids).astype(int).tolist()}
     return np.array([mapping[int(g)] for g in global_ids], np.float64) if len(global_ids) else global_ids
 
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from mctrt.errors import MctrtError
-from mctrt.events import EVENT_TYPES
+from mctrt.events import EVENT_TYPES, corrected_id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -175,18 +175,11 @@ class SqlStore:
         events = [json.loads(body) for (body,) in rows]
         renamed = {e["old_global_id"]: e["global_id"] for e in events if e["type"] == "id_corrected"}
 
-        def final(gid: int) -> int:
-            seen = set()
-            while gid in renamed and gid not in seen:
-                seen.add(gid)
-                gid = renamed[gid]
-            return gid
-
         still_open: dict[tuple, list[dict]] = {}
         for event in events:
             if event["type"] == "id_corrected":
                 continue
-            key = (final(event["global_id"]), event["camera_id"], event.get("zone"))
+            key = (corrected_id(event["global_id"], renamed), event["camera_id"], event.get("zone"))
             if event["type"] in ("entry", "zone_enter"):
                 still_open.setdefault(key, []).append(event)
             elif still_open.get(key):
@@ -195,7 +188,7 @@ class SqlStore:
         for (gid, _, _), opened in still_open.items():
             if not opened:
                 continue
-            ids = [g for g in {gid, *renamed} if final(g) == gid]
+            ids = [g for g in {gid, *renamed} if corrected_id(g, renamed) == gid]
             with self._lock:
                 (until,) = self._execute(f"SELECT MAX(time) FROM events WHERE global_id IN ({', '.join('?' * len(ids))})",
                                             ids).fetchone()
