@@ -339,6 +339,33 @@ def test_a_step_does_not_wait_for_a_settling(tmp_path):
         assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
 
 
+def test_a_settling_that_fails_is_logged_and_its_rows_are_written_at_close(tmp_path, monkeypatch, caplog):
+    """A settling's write fails (a full disk, say) while close() waits for it: the error is logged, and
+    close() still writes the files a writer keeping all rows writes."""
+    import mctrt.io.results as results
+
+    format_rows = results.csv_text
+
+    def fails_on_the_settling_thread(rows, fmt):
+        if threading.current_thread().name.startswith("mctrt-settle"):
+            raise OSError(28, "No space left on device")
+        return format_rows(rows, fmt)
+
+    kept, settled = (ResultWriter(tmp_path / name, ["a", "b"], fill_gaps_frames=3, smooth_frames=1,
+                                  settle_after_steps=after) for name, after in (("kept", 0), ("settled", 40)))
+    monkeypatch.setattr(results, "csv_text", fails_on_the_settling_thread)
+    with caplog.at_level("ERROR", logger="mctrt.io.results"):
+        for writer in (kept, settled):
+            play_walks(writer, steps=settled.settle_after_steps + 1)  # one settling, the last step's: in flight
+        settled.close()
+    monkeypatch.undo()
+    kept.close()
+    assert "No space left on device" in caplog.text
+    for name in ("a.txt", "b.txt", "world.txt"):
+        assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
+    assert not (tmp_path / "settled" / ".mctrt-settled").exists()
+
+
 def test_a_killed_runs_settled_rows_are_kept_with_its_other_files(tmp_path):
     writer = ResultWriter(tmp_path, ["a"], settle_after_steps=4)
     for frame in range(1, 21):

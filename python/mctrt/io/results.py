@@ -61,6 +61,7 @@ only those move: other files there (ground truth, notes) stay.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import logging
 import os
@@ -204,16 +205,19 @@ class ResultWriter:
         self._closed = True
         for file in [*self._rows.values(), self._world_file]:
             file.close()
-        self.wait_settled()
-        if self._settler is not None:
-            self._settler.shutdown()
-        self._let_go(*self._settle(self._steps, *self._snapshot()))
-        for cam in self._blocks:
-            self._replace(f"{cam}.txt", "")
-        self._replace("world.txt", WORLD_HEADER + "\n")
-        if self._settled_dir.is_dir():
-            self._settled_dir.rmdir()
-        self._events.close()
+        try:
+            with contextlib.suppress(Exception):  # logged as it failed; it let nothing go: the last settling writes it
+                self.wait_settled()
+            if self._settler is not None:
+                self._settler.shutdown()
+            self._let_go(*self._settle(self._steps, *self._snapshot()))
+            for cam in self._blocks:
+                self._replace(f"{cam}.txt", "")
+            self._replace("world.txt", WORLD_HEADER + "\n")
+            if self._settled_dir.is_dir():
+                self._settled_dir.rmdir()
+        finally:
+            self._events.close()
 
     def _snapshot(self) -> tuple[dict, list, dict]:
         """What a settling reads, copied: later steps append to the lists, and corrections come in."""
@@ -227,6 +231,13 @@ class ResultWriter:
         if self._settler is None:
             self._settler = ThreadPoolExecutor(1, thread_name_prefix="mctrt-settle")
         self._settling = self._settler.submit(self._settle, through_step, *self._snapshot())
+        self._settling.add_done_callback(self._log_failure)
+
+    def _log_failure(self, settling: Future) -> None:
+        """Say at once when a settling failed (its error is raised at the next one, or at close)."""
+        if settling.exception() is not None:
+            log.error("results: settling rows into %s failed (%s); they stay in memory and are tried again at the "
+                      "next settling and at the end of the run", self._settled_dir, settling.exception())
 
     def _let_go(self, firsts: dict[str, int], through_step: int) -> None:
         """Forget what a settling through through_step left behind: each camera's first blocks, and
