@@ -4,6 +4,7 @@ without the CUDA module that still imports and says why it has no CUDA.
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -56,13 +57,17 @@ def test_a_build_without_cuda_imports_and_says_why(tmp_path):
     modules = [n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(tuple(EXTENSION_SUFFIXES))]
     assert [Path(n).name.split(".")[0] for n in modules] == ["_core"]
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
+    # -S: site-packages without their .pth files, so that an editable install of the project (a
+    # developer's) cannot put its own package before the wheel's
     probe = subprocess.run(
-        [sys.executable, "-c", "from mctrt import _native; s = _native.cuda_status(); print(s.compiled, '|', s.reason)"],
+        [sys.executable, "-S", "-c", f"import sys; sys.path += {site.getsitepackages()!r}; from mctrt import _native; "
+         "s = _native.cuda_status(); print(s.compiled, '|', s.reason, '|', _native.__file__)"],
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path,
         timeout=120,
     )
     assert probe.returncode == 0, probe.stderr
-    assert probe.stdout.startswith("False | this build has no CUDA module")
+    assert probe.stdout.startswith("False | this build has no CUDA module"), probe.stdout
+    assert probe.stdout.rstrip().endswith(str(tmp_path / "site" / "mctrt" / "_native.py")), probe.stdout
 
 
 @pytest.mark.skipif(sys.platform != "linux" or shutil.which("nm") is None, reason="needs Linux and binutils' nm")
