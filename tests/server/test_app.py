@@ -444,8 +444,10 @@ async def test_a_slow_video_client_loses_frames_and_does_not_delay_another(asset
     """One client never reads: its socket fills, its queue drops its oldest frames; the other client
     still gets the newest frame. Big noisy frames fill the socket buffers quickly."""
     pipeline = make_pipeline(assets, tmp_path, store=False)
+    # heartbeat an hour: the slow client never reads, so never answers a ping, and on a loaded machine
+    # the 40 steps outlast the default's 20 s (it was closed for that, and counted one client of two)
     client = await aiohttp_client(create_app(pipeline, ServerConfig(jpeg_max_fps=120, jpeg_quality=95,
-                                                                    jpeg_max_width=1920)))
+                                                                    jpeg_max_width=1920, heartbeat_s=3600.0)))
     slow = await client.ws_connect("/ws/west")
     fast = await client.ws_connect("/ws/west")
     got = []
