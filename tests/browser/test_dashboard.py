@@ -82,7 +82,7 @@ class DevTools:
         self.next_id += 1
         await self.ws.send_json({"id": self.next_id, "method": method, "params": params})
         while True:
-            message = await self.ws.receive_json(timeout=30)
+            message = await self.ws.receive_json(timeout=120)
             if message.get("id") == self.next_id:
                 if "error" in message:
                     raise AssertionError(f"{method}: {message['error']}")
@@ -94,7 +94,8 @@ class DevTools:
             raise AssertionError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    async def wait_for(self, expression: str, what: str, timeout: float = 90.0):
+    async def wait_for(self, expression: str, what: str, timeout: float = 300.0):
+        # 5 min only bounds a hang: a loaded machine took over 90 s to show what an idle one shows in seconds
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = await self.evaluate(expression)
@@ -231,7 +232,7 @@ def stored_after(port: int, event_id: int) -> list[int]:
         return [event["id"] for event in json.load(response)["events"]]
 
 
-async def wait_for_stored_after(port: int, event_id: int, timeout: float = 90.0) -> list[int]:
+async def wait_for_stored_after(port: int, event_id: int, timeout: float = 300.0) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ids = await asyncio.to_thread(stored_after, port, event_id)
