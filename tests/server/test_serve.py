@@ -22,7 +22,7 @@ def start_run(config: Path, port: int, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def get_json(url: str, timeout: float = 5.0) -> tuple[int, dict]:
+def get_json(url: str, timeout: float = 60.0) -> tuple[int, dict]:  # a bound on a hang: loaded machines answer late
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status, json.load(response)
