@@ -339,28 +339,33 @@ def test_a_step_does_not_wait_for_a_settling(tmp_path):
         assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
 
 
-def test_a_settling_that_fails_is_logged_and_its_rows_are_written_at_close(tmp_path, monkeypatch, caplog):
-    """A settling's write fails (a full disk, say) while close() waits for it: the error is logged, and
-    close() still writes the files a writer keeping all rows writes."""
+@pytest.mark.parametrize("failing", ["the one in flight at close", "one, retried by the next"])
+def test_a_settling_that_fails_is_logged_and_its_rows_are_settled_later(tmp_path, monkeypatch, caplog, failing):
+    """A settling's write fails (a full disk, say): the error is logged, the run goes on, and the next
+    settling, or close() where the failed one was in flight, settles its rows: the files are those a
+    writer keeping all rows writes."""
     import mctrt.io.results as results
 
-    format_rows = results.csv_text
+    format_rows, failures = results.csv_text, []
 
     def fails_on_the_settling_thread(rows, fmt):
-        if threading.current_thread().name.startswith("mctrt-settle"):
+        if threading.current_thread().name.startswith("mctrt-settle") and (failing.startswith("the one") or not failures):
+            failures.append(1)
             raise OSError(28, "No space left on device")
         return format_rows(rows, fmt)
 
     kept, settled = (ResultWriter(tmp_path / name, ["a", "b"], fill_gaps_frames=3, smooth_frames=1,
                                   settle_after_steps=after) for name, after in (("kept", 0), ("settled", 40)))
     monkeypatch.setattr(results, "csv_text", fails_on_the_settling_thread)
+    # one settling a step after settle_after_steps: the last step's in flight at close, or five more after it
+    steps = settled.settle_after_steps + (1 if failing.startswith("the one") else 6)
     with caplog.at_level("ERROR", logger="mctrt.io.results"):
         for writer in (kept, settled):
-            play_walks(writer, steps=settled.settle_after_steps + 1)  # one settling, the last step's: in flight
+            play_walks(writer, steps=steps)
         settled.close()
     monkeypatch.undo()
     kept.close()
-    assert "No space left on device" in caplog.text
+    assert "No space left on device" in caplog.text and failures
     for name in ("a.txt", "b.txt", "world.txt"):
         assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
     assert not (tmp_path / "settled" / ".mctrt-settled").exists()

@@ -37,7 +37,8 @@ old are settled, that is given their final form as above (a camera's up to the f
 filled rows included, so that its file stays in frame order), appended to DIR/.mctrt-settled/, and
 let go but for the few that later rows are filled and smoothed from. A settling runs on the writer's
 own thread, from a copy of the rows and corrections at its step, so that a live step does not wait
-for it (one at a time: the next waits for the last). The final form comes from the
+for it (one at a time: the next waits for the last; one that fails is logged, and the next, or
+close(), settles its rows). The final form comes from the
 rows held then, which reach far enough past those steps for the filling, the smoothing and a track's
 first ID (a track waiting over WAIT_STEPS for one, or half of a shorter settle_after_steps, loses
 its earlier rows). close() settles the rest
@@ -227,7 +228,8 @@ class ResultWriter:
     def _settle_in_background(self, through_step: int) -> None:
         """_settle on the writer's own thread (at 16 cameras x 30 people, 10 s of rows took a step 375 ms
         to settle on the pipeline's), after the last settling, whose rows are let go first."""
-        self.wait_settled()
+        with contextlib.suppress(Exception):  # logged as it failed; it let nothing go: this one settles its rows too
+            self.wait_settled()
         if self._settler is None:
             self._settler = ThreadPoolExecutor(1, thread_name_prefix="mctrt-settle")
         self._settling = self._settler.submit(self._settle, through_step, *self._snapshot())
