@@ -339,8 +339,8 @@ def test_a_step_does_not_wait_for_a_settling(tmp_path):
         assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
 
 
-@pytest.mark.parametrize("failing", ["the one in flight at close", "one, retried by the next"])
-def test_a_settling_that_fails_is_logged_and_its_rows_are_settled_later(tmp_path, monkeypatch, caplog, failing):
+@pytest.mark.parametrize("in_flight_at_close", [True, False], ids=["the one in flight at close", "one, retried by the next"])
+def test_a_settling_that_fails_is_logged_and_its_rows_are_settled_later(tmp_path, monkeypatch, caplog, in_flight_at_close):
     """A settling's write fails (a full disk, say): the error is logged, the run goes on, and the next
     settling, or close() where the failed one was in flight, settles its rows: the files are those a
     writer keeping all rows writes."""
@@ -349,7 +349,7 @@ def test_a_settling_that_fails_is_logged_and_its_rows_are_settled_later(tmp_path
     format_rows, failures = results.csv_text, []
 
     def fails_on_the_settling_thread(rows, fmt):
-        if threading.current_thread().name.startswith("mctrt-settle") and (failing.startswith("the one") or not failures):
+        if threading.current_thread().name.startswith("mctrt-settle") and (in_flight_at_close or not failures):
             failures.append(1)
             raise OSError(28, "No space left on device")
         return format_rows(rows, fmt)
@@ -358,7 +358,7 @@ def test_a_settling_that_fails_is_logged_and_its_rows_are_settled_later(tmp_path
                                   settle_after_steps=after) for name, after in (("kept", 0), ("settled", 40)))
     monkeypatch.setattr(results, "csv_text", fails_on_the_settling_thread)
     # one settling a step after settle_after_steps: the last step's in flight at close, or five more after it
-    steps = settled.settle_after_steps + (1 if failing.startswith("the one") else 6)
+    steps = settled.settle_after_steps + (1 if in_flight_at_close else 6)
     with caplog.at_level("ERROR", logger="mctrt.io.results"):
         for writer in (kept, settled):
             play_walks(writer, steps=steps)
