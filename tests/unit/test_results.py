@@ -5,6 +5,7 @@ holds the floor positions; short gaps in one ID's rows are filled (world.txt's w
 the person) and boxes and positions smoothed."""
 
 import json
+import os
 import threading
 
 import numpy as np
@@ -339,24 +340,39 @@ def test_a_step_does_not_wait_for_a_settling(tmp_path):
         assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
 
 
+@pytest.mark.parametrize("half_written", [False, True], ids=["before writing", "half written"])
 @pytest.mark.parametrize("in_flight_at_close", [True, False], ids=["the one in flight at close", "one, retried by the next"])
-def test_a_settling_that_fails_is_logged_and_its_rows_are_settled_later(tmp_path, monkeypatch, caplog, in_flight_at_close):
-    """A settling's write fails (a full disk, say): the error is logged, the run goes on, and the next
-    settling, or close() where the failed one was in flight, settles its rows: the files are those a
-    writer keeping all rows writes."""
+def test_a_settling_that_fails_is_logged_and_its_rows_are_settled_later(tmp_path, monkeypatch, caplog, in_flight_at_close,
+                                                                        half_written):
+    """A settling's write fails (a full disk, say), before it wrote anything or halfway through a file:
+    the error is logged, the run goes on, and the next settling, or close() where the failed one was in
+    flight, settles its rows: the files are those a writer keeping all rows writes (no half line left
+    in them)."""
     import mctrt.io.results as results
 
-    format_rows, failures = results.csv_text, []
+    format_rows, write, failures = results.csv_text, os.write, []
 
-    def fails_on_the_settling_thread(rows, fmt):
-        if threading.current_thread().name.startswith("mctrt-settle") and (in_flight_at_close or not failures):
+    def failing_now():
+        return threading.current_thread().name.startswith("mctrt-settle") and (in_flight_at_close or not failures)
+
+    def fails_before_writing(rows, fmt):
+        if failing_now():
             failures.append(1)
             raise OSError(28, "No space left on device")
         return format_rows(rows, fmt)
 
+    def fails_halfway(fd, data):
+        if failing_now() and len(data) > 1:
+            failures.append(write(fd, data[: len(data) // 2]))
+            raise OSError(28, "No space left on device")
+        return write(fd, data)
+
     kept, settled = (ResultWriter(tmp_path / name, ["a", "b"], fill_gaps_frames=3, smooth_frames=1,
                                   settle_after_steps=after) for name, after in (("kept", 0), ("settled", 40)))
-    monkeypatch.setattr(results, "csv_text", fails_on_the_settling_thread)
+    if half_written:
+        monkeypatch.setattr(results.os, "write", fails_halfway)
+    else:
+        monkeypatch.setattr(results, "csv_text", fails_before_writing)
     # one settling a step after settle_after_steps: the last step's in flight at close, or five more after it
     steps = settled.settle_after_steps + (1 if in_flight_at_close else 6)
     with caplog.at_level("ERROR", logger="mctrt.io.results"):
@@ -366,6 +382,7 @@ def test_a_settling_that_fails_is_logged_and_its_rows_are_settled_later(tmp_path
     monkeypatch.undo()
     kept.close()
     assert "No space left on device" in caplog.text and failures
+    assert not half_written or failures[0] > 0  # it did leave part of a file written
     for name in ("a.txt", "b.txt", "world.txt"):
         assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
     assert not (tmp_path / "settled" / ".mctrt-settled").exists()

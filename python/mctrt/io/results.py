@@ -37,8 +37,8 @@ old are settled, that is given their final form as above (a camera's up to the f
 filled rows included, so that its file stays in frame order), appended to DIR/.mctrt-settled/, and
 let go but for the few that later rows are filled and smoothed from. A settling runs on the writer's
 own thread, from a copy of the rows and corrections at its step, so that a live step does not wait
-for it (one at a time: the next waits for the last; one that fails is logged, and the next, or
-close(), settles its rows). The final form comes from the
+for it (one at a time: the next waits for the last; one that fails is logged, what it had half
+appended to a file is cut off, and the next, or close(), settles its rows). The final form comes from the
 rows held then, which reach far enough past those steps for the filling, the smoothing and a track's
 first ID (a track waiting over WAIT_STEPS for one, or half of a shorter settle_after_steps, loses
 its earlier rows). close() settles the rest
@@ -267,8 +267,7 @@ class ResultWriter:
             rows = rows[(key > self._settled_key[cam]) & (key <= boundary)]
             self.filled += int(np.count_nonzero(rows[:, 6] == 0))  # a detection never scores 0: a filled row
             rows = rows[np.lexsort((rows[:, 1], rows[:, 0], rows[:, _STRETCH]))][:, :_STRETCH]
-            with open(self._settled_dir / f"{cam}.txt", "a", encoding="utf-8") as file:
-                file.write(csv_text(rows, MOT_FORMAT))
+            _append_whole(self._settled_dir / f"{cam}.txt", csv_text(rows, MOT_FORMAT))
             self._settled_key[cam] = boundary
             # kept: rows not settled, the frames before the boundary that fill and smooth the next ones,
             # and the steps before it that world.txt's filling looks at
@@ -277,8 +276,7 @@ class ResultWriter:
         world = self._final_world(np.concatenate(world) if world else np.empty((0, 6)),
                                   np.concatenate(seen) if seen else _NO_IDS, renamed)
         world = world[(world[:, 5] > self._settled_to) & (world[:, 5] <= through_step)]
-        with open(self._settled_dir / "world.txt", "a", encoding="utf-8") as file:
-            file.write(csv_text(world[:, :5], WORLD_FORMAT))
+        _append_whole(self._settled_dir / "world.txt", csv_text(world[:, :5], WORLD_FORMAT))
         self._settled_to = through_step
         return firsts, through_step
 
@@ -315,6 +313,24 @@ class ResultWriter:
 
         write_in_one_step(self.dir / name, write)
         settled.unlink()
+
+
+def _append_whole(path: Path, text: str) -> None:
+    """Append text to path whole or not at all: a write that fails part way (a full disk) is cut off
+    again, so that the settling that retries these rows does not append them after half a line."""
+    data = text.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+    try:
+        start = os.fstat(fd).st_size
+        try:
+            done = 0
+            while done < len(data):
+                done += os.write(fd, data[done:])
+        except BaseException:
+            os.ftruncate(fd, start)
+            raise
+    finally:
+        os.close(fd)
 
 
 def _final_ids(global_ids: np.ndarray, renamed: dict[int, int]) -> np.ndarray:
