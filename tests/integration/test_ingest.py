@@ -156,6 +156,70 @@ def test_a_file_that_stops_decoding_midway_is_reported_not_taken_for_its_end(tmp
     assert len(drain(reader)) == 24 and reader.status.state == ENDED  # the whole file ends normally
 
 
+def write_images(folder, frames=12, name="frame_{}.png", size=(96, 64)):
+    """Frames k = 1..frames as images (brightness 10 k), numbered without zero padding: name order
+    alone would put frame_10 before frame_2."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(1, frames + 1):
+        assert cv2.imwrite(str(folder / name.format(k)), np.full((size[1], size[0], 3), 10 * k, np.uint8))
+    return folder
+
+
+def test_a_folder_of_images_is_read_as_a_video_at_the_rate_its_sequence_declares(tmp_path):
+    """A MOTChallenge sequence (SEQ/img1/ and SEQ/seqinfo.ini) given by its own folder: every image a
+    frame, in the order of the numbers in their names, timed at the declared frameRate."""
+    write_images(tmp_path / "SEQ" / "img1")
+    (tmp_path / "SEQ" / "notes.txt").write_text("not a frame")
+    (tmp_path / "SEQ" / "seqinfo.ini").write_text("[Sequence]\nname=SEQ\nimDir=img1\nframeRate=5\nseqLength=12\n")
+    reader = CameraReader(InputConfig("cam", str(tmp_path / "SEQ")), offline=True, clock_origin=1000.0)
+    reader.start()
+    frames = drain(reader)
+    assert [f.index for f in frames] == list(range(1, 13))
+    assert [round(f.image.mean()) for f in frames] == [10 * k for k in range(1, 13)]
+    assert np.allclose(np.diff([f.time_s for f in frames]), 0.2)  # 5 frames/s
+    assert reader.status.state == ENDED and reader.status.fps == 5.0 and (reader.status.width, reader.status.height) == (96, 64)
+
+
+def test_an_unreadable_image_midway_is_skipped_and_reported_and_the_frames_after_it_keep_their_numbers(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="mctrt.io.sources")
+    folder = write_images(tmp_path / "frames", name="{:06d}.jpg")
+    (folder / "000005.jpg").write_bytes(b"\xff\xd8 not a whole JPEG")
+    reader = CameraReader(InputConfig("cam", str(folder), fps=10.0), offline=True)
+    reader.start()
+    frames = drain(reader)
+    assert [f.index for f in frames] == [k for k in range(1, 13) if k != 5]  # as the ground truth numbers them
+    assert reader.status.state == ENDED, reader.status
+    assert "1 image(s) could not be decoded and were skipped (the last: 000005.jpg is not an image" in reader.status.reason
+    assert any("000005.jpg" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda d: write_images(d / "frames"), r"image folder .*frames does not say its frame rate: set inputs\[cam\].fps"),
+    (lambda d: (d / "empty").mkdir() or d / "empty", r"folder .*empty holds no images \(.jpg, .jpeg, .png, .bmp\)"),
+    (lambda d: (d / "bad").mkdir() or (d / "bad" / "1.png").write_bytes(b"no") and d / "bad",
+     r"none of the 1 images in .*bad can be read"),
+], ids=["no frame rate", "no images", "no readable image"])
+def test_a_folder_that_cannot_be_played_fails_its_camera_saying_what_to_fix(tmp_path, make, reason):
+    reader = CameraReader(InputConfig("cam", str(make(tmp_path))), offline=True)
+    reader.start()
+    reader.join(10)
+    assert reader.status.state == FAILED and reader.status.frames_read == 0
+    assert re.search(reason, reader.status.reason), reader.status.reason
+
+
+def test_a_live_folder_of_images_is_paced_at_its_fps_and_loops(tmp_path):
+    reader = CameraReader(InputConfig("cam", str(write_images(tmp_path / "f", frames=4)), fps=20.0, loop=True), capacity=50)
+    started = time.monotonic()
+    reader.start()
+    wait_until(lambda: reader.status.frames_read >= 10, 10)
+    elapsed = time.monotonic() - started
+    reader.stop()
+    reader.join(5)
+    frames = drain(reader)
+    assert reader.status.frames_read >= 10 and [round(f.image.mean()) for f in frames[:6]] == [10, 20, 30, 40, 10, 20]
+    assert elapsed >= 0.4  # 10 frames at 20 frames/s cannot arrive in much under 0.45 s
+
+
 def test_a_corrupt_file_gets_our_message_without_ffmpegs_and_opencvs_own_lines(tmp_path, capfd):
     (tmp_path / "corrupt.mp4").write_bytes(b"\x00not a video" * 500)
     capfd.readouterr()
@@ -197,7 +261,7 @@ class SizedCapture:
     """A stand-in for a decoder (io/decode.Capture) that delivers `frames` frames of one size, then
     ends: a stream whose camera went away."""
 
-    fps, frame_count, skipped, skip_reason, position = 10.0, 0, 0, "", None
+    fps, frame_count, skipped, skip_reason, skip_unit, position = 10.0, 0, 0, "", "packet(s)", None
 
     def __init__(self, size, frames):
         self.size, self.left = size, frames

@@ -235,6 +235,29 @@ def test_pets09_at_a_half_and_a_third_of_its_frame_rate_keeps_identities(assets,
     assert result.idf1 >= goal
 
 
+def test_a_motchallenge_sequence_of_png_frames_gives_the_results_of_the_video_it_came_from(assets, tmp_path, monkeypatch):
+    """A camera given as a folder of images (here MOTChallenge's layout: SEQ/img1/000001.png ... and
+    SEQ/seqinfo.ini): the same frames, numbers and times as the video, so the same results row for row."""
+    monkeypatch.setenv("MCTRT_ASSETS", str(assets))
+    frames = 40
+    capture = cv2.VideoCapture(str(assets / "data/pets09_s2l1/pets09_s2l1.avi"))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    (tmp_path / "SEQ/img1").mkdir(parents=True)
+    for k in range(1, frames + 1):
+        assert cv2.imwrite(str(tmp_path / f"SEQ/img1/{k:06d}.png"), capture.read()[1])  # lossless: the decoded pixels
+    (tmp_path / "SEQ/seqinfo.ini").write_text(f"[Sequence]\nname=SEQ\nimDir=img1\nframeRate={fps:g}\n"
+                                              f"seqLength={frames}\nimWidth=768\nimHeight=576\nimExt=.png\n")
+    config = on_onnxruntime(load_config(CONFIGS / "pets09.yaml"))
+    folder = dataclasses.replace(config, inputs=(dataclasses.replace(config.inputs[0], path=str(tmp_path / "SEQ")),))
+    Pipeline(config, offline=True, output_dir=tmp_path / "video", use_store=False).run(max_frames=frames)
+    Pipeline(folder, offline=True, output_dir=tmp_path / "images", use_store=False).run()
+    video, images = ((tmp_path / name / "pets09.txt").read_text() for name in ("video", "images"))
+    assert video.count("\n") > 2 * frames and images == video  # 134 rows (3-5 people a frame)
+    video, images = (np.loadtxt(tmp_path / name / "world.txt", delimiter=",", skiprows=1) for name in ("video", "images"))
+    assert len(video) > 2 * frames and (images[:, 1:] == video[:, 1:]).all()  # times: from each run's own start
+    np.testing.assert_allclose(images[:, 0] - images[0, 0], video[:, 0] - video[0, 0], atol=2e-3)
+
+
 def test_a_failed_camera_does_not_stop_the_others(assets, tmp_path):
     good = tmp_path / "good.avi"
     writer = cv2.VideoWriter(str(good), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (320, 240))

@@ -226,7 +226,9 @@ def test_a_floor_plan_that_is_no_picture_is_named(make, message, tmp_path):
 def test_a_folder_given_as_config_or_video_is_called_a_folder(tmp_path):
     with pytest.raises(ConfigError, match="is a folder; give the path of a YAML file"):
         load_config(tmp_path)
-    with pytest.raises(SourceError, match=r"video file .* is a folder; fix inputs\[a\].path"):
+    # a folder of images is a camera (tests/integration/test_ingest.py); one without images says so
+    with pytest.raises(SourceError, match=r"folder .* holds no images \(.jpg, .jpeg, .png, .bmp\); give a folder of "
+                                          r"frames, or a video file, and fix inputs\[a\].path"):
         open_capture(InputConfig("a", str(tmp_path)))
 
 

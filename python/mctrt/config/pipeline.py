@@ -22,9 +22,11 @@ class InputConfig:
 
     Attributes:
         camera_id: a short unique name ([A-Za-z0-9_-]), used in results file names and the API.
-        path: a video file, an rtsp:// (or http://) URL, or a webcam index (0, 1, ...).
+        path: a video file, a folder of images (frames in name order; io.paths.image_files), an
+            rtsp:// (or http://) URL, or a webcam index (0, 1, ...).
         loop: files only, live mode: start again at the end instead of ending.
-        fps: pace a file at this rate in live mode (default: the file's own rate).
+        fps: pace a file at this rate in live mode (default: the file's own rate); a folder of images'
+            frame rate (default: its MOTChallenge seqinfo.ini's frameRate).
         rtsp_transport: "tcp" (reliable through NAT and firewalls) or "udp" (lower latency).
         open_timeout_s, read_timeout_s: give up opening / waiting for a frame after this long; the
             camera is then reconnected with exponential backoff.
@@ -69,7 +71,7 @@ class InputConfig:
 
     @property
     def kind(self) -> str:
-        """"webcam", "stream" (a URL) or "file"."""
+        """"webcam", "stream" (a URL) or "file" (a video file or a folder of images)."""
         if self.path.isdigit():
             return "webcam"
         return "stream" if "://" in self.path else "file"

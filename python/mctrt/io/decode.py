@@ -1,4 +1,5 @@
-"""Decoders behind a camera reader: PyAV (FFmpeg) for files and network streams, OpenCV for webcams.
+"""Decoders behind a camera reader: PyAV (FFmpeg) for files and network streams, OpenCV for webcams
+and for folders of images (a MOTChallenge sequence's img1/, frames exported from a recording).
 
 Files and streams are decoded with PyAV rather than cv2.VideoCapture because OpenCV's FFmpeg backend
 scales every frame of a source whose resolution changes mid-stream to its first size, and reports
@@ -12,12 +13,16 @@ lab4cam camera (H.264, 4:4:4), and on a strip written by mctrt.splits (MPEG-4)).
 
 from __future__ import annotations
 
+import configparser
 from fractions import Fraction
+from pathlib import Path
 from typing import Protocol
 
 import av
 import cv2
 import numpy as np
+
+from mctrt.io.paths import image_files
 
 
 class Capture(Protocol):
@@ -27,8 +32,9 @@ class Capture(Protocol):
     width: int
     height: int
     frame_count: int
-    skipped: int  # packets that could not be decoded, so far
+    skipped: int  # packets (or images) that could not be decoded, so far
     skip_reason: str  # the last one's (FFmpeg's words)
+    skip_unit: str  # what `skipped` counts, for messages
     position: int | None  # the last frame's place in the source (0 first) by its timestamp; None: unknown
 
     def read(self) -> np.ndarray | None:
@@ -55,6 +61,8 @@ _AVFMT_NOTIMESTAMPS = 0x0080  # libavformat's flag for formats whose packets car
 
 class AvCapture:
     """A file or a network stream, decoded by PyAV."""
+
+    skip_unit = "packet(s)"
 
     def __init__(self, url: str, options: dict[str, str] | None = None, timeout_s: tuple[float, float] | None = None,
                  live: bool = False) -> None:
@@ -113,6 +121,8 @@ class AvCapture:
 class CvCapture:
     """A webcam, read by OpenCV (V4L2 and the like)."""
 
+    skip_unit = "frame(s)"
+
     def __init__(self, capture: cv2.VideoCapture) -> None:
         self._capture = capture
         self.fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
@@ -131,3 +141,61 @@ class CvCapture:
 
     def close(self) -> None:
         self._capture.release()
+
+
+class ImageFolderCapture:
+    """A folder of images played as a video: one frame per image, in name order (io.paths.image_files),
+    each read by OpenCV as it is needed. An image that cannot be read is skipped and counted, and the
+    frames after it keep their numbers (position)."""
+
+    skip_unit = "image(s)"
+
+    def __init__(self, folder: str | Path, files: list[Path], fps: float) -> None:
+        self.folder, self._files = Path(folder), files
+        self.fps = fps
+        self.frame_count = len(files)
+        self.skipped, self.skip_reason = 0, ""
+        self.position: int | None = None
+        self._next = 0
+        first = self._first_image()
+        self.height, self.width = first.shape[:2] if first is not None else (0, 0)
+
+    def _first_image(self) -> np.ndarray | None:
+        for path in self._files:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is not None:
+                return image
+        return None
+
+    def read(self) -> np.ndarray | None:
+        while self._next < len(self._files):
+            path, self.position = self._files[self._next], self._next
+            self._next += 1
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # OpenCV lets go of the GIL while it decodes
+            if image is not None:
+                return image
+            self.skipped += 1
+            self.skip_reason = f"{path.name} is not an image OpenCV can read"
+        return None
+
+    def rewind(self) -> None:
+        self._next = 0
+
+    def close(self) -> None:
+        pass
+
+
+def sequence_frame_rate(folder: str | Path) -> float:
+    """The frame rate a MOTChallenge sequence declares (`frameRate` in seqinfo.ini, in the folder or the
+    one above it, as SEQ/seqinfo.ini sits beside SEQ/img1/), or 0 where none does."""
+    folder = Path(folder)
+    for ini in (folder / "seqinfo.ini", folder.parent / "seqinfo.ini"):
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(ini, encoding="utf-8")
+            rate = float(parser.get("Sequence", "frameRate", fallback="0"))
+        except (configparser.Error, ValueError, OSError, UnicodeDecodeError):
+            continue
+        if 0 < rate < 1000:
+            return rate
+    return 0.0

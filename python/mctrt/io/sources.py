@@ -29,8 +29,9 @@ import numpy as np
 from mctrt import clock
 from mctrt.config import InputConfig
 from mctrt.errors import SourceError
-from mctrt.io.decode import AvCapture, Capture, CvCapture, DecodeError, ffmpeg_reason
-from mctrt.io.paths import not_a_file
+from mctrt.io.decode import (AvCapture, Capture, CvCapture, DecodeError, ImageFolderCapture, ffmpeg_reason,
+                             sequence_frame_rate)
+from mctrt.io.paths import IMAGE_SUFFIXES, image_files, not_a_file
 from mctrt.types import Frame
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,8 @@ def open_capture(config: InputConfig) -> Capture:
         return CvCapture(capture)
     if config.kind == "file":
         path = Path(config.path)
+        if path.is_dir():
+            return open_image_folder(config)
         if (why := not_a_file(path)) is not None:
             raise SourceError(f"video file {path} {why}; fix inputs[{config.camera_id}].path", permanent=True)
         try:
@@ -159,6 +162,26 @@ def open_capture(config: InputConfig) -> Capture:
         raise SourceError(f"stream {config.path} {why}", permanent=False) from None
     except ValueError as exc:  # no video in it
         raise SourceError(f"stream {config.path} opened but {exc}; fix inputs[{config.camera_id}].path", permanent=False) from None
+
+
+def open_image_folder(config: InputConfig) -> ImageFolderCapture:
+    """A folder of images as a camera (io.paths.image_files), at inputs[].fps or the rate its
+    seqinfo.ini declares; SourceError saying what is missing."""
+    folder = Path(config.path)
+    files = image_files(folder)
+    fix = f"fix inputs[{config.camera_id}].path"
+    if not files:
+        raise SourceError(f"folder {config.path} holds no images ({', '.join(IMAGE_SUFFIXES)}); give a folder of "
+                          f"frames, or a video file, and {fix}", permanent=True)
+    capture = ImageFolderCapture(folder, files, config.fps or sequence_frame_rate(folder))
+    if not capture.width:
+        raise SourceError(f"none of the {len(files)} images in {folder} can be read (corrupt, or not images); "
+                          f"check the files or {fix}", permanent=True)
+    if not capture.fps:
+        raise SourceError(f"image folder {folder} does not say its frame rate: set inputs[{config.camera_id}].fps "
+                          "to the rate its frames were taken at (or put a MOTChallenge seqinfo.ini with frameRate "
+                          "beside them)", permanent=True)
+    return capture
 
 
 def why_unreachable(url: str, open_timeout_s: float, ffmpeg_said: str | None = None) -> str:
@@ -269,7 +292,7 @@ class CameraReader(threading.Thread):
                 "(the rest is corrupt or missing)")
 
     def _skipped(self, capture: Capture) -> str:
-        return (f"{capture.skipped} packet(s) could not be decoded and were skipped (the last: {capture.skip_reason})"
+        return (f"{capture.skipped} {capture.skip_unit} could not be decoded and were skipped (the last: {capture.skip_reason})"
                 if capture.skipped else "")
 
     def _note_skipped(self, capture: Capture) -> None:

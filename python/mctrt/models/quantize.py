@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from mctrt.errors import ConfigError, ModelError
+from mctrt.io.paths import IMAGE_SUFFIXES, image_files
 
 log = logging.getLogger(__name__)
 
 CACHE_DIR = "engines"  # shared with TensorRT's engines (EngineOptions.engine_dir)
 PER_CHANNEL_OPSET = 13  # QuantizeLinear's axis attribute, which per-channel weights need
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 HELD_BACK_EVERY = 5  # every 5th sampled frame is kept out of calibration, to check agreement on
 SEEK_BEYOND = 100  # frames between samples beyond which a video is sought rather than read through
 
@@ -101,7 +101,7 @@ def _video_frames(path: Path, count: int) -> list[np.ndarray]:
 def _image_frames(folder: Path, count: int) -> list[np.ndarray]:
     import cv2
 
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder)
     picked = [files[int(k)] for k in np.linspace(0, len(files) - 1, min(count, len(files)))] if files else []
     return [image for image in (cv2.imread(str(p)) for p in picked) if image is not None]
 
@@ -192,7 +192,7 @@ def _sources_key(sources: Iterable[str]) -> str:
     parts = []
     for source in sources:
         path = Path(source).resolve()
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if path.is_dir() else [path]
+        files = image_files(path) if path.is_dir() else [path]
         for p in files:
             stat = p.stat() if p.exists() else None
             parts.append(f"{p}:{stat.st_size if stat else -1}:{stat.st_mtime_ns if stat else -1}")
