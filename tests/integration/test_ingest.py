@@ -207,6 +207,16 @@ def test_a_folder_that_cannot_be_played_fails_its_camera_saying_what_to_fix(tmp_
     assert re.search(reason, reader.status.reason), reader.status.reason
 
 
+def test_a_folder_that_cannot_be_listed_fails_its_camera_with_the_reason(tmp_path, monkeypatch):
+    def refused(folder):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(sources, "image_files", refused)  # as root (CI), chmod would not refuse
+    with pytest.raises(SourceError, match=r"folder .*frames cannot be read \(Permission denied\); fix inputs\[cam\].path "
+                                          "or its permissions"):
+        open_capture(InputConfig("cam", str(write_images(tmp_path / "frames"))))
+
+
 def test_a_live_folder_of_images_is_paced_at_its_fps_and_loops(tmp_path):
     reader = CameraReader(InputConfig("cam", str(write_images(tmp_path / "f", frames=4)), fps=20.0, loop=True), capacity=50)
     started = time.monotonic()

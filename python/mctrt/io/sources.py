@@ -168,8 +168,12 @@ def open_image_folder(config: InputConfig) -> ImageFolderCapture:
     """A folder of images as a camera (io.paths.image_files), at inputs[].fps or the rate its
     seqinfo.ini declares; SourceError saying what is missing."""
     folder = Path(config.path)
-    files = image_files(folder)
     fix = f"fix inputs[{config.camera_id}].path"
+    try:
+        files = image_files(folder)
+    except OSError as exc:  # a folder this user may not list
+        raise SourceError(f"folder {folder} cannot be read ({exc.strerror or exc}); {fix} or its permissions",
+                          permanent=True) from None
     if not files:
         raise SourceError(f"folder {config.path} holds no images ({', '.join(IMAGE_SUFFIXES)}); give a folder of "
                           f"frames, or a video file, and {fix}", permanent=True)
