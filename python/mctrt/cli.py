@@ -2,7 +2,7 @@
 
     mctrt run --config configs/demo.yaml --offline --output runs/demo
     mctrt eval --gt ../shared/data/pets09_split2 --pred runs/demo
-    mctrt info | calibrate | build-engines | splits   (each: --help)
+    mctrt info | calibrate | models | tracking | build-engines | splits   (each: --help)
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ COMMANDS = {  # name -> (module, what it does)
     "eval": ("mctrt.eval", "score results against MOTChallenge ground truth (MOTA, IDF1, HOTA)"),
     "info": ("mctrt.info", "what this build contains and what this machine offers"),
     "calibrate": ("mctrt.calibrate", "draw each camera's floor grid to check its calibration by eye"),
+    "models": ("mctrt.models.__main__", "prepare a YOLOv8 export, or quantize a detector to INT8 for the CPU"),
+    "tracking": ("mctrt.tracking.__main__", "ByteTrack over a MOTChallenge detection file"),
     "build-engines": ("mctrt.build_engines", "build TensorRT engines ahead of time"),
     "splits": ("mctrt.splits", "cut a calibrated video into cameras, to test cross-camera identity"),
 }

@@ -51,8 +51,8 @@ def quantize(args) -> None:
           f"(benchmarks/bench_detector.py measures it properly)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mctrt.models", description="Model tools.")
+def main(argv: list[str] | None = None, prog: str = "python -m mctrt.models") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="Model tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("prepare", help="rewrite a YOLOv8 ONNX export (batch, input size, classes)")
     p.add_argument("source", help="the YOLOv8 .onnx file")

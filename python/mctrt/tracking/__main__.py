@@ -46,8 +46,8 @@ def _config(args) -> ByteTrackConfig:
         raise ConfigError(f"--{key.removeprefix('ByteTrackConfig.').replace('_', '-')} {rest}") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mctrt.tracking", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m mctrt.tracking") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--det", required=True, help="MOTChallenge detections: frame,-1,left,top,w,h,score,...")
     parser.add_argument("--output", required=True, help="where to write results: frame,id,left,top,w,h,score,-1,-1,-1")
     parser.add_argument("--num-frames", type=_positive_int,
