@@ -81,6 +81,9 @@ class Scene:
         else:
             # IDs continue after those of earlier runs into the same store: one ID, one person.
             first_id = self.store.highest_global_id() + 1 if self.store is not None else 1
+            if first_id > 1:
+                log.info("store %s holds earlier runs' people: global IDs go on from %d (--no-store, or another "
+                         "store.path, starts at 1)", config.store.url or config.store.path, first_id)
             self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of,
                                                     first_id, site=self.feet.on_site)
             self.events = EventEngine(config.events)

@@ -220,14 +220,18 @@ def test_a_floor_zone_seen_by_both_cameras_counts_each_person_once(tmp_path):
     assert {e["camera_id"] for e in events if e["type"] == "entry"} == {"left", "right"}
 
 
-def test_a_second_run_into_the_same_store_numbers_its_people_after_the_first_runs(tmp_path):
+def test_a_second_run_into_the_same_store_numbers_its_people_after_the_first_runs(tmp_path, caplog):
     """IDs are never reused within one store: otherwise the first run's person 1 and the second run's
-    person 1 would share one identity and one journey."""
+    person 1 would share one identity and one journey. The log says so, with how to start afresh."""
     cams = {"cam": 0}
     cfg = dataclasses.replace(config(cams, tmp_path), store=StoreConfig(path=str(tmp_path / "events.db")))
     runs = []
     for run in range(2):
-        p = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder())
+        with caplog.at_level("INFO", logger="mctrt.scene"):
+            p = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder())
+        said = [r.getMessage() for r in caplog.records if "earlier runs' people" in r.getMessage()]
+        assert said == ([] if run == 0 else [f"store {tmp_path / 'events.db'} holds earlier runs' people: global IDs "
+                                             "go on from 3 (--no-store, or another store.path, starts at 1)"])
         gids = set()
         for step in range(5):
             gids |= set(p.process(frames_at(step, step + 1, {0: (1.0, 3.0), 1: (4.0, 1.5)}, cams))[0].global_ids.tolist())
