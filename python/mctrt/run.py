@@ -34,6 +34,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from mctrt.config import InputConfig, PipelineConfig, ServerConfig, load_config
+from mctrt.config.loader import unset_with_defaults
 from mctrt.errors import MctrtError, SourceError
 from mctrt.io.paths import why_unwritable
 from mctrt.io.sources import FAILED, open_capture
@@ -240,6 +241,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
         pipeline = _build(args, config)
     except MctrtError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if "does not exist" in str(exc):  # a path from a variable's default, e.g. MCTRT_ASSETS not set
+            for name, default in unset_with_defaults(args.config):
+                print(f"note: {name} is not set, so the config's ${{{name}:-{default}}} became {default} (relative "
+                      f"to the config's folder); set {name} if the files are elsewhere", file=sys.stderr)
         return 2
     mode = ", offline" if args.offline else ", live (Ctrl-C stops)"
     if args.role == "central":

@@ -67,6 +67,25 @@ def test_unset_variable_without_default_is_named(tmp_path, monkeypatch):
         load_config(path)
 
 
+def test_a_missing_file_whose_path_came_from_an_unset_variables_default_names_the_variable(tmp_path, monkeypatch, capsys):
+    """The quick start's config reads ${MCTRT_ASSETS:-../../shared}: run from a checkout that does not
+    sit beside the shared folder, the missing model should point at the variable, not only the path."""
+    from mctrt.run import main
+
+    monkeypatch.delenv("MCTRT_ASSETS", raising=False)
+    config = tmp_path / "configs" / "demo.yaml"
+    config.parent.mkdir()
+    config.write_text((CONFIGS / "demo.yaml").read_text())  # its comments show ${VAR:-default} too: not a value
+    assert main(["--config", str(config), "--offline", "--output", str(tmp_path / "out"), "--no-server"]) == 2
+    err = capsys.readouterr().err
+    assert "models/yolov8n_coco_fp32.onnx does not exist" in err
+    assert err.count("note:") == 1 and ("note: MCTRT_ASSETS is not set, so the config's ${MCTRT_ASSETS:-../../shared} "
+                                        "became ../../shared (relative to the config's folder); set MCTRT_ASSETS") in err
+    monkeypatch.setenv("MCTRT_ASSETS", str(tmp_path / "elsewhere"))  # set, and wrong: the path says it all
+    assert main(["--config", str(config), "--offline", "--output", str(tmp_path / "out"), "--no-server"]) == 2
+    assert "elsewhere/models/yolov8n_coco_fp32.onnx does not exist" in (err := capsys.readouterr().err) and "note:" not in err
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -60,6 +60,25 @@ def expand_env(text: str, where: str) -> str:
     return _ENV.sub(value, text)
 
 
+def unset_with_defaults(path: str | Path) -> list[tuple[str, str]]:
+    """The ${VAR:-default} references of a config file whose VAR is not set (their defaults were used),
+    as (VAR, default), for an error about a missing file to point at; [] if the file cannot be read."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list | Mapping):
+            for item in value.values() if isinstance(value, Mapping) else value:
+                yield from strings(item)
+
+    return sorted({(m.group(1), m.group(2)) for text in strings(data) for m in _ENV.finditer(text)
+                   if m.group(2) is not None and m.group(1) not in os.environ})
+
+
 def resolve_path(path: str, base: Path) -> str:
     """A path from a config file: ~ expanded, and a relative one taken relative to the file's folder."""
     expanded = Path(path).expanduser()
