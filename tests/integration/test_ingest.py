@@ -177,7 +177,8 @@ def test_a_folder_of_images_is_read_as_a_video_at_the_rate_its_sequence_declares
     assert [f.index for f in frames] == list(range(1, 13))
     assert [round(f.image.mean()) for f in frames] == [10 * k for k in range(1, 13)]
     assert np.allclose(np.diff([f.time_s for f in frames]), 0.2)  # 5 frames/s
-    assert reader.status.state == ENDED and reader.status.fps == 5.0 and (reader.status.width, reader.status.height) == (96, 64)
+    assert reader.status.state == ENDED and reader.status.reason == "end of the images after 12 frames"
+    assert reader.status.fps == 5.0 and (reader.status.width, reader.status.height) == (96, 64)
 
 
 def test_an_unreadable_image_midway_is_skipped_and_reported_and_the_frames_after_it_keep_their_numbers(tmp_path, caplog):

@@ -354,7 +354,8 @@ class CameraReader(threading.Thread):
                     self._set(FAILED, f"{cut}; the {self._index - first_index} frames before it were used")
                 else:
                     notes = [note for note in (self._skipped(capture), self._resized) if note]
-                    self._set(ENDED, "; ".join([f"end of file after {self._index} frames", *notes]))
+                    end = "end of the images" if isinstance(capture, ImageFolderCapture) else "end of file"
+                    self._set(ENDED, "; ".join([f"{end} after {self._index} frames", *notes]))
                 return True
             self._index += 1
             if capture.skipped > skipped:
