@@ -144,6 +144,9 @@ def evaluate_cameras(
     cameras = _gt_cameras(gt_dir)
     if not cameras:
         raise DataError(f"no cameras in {gt_dir}: expected {gt_dir}/<camera>/gt/gt.txt")
+    if not pred_dir.is_dir():
+        raise DataError(f"results folder {pred_dir} " + ("is a file: with a folder of ground truth (--gt), give the "
+                        "folder an offline run wrote (--output)" if pred_dir.exists() else "does not exist; check --pred"))
     missing = [c for c in cameras if not (pred_dir / f"{c}.txt").is_file()]
     if missing:
         raise DataError(
@@ -282,6 +285,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.eval") -> i
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     try:
+        if not Path(args.gt).exists():
+            raise DataError(f"ground truth {args.gt} does not exist; give --gt a gt.txt file, or a folder of cameras' "
+                            "<camera>/gt/gt.txt")
         if args.floor:
             if args.gt_format != "auto":
                 raise DataError("--gt-format does not apply to --floor: its ground truth is MOT15 with world coordinates")

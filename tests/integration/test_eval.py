@@ -153,6 +153,18 @@ def test_unscored_cameras_and_results_cut_short_are_noted(tmp_path):
     assert notes[1].startswith("b: results end at frame 40, ground truth goes on to frame 100")
 
 
+def test_a_results_folder_that_is_missing_or_a_file_is_named_as_such(tmp_path):
+    (tmp_path / "gt/a/gt").mkdir(parents=True)
+    (tmp_path / "gt/a/gt/gt.txt").write_text("1,1,10,10,20,40,1,1,1\n")
+    (tmp_path / "a.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n")
+    with pytest.raises(DataError, match=r"results folder .*nowhere does not exist; check --pred"):
+        evaluate_cameras(tmp_path / "gt", tmp_path / "nowhere")
+    with pytest.raises(DataError, match=r"results folder .*a.txt is a file: with a folder of ground truth \(--gt\), "
+                                        r"give the folder an offline run wrote \(--output\)"):
+        evaluate_cameras(tmp_path / "gt", tmp_path / "a.txt")
+    assert evaluate_cameras(tmp_path / "gt", tmp_path)[0].idf1 == 1.0
+
+
 def test_folder_without_cameras_is_rejected(tmp_path):
     with pytest.raises(DataError, match="expected .*/<camera>/gt/gt.txt"):
         evaluate_cameras(tmp_path, tmp_path)
@@ -243,7 +255,8 @@ def test_cli_scores_camera_folders(assets, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("mctrt.eval", "--gt", "/nonexistent/gt.txt", "--pred", "x.txt"), "ground-truth file /nonexistent/gt.txt does not exist"),
+        (("mctrt.eval", "--gt", "/nonexistent/gt.txt", "--pred", "x.txt"),
+         "ground truth /nonexistent/gt.txt does not exist; give --gt a gt.txt file, or a folder of cameras'"),
         (("mctrt.tracking", "--det", "/nonexistent/det.txt", "--output", "o.txt"), "detection file /nonexistent/det.txt does not exist"),
         (("mctrt.tracking", "--det", "d.txt", "--output", "o.txt", "--track-thresh", "3"), "--track-thresh must be in"),
     ],
