@@ -250,7 +250,8 @@ def read_frame(item: InputConfig, frame_number: int) -> np.ndarray:
                 image = None
             if image is None:
                 read = index - 1
-                fix = f"give --frame {read} or less" if read else "check that it is a readable video"
+                fix = (f"give --frame {read} or less" if read
+                       else "check that it is a readable video (or folder of images)")
                 raise SourceError(f"inputs[{item.camera_id}]: {item.path} gave {read} frame(s), not frame "
                                     f"{frame_number}; {fix}", permanent=True)
     finally:

@@ -34,7 +34,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from mctrt.config import InputConfig, PipelineConfig, ServerConfig, load_config
-from mctrt.config.loader import unset_with_defaults
+from mctrt.config.loader import resolve_path, unset_with_defaults
 from mctrt.errors import MctrtError, SourceError
 from mctrt.io.paths import why_unwritable
 from mctrt.io.sources import FAILED, open_capture
@@ -208,6 +208,22 @@ def _build(args, config: PipelineConfig) -> Pipeline | Central:
     return Pipeline(config, offline=args.offline, camera_ids=cameras, publisher=RedisPublisher(config.bus, cameras, args.bus))
 
 
+def _unset_variable_notes(error: str, config_path: str) -> list[str]:
+    """For an error naming a path that does not exist: the config's ${VAR:-default} references whose
+    VAR is unset and whose default starts that path (MCTRT_ASSETS not set, its ../../shared used)."""
+    if "does not exist" not in error:
+        return []
+    notes = []
+    for name, default in unset_with_defaults(config_path):
+        relative = not Path(default).expanduser().is_absolute()
+        resolved = resolve_path(default, Path(config_path).parent.resolve())
+        if resolved in error:
+            where = " (relative to the config's folder)" if relative else ""
+            notes.append(f"{name} is not set, so the config's ${{{name}:-{default}}} became {default}{where}; set "
+                         f"{name} if the files are elsewhere")
+    return notes
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="YAML configuration (see configs/demo.yaml)")
@@ -241,10 +257,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
         pipeline = _build(args, config)
     except MctrtError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        if "does not exist" in str(exc):  # a path from a variable's default, e.g. MCTRT_ASSETS not set
-            for name, default in unset_with_defaults(args.config):
-                print(f"note: {name} is not set, so the config's ${{{name}:-{default}}} became {default} (relative "
-                      f"to the config's folder); set {name} if the files are elsewhere", file=sys.stderr)
+        for note in _unset_variable_notes(str(exc), args.config):
+            print(f"note: {note}", file=sys.stderr)
         return 2
     mode = ", offline" if args.offline else ", live (Ctrl-C stops)"
     if args.role == "central":

@@ -83,7 +83,7 @@ class Scene:
             first_id = self.store.highest_global_id() + 1 if self.store is not None else 1
             if first_id > 1:
                 log.info("store %s holds earlier runs' people: global IDs go on from %d (--no-store, or another "
-                         "store.path, starts at 1)", config.store.url or config.store.path, first_id)
+                         "store, starts at 1)", self.store.name, first_id)
             self.associator = CrossCameraAssociator(config.association, config.camera_ids, self.feet.views_of,
                                                     first_id, site=self.feet.on_site)
             self.events = EventEngine(config.events)
@@ -92,7 +92,7 @@ class Scene:
                 if closed:
                     log.warning("store %s: %d visits a run left open (it stopped without closing them) are closed now, "
                                 "at each person's last stored event, with reason 'unclosed'",
-                                config.store.url or config.store.path, len(closed))
+                                self.store.name, len(closed))
                     self.store.add(closed)
         fill, smooth, settle = (round(s * config.tracker.frame_rate) for s in (config.output.fill_gaps_s, config.output.smooth_s,
                                                                                config.output.settle_after_s))

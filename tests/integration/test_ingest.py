@@ -181,17 +181,34 @@ def test_a_folder_of_images_is_read_as_a_video_at_the_rate_its_sequence_declares
     assert reader.status.fps == 5.0 and (reader.status.width, reader.status.height) == (96, 64)
 
 
-def test_an_unreadable_image_midway_is_skipped_and_reported_and_the_frames_after_it_keep_their_numbers(tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="mctrt.io.sources")
+def test_unreadable_images_are_skipped_and_reported_and_the_frames_after_them_keep_their_numbers(tmp_path, caplog):
+    """One that is no image midway; the last two cut short, as a copy that did not finish leaves them
+    (a JPEG cut short would decode with its lower part grey); macOS's hidden ._ companions left out."""
+    caplog.set_level(logging.INFO, logger="mctrt.io.sources")
     folder = write_images(tmp_path / "frames", name="{:06d}.jpg")
-    (folder / "000005.jpg").write_bytes(b"\xff\xd8 not a whole JPEG")
+    (folder / "000005.jpg").write_bytes(b"\xff\xd8 not a JPEG, though it ends as one \xff\xd9")
+    for k in (11, 12):
+        whole = (folder / f"{k:06d}.jpg").read_bytes()
+        (folder / f"{k:06d}.jpg").write_bytes(whole[: len(whole) * 3 // 4])
+    (folder / "._000001.jpg").write_bytes(b"Mac OS X resource fork")
     reader = CameraReader(InputConfig("cam", str(folder), fps=10.0), offline=True)
     reader.start()
     frames = drain(reader)
-    assert [f.index for f in frames] == [k for k in range(1, 13) if k != 5]  # as the ground truth numbers them
-    assert reader.status.state == ENDED, reader.status
-    assert "1 image(s) could not be decoded and were skipped (the last: 000005.jpg is not an image" in reader.status.reason
-    assert any("000005.jpg" in r.getMessage() for r in caplog.records)
+    assert [f.index for f in frames] == [k for k in range(1, 11) if k != 5]  # as the ground truth numbers them
+    assert reader.status.state == ENDED, reader.status  # not a file cut short: its images were all there
+    assert ("3 image(s) could not be decoded and were skipped (the last: 000012.jpg is truncated (no JPEG end "
+            "marker))") in reader.status.reason
+    logged = " ".join(r.getMessage() for r in caplog.records)  # the first as it happens, the rest as it ends
+    assert "000005.jpg is not an image OpenCV can read), before frame 6" in logged
+    assert "camera cam: ended (end of the images after 10 frames; 3 image(s) could not be decoded" in logged
+
+
+def test_image_names_sort_by_their_numbers_whatever_else_they_hold(tmp_path):
+    from mctrt.io.paths import image_files
+
+    for name in ("b10.png", "b9.png", "a1\u00b22.png", "a1.PNG", "x.txt", ".hidden.png"):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in image_files(tmp_path)] == ["a1.PNG", "a1\u00b22.png", "b9.png", "b10.png"]
 
 
 @pytest.mark.parametrize(("make", "reason"), [

@@ -75,7 +75,8 @@ def test_a_missing_file_whose_path_came_from_an_unset_variables_default_names_th
     monkeypatch.delenv("MCTRT_ASSETS", raising=False)
     config = tmp_path / "configs" / "demo.yaml"
     config.parent.mkdir()
-    config.write_text((CONFIGS / "demo.yaml").read_text())  # its comments show ${VAR:-default} too: not a value
+    # its comments show ${VAR:-default} too (not a value); a port's default is no path
+    config.write_text((CONFIGS / "demo.yaml").read_text().replace("port: 8000", "port: ${MCTRT_NO_SUCH_PORT:-8000}"))
     assert main(["--config", str(config), "--offline", "--output", str(tmp_path / "out"), "--no-server"]) == 2
     err = capsys.readouterr().err
     assert "models/yolov8n_coco_fp32.onnx does not exist" in err

@@ -231,7 +231,7 @@ def test_a_second_run_into_the_same_store_numbers_its_people_after_the_first_run
             p = Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder())
         said = [r.getMessage() for r in caplog.records if "earlier runs' people" in r.getMessage()]
         assert said == ([] if run == 0 else [f"store {tmp_path / 'events.db'} holds earlier runs' people: global IDs "
-                                             "go on from 3 (--no-store, or another store.path, starts at 1)"])
+                                             "go on from 3 (--no-store, or another store, starts at 1)"])
         gids = set()
         for step in range(5):
             gids |= set(p.process(frames_at(step, step + 1, {0: (1.0, 3.0), 1: (4.0, 1.5)}, cams))[0].global_ids.tolist())

@@ -383,6 +383,7 @@ def test_a_settling_that_fails_is_logged_and_its_rows_are_settled_later(tmp_path
     kept.close()
     assert "No space left on device" in caplog.text and failures
     assert not half_written or failures[0] > 0  # it did leave part of a file written
+    assert settled.filled == kept.filled > 0  # the retried rows' filled ones counted once
     for name in ("a.txt", "b.txt", "world.txt"):
         assert (tmp_path / "settled" / name).read_text() == (tmp_path / "kept" / name).read_text(), name
     assert not (tmp_path / "settled" / ".mctrt-settled").exists()

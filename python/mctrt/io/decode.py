@@ -161,21 +161,17 @@ class ImageFolderCapture:
         self.height, self.width = first.shape[:2] if first is not None else (0, 0)
 
     def _first_image(self) -> np.ndarray | None:
-        for path in self._files:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is not None:
-                return image
-        return None
+        return next((image for image, _ in map(_decode_image, self._files) if image is not None), None)
 
     def read(self) -> np.ndarray | None:
         while self._next < len(self._files):
             path, self.position = self._files[self._next], self._next
             self._next += 1
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # OpenCV lets go of the GIL while it decodes
+            image, why = _decode_image(path)
             if image is not None:
                 return image
             self.skipped += 1
-            self.skip_reason = f"{path.name} is not an image OpenCV can read"
+            self.skip_reason = f"{path.name} {why}"
         return None
 
     def rewind(self) -> None:
@@ -183,6 +179,19 @@ class ImageFolderCapture:
 
     def close(self) -> None:
         pass
+
+
+def _decode_image(path: Path) -> tuple[np.ndarray | None, str]:
+    """(BGR image, "") or (None, why not). A JPEG cut short (a copy not finished) would decode with
+    its lower part grey, and libjpeg would say so on stderr: one without its end marker is refused."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    if path.suffix.lower() in (".jpg", ".jpeg") and b"\xff\xd9" not in data[-64:]:  # some writers pad after it
+        return None, "is truncated (no JPEG end marker)"
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # lets go of the GIL while it decodes
+    return (image, "") if image is not None else (None, "is not an image OpenCV can read")
 
 
 def sequence_frame_rate(folder: str | Path) -> float:

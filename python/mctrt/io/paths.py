@@ -12,13 +12,15 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 def image_files(folder: str | Path) -> list[Path]:
     """The images in a folder (IMAGE_SUFFIXES, any case), in name order with numbers compared as
-    numbers (frame_9.png before frame_10.png; MOTChallenge's 000001.jpg ... as they are). A
-    MOTChallenge sequence's own folder, holding no images, stands for its img1/."""
-    def natural(path: Path) -> list:
-        return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+    numbers (frame_9.png before frame_10.png; MOTChallenge's 000001.jpg ... as they are). Hidden
+    files are left out (macOS writes a ._NAME beside each file on some drives). A MOTChallenge
+    sequence's own folder, holding no images, stands for its img1/."""
+    def natural(path: Path) -> list:  # re.split's odd parts are the runs of digits
+        return [int(part) if k % 2 else part for k, part in enumerate(re.split(r"(\d+)", path.name))]
 
     folder = Path(folder)
-    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()), key=natural)
+    files = sorted((p for p in folder.iterdir()
+                    if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()), key=natural)
     return files if files or not (folder / "img1").is_dir() else image_files(folder / "img1")
 
 

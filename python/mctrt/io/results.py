@@ -265,10 +265,10 @@ class ResultWriter:
             seen.append(_id_step_keys(rows))
             key = _pair_key(rows[:, _STRETCH], rows[:, 0])
             rows = rows[(key > self._settled_key[cam]) & (key <= boundary)]
-            self.filled += int(np.count_nonzero(rows[:, 6] == 0))  # a detection never scores 0: a filled row
             rows = rows[np.lexsort((rows[:, 1], rows[:, 0], rows[:, _STRETCH]))][:, :_STRETCH]
             _append_whole(self._settled_dir / f"{cam}.txt", csv_text(rows, MOT_FORMAT))
             self._settled_key[cam] = boundary
+            self.filled += int(np.count_nonzero(rows[:, 6] == 0))  # a detection never scores 0: a filled row
             # kept: rows not settled, the frames before the boundary that fill and smooth the next ones,
             # and the steps before it that world.txt's filling looks at
             firsts[cam] = min(bisect.bisect_right(keys, boundary - self._margin), bisect.bisect_right(steps, through_step - self._margin))

@@ -1,12 +1,12 @@
-"""Camera sources: one reader thread per camera (file, RTSP/HTTP stream or webcam) feeding a bounded
-queue, with reconnection and a status the dashboard shows.
+"""Camera sources: one reader thread per camera (video file, folder of images, RTSP/HTTP stream or
+webcam) feeding a bounded queue, with reconnection and a status the dashboard shows.
 
 Live mode keeps only the freshest frames (the queue drops its oldest frame when full, and counts it),
 paces files at their frame rate and reconnects streams and webcams with exponential backoff and
 jitter. Offline mode reads every frame of a file, as fast as the pipeline takes them (the queue
 blocks instead of dropping). A camera that fails only changes its own status; the others go on.
-The decoders (io/decode.py: PyAV for files and streams, OpenCV for webcams) release the GIL while
-they decode, so the readers run in parallel.
+The decoders (io/decode.py: PyAV for files and streams, OpenCV for webcams and images) release the
+GIL while they decode, so the readers run in parallel.
 """
 
 from __future__ import annotations
@@ -328,7 +328,8 @@ class CameraReader(threading.Thread):
         self.status.width, self.status.height = capture.width or None, capture.height or None
         self._set(CONNECTED)
         is_file = self.config.kind == "file"
-        declared = capture.frame_count if is_file else 0
+        # a folder's count is of its files, unreadable ones included (skipped, not a cut-short file)
+        declared = capture.frame_count if is_file and not isinstance(capture, ImageFolderCapture) else 0
         pace = is_file and not self.offline and self.status.fps
         started, first_index, skipped = time.monotonic(), self._index, 0
         while not self._stopping.is_set():

@@ -50,10 +50,11 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 class SqlStore:
     """What both databases share: every query, written once with ? placeholders. A subclass opens
     the connection (self._db: autocommit, transactions by explicit BEGIN/COMMIT) and says how its
-    driver marks parameters (_PARAM)."""
+    driver marks parameters (_PARAM), and names the store as logs may show it (name: no password)."""
 
     _PARAM = "?"
     _db: sqlite3.Connection
+    name: str
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -251,6 +252,7 @@ class EventStore(SqlStore):
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         self.path = Path(path)
+        self.name = str(self.path)  # as logs show it
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -271,6 +273,7 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
+        self.name = _without_password(url)  # as logs show it
         try:
             import psycopg
         except ImportError:
