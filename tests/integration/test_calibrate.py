@@ -116,7 +116,7 @@ def test_a_config_error_exits_2(tmp_path):
         "modules": {"detector": {"model": "detector.onnx"}}}))
     result = calibrate("--config", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.startswith("error: inputs[cam0].calibration.file:")
+    assert result.stderr.startswith("error: bad.yaml: inputs[cam0].calibration.file:")  # the file, then the key
     assert "nowhere.json does not exist" in result.stderr
 
 

@@ -300,8 +300,14 @@ def read_config_file(path: str | Path, what: str = "config file"):
 
 
 def check_config(data, path: Path) -> PipelineConfig:
-    """Config file content (as read_config_file gives it) loaded as if it lay at `path`."""
-    return config_from_dict(_expand_values(data, str(path)), path.parent.resolve(), path)
+    """Config file content (as read_config_file gives it) loaded as if it lay at `path`; a ConfigError
+    names the file, as a site may keep several."""
+    try:
+        return config_from_dict(_expand_values(data, str(path)), path.parent.resolve(), path)
+    except ConfigError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def load_config(path: str | Path) -> PipelineConfig:
