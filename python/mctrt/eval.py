@@ -275,7 +275,8 @@ def format_table(results: list[EvalResult]) -> str:
 
 def main(argv: list[str] | None = None, prog: str = "python -m mctrt.eval") -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--gt", required=True, help="ground-truth file, or a folder of <camera>/gt/gt.txt")
+    parser.add_argument("--gt", required=True, help="ground-truth file (or a MOTChallenge sequence's folder, holding "
+                        "gt/gt.txt), or a folder of <camera>/gt/gt.txt")
     parser.add_argument("--pred", required=True, help="results file, or a folder of <camera>.txt")
     parser.add_argument("--gt-format", choices=GT_FORMATS, default="auto", help="ground-truth layout (default: by column count)")
     parser.add_argument("--floor", action="store_true",
@@ -288,6 +289,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.eval") -> i
         if not Path(args.gt).exists():
             raise DataError(f"ground truth {args.gt} does not exist; give --gt a gt.txt file, or a folder of cameras' "
                             "<camera>/gt/gt.txt")
+        sequence = Path(args.gt) / "gt" / "gt.txt"
+        if sequence.is_file() and not _gt_cameras(Path(args.gt)):  # one MOTChallenge sequence's folder
+            args.gt = str(sequence)
         if args.floor:
             if args.gt_format != "auto":
                 raise DataError("--gt-format does not apply to --floor: its ground truth is MOT15 with world coordinates")

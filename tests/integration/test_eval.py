@@ -1,6 +1,7 @@
 """python -m mctrt.eval: single sequences, several cameras scored as one, floor positions (world.txt),
 its errors, and its scores against roboflow trackers' (TrackEval's) on real ground truth."""
 
+import json
 import subprocess
 import sys
 
@@ -163,6 +164,16 @@ def test_a_results_folder_that_is_missing_or_a_file_is_named_as_such(tmp_path):
                                         r"give the folder an offline run wrote \(--output\)"):
         evaluate_cameras(tmp_path / "gt", tmp_path / "a.txt")
     assert evaluate_cameras(tmp_path / "gt", tmp_path)[0].idf1 == 1.0
+
+
+def test_a_motchallenge_sequence_folder_is_scored_by_its_gt_file(tmp_path, capsys):
+    from mctrt.eval import main
+
+    (tmp_path / "SEQ/gt").mkdir(parents=True)
+    (tmp_path / "SEQ/gt/gt.txt").write_text("1,1,10,10,20,40,1,1,1\n2,1,12,10,20,40,1,1,1\n")
+    (tmp_path / "pred.txt").write_text("1,5,10,10,20,40,0.9,-1,-1,-1\n2,5,12,10,20,40,0.9,-1,-1,-1\n")
+    assert main(["--gt", str(tmp_path / "SEQ"), "--pred", str(tmp_path / "pred.txt"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["idf1"] == 1.0
 
 
 def test_folder_without_cameras_is_rejected(tmp_path):
