@@ -145,8 +145,9 @@ def evaluate_cameras(
     if not cameras:
         raise DataError(f"no cameras in {gt_dir}: expected {gt_dir}/<camera>/gt/gt.txt")
     if not pred_dir.is_dir():
-        raise DataError(f"results folder {pred_dir} " + ("is a file: with a folder of ground truth (--gt), give the "
-                        "folder an offline run wrote (--output)" if pred_dir.exists() else "does not exist; check --pred"))
+        why = ("is a file: with a folder of ground truth (--gt), give the folder an offline run wrote (--output)"
+               if pred_dir.exists() else "does not exist; check --pred")
+        raise DataError(f"results folder {pred_dir} {why}")
     missing = [c for c in cameras if not (pred_dir / f"{c}.txt").is_file()]
     if missing:
         raise DataError(

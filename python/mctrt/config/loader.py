@@ -34,7 +34,8 @@ from mctrt.errors import ConfigError
 from mctrt.io.paths import not_a_file
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_REQUIRED_HINTS = {"model": "the path of the .onnx file", "path": "a video file, a folder of images, an rtsp:// URL or a webcam index",
+_REQUIRED_HINTS = {"model": "the path of the .onnx file",
+                   "path": "a video file, a folder of images, an rtsp:// URL or a webcam index",
                    "camera_id": "a short name for the camera"}
 SECTIONS = ("inputs", "modules", "association", "events", "server", "store", "bus", "output")
 MODULES = ("detector", "tracker", "reid")

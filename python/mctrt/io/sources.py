@@ -296,7 +296,8 @@ class CameraReader(threading.Thread):
                 "(the rest is corrupt or missing)")
 
     def _skipped(self, capture: Capture) -> str:
-        return (f"{capture.skipped} {capture.skip_unit} could not be decoded and were skipped (the last: {capture.skip_reason})"
+        return (f"{capture.skipped} {capture.skip_unit} could not be decoded and were skipped "
+                f"(the last: {capture.skip_reason})"
                 if capture.skipped else "")
 
     def _note_skipped(self, capture: Capture) -> None:
