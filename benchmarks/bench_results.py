@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -74,6 +75,7 @@ def main() -> None:
         print(f"{name}: {held / 2**20:.1f} MB held, longest step {longest * 1000:.0f} ms, close {close:.2f} s", flush=True)
     same = all(filecmp.cmp(work / "settling" / f, work / "keeping all" / f, shallow=False)
                for f in [f"{c}.txt" for c in cameras] + ["world.txt"])
+    shutil.rmtree(work)  # hundreds of MB of rows, compared
     print_table(f"ResultWriter over {args.steps} steps ({args.steps / FRAME_RATE / 60:.0f} min at {FRAME_RATE} frames/s), "
                 f"{args.cameras} cameras x {args.people} people; files the same: {same}",
                 ["writer", "MB held at the end", "longest step (ms)", "close (s)", "writing and close (s)"], rows)
