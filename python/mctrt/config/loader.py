@@ -301,16 +301,16 @@ def read_config_file(path: str | Path, what: str = "config file"):
 
 
 def check_config(data, path: Path) -> PipelineConfig:
-    """Config file content (as read_config_file gives it) loaded as if it lay at `path`; a ConfigError
-    names the file, as a site may keep several."""
+    """Config file content (as read_config_file gives it) loaded as if it lay at `path`."""
+    return config_from_dict(_expand_values(data, str(path)), path.parent.resolve(), path)
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    """Read a configuration file; ConfigError names the file (a site may keep several) and the key at fault."""
+    data = read_config_file(path)
     try:
-        return config_from_dict(_expand_values(data, str(path)), path.parent.resolve(), path)
+        return check_config(data, Path(path))
     except ConfigError as exc:
         if str(path) in str(exc):
             raise
         raise ConfigError(f"{path}: {exc}") from None
-
-
-def load_config(path: str | Path) -> PipelineConfig:
-    """Read a configuration file; ConfigError names the file and the key at fault."""
-    return check_config(read_config_file(path), Path(path))
