@@ -157,11 +157,17 @@ def test_three_cameras_with_blind_gaps_between_them_keep_people(assets, tmp_path
     assert combined.idf1 >= 0.65  # measured 0.676 (H1 of bench_identity; goal 0.75); no association at all: 0.339
 
 
-def test_lab4cam_keeps_its_three_people_under_at_most_four_ids_and_the_seated_one_under_one(assets, tmp_path, monkeypatch):
-    """Four real overlapping calibrated views, two people walking and one seated all along."""
+@pytest.mark.parametrize("input_size", [None, "auto"], ids=["as shipped", "input_size auto"])
+def test_lab4cam_keeps_its_three_people_under_at_most_four_ids_and_the_seated_one_under_one(assets, tmp_path, monkeypatch,
+                                                                                          input_size):
+    """Four real overlapping calibrated views, two people walking and one seated all along. With
+    `input_size: auto` too (384 x 640 here), which broke the seated person's ID while it was off the
+    square's grid (docs/cpu-inference.md); INT8 still does, so it is not tested here."""
     monkeypatch.setenv("MCTRT_ASSETS", str(assets))
-    pipeline = Pipeline(on_onnxruntime(load_config(CONFIGS / "lab4cam.yaml")), offline=True, output_dir=tmp_path,
-                        use_store=False)
+    config = on_onnxruntime(load_config(CONFIGS / "lab4cam.yaml"))
+    if input_size is not None:
+        config = dataclasses.replace(config, detector=dataclasses.replace(config.detector, input_size=input_size))
+    pipeline = Pipeline(config, offline=True, output_dir=tmp_path, use_store=False)
     pipeline.run()
     ids = set()
     for cam in ("cam0", "cam1", "cam2", "cam3"):
