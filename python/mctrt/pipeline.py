@@ -121,7 +121,8 @@ class Pipeline(Watched):
                 if frames is None:
                     break
                 arrived = [f.camera_id for f in frames]
-                rates.check([r.status for r in self.readers])
+                if len(rates.checked) < len(self.readers):  # until every camera's rate was looked at
+                    rates.check([r.status for r in self.readers])
                 if max_frames is not None:
                     enough |= {f.camera_id for f in frames if f.index >= max_frames}
                     frames = [f for f in frames if f.index <= max_frames]
@@ -229,8 +230,8 @@ class RateWarning:
     """The tracker counts time in frames at modules.tracker.frame_rate (its motion model's unit) and
     the results files' fill_gaps_s and smooth_s become frames at that rate, so a camera running at
     another rate is tracked and written as if its people moved at another speed: on PETS09-S2L1 (10
-    frames/s) frame_rate 5 took IDF1 from 0.914 to 0.833 (README, Tracking). Logs a warning the first time a camera's
-    source declares a rate more than `tolerance` (a share) away from it, naming the fix."""
+    frames/s) frame_rate 5 took IDF1 from 0.914 to 0.833 (README, Tracking). Logs a warning the first
+    time a camera's source declares a rate more than `tolerance` (a share) away from it, naming the fix."""
 
     def __init__(self, frame_rate: float, tolerance: float = 0.1) -> None:
         self.frame_rate, self.tolerance = frame_rate, tolerance
