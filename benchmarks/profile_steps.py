@@ -66,7 +66,7 @@ def config(scene: Scene, folder: Path):
     middle = scene.size_m / 2
     lines.append({"name": "floor-line", "points_m": [[middle, 0.0], [middle, scene.size_m]]})
     zones.append({"name": "floor-zone", "polygon_m": [[0, 0], [middle, 0], [middle, middle], [0, middle]]})
-    data = {"inputs": inputs, "modules": {"detector": {"model": str(folder / "unused.onnx")}, "tracker": {"frame_rate": FPS},
+    data = {"inputs": inputs, "modules": {"detector": {"model": str(folder / "unused.onnx")},
                                           "reid": {"model": str(folder / "unused.onnx")}},
             "association": {"maturity": 1}, "store": {"path": str(folder / "events.db")},
             "events": {"lines": lines, "zones": zones}}

@@ -113,7 +113,6 @@ class Pipeline(Watched):
             self.config.events.camera_health, self.config.camera_ids, clock.now())
         last_report = time.monotonic()
         overload = None if self.offline else DropWarning()
-        rates = RateWarning(self.config.tracker.frame_rate)
         enough: set[str] = set()  # cameras that gave max_frames frames
         try:
             while not self._stop.is_set():
@@ -121,8 +120,6 @@ class Pipeline(Watched):
                 if frames is None:
                     break
                 arrived = [f.camera_id for f in frames]
-                if len(rates.checked) < len(self.readers):  # until every camera's rate was looked at
-                    rates.check([r.status for r in self.readers])
                 if max_frames is not None:
                     enough |= {f.camera_id for f in frames if f.index >= max_frames}
                     frames = [f for f in frames if f.index <= max_frames]
@@ -222,33 +219,6 @@ class DropWarning:
                             "an event", status.camera_id, dropped, read, (read - dropped) / (now - then),
                             read / (now - then))
                 self.warned.add(status.camera_id)
-                warned.append(status.camera_id)
-        return warned
-
-
-class RateWarning:
-    """The tracker counts time in frames at modules.tracker.frame_rate (its motion model's unit) and
-    the results files' fill_gaps_s and smooth_s become frames at that rate, so a camera running at
-    another rate is tracked and written as if its people moved at another speed: on PETS09-S2L1 (10
-    frames/s) frame_rate 5 took IDF1 from 0.914 to 0.833 (README, Tracking). Logs a warning the first
-    time a camera's source declares a rate more than `tolerance` (a share) away from it, naming the fix."""
-
-    def __init__(self, frame_rate: float, tolerance: float = 0.1) -> None:
-        self.frame_rate, self.tolerance = frame_rate, tolerance
-        self.checked: set[str] = set()
-
-    def check(self, statuses: list[CameraStatus]) -> list[str]:
-        """The cameras warned about now (each camera is looked at once, when its rate is known)."""
-        warned = []
-        for status in statuses:
-            if status.camera_id in self.checked or not status.fps:
-                continue
-            self.checked.add(status.camera_id)
-            if abs(status.fps - self.frame_rate) > self.tolerance * self.frame_rate:
-                log.warning("camera %s runs at %.3g frames/s but modules.tracker.frame_rate is %.3g: the tracker's "
-                            "motion model and the results' fill_gaps_s and smooth_s count frames at %.3g a second. "
-                            "Set frame_rate to the cameras' rate (%.3g), unless their frames are thinned on purpose",
-                            status.camera_id, status.fps, self.frame_rate, self.frame_rate, status.fps)
                 warned.append(status.camera_id)
         return warned
 

@@ -26,6 +26,8 @@ from mctrt.types import Frame, Tracks
 
 log = logging.getLogger(__name__)
 
+ASSUMED_FPS = 10.0  # the cameras' frame rate for the results' windows until their frames span a second
+
 
 @dataclass
 class CameraResult:
@@ -94,10 +96,13 @@ class Scene:
                                 "at each person's last stored event, with reason 'unclosed'",
                                 self.store.name, len(closed))
                     self.store.add(closed)
-        fill, smooth, settle = (round(s * config.tracker.frame_rate) for s in (config.output.fill_gaps_s, config.output.smooth_s,
-                                                                               config.output.settle_after_s))
-        self.writer = (ResultWriter(output_dir, config.camera_ids, fill, config.reid_schedule.border_margin_px, smooth, settle)
+        self.writer = (ResultWriter(output_dir, config.camera_ids, 0, config.reid_schedule.border_margin_px)
                        if output_dir is not None else None)
+        # The results' windows are seconds, their rows frames: counted at the cameras' own frame rate,
+        # measured from frame numbers and capture times (each camera's first frame, until one spans a second).
+        self._rate_from: dict[str, tuple[int, float]] | None = {}
+        if self.writer is not None:
+            self._set_windows(ASSUMED_FPS)
         self._closed = False
 
     def parts(self) -> tuple:
@@ -179,10 +184,30 @@ class Scene:
             return False
         return True
 
+    def _set_windows(self, fps: float) -> None:
+        out = self.config.output
+        self.writer.set_windows(*(round(s * fps) for s in (out.fill_gaps_s, out.smooth_s, out.settle_after_s)))
+
+    def _measure_frame_rate(self, steps: list[CameraStep]) -> None:
+        for s in steps:
+            index, time_s = self._rate_from.setdefault(s.camera_id, (s.index, s.time_s))
+            span = s.time_s - time_s
+            if span > 0 and s.index > index:
+                fps = (s.index - index) / span
+                self._set_windows(fps)
+                if span >= 1.0:
+                    log.info("results: camera %s gives %.3g frames/s: fill_gaps_s, smooth_s and settle_after_s count "
+                             "%d, %d and %d of its frames", s.camera_id, fps, self.writer.fill_gaps_frames,
+                             self.writer.smooth_frames, self.writer.settle_after_steps)
+                    self._rate_from = None
+                    return
+
     def _output(self, results: list[CameraResult], events: list[dict], corrections, positions, now: float,
                 frame_index: int) -> None:
         self._store(events)
         if self.writer is not None:
+            if self._rate_from is not None and not self.writer.windows_fixed:
+                self._measure_frame_rate([r.step for r in results])
             for r in results:
                 t = r.tracks
                 self.writer.add(r.camera_id, r.step.index, r.global_ids, t.track_id, t.xyxy, t.score, t.removed_id, r.step.size)

@@ -33,7 +33,7 @@ def make_pipeline(assets, tmp_path, store=True, server=None) -> Pipeline:
     config = config_from_dict({
         "inputs": [{"camera_id": "west", "path": "west.mp4"}, {"camera_id": "east", "path": "east.mp4"}],
         "modules": {"detector": {"model": str(assets / "models/yolov8n_coco_fp32.onnx"), "conf_threshold": 0.1},
-                    "tracker": {"frame_rate": 10, "track_thresh": 0.3, "new_track_thresh": 0.3}},
+                    "tracker": {"track_thresh": 0.3, "new_track_thresh": 0.3}},
         "association": {"maturity": 1},
         "events": {"exit_after_s": 0.5,
                    "lines": [{"name": "door", "camera_id": "west", "points": [[0, 300], [640, 300]]}],

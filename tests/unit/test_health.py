@@ -100,24 +100,3 @@ def test_a_live_camera_dropping_most_of_its_frames_is_warned_about_once(caplog):
             warned += watch.check([busy, fine], float(second))
     assert warned == ["busy"]  # once, however long it lasts
     assert "camera busy: 200 of its last 250 frames were dropped (processed 5.0 of 25.0 frames/s)" in caplog.text
-
-
-def test_a_camera_whose_rate_is_not_the_trackers_is_warned_about_once(caplog):
-    """frame_rate is the tracker's unit of time: a camera at another rate is tracked as if its people
-    moved at another speed (the config's default, 30, on a 10 frames/s camera, say)."""
-    from mctrt.io.sources import CameraStatus
-    from mctrt.pipeline import RateWarning
-
-    watch = RateWarning(frame_rate=10.0)
-    fast, near, unknown = CameraStatus("fast", "file"), CameraStatus("near", "file"), CameraStatus("webcam", "webcam")
-    near.fps = 10.5  # within 10 %
-    warned = []
-    with caplog.at_level("WARNING", logger="mctrt.pipeline"):
-        warned += watch.check([fast, near, unknown])  # fast's rate not known yet: looked at later
-        fast.fps = 25.0
-        for _ in range(3):
-            warned += watch.check([fast, near, unknown])
-    assert warned == ["fast"]
-    assert ("camera fast runs at 25 frames/s but modules.tracker.frame_rate is 10: the tracker's motion model and "
-            "the results' fill_gaps_s and smooth_s count frames at 10 a second. Set frame_rate to the cameras' rate "
-            "(25)") in caplog.text

@@ -1,6 +1,7 @@
 """Configuration files: demo.yaml loads, ${VAR:-default} expands, and every bad key or value stops the
 load with ConfigError naming it."""
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -29,6 +30,18 @@ def test_shipped_configs_load(name, monkeypatch):
     assert config.inputs[0].path.startswith("/assets/data/")
     assert config.detector.model == "/assets/models/yolov8n_coco_fp32.onnx"
     assert config.reid is not None and config.tracker.frame_rate == 10
+
+
+def test_a_tracker_frame_rate_in_a_config_is_ignored_with_a_warning(caplog):
+    """The tracker counts capture-time seconds whatever the cameras' rate: a frame_rate that older
+    configs carry (25, or anything) changes nothing, and the log says to delete it."""
+    plain = config_from_dict(minimal(), Path("/configs"))
+    with caplog.at_level("WARNING", logger="mctrt.config.loader"):
+        old = config_from_dict(minimal(modules={"detector": {"model": "det.onnx"},
+                                                "tracker": {"frame_rate": 25, "track_thresh": 0.5}}), Path("/configs"))
+    assert old.tracker == dataclasses.replace(plain.tracker, track_thresh=0.5)
+    assert old.tracker.frame_rate == plain.tracker.frame_rate == 10
+    assert "modules.tracker.frame_rate is no longer read (delete it)" in caplog.text
 
 
 def test_demo_defaults_to_assets_beside_the_project(monkeypatch):

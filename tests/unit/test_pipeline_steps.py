@@ -72,7 +72,6 @@ def config(cameras: dict[str, int], tmp_path, calibrated: bool = True, events: d
                                                        [0, 1 / PIXELS_PER_M, 0], [0, 0, 1]]}
         inputs.append(entry)
     data = {"inputs": inputs, "modules": {"detector": {"model": str(tmp_path / "unused.onnx")},
-                                          "tracker": {"frame_rate": 10},
                                           "reid": {"model": str(tmp_path / "unused.onnx"), "min_box_height": 40,
                                                    "min_box_width": 10}},
             "association": {"maturity": 1}, "store": {"path": None}, "events": events or {}}
@@ -83,9 +82,9 @@ def pipeline(cfg, tmp_path, **kw) -> Pipeline:
     return Pipeline(cfg, offline=True, detector=ColourDetector(), embedder=ColourEmbedder(), use_store=False, **kw)
 
 
-def frames_at(step: int, index: int, people, cameras: dict[str, int]) -> list[Frame]:
+def frames_at(step: int, index: int, people, cameras: dict[str, int], interval_s: float = 0.1) -> list[Frame]:
     canvas = draw(people)
-    t = 1000.0 + 0.1 * step
+    t = 1000.0 + interval_s * step
     return [Frame(name, index, time.monotonic(), t, np.ascontiguousarray(canvas[:, x0:x0 + 250]))
             for name, x0 in cameras.items()]
 
@@ -162,6 +161,24 @@ def test_the_results_file_fills_a_persons_short_gap_when_asked(tmp_path, fill):
     assert filled[:, 0].tolist() == (missing if fill else [])
     truth_left = PIXELS_PER_M * (1.0 + 0.05 * (filled[:, 0] - 1)) - PERSON_PX[0] // 2
     assert (np.abs(filled[:, 2] - truth_left) <= 1.5).all()
+
+
+@pytest.mark.parametrize(("fps", "filled"), [(30.0, True), (10.0, False)])
+def test_the_results_windows_are_seconds_at_the_cameras_frame_rate(tmp_path, caplog, fps, filled):
+    """output.fill_gaps_s 1 and a walker hidden for 15 frames: 0.5 s at 30 frames/s, filled; 1.5 s at
+    10, not. The rate is the camera's, measured from its frame numbers and capture times."""
+    cams = {"cam": 0}
+    cfg = dataclasses.replace(config(cams, tmp_path), output=OutputConfig(fill_gaps_s=1.0))
+    p = pipeline(cfg, tmp_path, output_dir=tmp_path / "out")
+    hidden = range(20, 35)
+    with caplog.at_level("INFO", logger="mctrt.scene"):
+        for step in range(50):
+            p.process(frames_at(step, step + 1, {} if step in hidden else {0: (1.0 + 0.5 * step / fps, 3.0)}, cams, 1 / fps))
+    p.close()
+    rows = np.loadtxt(tmp_path / "out/cam.txt", delimiter=",", ndmin=2)
+    assert set(rows[:, 1]) == {1}
+    assert (rows[rows[:, 6] == 0, 0].tolist() == [s + 1 for s in hidden] if filled else (rows[:, 6] > 0).all())
+    assert f"camera cam gives {fps:g} frames/s: fill_gaps_s, smooth_s and settle_after_s count {round(fps)}," in caplog.text
 
 
 def test_a_run_settling_its_rows_as_it_goes_writes_the_files_of_one_that_keeps_them_all(tmp_path):

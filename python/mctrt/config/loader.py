@@ -4,6 +4,7 @@ relative to the file."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from mctrt.config.floor import CalibrationConfig, FloorAssociationConfig, FloorPlanConfig
-from mctrt.config.models import ByteTrackConfig, DetectorConfig, ReidConfig
+from mctrt.config.models import PIPELINE_TRACKER_RATE, ByteTrackConfig, DetectorConfig, ReidConfig
 from mctrt.config.pipeline import (
     AssociationConfig,
     BusConfig,
@@ -33,6 +34,7 @@ from mctrt.config.pipeline import (
 from mctrt.errors import ConfigError
 from mctrt.io.paths import not_a_file
 
+log = logging.getLogger(__name__)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _REQUIRED_HINTS = {"model": "the path of the .onnx file",
                    "path": "a video file, a folder of images, an rtsp:// URL or a webcam index",
@@ -200,6 +202,14 @@ def _reid(data, base: Path) -> tuple[ReidConfig, ReidScheduleConfig]:
     return model, from_mapping(ReidScheduleConfig, {k: v for k, v in data.items() if k in schedule_keys}, "modules.reid")
 
 
+def _tracker(data) -> ByteTrackConfig:
+    if isinstance(data, Mapping) and "frame_rate" in data:
+        log.warning("modules.tracker.frame_rate is no longer read (delete it): the tracker measures time from each "
+                    "frame's capture time, and the results files count each camera's own frames")
+        data = {k: v for k, v in data.items() if k != "frame_rate"}
+    return replace(from_mapping(ByteTrackConfig, data, "modules.tracker"), frame_rate=PIPELINE_TRACKER_RATE)
+
+
 def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineConfig:
     """A PipelineConfig from a parsed configuration file (base: the folder relative paths start from)."""
     where = str(source) if source else "config"
@@ -221,7 +231,7 @@ def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineCo
     if not isinstance(modules, Mapping) or "detector" not in modules:
         raise ConfigError("modules.detector is required: {model: path/to/detector.onnx, ...}")
     detector = _detector(modules["detector"], inputs, base)
-    tracker = from_mapping(ByteTrackConfig, modules.get("tracker") or {}, "modules.tracker")
+    tracker = _tracker(modules.get("tracker") or {})
     reid, schedule = _reid(modules["reid"], base) if modules.get("reid") is not None else (None, ReidScheduleConfig())
 
     def known_camera(camera_id: str | None, at: str) -> str | None:

@@ -76,10 +76,11 @@ class ByteTrackConfig:
             / 30 seconds when the tracker is given capture times, as in the pipeline, counted from
             when it was last seen: a track unseen for longer, lost or not, is gone before the next
             matching). Longer: survives longer occlusions, but a different person may inherit the ID.
-        frame_rate: the video's frame rate: the unit of the Kalman filter's motion noise (ByteTrack's
-            per-frame values) and, without capture times, of time itself (track_buffer is scaled by
-            frame_rate / 30). Given capture times, the tracker predicts across the real gap between
-            frames, so dropped frames and uneven rates cost no identities.
+        frame_rate: the unit of the Kalman filter's motion noise (ByteTrack's per-frame values) and,
+            without capture times, the video's frame rate (track_buffer is scaled by frame_rate / 30).
+            Given capture times, the tracker predicts across the real gap between frames, so dropped
+            frames and uneven rates cost no identities. Not a config file's key: the pipeline's
+            trackers always have PIPELINE_TRACKER_RATE (below).
     """
 
     track_thresh: float = 0.6
@@ -115,6 +116,12 @@ class ByteTrackConfig:
             setattr(native, f.name, getattr(self, f.name))
         return native
 
+
+# The pipeline's trackers, given capture times, count time in seconds whatever the cameras' rate: in
+# steps of a tenth, their motion model's noise being ByteTrack's per-frame values at the 10 frames/s
+# of the footage they were tuned on (a processed frame 0.15 s or more after the last also brings in
+# distance_gate). modules.tracker.frame_rate is therefore not read from a config file.
+PIPELINE_TRACKER_RATE = 10.0
 
 BACKENDS = ("auto", "onnxruntime", "openvino", "tensorrt", "torch")
 PRECISIONS = ("fp32", "int8")  # of the CPU backends; GPU backends have their own

@@ -96,18 +96,11 @@ class ResultWriter:
     def __init__(self, output_dir: str | Path, camera_ids: list[str], fill_gaps_frames: int = 0,
                  border_margin_px: float = 2.0, smooth_frames: int = 0, settle_after_steps: int = 0) -> None:
         self.dir = Path(output_dir)
-        self.fill_gaps_frames, self.border_margin_px = fill_gaps_frames, border_margin_px
-        self.smooth_frames = smooth_frames
-        # a settled row needs the rows that fill its gaps and smooth it, and theirs: this many frames
-        self._margin = fill_gaps_frames + smooth_frames + 1
-        # settled in sixtieths (10 s at the defaults), each settling a short pause in a live run
-        self._settle_every = max(1, settle_after_steps // 60)
-        # the later steps a settling looks at: a camera in only one step in four still shows `margin`
-        # frames there, and a track that waits up to WAIT_STEPS more for its first ID (re-ID waits
-        # modules.reid.max_wait_frames, 30 by default; half the steps of a shorter settling) gets it
-        # on its earlier rows; they must exist
-        self._lookahead = self._settle_every + 4 * self._margin + min(WAIT_STEPS, settle_after_steps // 2)
-        self.settle_after_steps = settle_after_steps and max(settle_after_steps, self._lookahead + self._settle_every)
+        self.border_margin_px = border_margin_px
+        self._settled_to = -1  # world rows of steps up to this one are in the settled files
+        self._settler: ThreadPoolExecutor | None = None  # the thread settlings run on, from the first one
+        self._settling: Future | None = None  # the settling in flight; its result: what to let go
+        self.set_windows(fill_gaps_frames, smooth_frames, settle_after_steps)
         self.filled = 0  # rows the gap filling added to the files
         # (stretch, last frame, its step) of each camera
         self._stretch: dict[str, tuple[int, int, int]] = {cam: (0, 0, 0) for cam in camera_ids}
@@ -124,11 +117,8 @@ class ResultWriter:
         self._world: list[np.ndarray] = []  # (time, frame, ID, x, y, step)
         self._renamed: dict[int, int] = {}
         self._steps = 0  # steps ended (add_positions), the clock of settling
-        self._settled_to = -1  # world rows of steps up to this one are in the settled files
         self._settled_key = {cam: -1 for cam in camera_ids}  # and each camera's rows up to this (stretch, frame) key
         self._closed = False
-        self._settler: ThreadPoolExecutor | None = None  # the thread settlings run on, from the first one
-        self._settling: Future | None = None  # the settling in flight; its result: what to let go
         self._settled_dir = self.dir / SETTLED
         if self._settled_dir.is_dir():  # a killed run's rows already final: kept with the rest of its files
             leftover = self.previous or self.dir / time.strftime("previous-%Y%m%d-%H%M%S", time.gmtime())
@@ -140,6 +130,28 @@ class ResultWriter:
         self._world_file = open(self.dir / "world.txt", "w", encoding="utf-8")  # noqa: SIM115
         self._world_file.write(WORLD_HEADER + "\n")
         self._events = open(self.dir / "events.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+
+    @property
+    def windows_fixed(self) -> bool:
+        """Whether rows were settled (or are being), after which set_windows() refuses."""
+        return self._settler is not None
+
+    def set_windows(self, fill_gaps_frames: int, smooth_frames: int, settle_after_steps: int) -> None:
+        """The windows in frames (steps for settle_after_steps); they may change until the first
+        settling (the scene sets them once it knows the cameras' frame rate)."""
+        if self.windows_fixed:
+            raise RuntimeError("the results' windows cannot change once rows were settled")
+        self.fill_gaps_frames, self.smooth_frames = fill_gaps_frames, smooth_frames
+        # a settled row needs the rows that fill its gaps and smooth it, and theirs: this many frames
+        self._margin = fill_gaps_frames + smooth_frames + 1
+        # settled in sixtieths (10 s at the defaults), each settling a short pause in a live run
+        self._settle_every = max(1, settle_after_steps // 60)
+        # the later steps a settling looks at: a camera in only one step in four still shows `margin`
+        # frames there, and a track that waits up to WAIT_STEPS more for its first ID (re-ID waits
+        # modules.reid.max_wait_frames, 30 by default; half the steps of a shorter settling) gets it
+        # on its earlier rows; they must exist
+        self._lookahead = self._settle_every + 4 * self._margin + min(WAIT_STEPS, settle_after_steps // 2)
+        self.settle_after_steps = settle_after_steps and max(settle_after_steps, self._lookahead + self._settle_every)
 
     def add(self, camera_id: str, frame: int, global_ids: np.ndarray, track_ids: np.ndarray, xyxy: np.ndarray,
             scores: np.ndarray, removed_ids: np.ndarray = _NO_IDS, image_size: tuple[int, int] | None = None) -> None:
