@@ -66,6 +66,7 @@ class Pipeline(Watched):
         self.run_id = f"{socket.gethostname()}-{os.getpid()}-{time.time():.3f}"
         super().__init__(Scene(config, output_dir=output_dir, use_store=use_store) if publisher is None else None, offline)
         self.readers: list[CameraReader] = []
+        self._next_frames: dict[str, Frame] = {}  # offline: each camera's frame read but not yet due
         self._closed = False
         self._ran_out = False  # run() ended by itself: every input ended, or --max-frames
 
@@ -148,9 +149,23 @@ class Pipeline(Watched):
             self._set_running(False)
 
     def _next_offline(self) -> list[Frame] | None:
-        """One frame from each camera still reading (waiting for each), None when all have ended (get()
-        returns None only for a queue that is closed and empty)."""
-        frames = [f for f in (r.queue.get() for r in self.readers) if f is not None]
+        """The frames filmed together: each camera's next frame (waiting for it) within half a frame
+        interval of the earliest; the others wait for a later step. Cameras at one rate step together
+        frame by frame; a 10 frames/s camera beside a 30 frames/s one joins every third step, as
+        filmed (not its frame k with the other's frame k). A camera whose rate is unknown (its times
+        are those of the reads) joins every step. None when all have ended (get() returns None only
+        for a queue that is closed and empty)."""
+        for reader in self.readers:
+            cam = reader.config.camera_id
+            if cam not in self._next_frames and (frame := reader.queue.get()) is not None:
+                self._next_frames[cam] = frame
+        rates = {r.config.camera_id: r.status.fps for r in self.readers}
+        timed = [f for cam, f in self._next_frames.items() if rates[cam]]
+        if timed:
+            together = min(f.time_s for f in timed) + 0.5 / max(rates[f.camera_id] for f in timed)
+        frames = [f for cam, f in self._next_frames.items() if not rates[cam] or f.time_s < together]
+        for frame in frames:
+            del self._next_frames[frame.camera_id]
         return frames or None
 
     def _next_live(self) -> list[Frame] | None:

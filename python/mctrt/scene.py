@@ -98,11 +98,14 @@ class Scene:
                     self.store.add(closed)
         self.writer = (ResultWriter(output_dir, config.camera_ids, 0, config.reid_schedule.border_margin_px)
                        if output_dir is not None else None)
-        # The results' windows are seconds, their rows frames: counted at the cameras' own frame rate,
-        # measured from frame numbers and capture times (each camera's first frame, until one spans a second).
-        self._rate_from: dict[str, tuple[int, float]] | None = {}
+        # The results' windows are seconds, their rows frames: counted at each camera's own frame rate,
+        # measured from its frame numbers and capture times over its first second (world.txt's and the
+        # settling's steps at the fastest camera's: offline, a step is a frame of it).
+        self._first_frame: dict[str, tuple[int, float]] = {}  # each camera's first (frame, time)
+        self._fps: dict[str, float] = {}  # each camera's rate as measured so far
+        self._fps_known: set[str] = set()  # the cameras measured over a second
         if self.writer is not None:
-            self._set_windows(ASSUMED_FPS)
+            self._set_windows()
         self._closed = False
 
     def parts(self) -> tuple:
@@ -184,30 +187,38 @@ class Scene:
             return False
         return True
 
-    def _set_windows(self, fps: float) -> None:
+    def _set_windows(self) -> None:
         out = self.config.output
-        self.writer.set_windows(*(round(s * fps) for s in (out.fill_gaps_s, out.smooth_s, out.settle_after_s)))
 
-    def _measure_frame_rate(self, steps: list[CameraStep]) -> None:
+        def frames(fps: float) -> tuple[int, ...]:
+            return tuple(round(s * fps) for s in (out.fill_gaps_s, out.smooth_s, out.settle_after_s))
+
+        steps = frames(max(self._fps.values(), default=ASSUMED_FPS))
+        self.writer.set_windows(*steps, {cam: frames(fps)[:2] for cam, fps in self._fps.items()})
+
+    def _measure_frame_rates(self, steps: list[CameraStep]) -> None:
+        changed = False
         for s in steps:
-            index, time_s = self._rate_from.setdefault(s.camera_id, (s.index, s.time_s))
+            if s.camera_id in self._fps_known:
+                continue
+            index, time_s = self._first_frame.setdefault(s.camera_id, (s.index, s.time_s))
             span = s.time_s - time_s
             if span > 0 and s.index > index:
-                fps = (s.index - index) / span
-                self._set_windows(fps)
+                self._fps[s.camera_id], changed = (s.index - index) / span, True
                 if span >= 1.0:
-                    log.info("results: camera %s gives %.3g frames/s: fill_gaps_s, smooth_s and settle_after_s count "
-                             "%d, %d and %d of its frames", s.camera_id, fps, self.writer.fill_gaps_frames,
-                             self.writer.smooth_frames, self.writer.settle_after_steps)
-                    self._rate_from = None
-                    return
+                    self._fps_known.add(s.camera_id)
+                    fps, out = self._fps[s.camera_id], self.config.output
+                    log.info("results: camera %s gives %.3g frames/s: fill_gaps_s and smooth_s count %d and %d of its "
+                             "frames", s.camera_id, fps, round(out.fill_gaps_s * fps), round(out.smooth_s * fps))
+        if changed:
+            self._set_windows()
 
     def _output(self, results: list[CameraResult], events: list[dict], corrections, positions, now: float,
                 frame_index: int) -> None:
         self._store(events)
         if self.writer is not None:
-            if self._rate_from is not None and not self.writer.windows_fixed:
-                self._measure_frame_rate([r.step for r in results])
+            if len(self._fps_known) < len(self.config.camera_ids) and not self.writer.windows_fixed:
+                self._measure_frame_rates([r.step for r in results])
             for r in results:
                 t = r.tracks
                 self.writer.add(r.camera_id, r.step.index, r.global_ids, t.track_id, t.xyxy, t.score, t.removed_id, r.step.size)

@@ -178,7 +178,7 @@ def test_the_results_windows_are_seconds_at_the_cameras_frame_rate(tmp_path, cap
     rows = np.loadtxt(tmp_path / "out/cam.txt", delimiter=",", ndmin=2)
     assert set(rows[:, 1]) == {1}
     assert (rows[rows[:, 6] == 0, 0].tolist() == [s + 1 for s in hidden] if filled else (rows[:, 6] > 0).all())
-    assert f"camera cam gives {fps:g} frames/s: fill_gaps_s, smooth_s and settle_after_s count {round(fps)}," in caplog.text
+    assert f"camera cam gives {fps:g} frames/s: fill_gaps_s and smooth_s count {round(fps)} and" in caplog.text
 
 
 def test_a_run_settling_its_rows_as_it_goes_writes_the_files_of_one_that_keeps_them_all(tmp_path):
@@ -312,6 +312,25 @@ def test_max_frames_ends_a_run_whose_other_camera_failed(tmp_path):
     p.run(max_frames=3)
     good, gone = (r.status for r in p.readers)
     assert gone.state == "failed" and good.frames_read < 20, (good, gone)
+
+
+def test_offline_cameras_at_different_rates_step_together_as_they_were_filmed(tmp_path):
+    """A 30 frames/s and a 10 frames/s file, offline: each step holds the frames filmed at one moment
+    (the slow camera's frame k beside the fast one's 3k - 2, not beside its k), so the scene compares
+    people at the same time."""
+    for name, fps, frames in (("fast", 30.0, 30), ("slow", 10.0, 10)):
+        writer = cv2.VideoWriter(str(tmp_path / f"{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, (250, 300))
+        for k in range(frames):
+            writer.write(np.ascontiguousarray(draw({0: (1.0 + 0.1 * k * 10 / fps, 3.0)})[:, :250]))
+        writer.release()
+    p = pipeline(config({"fast": 0, "slow": 0}, tmp_path), tmp_path)
+    steps = []
+    p.process = lambda frames: steps.append({f.camera_id: (f.index, f.time_s) for f in frames})
+    p.run()
+    assert len(steps) == 30 and [s["fast"][0] for s in steps] == list(range(1, 31))
+    assert [s["slow"][0] for s in steps if "slow" in s] == list(range(1, 11))
+    assert all(fast == 3 * slow - 2 for (fast, _), (slow, _) in ((s["fast"], s["slow"]) for s in steps if "slow" in s))
+    assert all(abs(s["fast"][1] - s["slow"][1]) < 1e-6 for s in steps if "slow" in s)
 
 
 def test_a_person_in_a_camera_that_stops_sending_leaves_it_while_the_other_camera_goes_on(tmp_path):

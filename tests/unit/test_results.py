@@ -93,6 +93,23 @@ def test_short_gaps_in_an_ids_rows_are_filled_with_interpolated_boxes_of_score_z
     assert writer.filled == 6
 
 
+def test_each_camera_fills_and_smooths_over_its_own_windows(tmp_path):
+    """Cameras at different rates: the same seconds are more frames of the faster one. Camera a fills
+    gaps of up to 6 frames, b of up to 2 and smooths over 1 either side; c has no windows of its own
+    and takes the steps' (none)."""
+    writer = ResultWriter(tmp_path, ["a", "b", "c"])
+    writer.set_windows(0, 0, 0, {"a": (6, 0), "b": (2, 1)})
+    for cam in ("a", "b", "c"):
+        add(writer, 1, 4, 1, 0, cam)
+        add(writer, 5, 4, 1, 40, cam)  # three frames missing
+        add(writer, 6, 4, 1, 56, cam)
+    writer.close()
+    a, b, c = (rows(tmp_path / f"{cam}.txt") for cam in ("a", "b", "c"))
+    assert a[:, 0].tolist() == [1, 2, 3, 4, 5, 6] and a[:, 2].tolist() == [0, 10, 20, 30, 40, 56]
+    assert b[:, 0].tolist() == [1, 5, 6] and b[:, 2].tolist() == [0, 48, 48]  # 5 and 6 smoothed together
+    assert c[:, 0].tolist() == [1, 5, 6] and c[:, 2].tolist() == [0, 40, 56]
+
+
 def test_a_gap_that_begins_or_ends_at_the_image_border_is_left(tmp_path):
     """Someone whose box reaches the border may have left the view in the gap (a person walking out of
     one side and back): those frames are not filled; a gap clear of the border is."""

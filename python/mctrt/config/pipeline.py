@@ -479,23 +479,23 @@ class BusConfig:
 class OutputConfig:
     """What the results files (`--output DIR`, written at the end of a run) add with hindsight (`output:`).
 
-    The seconds become frames at the cameras' frame rate, measured from frame numbers and capture
-    times over the first second of frames of the first camera to give one (until then 10 frames/s;
-    the scene logs it): one rate for all cameras.
+    The seconds become frames at each camera's own rate, measured from its frame numbers and capture
+    times over its first second (until then 10 frames/s; the scene logs it); world.txt's and the
+    settling's steps at the fastest camera's rate (offline, a step is one of its frames).
 
     Attributes:
         fill_gaps_s: where a person's rows in one camera stop for at most this long (in frames at the
-            cameras' rate: 20 at 10 frames/s) and go on under the same global ID, the frames
+            camera's rate: 20 at 10 frames/s) and go on under the same global ID, the frames
             between get boxes interpolated linearly, with a score of 0 (no detection was behind them),
             unless a box before or after the gap reaches the image's border (the person may have left
             the view; `modules.reid.border_margin_px`); 0 leaves the gaps. Boxes the detector misses
             for a few frames, or a track lost while its person is hidden, are much of what a
             per-camera track lacks; the run's events, store and live views never see these rows.
         smooth_s: each box written is the mean of its person's boxes in that camera this long either
-            side (in frames at the cameras' rate: 2 at 10 frames/s; consecutive frames
+            side (in frames at the camera's rate: 2 at 10 frames/s; consecutive frames
             only), which takes the detector's jitter out of a person's walk; 0 leaves the boxes as
             the tracker gave them.
-        settle_after_s: rows this old (in steps at the cameras' rate) are final: written
+        settle_after_s: rows this old (in steps at the fastest camera's rate) are final: written
             aside in their final form and let go from memory, so that a run of days holds minutes
             of rows, not days. A correction joining two IDs after that renames only the rows not
             yet settled (events.jsonl's `id_corrected` says which IDs became which). At least

@@ -68,6 +68,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -136,14 +137,18 @@ class ResultWriter:
         """Whether rows were settled (or are being), after which set_windows() refuses."""
         return self._settler is not None
 
-    def set_windows(self, fill_gaps_frames: int, smooth_frames: int, settle_after_steps: int) -> None:
-        """The windows in frames (steps for settle_after_steps); they may change until the first
-        settling (the scene sets them once it knows the cameras' frame rate)."""
+    def set_windows(self, fill_gaps_frames: int, smooth_frames: int, settle_after_steps: int,
+                    cameras: Mapping[str, tuple[int, int]] | None = None) -> None:
+        """The windows: in steps for world.txt and the settling, and in frames for the cameras, each
+        (fill_gaps_frames, smooth_frames) in `cameras` or else those given for the steps. They may
+        change until the first settling (the scene sets them once it knows the cameras' frame rates)."""
         if self.windows_fixed:
             raise RuntimeError("the results' windows cannot change once rows were settled")
         self.fill_gaps_frames, self.smooth_frames = fill_gaps_frames, smooth_frames
-        # a settled row needs the rows that fill its gaps and smooth it, and theirs: this many frames
-        self._margin = fill_gaps_frames + smooth_frames + 1
+        self._camera_windows = dict(cameras or {})
+        # a settled row needs the rows that fill its gaps and smooth it, and theirs: this many frames or steps
+        self._margin = max(fill + smooth + 1 for fill, smooth in [(fill_gaps_frames, smooth_frames),
+                                                                  *self._camera_windows.values()])
         # settled in sixtieths (10 s at the defaults), each settling a short pause in a live run
         self._settle_every = max(1, settle_after_steps // 60)
         # the later steps a settling looks at: a camera in only one step in four still shows `margin`
@@ -273,7 +278,7 @@ class ResultWriter:
             last = bisect.bisect_right(steps, through_step) - 1
             boundary = keys[last] if last >= 0 else self._settled_key[cam]
             window = blocks[:bisect.bisect_right(steps, upto)]
-            rows = self._final_rows(np.concatenate(window) if window else np.empty((0, _STEP + 2)), renamed)
+            rows = self._final_rows(cam, np.concatenate(window) if window else np.empty((0, _STEP + 2)), renamed)
             seen.append(_id_step_keys(rows))
             key = _pair_key(rows[:, _STRETCH], rows[:, 0])
             rows = rows[(key > self._settled_key[cam]) & (key <= boundary)]
@@ -292,15 +297,15 @@ class ResultWriter:
         self._settled_to = through_step
         return firsts, through_step
 
-    def _final_rows(self, blocks: np.ndarray, renamed: dict[int, int]) -> np.ndarray:
+    def _final_rows(self, camera_id: str, blocks: np.ndarray, renamed: dict[int, int]) -> np.ndarray:
         """One camera's rows with their extras, as its file will have them."""
         rows, given_later = _first_id_for_waiting_rows(blocks)
         rows[:, 1] = _final_ids(rows[:, 1], renamed)
         rows = _one_row_per_id_and_frame(rows, given_later)
         size = (rows[:, _WIDTH], rows[:, _HEIGHT])
         at_border = (rows[:, _WIDTH] > 0) & ~clear_of_border(tlwh_to_xyxy(rows[:, 2:6]), size, self.border_margin_px)
-        rows = _filled_gaps(rows, at_border, self.fill_gaps_frames)
-        return _smoothed(rows, self.smooth_frames)
+        fill, smooth = self._camera_windows.get(camera_id, (self.fill_gaps_frames, self.smooth_frames))
+        return _smoothed(_filled_gaps(rows, at_border, fill), smooth)
 
     def _final_world(self, world: np.ndarray, seen: np.ndarray, renamed: dict[int, int]) -> np.ndarray:
         """world.txt's rows (with their steps), as the file will have them."""
