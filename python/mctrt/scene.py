@@ -101,7 +101,9 @@ class Scene:
         # The results' windows are seconds, their rows frames: counted at each camera's own frame rate,
         # measured from its frame numbers and capture times over its first second (world.txt's and the
         # settling's steps at the fastest camera's: offline, a step is a frame of it).
-        self._first_frame: dict[str, tuple[int, float]] = {}  # each camera's first (frame, time)
+        self._last_frame: dict[str, tuple[int, float]] = {}  # each camera's last (frame, time)
+        self._rates: dict[str, list[float]] = {}  # frames per second between its consecutive steps
+        self._spans: dict[str, float] = {}  # the seconds those cover
         self._fps: dict[str, float] = {}  # each camera's rate as measured so far
         self._fps_known: set[str] = set()  # the cameras measured over a second
         if self.writer is not None:
@@ -197,19 +199,26 @@ class Scene:
         self.writer.set_windows(*steps, {cam: frames(fps)[:2] for cam, fps in self._fps.items()})
 
     def _measure_frame_rates(self, steps: list[CameraStep]) -> None:
+        """Each camera's rate: the median of frames per second between its consecutive steps, known once
+        they span a second. A silence (over a second: a reconnection), frame numbers or times going
+        back (a restarted worker) are no measure; a burst of buffered frames is outvoted."""
         changed = False
         for s in steps:
-            if s.camera_id in self._fps_known:
+            cam = s.camera_id
+            if cam in self._fps_known:
                 continue
-            index, time_s = self._first_frame.setdefault(s.camera_id, (s.index, s.time_s))
-            span = s.time_s - time_s
-            if span > 0 and s.index > index:
-                self._fps[s.camera_id], changed = (s.index - index) / span, True
-                if span >= 1.0:
-                    self._fps_known.add(s.camera_id)
-                    fps, out = self._fps[s.camera_id], self.config.output
-                    log.info("results: camera %s gives %.3g frames/s: fill_gaps_s and smooth_s count %d and %d of its "
-                             "frames", s.camera_id, fps, round(out.fill_gaps_s * fps), round(out.smooth_s * fps))
+            last = self._last_frame.get(cam)
+            self._last_frame[cam] = (s.index, s.time_s)
+            if last is None or s.index <= last[0] or not 0 < s.time_s - last[1] <= 1.0:
+                continue
+            self._rates.setdefault(cam, []).append((s.index - last[0]) / (s.time_s - last[1]))
+            self._spans[cam] = self._spans.get(cam, 0.0) + s.time_s - last[1]
+            self._fps[cam], changed = float(np.median(self._rates[cam])), True
+            if self._spans[cam] >= 1.0:
+                self._fps_known.add(cam)
+                fps, out = self._fps[cam], self.config.output
+                log.info("results: camera %s gives %.3g frames/s: fill_gaps_s and smooth_s count %d and %d of its "
+                         "frames", cam, fps, round(out.fill_gaps_s * fps), round(out.smooth_s * fps))
         if changed:
             self._set_windows()
 

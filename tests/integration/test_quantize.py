@@ -105,6 +105,9 @@ def test_a_folder_of_images_calibrates_too(assets, tmp_path):
         cv2.imwrite(str(tmp_path / f"{k}.jpg"), frame)
     frames = sample_frames([str(tmp_path)], 2)
     assert len(frames) == 2 and frames[0].ndim == 3
+    data = (tmp_path / "2.jpg").read_bytes()
+    (tmp_path / "2.jpg").write_bytes(data[: len(data) // 2])  # a copy cut short: it would decode half grey
+    assert [f.shape for f in sample_frames([str(tmp_path)], 3)] == [frames[0].shape] * 2  # 0.jpg and 1.jpg only
 
 
 def test_the_cli_writes_the_model_and_prints_the_agreement(assets, tmp_path):

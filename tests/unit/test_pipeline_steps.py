@@ -181,6 +181,23 @@ def test_the_results_windows_are_seconds_at_the_cameras_frame_rate(tmp_path, cap
     assert f"camera cam gives {fps:g} frames/s: fill_gaps_s and smooth_s count {round(fps)} and" in caplog.text
 
 
+@pytest.mark.parametrize("frames", [
+    [(k + 1, 0.001 * k) for k in range(8)] + [(k + 9, 0.047 + 0.04 * k) for k in range(15)]  # a burst from a buffer,
+    + [(k + 24, 5.6 + 0.04 * k) for k in range(15)],  # then a 5 s silence (a reconnection)
+    [(3000 + k, 0.04 * k) for k in range(10)] + [(k + 1, 0.4 + 0.04 * k) for k in range(30)],  # a restarted worker
+], ids=["burst-and-silence", "restart"])
+def test_a_cameras_rate_is_measured_through_a_burst_a_reconnection_and_a_restart(tmp_path, frames):
+    """Frames per second between consecutive steps, their median over a second: frames 1 ms apart from
+    a buffer, a stream silent for 5 s (its frame numbers going on by one) and frame numbers that start
+    again from 1 do not make a 25 frames/s camera anything else."""
+    p = pipeline(dataclasses.replace(config({"cam": 0}, tmp_path), output=OutputConfig(fill_gaps_s=2.0)), tmp_path,
+                 output_dir=tmp_path / "out")
+    for index, t in frames:
+        p.process([Frame("cam", index, time.monotonic(), 1000.0 + t, draw({0: (1.0, 3.0)})[:, :250].copy())])
+    assert p.scene.writer.fill_gaps_frames == 50  # 20 at the 10 frames/s assumed until measured
+    p.close()
+
+
 def test_a_run_settling_its_rows_as_it_goes_writes_the_files_of_one_that_keeps_them_all(tmp_path):
     """output.settle_after_s reaches the results writer: with 3 s (30 steps at 10 frames/s; gaps of 0.5 s
     filled, 0.1 s smoothing), 60 steps of a walker hidden for a while and a second walker, the files are

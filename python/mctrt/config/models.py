@@ -47,7 +47,8 @@ class ByteTrackConfig:
         duplicate_iou: a tracked and a lost track overlapping more than this are one person; the
             younger is dropped.
         distance_gate: a third association, after ByteTrack's two, in frames that come 1.5 frames or
-            more after the last (processing fell behind the camera): the tracks lost in this frame and
+            more after the last at frame_rate (in the pipeline 0.15 s: processing fell behind the
+            camera, or the camera runs under 6.7 frames/s): the tracks lost in this frame and
             the confident boxes left over, matched by the squared Mahalanobis distance of a box's centre
             from the track's predicted centre (the Kalman filter's spread: it scales with the box height
             and the time since the last frame), up to this value; heights must agree within a factor of
@@ -79,8 +80,8 @@ class ByteTrackConfig:
         frame_rate: the unit of the Kalman filter's motion noise (ByteTrack's per-frame values) and,
             without capture times, the video's frame rate (track_buffer is scaled by frame_rate / 30).
             Given capture times, the tracker predicts across the real gap between frames, so dropped
-            frames and uneven rates cost no identities. Not a config file's key: the pipeline's
-            trackers always have PIPELINE_TRACKER_RATE (below).
+            frames and uneven rates cost no identities. Not a config file's key: the config loader
+            gives the pipeline's trackers PIPELINE_TRACKER_RATE (below).
     """
 
     track_thresh: float = 0.6

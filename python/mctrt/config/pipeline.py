@@ -480,7 +480,7 @@ class OutputConfig:
     """What the results files (`--output DIR`, written at the end of a run) add with hindsight (`output:`).
 
     The seconds become frames at each camera's own rate, measured from its frame numbers and capture
-    times over its first second (until then 10 frames/s; the scene logs it); world.txt's and the
+    times (the median over its first second; until then 10 frames/s; the scene logs it); world.txt's and the
     settling's steps at the fastest camera's rate (offline, a step is one of its frames).
 
     Attributes:

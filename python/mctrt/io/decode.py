@@ -161,13 +161,13 @@ class ImageFolderCapture:
         self.height, self.width = first.shape[:2] if first is not None else (0, 0)
 
     def _first_image(self) -> np.ndarray | None:
-        return next((image for image, _ in map(_decode_image, self._files) if image is not None), None)
+        return next((image for image, _ in map(decode_image, self._files) if image is not None), None)
 
     def read(self) -> np.ndarray | None:
         while self._next < len(self._files):
             path, self.position = self._files[self._next], self._next
             self._next += 1
-            image, why = _decode_image(path)
+            image, why = decode_image(path)
             if image is not None:
                 return image
             self.skipped += 1
@@ -181,7 +181,7 @@ class ImageFolderCapture:
         pass
 
 
-def _decode_image(path: Path) -> tuple[np.ndarray | None, str]:
+def decode_image(path: Path) -> tuple[np.ndarray | None, str]:
     """(BGR image, "") or (None, why not). A JPEG cut short (a copy not finished) would decode with
     its lower part grey, and libjpeg would say so on stderr: one without its end marker is refused."""
     try:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt.errors import ConfigError, ModelError
+from mctrt.io.decode import decode_image
 from mctrt.io.paths import IMAGE_SUFFIXES, image_files
 
 log = logging.getLogger(__name__)
@@ -99,11 +100,10 @@ def _video_frames(path: Path, count: int) -> list[np.ndarray]:
 
 
 def _image_frames(folder: Path, count: int) -> list[np.ndarray]:
-    import cv2
-
+    """Images read as a camera's folder is (a JPEG cut short, decoded half grey, left out)."""
     files = image_files(folder)
     picked = [files[int(k)] for k in np.linspace(0, len(files) - 1, min(count, len(files)))] if files else []
-    return [image for image in (cv2.imread(str(p)) for p in picked) if image is not None]
+    return [image for image, _ in map(decode_image, picked) if image is not None]
 
 
 def check_sources(sources: Sequence[str]) -> None:
