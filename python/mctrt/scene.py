@@ -99,13 +99,14 @@ class Scene:
         self.writer = (ResultWriter(output_dir, config.camera_ids, 0, config.reid_schedule.border_margin_px)
                        if output_dir is not None else None)
         # The results' windows are seconds, their rows frames: counted at each camera's own frame rate,
-        # measured from its frame numbers and capture times over its first second (world.txt's and the
-        # settling's steps at the fastest camera's: offline, a step is a frame of it).
-        self._last_frame: dict[str, tuple[int, float]] = {}  # each camera's last (frame, time)
-        self._rates: dict[str, list[float]] = {}  # frames per second between its consecutive steps
-        self._spans: dict[str, float] = {}  # the seconds those cover
-        self._fps: dict[str, float] = {}  # each camera's rate as measured so far
-        self._fps_known: set[str] = set()  # the cameras measured over a second
+        # and world.txt's and the settling's in steps at the steps' rate (offline, the fastest camera's;
+        # live, the processing's), each measured from numbers and times (_measure_rates).
+        self._last: dict[str | None, tuple[int, float]] = {}  # each camera's last (frame, time); None: the steps'
+        self._rates: dict[str | None, list[float]] = {}  # frames (steps) per second between consecutive ones
+        self._spans: dict[str | None, float] = {}  # the seconds those cover
+        self._fps: dict[str | None, float] = {}  # the rates as measured so far
+        self._fps_known: set[str | None] = set()  # those measured over a second
+        self._steps = 0
         if self.writer is not None:
             self._set_windows()
         self._closed = False
@@ -195,39 +196,38 @@ class Scene:
         def frames(fps: float) -> tuple[int, ...]:
             return tuple(round(s * fps) for s in (out.fill_gaps_s, out.smooth_s, out.settle_after_s))
 
-        steps = frames(max(self._fps.values(), default=ASSUMED_FPS))
-        self.writer.set_windows(*steps, {cam: frames(fps)[:2] for cam, fps in self._fps.items()})
+        cameras = {cam: frames(fps)[:2] for cam, fps in self._fps.items() if cam is not None}
+        self.writer.set_windows(*frames(self._fps.get(None, ASSUMED_FPS)), cameras)
 
-    def _measure_frame_rates(self, steps: list[CameraStep]) -> None:
-        """Each camera's rate: the median of frames per second between its consecutive steps, known once
-        they span a second. A silence (over a second: a reconnection), frame numbers or times going
-        back (a restarted worker) are no measure; a burst of buffered frames is outvoted."""
-        changed = False
-        for s in steps:
-            cam = s.camera_id
-            if cam in self._fps_known:
-                continue
-            last = self._last_frame.get(cam)
-            self._last_frame[cam] = (s.index, s.time_s)
-            if last is None or s.index <= last[0] or not 0 < s.time_s - last[1] <= 1.0:
-                continue
-            self._rates.setdefault(cam, []).append((s.index - last[0]) / (s.time_s - last[1]))
-            self._spans[cam] = self._spans.get(cam, 0.0) + s.time_s - last[1]
-            self._fps[cam], changed = float(np.median(self._rates[cam])), True
-            if self._spans[cam] >= 1.0:
-                self._fps_known.add(cam)
-                fps, out = self._fps[cam], self.config.output
+    def _measure_rates(self, key: str | None, number: int, time_s: float) -> bool:
+        """Whether the rate of a camera's frames (key: its ID) or of the steps (None) changed: the median
+        of frames per second between consecutive ones, known once they span a second. A silence (over
+        a second: a reconnection), numbers or times going back (a restarted worker) are no measure; a
+        burst of buffered frames is outvoted."""
+        last = self._last.get(key)
+        self._last[key] = (number, time_s)
+        if key in self._fps_known or last is None or number <= last[0] or not 0 < time_s - last[1] <= 1.0:
+            return False
+        self._rates.setdefault(key, []).append((number - last[0]) / (time_s - last[1]))
+        self._spans[key] = self._spans.get(key, 0.0) + time_s - last[1]
+        self._fps[key] = fps = float(np.median(self._rates[key]))
+        if self._spans[key] >= 1.0:
+            self._fps_known.add(key)
+            if key is not None:
+                out = self.config.output
                 log.info("results: camera %s gives %.3g frames/s: fill_gaps_s and smooth_s count %d and %d of its "
-                         "frames", cam, fps, round(out.fill_gaps_s * fps), round(out.smooth_s * fps))
-        if changed:
-            self._set_windows()
+                         "frames", key, fps, round(out.fill_gaps_s * fps), round(out.smooth_s * fps))
+        return True
 
     def _output(self, results: list[CameraResult], events: list[dict], corrections, positions, now: float,
                 frame_index: int) -> None:
         self._store(events)
         if self.writer is not None:
-            if len(self._fps_known) < len(self.config.camera_ids) and not self.writer.windows_fixed:
-                self._measure_frame_rates([r.step for r in results])
+            self._steps += 1
+            if len(self._fps_known) <= len(self.config.camera_ids) and not self.writer.windows_fixed:
+                changed = [self._measure_rates(r.camera_id, r.step.index, r.step.time_s) for r in results]
+                if any([*changed, self._measure_rates(None, self._steps, now)]):
+                    self._set_windows()
             for r in results:
                 t = r.tracks
                 self.writer.add(r.camera_id, r.step.index, r.global_ids, t.track_id, t.xyxy, t.score, t.removed_id, r.step.size)

@@ -198,6 +198,22 @@ def test_a_cameras_rate_is_measured_through_a_burst_a_reconnection_and_a_restart
     p.close()
 
 
+def test_world_txts_windows_count_steps_at_the_steps_own_rate(tmp_path):
+    """Live, two 10 frames/s cameras whose frames come at different moments are processed in steps of
+    one camera each: 20 steps a second. world.txt's gaps (2 s) are then 40 steps; each camera's, 20 frames."""
+    cams = {"left": 0, "right": 150}
+    p = pipeline(dataclasses.replace(config(cams, tmp_path), output=OutputConfig(fill_gaps_s=2.0)), tmp_path,
+                 output_dir=tmp_path / "out")
+    for k in range(30):
+        for name, offset in (("left", 0.0), ("right", 0.05)):
+            canvas = draw({0: (1.0 + 0.01 * k, 3.0)})
+            p.process([Frame(name, k + 1, time.monotonic(), 1000.0 + 0.1 * k + offset,
+                             np.ascontiguousarray(canvas[:, cams[name]:cams[name] + 250]))])
+    writer = p.scene.writer
+    assert writer.fill_gaps_frames == 40 and writer._camera_windows == {"left": (20, 2), "right": (20, 2)}
+    p.close()
+
+
 def test_a_run_settling_its_rows_as_it_goes_writes_the_files_of_one_that_keeps_them_all(tmp_path):
     """output.settle_after_s reaches the results writer: with 3 s (30 steps at 10 frames/s; gaps of 0.5 s
     filled, 0.1 s smoothing), 60 steps of a walker hidden for a while and a second walker, the files are

@@ -480,8 +480,9 @@ class OutputConfig:
     """What the results files (`--output DIR`, written at the end of a run) add with hindsight (`output:`).
 
     The seconds become frames at each camera's own rate, measured from its frame numbers and capture
-    times (the median over its first second; until then 10 frames/s; the scene logs it); world.txt's and the
-    settling's steps at the fastest camera's rate (offline, a step is one of its frames).
+    times (the median over its first second; until then 10 frames/s; the scene logs it), and
+    world.txt's and the settling's steps at the steps' own rate, measured alike (offline, the
+    fastest camera's; live, the processing's).
 
     Attributes:
         fill_gaps_s: where a person's rows in one camera stop for at most this long (in frames at the
@@ -495,7 +496,7 @@ class OutputConfig:
             side (in frames at the camera's rate: 2 at 10 frames/s; consecutive frames
             only), which takes the detector's jitter out of a person's walk; 0 leaves the boxes as
             the tracker gave them.
-        settle_after_s: rows this old (in steps at the fastest camera's rate) are final: written
+        settle_after_s: rows this old (in steps at the steps' rate) are final: written
             aside in their final form and let go from memory, so that a run of days holds minutes
             of rows, not days. A correction joining two IDs after that renames only the rows not
             yet settled (events.jsonl's `id_corrected` says which IDs became which). At least
