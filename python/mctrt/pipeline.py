@@ -101,7 +101,8 @@ class Pipeline(Watched):
             max_frames: int | None = None) -> None:
         """Read the cameras and process until they end (offline), each has given max_frames frames (live,
         a camera reconnecting by then is not waited for), or stop() is called."""
-        origin = 0.0 if self.publisher is not None else clock.now()  # a worker's offline times: from the video's start
+        # files' times: this run's start plus their own timeline; a worker's offline: from the video's start
+        origin = 0.0 if self.publisher is not None and self.offline else clock.now()
         capacity = 4 if self.offline else 1
         self.readers = [CameraReader(c, offline=self.offline, capacity=capacity, clock_origin=origin)
                         for c in self.inputs]

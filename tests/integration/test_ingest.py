@@ -109,6 +109,19 @@ def test_offline_reader_gives_every_frame_in_order_with_video_time(tmp_path):
     assert reader.status.state == ENDED and reader.status.frames_read == 12 and reader.status.fps == 10.0
 
 
+def test_a_live_file_keeps_its_own_timeline_not_the_reads(tmp_path):
+    """Live, a file's frames are read when due, a few ms early or late as the machine allows; their
+    times are the file's (the run's start plus (index - 1) / fps), so two files stay aligned and a run
+    that drops nothing tracks as offline does."""
+    path = write_video(tmp_path / "v.avi", frames=6, fps=10.0)
+    reader = CameraReader(InputConfig("cam", str(path)), capacity=10, clock_origin=1000.0)
+    reader.start()
+    reader.join(10)
+    frames = drain(reader)
+    assert [f.index for f in frames] == list(range(1, 7))
+    assert np.allclose([f.time_s - 1000.0 for f in frames], [k / 10.0 for k in range(6)], rtol=0, atol=1e-9)
+
+
 def test_live_file_is_paced_at_its_frame_rate_and_can_loop(tmp_path):
     path = write_video(tmp_path / "v.avi", frames=5, fps=10.0)
     reader = CameraReader(InputConfig("cam", str(path), loop=True), capacity=50)

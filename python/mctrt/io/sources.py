@@ -372,7 +372,7 @@ class CameraReader(threading.Thread):
                 if due > now:
                     self._stopping.wait(due - now)
                     now = time.monotonic()
-            if self.offline and self.status.fps:
+            if is_file and self.status.fps:  # the file's own timeline, live too: no read-time jitter
                 scene_time = self._origin + (self._index - 1) / self.status.fps
             else:
                 scene_time = clock.wall_at(now)
