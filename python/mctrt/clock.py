@@ -23,3 +23,35 @@ def wall_at(monotonic_s: float) -> float:
 def now() -> float:
     """Unix seconds now, on this process's clock (see the module docstring)."""
     return wall_at(time.monotonic())
+
+
+class StreamTimes:
+    """A stream's capture times from its own timestamps (RTP's, as FFmpeg gives them), on this clock.
+
+    The time of a read jitters with the network and the machine's load, and frames the stream had
+    buffered arrive together (at a connect: a burst of seconds of frames within milliseconds); the
+    camera's timestamps are regular. A frame's time is its timestamp plus the smallest delay seen so
+    far (read time minus timestamp), which rises by LEAK_S_PER_S while unmet (a camera clock slower
+    than ours), so times are never in the future, never go back, and carry no read's jitter. A
+    timestamp that goes back or jumps by over MAX_JUMP_S (the stream restarted) starts over from the
+    read's time; a frame without one has the read's time.
+    """
+
+    LEAK_S_PER_S = 1e-3
+    MAX_JUMP_S = 10.0
+
+    def __init__(self) -> None:
+        self._offset: float | None = None  # wall time minus timestamp, its smallest lately
+        self._last: tuple[float, float] = (0.0, 0.0)  # the last (timestamp, wall time)
+
+    def time_of(self, timestamp_s: float | None, wall_s: float) -> float:
+        if timestamp_s is None:
+            self._offset = None
+            return wall_s
+        last_stamp, last_wall = self._last
+        self._last = (timestamp_s, wall_s)
+        if self._offset is None or not 0.0 < timestamp_s - last_stamp <= self.MAX_JUMP_S:
+            self._offset = wall_s - timestamp_s
+        else:
+            self._offset = min(self._offset + self.LEAK_S_PER_S * (wall_s - last_wall), wall_s - timestamp_s)
+        return timestamp_s + self._offset

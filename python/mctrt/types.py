@@ -17,8 +17,9 @@ class Frame:
         index: 1-based frame number of this source (MOTChallenge frame numbers): decoded frames counted,
             and in a file, after a packet that could not be decoded, its frames' place by their timestamps.
         capture_ts: time.monotonic() when the frame was read: capture -> result latency starts here.
-        time_s: when the scene happened, in Unix seconds: for streams and webcams the read's time on the
-            process's clock (mctrt.clock: wall time that a step of the system clock does not move); for files
+        time_s: when the scene happened, in Unix seconds on the process's clock (mctrt.clock: wall time
+            that a step of the system clock does not move): for webcams the read's time; for streams their
+            own timestamps placed at the smallest delay seen (clock.StreamTimes); for files
             and image folders with a frame rate, live or offline, the run's start plus (index - 1) / fps,
             so events keep the video's timing and cameras their alignment, free of the reads' jitter.
         image: (H, W, 3) uint8 BGR.

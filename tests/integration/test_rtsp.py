@@ -119,3 +119,27 @@ def test_rtsp_camera_reconnects_after_the_server_goes_away(camera, tmp_path):
             r.stop()
             r.join(10)
     assert not reader.is_alive() and beside.status.state == CONNECTED
+
+
+def test_rtsp_frames_are_timed_by_the_streams_timestamps(camera):
+    """Frames the server had buffered arrive together at the connect, and later reads jitter with the
+    machine's load; the times follow the stream's own timestamps: 0.1 s apart once live, never back,
+    never ahead of the wall clock."""
+    from mctrt import clock
+
+    camera.start()
+    reader = CameraReader(InputConfig("door", camera.url, rtsp_transport="udp", open_timeout_s=3.0, read_timeout_s=2.0),
+                          capacity=200)
+    reader.start()
+    try:
+        wait_until(lambda: reader.status.frames_read >= 40, 40, "40 frames over RTSP")
+    finally:
+        reader.stop()
+        reader.join(10)
+    frames = []
+    while (f := reader.queue.get(0)) is not None:
+        frames.append(f)
+    times = np.array([f.time_s for f in frames])
+    assert len(times) >= 40 and (np.diff(times) >= 0).all() and (times <= clock.now()).all()
+    steps = np.diff(times[-10:])  # the smallest delay is still being found: a few ms at a new one
+    assert np.allclose(steps, 0.1, atol=0.01) and abs(np.median(steps) - 0.1) < 5e-4, np.diff(times)

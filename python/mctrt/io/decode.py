@@ -86,6 +86,7 @@ class AvCapture:
         self.frame_count = int(self._stream.frames or 0)
         self.skipped, self.skip_reason = 0, ""
         self.position = None
+        self.time_s: float | None = None  # the last frame's timestamp, in seconds of the stream
         start = self._stream.start_time
         self._start_s = float(start * self._stream.time_base) if start is not None and self._stream.time_base else 0.0
         self._frames = self._decoded()
@@ -105,6 +106,7 @@ class AvCapture:
             raise DecodeError(ffmpeg_reason(exc)) from exc
         if frame is None:
             return None
+        self.time_s = frame.time
         self.position = round((frame.time - self._start_s) * self.fps) if frame.time is not None and self.fps else None
         # FFmpeg pads each row to its alignment: a frame whose width is not a multiple of it comes as
         # a strided view, which the C++ pre-processing and hashing need contiguous

@@ -333,6 +333,7 @@ class CameraReader(threading.Thread):
         declared = capture.frame_count if is_file and not isinstance(capture, ImageFolderCapture) else 0
         pace = is_file and not self.offline and self.status.fps
         started, first_index, skipped = time.monotonic(), self._index, 0
+        stream_times = clock.StreamTimes()  # a stream's frames: their own timestamps, this connection's
         while not self._stopping.is_set():
             try:
                 image, broken = capture.read(), ""
@@ -375,7 +376,7 @@ class CameraReader(threading.Thread):
             if is_file and self.status.fps:  # the file's own timeline, live too: no read-time jitter
                 scene_time = self._origin + (self._index - 1) / self.status.fps
             else:
-                scene_time = clock.wall_at(now)
+                scene_time = stream_times.time_of(getattr(capture, "time_s", None), clock.wall_at(now))
             self.status.frames_read += 1
             self.queue.put(Frame(self.config.camera_id, self._index, now, scene_time, image), self._stopping)
             self.status.frames_dropped = self.queue.dropped
