@@ -32,13 +32,18 @@ class StreamTimes:
     buffered arrive together (at a connect: a burst of seconds of frames within milliseconds); the
     camera's timestamps are regular. A frame's time is its timestamp plus the smallest delay seen so
     far (read time minus timestamp), which rises by LEAK_S_PER_S while unmet (a camera clock slower
-    than ours), so times are never in the future, never go back, and carry no read's jitter. A
-    timestamp that goes back or jumps by over MAX_JUMP_S (the stream restarted) starts over from the
-    read's time; a frame without one has the read's time.
+    than ours), so times are never in the future, never go back, and carry no read's jitter (the
+    frames of a burst, from which the delay is learnt, keep their reads' times). A frame is never
+    placed more than MAX_LAG_S before its read (frames that come slower than their timestamps say,
+    invented ones, or a file that decodes slower than it plays): the delay then catches up, as if
+    frames had been dropped; a live central counts a camera further behind (bus.lateness_s 0.5 s)
+    as late. A timestamp that goes back or jumps by over MAX_JUMP_S (the stream restarted) starts over
+    from the read's time; a frame without one has the read's time.
     """
 
     LEAK_S_PER_S = 1e-3
     MAX_JUMP_S = 10.0
+    MAX_LAG_S = 0.25
 
     def __init__(self) -> None:
         self._offset: float | None = None  # wall time minus timestamp, its smallest lately
@@ -54,4 +59,5 @@ class StreamTimes:
             self._offset = wall_s - timestamp_s
         else:
             self._offset = min(self._offset + self.LEAK_S_PER_S * (wall_s - last_wall), wall_s - timestamp_s)
+            self._offset = max(self._offset, wall_s - timestamp_s - self.MAX_LAG_S)
         return timestamp_s + self._offset

@@ -128,8 +128,8 @@ class Pipeline(Watched):
                 if frames:
                     self.process(frames)
                 if max_frames is not None and enough and all(
-                        r.config.camera_id in enough or _drained(r) or (not self.offline and _away(r))
-                        for r in self.readers):
+                        r.config.camera_id in enough or (_drained(r) and r.config.camera_id not in self._next_frames)
+                        or (not self.offline and _away(r)) for r in self.readers):
                     break  # a camera that ended or failed short of max_frames is done too; live, one away too
                 if health is not None:
                     reasons = {r.config.camera_id: r.status.reason for r in self.readers}

@@ -201,17 +201,18 @@ class Scene:
 
     def _measure_rates(self, key: str | None, number: int, time_s: float) -> bool:
         """Whether the rate of a camera's frames (key: its ID) or of the steps (None) changed: the median
-        of frames per second between consecutive ones, known once they span a second. A silence (over
-        a second: a reconnection), numbers or times going back (a restarted worker) are no measure; a
+        of frames per second between consecutive ones, known once there are ten that span a second.
+        Numbers or times going back (a restarted worker) are no measure; a silence (a reconnection) or a
         burst of buffered frames is outvoted."""
         last = self._last.get(key)
         self._last[key] = (number, time_s)
-        if key in self._fps_known or last is None or number <= last[0] or not 0 < time_s - last[1] <= 1.0:
+        if key in self._fps_known or last is None or number <= last[0] or time_s <= last[1]:
             return False
-        self._rates.setdefault(key, []).append((number - last[0]) / (time_s - last[1]))
+        rates = self._rates.setdefault(key, [])
+        rates.append((number - last[0]) / (time_s - last[1]))
         self._spans[key] = self._spans.get(key, 0.0) + time_s - last[1]
-        self._fps[key] = fps = float(np.median(self._rates[key]))
-        if self._spans[key] >= 1.0:
+        self._fps[key] = fps = float(np.median(rates))
+        if self._spans[key] >= 1.0 and len(rates) >= 10:
             self._fps_known.add(key)
             if key is not None:
                 out = self.config.output

@@ -109,17 +109,27 @@ def test_offline_reader_gives_every_frame_in_order_with_video_time(tmp_path):
     assert reader.status.state == ENDED and reader.status.frames_read == 12 and reader.status.fps == 10.0
 
 
-def test_a_live_file_keeps_its_own_timeline_not_the_reads(tmp_path):
+@pytest.mark.parametrize("late_s", [0.0, 100.0], ids=["on-time", "far-behind"])
+def test_a_live_file_keeps_its_own_timeline_not_the_reads(tmp_path, late_s):
     """Live, a file's frames are read when due, a few ms early or late as the machine allows; their
     times are the file's (the run's start plus (index - 1) / fps), so two files stay aligned and a run
-    that drops nothing tracks as offline does."""
+    that drops nothing tracks as offline does. A file behind its timeline (here by 100 s: the run's
+    start long past) goes on from no more than StreamTimes.MAX_LAG_S before its reads, as a stream would."""
+    from mctrt import clock
+
     path = write_video(tmp_path / "v.avi", frames=6, fps=10.0)
-    reader = CameraReader(InputConfig("cam", str(path)), capacity=10, clock_origin=1000.0)
+    origin = clock.now() + 0.3 - late_s  # on time: the first frame is due after the file has opened
+    reader = CameraReader(InputConfig("cam", str(path)), capacity=10, clock_origin=origin)
     reader.start()
     reader.join(10)
     frames = drain(reader)
+    times = np.array([f.time_s for f in frames])
     assert [f.index for f in frames] == list(range(1, 7))
-    assert np.allclose([f.time_s - 1000.0 for f in frames], [k / 10.0 for k in range(6)], rtol=0, atol=1e-9)
+    assert np.allclose(np.diff(times), 0.1, rtol=0, atol=1e-6)  # Unix seconds: float64 steps of 2.4e-7
+    if not late_s:
+        assert np.allclose(times - origin, [k / 10.0 for k in range(6)], rtol=0, atol=1e-6)
+    behind = np.array([clock.wall_at(f.capture_ts) for f in frames]) - times
+    assert (behind >= -1e-3).all() and (behind <= clock.StreamTimes.MAX_LAG_S + 1e-6).all(), behind
 
 
 def test_live_file_is_paced_at_its_frame_rate_and_can_loop(tmp_path):

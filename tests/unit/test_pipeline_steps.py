@@ -198,6 +198,16 @@ def test_a_cameras_rate_is_measured_through_a_burst_a_reconnection_and_a_restart
     p.close()
 
 
+def test_a_camera_slower_than_a_frame_a_second_gets_its_own_windows(tmp_path):
+    """A frame every 2 s: fill_gaps_s 2 is one of its frames, not the steps' assumed 20."""
+    p = pipeline(dataclasses.replace(config({"cam": 0}, tmp_path), output=OutputConfig(fill_gaps_s=2.0)), tmp_path,
+                 output_dir=tmp_path / "out")
+    for k in range(12):
+        p.process([Frame("cam", k + 1, time.monotonic(), 1000.0 + 2.0 * k, draw({0: (1.0, 3.0)})[:, :250].copy())])
+    assert p.scene.writer._camera_windows == {"cam": (1, 0)} and p.scene.writer.fill_gaps_frames == 1
+    p.close()
+
+
 def test_world_txts_windows_count_steps_at_the_steps_own_rate(tmp_path):
     """Live, two 10 frames/s cameras whose frames come at different moments are processed in steps of
     one camera each: 20 steps a second. world.txt's gaps (2 s) are then 40 steps; each camera's, 20 frames."""
@@ -364,6 +374,22 @@ def test_offline_cameras_at_different_rates_step_together_as_they_were_filmed(tm
     assert [s["slow"][0] for s in steps if "slow" in s] == list(range(1, 11))
     assert all(fast == 3 * slow - 2 for (fast, _), (slow, _) in ((s["fast"], s["slow"]) for s in steps if "slow" in s))
     assert all(abs(s["fast"][1] - s["slow"][1]) < 1e-6 for s in steps if "slow" in s)
+
+
+def test_max_frames_does_not_lose_a_frame_held_for_its_moment(tmp_path):
+    """Offline, a 10 frames/s camera's frame waits for the 30 frames/s one to reach its moment; a run of
+    max_frames 10 that the slow camera's 5-frame file ends first still processes all 5 of its frames."""
+    for name, fps, frames in (("fast", 30.0, 30), ("slow", 10.0, 5)):
+        writer = cv2.VideoWriter(str(tmp_path / f"{name}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), fps, (250, 300))
+        for _ in range(frames):
+            writer.write(np.ascontiguousarray(draw({0: (1.0, 3.0)})[:, :250]))
+        writer.release()
+    p = pipeline(config({"fast": 0, "slow": 0}, tmp_path), tmp_path)
+    seen = []
+    p.process = lambda frames: seen.extend((f.camera_id, f.index) for f in frames)
+    p.run(max_frames=10)
+    assert [i for cam, i in seen if cam == "slow"] == [1, 2, 3, 4, 5]
+    assert [i for cam, i in seen if cam == "fast"] == list(range(1, 11))
 
 
 def test_a_person_in_a_camera_that_stops_sending_leaves_it_while_the_other_camera_goes_on(tmp_path):

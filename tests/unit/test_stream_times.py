@@ -33,3 +33,13 @@ def test_a_camera_clock_slower_than_ours_is_followed():
     times = StreamTimes()
     got = [times.time_of(0.1 * k, 1000.0 + 0.1001 * k) for k in range(3000)]  # 5 minutes
     assert 0 <= (1000.0 + 0.1001 * 2999) - got[-1] < 0.01
+
+
+def test_frames_that_come_slower_than_their_timestamps_say_stay_within_max_lag_of_their_reads():
+    """Invented timestamps (FFmpeg's 25 a second on a raw stream) on a 10 frames/s camera: the times
+    would fall behind by 0.06 s a frame; they go on from no more than MAX_LAG_S before the reads."""
+    times = StreamTimes()
+    walls = 1000.0 + 0.1 * np.arange(100)
+    got = np.array([times.time_of(0.04 * k, w) for k, w in enumerate(walls)])
+    assert (np.diff(got) > 0).all() and (walls - got <= StreamTimes.MAX_LAG_S + 1e-9).all()
+    assert np.allclose(walls[-50:] - got[-50:], StreamTimes.MAX_LAG_S)

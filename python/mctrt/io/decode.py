@@ -78,9 +78,9 @@ class AvCapture:
         self._stream.thread_type = "SLICE" if live else "AUTO"
         # A raw elementary stream (.h264 and the like) has no timestamps: FFmpeg's average rate is then its
         # default of 25, and the rate the stream itself declares (its SPS timing) is the guessed one
-        no_timestamps = bool(self._container.format.flags & _AVFMT_NOTIMESTAMPS)
+        self._no_timestamps = bool(self._container.format.flags & _AVFMT_NOTIMESTAMPS)
         first, second = self._stream.average_rate, self._stream.guessed_rate
-        rate = (second or first if no_timestamps else first or second) or Fraction(0)
+        rate = (second or first if self._no_timestamps else first or second) or Fraction(0)
         self.fps = float(rate)
         self.width, self.height = self._stream.width, self._stream.height
         self.frame_count = int(self._stream.frames or 0)
@@ -106,7 +106,7 @@ class AvCapture:
             raise DecodeError(ffmpeg_reason(exc)) from exc
         if frame is None:
             return None
-        self.time_s = frame.time
+        self.time_s = None if self._no_timestamps else frame.time  # FFmpeg invents 25 a second for such
         self.position = round((frame.time - self._start_s) * self.fps) if frame.time is not None and self.fps else None
         # FFmpeg pads each row to its alignment: a frame whose width is not a multiple of it comes as
         # a strided view, which the C++ pre-processing and hashing need contiguous

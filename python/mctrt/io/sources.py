@@ -331,8 +331,7 @@ class CameraReader(threading.Thread):
         is_file = self.config.kind == "file"
         # a folder's count is of its files, unreadable ones included (skipped, not a cut-short file)
         declared = capture.frame_count if is_file and not isinstance(capture, ImageFolderCapture) else 0
-        pace = is_file and not self.offline and self.status.fps
-        started, first_index, skipped = time.monotonic(), self._index, 0
+        first_index, skipped = self._index, 0
         stream_times = clock.StreamTimes()  # a stream's frames: their own timestamps, this connection's
         while not self._stopping.is_set():
             try:
@@ -351,7 +350,7 @@ class CameraReader(threading.Thread):
                     if cut:
                         self._set(CONNECTED, f"{cut}; looping over the frames before it")
                     capture.rewind()
-                    started, first_index = time.monotonic(), self._index
+                    first_index = self._index
                     continue
                 if cut:
                     self._set(FAILED, f"{cut}; the {self._index - first_index} frames before it were used")
@@ -368,13 +367,19 @@ class CameraReader(threading.Thread):
                 self._note_skipped(capture)
             self._check_size(image)
             now = time.monotonic()
-            if pace:
-                due = started + (self._index - first_index) / self.status.fps
-                if due > now:
-                    self._stopping.wait(due - now)
-                    now = time.monotonic()
-            if is_file and self.status.fps:  # the file's own timeline, live too: no read-time jitter
+            if is_file and self.status.fps:
+                # The file's own timeline, live too (no read's jitter), where a live file is paced: each
+                # frame read at its time, or, once further behind than a stream may be (a file that
+                # decodes slower than it plays), going on from later, as a stream that dropped frames.
                 scene_time = self._origin + (self._index - 1) / self.status.fps
+                if not self.offline:
+                    early = scene_time - clock.wall_at(now)
+                    if early > 0:
+                        self._stopping.wait(early)
+                        now = time.monotonic()
+                    elif early < -clock.StreamTimes.MAX_LAG_S:
+                        self._origin -= early + clock.StreamTimes.MAX_LAG_S
+                        scene_time -= early + clock.StreamTimes.MAX_LAG_S
             else:
                 scene_time = stream_times.time_of(getattr(capture, "time_s", None), clock.wall_at(now))
             self.status.frames_read += 1
