@@ -26,7 +26,32 @@ from mctrt.types import Frame, Tracks
 
 log = logging.getLogger(__name__)
 
-ASSUMED_FPS = 10.0  # the cameras' frame rate for the results' windows until their frames span a second
+ASSUMED_FPS = 10.0  # the cameras' frame rate for the results' windows until it is measured
+
+
+class FrameRate:
+    """The rate of numbered, timed things (a camera's frames, the scene's steps): the median of the
+    numbers per second between consecutive ones, known once there are ten that span a second. Numbers
+    or times going back (a restarted worker) are no measure; a silence (a reconnection) or a burst of
+    buffered frames is outvoted."""
+
+    def __init__(self) -> None:
+        self.fps: float | None = None  # as measured so far
+        self.known = False
+        self._last: tuple[int, float] | None = None
+        self._rates: list[float] = []
+        self._span_s = 0.0
+
+    def add(self, number: int, time_s: float) -> bool:
+        """Whether fps changed."""
+        last, self._last = self._last, (number, time_s)
+        if self.known or last is None or number <= last[0] or time_s <= last[1]:
+            return False
+        self._rates.append((number - last[0]) / (time_s - last[1]))
+        self._span_s += time_s - last[1]
+        self.fps = float(np.median(self._rates))
+        self.known = self._span_s >= 1.0 and len(self._rates) >= 10
+        return True
 
 
 @dataclass
@@ -100,12 +125,9 @@ class Scene:
                        if output_dir is not None else None)
         # The results' windows are seconds, their rows frames: counted at each camera's own frame rate,
         # and world.txt's and the settling's in steps at the steps' rate (offline, the fastest camera's;
-        # live, the processing's), each measured from numbers and times (_measure_rates).
-        self._last: dict[str | None, tuple[int, float]] = {}  # each camera's last (frame, time); None: the steps'
-        self._rates: dict[str | None, list[float]] = {}  # frames (steps) per second between consecutive ones
-        self._spans: dict[str | None, float] = {}  # the seconds those cover
-        self._fps: dict[str | None, float] = {}  # the rates as measured so far
-        self._fps_known: set[str | None] = set()  # those measured over a second
+        # live, the processing's), each measured from numbers and times.
+        self._rates = {cam: FrameRate() for cam in config.camera_ids}
+        self._step_rate = FrameRate()
         self._steps = 0
         if self.writer is not None:
             self._set_windows()
@@ -196,39 +218,30 @@ class Scene:
         def frames(fps: float) -> tuple[int, ...]:
             return tuple(round(s * fps) for s in (out.fill_gaps_s, out.smooth_s, out.settle_after_s))
 
-        cameras = {cam: frames(fps)[:2] for cam, fps in self._fps.items() if cam is not None}
-        self.writer.set_windows(*frames(self._fps.get(None, ASSUMED_FPS)), cameras)
+        cameras = {cam: frames(rate.fps)[:2] for cam, rate in self._rates.items() if rate.fps}
+        self.writer.set_windows(*frames(self._step_rate.fps or ASSUMED_FPS), cameras)
 
-    def _measure_rates(self, key: str | None, number: int, time_s: float) -> bool:
-        """Whether the rate of a camera's frames (key: its ID) or of the steps (None) changed: the median
-        of frames per second between consecutive ones, known once there are ten that span a second.
-        Numbers or times going back (a restarted worker) are no measure; a silence (a reconnection) or a
-        burst of buffered frames is outvoted."""
-        last = self._last.get(key)
-        self._last[key] = (number, time_s)
-        if key in self._fps_known or last is None or number <= last[0] or time_s <= last[1]:
-            return False
-        rates = self._rates.setdefault(key, [])
-        rates.append((number - last[0]) / (time_s - last[1]))
-        self._spans[key] = self._spans.get(key, 0.0) + time_s - last[1]
-        self._fps[key] = fps = float(np.median(rates))
-        if self._spans[key] >= 1.0 and len(rates) >= 10:
-            self._fps_known.add(key)
-            if key is not None:
-                out = self.config.output
-                log.info("results: camera %s gives %.3g frames/s: fill_gaps_s and smooth_s count %d and %d of its "
-                         "frames", key, fps, round(out.fill_gaps_s * fps), round(out.smooth_s * fps))
-        return True
+    def _measure_rates(self, steps: list[CameraStep], now: float) -> None:
+        changed = self._step_rate.add(self._steps, now)
+        for s in steps:
+            rate = self._rates.get(s.camera_id) or self._rates.setdefault(s.camera_id, FrameRate())
+            if rate.add(s.index, s.time_s):
+                changed = True
+                if rate.known:
+                    out = self.config.output
+                    log.info("results: camera %s gives %.3g frames/s: fill_gaps_s and smooth_s count %d and %d of "
+                             "its frames", s.camera_id, rate.fps, round(out.fill_gaps_s * rate.fps),
+                             round(out.smooth_s * rate.fps))
+        if changed:
+            self._set_windows()
 
     def _output(self, results: list[CameraResult], events: list[dict], corrections, positions, now: float,
                 frame_index: int) -> None:
         self._store(events)
         if self.writer is not None:
             self._steps += 1
-            if len(self._fps_known) <= len(self.config.camera_ids) and not self.writer.windows_fixed:
-                changed = [self._measure_rates(r.camera_id, r.step.index, r.step.time_s) for r in results]
-                if any([*changed, self._measure_rates(None, self._steps, now)]):
-                    self._set_windows()
+            if not self.writer.windows_fixed:
+                self._measure_rates([r.step for r in results], now)
             for r in results:
                 t = r.tracks
                 self.writer.add(r.camera_id, r.step.index, r.global_ids, t.track_id, t.xyxy, t.score, t.removed_id, r.step.size)
