@@ -47,6 +47,9 @@ foot points.
         [--reid-model OSNET.onnx] [--input-size H,W|auto] [--nms-iou X] [--precision int8] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
         [--calibration-error M]
 
+Two keys are the bench's own: time_jitter_s moves each camera's capture times by that many seconds (sd;
+time_seed draws them), to see how far the IDs hang on exact times.
+
 The first setting is always the config as it is (configs/pets09.yaml); keys are AssociationConfig
 fields, floor.* those of its floor settings, tracker.* ByteTrackConfig's, output.* OutputConfig's.
 """
@@ -273,7 +276,8 @@ def with_setting(config, setting: dict[str, float]):
             for prefix in ("floor.", "tracker.", "output.")}
     for prefix, section in (("tracker.", config.tracker), ("output.", config.output)):
         part[prefix] = {k: type(getattr(section, k))(v) for k, v in part[prefix].items()}
-    top = {k: v for k, v in setting.items() if not k.startswith(("floor.", "tracker.", "output."))}
+    top = {k: v for k, v in setting.items()
+           if not k.startswith(("floor.", "tracker.", "output.")) and k not in ("time_jitter_s", "time_seed")}
     association = dataclasses.replace(association, floor=dataclasses.replace(association.floor, **part["floor."]), **top)
     return dataclasses.replace(config, association=association, tracker=dataclasses.replace(config.tracker, **part["tracker."]),
                                output=dataclasses.replace(config.output, **part["output."]))
@@ -382,6 +386,8 @@ def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.nda
     data = dict(base, inputs=[{"camera_id": s.name, "path": str(base["_video"]), "calibration": calibration(s)}
                               for s in strips])
     data.pop("_video")
+    setting = dict(setting)
+    jitter_s, seed = setting.pop("time_jitter_s", 0.0), setting.pop("time_seed", 0)
     config = with_setting(config_from_dict(data, base=ROOT / "configs"), setting)
     first, last = frames
     rows = gt[(gt[:, 0] >= first) & (gt[:, 0] <= last)].copy()
@@ -392,11 +398,14 @@ def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.nda
     detector, embedder = models
     pipeline = Pipeline(config, offline=True, output_dir=work / "out", use_store=False, detector=detector, embedder=embedder)
     start = 1_000_000.0
+    # each camera's capture times off by jitter_s (sd): how much the IDs hang on exact times
+    rng = np.random.default_rng([seed, *[s.x0 for s in strips]])
+    jitter = rng.normal(0.0, jitter_s, (last - first + 1, len(strips))) if jitter_s else np.zeros((last - first + 1, len(strips)))
     tracks = {}  # (camera, frame) -> (track IDs, their boxes as MOT rows)
     for index in range(first, last + 1):
         detector.now = embedder.now = [(index, s) for s in strips]
-        for r in pipeline.process([Frame(s.name, index - first + 1, time.monotonic(), start + (index - first) / 10.0,
-                                         np.ascontiguousarray(strip_image(index, s))) for s in strips]):
+        for r in pipeline.process([Frame(s.name, index - first + 1, time.monotonic(), start + (index - first) / 10.0 + jitter[index - first, j],
+                                         np.ascontiguousarray(strip_image(index, s))) for j, s in enumerate(strips)]):
             t = r.tracks
             tracks[(r.camera_id, r.step.index)] = (t.track_id, result_rows(r.step.index, t.track_id, t.xyxy, t.score))
     pipeline.close()
