@@ -26,7 +26,8 @@ def now() -> float:
 
 
 class StreamTimes:
-    """A stream's capture times from its own timestamps (RTP's, as FFmpeg gives them), on this clock.
+    """A stream's capture times from its own timestamps (RTP's, as FFmpeg gives them; a V4L2 webcam's
+    buffer stamps), on this clock.
 
     The time of a read jitters with the network and the machine's load, and frames the stream had
     buffered arrive together (at a connect: a burst of seconds of frames within milliseconds); the

@@ -462,6 +462,60 @@ def test_a_missing_webcam_is_retried_with_a_reason_and_stops_cleanly():
     assert not reader.is_alive() and reader.queue.closed
 
 
+class FakeWebcam:
+    """A cv2.VideoCapture of a 10 frames/s camera whose frames are read 0-40 ms after the camera gave
+    them (the first on time), as on a loaded machine; with V4L2, each carries its buffer's stamp."""
+
+    def __init__(self, backend, frames=12):
+        self.backend, self.frames, self.read_count, self.start = backend, frames, 0, None
+        self.delays = [0.0, *np.random.default_rng(5).uniform(0.005, 0.04, frames - 1)]
+
+    def isOpened(self):
+        return True
+
+    def getBackendName(self):
+        return self.backend
+
+    def get(self, prop):
+        return {cv2.CAP_PROP_FPS: 10.0, cv2.CAP_PROP_FRAME_WIDTH: 32, cv2.CAP_PROP_FRAME_HEIGHT: 24,
+                cv2.CAP_PROP_POS_MSEC: 5_000_000.0 + 100.0 * (self.read_count - 1) if self.read_count else 0.0}.get(prop, 0.0)
+
+    def read(self):
+        if self.read_count == self.frames:
+            time.sleep(0.05)
+            return False, None
+        self.start = self.start or time.monotonic()
+        due = self.start + 0.1 * self.read_count + self.delays[self.read_count]
+        time.sleep(max(0.0, due - time.monotonic()))
+        self.read_count += 1
+        return True, np.zeros((24, 32, 3), np.uint8)
+
+    def release(self):
+        pass
+
+
+@pytest.mark.parametrize("backend", ["V4L2", "MSMF"])
+def test_a_webcam_is_timed_by_its_buffer_stamps_where_v4l2_gives_them(monkeypatch, backend):
+    """Read 5-40 ms late at random, a V4L2 webcam's frames keep their camera's 0.1 s spacing (the
+    buffers' stamps, placed at the smallest read delay); where the backend gives no such stamp, the
+    reads' times it is."""
+    camera = FakeWebcam(backend)
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda *args: camera)
+    reader = CameraReader(InputConfig("desk", "0"), capacity=50)
+    reader.start()
+    wait_until(lambda: reader.status.frames_read >= 12, 10)
+    reader.stop()
+    reader.join(5)
+    frames = drain(reader)
+    gaps = np.diff([f.time_s for f in frames])
+    read_gaps = np.diff([f.capture_ts for f in frames])
+    assert len(frames) == 12 and np.ptp(read_gaps) > 0.01
+    if backend == "V4L2":  # the spacing of the stamps, but for the smallest delay's 1 ms/s leak
+        assert np.allclose(gaps, 0.1, rtol=0, atol=2e-4), gaps
+    else:
+        assert np.allclose(gaps, read_gaps, rtol=0, atol=1e-3), (gaps, read_gaps)
+
+
 def test_offline_mode_refuses_streams():
     with pytest.raises(ValueError, match="offline mode reads files only"):
         CameraReader(InputConfig("cam", "rtsp://127.0.0.1/x"), offline=True)

@@ -121,7 +121,12 @@ class AvCapture:
 
 
 class CvCapture:
-    """A webcam, read by OpenCV (V4L2 and the like)."""
+    """A webcam, read by OpenCV (V4L2 and the like).
+
+    On Linux (OpenCV's V4L2 backend) each frame carries the time the driver stamped its buffer
+    with, given as POS_MSEC: when the camera delivered it, not when this reader got round to it (a
+    loaded machine reads tens of ms late, and the tracker loses IDs to such jitter). Other backends'
+    POS_MSEC means other things, so there frames are timed by their reads."""
 
     skip_unit = "frame(s)"
 
@@ -133,10 +138,19 @@ class CvCapture:
         self.frame_count = 0
         self.skipped, self.skip_reason = 0, ""
         self.position = None
+        try:
+            self._stamped = capture.getBackendName() == "V4L2"
+        except cv2.error:  # no backend to name
+            self._stamped = False
+        self.time_s: float | None = None  # the last frame's buffer timestamp (V4L2; seconds of its clock)
 
     def read(self) -> np.ndarray | None:
         ok, image = self._capture.read()
-        return image if ok else None
+        if not ok:
+            return None
+        stamp_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC) if self._stamped else 0.0
+        self.time_s = stamp_ms / 1000.0 if stamp_ms > 0 else None
+        return image
 
     def rewind(self) -> None:
         pass
