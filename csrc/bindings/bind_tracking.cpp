@@ -56,7 +56,9 @@ void bind_kalman(py::module_& m) {
 
 State (8,) = (cx, cy, a, h, vcx, vcy, va, vh) with a = width / height; covariance (8, 8); measurements
 are xyah (4,). All arrays are float64. Methods return new arrays and never modify their arguments.)doc")
-      .def(py::init<>())
+      .def(py::init<double>(), py::arg("velocity_noise") = KalmanFilter::kStdWeightVelocity,
+           "velocity_noise: the velocities' process noise per frame, a fraction of the box height (std)")
+      .def_property_readonly("velocity_noise", &KalmanFilter::velocity_noise)
       .def_readonly_static("std_weight_position", &KalmanFilter::kStdWeightPosition)
       .def_readonly_static("std_weight_velocity", &KalmanFilter::kStdWeightVelocity)
       .def(
@@ -145,6 +147,7 @@ void bind_config(py::module_& m) {
       .def_readwrite("duplicate_iou", &ByteTrackConfig::duplicate_iou)
       .def_readwrite("distance_gate", &ByteTrackConfig::distance_gate)
       .def_readwrite("motion_gate", &ByteTrackConfig::motion_gate)
+      .def_readwrite("velocity_noise", &ByteTrackConfig::velocity_noise)
       .def_readwrite("confirm_frames", &ByteTrackConfig::confirm_frames)
       .def_readwrite("fuse_score", &ByteTrackConfig::fuse_score)
       .def_readwrite("track_buffer", &ByteTrackConfig::track_buffer)

@@ -36,6 +36,8 @@ void ByteTrackConfig::validate() const {
   require(duplicate_iou >= 0 && duplicate_iou <= 1, "duplicate_iou", "in [0, 1]", duplicate_iou);
   require(distance_gate >= 0 && std::isfinite(distance_gate), "distance_gate", ">= 0 (0 turns it off)", distance_gate);
   require(motion_gate >= 0 && std::isfinite(motion_gate), "motion_gate", ">= 0 (0 turns it off)", motion_gate);
+  require(velocity_noise > 0 && std::isfinite(velocity_noise), "velocity_noise", "a positive fraction of the box height",
+          velocity_noise);
   require(confirm_frames == 0 || confirm_frames >= 2, "confirm_frames", "0 (off) or at least 2", confirm_frames);
   require(track_buffer >= 0, "track_buffer", ">= 0", track_buffer);
   require(frame_rate > 0 && std::isfinite(frame_rate), "frame_rate", "a positive number of frames per second",
@@ -44,7 +46,7 @@ void ByteTrackConfig::validate() const {
           "at most " + std::to_string(std::numeric_limits<int>::max()) + " frames", frame_rate / 30.0 * track_buffer);
 }
 
-ByteTracker::ByteTracker(const ByteTrackConfig& config) : config_(config) {
+ByteTracker::ByteTracker(const ByteTrackConfig& config) : config_(config), kalman_(config.velocity_noise) {
   config_.validate();
   max_frames_lost_ = config_.max_frames_lost();
 }

@@ -75,7 +75,7 @@ KalmanState KalmanFilter::initiate(const std::array<double, 4>& xyah) const {
 void KalmanFilter::predict(KalmanState& s, double dt) const {
   const double h = s.mean[3];
   const double std_pos = kStdWeightPosition * h;
-  const double std_vel = kStdWeightVelocity * h;
+  const double std_vel = velocity_noise_ * h;
   const double noise[kDim] = {std_pos, std_pos, 1e-2, std_pos, std_vel, std_vel, 1e-5, std_vel};
 
   for (int i = 0; i < kObs; ++i) s.mean[i] += dt * s.mean[i + kObs];

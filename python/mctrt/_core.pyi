@@ -80,7 +80,8 @@ class SlotMap:
 class KalmanFilter:
     std_weight_position: float
     std_weight_velocity: float
-    def __init__(self) -> None: ...
+    velocity_noise: float
+    def __init__(self, velocity_noise: float = ...) -> None: ...
     def initiate(self, xyah: Float64) -> tuple[Float64, Float64]: ...
     def predict(self, mean: Float64, covariance: Float64, dt: float = 1.0) -> tuple[Float64, Float64]: ...
     def multi_predict(self, means: Float64, covariances: Float64) -> tuple[Float64, Float64]: ...
@@ -100,6 +101,7 @@ class ByteTrackConfig:
     duplicate_iou: float
     distance_gate: float
     motion_gate: float
+    velocity_noise: float
     confirm_frames: int
     fuse_score: bool
     track_buffer: int

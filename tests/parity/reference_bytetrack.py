@@ -125,6 +125,7 @@ class ReferenceByteTracker:
         frame_rate: float = 30.0,
         distance_gate: float = 0.0,
         motion_gate: float = 0.0,
+        velocity_noise: float = 1 / 160,
         confirm_frames: int = 0,
     ) -> None:
         # the official tracker has no third association and no motion gate: it is compared with
@@ -132,6 +133,7 @@ class ReferenceByteTracker:
         assert distance_gate == 0.0, "the reference has no distance association"
         assert motion_gate == 0.0, "the reference has no motion gate"
         assert confirm_frames == 0, "the reference starts tracks from confident boxes only"
+        assert velocity_noise == 1 / 160, "the reference's motion noise is ByteTrack's own"
         self.track_thresh = track_thresh
         self.low_thresh = low_thresh
         self.new_track_thresh = new_track_thresh

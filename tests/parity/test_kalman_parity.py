@@ -22,6 +22,7 @@ def kf():
 
 def test_noise_weights_are_bytetracks(kf):
     assert (kf.std_weight_position, kf.std_weight_velocity) == (ref.STD_WEIGHT_POSITION, ref.STD_WEIGHT_VELOCITY)
+    assert kf.velocity_noise == ref.STD_WEIGHT_VELOCITY  # unless a tracker's config asks for another
 
 
 @pytest.mark.parametrize("seed", range(5))

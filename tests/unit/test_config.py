@@ -27,6 +27,8 @@ def test_python_and_cpp_defaults_agree():
         ("track_buffer", -1, "track_buffer must be >= 0"),
         ("motion_gate", -1.0, "motion_gate must be >= 0 \\(0 turns it off\\)"),
         ("motion_gate", float("nan"), "motion_gate"),
+        ("velocity_noise", 0.0, "velocity_noise must be a positive fraction of the box height"),
+        ("velocity_noise", float("inf"), "velocity_noise"),
         ("confirm_frames", 1, "confirm_frames must be 0 \\(off\\) or at least 2"),
         ("confirm_frames", -3, "confirm_frames must be 0"),
         ("frame_rate", 0.0, "frame_rate must be a positive number"),

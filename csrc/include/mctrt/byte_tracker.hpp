@@ -34,6 +34,7 @@ struct ByteTrackConfig {
   double duplicate_iou = 0.85;            // a tracked and a lost track overlapping more are duplicates
   double distance_gate = 0.0;             // third association: max squared Mahalanobis centre distance; 0 = off
   double motion_gate = 0.0;               // a box 2+ tracks could take: max squared Mahalanobis xyah distance; 0 = off
+  double velocity_noise = KalmanFilter::kStdWeightVelocity;  // the motion model's, per frame, x box height
   int confirm_frames = 0;                 // a high box below new_track_thresh starts a track seen this many
                                           // frames in a row (>= 2); 0 = off
   bool fuse_score = true;                 // multiply IoU by the detection score in the cost

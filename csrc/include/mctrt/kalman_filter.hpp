@@ -26,6 +26,11 @@ class KalmanFilter {
   static constexpr double kStdWeightPosition = 1.0 / 20;
   static constexpr double kStdWeightVelocity = 1.0 / 160;
 
+  // velocity_noise: the process noise of the velocities per frame, relative to the box height (std);
+  // ByteTrack's kStdWeightVelocity unless a tracker asks for another.
+  explicit KalmanFilter(double velocity_noise = kStdWeightVelocity) : velocity_noise_(velocity_noise) {}
+  double velocity_noise() const { return velocity_noise_; }
+
   // A new track from one xyah measurement: zero velocity, wide velocity uncertainty.
   KalmanState initiate(const std::array<double, 4>& xyah) const;
 
@@ -48,6 +53,9 @@ class KalmanFilter {
   double gating_distance(const KalmanState& state, const std::array<double, 4>& xyah, bool only_position) const;
   // The same distance, NaN for a degenerate state (for callers that decide per pair).
   double squared_distance(const KalmanState& state, const std::array<double, 4>& xyah, bool only_position) const;
+
+ private:
+  double velocity_noise_;
 };
 
 }  // namespace mctrt

@@ -64,6 +64,14 @@ class ByteTrackConfig:
             each other's IDs. A box only one track could take is left to IoU: a seated, half-hidden
             person's boxes jump more than the filter's spread. The spread scales with the box height
             and grows while a track is lost. 0 turns it off (ByteTrack's behaviour).
+        velocity_noise: the Kalman filter's process noise on the velocities, per frame at frame_rate
+            (in the pipeline, per 0.1 s), as a fraction of the box height (a standard deviation): how
+            quickly the motion model lets a person change speed or direction. ByteTrack's 1/160
+            (DeepSORT's, set for 30 frames/s video) is the default; over the pipeline's 0.1 s steps
+            people change velocity more, and the PETS09 configs' 0.0125 (twice it) keeps more
+            identities (docs/tracking.md). Larger: turns are followed sooner, a prediction's spread
+            (motion_gate, distance_gate) grows faster, and a box's changes of shape (a seated,
+            half-hidden person's box ballooning for a few frames) are taken for motion sooner.
         confirm_frames: a high box (above track_thresh) below new_track_thresh also starts a tentative
             track, confirmed (given an ID) once boxes have continued it in this many frames in a row;
             at least 2. A new_track_thresh that suits one footage misses people whom the detector
@@ -93,6 +101,7 @@ class ByteTrackConfig:
     duplicate_iou: float = 0.85
     distance_gate: float = 0.0
     motion_gate: float = 0.0
+    velocity_noise: float = 1 / 160
     confirm_frames: int = 0
     fuse_score: bool = True
     track_buffer: int = 30
@@ -119,7 +128,7 @@ class ByteTrackConfig:
 
 
 # The pipeline's trackers, given capture times, count time in seconds whatever the cameras' rate: in
-# steps of a tenth, their motion model's noise being ByteTrack's per-frame values at the 10 frames/s
+# steps of a tenth, their motion model's noise (velocity_noise) being per step, as at the 10 frames/s
 # of the footage they were tuned on (a processed frame 0.15 s or more after the last also brings in
 # distance_gate). modules.tracker.frame_rate is therefore not read from a config file.
 PIPELINE_TRACKER_RATE = 10.0
