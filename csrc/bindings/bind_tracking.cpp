@@ -56,7 +56,12 @@ void bind_kalman(py::module_& m) {
 
 State (8,) = (cx, cy, a, h, vcx, vcy, va, vh) with a = width / height; covariance (8, 8); measurements
 are xyah (4,). All arrays are float64. Methods return new arrays and never modify their arguments.)doc")
-      .def(py::init<double>(), py::arg("velocity_noise") = KalmanFilter::kStdWeightVelocity,
+      .def(py::init([](double velocity_noise) {
+             if (!(velocity_noise > 0) || !std::isfinite(velocity_noise))
+               throw py::value_error("velocity_noise must be a positive fraction of the box height");
+             return KalmanFilter(velocity_noise);
+           }),
+           py::arg("velocity_noise") = KalmanFilter::kStdWeightVelocity,
            "velocity_noise: the velocities' process noise per frame, a fraction of the box height (std)")
       .def_property_readonly("velocity_noise", &KalmanFilter::velocity_noise)
       .def_readonly_static("std_weight_position", &KalmanFilter::kStdWeightPosition)

@@ -423,7 +423,7 @@ def test_the_motion_gate_keeps_two_close_walkers_with_jittery_boxes():
 
 
 def test_velocity_noise_is_the_motion_models_and_lets_it_follow_a_change_of_speed_sooner():
-    """The filter's process noise on the velocities (ByteTrackConfig.velocity_noise; the shipped
+    """The filter's process noise on the velocities (ByteTrackConfig.velocity_noise; the PETS09
     configs double ByteTrack's 1/160): each predict adds (noise x height)^2 x dt to their variance, and
     a person who breaks from 2 into 8 px a frame is caught up with in fewer frames."""
     h = 100.0
@@ -443,9 +443,24 @@ def test_velocity_noise_is_the_motion_models_and_lets_it_follow_a_change_of_spee
             mean, cov = kf.update(mean, cov, np.array([x, 200.0, 0.4, h]))
         return np.array(out[14:])
 
+    for bad in (0.0, -0.01, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="velocity_noise must be a positive fraction"):
+            KalmanFilter(bad)
     official, doubled = lags(1 / 160), lags(0.0125)
     assert official[0] == pytest.approx(doubled[0], abs=0.5)  # both expected 2 px a frame
     assert doubled[1:8].sum() < 0.8 * official[1:8].sum(), (doubled, official)  # 30.8 against 43.3 px
+
+
+@pytest.mark.parametrize(("noise", "found"), [(1 / 160, False), (0.0125, True)])
+def test_the_trackers_velocity_noise_widens_the_spread_a_lost_person_is_looked_for_in(noise, found):
+    """The tracker's own filter takes ByteTrackConfig.velocity_noise: a walker (2 px a frame) next seen
+    after 0.4 s, 48 px further on than predicted (no overlap left for IoU), is found by distance_gate
+    within the spread of the doubled noise (it reaches about 52 px) and not ByteTrack's (about 44)."""
+    tracker = ByteTracker(ByteTrackConfig(frame_rate=10, velocity_noise=noise, distance_gate=9.21))
+    for k in range(10):
+        assert ids(tracker.update(*frame((102 + 2 * k, 100, 142 + 2 * k, 200)), k / 10)) == [1]
+    x = 120 + 8 + 48
+    assert ids(tracker.update(*frame((x, 100, x + 40, 200)), 1.3)) == ([1] if found else [])
 
 
 def test_a_time_that_goes_back_counts_as_no_time_and_infinite_times_are_refused():

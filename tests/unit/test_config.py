@@ -29,6 +29,7 @@ def test_python_and_cpp_defaults_agree():
         ("motion_gate", float("nan"), "motion_gate"),
         ("velocity_noise", 0.0, "velocity_noise must be a positive fraction of the box height"),
         ("velocity_noise", float("inf"), "velocity_noise"),
+        ("velocity_noise", float("nan"), "velocity_noise"),
         ("confirm_frames", 1, "confirm_frames must be 0 \\(off\\) or at least 2"),
         ("confirm_frames", -3, "confirm_frames must be 0"),
         ("frame_rate", 0.0, "frame_rate must be a positive number"),

@@ -85,7 +85,7 @@ class ByteTrackConfig:
             / 30 seconds when the tracker is given capture times, as in the pipeline, counted from
             when it was last seen: a track unseen for longer, lost or not, is gone before the next
             matching). Longer: survives longer occlusions, but a different person may inherit the ID.
-        frame_rate: the unit of the Kalman filter's motion noise (ByteTrack's per-frame values) and,
+        frame_rate: the unit of the Kalman filter's motion noise (per frame: velocity_noise) and,
             without capture times, the video's frame rate (track_buffer is scaled by frame_rate / 30).
             Given capture times, the tracker predicts across the real gap between frames, so dropped
             frames and uneven rates cost no identities. Not a config file's key: the config loader

@@ -123,8 +123,8 @@ class AvCapture:
 class CvCapture:
     """A webcam, read by OpenCV (V4L2 and the like).
 
-    On Linux (OpenCV's V4L2 backend) each frame carries the time the driver stamped its buffer
-    with, given as POS_MSEC: when the camera delivered it, not when this reader got round to it (a
+    Read through OpenCV's V4L2 backend (Linux), each frame carries the time the driver stamped its
+    buffer with, given as POS_MSEC: when the camera delivered it, not when this reader got round to it (a
     loaded machine reads tens of ms late, and the tracker loses IDs to such jitter). Other backends'
     POS_MSEC means other things, so there frames are timed by their reads."""
 
