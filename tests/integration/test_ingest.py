@@ -4,6 +4,7 @@ corrupt file, a failed camera beside a good one) that change only their own came
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 
@@ -517,6 +518,25 @@ def test_a_webcam_is_timed_by_its_buffer_stamps_where_v4l2_gives_them(monkeypatc
         assert np.allclose(gaps, 0.1, rtol=0, atol=2e-4), gaps
     else:
         assert np.allclose(gaps, read_gaps, rtol=0, atol=1e-3), (gaps, read_gaps)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="V4L2 is Linux's")
+@pytest.mark.parametrize("v4l2_opens", [True, False])
+def test_a_webcam_is_opened_through_v4l2_where_it_can_be(monkeypatch, v4l2_opens):
+    """On Linux a webcam is opened through V4L2 (whose buffers carry stamps) rather than whatever
+    backend CAP_ANY would pick; where V4L2 cannot open it, any backend that can."""
+    tried = []
+
+    def video_capture(index, backend):
+        tried.append((index, backend))
+        camera = FakeWebcam("V4L2" if backend == cv2.CAP_V4L2 else "GSTREAMER")
+        camera.isOpened = lambda: backend != cv2.CAP_V4L2 or v4l2_opens
+        return camera
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", video_capture)
+    capture = open_capture(InputConfig("desk", "2"))
+    assert tried == ([(2, cv2.CAP_V4L2)] if v4l2_opens else [(2, cv2.CAP_V4L2), (2, cv2.CAP_ANY)])
+    assert capture._stamped == v4l2_opens
 
 
 def test_offline_mode_refuses_streams():

@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -128,10 +129,21 @@ class CameraStatus:
         return dict(self.__dict__)
 
 
+def open_webcam(index: int) -> cv2.VideoCapture:
+    """OpenCV's capture of webcam `index`: on Linux through V4L2 where it opens, whose frames carry the
+    driver's buffer stamps (CvCapture), since CAP_ANY may pick another backend (GStreamer) that has none."""
+    if sys.platform.startswith("linux"):
+        capture = cv2.VideoCapture(index, cv2.CAP_V4L2)
+        if capture.isOpened():
+            return capture
+        capture.release()
+    return cv2.VideoCapture(index, cv2.CAP_ANY)
+
+
 def open_capture(config: InputConfig) -> Capture:
     """The opened source of an input (io/decode.py), or SourceError saying why not and how to fix it."""
     if config.kind == "webcam":
-        capture = cv2.VideoCapture(int(config.path), cv2.CAP_ANY)
+        capture = open_webcam(int(config.path))
         if not capture.isOpened():
             capture.release()
             raise SourceError(f"webcam {config.path} cannot be opened: is it connected, and free (not used by "
