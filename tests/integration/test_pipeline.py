@@ -124,7 +124,7 @@ def test_two_camera_split_keeps_people_across_cameras(demo_run, assets):
     _, tmp = demo_run
     combined, per_camera = evaluate_cameras(assets / "data/pets09_split2", tmp / "out")
     print(f"pets09_split2 all cameras: IDF1 {combined.idf1:.3f} MOTA {combined.mota:.3f} IDs {combined.pred_ids}")
-    assert combined.idf1 >= 0.84  # measured 0.873 (goal 0.85); appearance only: 0.686; no association: 0.513
+    assert combined.idf1 >= 0.84  # measured 0.876 with the INT8 and auto of demo.yaml, 0.898 with FP32 at 640 (goal 0.85)
     world = np.loadtxt(tmp / "out/world.txt", delimiter=",", skiprows=1)
     assert world.shape[1] == 5 and set(world[:, 2].astype(int)) <= set(
         np.loadtxt(tmp / "out/west.txt", delimiter=",")[:, 1].astype(int)) | set(
