@@ -181,7 +181,8 @@ def _detector(data, inputs, base: Path) -> DetectorConfig:
         calibration = tuple(i.path for i in inputs if i.kind == "file")
         if not calibration:
             raise ConfigError("modules.detector.precision int8 needs calibration: a video file or a folder of images "
-                              "from your cameras (no input of this config is a video file to take frames from)")
+                              "from your cameras (no input of this config is a video file to take frames from); "
+                              "give modules.detector.calibration, or set precision: fp32")
     return replace(detector, calibration=calibration)
 
 
