@@ -90,6 +90,21 @@ def test_a_second_start_reads_the_cache_and_does_not_quantize_again(assets, int8
         np.testing.assert_allclose(a.xyxy, b.xyxy, atol=1e-2)
 
 
+def test_a_cache_that_cannot_be_written_is_logged_and_the_quantized_model_still_used(tmp_path, monkeypatch, caplog):
+    """A cache folder that cannot be made (here a file stands where it should be) does not stop the run."""
+    model = helper.make_model(helper.make_graph([], "empty", [], []))
+    quantized = helper.make_model(helper.make_graph([], "quantized", [], []))
+    monkeypatch.setattr(quantize, "sample_frames", lambda sources, count: [])
+    monkeypatch.setattr(quantize, "quantize_model", lambda *args: quantized)
+    (tmp_path / "engines").write_text("not a folder")
+    with caplog.at_level("WARNING", logger="mctrt.models.quantize"):
+        got = quantize.cached_int8(model, tmp_path / "m.onnx", ["cam.mp4"], lambda *a: None, 4, "detector",
+                                   cache_dir=tmp_path / "engines" / "int8")
+    assert got is quantized
+    assert "could not cache the detector's INT8 copy" in caplog.text and "run from a folder you can write to" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["engines"]
+
+
 def test_a_missing_calibration_source_is_named(assets, tmp_path, monkeypatch):
     monkeypatch.setattr(quantize, "CACHE_DIR", str(tmp_path))
     with pytest.raises(ConfigError, match=f"calibration source {tmp_path / 'nope.mp4'} does not exist"):

@@ -18,6 +18,7 @@ moves boxes across the tracker's thresholds. Models older than opset 13 are conv
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import sys
@@ -226,10 +227,16 @@ def cached_int8(model, source: Path, sources: Sequence[str], prepare: Callable[[
         return onnx.load(str(path))
     log.info("int8: quantizing %s %s on %d frames of %s (once; cached as %s)", what, source, frames, ", ".join(sources), path)
     quantized = quantize_model(model, sample_frames(sources, frames), prepare, what)
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    onnx.save(quantized, str(partial))
-    partial.replace(path)  # a run killed while writing leaves no half file under the cache's name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        onnx.save(quantized, str(partial))
+        partial.replace(path)  # a run killed while writing leaves no half file under the cache's name
+    except OSError as exc:  # a read-only folder, a full disk: the run goes on with the model it has
+        log.warning("int8: could not cache the %s's INT8 copy as %s (%s); it is used now and quantized again "
+                    "on the next start: run from a folder you can write to", what, path, exc)
+        with contextlib.suppress(OSError):
+            partial.unlink()
     return quantized
 
 
