@@ -1,6 +1,7 @@
 """Build TensorRT engines from ONNX models, ahead of time, into the engine cache (engines/).
 
-    python -m mctrt.build_engines --config configs/demo.yaml        # the config's detector and re-ID models
+    python -m mctrt.build_engines --config configs/demo.yaml [--input-size H W]   # the config's detector and re-ID
+                                                    # (input_size auto: sized from its video files' frames)
     python -m mctrt.build_engines --detector yolov8n.onnx [--input-size 384 640] [--reid osnet.onnx]
         [--precision fp16|fp32|int8] [--calibration-images DIR] [--max-batch 32] [--opt-batch min(8, max-batch)]
         [--engine-dir engines]
@@ -16,17 +17,57 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from mctrt.config import DetectorConfig, ReidConfig, load_config
-from mctrt.errors import ConfigError, MctrtError
+from mctrt.config import DetectorConfig, PipelineConfig, ReidConfig, load_config
+from mctrt.errors import ConfigError, MctrtError, SourceError
+
+log = logging.getLogger(__name__)
 
 
-def models_from_config(path: Path) -> list[tuple[str, DetectorConfig | ReidConfig]]:
+def models_from_config(path: Path, input_size: tuple[int, int] | None = None) -> list[tuple[str, DetectorConfig | ReidConfig]]:
     """[("detector", DetectorConfig), ("reid", ReidConfig)] of a pipeline config, read as every command
-    reads one (load_config: ${VAR} expanded, every key checked)."""
+    reads one (load_config: ${VAR} expanded, every key checked); the detector's input_size replaced by
+    `input_size` where given, and `auto` sized as the pipeline will size it (auto_size_of)."""
     config = load_config(path)
-    return [(name, module) for name, module in (("detector", config.detector), ("reid", config.reid)) if module is not None]
+    detector = config.detector
+    if input_size is not None:
+        detector = replace(detector, input_size=input_size)
+    elif detector.input_size == "auto":
+        from mctrt.models.detector import load_detector_model
+        from mctrt.models.prepare import is_yolov8_export
+
+        size = auto_size_of(config)  # first: it says what to give where the inputs cannot be read ahead
+        yolov8 = is_yolov8_export(load_detector_model(Path(detector.model), None))
+        detector = replace(detector, input_size=size if yolov8 else None)  # as the Detector does: YOLOv8 only
+    return [(name, module) for name, module in (("detector", detector), ("reid", config.reid)) if module is not None]
+
+
+def auto_size_of(config: PipelineConfig) -> tuple[int, int]:
+    """The input `input_size: auto` gives the config's cameras, from the frame sizes of its video files
+    and image folders; a stream or webcam is not opened ahead of the run (ConfigError saying what to give)."""
+    from mctrt.io.sources import open_capture
+    from mctrt.models.detector import auto_input_size
+
+    sizes = []
+    for source in config.inputs:
+        why = (f"inputs[{source.camera_id}] is a {source.kind}, not opened ahead of the run"
+               if source.kind != "file" else None)
+        if why is None:
+            try:
+                capture = open_capture(source)
+            except SourceError as exc:
+                why = str(exc)
+            else:
+                sizes.append((capture.height, capture.width))
+                capture.close()
+        if why is not None:
+            raise ConfigError(f"modules.detector.input_size auto is chosen from the cameras' first frames ({why}); "
+                              "give --input-size H W (512 640 for 4:3 cameras, 384 640 for 16:9)")
+    size = auto_input_size(sizes, config.detector.input_long_side)
+    log.info("detector input auto: %dx%d for the inputs' frames, as the pipeline will size it", *size)
+    return size
 
 
 def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Path:
@@ -42,10 +83,6 @@ def build(name: str, config: DetectorConfig | ReidConfig, overrides: dict) -> Pa
         raise ConfigError(f"modules.{name}.backend_options.tensorrt: {exc}") from None
     source = Path(config.model)
     if name == "detector":
-        if config.input_size == "auto":
-            raise ConfigError("modules.detector.input_size auto is chosen from the cameras' first frames when the "
-                              "pipeline starts; to build ahead give input_size [H, W] (512 x 640 for 4:3 cameras, "
-                              "384 x 640 for 16:9) or --input-size")
         model = load_detector_model(source, config.input_size)
         prepare = detector_letterbox(model, source)
     else:
@@ -57,7 +94,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.build_engin
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, help="a pipeline config: builds its detector and re-ID models")
     parser.add_argument("--detector", help="a detector .onnx file")
-    parser.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"), help="the detector's input size")
+    parser.add_argument("--input-size", nargs=2, type=int, metavar=("H", "W"),
+                        help="the detector's input size (also in place of a config's)")
     parser.add_argument("--reid", help="a re-ID .onnx file")
     parser.add_argument("--precision", choices=("fp32", "fp16", "int8"))
     parser.add_argument("--calibration-images", help="folder of real frames for int8 calibration")
@@ -70,9 +108,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.build_engin
                                    ("max_batch", args.max_batch), ("opt_batch", args.opt_batch),
                                    ("engine_dir", args.engine_dir)) if v is not None}
     try:
-        models = models_from_config(args.config) if args.config else []
+        input_size = tuple(args.input_size) if args.input_size else None
+        models = models_from_config(args.config, input_size) if args.config else []
         if args.detector:
-            models.append(("detector", DetectorConfig(args.detector, input_size=tuple(args.input_size) if args.input_size else None)))
+            models.append(("detector", DetectorConfig(args.detector, input_size=input_size)))
         if args.reid:
             models.append(("reid", ReidConfig(args.reid)))
         if not models:

@@ -82,6 +82,21 @@ def test_build_engines_reads_a_pipeline_config_as_the_pipeline_does(assets):
     assert result.returncode == 2 and "tensorrt is not installed" in result.stderr, result.stderr
 
 
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="tensorrt is installed here")
+def test_build_engines_sizes_an_auto_input_from_the_configs_videos_as_the_pipeline_will(assets, tmp_path):
+    writer = cv2.VideoWriter(str(tmp_path / "a.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (1280, 720))
+    writer.write(np.zeros((720, 1280, 3), np.uint8))
+    writer.release()
+    config = tmp_path / "c.yaml"
+    config.write_text(f"inputs: [{{camera_id: a, path: a.avi}}]\nmodules:\n  detector:\n"
+                      f"    model: {assets / 'models/yolov8n_coco_fp32.onnx'}\n    input_size: auto\n")
+    result = run_cli("--config", str(config))
+    assert result.returncode == 2 and "tensorrt is not installed" in result.stderr, result.stderr
+    assert "detector input auto: 384x640" in result.stderr  # 16:9, as Detector's auto_input_size gives it
+    result = run_cli("--config", str(config), "--input-size", "480", "640")
+    assert "detector input auto" not in result.stderr and "tensorrt is not installed" in result.stderr
+
+
 def test_build_engines_asks_for_a_size_when_the_config_sizes_the_input_at_run_time(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("inputs: [{camera_id: a, path: a.mp4}]\nmodules:\n  detector:\n    model: m.onnx\n    input_size: auto\n")
