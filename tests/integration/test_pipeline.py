@@ -124,7 +124,9 @@ def test_two_camera_split_keeps_people_across_cameras(demo_run, assets):
     _, tmp = demo_run
     combined, per_camera = evaluate_cameras(assets / "data/pets09_split2", tmp / "out")
     print(f"pets09_split2 all cameras: IDF1 {combined.idf1:.3f} MOTA {combined.mota:.3f} IDs {combined.pred_ids}")
-    assert combined.idf1 >= 0.84  # measured 0.876 with the INT8 and auto of demo.yaml, 0.898 with FP32 at 640 (goal 0.85)
+    # demo.yaml as shipped, INT8 with input_size auto: measured 0.876 on an AMD EPYC with AVX-512 VNNI (goal 0.85);
+    # INT8's rounding differs from CPU to CPU, so the association itself is guarded on FP32 below
+    assert combined.idf1 >= 0.82
     world = np.loadtxt(tmp / "out/world.txt", delimiter=",", skiprows=1)
     assert world.shape[1] == 5 and set(world[:, 2].astype(int)) <= set(
         np.loadtxt(tmp / "out/west.txt", delimiter=",")[:, 1].astype(int)) | set(
@@ -134,6 +136,17 @@ def test_two_camera_split_keeps_people_across_cameras(demo_run, assets):
     low, high = truth.min(axis=0) - 2.0, truth.max(axis=0) + 2.0
     inside = ((world[:, 3:5] >= low) & (world[:, 3:5] <= high)).all(axis=1)
     assert inside.mean() > 0.95, f"{inside.mean():.3f} of floor positions inside {low} .. {high}"
+
+
+def test_two_camera_split_keeps_people_across_cameras_with_the_fp32_detector_at_640(assets, tmp_path, demo_config):
+    """The same footage with the detector in FP32 at the model's own 640 x 640 (the association's settings
+    were chosen on it): its figure moves less from CPU to CPU than INT8's."""
+    config = on_onnxruntime(load_config(demo_config(tmp_path)))
+    config = dataclasses.replace(config, detector=dataclasses.replace(config.detector, precision="fp32", input_size=None))
+    Pipeline(config, offline=True, output_dir=tmp_path / "out", use_store=False).run()
+    combined, _ = evaluate_cameras(assets / "data/pets09_split2", tmp_path / "out")
+    print(f"pets09_split2, FP32 at 640: IDF1 {combined.idf1:.3f}")
+    assert combined.idf1 >= 0.86  # measured 0.898 (goal 0.85); appearance only: 0.686; no association: 0.513
 
 
 def test_three_cameras_with_blind_gaps_between_them_keep_people(assets, tmp_path):
