@@ -11,6 +11,9 @@ column is the most association could make of the same per-camera tracks (see ora
 floor, the run's floor positions (world.txt) are scored too (mctrt.eval --floor, 1 m): against the
 whole clip's ground truth for the single camera and pets09_split2 (whose views cover the frame), and
 against the people some strip shows for the other splits (one in a blind gap is in no strip's truth).
+Each runs its config as shipped: the cuts and the single camera configs/pets09.yaml's (FP32 at 640),
+pets09_split2 configs/demo.yaml's (INT8 with input_size auto on the CPU since 2026-12-05; FP32 at 640
+before, which the appearance-only and no-association figures of the README's Quality table are from).
 
     MCTRT_ASSETS=../shared python benchmarks/bench_identity.py [--only H1,split2]
 """

@@ -525,17 +525,19 @@ def test_a_webcam_is_timed_by_its_buffer_stamps_where_v4l2_gives_them(monkeypatc
 def test_a_webcam_is_opened_through_v4l2_where_it_can_be(monkeypatch, v4l2_opens):
     """On Linux a webcam is opened through V4L2 (whose buffers carry stamps) rather than whatever
     backend CAP_ANY would pick; where V4L2 cannot open it, any backend that can."""
-    tried = []
+    tried, released = [], []
 
     def video_capture(index, backend):
         tried.append((index, backend))
         camera = FakeWebcam("V4L2" if backend == cv2.CAP_V4L2 else "GSTREAMER")
         camera.isOpened = lambda: backend != cv2.CAP_V4L2 or v4l2_opens
+        camera.release = lambda: released.append(backend)
         return camera
 
     monkeypatch.setattr(sources.cv2, "VideoCapture", video_capture)
     capture = open_capture(InputConfig("desk", "2"))
     assert tried == ([(2, cv2.CAP_V4L2)] if v4l2_opens else [(2, cv2.CAP_V4L2), (2, cv2.CAP_ANY)])
+    assert released == ([] if v4l2_opens else [cv2.CAP_V4L2])  # the capture that did not open is let go
     assert capture._stamped == v4l2_opens
 
 
