@@ -88,7 +88,7 @@ def main() -> None:
     shipped = load_config(CONFIG)
     fp32 = at_fp32_640(shipped)
     int8 = dataclasses.replace(fp32, detector=dataclasses.replace(
-        fp32.detector, precision="int8", calibration=tuple(i.path for i in fp32.inputs)))
+        fp32.detector, precision="int8", calibration=tuple(i.path for i in fp32.inputs if i.kind == "file")))
     configs = [("fp32", fp32)]
     if runs_on_cpu(shipped.detector.backend):
         configs.append(("int8", int8))

@@ -118,11 +118,9 @@ def pin_onnxruntime(config_text: str) -> str:
 
 def warm_detector(config_path: Path) -> None:
     """Builds a config's INT8 detector in this process and runs it on the first frame of each input, so
-    that its INT8 copy (quantized once, then cached under engines/ where the tests run) is in the cache
-    before a test's timed waits: a live run's first start would otherwise quantize inside them."""
-    import cv2
-
+    that its INT8 copy (quantized once, then cached under engines/ where the tests run) is in the cache."""
     from mctrt.config import load_config
+    from mctrt.io.sources import open_capture
     from mctrt.models import Detector
 
     config = load_config(config_path)
@@ -130,9 +128,12 @@ def warm_detector(config_path: Path) -> None:
         return
     frames = []
     for source in config.inputs:
-        capture = cv2.VideoCapture(source.path)
-        frames.append(capture.read()[1])
-        capture.release()
+        capture = open_capture(source)
+        try:
+            frames.append(capture.read())
+        finally:
+            capture.close()
+        assert frames[-1] is not None, f"{source.path} gave no first frame"
     Detector.from_config(config.detector).detect(frames)
 
 
@@ -140,19 +141,22 @@ def warm_detector(config_path: Path) -> None:
 def demo_config(assets: Path):
     """A function writing configs/demo.yaml into a folder, with the assets' path filled in, its models
     on onnxruntime (pin_onnxruntime) and its SQLite store in that folder (store.db); it returns the new
-    file's path. The first call warms the detector's INT8 cache (warm_detector)."""
-    warmed = []
+    file's path."""
 
     def write(folder: Path) -> Path:
         text = (CONFIGS / "demo.yaml").read_text().replace("path: ../runs/mctrt.db", f"path: {folder / 'store.db'}")
         config = folder / "demo.yaml"
         config.write_text(pin_onnxruntime(text.replace("${MCTRT_ASSETS:-../../shared}", str(assets))))
-        if not warmed:
-            warm_detector(config)
-            warmed.append(True)
         return config
 
     return write
+
+
+@pytest.fixture(scope="session")
+def demo_int8_cached(demo_config, tmp_path_factory) -> None:
+    """configs/demo.yaml's INT8 detector built once (warm_detector), for tests that wait on a demo run
+    with a time limit: its first start would otherwise quantize inside their waits."""
+    warm_detector(demo_config(tmp_path_factory.mktemp("warm")))
 
 
 @pytest.fixture(scope="session")

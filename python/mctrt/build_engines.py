@@ -38,33 +38,33 @@ def models_from_config(path: Path, input_size: tuple[int, int] | None = None) ->
         from mctrt.models.detector import load_detector_model
         from mctrt.models.prepare import is_yolov8_export
 
-        size = auto_size_of(config)  # first: it says what to give where the inputs cannot be read ahead
+        # as the Detector does: only a YOLOv8 export is sized to the cameras, any other keeps its own size
         yolov8 = is_yolov8_export(load_detector_model(Path(detector.model), None))
-        detector = replace(detector, input_size=size if yolov8 else None)  # as the Detector does: YOLOv8 only
+        detector = replace(detector, input_size=auto_size_of(config) if yolov8 else None)
     return [(name, module) for name, module in (("detector", detector), ("reid", config.reid)) if module is not None]
 
 
 def auto_size_of(config: PipelineConfig) -> tuple[int, int]:
     """The input `input_size: auto` gives the config's cameras, from the frame sizes of its video files
-    and image folders; a stream or webcam is not opened ahead of the run (ConfigError saying what to give)."""
+    and image folders (SourceError naming one that cannot be read); a stream or webcam is not opened
+    ahead of the run (ConfigError saying what to give). A live run sizes from the cameras in its first
+    batch, which may be fewer: with cameras of different shapes, give input_size in the config."""
     from mctrt.io.sources import open_capture
     from mctrt.models.detector import auto_input_size
 
     sizes = []
     for source in config.inputs:
-        why = (f"inputs[{source.camera_id}] is a {source.kind}, not opened ahead of the run"
-               if source.kind != "file" else None)
-        if why is None:
-            try:
-                capture = open_capture(source)
-            except SourceError as exc:
-                why = str(exc)
-            else:
-                sizes.append((capture.height, capture.width))
-                capture.close()
-        if why is not None:
-            raise ConfigError(f"modules.detector.input_size auto is chosen from the cameras' first frames ({why}); "
-                              "give --input-size H W (512 640 for 4:3 cameras, 384 640 for 16:9)")
+        if source.kind != "file":
+            raise ConfigError(f"modules.detector.input_size auto is chosen from the cameras' first frames, and "
+                              f"inputs[{source.camera_id}] is a {source.kind}, not opened ahead of the run; give "
+                              "--input-size H W (512 640 for 4:3 cameras, 384 640 for 16:9)")
+        capture = open_capture(source)
+        try:
+            if not (capture.width > 0 and capture.height > 0):
+                raise ConfigError(f"inputs[{source.camera_id}] ({source.path}) gives no frame size; give --input-size H W")
+            sizes.append((capture.height, capture.width))
+        finally:
+            capture.close()
     size = auto_input_size(sizes, config.detector.input_long_side)
     log.info("detector input auto: %dx%d for the inputs' frames, as the pipeline will size it", *size)
     return size

@@ -36,7 +36,7 @@ from mctrt.events import EVENT_TYPES
 from mctrt.metrics import STAGES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.usefixtures("demo_int8_cached"),
               pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium: apt-get install chromium (.ci/run does)")]
 WIDTH, HEIGHT = 1440, 1000
 FLOOR_ZONE = {"name": "square", "polygon_m": [[-12, -14], [12, -14], [12, 2], [-12, 2]]}  # where the demo's people walk

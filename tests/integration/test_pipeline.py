@@ -64,6 +64,7 @@ def test_offline_demo_writes_results_events_store_and_a_summary(demo_run):
         store.close()
 
 
+@pytest.mark.usefixtures("demo_int8_cached")
 def test_live_run_paces_the_cameras_stores_events_as_they_happen_and_stops_cleanly_on_sigint(assets, tmp_path,
                                                                                           demo_config):
     """Live mode: the files are read at their 10 frames/s, events reach the store while the run goes on,
@@ -99,6 +100,7 @@ def test_live_run_paces_the_cameras_stores_events_as_they_happen_and_stops_clean
         store.close()
 
 
+@pytest.mark.usefixtures("demo_int8_cached")
 def test_an_offline_run_stopped_by_sigterm_says_its_results_are_partial_and_exits_1(assets, tmp_path, demo_config):
     """It exited 0, as a run that read every frame does."""
     process = subprocess.Popen([sys.executable, "-m", "mctrt.run", "--config", str(demo_config(tmp_path)), "--offline",
@@ -402,6 +404,7 @@ def test_max_frames_stops_each_camera_after_that_many_frames(tmp_path, assets, d
     assert run_mctrt(["--config", str(demo_config(tmp_path)), "--offline", "--max-frames", "0", "--no-server"], assets).returncode == 2
 
 
+@pytest.mark.usefixtures("demo_int8_cached")
 def test_a_killed_offline_run_leaves_the_results_it_had_and_a_rerun_keeps_them(tmp_path, assets, demo_config):
     out = tmp_path / "out"
     args = [sys.executable, "-m", "mctrt.run", "--config", str(demo_config(tmp_path)), "--offline", "--output", str(out),

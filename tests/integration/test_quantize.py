@@ -10,6 +10,7 @@ tracker's thresholds are 0.55 and 0.8).
 
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -103,6 +104,15 @@ def test_a_cache_that_cannot_be_written_is_logged_and_the_quantized_model_still_
     assert got is quantized
     assert "could not cache the detector's INT8 copy" in caplog.text and "run from a folder you can write to" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["engines"]
+
+    def full_disk(model, path):  # writes part of the file, then the disk is full
+        Path(path).write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(onnx, "save", full_disk)
+    assert quantize.cached_int8(model, tmp_path / "m.onnx", ["cam.mp4"], lambda *a: None, 4, "detector",
+                                cache_dir=tmp_path / "cache") is quantized
+    assert list((tmp_path / "cache").iterdir()) == []  # no half file left, under any name
 
 
 def test_a_missing_calibration_source_is_named(assets, tmp_path, monkeypatch):

@@ -82,27 +82,49 @@ def test_build_engines_reads_a_pipeline_config_as_the_pipeline_does(assets):
     assert result.returncode == 2 and "tensorrt is not installed" in result.stderr, result.stderr
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="tensorrt is installed here")
+def _auto_config(tmp_path, assets, path: str, model: str = "yolov8n_coco_fp32.onnx") -> Path:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"inputs: [{{camera_id: a, path: '{path}'}}]\nmodules:\n  detector:\n"
+                      f"    model: {assets / 'models' / model}\n    input_size: auto\n")
+    return config
+
+
 def test_build_engines_sizes_an_auto_input_from_the_configs_videos_as_the_pipeline_will(assets, tmp_path):
+    from mctrt.build_engines import models_from_config
+    from mctrt.models.detector import auto_input_size
+
     writer = cv2.VideoWriter(str(tmp_path / "a.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (1280, 720))
     writer.write(np.zeros((720, 1280, 3), np.uint8))
     writer.release()
-    config = tmp_path / "c.yaml"
-    config.write_text(f"inputs: [{{camera_id: a, path: a.avi}}]\nmodules:\n  detector:\n"
-                      f"    model: {assets / 'models/yolov8n_coco_fp32.onnx'}\n    input_size: auto\n")
-    result = run_cli("--config", str(config))
+    config = _auto_config(tmp_path, assets, "a.avi")
+    detector = dict(models_from_config(config))["detector"]
+    assert detector.input_size == auto_input_size([(720, 1280)]) == (384, 640)  # the Detector's own rule
+    assert dict(models_from_config(config, (480, 640)))["detector"].input_size == (480, 640)
+    # YOLOX keeps its own size, as the Detector keeps it: no re-targeting, the videos not even needed
+    yolox = _auto_config(tmp_path, assets, "missing.avi", "yolox_nano_coco_416.onnx")
+    assert dict(models_from_config(yolox))["detector"].input_size is None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="tensorrt is installed here")
+def test_build_engines_cli_sizes_an_auto_input_and_gets_as_far_as_tensorrt(assets, tmp_path):
+    writer = cv2.VideoWriter(str(tmp_path / "a.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (1280, 720))
+    writer.write(np.zeros((720, 1280, 3), np.uint8))
+    writer.release()
+    result = run_cli("--config", str(_auto_config(tmp_path, assets, "a.avi")))
     assert result.returncode == 2 and "tensorrt is not installed" in result.stderr, result.stderr
-    assert "detector input auto: 384x640" in result.stderr  # 16:9, as Detector's auto_input_size gives it
-    result = run_cli("--config", str(config), "--input-size", "480", "640")
-    assert "detector input auto" not in result.stderr and "tensorrt is not installed" in result.stderr
+    assert "detector input auto: 384x640" in result.stderr
 
 
-def test_build_engines_asks_for_a_size_when_the_config_sizes_the_input_at_run_time(tmp_path):
-    config = tmp_path / "c.yaml"
-    config.write_text("inputs: [{camera_id: a, path: a.mp4}]\nmodules:\n  detector:\n    model: m.onnx\n    input_size: auto\n")
-    result = run_cli("--config", str(config))
+@pytest.mark.parametrize("path", ["rtsp://127.0.0.1/cam", "0"])
+def test_build_engines_asks_for_a_size_when_the_cameras_are_not_files(assets, tmp_path, path):
+    result = run_cli("--config", str(_auto_config(tmp_path, assets, path)))
     assert result.returncode == 2
     assert "input_size auto is chosen from the cameras' first frames" in result.stderr and "--input-size" in result.stderr
+
+
+def test_build_engines_names_a_missing_video_it_would_size_from(assets, tmp_path):
+    result = run_cli("--config", str(_auto_config(tmp_path, assets, "gone.mp4")))
+    assert result.returncode == 2 and "gone.mp4 does not exist" in result.stderr and "inputs[a].path" in result.stderr
 
 
 def test_build_engines_refuses_a_bad_config(tmp_path):

@@ -62,7 +62,7 @@ def demo_frames(assets):
 
 
 @pytest.fixture
-async def demo(tmp_path, demo_config, aiohttp_client):
+async def demo(tmp_path, demo_config, demo_int8_cached, aiohttp_client):
     """configs/demo.yaml (both cameras calibrated) with a floor zone and a floor line added, served."""
     path = demo_config(tmp_path)
     data = yaml.safe_load(path.read_text())

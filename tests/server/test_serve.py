@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("demo_int8_cached")]
 
 
 def start_run(config: Path, port: int, *extra: str) -> subprocess.Popen:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -227,7 +228,7 @@ def cached_int8(model, source: Path, sources: Sequence[str], prepare: Callable[[
         return onnx.load(str(path))
     log.info("int8: quantizing %s %s on %d frames of %s (once; cached as %s)", what, source, frames, ", ".join(sources), path)
     quantized = quantize_model(model, sample_frames(sources, frames), prepare, what)
-    partial = path.with_suffix(".partial")
+    partial = path.with_suffix(f".partial-{os.getpid()}")  # two processes quantizing at once never share one
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         onnx.save(quantized, str(partial))
