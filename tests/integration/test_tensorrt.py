@@ -89,13 +89,18 @@ def _auto_config(tmp_path, assets, path: str, model: str = "yolov8n_coco_fp32.on
     return config
 
 
+def _video_16_9(path: Path) -> None:
+    """A one-frame 1280 x 720 video."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (1280, 720))
+    writer.write(np.zeros((720, 1280, 3), np.uint8))
+    writer.release()
+
+
 def test_build_engines_sizes_an_auto_input_from_the_configs_videos_as_the_pipeline_will(assets, tmp_path):
     from mctrt.build_engines import models_from_config
     from mctrt.models.detector import auto_input_size
 
-    writer = cv2.VideoWriter(str(tmp_path / "a.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (1280, 720))
-    writer.write(np.zeros((720, 1280, 3), np.uint8))
-    writer.release()
+    _video_16_9(tmp_path / "a.avi")
     config = _auto_config(tmp_path, assets, "a.avi")
     detector = dict(models_from_config(config))["detector"]
     assert detector.input_size == auto_input_size([(720, 1280)]) == (384, 640)  # the Detector's own rule
@@ -107,9 +112,7 @@ def test_build_engines_sizes_an_auto_input_from_the_configs_videos_as_the_pipeli
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is not None, reason="tensorrt is installed here")
 def test_build_engines_cli_sizes_an_auto_input_and_gets_as_far_as_tensorrt(assets, tmp_path):
-    writer = cv2.VideoWriter(str(tmp_path / "a.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (1280, 720))
-    writer.write(np.zeros((720, 1280, 3), np.uint8))
-    writer.release()
+    _video_16_9(tmp_path / "a.avi")
     result = run_cli("--config", str(_auto_config(tmp_path, assets, "a.avi")))
     assert result.returncode == 2 and "tensorrt is not installed" in result.stderr, result.stderr
     assert "detector input auto: 384x640" in result.stderr
