@@ -27,6 +27,8 @@ from mctrt import Detector
 from mctrt._native import core, cuda_status
 from mctrt.errors import MctrtError
 
+SQUARE = (640, 640)  # every table here is of the model at its own 640 x 640, not the default input_size auto
+
 
 def cv2_letterbox(image, size=640):
     """What a typical Python pipeline does: cv2 resize + pad, then numpy channel swap, scale, CHW."""
@@ -47,7 +49,7 @@ def main() -> None:
     assets = Path(os.environ.get("MCTRT_ASSETS", "../shared"))
     model = assets / "models/yolov8n_coco_fp32.onnx"
     frame = cv2.imread(str(assets / "data/mot17_mini/MOT17-04-FRCNN/img1/000001.jpg"))  # 1920 x 1080
-    detector = Detector(model, backend="onnxruntime")  # the stage split times its bare session
+    detector = Detector(model, backend="onnxruntime", input_size=SQUARE)  # the stage split times its bare session
     batch = np.empty((1, 3, 640, 640), np.float32)
 
     pre = best_time(lambda: core.letterbox_batch([frame], batch, True, True, 1 / 255, 114.0))
@@ -81,7 +83,7 @@ def main() -> None:
     backends = []
     for name in ("onnxruntime", "openvino", "torch"):
         try:
-            other = Detector(model, backend=name)
+            other = Detector(model, backend=name, input_size=SQUARE)
         except MctrtError as exc:
             print(f"\n{name}: not measured ({exc})")
             continue
@@ -116,8 +118,8 @@ def precision_table(model: Path, assets: Path) -> dict:
     from mctrt.models.quantize import agreement, sample_frames
 
     calibration = [str(assets / f"data/lab4cam/videos/cam{k}.mp4") for k in range(4)]
-    fp32 = Detector(model, backend="onnxruntime")
-    int8 = Detector(model, backend="onnxruntime", precision="int8", calibration=calibration)
+    fp32 = Detector(model, backend="onnxruntime", input_size=SQUARE)
+    int8 = Detector(model, backend="onnxruntime", precision="int8", calibration=calibration, input_size=SQUARE)
     frames = sample_frames([str(assets / "data/pets09_s2l1/pets09_s2l1.avi")], 40)
     rows = []
     for size in (1, 4):
@@ -146,7 +148,7 @@ def gpu_tables(model: Path, frame: np.ndarray) -> dict:
 
     results = {"torch_fp16": []}
     for graphs in (False, True):
-        detector = Detector(model, backend="torch", backend_options={"torch": {"cuda_graphs": graphs}})
+        detector = Detector(model, backend="torch", backend_options={"torch": {"cuda_graphs": graphs}}, input_size=SQUARE)
         backend, kernels = detector.backend, detector._gpu
         for size in (1, 2, 4, 8, 16, 32, 64):
             frames = [frame] * size

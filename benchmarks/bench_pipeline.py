@@ -1,10 +1,10 @@
 """The whole pipeline offline against the detector alone on the same frames (the two-camera PETS09
 split, configs/demo.yaml): how much everything after detection (tracking, re-ID, association,
 events, results) adds. Frames are decoded beforehand for both, so the comparison is of the work
-per step; a full run with the camera readers decoding is shown beside them. Three detector settings,
+per step; a full run with the camera readers decoding is shown beside them. Four detector settings,
 each against the FP32 detector at 640 x 640 alone, with each full run's cross-camera IDF1: FP32 at
-640 x 640 (the model's own), static INT8 at 640 x 640 (precision: int8, calibrated on the two videos),
-and demo.yaml as shipped (INT8 with its input sized to the cameras, input_size: auto: 640 x 512 for the
+640 x 640 (the model's own), FP32 at the default input_size auto, static INT8 at 640 x 640
+(precision: int8, calibrated on the two videos), and demo.yaml as shipped (INT8 with its input sized to the cameras, input_size: auto: 640 x 512 for the
 split's 448 x 576 cameras). Where the detector runs on a GPU (backend auto finds one), INT8 at 640 is
 left out and the shipped config runs the GPU's own precision: INT8 is the CPU's.
 
@@ -89,7 +89,8 @@ def main() -> None:
     fp32 = at_fp32_640(shipped)
     int8 = dataclasses.replace(fp32, detector=dataclasses.replace(
         fp32.detector, precision="int8", calibration=tuple(i.path for i in fp32.inputs if i.kind == "file")))
-    configs = [("fp32", fp32)]
+    fp32_auto = dataclasses.replace(fp32, detector=dataclasses.replace(fp32.detector, input_size="auto"))
+    configs = [("fp32", fp32), ("fp32, input_size auto (the default)", fp32_auto)]
     if runs_on_cpu(shipped.detector.backend):
         configs.append(("int8", int8))
     configs.append((SHIPPED, shipped))

@@ -79,7 +79,7 @@ def assert_detects_as_onnxruntime(detector, path, images, score_atol: float) -> 
     """`detector` runs on the CPU and finds in `images` what onnxruntime finds with the model at `path`:
     the same people, boxes within 0.01 px, scores within score_atol, the same classes."""
     assert detector.backend.device == "cpu"
-    reference = Detector(path, backend="onnxruntime").detect(images)
+    reference = Detector(path, backend="onnxruntime", input_size=detector.input_size).detect(images)
     for want, got in zip(reference, detector.detect(images)):
         assert len(got) == len(want) > 0
         np.testing.assert_allclose(got.xyxy, want.xyxy, atol=0.01)
@@ -91,7 +91,7 @@ def test_torch_detector_equals_onnxruntime_detector(assets, torch):
     path = assets / "models/yolov8n_coco_fp32.onnx"
     images = [cv2.imread(str(assets / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]
     # on the CPU, where it computes as onnxruntime does (on a GPU it runs FP16: tests/gpu compares that)
-    on_torch = Detector(path, backend="torch", backend_options={"torch": {"device": "cpu"}})
+    on_torch = Detector(path, backend="torch", backend_options={"torch": {"device": "cpu"}}, input_size=(640, 640))
     assert on_torch.backend.name == "torch"
     assert_detects_as_onnxruntime(on_torch, path, images, score_atol=1e-5)
 
@@ -143,7 +143,7 @@ def test_re_ids_onnxruntime_threads_do_not_spin_between_its_bursts_and_the_detec
     reid = assets / "models/osnet_x0_25_market1501.onnx"
     assert not spins(Embedder(reid, backend="onnxruntime"))
     assert spins(Embedder(reid, backend="onnxruntime", backend_options={"onnxruntime": {"spin": True, "threads": 1}}))
-    assert spins(Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime"))
+    assert spins(Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", input_size=None))
     with pytest.raises(ModelError, match="spin must be true or false; got 'no'"):
         Embedder(reid, backend="onnxruntime", backend_options={"onnxruntime": {"spin": "no"}})
 
@@ -206,7 +206,7 @@ def test_openvino_detector_and_embedder_equal_onnxruntimes(assets, openvino):
     and scores within 1e-4; embeddings within 1e-4."""
     path = assets / "models/yolov8n_coco_fp32.onnx"
     images = [cv2.imread(str(assets / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]
-    on_openvino = Detector(path, backend="openvino")
+    on_openvino = Detector(path, backend="openvino", input_size=(640, 640))
     assert on_openvino.backend.name == "openvino"
     assert_detects_as_onnxruntime(on_openvino, path, images, score_atol=1e-4)
     reid = assets / "models/osnet_x0_25_market1501.onnx"
@@ -224,7 +224,7 @@ def test_auto_on_the_cpu_times_openvino_against_onnxruntime_and_says_both(assets
     if not runs_on_cpu("auto"):
         pytest.skip("a GPU backend runs here")
     caplog.set_level(logging.INFO, logger="mctrt.models.backends")
-    detector = Detector(assets / "models/yolov8n_coco_fp32.onnx")
+    detector = Detector(assets / "models/yolov8n_coco_fp32.onnx", input_size=None)  # auto would load at detect()
     (line,) = [r.getMessage() for r in caplog.records if "one run on this CPU" in r.getMessage()]
     timings = dict(re.findall(r"(onnxruntime|openvino) ([0-9.]+) ms", line))
     assert set(timings) == {"onnxruntime", "openvino"}, line
@@ -242,9 +242,10 @@ def test_a_cap_on_onnxruntimes_threads_holds_for_openvino_under_auto(assets, ope
 
     made = []
     monkeypatch.setattr(OpenVinoBackend, "run", lambda self, batch, run=OpenVinoBackend.run: made.append(self) or run(self, batch))
-    Detector(assets / "models/yolov8n_coco_fp32.onnx", backend_options={"onnxruntime": {"threads": 1}})
+    # input_size None: the model loads now (auto would load it at the first detect())
+    Detector(assets / "models/yolov8n_coco_fp32.onnx", backend_options={"onnxruntime": {"threads": 1}}, input_size=None)
     assert made and all(backend.threads == 1 for backend in made)
-    assert Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="openvino",
+    assert Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="openvino", input_size=None,
                     backend_options={"openvino": {"threads": 2}}).backend.threads == 2
 
 

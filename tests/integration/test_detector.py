@@ -15,7 +15,7 @@ from mctrt.errors import ConfigError, ModelError
 
 @pytest.fixture(scope="module")
 def yolov8(assets):
-    return Detector(assets / "models/yolov8n_coco_fp32.onnx")
+    return Detector(assets / "models/yolov8n_coco_fp32.onnx", input_size=(640, 640))  # the export's own
 
 
 def image(assets, name):
@@ -50,7 +50,8 @@ def test_output_equals_a_direct_onnxruntime_run_on_the_same_input(yolov8, assets
     import onnxruntime as ort
 
     img = image(assets, "bus.jpg")
-    (ours,) = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", conf_threshold=0.05).detect([img])
+    (ours,) = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", conf_threshold=0.05,
+                       input_size=(640, 640)).detect([img])
     batch = np.empty((1, 3, 640, 640), np.float32)
     transforms = core.letterbox_batch([img], batch, True, True, 1 / 255, 114.0)
     session = ort.InferenceSession(str(assets / "models/yolov8n_coco_fp32.onnx"), providers=["CPUExecutionProvider"])
@@ -84,7 +85,7 @@ def test_input_size_retargets_a_yolov8_export_as_it_loads(assets, tmp_path):
 
     original = assets / "models/yolov8n_coco_fp32.onnx"
     prepared = prepare(original, tmp_path / "384x640.onnx", dynamic_batch=True, input_size=(384, 640))
-    in_memory, from_file = Detector(original, input_size=(384, 640)), Detector(prepared)
+    in_memory, from_file = Detector(original, input_size=(384, 640)), Detector(prepared, input_size=None)
     assert in_memory.input_size == (384, 640)
     images = [image(assets, "bus.jpg"), image(assets, "zidane.jpg")]
     for a, b in zip(in_memory.detect(images), from_file.detect(images)):
@@ -169,7 +170,7 @@ def test_auto_input_size_is_chosen_from_the_first_frames_and_finds_the_same_peop
     frames = sample_frames([str(assets / "data/pets09_s2l1/pets09_s2l1.avi")], 10)  # 768 x 576
     auto = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", input_size="auto")
     assert auto.backend is None  # nothing is loaded before the cameras' frames are seen
-    square = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime")
+    square = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", input_size=(640, 640))
     found = agreement(square, auto, frames)
     assert auto.input_size == (512, 640)
     assert "detector input auto: 512x640 for frames of 768x576 (long side 640)" in caplog.text
@@ -177,6 +178,24 @@ def test_auto_input_size_is_chosen_from_the_first_frames_and_finds_the_same_peop
     # -0.0009 (sd 0.0033); on a grid half a cell off (480 x 640) they move by 0.022 (sd) on these frames
     assert found["found_by_other"] >= 0.97 and found["found_by_reference"] >= 0.97, found
     assert abs(found["score_change_mean"]) <= 0.005 and found["score_change_sd"] <= 0.008, found
+
+
+def test_auto_is_the_default_and_grows_the_input_when_a_frame_of_a_new_shape_comes(assets, caplog):
+    """A camera that joins late with another shape (here a portrait frame after landscape ones) gets an
+    input that holds it at the long side's scale, not a letterbox that shrinks it and loses its people."""
+    caplog.set_level(logging.INFO, logger="mctrt.models.detector")
+    detector = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime")
+    landscape, portrait = image(assets, "zidane.jpg"), image(assets, "bus.jpg")  # 1280 x 720, 810 x 1080
+    detector.detect([landscape])
+    assert detector.input_size == (384, 640)
+    (found,) = detector.detect([portrait])
+    assert detector.input_size == (640, 640)  # the box around 384 x 640 and 640 x 512
+    assert "detector input auto: 384x640 -> 640x640 for frames of 1280x720, 810x1080" in caplog.text
+    square = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", input_size=(640, 640))
+    (want,) = square.detect([portrait])
+    np.testing.assert_allclose(found.xyxy, want.xyxy, atol=1e-2)  # as a fixed input of that size finds them
+    detector.detect([landscape, portrait])
+    assert caplog.text.count("detector input auto:") == 2  # shapes seen before build nothing again
 
 
 def test_auto_input_size_checks_the_model_file_at_once_and_leaves_yolox_its_own(assets, tmp_path):

@@ -72,7 +72,8 @@ def frames(assets):
 
 def test_retargeted_to_16_by_9_finds_the_same_people(original, assets, tmp_path):
     prepared = prepare(original, tmp_path / "384x640.onnx", dynamic_batch=True, input_size=(384, 640), person_only=True)
-    before, after = Detector(original, conf_threshold=0.4), Detector(prepared, conf_threshold=0.4)
+    before = Detector(original, conf_threshold=0.4, input_size=(640, 640))
+    after = Detector(prepared, conf_threshold=0.4, input_size=None)  # the size it was prepared at
     assert after.input_size == (384, 640) and after.backend.fixed_batch is None
     images = list(frames(assets))
     for image, old, new in zip(images, before.detect(images), after.detect(images)):

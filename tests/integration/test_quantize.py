@@ -60,7 +60,8 @@ def int8_detector(assets, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(quantize, "CACHE_DIR", str(cache))
         detector = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", precision="int8",
-                            calibration=[str(assets / "data/lab4cam/videos/cam0.mp4")], calibration_frames=16)
+                            calibration=[str(assets / "data/lab4cam/videos/cam0.mp4")], calibration_frames=16,
+                            input_size=(640, 640))
     return detector, cache
 
 
@@ -68,7 +69,8 @@ def test_int8_finds_what_the_float_model_finds_on_other_footage(assets, int8_det
     detector, cache = int8_detector
     assert len(list(cache.glob("yolov8n_coco_fp32-*-int8-*-16.onnx"))) == 1
     assert any(n.op_type == "QuantizeLinear" for n in onnx.load(str(next(cache.glob("*.onnx")))).graph.node)
-    found = agreement(Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime"), detector, pets09_frames)
+    found = agreement(Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", input_size=(640, 640)),
+                      detector, pets09_frames)
     assert found["reference_boxes"] >= 40
     assert found["found_by_other"] >= 0.97 and found["found_by_reference"] >= 0.97, found
     assert abs(found["score_change_mean"]) <= 0.03, found
@@ -83,7 +85,8 @@ def test_a_second_start_reads_the_cache_and_does_not_quantize_again(assets, int8
 
     monkeypatch.setattr(quantize, "quantize_model", refuse)
     again = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", precision="int8",
-                     calibration=[str(assets / "data/lab4cam/videos/cam0.mp4")], calibration_frames=16)
+                     calibration=[str(assets / "data/lab4cam/videos/cam0.mp4")], calibration_frames=16,
+                     input_size=(640, 640))
     first = int8_detector[0].detect(pets09_frames[:2])
     second = again.detect(pets09_frames[:2])
     for a, b in zip(first, second):  # two sessions of one model: the same boxes, not always to the bit
@@ -144,7 +147,7 @@ def test_the_cli_writes_the_model_and_prints_the_agreement(assets, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "calibrated on 8 frames" in result.stdout and "on 2 frames held back from calibration" in result.stdout
     assert "float boxes the INT8 model finds:" in result.stdout and "score change of the pairs: mean" in result.stdout
-    assert Detector(target, backend="onnxruntime").detect(sample_frames([str(assets / "data/lab4cam/videos/cam2.mp4")], 1))
+    assert Detector(target, backend="onnxruntime", input_size=None).detect(sample_frames([str(assets / "data/lab4cam/videos/cam2.mp4")], 1))
     bad = subprocess.run([sys.executable, "-m", "mctrt.models", "quantize", str(target), str(tmp_path / "x.onnx"),
                           "--calibration", str(tmp_path / "none")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and f"calibration source {tmp_path / 'none'} does not exist" in bad.stderr
@@ -157,7 +160,7 @@ def test_int8_person_ap50_on_mot17_frames_stays_within_0_02_of_the_float_models(
     monkeypatch.setattr(quantize, "CACHE_DIR", str(int8_detector[1]))
     detector = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", precision="int8",
                         calibration=[str(assets / "data/lab4cam/videos/cam0.mp4")], calibration_frames=16,
-                        conf_threshold=0.01)  # the float model's protocol
+                        conf_threshold=0.01, input_size=(640, 640))  # the float model's protocol
     ap, frames = person_ap50(detector, assets / "data/mot17_mini")
     print(f"\nINT8 person AP50 on mot17_mini ({frames} frames): {ap:.3f} (float: 0.617)")
     assert ap >= 0.617 - 0.02

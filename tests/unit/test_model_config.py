@@ -12,7 +12,7 @@ from mctrt.errors import ConfigError
 def test_defaults_are_the_detectors():
     config = DetectorConfig("m.onnx")
     assert (config.backend, config.input_size, config.conf_threshold, config.nms_iou, config.classes) == (
-        "auto", None, 0.25, 0.45, (0,))
+        "auto", "auto", 0.25, 0.45, (0,))
 
 
 def test_a_mapping_becomes_a_config_with_paths_relative_to_the_file():

@@ -164,12 +164,12 @@ class DetectorConfig:
         model: path of a YOLOv8 or YOLOX ONNX file (the single source of truth; engines are built from it).
         backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime, or openvino where installed and
             faster here) or one of them by name.
-        input_size: (H, W) multiples of 32, e.g. (384, 640) for 16:9 video (YOLOv8 only; the model is
-            re-targeted as it loads); "auto": the cameras' own shape, from the first frames, at the
-            scale a square input_long_side input gives them (4:3 -> 512 x 640, 16:9 -> 384 x 640: the
-            same pixels of each frame on the square's grid, with less of its padding; for cameras of
-            several shapes, the box around all of them; see detector.auto_input_size); None keeps the
-            model's own (YOLOX models always do).
+        input_size: "auto" (the default): the cameras' own shape, from the first frames, at the scale
+            a square input_long_side input gives them (4:3 -> 512 x 640, 16:9 -> 384 x 640: the same
+            pixels of each frame on the square's grid, with less of its padding; for cameras of several
+            shapes, the box around all of them; see detector.auto_input_size); YOLOv8 only, a YOLOX
+            model keeps its own. (H, W) multiples of 32, e.g. (640, 640): that input, fixed (YOLOv8
+            only; the model is re-targeted as it loads). None keeps the model's own.
         input_long_side: the input's long side for "auto", a multiple of 32. Smaller is faster and
             loses distant people (a person 60 px tall in a 1080p frame is 20 px at 640).
         conf_threshold: boxes scoring lower are dropped. Lower: more people found, more false boxes.
@@ -187,7 +187,7 @@ class DetectorConfig:
 
     model: str
     backend: str = "auto"
-    input_size: tuple[int, int] | None = None
+    input_size: tuple[int, int] | str | None = "auto"
     conf_threshold: float = 0.25
     nms_iou: float = 0.45
     classes: tuple[int, ...] = (0,)

@@ -35,7 +35,7 @@ def quantize(args) -> None:
         print("no frame held back to compare on: give more frames")
         return
     reference = Detector(source, backend="onnxruntime", input_size=args.input_size)
-    int8 = Detector(target, backend="onnxruntime")
+    int8 = Detector(target, backend="onnxruntime", input_size=None)  # the size it was quantized at
     a = agreement(reference, int8, held_back)
     print(f"on {a['frames']} frames held back from calibration (boxes scoring >= 0.5, IoU >= 0.5):")
     print(f"  float boxes the INT8 model finds: {a['found_by_other']:.1%} of {a['reference_boxes']}")

@@ -16,7 +16,7 @@ import numpy as np
 from mctrt._native import core, cuda, cuda_kernels_for
 from mctrt.config import DetectorConfig
 from mctrt.errors import ConfigError, ModelError
-from mctrt.models.backends import choose_backend, open_backend, runs_on_cpu
+from mctrt.models.backends import check_tensorrt, choose_backend, open_backend, runs_on_cpu
 from mctrt.models.onnx_io import io_shapes, load_onnx
 from mctrt.models.prepare import is_yolov8_export, prepare_model
 from mctrt.models.quantize import cached_int8, check_sources
@@ -38,7 +38,8 @@ class Detector:
             or a backend's name.
         input_size, conf_threshold, nms_iou, classes, backend_options, precision, calibration,
             calibration_frames, input_long_side: see mctrt.config.DetectorConfig. With input_size "auto"
-            the backend is built by the first detect(), from those frames' sizes.
+            (the default) the backend is built by the first detect(), from those frames' sizes, and built
+            again, larger, when a later frame's shape does not fit it (a camera that joins late).
     On a GPU backend, letterbox, decode and NMS run as CUDA kernels on the backend's stream, the
     letterbox writing straight into the model's input.
     """
@@ -48,7 +49,7 @@ class Detector:
         model: str | Path,
         *,
         backend: str = "auto",
-        input_size: tuple[int, int] | str | None = None,
+        input_size: tuple[int, int] | str | None = "auto",
         conf_threshold: float = 0.25,
         nms_iou: float = 0.45,
         classes: Sequence[int] = (0,),
@@ -64,18 +65,22 @@ class Detector:
                                      input_long_side)
         self.path = Path(model)
         self.backend = None
+        self._auto_shapes: set[tuple[int, int]] | None = None  # frame (H, W)s "auto" has sized the input for
         # "auto" sizes the input to the cameras, from the first frames. What that build could find wrong is
-        # checked now: on a CPU by building the model as it is (its backend, options, classes), dropped
-        # after; a GPU engine takes minutes to build, so there only the classes.
+        # checked now: by building the model as it is (its backend, options, classes), dropped after; a
+        # TensorRT engine takes minutes to build, so there the classes, the options and TensorRT itself.
         proto = load_detector_model(self.path, None) if self.config.input_size == "auto" else None
         if proto is not None and is_yolov8_export(proto):
-            if runs_on_cpu(self.config.backend):
-                if self.config.precision == "int8":
-                    check_sources(self.config.calibration)
-                self._load(None, precision="fp32", backend=choose_backend(self.config.backend))
-                self.backend = None
-            else:
+            backend = choose_backend(self.config.backend)
+            if backend == "tensorrt":
                 self._check_classes(family(io_shapes(proto)[1][0])[1])
+                check_tensorrt(self.config.backend_options)
+            else:
+                if self.config.precision == "int8" and runs_on_cpu(backend):
+                    check_sources(self.config.calibration)
+                self._load(None, precision="fp32", backend=backend)
+                self.backend = None
+            self._auto_shapes = set()
             return
         self._load(None if self.config.input_size == "auto" else self.config.input_size)
 
@@ -136,20 +141,34 @@ class Detector:
                             "detect([frame])")
         if not images:
             return []
-        if self.backend is None:
-            empty = next((k for k, image in enumerate(images) if not image.size), None)
-            if empty is not None:  # as the letterbox says it, rather than a division by a zero size
-                raise ValueError(f"images[{empty}] is empty")
-            size = auto_input_size([image.shape[:2] for image in images], self.config.input_long_side)
-            log.info("detector input auto: %dx%d for frames of %s (long side %d)", *size,
-                     ", ".join(sorted({f"{w}x{h}" for h, w in (i.shape[:2] for i in images)})), self.config.input_long_side)
-            self._load(size)
+        if self._auto_shapes is not None and not self._auto_shapes.issuperset(i.shape[:2] for i in images):
+            self._size_auto(images)
         if self._gpu is not None:
             step = self.backend.fixed_batch or self.backend.max_batch or len(images)
             results = [r for i in range(0, len(images), step) for r in self._detect_on_gpu(images[i : i + step])]
         else:
             results = self._detect_on_cpu(images)
         return [Detections(xyxy, scores, class_ids.astype(np.int64)) for xyxy, scores, class_ids in results]
+
+    def _size_auto(self, images: list[np.ndarray]) -> None:
+        """Build the backend for "auto" at the size that holds every frame shape seen so far: once at the
+        first frames, and again only where a new shape needs a larger input (a portrait camera joining
+        landscape ones), since a frame letterboxed into a smaller input loses its distant people."""
+        empty = next((k for k, image in enumerate(images) if not image.size), None)
+        if empty is not None:  # as the letterbox says it, rather than a division by a zero size
+            raise ValueError(f"images[{empty}] is empty")
+        shapes = self._auto_shapes | {tuple(image.shape[:2]) for image in images}
+        size = auto_input_size(sorted(shapes), self.config.input_long_side)
+        frames = ", ".join(sorted(f"{w}x{h}" for h, w in shapes))
+        if self.backend is None:
+            log.info("detector input auto: %dx%d for frames of %s (long side %d)", *size, frames,
+                     self.config.input_long_side)
+            self._load(size)
+        elif size != self.input_size:
+            log.warning("detector input auto: %dx%d -> %dx%d for frames of %s (a new frame shape; give "
+                        "modules.detector.input_size to fix it from the start)", *self.input_size, *size, frames)
+            self._load(size)
+        self._auto_shapes = shapes
 
     def _keep(self) -> tuple:
         """What post-processing keeps: conf, NMS IoU, classes, number of classes, max boxes, input H, W."""

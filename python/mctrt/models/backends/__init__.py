@@ -135,8 +135,17 @@ def _faster_on_cpu(model, source: Path, what: str, options: Mapping[str, Mapping
     return backends[chosen]
 
 
-def _open(name: str, model, source: Path, what: str, options: Mapping[str, Mapping], prepare):
-    kwargs = dict(options.get(name) or {})
+def check_tensorrt(options: Mapping[str, Mapping] | None = None) -> None:
+    """What opening a tensorrt backend would refuse, found without building its engine (minutes): an
+    option it lacks, TensorRT or a GPU missing. For a model whose input is sized later ("auto")."""
+    from mctrt.models.backends.tensorrt_build import require_tensorrt
+
+    _backend_class("tensorrt", dict((options or {}).get("tensorrt") or {}))
+    require_tensorrt()
+
+
+def _backend_class(name: str, kwargs: Mapping):
+    """The backend class for `name`, with kwargs checked against what it takes."""
     if name == "onnxruntime":
         from mctrt.models.backends.onnxruntime import OnnxRuntimeBackend as Backend
     elif name == "openvino":
@@ -151,6 +160,16 @@ def _open(name: str, model, source: Path, what: str, options: Mapping[str, Mappi
     if unknown:
         raise ConfigError(f"{name} backend has no option {', '.join(unknown)}; it takes {', '.join(k for k in takes if k not in ('model', 'source'))}")
     if name == "tensorrt":
+        EngineOptions(**kwargs)  # its own checks (precision, batch sizes)
+    return Backend
+
+
+def _open(name: str, model, source: Path, what: str, options: Mapping[str, Mapping], prepare):
+    kwargs = dict(options.get(name) or {})
+    Backend = _backend_class(name, kwargs)
+    if name == "tensorrt":
+        from mctrt.models.backends.tensorrt_build import EngineOptions
+
         kwargs = {"options": EngineOptions(**kwargs), "prepare": prepare}
     try:
         return Backend(model, source, **kwargs)

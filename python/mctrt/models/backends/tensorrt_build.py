@@ -83,6 +83,12 @@ def _gpu() -> dict:
     return status.devices[0]
 
 
+def require_tensorrt() -> None:
+    """BackendUnavailable, saying how to get it, where TensorRT 10 or a usable GPU is missing."""
+    _trt()
+    _gpu()
+
+
 def engine_key(onnx_bytes: bytes, trt_version: str, gpu: dict, options: EngineOptions) -> dict:
     """Everything an engine depends on; its file name is made from this. An int8 engine also depends on
     the frames it was calibrated on (and so does its calibration cache, named after it)."""
