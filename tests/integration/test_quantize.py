@@ -94,6 +94,58 @@ def test_a_second_start_reads_the_cache_and_does_not_quantize_again(assets, int8
         np.testing.assert_allclose(a.xyxy, b.xyxy, atol=1e-2)
 
 
+def test_int8_with_no_calibration_files_runs_fp32_until_its_own_frames_have_calibrated_it(assets, tmp_path, monkeypatch,
+                                                                                          pets09_frames):
+    """Streams and webcams have no file to calibrate on: the detector samples the frames it is given, runs
+    the float model meanwhile, quantizes in the background, then runs INT8; the next start finds the copy."""
+    monkeypatch.setattr(quantize, "CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(quantize, "LIVE_EVERY", 2)  # batches 0, 2, 4, 6 give the 4 frames
+    model = assets / "models/yolov8n_coco_fp32.onnx"
+    detector = Detector(model, backend="onnxruntime", precision="int8", calibration_frames=4, input_size=(640, 640))
+    fp32 = Detector(model, backend="onnxruntime", input_size=(640, 640))
+    for k in range(7):
+        (got,), (want,) = detector.detect([pets09_frames[k]]), fp32.detect([pets09_frames[k]])
+        np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)  # the float model until then
+    assert detector.wait_for_int8(timeout=900)
+    (cached,) = tmp_path.glob("yolov8n_coco_fp32-*-int8-live-4.onnx")
+    assert any(n.op_type == "QuantizeLinear" for n in onnx.load(str(cached)).graph.node)
+    int8 = Detector(cached, backend="onnxruntime", input_size=None)
+    for got, want in zip(detector.detect(pets09_frames[7:9]), int8.detect(pets09_frames[7:9])):
+        assert len(got) == len(want) > 0
+        np.testing.assert_allclose(got.scores, want.scores, atol=1e-4)  # INT8 from now on
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("quantized again although the cache holds the model")
+
+    monkeypatch.setattr(quantize, "quantize_model", refuse)
+    again = Detector(model, backend="onnxruntime", precision="int8", calibration_frames=4, input_size=(640, 640))
+    for got, want in zip(again.detect(pets09_frames[7:9]), int8.detect(pets09_frames[7:9])):
+        np.testing.assert_allclose(got.scores, want.scores, atol=1e-4)
+
+
+def test_live_int8_that_cannot_be_built_is_logged_and_the_run_goes_on_in_fp32(assets, tmp_path, monkeypatch,
+                                                                              pets09_frames, caplog):
+    from mctrt.errors import ModelError
+
+    monkeypatch.setattr(quantize, "CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(quantize, "LIVE_EVERY", 1)
+
+    def fails(*args, **kwargs):
+        raise ModelError("onnxruntime could not quantize it (a test's failure)")
+
+    monkeypatch.setattr(quantize, "quantize_model", fails)
+    model = assets / "models/yolov8n_coco_fp32.onnx"
+    detector = Detector(model, backend="onnxruntime", precision="int8", calibration_frames=2, input_size=(640, 640))
+    detector.detect(pets09_frames[:2])
+    assert detector.wait_for_int8(timeout=900)
+    with caplog.at_level("WARNING", logger="mctrt.models.detector"):
+        (got,) = detector.detect(pets09_frames[2:3])
+    assert "INT8 from the cameras' frames: onnxruntime could not quantize it (a test's failure); it goes on in FP32" in caplog.text
+    (want,) = Detector(model, backend="onnxruntime", input_size=(640, 640)).detect(pets09_frames[2:3])
+    np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
+    assert list(tmp_path.iterdir()) == []  # nothing cached
+
+
 def test_a_cache_that_cannot_be_written_is_logged_and_the_quantized_model_still_used(tmp_path, monkeypatch, caplog):
     """A cache folder that cannot be made (here a file stands where it should be) does not stop the run."""
     model = helper.make_model(helper.make_graph([], "empty", [], []))

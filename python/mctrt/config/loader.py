@@ -174,15 +174,11 @@ def _input(data, index: int, base: Path) -> InputConfig:
 
 def _detector(data, inputs, base: Path) -> DetectorConfig:
     """modules.detector; INT8 calibration paths taken relative to `base`, and by default the inputs'
-    video files (the user's own frames)."""
+    video files (the user's own frames; with none, the cameras' frames as the run goes)."""
     detector = from_mapping(DetectorConfig, data, "modules.detector", base)
     calibration = tuple(resolve_path(c, base) for c in detector.calibration)
     if detector.precision == "int8" and not calibration:
         calibration = tuple(i.path for i in inputs if i.kind == "file")
-        if not calibration:
-            raise ConfigError("modules.detector.precision int8 needs calibration: a video file or a folder of images "
-                              "from your cameras (no input of this config is a video file to take frames from); "
-                              "give modules.detector.calibration, or set precision: fp32")
     return replace(detector, calibration=calibration)
 
 

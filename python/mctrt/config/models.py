@@ -181,7 +181,10 @@ class DetectorConfig:
             model (mctrt.models.quantize), built on the first run and cached under engines/. GPU
             backends keep their own precision (torch FP16, tensorrt's backend_options).
         calibration: for int8, video files or folders of images from your cameras whose frames set
-            the INT8 ranges; in a config file it defaults to the config's video-file inputs.
+            the INT8 ranges; in a config file it defaults to the config's video-file inputs. With none
+            (only streams or webcams) the model runs in FP32 while it samples the cameras' frames, is
+            quantized in the background and runs in INT8 from then on; the next start finds that
+            copy cached (mctrt.models.quantize.LiveCalibration).
         calibration_frames: how many frames of them calibrate.
     """
 

@@ -19,7 +19,7 @@ from mctrt.errors import ConfigError, ModelError
 from mctrt.models.backends import check_tensorrt, choose_backend, open_backend, runs_on_cpu
 from mctrt.models.onnx_io import io_shapes, load_onnx
 from mctrt.models.prepare import is_yolov8_export, prepare_model
-from mctrt.models.quantize import cached_int8, check_sources
+from mctrt.models.quantize import cached_int8, cached_or_live_int8, check_sources
 from mctrt.models.yolo import LETTERBOX, PAD_VALUE, family, letterbox_into
 from mctrt.types import Detections
 
@@ -66,6 +66,7 @@ class Detector:
         self.path = Path(model)
         self.backend = None
         self._auto_shapes: set[tuple[int, int]] | None = None  # frame (H, W)s "auto" has sized the input for
+        self._live = None  # INT8 with no calibration files: a LiveCalibration sampling detect()'s frames
         # "auto" sizes the input to the cameras, from the first frames. What that build could find wrong is
         # checked now: by building the model as it is (its backend, options, classes), dropped after; a
         # TensorRT engine takes minutes to build, so there the classes, the options and TensorRT itself.
@@ -76,7 +77,7 @@ class Detector:
                 self._check_classes(family(io_shapes(proto)[1][0])[1])
                 check_tensorrt(self.config.backend_options)
             else:
-                if self.config.precision == "int8" and runs_on_cpu(backend):
+                if self.config.precision == "int8" and runs_on_cpu(backend) and self.config.calibration:
                     check_sources(self.config.calibration)
                 self._load(None, precision="fp32", backend=backend)
                 self.backend = None
@@ -90,8 +91,11 @@ class Detector:
         path, backend = self.path, backend or self.config.backend
         proto = load_detector_model(path, input_size)
         prepare = detector_letterbox(proto, path)
+        self._live = None
         if (precision or self.config.precision) == "int8":
-            if runs_on_cpu(backend):
+            if runs_on_cpu(backend) and not self.config.calibration:
+                proto, self._live = cached_or_live_int8(proto, path, prepare, self.config.calibration_frames, "detector")
+            elif runs_on_cpu(backend):
                 try:
                     proto = cached_int8(proto, path, self.config.calibration, prepare, self.config.calibration_frames,
                                         "detector")
@@ -143,12 +147,33 @@ class Detector:
             return []
         if self._auto_shapes is not None and not self._auto_shapes.issuperset(i.shape[:2] for i in images):
             self._size_auto(images)
+        if self._live is not None:
+            self._take_live_int8(images)
         if self._gpu is not None:
             step = self.backend.fixed_batch or self.backend.max_batch or len(images)
             results = [r for i in range(0, len(images), step) for r in self._detect_on_gpu(images[i : i + step])]
         else:
             results = self._detect_on_cpu(images)
         return [Detections(xyxy, scores, class_ids.astype(np.int64)) for xyxy, scores, class_ids in results]
+
+    def _take_live_int8(self, images: list[np.ndarray]) -> None:
+        """Offer the frames to the live calibration; once its INT8 copy is ready, run on that from now on."""
+        try:
+            quantized = self._live.offer(images)
+        except ModelError as exc:
+            log.warning("detector model %s: %s; it goes on in FP32", self.path, exc)
+            self._live = None
+            return
+        if quantized is not None:
+            self.backend = open_backend(quantized, self.path, self.backend.name, "detector model",
+                                        self.config.backend_options, prepare=detector_letterbox(quantized, self.path))
+            self._live = None
+            log.info("detector %s: INT8 from now on (calibrated on its cameras' frames)", self.path.name)
+
+    def wait_for_int8(self, timeout: float | None = None) -> bool:
+        """Where INT8 is being calibrated on the cameras' frames: wait up to `timeout` seconds for its
+        quantization to finish (the next detect() then runs it); whether it has."""
+        return self._live is None or self._live.wait(timeout)
 
     def _size_auto(self, images: list[np.ndarray]) -> None:
         """Build the backend for "auto" at the size that holds every frame shape seen so far: once at the

@@ -4,6 +4,8 @@ the result depends on.
 
     python -m mctrt.models quantize IN.onnx OUT.onnx --calibration VIDEO|DIR [--frames N]
     modules.detector: {precision: int8, calibration: VIDEO|DIR}   (built on first run, then cached)
+    modules.detector: {precision: int8} with only streams or webcams: calibrated on their own frames
+                      as the run goes (LiveCalibration), the float model running until then
 
 The output layers stay in floating point: every convolution from which a model output can be reached
 without passing another convolution, and everything after it. In YOLOv8 that is the last box and
@@ -24,6 +26,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -39,6 +42,7 @@ CACHE_DIR = "engines"  # shared with TensorRT's engines (EngineOptions.engine_di
 PER_CHANNEL_OPSET = 13  # QuantizeLinear's axis attribute, which per-channel weights need
 HELD_BACK_EVERY = 5  # every 5th sampled frame is kept out of calibration, to check agreement on
 SEEK_BEYOND = 100  # frames between samples beyond which a video is sought rather than read through
+LIVE_EVERY = 10  # live calibration takes the frames of every 10th batch, so that they span some seconds
 
 
 def float_tail(model) -> list[str]:
@@ -212,8 +216,8 @@ def int8_path(model, stem: str, sources: Sequence[str], frames: int, cache_dir: 
     import onnxruntime
 
     graph = hashlib.sha256(model.SerializeToString()).hexdigest()[:12]
-    calibration = _sources_key(sources)[:8]
-    return Path(cache_dir or CACHE_DIR) / f"{stem}-{graph}-ort{onnxruntime.__version__}-int8-cal{calibration}-{frames}.onnx"
+    calibration = f"cal{_sources_key(sources)[:8]}" if sources else "live"  # live: the cameras' own frames
+    return Path(cache_dir or CACHE_DIR) / f"{stem}-{graph}-ort{onnxruntime.__version__}-int8-{calibration}-{frames}.onnx"
 
 
 def cached_int8(model, source: Path, sources: Sequence[str], prepare: Callable[[list, np.ndarray], None],
@@ -228,6 +232,29 @@ def cached_int8(model, source: Path, sources: Sequence[str], prepare: Callable[[
         return onnx.load(str(path))
     log.info("int8: quantizing %s %s on %d frames of %s (once; cached as %s)", what, source, frames, ", ".join(sources), path)
     quantized = quantize_model(model, sample_frames(sources, frames), prepare, what)
+    _cache(quantized, path, what)
+    return quantized
+
+
+def cached_or_live_int8(model, source: Path, prepare: Callable[[list, np.ndarray], None], frames: int, what: str,
+                        cache_dir: str | Path | None = None):
+    """For a model with no calibration files: (its INT8 copy from the cache, None), or (the float model,
+    a LiveCalibration that will quantize it on the frames it is offered)."""
+    import onnx
+
+    path = int8_path(model, source.stem, (), frames, cache_dir)
+    if path.is_file():
+        log.info("int8: using cached %s (calibrated on the cameras' frames in an earlier run)", path)
+        return onnx.load(str(path)), None
+    log.info("int8: no calibration files: the %s runs in FP32 until %d frames of its cameras have calibrated it",
+             what, frames)
+    return model, LiveCalibration(model, path, prepare, frames, what)
+
+
+def _cache(quantized, path: Path, what: str) -> None:
+    """Write an INT8 copy into the cache; where it cannot be written, say so and go on without."""
+    import onnx
+
     partial = path.with_suffix(f".partial-{os.getpid()}")  # two processes quantizing at once never share one
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -238,7 +265,59 @@ def cached_int8(model, source: Path, sources: Sequence[str], prepare: Callable[[
                     "on the next start: run from a folder you can write to", what, path, exc)
         with contextlib.suppress(OSError):
             partial.unlink()
-    return quantized
+
+
+class LiveCalibration:
+    """An INT8 copy calibrated on the frames a model is given, for cameras with no file to calibrate on
+    (streams, webcams): offer() keeps the frames of every LIVE_EVERY-th batch until it has `frames`
+    of them, then quantizes in a background thread (the caller runs the float model meanwhile) and
+    caches the result, which the next start finds at once (int8_path's "live" name: delete it to
+    calibrate on the cameras again)."""
+
+    def __init__(self, model, path: Path, prepare: Callable[[list, np.ndarray], None], frames: int, what: str) -> None:
+        self.model, self.path, self.prepare, self.count, self.what = model, path, prepare, frames, what
+        self.frames: list[np.ndarray] = []
+        self.batches = 0
+        self.thread: threading.Thread | None = None
+        self.result = None  # the INT8 ModelProto, once quantized
+        self.error: Exception | None = None
+
+    def offer(self, images: list[np.ndarray]):
+        """Sample `images`; the INT8 ModelProto once it is ready (returned once), else None. Raises
+        ModelError where quantizing failed."""
+        if self.thread is None:
+            if self.batches % LIVE_EVERY == 0:
+                self.frames.extend(image.copy() for image in images[: self.count - len(self.frames)])
+            self.batches += 1
+            if len(self.frames) >= self.count:
+                log.info("int8: quantizing the %s on %d frames of its cameras, in the background (cached as %s)",
+                         self.what, len(self.frames), self.path)
+                self.thread = threading.Thread(target=self._quantize, name="int8-calibration", daemon=True)
+                self.thread.start()
+            return None
+        if self.thread.is_alive() or (self.result is None and self.error is None):
+            return None
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise ModelError(f"INT8 from the cameras' frames: {error}")
+        result, self.result = self.result, None
+        return result
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether the background quantization has finished (waiting up to `timeout` seconds)."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return self.thread is not None and not self.thread.is_alive()
+
+    def _quantize(self) -> None:
+        try:
+            quantized = quantize_model(self.model, self.frames, self.prepare, self.what)
+            _cache(quantized, self.path, self.what)
+            self.result = quantized
+        except Exception as exc:  # reported to the caller by offer(), in its thread
+            self.error = exc
+        finally:
+            self.frames = []
 
 
 def agreement(reference, other, frames: list[np.ndarray], min_score: float = 0.5) -> dict:
