@@ -557,6 +557,8 @@ def main() -> None:
         strips = parse_strips(strips_text, width, height)
         if args.as_videos:
             videos = strip_videos(video, gt_path, image_to_floor, strips_text, frames, work / cut / "videos")
+            if config.detector.input_size == "auto":  # each cut's own shape, not the box around every cut before it
+                detector = Detector.from_config(config.detector)
             models = (CachedDetector(detector, args.cache and args.cache / f"{cut}.pkl"), StripEmbedder(embedder))
 
             def strip_image(index, s, first=frames[0]):

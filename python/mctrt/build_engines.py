@@ -3,6 +3,8 @@
     python -m mctrt.build_engines --config configs/demo.yaml [--input-size H W]   # the config's detector and re-ID
                                                     # (input_size auto: sized from its video files' frames)
     python -m mctrt.build_engines --detector yolov8n.onnx [--input-size 384 640] [--reid osnet.onnx]
+                                                    # (without --input-size: the model's own size, which a
+                                                    # pipeline's default input_size auto does not use)
         [--precision fp16|fp32|int8] [--calibration-images DIR] [--max-batch 32] [--opt-batch min(8, max-batch)]
         [--engine-dir engines]
 
@@ -48,7 +50,8 @@ def auto_size_of(config: PipelineConfig) -> tuple[int, int]:
     """The input `input_size: auto` gives the config's cameras, from the frame sizes of its video files
     and image folders (SourceError naming one that cannot be read); a stream or webcam is not opened
     ahead of the run (ConfigError saying what to give). A live run sizes from the cameras in its first
-    batch, which may be fewer: with cameras of different shapes, give input_size in the config."""
+    batch, which may be fewer, and builds again, larger, when a camera of another shape joins: with
+    cameras of different shapes, give input_size in the config."""
     from mctrt.io.sources import open_capture
     from mctrt.models.detector import auto_input_size
 

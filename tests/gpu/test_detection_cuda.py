@@ -61,7 +61,8 @@ def test_crop_kernel_equals_cpu(frames):
     ("yolox_nano_coco_416.onnx", 0.1, [0, 2]),
 ])
 def test_decode_and_nms_kernels_equal_cpu(assets, frames, model, conf, classes):
-    detector = Detector(assets / "models" / model, backend="onnxruntime", conf_threshold=conf, classes=classes)
+    detector = Detector(assets / "models" / model, backend="onnxruntime", conf_threshold=conf, classes=classes,
+                        input_size=None)  # the model's own size, loaded now
     h, w = detector.input_size
     batch = np.empty((len(frames), 3, h, w), np.float32)
     centre, to_rgb, scale = (True, True, 1 / 255) if detector.family == "yolov8" else (False, False, 1.0)
@@ -100,8 +101,8 @@ def torch_on_cuda():
 @pytest.mark.parametrize("cuda_graphs", [False, True])
 def test_torch_fp16_detector_finds_what_onnxruntime_finds(assets, frames, cuda_graphs, torch_on_cuda):
     path = assets / "models/yolov8n_coco_fp32.onnx"
-    onnxruntime = Detector(path, backend="onnxruntime")
-    detector = Detector(path, backend="torch", backend_options={"torch": {"cuda_graphs": cuda_graphs}})
+    onnxruntime = Detector(path, backend="onnxruntime", input_size=(640, 640))
+    detector = Detector(path, backend="torch", backend_options={"torch": {"cuda_graphs": cuda_graphs}}, input_size=(640, 640))
     assert detector.backend.device == "cuda" and detector.backend.input_dtype == "float16"
     assert detector.backend.cuda_graphs == cuda_graphs and detector._gpu is not None  # the CUDA kernels ran
     # Other frames at the same batch size (a graph replaying stale input would give the first ones'

@@ -138,12 +138,83 @@ def test_live_int8_that_cannot_be_built_is_logged_and_the_run_goes_on_in_fp32(as
     detector = Detector(model, backend="onnxruntime", precision="int8", calibration_frames=2, input_size=(640, 640))
     detector.detect(pets09_frames[:2])
     assert detector.wait_for_int8(timeout=900)
-    with caplog.at_level("WARNING", logger="mctrt.models.detector"):
+    with caplog.at_level("WARNING", logger="mctrt.models.quantize"):
         (got,) = detector.detect(pets09_frames[2:3])
     assert "INT8 from the cameras' frames: onnxruntime could not quantize it (a test's failure); it goes on in FP32" in caplog.text
     (want,) = Detector(model, backend="onnxruntime", input_size=(640, 640)).detect(pets09_frames[2:3])
     np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
     assert list(tmp_path.iterdir()) == []  # nothing cached
+
+
+def test_live_int8_under_input_size_auto_keeps_frames_no_larger_than_the_model_sees(assets, tmp_path, monkeypatch,
+                                                                                      pets09_frames):
+    """The default input (auto, 512 x 640 for PETS09's 768 x 576) with live calibration: the frames kept for
+    it are shrunk to the input's long side, and the copy is cached under that size's graph."""
+    monkeypatch.setattr(quantize, "CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(quantize, "LIVE_EVERY", 1)
+    kept = []
+    real = quantize.quantize_model
+    monkeypatch.setattr(quantize, "quantize_model", lambda model, frames, *a: kept.extend(frames) or real(model, frames, *a))
+    detector = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", precision="int8",
+                        calibration_frames=2)
+    assert not detector.wait_for_int8(timeout=0)  # nothing begun before the first frames
+    detector.detect(pets09_frames[:2])
+    assert detector.wait_for_int8(timeout=900)
+    assert detector.input_size == (512, 640) and [f.shape for f in kept] == [(480, 640, 3)] * 2
+    detector.detect(pets09_frames[2:3])
+    (cached,) = tmp_path.glob("yolov8n_coco_fp32-*-int8-live-2.onnx")
+    assert detector.backend.input_shape[2:] == (512, 640) and detector._live is None
+
+
+def test_an_int8_copy_that_cannot_be_opened_leaves_the_float_model_running(assets, tmp_path, monkeypatch, pets09_frames,
+                                                                            caplog):
+    from mctrt.errors import ModelError
+    from mctrt.models import backends
+
+    monkeypatch.setattr(quantize, "CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(quantize, "LIVE_EVERY", 1)
+    model = assets / "models/yolov8n_coco_fp32.onnx"
+    detector = Detector(model, backend="onnxruntime", precision="int8", calibration_frames=2, input_size=(640, 640))
+    detector.detect(pets09_frames[:2])
+    assert detector.wait_for_int8(timeout=900)
+    running = detector.backend
+
+    def refuse(*args, **kwargs):
+        raise ModelError("no session for it (a test's failure)")
+
+    monkeypatch.setattr(backends, "open_backend", refuse)
+    with caplog.at_level("WARNING", logger="mctrt.models.backends"):
+        (got,) = detector.detect(pets09_frames[2:3])
+    assert detector.backend is running and detector._live is None
+    assert "its new copy could not be opened (no session for it (a test's failure)); it goes on as it was" in caplog.text
+    (want,) = Detector(model, backend="onnxruntime", input_size=(640, 640)).detect(pets09_frames[2:3])
+    np.testing.assert_allclose(got.scores, want.scores, atol=1e-5)
+
+
+def test_reid_int8_calibrates_on_the_crops_it_embeds_and_keeps_close_to_the_float_features(assets, tmp_path, monkeypatch,
+                                                                                          pets09_frames):
+    from mctrt import Embedder
+
+    monkeypatch.setattr(quantize, "CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(quantize, "LIVE_EVERY", 1)
+    people = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", input_size=(640, 640))
+    boxes = [d.xyxy[d.scores >= 0.5] for d in people.detect(pets09_frames)]
+    model = assets / "models/osnet_x0_25_market1501.onnx"
+    embedder = Embedder(model, backend="onnxruntime", precision="int8", calibration_crops=16)
+    fp32 = Embedder(model, backend="onnxruntime")
+    k = 0
+    while embedder._live.thread is None:  # FP32 until 16 crops have been offered
+        np.testing.assert_allclose(embedder.embed([pets09_frames[k]], [boxes[k]]),
+                                   fp32.embed([pets09_frames[k]], [boxes[k]]), atol=1e-5)
+        k += 1
+    assert embedder.wait_for_int8(timeout=900)
+    (cached,) = tmp_path.glob("osnet_x0_25_market1501-*-int8-live-16.onnx")
+    assert any(n.op_type == "QuantizeLinear" for n in onnx.load(str(cached)).graph.node)
+    got, want = embedder.embed(pets09_frames[8:10], boxes[8:10]), fp32.embed(pets09_frames[8:10], boxes[8:10])
+    assert len(got) >= 8 and np.abs(got - want).max() > 1e-4  # INT8 runs now ...
+    cosine = (got * want).sum(axis=1)
+    print(f"\nINT8 against FP32 OSNet x0.25 features, cosine: min {cosine.min():.4f}, mean {cosine.mean():.4f}")
+    assert cosine.min() >= 0.9  # ... and describes each person as the float model does
 
 
 def test_a_cache_that_cannot_be_written_is_logged_and_the_quantized_model_still_used(tmp_path, monkeypatch, caplog):

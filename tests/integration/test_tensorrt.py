@@ -144,16 +144,16 @@ def test_build_engines_refuses_a_bad_config(tmp_path):
 def test_fp16_engine_finds_what_onnxruntime_finds_and_is_cached(assets, tmp_path):
     path = assets / "models/yolov8n_coco_fp32.onnx"
     images = [cv2.imread(str(assets / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]
-    reference = Detector(path, backend="onnxruntime").detect(images)
+    reference = Detector(path, backend="onnxruntime", input_size=(640, 640)).detect(images)
     options = {"tensorrt": {"engine_dir": str(tmp_path), "max_batch": 4, "opt_batch": 2}}
-    detector = Detector(path, backend="tensorrt", backend_options=options)
+    detector = Detector(path, backend="tensorrt", backend_options=options, input_size=(640, 640))  # built now
     (engine,) = tmp_path.glob("*.engine")
     built = engine.stat().st_mtime_ns
     for want, got in zip(reference, detector.detect(images)):
         confident = want.scores >= 0.4
         iou = iou_xyxy(want.xyxy[confident], got.xyxy)
         assert (iou.max(axis=1) >= 0.9).all()
-    Detector(path, backend="tensorrt", backend_options=options)  # the second load finds the engine
+    Detector(path, backend="tensorrt", backend_options=options, input_size=(640, 640))  # the second load finds the engine
     assert engine.stat().st_mtime_ns == built and len(list(tmp_path.glob("*.engine"))) == 1
     np.testing.assert_equal(detector.backend.max_batch, 4)
 

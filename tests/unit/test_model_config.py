@@ -98,3 +98,11 @@ def test_auto_input_size_and_its_long_side_are_checked():
         DetectorConfig("m", input_size="big")
     with pytest.raises(ConfigError, match="input_long_side must be a positive multiple of 32; got 500"):
         DetectorConfig("m", input_long_side=500)
+
+
+def test_reid_precision_and_its_calibration_are_checked():
+    assert (ReidConfig("m").precision, ReidConfig("m").calibration_crops) == ("fp32", 128)
+    with pytest.raises(ConfigError, match="ReidConfig.precision must be one of fp32, int8; got 'fp16'"):
+        ReidConfig("m", precision="fp16")
+    with pytest.raises(ConfigError, match="ReidConfig.calibration_crops must be a positive whole number; got 0"):
+        ReidConfig("m", calibration_crops=0)

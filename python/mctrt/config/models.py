@@ -242,12 +242,24 @@ class ReidConfig:
     Attributes:
         model: path of an OSNet-style ONNX file ((B, 3, 256, 128) in, (B, D) out).
         backend, backend_options: as for DetectorConfig.
+        precision: "fp32", or "int8" on the CPU backends: a static INT8 copy calibrated on the first
+            `calibration_crops` person crops the run embeds (FP32 until then; quantized in the background
+            and cached under engines/ for the next start). Off by default: OSNet x0.25's depthwise
+            convolutions ran slower in INT8 on this project's AMD EPYC (docs/cpu-inference.md).
+        calibration_crops: how many crops calibrate it.
     """
 
     model: str
     backend: str = "auto"
     backend_options: Mapping[str, Mapping] = field(default_factory=dict)
+    precision: str = "fp32"
+    calibration_crops: int = 128
 
     def __post_init__(self) -> None:
         check_model("ReidConfig", self.model)
         check_backend("ReidConfig", self.backend, self.backend_options)
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"ReidConfig.precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
+        crops = self.calibration_crops
+        if isinstance(crops, bool) or not isinstance(crops, int) or crops < 1:
+            raise ConfigError(f"ReidConfig.calibration_crops must be a positive whole number; got {crops!r}")

@@ -16,7 +16,7 @@ import numpy as np
 from mctrt._native import core, cuda, cuda_kernels_for
 from mctrt.config import DetectorConfig
 from mctrt.errors import ConfigError, ModelError
-from mctrt.models.backends import check_tensorrt, choose_backend, open_backend, runs_on_cpu
+from mctrt.models.backends import check_tensorrt, choose_backend, open_backend, open_or_keep, runs_on_cpu
 from mctrt.models.onnx_io import io_shapes, load_onnx
 from mctrt.models.prepare import is_yolov8_export, prepare_model
 from mctrt.models.quantize import cached_int8, cached_or_live_int8, check_sources
@@ -80,7 +80,7 @@ class Detector:
                 if self.config.precision == "int8" and runs_on_cpu(backend) and self.config.calibration:
                     check_sources(self.config.calibration)
                 self._load(None, precision="fp32", backend=backend)
-                self.backend = None
+                self.backend, self.input_size = None, None  # built by the first detect()
             self._auto_shapes = set()
             return
         self._load(None if self.config.input_size == "auto" else self.config.input_size)
@@ -94,7 +94,8 @@ class Detector:
         self._live = None
         if (precision or self.config.precision) == "int8":
             if runs_on_cpu(backend) and not self.config.calibration:
-                proto, self._live = cached_or_live_int8(proto, path, prepare, self.config.calibration_frames, "detector")
+                proto, self._live = cached_or_live_int8(proto, path, prepare, self.config.calibration_frames,
+                                                        "detector model", max_side=_long_side(proto))
             elif runs_on_cpu(backend):
                 try:
                     proto = cached_int8(proto, path, self.config.calibration, prepare, self.config.calibration_frames,
@@ -147,8 +148,11 @@ class Detector:
             return []
         if self._auto_shapes is not None and not self._auto_shapes.issuperset(i.shape[:2] for i in images):
             self._size_auto(images)
-        if self._live is not None:
-            self._take_live_int8(images)
+        if self._live is not None and (quantized := self._live.poll(images, self.path)) is not None:
+            # INT8 calibrated on the cameras' frames: ready now, the float model ran until here
+            self.backend = open_or_keep(quantized, self.path, self.config.backend, "detector model",
+                                        self.config.backend_options, self.backend)
+        self._live = None if self._live is None or self._live.finished else self._live
         if self._gpu is not None:
             step = self.backend.fixed_batch or self.backend.max_batch or len(images)
             results = [r for i in range(0, len(images), step) for r in self._detect_on_gpu(images[i : i + step])]
@@ -156,24 +160,13 @@ class Detector:
             results = self._detect_on_cpu(images)
         return [Detections(xyxy, scores, class_ids.astype(np.int64)) for xyxy, scores, class_ids in results]
 
-    def _take_live_int8(self, images: list[np.ndarray]) -> None:
-        """Offer the frames to the live calibration; once its INT8 copy is ready, run on that from now on."""
-        try:
-            quantized = self._live.offer(images)
-        except ModelError as exc:
-            log.warning("detector model %s: %s; it goes on in FP32", self.path, exc)
-            self._live = None
-            return
-        if quantized is not None:
-            self.backend = open_backend(quantized, self.path, self.backend.name, "detector model",
-                                        self.config.backend_options, prepare=detector_letterbox(quantized, self.path))
-            self._live = None
-            log.info("detector %s: INT8 from now on (calibrated on its cameras' frames)", self.path.name)
-
     def wait_for_int8(self, timeout: float | None = None) -> bool:
         """Where INT8 is being calibrated on the cameras' frames: wait up to `timeout` seconds for its
-        quantization to finish (the next detect() then runs it); whether it has."""
-        return self._live is None or self._live.wait(timeout)
+        quantization to finish (the next detect() then runs it); whether it has, or there is none to wait
+        for (False before the first detect() of input_size auto, which has not begun it)."""
+        if self._live is not None:
+            return self._live.wait(timeout)
+        return self.backend is not None
 
     def _size_auto(self, images: list[np.ndarray]) -> None:
         """Build the backend for "auto" at the size that holds every frame shape seen so far: once at the
@@ -233,6 +226,12 @@ def auto_input_size(frame_sizes: Sequence[tuple[int, int]], long_side: int = 640
     height = max(h / max(h, w) for h, w in frame_sizes) * long_side
     width = max(w / max(h, w) for h, w in frame_sizes) * long_side
     return side(height), side(width)
+
+
+def _long_side(model) -> int | None:
+    """The longer of a model's fixed input height and width (None where they are not fixed)."""
+    sides = [d for d in io_shapes(model)[0][2:] if isinstance(d, int)]
+    return max(sides) if len(sides) == 2 else None
 
 
 def _sizes(images: list[np.ndarray]) -> np.ndarray:

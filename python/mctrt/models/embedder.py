@@ -12,11 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
+import logging
+
 from mctrt._native import core, cuda, cuda_kernels_for
 from mctrt.config import ReidConfig
 from mctrt.errors import ModelError
-from mctrt.models.backends import open_backend
+from mctrt.models.backends import open_backend, open_or_keep, runs_on_cpu
 from mctrt.models.onnx_io import load_onnx
+from mctrt.models.quantize import cached_or_live_int8
+
+log = logging.getLogger(__name__)
 
 
 class Embedder:
@@ -26,19 +31,28 @@ class Embedder:
         model: path of an OSNet-style ONNX file: (batch, 3, H, W) ImageNet-normalised RGB in, (batch, D) out.
         backend: "auto" (tensorrt, then torch on CUDA, then onnxruntime), or a backend's name.
         backend_options: per backend, its settings, e.g. {"torch": {"cuda_graphs": True}}.
+        precision, calibration_crops: see mctrt.config.ReidConfig (INT8 calibrated on the first crops
+            embed() is given).
     On a GPU backend the crops are cut and resized by a CUDA kernel straight into the model's input.
     """
 
-    def __init__(self, model: str | Path, *, backend: str = "auto", backend_options: Mapping[str, Mapping] | None = None) -> None:
-        self.config = ReidConfig(str(model), backend, dict(backend_options or {}))
-        path = Path(model)
+    def __init__(self, model: str | Path, *, backend: str = "auto", backend_options: Mapping[str, Mapping] | None = None,
+                 precision: str = "fp32", calibration_crops: int = 128) -> None:
+        self.config = ReidConfig(str(model), backend, dict(backend_options or {}), precision, calibration_crops)
+        self.path = path = Path(model)
         options = dict(backend_options or {})
         # re-ID runs in bursts between detections: its idle threads must not spin on the detector's cores
         options["onnxruntime"] = {"spin": False, **dict(options.get("onnxruntime") or {})}
         # the number of crops changes every step: a few padded shapes, not one first call per count
         options["torch"] = {"pad_batches": True, **dict(options.get("torch") or {})}
-        self.backend = open_backend(load_onnx(path, "re-ID model"), path, backend, "re-ID model", options,
-                                    prepare=upright_crops_into)
+        self._options = options
+        proto = load_onnx(path, "re-ID model")
+        self._live = None  # INT8: a LiveCalibration sampling embed()'s crops
+        if precision == "int8" and runs_on_cpu(backend):
+            proto, self._live = cached_or_live_int8(proto, path, whole_crops_into, calibration_crops, "re-ID model")
+        elif precision == "int8":
+            log.info("re-ID precision int8 is for the CPU backends; %s runs its own precision", backend)
+        self.backend = open_backend(proto, path, backend, "re-ID model", options, prepare=upright_crops_into)
         shape, out = self.backend.input_shape, self.backend.output_shapes[0]
         if len(shape) != 4 or shape[1] != 3 or not all(isinstance(d, int) for d in shape[2:]) or len(out) != 2:
             raise ModelError(
@@ -51,7 +65,12 @@ class Embedder:
 
     @classmethod
     def from_config(cls, config: ReidConfig) -> Embedder:
-        return cls(config.model, backend=config.backend, backend_options=config.backend_options)
+        return cls(config.model, backend=config.backend, backend_options=config.backend_options,
+                   precision=config.precision, calibration_crops=config.calibration_crops)
+
+    def wait_for_int8(self, timeout: float | None = None) -> bool:
+        """As Detector.wait_for_int8, for the crops' calibration."""
+        return self._live is None or self._live.wait(timeout)
 
     def embed(self, images: list[np.ndarray], boxes_per_image: list[np.ndarray]) -> np.ndarray:
         """(sum K, D) float32 L2-normalised features, in order: image 0's boxes, then image 1's, ...
@@ -61,6 +80,11 @@ class Embedder:
         total = sum(len(b) for b in boxes_per_image)
         if total == 0:
             return np.empty((0, self.dim or 0), np.float32)
+        live = self._live
+        if live is not None and (quantized := live.poll(person_crops(images, boxes_per_image), self.path)) is not None:
+            # INT8 calibrated on the run's crops: ready now, the float model ran until here
+            self.backend = open_or_keep(quantized, self.path, self.config.backend, "re-ID model", self._options, self.backend)
+        self._live = None if self._live is None or self._live.finished else self._live
         if self._gpu is not None and self.dim is not None and self.backend.fixed_batch is None:
             features = self._embed_on_gpu(images, boxes_per_image, total)
         else:
@@ -87,6 +111,25 @@ class Embedder:
                                   backend.stream)
             cuda.copy_to_host(backend.execute(n), features[first:last], backend.stream)
         return features
+
+
+def person_crops(images: list[np.ndarray], boxes_per_image: list[np.ndarray]) -> list[np.ndarray]:
+    """Each box's pixels (a view into its frame), boxes clipped to the frame; empty ones left out."""
+    crops = []
+    for image, boxes in zip(images, boxes_per_image):
+        height, width = image.shape[:2]
+        for x0, y0, x1, y1 in np.asarray(boxes, np.float32).reshape(-1, 4):
+            left, top = max(int(x0), 0), max(int(y0), 0)
+            right, bottom = min(int(np.ceil(x1)), width), min(int(np.ceil(y1)), height)
+            if right > left and bottom > top:
+                crops.append(image[top:bottom, left:right])
+    return crops
+
+
+def whole_crops_into(crops: list[np.ndarray], out: np.ndarray) -> None:
+    """Person crops into a batch of the model's input, each whole, prepared as embed() prepares a box."""
+    core.crop_resize_batch([np.ascontiguousarray(c) for c in crops],
+                           [np.array([[0, 0, c.shape[1], c.shape[0]]], np.float32) for c in crops], out)
 
 
 def upright_crops_into(images: list[np.ndarray], out: np.ndarray) -> None:

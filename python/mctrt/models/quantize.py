@@ -237,18 +237,19 @@ def cached_int8(model, source: Path, sources: Sequence[str], prepare: Callable[[
 
 
 def cached_or_live_int8(model, source: Path, prepare: Callable[[list, np.ndarray], None], frames: int, what: str,
-                        cache_dir: str | Path | None = None):
+                        cache_dir: str | Path | None = None, max_side: int | None = None):
     """For a model with no calibration files: (its INT8 copy from the cache, None), or (the float model,
-    a LiveCalibration that will quantize it on the frames it is offered)."""
+    a LiveCalibration that will quantize it on the frames it is offered, kept at most max_side pixels
+    on their long side)."""
     import onnx
 
     path = int8_path(model, source.stem, (), frames, cache_dir)
     if path.is_file():
         log.info("int8: using cached %s (calibrated on the cameras' frames in an earlier run)", path)
         return onnx.load(str(path)), None
-    log.info("int8: no calibration files: the %s runs in FP32 until %d frames of its cameras have calibrated it",
+    log.info("int8: no calibration files: the %s runs in FP32 until %d images from its cameras have calibrated it",
              what, frames)
-    return model, LiveCalibration(model, path, prepare, frames, what)
+    return model, LiveCalibration(model, path, prepare, frames, what, max_side)
 
 
 def _cache(quantized, path: Path, what: str) -> None:
@@ -272,25 +273,48 @@ class LiveCalibration:
     (streams, webcams): offer() keeps the frames of every LIVE_EVERY-th batch until it has `frames`
     of them, then quantizes in a background thread (the caller runs the float model meanwhile) and
     caches the result, which the next start finds at once (int8_path's "live" name: delete it to
-    calibrate on the cameras again)."""
+    calibrate on the cameras again). The copy is shared by every run of this model at this input size
+    on the machine: calibration ranges carry over between sites (an INT8 YOLOv8n calibrated on lab4cam
+    finds what the float model finds on PETS09, tests/integration/test_quantize.py). Frames are kept at
+    most max_side pixels on their long side (the model sees no more; 64 1080p copies would be 400 MB).
+    A copy the caller no longer needs (its input was rebuilt at another size) still finishes and is
+    cached under its own size's name."""
 
-    def __init__(self, model, path: Path, prepare: Callable[[list, np.ndarray], None], frames: int, what: str) -> None:
+    def __init__(self, model, path: Path, prepare: Callable[[list, np.ndarray], None], frames: int, what: str,
+                 max_side: int | None = None) -> None:
         self.model, self.path, self.prepare, self.count, self.what = model, path, prepare, frames, what
+        self.max_side = max_side
         self.frames: list[np.ndarray] = []
         self.batches = 0
         self.thread: threading.Thread | None = None
         self.result = None  # the INT8 ModelProto, once quantized
         self.error: Exception | None = None
+        self.finished = False  # the copy has been handed over, or has failed
+
+    def poll(self, images: list[np.ndarray], source: Path):
+        """Offer `images`; the INT8 ModelProto once it is ready, for the caller to run from now on (the
+        float model until then). A copy that cannot be built is logged and the float model goes on.
+        `finished` is set once either has happened."""
+        try:
+            quantized = self.offer(images)
+        except ModelError as exc:
+            log.warning("%s %s: %s; it goes on in FP32", self.what, source, exc)
+            self.finished = True
+            return None
+        if quantized is not None:
+            self.finished = True
+            log.info("%s %s: INT8 from now on (calibrated on images from its cameras)", self.what, source.name)
+        return quantized
 
     def offer(self, images: list[np.ndarray]):
         """Sample `images`; the INT8 ModelProto once it is ready (returned once), else None. Raises
         ModelError where quantizing failed."""
         if self.thread is None:
             if self.batches % LIVE_EVERY == 0:
-                self.frames.extend(image.copy() for image in images[: self.count - len(self.frames)])
+                self.frames.extend(self._kept(image) for image in images[: self.count - len(self.frames)])
             self.batches += 1
             if len(self.frames) >= self.count:
-                log.info("int8: quantizing the %s on %d frames of its cameras, in the background (cached as %s)",
+                log.info("int8: quantizing the %s on %d images from its cameras, in the background (cached as %s)",
                          self.what, len(self.frames), self.path)
                 self.thread = threading.Thread(target=self._quantize, name="int8-calibration", daemon=True)
                 self.thread.start()
@@ -302,6 +326,16 @@ class LiveCalibration:
             raise ModelError(f"INT8 from the cameras' frames: {error}")
         result, self.result = self.result, None
         return result
+
+    def _kept(self, image: np.ndarray) -> np.ndarray:
+        """A copy of `image`, shrunk to max_side on its long side where it is larger."""
+        scale = self.max_side / max(image.shape[:2]) if self.max_side else 1.0
+        if scale >= 1.0:
+            return image.copy()
+        import cv2
+
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Whether the background quantization has finished (waiting up to `timeout` seconds)."""

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from mctrt.config import check_backend
-from mctrt.errors import BackendUnavailable, ConfigError, ModelError
+from mctrt.errors import BackendUnavailable, ConfigError, MctrtError, ModelError
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,16 @@ def open_backend(model, source: Path, backend: str, what: str, options: Mapping[
     if backend == "auto" and name == "onnxruntime" and _why_not("openvino") is None:
         return _faster_on_cpu(model, source, what, options)
     return _open(name, model, source, what, options, prepare)
+
+
+def open_or_keep(model, source: Path, backend: str, what: str, options: Mapping[str, Mapping] | None, current):
+    """`model` (a copy of the one `current` runs, e.g. its INT8 copy) opened as open_backend opens it; where
+    that fails, `current`, and a warning: a run must not stop over a faster copy it could do without."""
+    try:
+        return open_backend(model, source, backend, what, options)
+    except MctrtError as exc:
+        log.warning("%s %s: its new copy could not be opened (%s); it goes on as it was", what, source, exc)
+        return current
 
 
 def _faster_on_cpu(model, source: Path, what: str, options: Mapping[str, Mapping]):
