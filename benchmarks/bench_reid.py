@@ -9,7 +9,7 @@ reach, with the share of same-person pairs reaching it: what a threshold for joi
 alone would have to be, and what it would still find.
 
 Then the configured model in INT8 (modules.reid.precision: int8, calibrated on the first 128 crops it
-embeds, as a run's first crops would calibrate it) against FP32: the same figures, and milliseconds per
+embeds: a run takes every 10th call's, this takes every call's) against FP32: the same figures, and milliseconds per
 batch of 8 and 32 crops on onnxruntime, the two timed in alternation.
 
     MCTRT_ASSETS=../shared python benchmarks/bench_reid.py
@@ -102,15 +102,28 @@ def main() -> None:
 
 def int8_table(reid, images, boxes, person, frame_of) -> dict:
     """The configured re-ID model in FP32 and in INT8 on onnxruntime: separation and time per batch."""
-    quantize.CACHE_DIR = tempfile.mkdtemp(prefix="mctrt-bench-int8-")  # calibrated afresh, not a cached copy
-    quantize.LIVE_EVERY = 1  # the first 128 crops, whatever calls they come in
-    fp32 = Embedder.from_config(dataclasses.replace(reid, backend="onnxruntime"))
-    int8 = Embedder.from_config(dataclasses.replace(reid, backend="onnxruntime", precision="int8"))
-    k = 0
-    while int8._live is not None and int8._live.thread is None and k < len(images):
-        int8.embed([images[k]], [boxes[k]])
-        k += 1
-    int8.wait_for_int8()
+    saved = quantize.CACHE_DIR, quantize.LIVE_EVERY
+    try:
+        with tempfile.TemporaryDirectory(prefix="mctrt-bench-int8-") as cache:
+            quantize.CACHE_DIR = cache  # calibrated afresh, not a cached copy
+            quantize.LIVE_EVERY = 1  # the first 128 crops, whatever calls they come in
+            fp32 = Embedder.from_config(dataclasses.replace(reid, backend="onnxruntime"))
+            int8 = Embedder.from_config(dataclasses.replace(reid, backend="onnxruntime", precision="int8"))
+            float_backend, k = int8.backend, 0
+            while int8._live is not None and int8._live.thread is None and k < len(images):
+                int8.embed([images[k]], [boxes[k]])
+                k += 1
+            if not int8.wait_for_int8():
+                raise SystemExit(f"INT8 re-ID: {k} images gave fewer than {reid.calibration_crops} crops to calibrate on")
+            int8.embed([images[0]], [boxes[0]])  # runs the INT8 copy from here
+            if int8.backend is float_backend:
+                raise SystemExit("INT8 re-ID: the copy could not be built or opened (see the log); nothing to compare")
+            return _int8_rows(reid, fp32, int8, images, boxes, person, frame_of)
+    finally:
+        quantize.CACHE_DIR, quantize.LIVE_EVERY = saved
+
+
+def _int8_rows(reid, fp32, int8, images, boxes, person, frame_of) -> dict:
     rows, out = [], {"calibrated_on_crops": reid.calibration_crops, "timing": []}
     for name, embedder in (("fp32", fp32), ("int8", int8)):
         embeddings = np.concatenate([embedder.embed([image], [b]) for image, b in zip(images, boxes)])

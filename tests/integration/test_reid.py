@@ -111,3 +111,23 @@ def test_int8_calibration_crops_are_upright_like_a_persons_box():
     upright_crops_into([frame], out)
     # The crop is 100 x 50 px at the centre: white edge to edge (the whole frame would be mostly black)
     assert out[0].mean() > 0.9 * out[0].max()
+
+
+def test_live_calibration_crops_are_the_pixels_embed_prepares():
+    """INT8 re-ID calibrates on person_crops put through whole_crops_into: the same model input embed() makes
+    from the boxes, for boxes inside, across and beyond the frame's edges and a degenerate one; a box with a
+    coordinate that is not finite is left out."""
+    from mctrt._native import core
+    from mctrt.models.embedder import person_crops, whole_crops_into
+
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    boxes = np.array([[10.4, 5.6, 50.2, 90.9], [-20, -5, 30, 60], [140.5, 100.2, 400, 300], [70, 70, 70, 70],
+                      [170, 130, 200, 160]], np.float32)
+    crops = person_crops([frame], [np.vstack([boxes, [[np.nan, 0, 10, 10]]])])
+    assert [c.shape[:2] for c in crops] == [(85, 40), (60, 30), (20, 20), (1, 1), (1, 1)]
+    want = np.empty((len(boxes), 3, 256, 128), np.float32)
+    core.crop_resize_batch([frame], [boxes], want)
+    got = np.empty_like(want)
+    whole_crops_into([c.copy() for c in crops], got)
+    np.testing.assert_allclose(got, want, atol=1e-5)

@@ -104,5 +104,11 @@ def test_reid_precision_and_its_calibration_are_checked():
     assert (ReidConfig("m").precision, ReidConfig("m").calibration_crops) == ("fp32", 128)
     with pytest.raises(ConfigError, match="ReidConfig.precision must be one of fp32, int8; got 'fp16'"):
         ReidConfig("m", precision="fp16")
-    with pytest.raises(ConfigError, match="ReidConfig.calibration_crops must be a positive whole number; got 0"):
+    with pytest.raises(ConfigError, match="ReidConfig.calibration_crops must be a whole number in 1..10000; got 0"):
         ReidConfig("m", calibration_crops=0)
+    site = {"inputs": [{"camera_id": "b", "path": "rtsp://cam/b"}],
+            "modules": {"detector": {"model": "/m.onnx"}, "reid": {"model": "/r.onnx", "precision": "int8"}}}
+    assert config_from_dict(site, Path("/x")).reid.precision == "int8"  # the YAML key reaches it
+    site["modules"]["reid"]["precision"] = "int4"
+    with pytest.raises(ConfigError, match="modules.reid.precision must be one of fp32, int8; got 'int4'"):
+        config_from_dict(site, Path("/x"))

@@ -242,9 +242,10 @@ class ReidConfig:
     Attributes:
         model: path of an OSNet-style ONNX file ((B, 3, 256, 128) in, (B, D) out).
         backend, backend_options: as for DetectorConfig.
-        precision: "fp32", or "int8" on the CPU backends: a static INT8 copy calibrated on the first
-            `calibration_crops` person crops the run embeds (FP32 until then; quantized in the background
-            and cached under engines/ for the next start). Off by default: OSNet x0.25's depthwise
+        precision: "fp32", or "int8" on the CPU backends: a static INT8 copy calibrated on
+            `calibration_crops` person crops of the run, those of every 10th embedding call until it has
+            them (FP32 until then; quantized in the background and cached under engines/ for the next
+            start). Off by default: OSNet x0.25's depthwise
             convolutions ran slower in INT8 on this project's AMD EPYC (docs/cpu-inference.md).
         calibration_crops: how many crops calibrate it.
     """
@@ -261,5 +262,5 @@ class ReidConfig:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"ReidConfig.precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
         crops = self.calibration_crops
-        if isinstance(crops, bool) or not isinstance(crops, int) or crops < 1:
-            raise ConfigError(f"ReidConfig.calibration_crops must be a positive whole number; got {crops!r}")
+        if isinstance(crops, bool) or not isinstance(crops, int) or not 1 <= crops <= 10000:
+            raise ConfigError(f"ReidConfig.calibration_crops must be a whole number in 1..10000; got {crops!r}")

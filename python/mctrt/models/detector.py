@@ -163,10 +163,12 @@ class Detector:
     def wait_for_int8(self, timeout: float | None = None) -> bool:
         """Where INT8 is being calibrated on the cameras' frames: wait up to `timeout` seconds for its
         quantization to finish (the next detect() then runs it); whether it has, or there is none to wait
-        for (False before the first detect() of input_size auto, which has not begun it)."""
+        for (False before the first detect() of input_size auto where that will begin one)."""
         if self._live is not None:
             return self._live.wait(timeout)
-        return self.backend is not None
+        c = self.config
+        live_later = self.backend is None and c.precision == "int8" and not c.calibration and runs_on_cpu(c.backend)
+        return not live_later
 
     def _size_auto(self, images: list[np.ndarray]) -> None:
         """Build the backend for "auto" at the size that holds every frame shape seen so far: once at the

@@ -114,15 +114,16 @@ class Embedder:
 
 
 def person_crops(images: list[np.ndarray], boxes_per_image: list[np.ndarray]) -> list[np.ndarray]:
-    """Each box's pixels (a view into its frame), boxes clipped to the frame; empty ones left out."""
+    """Each box's pixels (a view into its frame), cut as embed()'s C++ cuts them (crop_rect: every edge
+    floored and clamped into the frame, at least 1 px); boxes with a coordinate that is not finite left out."""
     crops = []
     for image, boxes in zip(images, boxes_per_image):
         height, width = image.shape[:2]
-        for x0, y0, x1, y1 in np.asarray(boxes, np.float32).reshape(-1, 4):
-            left, top = max(int(x0), 0), max(int(y0), 0)
-            right, bottom = min(int(np.ceil(x1)), width), min(int(np.ceil(y1)), height)
-            if right > left and bottom > top:
-                crops.append(image[top:bottom, left:right])
+        xyxy = np.asarray(boxes, np.float32).reshape(-1, 4)
+        for x0, y0, x1, y1 in np.floor(xyxy[np.isfinite(xyxy).all(axis=1)]):
+            left, top = int(np.clip(x0, 0, width - 1)), int(np.clip(y0, 0, height - 1))
+            right, bottom = int(np.clip(x1, left + 1, width)), int(np.clip(y1, top + 1, height))
+            crops.append(image[top:bottom, left:right])
     return crops
 
 

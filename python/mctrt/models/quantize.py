@@ -6,6 +6,7 @@ the result depends on.
     modules.detector: {precision: int8, calibration: VIDEO|DIR}   (built on first run, then cached)
     modules.detector: {precision: int8} with only streams or webcams: calibrated on their own frames
                       as the run goes (LiveCalibration), the float model running until then
+    modules.reid: {precision: int8}   calibrated on the run's person crops the same way
 
 The output layers stay in floating point: every convolution from which a model output can be reached
 without passing another convolution, and everything after it. In YOLOv8 that is the last box and
