@@ -154,7 +154,8 @@ def test_live_int8_under_input_size_auto_keeps_frames_no_larger_than_the_model_s
     monkeypatch.setattr(quantize, "LIVE_EVERY", 1)
     kept = []
     real = quantize.quantize_model
-    monkeypatch.setattr(quantize, "quantize_model", lambda model, frames, *a: kept.extend(frames) or real(model, frames, *a))
+    monkeypatch.setattr(quantize, "quantize_model",
+                        lambda model, frames, *a, **k: kept.extend(frames) or real(model, frames, *a, **k))
     detector = Detector(assets / "models/yolov8n_coco_fp32.onnx", backend="onnxruntime", precision="int8",
                         calibration_frames=2)
     assert not detector.wait_for_int8(timeout=0)  # nothing begun before the first frames

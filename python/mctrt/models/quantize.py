@@ -147,9 +147,11 @@ def split_held_back(frames: list) -> tuple[list, list]:
     return [f for k, f in enumerate(frames) if k % HELD_BACK_EVERY != HELD_BACK_EVERY - 1], held
 
 
-def quantize_model(model, frames: list[np.ndarray], prepare: Callable[[list, np.ndarray], None], what: str = "model"):
+def quantize_model(model, frames: list[np.ndarray], prepare: Callable[[list, np.ndarray], None], what: str = "model",
+                   progress: bool = True):
     """The INT8 QDQ ModelProto of float ModelProto `model` (one image input, (B, 3, H, W) with fixed
-    H, W), its activation ranges calibrated on `frames` put through `prepare(frames, out)`."""
+    H, W), its activation ranges calibrated on `frames` put through `prepare(frames, out)`; progress: a
+    counter on stderr (not for a background quantization, which would write over a run's own lines)."""
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
@@ -167,12 +169,15 @@ def quantize_model(model, frames: list[np.ndarray], prepare: Callable[[list, np.
 
         def get_next(self):
             if self.done == len(frames):
-                print(file=sys.stderr)
+                if progress:
+                    print(file=sys.stderr)
                 return None
             batch = np.empty((1, *shape[1:]), np.float32)
             prepare([frames[self.done]], batch)
             self.done += 1
-            print(f"\rquantizing {what}: calibrating on frame {self.done}/{len(frames)}", end="", file=sys.stderr, flush=True)
+            if progress:
+                print(f"\rquantizing {what}: calibrating on frame {self.done}/{len(frames)}", end="", file=sys.stderr,
+                      flush=True)
             return {name: batch}
 
     # the quantizer logs advice on the root logger ("consider pre-processing"): not the user's concern
@@ -346,7 +351,7 @@ class LiveCalibration:
 
     def _quantize(self) -> None:
         try:
-            quantized = quantize_model(self.model, self.frames, self.prepare, self.what)
+            quantized = quantize_model(self.model, self.frames, self.prepare, self.what, progress=False)
             _cache(quantized, self.path, self.what)
             self.result = quantized
         except Exception as exc:  # reported to the caller by offer(), in its thread
