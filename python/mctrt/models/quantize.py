@@ -276,7 +276,7 @@ def _cache(quantized, path: Path, what: str) -> None:
 
 class LiveCalibration:
     """An INT8 copy calibrated on the frames a model is given, for cameras with no file to calibrate on
-    (streams, webcams): offer() keeps the frames of every LIVE_EVERY-th batch until it has `frames`
+    (streams, webcams): poll() keeps the frames of every LIVE_EVERY-th batch until it has `frames`
     of them, then quantizes in a background thread (the caller runs the float model meanwhile) and
     caches the result, which the next start finds at once (int8_path's "live" name: delete it to
     calibrate on the cameras again). The copy is shared by every run of this model at this input size
@@ -293,28 +293,14 @@ class LiveCalibration:
         self.frames: list[np.ndarray] = []
         self.batches = 0
         self.thread: threading.Thread | None = None
-        self.result = None  # the INT8 ModelProto, once quantized
-        self.error: Exception | None = None
-        self.finished = False  # the copy has been handed over, or has failed
+        self.result = None  # the INT8 ModelProto, once quantized (set by the thread before it ends)
+        self.error: Exception | None = None  # or why it could not be
+        self.finished = False  # the copy has been handed over, or its failure reported
 
     def poll(self, images: list[np.ndarray], source: Path):
-        """Offer `images`; the INT8 ModelProto once it is ready, for the caller to run from now on (the
-        float model until then). A copy that cannot be built is logged and the float model goes on.
-        `finished` is set once either has happened."""
-        try:
-            quantized = self.offer(images)
-        except ModelError as exc:
-            log.warning("%s %s: %s; it goes on in FP32", self.what, source, exc)
-            self.finished = True
-            return None
-        if quantized is not None:
-            self.finished = True
-            log.info("%s %s: INT8 from now on (calibrated on images from its cameras)", self.what, source.name)
-        return quantized
-
-    def offer(self, images: list[np.ndarray]):
-        """Sample `images`; the INT8 ModelProto once it is ready (returned once), else None. Raises
-        ModelError where quantizing failed."""
+        """Sample `images` (those of every LIVE_EVERY-th call, until it has enough); the INT8 ModelProto
+        once it is ready, for the caller to run from now on (the float model until then). A copy that
+        cannot be built is logged and the float model goes on. `finished` is set once either has happened."""
         if self.thread is None:
             if self.batches % LIVE_EVERY == 0:
                 self.frames.extend(self._kept(image) for image in images[: self.count - len(self.frames)])
@@ -325,13 +311,14 @@ class LiveCalibration:
                 self.thread = threading.Thread(target=self._quantize, name="int8-calibration", daemon=True)
                 self.thread.start()
             return None
-        if self.thread.is_alive() or (self.result is None and self.error is None):
+        if self.finished or self.thread.is_alive():
             return None
+        self.finished = True
         if self.error is not None:
-            error, self.error = self.error, None
-            raise ModelError(f"INT8 from the cameras' frames: {error}")
-        result, self.result = self.result, None
-        return result
+            log.warning("%s %s: INT8 from the cameras' frames: %s; it goes on in FP32", self.what, source, self.error)
+            return None
+        log.info("%s %s: INT8 from now on (calibrated on images from its cameras)", self.what, source.name)
+        return self.result
 
     def _kept(self, image: np.ndarray) -> np.ndarray:
         """A copy of `image`, shrunk to max_side on its long side where it is larger."""
@@ -354,7 +341,7 @@ class LiveCalibration:
             quantized = quantize_model(self.model, self.frames, self.prepare, self.what, progress=False)
             _cache(quantized, self.path, self.what)
             self.result = quantized
-        except Exception as exc:  # reported to the caller by offer(), in its thread
+        except Exception as exc:  # reported to the caller by poll(), in its thread
             self.error = exc
         finally:
             self.frames = []
