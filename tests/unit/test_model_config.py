@@ -9,10 +9,11 @@ from mctrt.config import DetectorConfig, ReidConfig, config_from_dict, from_mapp
 from mctrt.errors import ConfigError
 
 
-def test_defaults_are_the_detectors():
+def test_defaults_are_the_pipelines():
+    """conf_threshold 0.05, not a detector's usual 0.25: the tracker holds tracks on boxes down to 0.1."""
     config = DetectorConfig("m.onnx")
     assert (config.backend, config.input_size, config.conf_threshold, config.nms_iou, config.classes) == (
-        "auto", "auto", 0.25, 0.45, (0,))
+        "auto", "auto", 0.05, 0.45, (0,))
 
 
 def test_a_mapping_becomes_a_config_with_paths_relative_to_the_file():

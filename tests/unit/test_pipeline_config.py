@@ -276,6 +276,26 @@ def test_shipped_configs_place_pets09_on_the_floor_in_every_camera(monkeypatch):
     assert abs(east.to_floor([[400.0 - 320.0, 450.0]]) - floor).max() < 1e-6
 
 
+def test_a_config_that_leaves_the_tracker_out_gets_the_measured_tracker_the_shipped_configs_write(monkeypatch):
+    """The tracker's defaults in a config file are the pipeline's measured settings (PIPELINE_TRACKER),
+    not ByteTrack's own: a user's config without a tracker section tracks as the PETS09 configs do, and
+    a section that sets one key changes that key only."""
+    from mctrt.config import ByteTrackConfig, DetectorConfig
+    from mctrt.config.models import PIPELINE_TRACKER
+
+    monkeypatch.setenv("MCTRT_ASSETS", "/assets")
+    plain = config_from_dict(minimal(), Path("/configs"))
+    assert plain.tracker == PIPELINE_TRACKER != dataclasses.replace(ByteTrackConfig(), frame_rate=10)
+    assert (plain.tracker.distance_gate, plain.tracker.motion_gate, plain.tracker.new_track_thresh) == (9.21, 9.49, 0.8)
+    one = config_from_dict(minimal(modules={"detector": {"model": "det.onnx"}, "tracker": {"match_thresh": 0.9}}),
+                           Path("/configs"))
+    assert one.tracker == dataclasses.replace(PIPELINE_TRACKER, match_thresh=0.9)
+    for name in ("demo.yaml", "pets09.yaml"):
+        shipped = load_config(CONFIGS / name)
+        assert shipped.tracker == PIPELINE_TRACKER, name
+        assert shipped.detector.conf_threshold == plain.detector.conf_threshold == DetectorConfig("m").conf_threshold
+
+
 def test_demo_documents_every_floor_association_key_at_its_default(monkeypatch):
     import dataclasses
 

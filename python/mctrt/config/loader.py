@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from mctrt.config.floor import CalibrationConfig, FloorAssociationConfig, FloorPlanConfig
-from mctrt.config.models import PIPELINE_TRACKER_RATE, ByteTrackConfig, DetectorConfig, ReidConfig
+from mctrt.config.models import PIPELINE_TRACKER, PIPELINE_TRACKER_RATE, ByteTrackConfig, DetectorConfig, ReidConfig
 from mctrt.config.pipeline import (
     AssociationConfig,
     BusConfig,
@@ -204,7 +204,10 @@ def _tracker(data) -> ByteTrackConfig:
         log.warning("modules.tracker.frame_rate is no longer read (delete it): the tracker measures time from each "
                     "frame's capture time, and the results files count each camera's own frames")
         data = {k: v for k, v in data.items() if k != "frame_rate"}
-    return replace(from_mapping(ByteTrackConfig, data, "modules.tracker"), frame_rate=PIPELINE_TRACKER_RATE)
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"modules.tracker must be a mapping of settings; got {data!r}")
+    unset = {f.name: getattr(PIPELINE_TRACKER, f.name) for f in fields(ByteTrackConfig) if f.name not in data}
+    return replace(from_mapping(ByteTrackConfig, {**unset, **data}, "modules.tracker"), frame_rate=PIPELINE_TRACKER_RATE)
 
 
 def config_from_dict(data, base: Path, source: Path | None = None) -> PipelineConfig:

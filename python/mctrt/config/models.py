@@ -133,6 +133,14 @@ class ByteTrackConfig:
 # distance_gate). modules.tracker.frame_rate is therefore not read from a config file.
 PIPELINE_TRACKER_RATE = 10.0
 
+# The pipeline's tracker where a config file leaves a key out: ByteTrack's own defaults (above, what
+# ByteTrackConfig() gives, as the official code has them) with the settings measured for a tracker fed
+# by a 640 x 640 YOLOv8n at conf_threshold 0.05 (README, Tracking; docs/tracking.md): new tracks only from
+# boxes a detector is sure of, fewer swaps in groups, people found again after skipped frames, a box two
+# tracks could take given by motion, velocities that follow people's turns over 0.1 s steps.
+PIPELINE_TRACKER = ByteTrackConfig(track_thresh=0.55, new_track_thresh=0.8, match_thresh=0.85, distance_gate=9.21,
+                                   motion_gate=9.49, velocity_noise=0.0125, frame_rate=PIPELINE_TRACKER_RATE)
+
 BACKENDS = ("auto", "onnxruntime", "openvino", "tensorrt", "torch")
 PRECISIONS = ("fp32", "int8")  # of the CPU backends; GPU backends have their own
 
@@ -173,6 +181,9 @@ class DetectorConfig:
         input_long_side: the input's long side for "auto", a multiple of 32. Smaller is faster and
             loses distant people (a person 60 px tall in a 1080p frame is 20 px at 640).
         conf_threshold: boxes scoring lower are dropped. Lower: more people found, more false boxes.
+            0.05 by default: the pipeline's tracker keeps its tracks through occlusion on boxes down to its
+            low_thresh (0.1; ByteTrack's second matching), which a detector's usual 0.25 would drop
+            (Detector(...) on its own keeps 0.25).
         nms_iou: boxes of one class overlapping a better one by more than this are dropped.
         classes: COCO class indices to keep (0 = person).
         backend_options: per backend, its settings: {"torch": {"cuda_graphs": true}, "tensorrt":
@@ -191,7 +202,7 @@ class DetectorConfig:
     model: str
     backend: str = "auto"
     input_size: tuple[int, int] | str | None = "auto"
-    conf_threshold: float = 0.25
+    conf_threshold: float = 0.05
     nms_iou: float = 0.45
     classes: tuple[int, ...] = (0,)
     backend_options: Mapping[str, Mapping] = field(default_factory=dict)

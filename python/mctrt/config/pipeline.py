@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from mctrt.config.checks import fail, number, points, text
 from mctrt.config.floor import CalibrationConfig, FloorAssociationConfig, FloorPlanConfig
-from mctrt.config.models import PIPELINE_TRACKER_RATE, ByteTrackConfig, DetectorConfig, ReidConfig
+from mctrt.config.models import PIPELINE_TRACKER, ByteTrackConfig, DetectorConfig, ReidConfig
 from mctrt.errors import ConfigError
 
 
@@ -524,7 +524,7 @@ class PipelineConfig:
 
     inputs: tuple[InputConfig, ...]
     detector: DetectorConfig
-    tracker: ByteTrackConfig = ByteTrackConfig(frame_rate=PIPELINE_TRACKER_RATE)
+    tracker: ByteTrackConfig = PIPELINE_TRACKER
     reid: ReidConfig | None = None
     reid_schedule: ReidScheduleConfig = ReidScheduleConfig()
     association: AssociationConfig = AssociationConfig()
