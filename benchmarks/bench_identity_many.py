@@ -47,8 +47,10 @@ foot points.
         [--reid-model OSNET.onnx] [--input-size H,W|auto] [--nms-iou X] [--precision int8] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
         [--calibration-error M]
 
-Two keys are the bench's own: time_jitter_s moves each camera's capture times by that many seconds (sd;
-time_seed draws them), to see how far the IDs hang on exact times.
+Three keys are the bench's own: time_jitter_s moves each camera's capture times by that many seconds (sd;
+time_seed draws them), to see how far the IDs hang on exact times; reverse=1 plays each cut backwards (its
+last frame first, capture times counting up, the ground truth renumbered alike): the same people walking
+the other way, footage no setting was chosen on (docs/identity.md).
 
 The first setting is always the config as it is (configs/pets09.yaml); keys are AssociationConfig
 fields, floor.* those of its floor settings, tracker.* ByteTrackConfig's, output.* OutputConfig's.
@@ -277,7 +279,7 @@ def with_setting(config, setting: dict[str, float]):
     for prefix, section in (("tracker.", config.tracker), ("output.", config.output)):
         part[prefix] = {k: type(getattr(section, k))(v) for k, v in part[prefix].items()}
     top = {k: v for k, v in setting.items()
-           if not k.startswith(("floor.", "tracker.", "output.")) and k not in ("time_jitter_s", "time_seed")}
+           if not k.startswith(("floor.", "tracker.", "output.")) and k not in ("time_jitter_s", "time_seed", "reverse")}
     association = dataclasses.replace(association, floor=dataclasses.replace(association.floor, **part["floor."]), **top)
     return dataclasses.replace(config, association=association, tracker=dataclasses.replace(config.tracker, **part["tracker."]),
                                output=dataclasses.replace(config.output, **part["output."]))
@@ -388,10 +390,11 @@ def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.nda
     data.pop("_video")
     setting = dict(setting)
     jitter_s, seed = setting.pop("time_jitter_s", 0.0), setting.pop("time_seed", 0)
+    reverse = bool(setting.pop("reverse", 0))
     config = with_setting(config_from_dict(data, base=ROOT / "configs"), setting)
     first, last = frames
     rows = gt[(gt[:, 0] >= first) & (gt[:, 0] <= last)].copy()
-    rows[:, 0] -= first - 1
+    rows[:, 0] = (last - rows[:, 0] + 1) if reverse else rows[:, 0] - (first - 1)  # the frames as the run numbers them
     for s in strips:
         (work / "gt" / s.name / "gt").mkdir(parents=True, exist_ok=True)
         np.savetxt(work / "gt" / s.name / "gt" / "gt.txt", strip_ground_truth(rows, s), delimiter=",", fmt="%.6g")
@@ -402,9 +405,10 @@ def run_cut(base: dict, strips: list[Strip], frames: tuple[int, int], gt: np.nda
     rng = np.random.default_rng([seed, *[s.x0 for s in strips]])
     jitter = rng.normal(0.0, jitter_s, (last - first + 1, len(strips))) if jitter_s else np.zeros((last - first + 1, len(strips)))
     tracks = {}  # (camera, frame) -> (track IDs, their boxes as MOT rows)
-    for index in range(first, last + 1):
+    for index in (range(last, first - 1, -1) if reverse else range(first, last + 1)):
         detector.now = embedder.now = [(index, s) for s in strips]
-        for r in pipeline.process([Frame(s.name, index - first + 1, time.monotonic(), start + (index - first) / 10.0 + jitter[index - first, j],
+        n = last - index if reverse else index - first  # steps since the run began
+        for r in pipeline.process([Frame(s.name, n + 1, time.monotonic(), start + n / 10.0 + jitter[index - first, j],
                                          np.ascontiguousarray(strip_image(index, s))) for j, s in enumerate(strips)]):
             t = r.tracks
             tracks[(r.camera_id, r.step.index)] = (t.track_id, result_rows(r.step.index, t.track_id, t.xyxy, t.score))
