@@ -45,12 +45,13 @@ foot points.
     MCTRT_ASSETS=../shared python benchmarks/bench_identity_many.py \\
         [--setting "gate 2.5: floor.gate_sigma=2.5" ...] [--draws 200] [--check] [--cuts R2,R6] [--as-videos [--cache DIR]] [--posed]
         [--reid-model OSNET.onnx] [--input-size H,W|auto] [--nms-iou X] [--precision int8] [--truth-boxes [--drop P] [--jitter S]] [--truth-embeddings]
-        [--calibration-error M]
+        [--calibration-error M] [--reverse]
 
 Three keys are the bench's own: time_jitter_s moves each camera's capture times by that many seconds (sd;
 time_seed draws them), to see how far the IDs hang on exact times; reverse=1 plays each cut backwards (its
 last frame first, capture times counting up, the ground truth renumbered alike): the same people walking
-the other way, footage no setting was chosen on (docs/identity.md).
+the other way, footage no setting was chosen on (docs/identity.md). --reverse gives every setting
+reverse=1, the first one too, so that settings are compared with each other on the backward footage.
 
 The first setting is always the config as it is (configs/pets09.yaml); keys are AssociationConfig
 fields, floor.* those of its floor settings, tracker.* ByteTrackConfig's, output.* OutputConfig's.
@@ -480,6 +481,7 @@ def main() -> None:
     parser.add_argument("--drop", type=float, default=0.0, help="with --truth-boxes: the chance that a box is missed")
     parser.add_argument("--jitter", type=float, default=0.0, help="with --truth-boxes: box edges moved by this many heights (sd)")
     parser.add_argument("--truth-embeddings", action="store_true", help="embeddings that know each box's person (see above)")
+    parser.add_argument("--reverse", action="store_true", help="play every cut backwards, for every setting (see above)")
     parser.add_argument("--calibration-error", type=non_negative, default=0.0, metavar="M",
                         help="each strip's homography fitted to four floor marks measured with M metres of error (sd)")
     args = parser.parse_args()
@@ -537,6 +539,8 @@ def main() -> None:
                          f"O cuts of the first {args.draws}, or bench_identity's tuning splits T1-T7)")
         cuts = {name: named[name] for name in args.cuts.split(",")}
     settings = [("as configured", {})] + [parse_setting(s) for s in args.setting]
+    if args.reverse:
+        settings = [(name, {"reverse": 1, **setting}) for name, setting in settings]
     for name, setting in settings:  # a misspelt key fails here, not after the first cut has run
         try:
             with_setting(config, setting)
@@ -599,7 +603,8 @@ def main() -> None:
                 [[name, *[kinds[name][k] / max(sum(kinds[name].values()), 1) for k in names]] for name, _ in settings])
     variant = [name for name, on in (("check", args.check), ("videos", args.as_videos), ("posed", args.posed), ("truth_boxes", args.truth_boxes),
                                      (f"calibration_error_{args.calibration_error:g}", args.calibration_error),
-                                     ("truth_embeddings", args.truth_embeddings), ("int8", args.precision == "int8")) if on]
+                                     ("truth_embeddings", args.truth_embeddings), ("int8", args.precision == "int8"),
+                                     ("reversed", args.reverse)) if on]
     if args.input_size:  # the results file of another detector input is named after it
         variant.append("input_" + (args.input_size if args.input_size == "auto" else "x".join(map(str, args.input_size))))
     if args.nms_iou is not None:

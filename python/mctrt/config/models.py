@@ -67,9 +67,9 @@ class ByteTrackConfig:
         velocity_noise: the Kalman filter's process noise on the velocities, per frame at frame_rate
             (in the pipeline, per 0.1 s), as a fraction of the box height (a standard deviation): how
             quickly the motion model lets a person change speed or direction. ByteTrack's 1/160
-            (DeepSORT's, set for 30 frames/s video) is the default; over the pipeline's 0.1 s steps
-            people change velocity more, and the PETS09 configs' 0.0125 (twice it) keeps more
-            identities (docs/tracking.md). Larger: turns are followed sooner, a prediction's spread
+            (DeepSORT's, set for 30 frames/s video) is ByteTrackConfig()'s; over the pipeline's 0.1 s
+            steps people change velocity more, and 0.0125 (twice it; a config file's default,
+            PIPELINE_TRACKER below) keeps more identities (docs/tracking.md). Larger: turns are followed sooner, a prediction's spread
             (motion_gate, distance_gate) grows faster, and a box's changes of shape (a seated,
             half-hidden person's box ballooning for a few frames) are taken for motion sooner.
         confirm_frames: a high box (above track_thresh) below new_track_thresh also starts a tentative

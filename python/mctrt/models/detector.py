@@ -37,7 +37,8 @@ class Detector:
         backend: "auto" (tensorrt, then torch on CUDA, then the faster of onnxruntime and openvino here),
             or a backend's name.
         input_size, conf_threshold, nms_iou, classes, backend_options, precision, calibration,
-            calibration_frames, input_long_side: see mctrt.config.DetectorConfig. With input_size "auto"
+            calibration_frames, input_long_side: see mctrt.config.DetectorConfig (whose conf_threshold
+            is 0.05 by default, for the pipeline's tracker; a detector on its own keeps 0.25). With input_size "auto"
             (the default) the backend is built by the first detect(), from those frames' sizes, and built
             again, larger, when a later frame's shape does not fit it (a camera that joins late).
     On a GPU backend, letterbox, decode and NMS run as CUDA kernels on the backend's stream, the
