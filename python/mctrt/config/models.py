@@ -136,8 +136,8 @@ PIPELINE_TRACKER_RATE = 10.0
 # The pipeline's tracker where a config file leaves a key out: ByteTrack's own defaults (above, what
 # ByteTrackConfig() gives, as the official code has them) with the settings measured for a tracker fed
 # by a 640 x 640 YOLOv8n at conf_threshold 0.05 (README, Tracking; docs/tracking.md): new tracks only from
-# boxes a detector is sure of, a first matching between 0.85 (people lost) and 0.9 (swaps in groups), people
-# found again after skipped frames, a box two tracks could take given by motion, velocities that follow
+# boxes a detector is sure of, a first matching looser than 0.85 (which lost people on PETS09 played
+# backwards; 0.875 did best there), people found again after skipped frames, a box two tracks could take given by motion, velocities that follow
 # people's turns over 0.1 s steps.
 PIPELINE_TRACKER = ByteTrackConfig(track_thresh=0.55, new_track_thresh=0.8, match_thresh=0.875, distance_gate=9.21,
                                    motion_gate=9.49, velocity_noise=0.0125, frame_rate=PIPELINE_TRACKER_RATE)
