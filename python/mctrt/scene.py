@@ -244,7 +244,9 @@ class Scene:
                 self._measure_rates([r.step for r in results], now)
             for r in results:
                 t = r.tracks
-                self.writer.add(r.camera_id, r.step.index, r.global_ids, t.track_id, t.xyxy, t.score, t.removed_id, r.step.size)
+                # rows whose link is in doubt are held back, as a waiting track's are: they take the ID it ends with
+                held = np.where(self.associator.in_doubt(r.camera_id, t.track_id), 0, r.global_ids)
+                self.writer.add(r.camera_id, r.step.index, held, t.track_id, t.xyxy, t.score, t.removed_id, r.step.size)
             for c in corrections:
                 self.writer.rename(c.old_global_id, c.new_global_id)
             self.writer.add_positions(now, frame_index, positions)

@@ -384,6 +384,22 @@ def test_a_tracker_that_jumps_to_another_person_is_detached_from_the_id():
     assert ids[("cam", 1)] not in (0, gid)
 
 
+def test_a_track_disagreeing_with_its_id_is_in_doubt_until_it_agrees_again_or_is_detached():
+    """in_doubt: the rows that the results files hold back, to give them the ID the doubt ends with."""
+    a = associator(floor={"split_after_s": 0.3})
+    ids = walk(a, 0.0, 1.0, "cam", 1, (0.0, 0.0), (1.0, 0.0), emb=unit(40))
+    gid = ids[("cam", 1)]
+    assert not a.in_doubt("cam", np.array([1, 2])).any()
+    doubt, shown = [], []
+    path = [(1.1, 3.0), (1.2, 3.0), (1.3, 0.0), (1.4, 0.0), (1.5, 3.0), (1.6, 3.0), (1.7, 3.0), (1.8, 3.0), (1.9, 3.0)]
+    for k, xy in enumerate(path):  # a 0.2 s jump 3 m off the walk and back, then a jump for good
+        ids, _ = step(a, 1.1 + 0.1 * k, ("cam", 1, None, {"xy": xy}))
+        doubt.append(bool(a.in_doubt("cam", np.array([1]))[0]))
+        shown.append(ids[("cam", 1)])
+    assert doubt == [True, True, False, False, True, True, True, False, False]
+    assert shown[:7] == [gid] * 7 and shown[7] not in (0, gid)  # live, the ID stays while in doubt
+
+
 def test_two_ids_that_stand_together_and_no_camera_shows_both_are_merged_into_the_older():
     a = associator(floor={"merge_after_s": 0.5})
     # east's person is 3 m away from west's when west's track gives up waiting for re-ID: two IDs

@@ -26,16 +26,22 @@ def rows(path):
     return np.loadtxt(path, delimiter=",", ndmin=2)
 
 
-def test_waiting_rows_take_the_tracks_first_id_and_tracks_without_one_are_left_out(tmp_path):
+def test_held_rows_take_the_id_their_track_had_next_and_tracks_without_one_are_left_out(tmp_path):
     writer = ResultWriter(tmp_path, ["a"])
     add(writer, 1, 0, 1, 0)  # track 1 waits two frames for its ID
     add(writer, 2, 0, 1, 1)
     add(writer, 2, 0, 2, 50)  # track 2 never gets an ID
     add(writer, 3, 4, 1, 2)
-    add(writer, 4, 6, 1, 3)  # then it is detached and linked to another person
+    add(writer, 4, 0, 1, 3)  # its link to person 4 in doubt (its tracker switched people) ...
+    add(writer, 5, 0, 1, 4)
+    add(writer, 6, 6, 1, 5)  # ... until it is detached and linked to another person
+    add(writer, 7, 0, 1, 6)  # in doubt again as it ends: the ID it had before
+    add(writer, 7, 0, 3, 80)  # track 3 held back, then given an ID that a correction renames
+    add(writer, 8, 9, 3, 81)
+    writer.rename(9, 8)
     writer.close()
     out = rows(tmp_path / "a.txt")
-    assert out[:, :2].tolist() == [[1, 4], [2, 4], [3, 4], [4, 6]]
+    assert out[:, :2].tolist() == [[1, 4], [2, 4], [3, 4], [4, 6], [5, 6], [6, 6], [7, 6], [7, 8], [8, 8]]
     assert out[0, 2:6].tolist() == [0, 10, 20, 60] and out.shape[1] == 10
 
 
@@ -265,7 +271,7 @@ def play_walks(writer, steps=200, seed=3, live=False):
     central sees it: frames dropped while busy (numbers jumping), camera b in every other step only,
     camera a restarting (its frame and track numbers from 1 again) two thirds of the way."""
     rng = np.random.default_rng(seed)
-    people = []  # [camera, track, global ID, x, waits]
+    people = []  # [camera, track, global ID, x, steps held back: waiting for the first ID, or in doubt]
     next_track, next_id = {"a": 1, "b": 1}, 1
     frame = {"a": 0, "b": 0}
     for step in range(steps):
@@ -290,6 +296,10 @@ def play_walks(writer, steps=200, seed=3, live=False):
         for p in people:
             p[3] += 6.0
             p[4] = max(0, p[4] - 1)
+            if p[4] == 0 and rng.random() < 0.03:  # a link in doubt for a few steps, which may end with another ID
+                p[4] = int(rng.integers(1, 6))
+                if rng.random() < 0.5:
+                    p[2], next_id = next_id, next_id + 1
         writer.add_positions(step / 10, max(frame.values()), [{"global_id": p[2], "x": p[3] / 100, "y": 1.0}
                                                               for p in people if p[4] == 0 and rng.random() > 0.3])
 

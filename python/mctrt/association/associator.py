@@ -13,7 +13,10 @@ until then. The rules, in the order update() applies them each step:
    not move the ID. If every track of an ID disagrees but two or more cameras agree with one
    another, the person moved unexpectedly and they are believed; if they disagree with one another
    too (the ID's floor track lies between two people), the track linked first keeps the ID, with
-   those agreeing with it, and the later ones are detached.
+   those agreeing with it, and the later ones are detached. While a track disagrees, its link is in
+   doubt (in_doubt): live it shows the ID; the results files give those rows the ID the doubt ends
+   with (the same one, or the track's next after it is detached: its tracker had switched people
+   when the disagreement began).
 2b. Trackers swap people who cross (meetings.py): a track that comes within gate_sigma of someone
    lost from sight moments ago (meeting_window_s) is watched for meeting_s, then stays with
    whichever of its ID and the people it met it moved like (position and velocity), leaving its ID
@@ -149,6 +152,13 @@ class CrossCameraAssociator:
     def global_id(self, camera_id: str, track_id: int) -> int | None:
         link = self.links.get((camera_id, track_id))
         return None if link is None else link.global_id
+
+    def in_doubt(self, camera_id: str, track_ids: np.ndarray) -> np.ndarray:
+        """(M,) bool aligned with track_ids: which of the camera's tracks disagree with their ID's
+        floor track, not yet for split_after_s (rule 2)."""
+        if not self._apart_since:
+            return np.zeros(len(track_ids), bool)
+        return np.array([(camera_id, tid) in self._apart_since for tid in track_ids.tolist()], bool)
 
     def floor_positions(self, since: float = -np.inf) -> list[dict]:
         """The floor tracks of the people linked to a live track and placed on the floor at or after

@@ -2,11 +2,14 @@
 positions) and DIR/events.jsonl.
 
 Written as the run goes, so that a run that is killed leaves what it had done: each step's rows
-with the global ID they had then (rows still waiting for an ID are held back), its floor positions
+with the global ID they had then (rows without one are held back: a track still waiting for an ID,
+or one whose link is in doubt, CrossCameraAssociator.in_doubt), its floor positions
 and its events, flushed step by step. Every row is also kept (a long run's settle, below), and at
 close() the files are rewritten (each replaced whole, never left half-written) with the final IDs:
-- a track's rows from before it had an ID take its first ID (the time it waited for re-ID or for a
-  clear floor match is part of the same person's track); a track that never had one is left out;
+- a track's rows held back take the ID it had next (the time it waited for re-ID or for a clear
+  floor match is part of the same person's track; a link in doubt ends with the same ID, or with
+  another once the association detached the track: its tracker had switched people when the doubt
+  began), or, where it had none later, the one before; a track that never had one is left out;
 - corrections (rename(old, new), the `id_corrected` events) apply to every row, chains included;
 - an ID is one box per camera and frame: where a waiting track's rows, given its ID afterwards, fall
   in frames in which its camera already showed that ID on another track (it joined a person whose
@@ -39,9 +42,9 @@ let go but for the few that later rows are filled and smoothed from. A settling 
 own thread, from a copy of the rows and corrections at its step, so that a live step does not wait
 for it (one at a time: the next waits for the last; one that fails is logged, what it had half
 appended to a file is cut off, and the next, or close(), settles its rows). The final form comes from the
-rows held then, which reach far enough past those steps for the filling, the smoothing and a track's
-first ID (a track waiting over WAIT_STEPS for one, or half of a shorter settle_after_steps, loses
-its earlier rows). close() settles the rest
+rows held then, which reach far enough past those steps for the filling, the smoothing and a held
+row's ID (a track waiting over WAIT_STEPS for its first, or half of a shorter settle_after_steps,
+loses its earlier rows; a link in doubt as long keeps the ID it had before). close() settles the rest
 and puts each settled file in its place. The files are then the same as if every row had been kept
 (tested with dropped frames, a camera in every other step and a restart), except where a correction
 comes after rows were settled: it neither renames those nor fills or smooths across them.
@@ -114,6 +117,7 @@ class ResultWriter:
         self._block_steps: dict[str, list[int]] = {cam: [] for cam in camera_ids}
         self._block_keys: dict[str, list[int]] = {cam: [] for cam in camera_ids}
         self._lives: dict[str, dict[int, int]] = {cam: {} for cam in camera_ids}  # each live track's life number
+        self._last_id: dict[int, int] = {}  # each live track life's latest global ID
         self._next_life = 1
         self._world: list[np.ndarray] = []  # (time, frame, ID, x, y, step)
         self._renamed: dict[int, int] = {}
@@ -171,11 +175,17 @@ class ResultWriter:
         self._stretch[camera_id] = (stretch + (frame < last or silent), frame, self._steps)
         lives = self._lives[camera_id]
         for tid in removed_ids.tolist():
-            lives.pop(tid, None)
+            self._last_id.pop(lives.pop(tid, 0), None)
         if len(track_ids):
             life = [lives.setdefault(tid, self._next_life + k) for k, tid in enumerate(track_ids.tolist())]
             self._next_life += len(life)  # some numbers go unused: only their order and uniqueness matter
             rows = result_rows(frame, global_ids, xyxy, scores)
+            last = self._last_id
+            for k, (one, gid) in enumerate(zip(life, global_ids.tolist())):
+                if gid > 0:
+                    last[one] = gid
+                elif one in last:  # held back: minus the ID it had before, kept for when it has none later
+                    rows[k, 1] = -last[one]
             extras = [self._stretch[camera_id][0], *(image_size or (0, 0)), self._steps]
             self._blocks[camera_id].append(np.c_[np.array(life, np.float64), rows, np.tile(extras, (len(rows), 1))])
             self._block_steps[camera_id].append(self._steps)
@@ -299,7 +309,7 @@ class ResultWriter:
 
     def _final_rows(self, camera_id: str, blocks: np.ndarray, renamed: dict[int, int]) -> np.ndarray:
         """One camera's rows with their extras, as its file will have them."""
-        rows, given_later = _first_id_for_waiting_rows(blocks)
+        rows, given_later = _ids_for_held_rows(blocks)
         rows[:, 1] = _final_ids(rows[:, 1], renamed)
         rows = _one_row_per_id_and_frame(rows, given_later)
         size = (rows[:, _WIDTH], rows[:, _HEIGHT])
@@ -356,23 +366,26 @@ def _final_ids(global_ids: np.ndarray, renamed: dict[int, int]) -> np.ndarray:
     return np.array([mapping[int(g)] for g in global_ids], np.float64) if len(global_ids) else global_ids
 
 
-def _first_id_for_waiting_rows(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MOT rows with their extras (R, 14) from (track life, MOT row, extras) blocks, rows with ID 0
-    given their track's first ID and rows of tracks that never had one dropped; and which rows (R,)
-    were given their ID so."""
+def _ids_for_held_rows(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MOT rows with their extras (R, 14) from (track life, MOT row, extras) blocks: each row held
+    back without an ID (its track waiting for one, or its link in doubt) takes the ID its track had
+    next, or where it had none later the one before, and rows of tracks that never had one are
+    dropped; and which rows (R,) were given their ID so."""
     if not len(blocks):
         return np.empty((0, blocks.shape[1] - 1)), np.zeros(0, bool)
     track, rows = blocks[:, 0], blocks[:, 1:].copy()
-    order = np.lexsort((rows[:, 0], track))
+    order = np.lexsort((rows[:, _STEP], track))
     track, rows = track[order], rows[order]
-    has_id = rows[:, 1] > 0
-    first_id = {}
-    for t, gid in zip(track[has_id][::-1].tolist(), rows[has_id, 1][::-1].tolist()):
-        first_id[t] = gid  # walking backwards, the earliest row of each track is written last
-    waiting = ~has_id
-    rows[waiting, 1] = [first_id.get(t, 0.0) for t in track[waiting].tolist()]
+    gid = rows[:, 1]
+    held = gid <= 0  # 0, or minus the ID the track had before (add())
+    if held.any():
+        # the nearest row with an ID at or after each row (rows are by track, then time)
+        n, at = len(gid), np.arange(len(gid))
+        after = np.minimum.accumulate(np.where(held, n, at)[::-1])[::-1].clip(max=n - 1)
+        later = ~held[after] & (track[after] == track)
+        rows[:, 1] = np.where(later, gid[after], np.abs(gid))
     kept = rows[:, 1] > 0
-    return rows[kept], waiting[kept]
+    return rows[kept], held[kept]
 
 
 def _one_row_per_id_and_frame(rows: np.ndarray, given_later: np.ndarray) -> np.ndarray:
