@@ -400,6 +400,18 @@ def test_a_track_disagreeing_with_its_id_is_in_doubt_until_it_agrees_again_or_is
     assert shown[:7] == [gid] * 7 and shown[7] not in (0, gid)  # live, the ID stays while in doubt
 
 
+def test_a_doubt_that_no_floor_position_settles_lapses_after_split_after_s():
+    a = associator(floor={"split_after_s": 0.25})
+    ids = walk(a, 0.0, 1.0, "cam", 1, (0.0, 0.0), (1.0, 0.0), emb=unit(40))
+    gid = ids[("cam", 1)]
+    step(a, 1.1, ("cam", 1, None, {"xy": (1.1, 3.0)}))
+    doubt = []
+    for k in range(5):  # then no floor position (its feet unknown): nothing settles the doubt
+        ids, _ = step(a, 1.2 + 0.1 * k, ("cam", 1, None))
+        doubt.append(bool(a.in_doubt("cam", np.array([1]))[0]))
+    assert doubt == [True, True, False, False, False] and ids[("cam", 1)] == gid
+
+
 def test_two_ids_that_stand_together_and_no_camera_shows_both_are_merged_into_the_older():
     a = associator(floor={"merge_after_s": 0.5})
     # east's person is 3 m away from west's when west's track gives up waiting for re-ID: two IDs

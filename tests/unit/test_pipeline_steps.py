@@ -141,6 +141,23 @@ def test_a_person_hidden_longer_than_the_tracker_remembers_gets_their_id_back_on
     assert sorted(after.values()) == sorted(before.values()) == [1, 2]  # under the same global ID
 
 
+def test_rows_whose_link_is_in_doubt_are_held_back_from_the_results_until_the_doubt_ends(tmp_path):
+    """The scene passes the rows the associator doubts to the results writer as held back: they are
+    missing from the file while the run goes and come back under the ID the doubt ended with."""
+    cams = {"cam": 0}
+    p = pipeline(config(cams, tmp_path), tmp_path, output_dir=tmp_path / "out")
+    doubted = {5, 6, 7}
+    real = p.scene.associator.in_doubt
+    for step in range(12):
+        p.scene.associator.in_doubt = (lambda cam, tids: np.ones(len(tids), bool)) if step in doubted else real
+        p.process(frames_at(step, step + 1, {0: (1.0 + 0.05 * step, 3.0)}, cams))
+    live = np.loadtxt(tmp_path / "out/cam.txt", delimiter=",", ndmin=2)
+    p.close()
+    final = np.loadtxt(tmp_path / "out/cam.txt", delimiter=",", ndmin=2)
+    assert not {6, 7, 8} & set(live[:, 0].tolist()) and {5, 9} <= set(live[:, 0].tolist())
+    assert {6, 7, 8} <= set(final[:, 0].tolist()) and set(final[:, 1]) == {1}
+
+
 @pytest.mark.parametrize("fill", [2.0, 0.0])
 def test_the_results_file_fills_a_persons_short_gap_when_asked(tmp_path, fill):
     """A walker hidden for 15 frames comes back on a new track under the same ID: with

@@ -1,5 +1,5 @@
-"""ResultWriter: rows keep the global ID each track had at the time; at close, a track's rows from
-before it had an ID take its first one, corrections rewrite every row of the retired ID (chains
+"""ResultWriter: rows keep the global ID each track had at the time; at close, a track's rows held
+back (waiting for an ID, or in doubt) take the ID it had next (or else the one before), corrections rewrite every row of the retired ID (chains
 too), tracks that never had an ID are left out, an ID is one box per camera and frame, and world.txt
 holds the floor positions; short gaps in one ID's rows are filled (world.txt's where a camera file shows
 the person) and boxes and positions smoothed."""
@@ -39,6 +39,8 @@ def test_held_rows_take_the_id_their_track_had_next_and_tracks_without_one_are_l
     add(writer, 7, 0, 3, 80)  # track 3 held back, then given an ID that a correction renames
     add(writer, 8, 9, 3, 81)
     writer.rename(9, 8)
+    live = rows(tmp_path / "a.txt")  # as the run goes: only the rows that had an ID then
+    assert live[:, :2].tolist() == [[3, 4], [6, 6], [8, 9]]
     writer.close()
     out = rows(tmp_path / "a.txt")
     assert out[:, :2].tolist() == [[1, 4], [2, 4], [3, 4], [4, 6], [5, 6], [6, 6], [7, 6], [7, 8], [8, 8]]
@@ -58,6 +60,23 @@ def test_waiting_rows_never_give_an_id_twice_in_a_frame(tmp_path):
     writer.close()
     out = rows(tmp_path / "a.txt")
     assert out[:, :3].tolist() == [[1, 4, 0], [2, 4, 1], [3, 4, 52], [4, 4, 53]]
+
+
+def test_rows_in_doubt_that_keep_their_id_had_it_at_the_time(tmp_path):
+    """Track 1 shows person 4 and is in doubt as it ends; track 2, waiting beside it with higher
+    scores, joins person 4 afterwards: in the frames of both, track 1's rows keep the ID."""
+    writer = ResultWriter(tmp_path, ["a"])
+    for frame, (gid1, gid2) in enumerate([(4, 0), (0, 0), (0, 0), (None, 4)], start=1):
+        gids, tids, xs = [], [], []
+        for gid, tid, x in ((gid1, 1, 0), (gid2, 2, 50)):
+            if gid is not None:
+                gids.append(gid), tids.append(tid), xs.append(x + frame)
+        writer.add("a", frame, np.array(gids, np.int64), np.array(tids, np.int64),
+                   np.concatenate([box(x) for x in xs]), np.where(np.array(tids) == 1, 0.5, 0.9).astype(np.float32),
+                   np.array([1] if gid1 is None else [], np.int64))
+    writer.close()
+    out = rows(tmp_path / "a.txt")
+    assert out[:, :3].tolist() == [[1, 4, 1], [2, 4, 2], [3, 4, 3], [4, 4, 54]]
 
 
 def test_corrections_rewrite_every_row_of_the_retired_id_chains_included(tmp_path):

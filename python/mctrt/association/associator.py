@@ -16,7 +16,8 @@ until then. The rules, in the order update() applies them each step:
    those agreeing with it, and the later ones are detached. While a track disagrees, its link is in
    doubt (in_doubt): live it shows the ID; the results files give those rows the ID the doubt ends
    with (the same one, or the track's next after it is detached: its tracker had switched people
-   when the disagreement began).
+   when the disagreement began). A track without a floor position cannot settle its doubt: after
+   split_after_s the doubt lapses and the track keeps its ID.
 2b. Trackers swap people who cross (meetings.py): a track that comes within gate_sigma of someone
    lost from sight moments ago (meeting_window_s) is watched for meeting_s, then stays with
    whichever of its ID and the people it met it moved like (position and velocity), leaving its ID
@@ -155,7 +156,8 @@ class CrossCameraAssociator:
 
     def in_doubt(self, camera_id: str, track_ids: np.ndarray) -> np.ndarray:
         """(M,) bool aligned with track_ids: which of the camera's tracks disagree with their ID's
-        floor track, not yet for split_after_s (rule 2)."""
+        floor track, not yet for split_after_s (rule 2; a doubt that no floor position settles by
+        then lapses)."""
         if not self._apart_since:
             return np.zeros(len(track_ids), bool)
         return np.array([(camera_id, tid) in self._apart_since for tid in track_ids.tolist()], bool)
@@ -253,6 +255,11 @@ class CrossCameraAssociator:
         An ID whose tracks all disagree with it but agree with one another (2+ cameras) moved in a
         way the motion model did not expect: those positions are taken."""
         self.meetings.follow(rows)
+        apart = self._apart_since
+        for r in np.flatnonzero((rows.gid > 0) & ~rows.placed).tolist() if apart else ():
+            # a doubt that no position settles within split_after_s lapses: the track keeps its ID
+            if rows.time[r] - apart.get(rows.keys[r], np.inf) >= self.config.floor.split_after_s:
+                del apart[rows.keys[r]]
         placed = np.flatnonzero((rows.gid > 0) & rows.placed)
         if not len(placed):
             return
@@ -276,7 +283,6 @@ class CrossCameraAssociator:
                 first = placed[mine[int(np.argmin([self.links[rows.keys[r]].since for r in placed[mine].tolist()]))]]
                 d2 = mahalanobis_sq(rows.xy[placed[mine]] - rows.xy[first], rows.cov[placed[mine]] + rows.cov[first])
                 agree[mine[d2 <= self.config.floor.gate_sigma ** 2]] = True
-        apart = self._apart_since
         for r in placed[agree].tolist() if apart else ():  # back in agreement
             apart.pop(rows.keys[r], None)
         for r in placed[~agree].tolist():

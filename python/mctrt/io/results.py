@@ -11,7 +11,7 @@ close() the files are rewritten (each replaced whole, never left half-written) w
   another once the association detached the track: its tracker had switched people when the doubt
   began), or, where it had none later, the one before; a track that never had one is left out;
 - corrections (rename(old, new), the `id_corrected` events) apply to every row, chains included;
-- an ID is one box per camera and frame: where a waiting track's rows, given its ID afterwards, fall
+- an ID is one box per camera and frame: where a held track's rows, given an ID afterwards, fall
   in frames in which its camera already showed that ID on another track (it joined a person whose
   track had ended, and the two had overlapped while it waited), those rows are left out; where two
   rows still share an ID, the one that had it at the time, then the higher score, is kept;
@@ -158,13 +158,14 @@ class ResultWriter:
         # the later steps a settling looks at: a camera in only one step in four still shows `margin`
         # frames there, and a track that waits up to WAIT_STEPS more for its first ID (re-ID waits
         # modules.reid.max_wait_frames, 30 by default; half the steps of a shorter settling) gets it
-        # on its earlier rows; they must exist
+        # on its earlier rows (a link in doubt lasts split_after_s at most, a few steps); they must exist
         self._lookahead = self._settle_every + 4 * self._margin + min(WAIT_STEPS, settle_after_steps // 2)
         self.settle_after_steps = settle_after_steps and max(settle_after_steps, self._lookahead + self._settle_every)
 
     def add(self, camera_id: str, frame: int, global_ids: np.ndarray, track_ids: np.ndarray, xyxy: np.ndarray,
             scores: np.ndarray, removed_ids: np.ndarray = _NO_IDS, image_size: tuple[int, int] | None = None) -> None:
-        """One camera's tracks in one frame; global_ids (M,) are 0 for tracks still waiting for one;
+        """One camera's tracks in one frame; global_ids (M,) are 0 for rows held back (a track still
+        waiting for one, or one whose link is in doubt);
         removed_ids: the tracks the tracker ended in this frame (Tracks.removed_id); image_size: the
         frame's (width, height), for the gap filling's border rule (without it, gaps are filled up to
         the border too)."""
@@ -370,22 +371,22 @@ def _ids_for_held_rows(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """MOT rows with their extras (R, 14) from (track life, MOT row, extras) blocks: each row held
     back without an ID (its track waiting for one, or its link in doubt) takes the ID its track had
     next, or where it had none later the one before, and rows of tracks that never had one are
-    dropped; and which rows (R,) were given their ID so."""
+    dropped; and which rows (R,) were given an ID they did not show at the time."""
     if not len(blocks):
         return np.empty((0, blocks.shape[1] - 1)), np.zeros(0, bool)
     track, rows = blocks[:, 0], blocks[:, 1:].copy()
     order = np.lexsort((rows[:, _STEP], track))
     track, rows = track[order], rows[order]
-    gid = rows[:, 1]
-    held = gid <= 0  # 0, or minus the ID the track had before (add())
+    shown = -rows[:, 1]  # of a held row: 0, or the ID its track had before, which live views showed (add())
+    held = shown >= 0
     if held.any():
         # the nearest row with an ID at or after each row (rows are by track, then time)
-        n, at = len(gid), np.arange(len(gid))
+        n, at = len(rows), np.arange(len(rows))
         after = np.minimum.accumulate(np.where(held, n, at)[::-1])[::-1].clip(max=n - 1)
         later = ~held[after] & (track[after] == track)
-        rows[:, 1] = np.where(later, gid[after], np.abs(gid))
+        rows[:, 1] = np.where(later, rows[after, 1], np.abs(shown))
     kept = rows[:, 1] > 0
-    return rows[kept], held[kept]
+    return rows[kept], (held & (rows[:, 1] != shown))[kept]
 
 
 def _one_row_per_id_and_frame(rows: np.ndarray, given_later: np.ndarray) -> np.ndarray:
