@@ -69,9 +69,10 @@ class ByteTrackConfig:
             quickly the motion model lets a person change speed or direction. ByteTrack's 1/160
             (DeepSORT's, set for 30 frames/s video) is ByteTrackConfig()'s; over the pipeline's 0.1 s
             steps people change velocity more, and 0.0125 (twice it; a config file's default,
-            PIPELINE_TRACKER below) keeps more identities (docs/tracking.md). Larger: turns are followed sooner, a prediction's spread
-            (motion_gate, distance_gate) grows faster, and a box's changes of shape (a seated,
-            half-hidden person's box ballooning for a few frames) are taken for motion sooner.
+            PIPELINE_TRACKER below) keeps more identities (docs/tracking.md). Larger: turns are
+            followed sooner, a prediction's spread (motion_gate, distance_gate) grows faster, and a
+            box's changes of shape (a seated, half-hidden person's box ballooning for a few frames)
+            are taken for motion sooner.
         confirm_frames: a high box (above track_thresh) below new_track_thresh also starts a tentative
             track, confirmed (given an ID) once boxes have continued it in this many frames in a row;
             at least 2. A new_track_thresh that suits one footage misses people whom the detector
@@ -137,8 +138,8 @@ PIPELINE_TRACKER_RATE = 10.0
 # ByteTrackConfig() gives, as the official code has them) with the settings measured for a tracker fed
 # by a 640 x 640 YOLOv8n at conf_threshold 0.05 (README, Tracking; docs/tracking.md): new tracks only from
 # boxes a detector is sure of, a first matching looser than 0.85 (which lost people on PETS09 played
-# backwards; 0.875 did best there), people found again after skipped frames, a box two tracks could take given by motion, velocities that follow
-# people's turns over 0.1 s steps.
+# backwards; 0.875 did best there), people found again after skipped frames, a box two tracks could
+# take given by motion, velocities that follow people's turns over 0.1 s steps.
 PIPELINE_TRACKER = ByteTrackConfig(track_thresh=0.55, new_track_thresh=0.8, match_thresh=0.875, distance_gate=9.21,
                                    motion_gate=9.49, velocity_noise=0.0125, frame_rate=PIPELINE_TRACKER_RATE)
 

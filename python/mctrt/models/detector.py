@@ -38,9 +38,10 @@ class Detector:
             or a backend's name.
         input_size, conf_threshold, nms_iou, classes, backend_options, precision, calibration,
             calibration_frames, input_long_side: see mctrt.config.DetectorConfig (whose conf_threshold
-            is 0.05 by default, for the pipeline's tracker; a detector on its own keeps 0.25). With input_size "auto"
-            (the default) the backend is built by the first detect(), from those frames' sizes, and built
-            again, larger, when a later frame's shape does not fit it (a camera that joins late).
+            is 0.05 by default, for the pipeline's tracker; a detector on its own keeps 0.25). With
+            input_size "auto" (the default) the backend is built by the first detect(), from those
+            frames' sizes, and built again, larger, when a later frame's shape does not fit it (a
+            camera that joins late).
     On a GPU backend, letterbox, decode and NMS run as CUDA kernels on the backend's stream, the
     letterbox writing straight into the model's input.
     """
