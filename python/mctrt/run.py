@@ -289,6 +289,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m mctrt.run") -> in
         if writer is not None and writer.filled:
             print(f"  {writer.filled} boxes filled into short gaps in people's tracks (score 0; output.fill_gaps_s "
                   f"{config.output.fill_gaps_s:g} s)")
+        if writer is not None and writer.relinked:
+            print(f"  {writer.relinked} stretches of people's rows took another ID: hand-offs across gaps judged again "
+                  "at the end (output.relink)")
     if args.offline and pipeline.interrupted:
         print("stopped before the inputs ended: the results are of the frames read until then", file=sys.stderr)
         return 1

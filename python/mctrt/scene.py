@@ -121,8 +121,8 @@ class Scene:
                                 "at each person's last stored event, with reason 'unclosed'",
                                 self.store.name, len(closed))
                     self.store.add(closed)
-        self.writer = (ResultWriter(output_dir, config.camera_ids, 0, config.reid_schedule.border_margin_px)
-                       if output_dir is not None else None)
+        self.writer = (ResultWriter(output_dir, config.camera_ids, 0, config.reid_schedule.border_margin_px,
+                                    relink=config.output.relink) if output_dir is not None else None)
         # The results' windows are seconds, their rows frames: counted at each camera's own frame rate,
         # and world.txt's and the settling's in steps at the steps' rate (offline, the fastest camera's;
         # live, the processing's), each measured from numbers and times.
@@ -246,7 +246,8 @@ class Scene:
                 t = r.tracks
                 # rows whose link is in doubt are held back, as a waiting track's are: they take the ID it ends with
                 held = np.where(self.associator.in_doubt(r.camera_id, t.track_id), 0, r.global_ids)
-                self.writer.add(r.camera_id, r.step.index, held, t.track_id, t.xyxy, t.score, t.removed_id, r.step.size)
+                self.writer.add(r.camera_id, r.step.index, held, t.track_id, t.xyxy, t.score, t.removed_id, r.step.size,
+                                r.step.embedded, r.step.embeddings)
             for c in corrections:
                 self.writer.rename(c.old_global_id, c.new_global_id)
             self.writer.add_positions(now, frame_index, positions)

@@ -363,10 +363,10 @@ def test_a_step_does_not_wait_for_a_settling(tmp_path):
     kept, settled = ResultWriter(tmp_path / "kept", ["a"]), ResultWriter(tmp_path / "settled", ["a"], settle_after_steps=120)
     gate, threads, settle = threading.Event(), [], settled._settle
 
-    def held_back(*args):
+    def held_back(*args, **kwargs):
         threads.append(threading.current_thread())
         assert gate.wait(timeout=60)
-        return settle(*args)
+        return settle(*args, **kwargs)
 
     settled._settle = held_back
     every = settled._settle_every

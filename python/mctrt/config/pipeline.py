@@ -502,16 +502,24 @@ class OutputConfig:
             yet settled (events.jsonl's `id_corrected` says which IDs became which). At least
             fill_gaps_s + smooth_s (a settled row needs the rows it is filled and smoothed from; the
             writer holds at least four times that); 0 keeps every row to the end of the run.
+        relink: at the end of a run no longer than settle_after_s, judge every link across a gap
+            again with what came after it: where swapping two hand-offs makes both the people's
+            motion and their looks agree better, the files take the swapped IDs
+            (`association/relink.py`; the run's events, store and live views keep the IDs of the
+            time). Needs calibrated cameras and re-ID.
     """
 
     fill_gaps_s: float = 2.0
     smooth_s: float = 0.2
     settle_after_s: float = 600.0
+    relink: bool = True
 
     def __post_init__(self) -> None:
         number("output.fill_gaps_s", self.fill_gaps_s, 0.0, 3600.0)
         number("output.smooth_s", self.smooth_s, 0.0, 60.0)
         number("output.settle_after_s", self.settle_after_s, 0.0, 10**7)
+        if not isinstance(self.relink, bool):
+            raise fail("output.relink", "true or false", self.relink)
         if 0 < self.settle_after_s < self.fill_gaps_s + self.smooth_s:
             raise ConfigError(f"output.settle_after_s must be 0 or at least output.fill_gaps_s + output.smooth_s "
                               f"({self.fill_gaps_s + self.smooth_s:g}): a settled row needs the rows it is filled and "

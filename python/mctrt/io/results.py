@@ -23,6 +23,11 @@ close() the files are rewritten (each replaced whole, never left half-written) w
 - each box is then the mean of its ID's boxes in the camera over smooth_frames frames either side
   (those in its run of consecutive frames: `output.smooth_s`), which takes the detector's jitter
   out of a person's walk;
+- with `relink` (`output.relink`), each link across a gap in a person's floor positions is judged
+  again with what came after it (association/relink.py): where swapping two hand-offs makes both the
+  people's motion and their looks (the re-ID embeddings add() was given) agree better, or a person
+  who began a new ID is clearly one who had vanished, the rows from there on take the other ID;
+  only in a run none of whose rows settled (it reads the whole run);
 - each file is sorted by frame, then ID (a later stretch after an earlier one);
 - world.txt likewise, counted in steps (offline, a step is a frame): where one ID's positions stop
   for at most fill_gaps_frames steps and go on, the steps between in which a camera file (filled rows
@@ -77,6 +82,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mctrt.association.relink import pieces_of, relabelled, relinked
 from mctrt.boxes import clear_of_border, tlwh_to_xyxy, xyxy_to_tlwh
 from mctrt.events import corrected_id
 from mctrt.io.mot import MOT_FORMAT, csv_text, result_rows, write_mot
@@ -88,9 +94,9 @@ WORLD_HEADER = "time,frame,global_id,x,y"
 MANIFEST = ".mctrt-results"  # the names of the files a run writes into its folder, for the next run to move
 WORLD_FORMAT = ["%.3f", "%d", "%d", "%.3f", "%.3f"]
 _NO_IDS = np.zeros(0, np.int64)
-# Kept beside each MOT row (columns 0-9) until it is settled: its camera's stretch, its image's size
-# and the writer's step it came in.
-_STRETCH, _WIDTH, _HEIGHT, _STEP = 10, 11, 12, 13
+# Kept beside each MOT row (columns 0-9) until it is settled: its camera's stretch, its image's size,
+# the writer's step it came in and its track's life (add()).
+_STRETCH, _WIDTH, _HEIGHT, _STEP, _LIFE = 10, 11, 12, 13, 14
 WAIT_STEPS = 100  # settling: the longest a track is expected to wait for its first global ID, in steps
 SETTLED = ".mctrt-settled"  # a folder in DIR for the rows already final, while the run goes
 _PERSON = [1, _STRETCH, _WIDTH, _HEIGHT]  # rows filled or smoothed together: one ID, stretch and image size
@@ -98,8 +104,12 @@ _PERSON = [1, _STRETCH, _WIDTH, _HEIGHT]  # rows filled or smoothed together: on
 
 class ResultWriter:
     def __init__(self, output_dir: str | Path, camera_ids: list[str], fill_gaps_frames: int = 0,
-                 border_margin_px: float = 2.0, smooth_frames: int = 0, settle_after_steps: int = 0) -> None:
+                 border_margin_px: float = 2.0, smooth_frames: int = 0, settle_after_steps: int = 0,
+                 relink: bool = False) -> None:
         self.dir = Path(output_dir)
+        # re-ID embeddings by (track life, frame) key (_pair_key), for relinking at close(); None: not relinked
+        self._looks: dict[int, np.ndarray] | None = {} if relink else None
+        self.relinked = 0  # stretches of rows (association/relink.py's pieces) the relinking gave another ID
         self.border_margin_px = border_margin_px
         self._settled_to = -1  # world rows of steps up to this one are in the settled files
         self._settler: ThreadPoolExecutor | None = None  # the thread settlings run on, from the first one
@@ -163,12 +173,14 @@ class ResultWriter:
         self.settle_after_steps = settle_after_steps and max(settle_after_steps, self._lookahead + self._settle_every)
 
     def add(self, camera_id: str, frame: int, global_ids: np.ndarray, track_ids: np.ndarray, xyxy: np.ndarray,
-            scores: np.ndarray, removed_ids: np.ndarray = _NO_IDS, image_size: tuple[int, int] | None = None) -> None:
+            scores: np.ndarray, removed_ids: np.ndarray = _NO_IDS, image_size: tuple[int, int] | None = None,
+            embedded: np.ndarray | None = None, embeddings: np.ndarray | None = None) -> None:
         """One camera's tracks in one frame; global_ids (M,) are 0 for rows held back (a track still
         waiting for one, or one whose link is in doubt);
         removed_ids: the tracks the tracker ended in this frame (Tracks.removed_id); image_size: the
         frame's (width, height), for the gap filling's border rule (without it, gaps are filled up to
-        the border too)."""
+        the border too); embedded (M,) bool and embeddings (M, D): the rows re-ID embedded in this frame,
+        for the relinking."""
         stretch, last, last_step = self._stretch[camera_id]
         # a new stretch where the frame numbers go back, or after a silence (a stream that reconnected:
         # its frames counted on, though time went by, so rows across it are not filled or smoothed)
@@ -188,7 +200,11 @@ class ResultWriter:
                 elif one in last:  # held back: minus the ID it had before, kept for when it has none later
                     rows[k, 1] = -last[one]
             extras = [self._stretch[camera_id][0], *(image_size or (0, 0)), self._steps]
-            self._blocks[camera_id].append(np.c_[np.array(life, np.float64), rows, np.tile(extras, (len(rows), 1))])
+            lives = np.array(life, np.float64)
+            self._blocks[camera_id].append(np.c_[lives, rows, np.tile(extras, (len(rows), 1)), lives])
+            if self._looks is not None and embeddings is not None and embedded is not None:
+                for k in np.flatnonzero(embedded).tolist():  # half precision: a mean of them is all that is read
+                    self._looks[int(_pair_key(life[k], frame))] = embeddings[k].astype(np.float16)
             self._block_steps[camera_id].append(self._steps)
             self._block_keys[camera_id].append(int(_pair_key(self._stretch[camera_id][0], frame)))
             file = self._rows[camera_id]
@@ -209,7 +225,8 @@ class ResultWriter:
     @property
     def held_bytes(self) -> int:
         """The bytes of the rows held in memory (those not yet settled, and their context)."""
-        return sum(b.nbytes for blocks in self._blocks.values() for b in blocks) + sum(w.nbytes for w in self._world)
+        looks = sum(v.nbytes + 64 for v in self._looks.values()) if self._looks else 0  # 64: the dict's entry
+        return sum(b.nbytes for blocks in self._blocks.values() for b in blocks) + sum(w.nbytes for w in self._world) + looks
 
     def wait_settled(self) -> None:
         """Wait for the settling in flight, if any (its rows are then in DIR/.mctrt-settled/), and let go
@@ -239,7 +256,7 @@ class ResultWriter:
                 self.wait_settled()
             if self._settler is not None:
                 self._settler.shutdown()
-            self._let_go(*self._settle(self._steps, *self._snapshot()))
+            self._let_go(*self._settle(self._steps, *self._snapshot(), relink=self._looks is not None))
             for cam in self._blocks:
                 self._replace(f"{cam}.txt", "")
             self._replace("world.txt", WORLD_HEADER + "\n")
@@ -258,6 +275,10 @@ class ResultWriter:
         to settle on the pipeline's), after the last settling, whose rows are let go first."""
         with contextlib.suppress(Exception):  # logged as it failed; it let nothing go: this one settles its rows too
             self.wait_settled()
+        if self._looks is not None:
+            log.info("results: the run is longer than output.settle_after_s, so its hand-offs are not relinked at the "
+                     "end (the relinking reads a whole run's rows)")
+            self._looks = None
         if self._settler is None:
             self._settler = ThreadPoolExecutor(1, thread_name_prefix="mctrt-settle")
         self._settling = self._settler.submit(self._settle, through_step, *self._snapshot())
@@ -276,37 +297,68 @@ class ResultWriter:
             del self._blocks[cam][:first], self._block_steps[cam][:first], self._block_keys[cam][:first]
         self._world = [w for w in self._world if w[0, 5] > through_step - self._margin]
 
-    def _settle(self, through_step: int, blocks_of: dict, world: list, renamed: dict) -> tuple[dict[str, int], int]:
+    def _settle(self, through_step: int, blocks_of: dict, world: list, renamed: dict,
+                relink: bool = False) -> tuple[dict[str, int], int]:
         """Write the final rows of steps up to through_step to the settled files (a camera's: those up to
         the (stretch, frame) it had then, filled rows included, so that the files stay in frame order),
-        from _snapshot's copies -> (_let_go's arguments: how many of each camera's blocks no later row
-        is filled or smoothed from, through_step)."""
+        from _snapshot's copies, their hand-offs relinked first if `relink` (close(), of a whole run)
+        -> (_let_go's arguments: how many of each camera's blocks no later row is filled or smoothed
+        from, through_step)."""
         self._settled_dir.mkdir(exist_ok=True)
         upto = through_step + self._lookahead  # the rows that decide theirs
-        seen = []  # (ID, step) keys the camera files show, for world.txt
+        finals = {}  # each camera's final rows, and the (stretch, frame) key it settles up to
         firsts = {}
         for cam, (blocks, steps, keys) in blocks_of.items():
             last = bisect.bisect_right(steps, through_step) - 1
             boundary = keys[last] if last >= 0 else self._settled_key[cam]
             window = blocks[:bisect.bisect_right(steps, upto)]
-            rows = self._final_rows(cam, np.concatenate(window) if window else np.empty((0, _STEP + 2)), renamed)
-            seen.append(_id_step_keys(rows))
+            finals[cam] = (self._final_rows(cam, np.concatenate(window) if window else np.empty((0, _LIFE + 2)),
+                                            renamed), boundary)
+            # kept: rows not settled, the frames before the boundary that fill and smooth the next ones,
+            # and the steps before it that world.txt's filling looks at
+            firsts[cam] = min(bisect.bisect_right(keys, boundary - self._margin), bisect.bisect_right(steps, through_step - self._margin))
+        seen = [_id_step_keys(rows) for rows, _ in finals.values()]  # (ID, step) keys the camera files show
+        world = [w for w in world if w[0, 5] <= upto]  # a block a step: a few thousand at most
+        world = self._final_world(np.concatenate(world) if world else np.empty((0, 6)),
+                                  np.concatenate(seen) if seen else _NO_IDS, renamed)
+        if relink:
+            world = self._relink(finals, world)
+        for cam, (rows, boundary) in finals.items():
             key = _pair_key(rows[:, _STRETCH], rows[:, 0])
             rows = rows[(key > self._settled_key[cam]) & (key <= boundary)]
             rows = rows[np.lexsort((rows[:, 1], rows[:, 0], rows[:, _STRETCH]))][:, :_STRETCH]
             _append_whole(self._settled_dir / f"{cam}.txt", csv_text(rows, MOT_FORMAT))
             self._settled_key[cam] = boundary
             self.filled += int(np.count_nonzero(rows[:, 6] == 0))  # a detection never scores 0: a filled row
-            # kept: rows not settled, the frames before the boundary that fill and smooth the next ones,
-            # and the steps before it that world.txt's filling looks at
-            firsts[cam] = min(bisect.bisect_right(keys, boundary - self._margin), bisect.bisect_right(steps, through_step - self._margin))
-        world = [w for w in world if w[0, 5] <= upto]  # a block a step: a few thousand at most
-        world = self._final_world(np.concatenate(world) if world else np.empty((0, 6)),
-                                  np.concatenate(seen) if seen else _NO_IDS, renamed)
         world = world[(world[:, 5] > self._settled_to) & (world[:, 5] <= through_step)]
         _append_whole(self._settled_dir / "world.txt", csv_text(world[:, :5], WORLD_FORMAT))
         self._settled_to = through_step
         return firsts, through_step
+
+    def _relink(self, finals: dict[str, tuple[np.ndarray, int]], world: np.ndarray) -> np.ndarray:
+        """Hand-offs corrected in hindsight (association/relink.py): the camera rows in `finals` (with
+        extras) and world.txt's rows (returned) take the IDs of the relinked pieces."""
+        found: dict[int, list] = {}  # ID -> [(step, embedding)] of the camera rows re-ID embedded
+        for rows, _ in finals.values():
+            detected = rows[rows[:, 6] > 0]  # filled rows score 0
+            for key, gid, step in zip(_pair_key(detected[:, _LIFE], detected[:, 0]).tolist(),
+                                      detected[:, 1].astype(int).tolist(), detected[:, _STEP].tolist()):
+                vector = self._looks.get(key)
+                if vector is not None:
+                    found.setdefault(gid, []).append((step, vector))
+        looks = {gid: (np.array([s for s, _ in pairs]), np.array([v for _, v in pairs], np.float32))
+                 for gid, pairs in found.items()}
+        pieces = pieces_of(world, looks)
+        highest = max([int(world[:, 2].max()) if len(world) else 0] +
+                      [int(rows[:, 1].max()) for rows, _ in finals.values() if len(rows)])
+        changed = relinked(pieces, highest + 1)
+        if changed:
+            for cam, (rows, boundary) in finals.items():
+                rows[:, 1] = relabelled(pieces, changed, rows[:, 1], rows[:, _STEP])
+                finals[cam] = (_one_row_per_id_and_frame(rows, np.zeros(len(rows), bool)), boundary)
+            world[:, 2] = relabelled(pieces, changed, world[:, 2], world[:, 5])
+        self.relinked = len(changed)
+        return world
 
     def _final_rows(self, camera_id: str, blocks: np.ndarray, renamed: dict[int, int]) -> np.ndarray:
         """One camera's rows with their extras, as its file will have them."""
@@ -424,6 +476,7 @@ def _filled_gaps(rows: np.ndarray, at_border: np.ndarray, max_gap: int) -> np.nd
     filled = _between(rows, before, missing[before], frame_column=0)
     filled[:, 6] = 0.0
     filled[:, 7:_STEP] = rows[np.repeat(before, missing[before]), 7:_STEP]  # x, y, z (-1), stretch, image size
+    filled[:, _LIFE] = rows[np.repeat(before, missing[before]), _LIFE]
     # the step stays interpolated: a filled row settles with the rows of its own frame, in frame order
     return np.concatenate([rows, filled])
 
