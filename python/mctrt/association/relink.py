@@ -15,19 +15,27 @@ the end of piece i to the start of piece j, dt seconds later, costs
             sigma = POSITION_SIGMA_M + SIGMA_PER_S dt   (i walked on, and j walked back)
     looks:  the cosine similarity of the two pieces' mean embeddings.
 
-Two online links i -> o and k -> j (k may be none: j began a new ID) are swapped into i -> j and
-k -> o when that is better in both at once: the pair's looks by MIN_LOOKS_GAIN and its motion by
-MIN_MOTION_GAIN (and, where k is none, i -> j alone against i -> o). Neither alone is trusted: OSNet
-x0.25 rates different PETS09 people as alike as the same one often enough, and people turn and stop
-in blind gaps. A piece that ended without a successor is joined to a later piece that began a new ID
-when their motion costs under MERGE_MOTION and their looks are at least MERGE_LOOKS. The swaps with
-the largest gains go first; each piece end and start takes part in one change at most, and links
-reach MAX_GAP_S at most. Chains keep the ID of their first piece; a chain cut loose gets a new one.
+A piece j is proposed for i in place of i's online successor o where i -> j is better than i -> o
+in both at once: in looks by MIN_LOOKS_GAIN and in motion by MIN_MOTION_GAIN. Neither alone is
+trusted: OSNet x0.25 rates different PETS09 people as alike as the same one often enough, and people
+turn and stop in blind gaps. Where j had an online predecessor k, the two links become i -> j and
+k -> o only if the pair is better in both by the same margins; where j began a new ID, i -> j, and o
+begins one. A piece that ended without a successor is joined to a later piece that began a new ID
+when their motion costs under MERGE_MOTION and their looks are at least MERGE_LOOKS. Proposals go in
+order of their gain (motion cost saved + LOOKS_WEIGHT x looks gained; a join's over its thresholds);
+each piece end and start takes part in one change at most; links reach MAX_GAP_S at most, and only
+from a piece whose rows in the camera files end before the next one's begin (spans(): a track that
+came back waits for its ID a few frames, and one ID is one person at a time). Chains keep the ID of
+their first piece; a chain cut loose gets a new one, above every ID the run gave.
+
+Rows go with pieces (rows_in_pieces()): by their step, or, for a track's rows outside every piece
+(it waited for its ID or its floor position), with the piece of the same track's nearest row.
 
 The constants were chosen on benchmarks/bench_identity_many.py's 85 tuning cuts with one-off scripts
-(docs/identity.md, "Hand-offs corrected in hindsight") and checked once on its 75 check cuts.
+(docs/identity.md, "Hand-offs corrected in hindsight"), and checked on its 75 check cuts.
 Limits: pieces need floor positions (calibrated cameras) and embeddings (the re-ID schedule's); IDs
-seen in uncalibrated cameras only are left as they are.
+seen in uncalibrated cameras only are left as they are, and a track of an uncalibrated camera that
+no piece holds goes whole with the piece before its first row.
 """
 
 from __future__ import annotations
@@ -76,16 +84,56 @@ def pieces_of(world: np.ndarray, looks: dict[int, tuple[np.ndarray, np.ndarray]]
     return pieces
 
 
-def relabelled(pieces: list[Piece], changed: dict[int, int], ids: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """The IDs of rows (ID, step) after relinked()'s changes: each takes the ID of the last piece of its
-    ID that starts at or before its step (rows before an ID's first piece, that piece's)."""
-    out = ids.copy()
-    for gid in {pieces[k].global_id for k in changed}:
+def rows_in_pieces(pieces: list[Piece], ids: np.ndarray, steps: np.ndarray, tracks: np.ndarray | None = None) -> np.ndarray:
+    """The piece (index) of each row (ID, step; of track `tracks`, where given), -1 for an ID without one:
+    the piece whose steps hold the row; else the piece of the nearest row of the same track that has
+    one (a track that came back from a gap waits for its ID, and for a floor position, a few frames:
+    those rows are the piece's person's); else, for a track no piece holds (an uncalibrated camera's),
+    the last piece of its ID that starts at or before its first row (or the ID's first piece)."""
+    out = np.full(len(ids), -1, np.int64)
+    for gid in np.unique(ids).astype(int).tolist():
         own = sorted((k for k, p in enumerate(pieces) if p.global_id == gid), key=lambda k: pieces[k].first_step)
-        firsts = np.array([pieces[k].first_step for k in own])
-        labels = np.array([changed.get(k, gid) for k in own])
+        if not own:
+            continue
+        firsts = np.array([pieces[k].first_step for k in own], np.float64)
+        lasts = np.array([pieces[k].last_step for k in own], np.float64)
         rows = np.flatnonzero(ids == gid)
-        out[rows] = labels[np.clip(np.searchsorted(firsts, steps[rows], side="right") - 1, 0, None)]
+        before = np.clip(np.searchsorted(firsts, steps[rows], side="right") - 1, 0, None)
+        held = steps[rows] <= lasts[before]
+        found = np.where(held & (steps[rows] >= firsts[before]), before, -1)
+        for track in (np.unique(tracks[rows]) if tracks is not None else []):
+            mine = tracks[rows] == track
+            inside = mine & (found >= 0)
+            outside = np.flatnonzero(mine & (found < 0))
+            if not len(outside):
+                continue
+            if inside.any():
+                at = np.flatnonzero(inside)
+                nearest = np.abs(steps[rows][outside][:, None] - steps[rows][at][None, :]).argmin(axis=1)
+                found[outside] = found[at[nearest]]
+            else:
+                found[outside] = before[outside[np.argmin(steps[rows][outside])]]
+        found = np.where(found >= 0, found, before)
+        out[rows] = np.array(own)[found]
+    return out
+
+
+def relabelled(pieces: list[Piece], changed: dict[int, int], ids: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """The IDs of rows after relinked()'s changes, given each row's piece (rows_in_pieces)."""
+    out = ids.copy()
+    for k, gid in changed.items():
+        out[where == k] = gid
+    return out
+
+
+def spans(pieces: list[Piece], where: list[np.ndarray], steps: list[np.ndarray]) -> np.ndarray:
+    """(P, 2) the first and last step of each piece's rows in the camera files (rows_in_pieces of each
+    file, and its rows' steps), its world rows' where it has none there."""
+    out = np.array([[p.first_step, p.last_step] for p in pieces], np.float64).reshape(-1, 2)
+    for w, s in zip(where, steps):
+        ok = w >= 0
+        np.minimum.at(out[:, 0], w[ok], s[ok])
+        np.maximum.at(out[:, 1], w[ok], s[ok])
     return out
 
 
@@ -112,10 +160,16 @@ def _cost(a: Piece, b: Piece) -> tuple[float, float] | None:
     return float(ahead @ ahead + back @ back) / (2 * sigma * sigma), float(a.looks @ b.looks)
 
 
-def relinked(pieces: list[Piece], next_id: int) -> dict[int, int]:
-    """Piece index -> the global ID it takes from its first step on, for the pieces whose ID changes
-    (new IDs from next_id)."""
+def relinked(pieces: list[Piece], next_id: int, span: np.ndarray | None = None) -> dict[int, int]:
+    """Piece index -> the global ID it takes, for the pieces whose ID changes (new IDs from next_id).
+    span (P, 2): the steps each piece's camera rows cover (spans()); a link needs its first piece's to
+    end before its second's begin (one ID, one person at a time), as the online links do."""
     n = len(pieces)
+    span = span if span is not None else np.array([[p.first_step, p.last_step] for p in pieces], np.float64)
+
+    def after(a: int, b: int) -> bool:
+        return span[a, 1] < span[b, 0]
+
     order = sorted(range(n), key=lambda k: (pieces[k].global_id, pieces[k].first_step))
     online = {a: b for a, b in zip(order, order[1:]) if pieces[a].global_id == pieces[b].global_id}
     before = {b: a for a, b in online.items()}
@@ -129,14 +183,14 @@ def relinked(pieces: list[Piece], next_id: int) -> dict[int, int]:
             continue
         lo, hi = np.searchsorted(starts, [piece.end[0], piece.end[0] + MAX_GAP_S], side="right")
         for j in by_start[lo:hi]:
-            other = _cost(piece, pieces[j]) if j not in (i, o) else None
+            other = _cost(piece, pieces[j]) if j not in (i, o) and after(i, j) else None
             if other is None:
                 continue
             if now is not None:
                 if other[1] > now[1] + MIN_LOOKS_GAIN and other[0] < now[0] - MIN_MOTION_GAIN:
                     proposals.append((now[0] - other[0] + LOOKS_WEIGHT * (other[1] - now[1]), i, j))
             elif j not in before and other[0] < MERGE_MOTION and other[1] >= MERGE_LOOKS:
-                proposals.append((0.0, i, j))
+                proposals.append((MERGE_MOTION - other[0] + LOOKS_WEIGHT * (other[1] - MERGE_LOOKS), i, j))
     links, used = dict(online), set()
     for _, i, j in sorted(proposals, reverse=True):
         k, o = before.get(j), online.get(i)
@@ -144,7 +198,7 @@ def relinked(pieces: list[Piece], next_id: int) -> dict[int, int]:
         if {("end", e) for e in ends} & used or {("start", s) for s in begins} & used:
             continue
         if k is not None:  # a swap: better for the pair in both
-            if o is None:
+            if o is None or not after(k, o):
                 continue
             pair_now = [_cost(pieces[i], pieces[o]), _cost(pieces[k], pieces[j])]
             pair_new = [_cost(pieces[i], pieces[j]), _cost(pieces[k], pieces[o])]

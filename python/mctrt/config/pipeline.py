@@ -504,7 +504,8 @@ class OutputConfig:
             writer holds at least four times that); 0 keeps every row to the end of the run.
         relink: at the end of a run no longer than settle_after_s, judge every link across a gap
             again with what came after it: where swapping two hand-offs makes both the people's
-            motion and their looks agree better, the files take the swapped IDs
+            motion and their looks agree better, the files take the swapped IDs, and a person who
+            vanished and came back under a new ID that clearly is them gets their ID back
             (`association/relink.py`; the run's events, store and live views keep the IDs of the
             time). Needs calibrated cameras and re-ID.
     """

@@ -82,7 +82,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mctrt.association.relink import pieces_of, relabelled, relinked
+from mctrt.association.relink import pieces_of, relabelled, relinked, rows_in_pieces, spans
 from mctrt.boxes import clear_of_border, tlwh_to_xyxy, xyxy_to_tlwh
 from mctrt.events import corrected_id
 from mctrt.io.mot import MOT_FORMAT, csv_text, result_rows, write_mot
@@ -107,8 +107,9 @@ class ResultWriter:
                  border_margin_px: float = 2.0, smooth_frames: int = 0, settle_after_steps: int = 0,
                  relink: bool = False) -> None:
         self.dir = Path(output_dir)
-        # re-ID embeddings by (track life, frame) key (_pair_key), for relinking at close(); None: not relinked
+        # re-ID embeddings by (track life, step) key (_pair_key), for relinking at close(); None: not relinked
         self._looks: dict[int, np.ndarray] | None = {} if relink else None
+        self._highest_id = 0  # the highest global ID given or renamed, above which the relinking numbers new ones
         self.relinked = 0  # stretches of rows (association/relink.py's pieces) the relinking gave another ID
         self.border_margin_px = border_margin_px
         self._settled_to = -1  # world rows of steps up to this one are in the settled files
@@ -193,6 +194,7 @@ class ResultWriter:
             life = [lives.setdefault(tid, self._next_life + k) for k, tid in enumerate(track_ids.tolist())]
             self._next_life += len(life)  # some numbers go unused: only their order and uniqueness matter
             rows = result_rows(frame, global_ids, xyxy, scores)
+            self._highest_id = max(self._highest_id, int(global_ids.max()))
             last = self._last_id
             for k, (one, gid) in enumerate(zip(life, global_ids.tolist())):
                 if gid > 0:
@@ -204,7 +206,7 @@ class ResultWriter:
             self._blocks[camera_id].append(np.c_[lives, rows, np.tile(extras, (len(rows), 1)), lives])
             if self._looks is not None and embeddings is not None and embedded is not None:
                 for k in np.flatnonzero(embedded).tolist():  # half precision: a mean of them is all that is read
-                    self._looks[int(_pair_key(life[k], frame))] = embeddings[k].astype(np.float16)
+                    self._looks[int(_pair_key(life[k], self._steps))] = embeddings[k].astype(np.float16)
             self._block_steps[camera_id].append(self._steps)
             self._block_keys[camera_id].append(int(_pair_key(self._stretch[camera_id][0], frame)))
             file = self._rows[camera_id]
@@ -238,6 +240,7 @@ class ResultWriter:
     def rename(self, old_global_id: int, new_global_id: int) -> None:
         """old_global_id was corrected into new_global_id: every row of it not yet settled takes the new ID."""
         self._renamed[old_global_id] = new_global_id
+        self._highest_id = max(self._highest_id, old_global_id, new_global_id)
 
     def add_events(self, events: list[dict]) -> None:
         for event in events:
@@ -337,26 +340,31 @@ class ResultWriter:
 
     def _relink(self, finals: dict[str, tuple[np.ndarray, int]], world: np.ndarray) -> np.ndarray:
         """Hand-offs corrected in hindsight (association/relink.py): the camera rows in `finals` (with
-        extras) and world.txt's rows (returned) take the IDs of the relinked pieces."""
-        found: dict[int, list] = {}  # ID -> [(step, embedding)] of the camera rows re-ID embedded
-        for rows, _ in finals.values():
-            detected = rows[rows[:, 6] > 0]  # filled rows score 0
-            for key, gid, step in zip(_pair_key(detected[:, _LIFE], detected[:, 0]).tolist(),
-                                      detected[:, 1].astype(int).tolist(), detected[:, _STEP].tolist()):
-                vector = self._looks.get(key)
-                if vector is not None:
-                    found.setdefault(gid, []).append((step, vector))
-        looks = {gid: (np.array([s for s, _ in pairs]), np.array([v for _, v in pairs], np.float32))
-                 for gid, pairs in found.items()}
-        pieces = pieces_of(world, looks)
-        highest = max([int(world[:, 2].max()) if len(world) else 0] +
-                      [int(rows[:, 1].max()) for rows, _ in finals.values() if len(rows)])
-        changed = relinked(pieces, highest + 1)
+        extras) and world.txt's rows (returned) take the IDs of the relinked pieces. Where it fails, the
+        files are written as they are, and the error logged."""
+        try:
+            found: dict[int, list] = {}  # ID -> [(step, embedding)] of the camera rows re-ID embedded
+            for rows, _ in finals.values():
+                detected = rows[rows[:, 6] > 0]  # filled rows score 0
+                for key, gid, step in zip(_pair_key(detected[:, _LIFE], detected[:, _STEP]).tolist(),
+                                          detected[:, 1].astype(int).tolist(), detected[:, _STEP].tolist()):
+                    vector = self._looks.get(key)
+                    if vector is not None:
+                        found.setdefault(gid, []).append((step, vector))
+            looks = {gid: (np.array([s for s, _ in pairs]), np.array([v for _, v in pairs], np.float32))
+                     for gid, pairs in found.items()}
+            pieces = pieces_of(world, looks)
+            where = {cam: rows_in_pieces(pieces, rows[:, 1], rows[:, _STEP], rows[:, _LIFE])
+                     for cam, (rows, _) in finals.items()}
+            span = spans(pieces, list(where.values()), [rows[:, _STEP] for rows, _ in finals.values()])
+            changed = relinked(pieces, self._highest_id + 1, span)
+        except Exception:  # noqa: BLE001 - the files matter more than the hindsight
+            log.exception("results: relinking the hand-offs failed; the files keep the IDs the run gave")
+            return world
         if changed:
             for cam, (rows, boundary) in finals.items():
-                rows[:, 1] = relabelled(pieces, changed, rows[:, 1], rows[:, _STEP])
-                finals[cam] = (_one_row_per_id_and_frame(rows, np.zeros(len(rows), bool)), boundary)
-            world[:, 2] = relabelled(pieces, changed, world[:, 2], world[:, 5])
+                rows[:, 1] = relabelled(pieces, changed, rows[:, 1], where[cam])
+            world[:, 2] = relabelled(pieces, changed, world[:, 2], rows_in_pieces(pieces, world[:, 2], world[:, 5]))
         self.relinked = len(changed)
         return world
 
@@ -420,7 +428,7 @@ def _final_ids(global_ids: np.ndarray, renamed: dict[int, int]) -> np.ndarray:
 
 
 def _ids_for_held_rows(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MOT rows with their extras (R, 14) from (track life, MOT row, extras) blocks: each row held
+    """MOT rows with their extras (R, 15) from (track life, MOT row, extras) blocks: each row held
     back without an ID (its track waiting for one, or its link in doubt) takes the ID its track had
     next, or where it had none later the one before, and rows of tracks that never had one are
     dropped; and which rows (R,) were given an ID they did not show at the time."""
