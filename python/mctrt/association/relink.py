@@ -70,8 +70,8 @@ def pieces_of(world: np.ndarray, looks: dict[int, tuple[np.ndarray, np.ndarray]]
     """The pieces of world.txt's rows (R, 6: time, frame, ID, x, y, the results writer's step), each
     with the mean of its ID's embeddings in its steps (`looks`: ID -> (steps (K,), embeddings (K, D)))."""
     pieces = []
-    for gid in np.unique(world[:, 2]).astype(int).tolist():
-        rows = world[world[:, 2] == gid]
+    for gid, at in _groups(world[:, 2]):
+        rows = world[at]
         rows = rows[np.argsort(rows[:, 5], kind="stable")]
         steps, vectors = looks.get(gid, (np.zeros(0), None))
         for part in np.split(rows, np.flatnonzero(np.diff(rows[:, 0]) > PIECE_GAP_S) + 1):
@@ -91,13 +91,15 @@ def rows_in_pieces(pieces: list[Piece], ids: np.ndarray, steps: np.ndarray, trac
     those rows are the piece's person's); else, for a track no piece holds (an uncalibrated camera's),
     the last piece of its ID that starts at or before its first row (or the ID's first piece)."""
     out = np.full(len(ids), -1, np.int64)
-    for gid in np.unique(ids).astype(int).tolist():
-        own = sorted((k for k, p in enumerate(pieces) if p.global_id == gid), key=lambda k: pieces[k].first_step)
+    of_id: dict[int, list[int]] = {}
+    for k in sorted(range(len(pieces)), key=lambda k: pieces[k].first_step):
+        of_id.setdefault(pieces[k].global_id, []).append(k)
+    for gid, rows in _groups(ids):
+        own = of_id.get(gid)
         if not own:
             continue
         firsts = np.array([pieces[k].first_step for k in own], np.float64)
         lasts = np.array([pieces[k].last_step for k in own], np.float64)
-        rows = np.flatnonzero(ids == gid)
         before = np.clip(np.searchsorted(firsts, steps[rows], side="right") - 1, 0, None)
         held = steps[rows] <= lasts[before]
         found = np.where(held & (steps[rows] >= firsts[before]), before, -1)
@@ -135,6 +137,13 @@ def spans(pieces: list[Piece], where: list[np.ndarray], steps: list[np.ndarray])
         np.minimum.at(out[:, 0], w[ok], s[ok])
         np.maximum.at(out[:, 1], w[ok], s[ok])
     return out
+
+
+def _groups(ids: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(ID, indices of its rows) for each ID in `ids`, in order of ID."""
+    order = np.argsort(ids, kind="stable")
+    unique, starts = np.unique(ids[order], return_index=True)
+    return list(zip(unique.astype(int).tolist(), np.split(order, starts[1:])))
 
 
 def _line(rows: np.ndarray, at_end: bool) -> tuple[float, np.ndarray, np.ndarray]:

@@ -107,8 +107,10 @@ class ResultWriter:
                  border_margin_px: float = 2.0, smooth_frames: int = 0, settle_after_steps: int = 0,
                  relink: bool = False) -> None:
         self.dir = Path(output_dir)
-        # re-ID embeddings by (track life, step) key (_pair_key), for relinking at close(); None: not relinked
-        self._looks: dict[int, np.ndarray] | None = {} if relink else None
+        # re-ID embeddings for relinking at close(), a block per add(): their (track life, step) keys
+        # (_pair_key) and the vectors times 127 in int8 (a mean's direction is all that is read, and a
+        # long run holds one a second of each track); None: not relinked
+        self._looks: list[tuple[np.ndarray, np.ndarray]] | None = [] if relink else None
         self._highest_id = 0  # the highest global ID given or renamed, above which the relinking numbers new ones
         self.relinked = 0  # stretches of rows (association/relink.py's pieces) the relinking gave another ID
         self.border_margin_px = border_margin_px
@@ -204,9 +206,10 @@ class ResultWriter:
             extras = [self._stretch[camera_id][0], *(image_size or (0, 0)), self._steps]
             lives = np.array(life, np.float64)
             self._blocks[camera_id].append(np.c_[lives, rows, np.tile(extras, (len(rows), 1)), lives])
-            if self._looks is not None and embeddings is not None and embedded is not None:
-                for k in np.flatnonzero(embedded).tolist():  # half precision: a mean of them is all that is read
-                    self._looks[int(_pair_key(life[k], self._steps))] = embeddings[k].astype(np.float16)
+            if self._looks is not None and embeddings is not None and embedded is not None and embedded.any():
+                chosen = np.flatnonzero(embedded)
+                self._looks.append((_pair_key(np.array(life)[chosen], self._steps),
+                                    np.round(embeddings[chosen] * 127).astype(np.int8)))
             self._block_steps[camera_id].append(self._steps)
             self._block_keys[camera_id].append(int(_pair_key(self._stretch[camera_id][0], frame)))
             file = self._rows[camera_id]
@@ -227,8 +230,8 @@ class ResultWriter:
     @property
     def held_bytes(self) -> int:
         """The bytes of the rows held in memory (those not yet settled, and their context)."""
-        looks = sum(v.nbytes + 64 for v in self._looks.values()) if self._looks else 0  # 64: the dict's entry
-        return sum(b.nbytes for blocks in self._blocks.values() for b in blocks) + sum(w.nbytes for w in self._world) + looks
+        rows = sum(b.nbytes for blocks in self._blocks.values() for b in blocks) + sum(w.nbytes for w in self._world)
+        return rows + (sum(keys.nbytes + vectors.nbytes for keys, vectors in self._looks) if self._looks else 0)
 
     def wait_settled(self) -> None:
         """Wait for the settling in flight, if any (its rows are then in DIR/.mctrt-settled/), and let go
@@ -343,17 +346,7 @@ class ResultWriter:
         extras) and world.txt's rows (returned) take the IDs of the relinked pieces. Where it fails, the
         files are written as they are, and the error logged."""
         try:
-            found: dict[int, list] = {}  # ID -> [(step, embedding)] of the camera rows re-ID embedded
-            for rows, _ in finals.values():
-                detected = rows[rows[:, 6] > 0]  # filled rows score 0
-                for key, gid, step in zip(_pair_key(detected[:, _LIFE], detected[:, _STEP]).tolist(),
-                                          detected[:, 1].astype(int).tolist(), detected[:, _STEP].tolist()):
-                    vector = self._looks.get(key)
-                    if vector is not None:
-                        found.setdefault(gid, []).append((step, vector))
-            looks = {gid: (np.array([s for s, _ in pairs]), np.array([v for _, v in pairs], np.float32))
-                     for gid, pairs in found.items()}
-            pieces = pieces_of(world, looks)
+            pieces = pieces_of(world, self._looks_by_id(finals))
             where = {cam: rows_in_pieces(pieces, rows[:, 1], rows[:, _STEP], rows[:, _LIFE])
                      for cam, (rows, _) in finals.items()}
             span = spans(pieces, list(where.values()), [rows[:, _STEP] for rows, _ in finals.values()])
@@ -367,6 +360,27 @@ class ResultWriter:
             world[:, 2] = relabelled(pieces, changed, world[:, 2], rows_in_pieces(pieces, world[:, 2], world[:, 5]))
         self.relinked = len(changed)
         return world
+
+    def _looks_by_id(self, finals: dict[str, tuple[np.ndarray, int]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """ID -> (steps, embeddings) of the camera rows in `finals` that re-ID embedded (filled rows, of
+        score 0, never were)."""
+        if not self._looks:
+            return {}
+        keys = np.concatenate([k for k, _ in self._looks])
+        order = np.argsort(keys)
+        keys, vectors = keys[order], np.concatenate([v for _, v in self._looks])[order]
+        found = []  # (ID, step, index into vectors) of each camera's embedded rows
+        for rows, _ in finals.values():
+            detected = rows[rows[:, 6] > 0]
+            wanted = _pair_key(detected[:, _LIFE], detected[:, _STEP])
+            at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            hit = keys[at] == wanted
+            found.append(np.c_[detected[hit, 1], detected[hit, _STEP], at[hit]])
+        found = np.concatenate(found)
+        found = found[np.argsort(found[:, 0], kind="stable")]
+        ids, starts = np.unique(found[:, 0], return_index=True)
+        return {int(gid): (part[:, 1], vectors[part[:, 2].astype(np.int64)].astype(np.float32))
+                for gid, part in zip(ids, np.split(found, starts[1:]))}
 
     def _final_rows(self, camera_id: str, blocks: np.ndarray, renamed: dict[int, int]) -> np.ndarray:
         """One camera's rows with their extras, as its file will have them."""
