@@ -94,8 +94,9 @@ WORLD_HEADER = "time,frame,global_id,x,y"
 MANIFEST = ".mctrt-results"  # the names of the files a run writes into its folder, for the next run to move
 WORLD_FORMAT = ["%.3f", "%d", "%d", "%.3f", "%.3f"]
 _NO_IDS = np.zeros(0, np.int64)
-# Kept beside each MOT row (columns 0-9) until it is settled: its camera's stretch, its image's size,
-# the writer's step it came in and its track's life (add()).
+# Kept beside each MOT row (columns 0-9) until it is settled: its camera's stretch, its image's size
+# and the writer's step it came in; the rows _ids_for_held_rows makes add its track's life (add()),
+# which the blocks hold in their first column.
 _STRETCH, _WIDTH, _HEIGHT, _STEP, _LIFE = 10, 11, 12, 13, 14
 WAIT_STEPS = 100  # settling: the longest a track is expected to wait for its first global ID, in steps
 SETTLED = ".mctrt-settled"  # a folder in DIR for the rows already final, while the run goes
@@ -204,8 +205,7 @@ class ResultWriter:
                 elif one in last:  # held back: minus the ID it had before, kept for when it has none later
                     rows[k, 1] = -last[one]
             extras = [self._stretch[camera_id][0], *(image_size or (0, 0)), self._steps]
-            lives = np.array(life, np.float64)
-            self._blocks[camera_id].append(np.c_[lives, rows, np.tile(extras, (len(rows), 1)), lives])
+            self._blocks[camera_id].append(np.c_[np.array(life, np.float64), rows, np.tile(extras, (len(rows), 1))])
             if self._looks is not None and embeddings is not None and embedded is not None and embedded.any():
                 chosen = np.flatnonzero(embedded)
                 self._looks.append((_pair_key(np.array(life)[chosen], self._steps),
@@ -318,7 +318,7 @@ class ResultWriter:
             last = bisect.bisect_right(steps, through_step) - 1
             boundary = keys[last] if last >= 0 else self._settled_key[cam]
             window = blocks[:bisect.bisect_right(steps, upto)]
-            finals[cam] = (self._final_rows(cam, np.concatenate(window) if window else np.empty((0, _LIFE + 2)),
+            finals[cam] = (self._final_rows(cam, np.concatenate(window) if window else np.empty((0, _STEP + 2)),
                                             renamed), boundary)
             # kept: rows not settled, the frames before the boundary that fill and smooth the next ones,
             # and the steps before it that world.txt's filling looks at
@@ -447,8 +447,8 @@ def _ids_for_held_rows(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     next, or where it had none later the one before, and rows of tracks that never had one are
     dropped; and which rows (R,) were given an ID they did not show at the time."""
     if not len(blocks):
-        return np.empty((0, blocks.shape[1] - 1)), np.zeros(0, bool)
-    track, rows = blocks[:, 0], blocks[:, 1:].copy()
+        return np.empty((0, blocks.shape[1])), np.zeros(0, bool)
+    track, rows = blocks[:, 0], np.c_[blocks[:, 1:], blocks[:, 0]]  # the life last (_LIFE)
     order = np.lexsort((rows[:, _STEP], track))
     track, rows = track[order], rows[order]
     shown = -rows[:, 1]  # of a held row: 0, or the ID its track had before, which live views showed (add())
